@@ -1,0 +1,178 @@
+using System;
+using System.Collections.Generic;
+using System.Runtime.InteropServices;
+using Qtaml.Moments;
+
+namespace Qtaml.Faults;
+
+/// <summary>
+/// The stored bits of a network's weights, layer after layer, exactly as memory holds them: one
+/// b-bit two's-complement pattern per weight in a byte (b ≤ 8) or a 16-bit word (b ≤ 16), higher bits
+/// zero. Each layer starts on a 32-byte boundary so the fault injector can work a vector at a time.
+/// A fault campaign makes one image per worker and restores it with <see cref="CopyFrom"/> between
+/// trials, which allocates nothing.
+/// </summary>
+public sealed class WeightImage
+{
+    /// <summary>Every layer starts at a multiple of this many bytes.</summary>
+    public const int Alignment = 32;
+
+    private readonly byte[] _storage;
+    private readonly WeightSegment[] _segments;
+
+    private WeightImage(int bits, WeightSegment[] segments, byte[] storage)
+    {
+        Bits = bits;
+        _segments = segments;
+        _storage = storage;
+    }
+
+    /// <summary>Allocates a zeroed image for layers of the given sizes.</summary>
+    /// <param name="bits">The bit width b of every code, 2..16.</param>
+    /// <param name="layerNames">One name per layer.</param>
+    /// <param name="layerCounts">The number of weights in each layer (at least 1).</param>
+    public static WeightImage Allocate(int bits, IReadOnlyList<string> layerNames, IReadOnlyList<int> layerCounts)
+    {
+        StoredCode.ValidateBits(bits);
+        if (layerNames is null) throw new ArgumentNullException(nameof(layerNames));
+        if (layerCounts is null) throw new ArgumentNullException(nameof(layerCounts));
+        if (layerNames.Count != layerCounts.Count)
+            throw new ArgumentException($"{layerNames.Count} layer names were given for {layerCounts.Count} layer sizes; give one name per layer.", nameof(layerNames));
+        if (layerCounts.Count == 0) throw new ArgumentException("A weight image holds at least one layer.", nameof(layerCounts));
+
+        int bytesPerCode = bits <= 8 ? 1 : 2;
+        var segments = new WeightSegment[layerCounts.Count];
+        long offset = 0;
+        for (int l = 0; l < segments.Length; l++)
+        {
+            int count = layerCounts[l];
+            if (count < 1) throw new ArgumentOutOfRangeException(nameof(layerCounts), count, $"Layer {l} must hold at least one weight.");
+            segments[l] = new WeightSegment(layerNames[l] ?? string.Empty, (int)offset, count, bytesPerCode);
+            offset += ((long)count * bytesPerCode + Alignment - 1) / Alignment * Alignment;
+            if (offset > Array.MaxLength)
+                throw new ArgumentException("The layers together exceed the largest array .NET can allocate; split the model.", nameof(layerCounts));
+        }
+        return new WeightImage(bits, segments, new byte[offset]);
+    }
+
+    /// <summary>Creates an image holding the given codes, each in [−2^{b−1}, 2^{b−1}).</summary>
+    public static WeightImage FromCodes(int bits, IReadOnlyList<string> layerNames, IReadOnlyList<IReadOnlyList<int>> layerCodes)
+    {
+        if (layerCodes is null) throw new ArgumentNullException(nameof(layerCodes));
+        var counts = new int[layerCodes.Count];
+        for (int l = 0; l < counts.Length; l++)
+            counts[l] = (layerCodes[l] ?? throw new ArgumentException($"Layer {l} has no codes.", nameof(layerCodes))).Count;
+        WeightImage image = Allocate(bits, layerNames, counts);
+        for (int l = 0; l < counts.Length; l++)
+            for (int i = 0; i < counts[l]; i++)
+                image.SetCode(l, i, layerCodes[l][i]);
+        return image;
+    }
+
+    /// <summary>The bit width b of every code.</summary>
+    public int Bits { get; }
+
+    /// <summary>1 for b ≤ 8, 2 for b ≤ 16.</summary>
+    public int BytesPerCode => Bits <= 8 ? 1 : 2;
+
+    /// <summary>The layers, in network order.</summary>
+    public IReadOnlyList<WeightSegment> Layers => _segments;
+
+    /// <summary>The total number of stored weights.</summary>
+    public long WeightCount
+    {
+        get
+        {
+            long total = 0;
+            foreach (WeightSegment segment in _segments) total += segment.Count;
+            return total;
+        }
+    }
+
+    /// <summary>The image's bytes, padding included (padding is always zero).</summary>
+    public ReadOnlySpan<byte> Bytes => _storage;
+
+    /// <summary>The code of weight <paramref name="index"/> of layer <paramref name="layer"/>, sign-extended.</summary>
+    public int GetCode(int layer, int index)
+    {
+        WeightSegment segment = Segment(layer);
+        if ((uint)index >= (uint)segment.Count) throw new ArgumentOutOfRangeException(nameof(index), index, $"Layer {layer} holds {segment.Count} weights.");
+        int pattern = BytesPerCode == 1
+            ? _storage[segment.ByteOffset + index]
+            : MemoryMarshal.Cast<byte, ushort>(_storage.AsSpan(segment.ByteOffset, segment.Count * 2))[index];
+        return StoredCode.FromPattern(pattern, Bits);
+    }
+
+    /// <summary>Stores a code, which must fit in b bits.</summary>
+    public void SetCode(int layer, int index, int code)
+    {
+        WeightSegment segment = Segment(layer);
+        if ((uint)index >= (uint)segment.Count) throw new ArgumentOutOfRangeException(nameof(index), index, $"Layer {layer} holds {segment.Count} weights.");
+        StoredCode.ValidateCode(code, Bits);
+        int pattern = StoredCode.ToPattern(code, Bits);
+        if (BytesPerCode == 1) _storage[segment.ByteOffset + index] = (byte)pattern;
+        else MemoryMarshal.Cast<byte, ushort>(_storage.AsSpan(segment.ByteOffset, segment.Count * 2))[index] = (ushort)pattern;
+    }
+
+    /// <summary>The raw 8-bit patterns of a layer (b ≤ 8); for b = 8 each byte read as <see cref="sbyte"/> is the code.</summary>
+    public ReadOnlySpan<byte> Patterns8(int layer)
+    {
+        if (BytesPerCode != 1) throw new InvalidOperationException($"This image stores {Bits}-bit codes in 16-bit words; use {nameof(Patterns16)}.");
+        WeightSegment segment = Segment(layer);
+        return _storage.AsSpan(segment.ByteOffset, segment.Count);
+    }
+
+    /// <summary>The raw 16-bit patterns of a layer (b &gt; 8); for b = 16 each word read as <see cref="short"/> is the code.</summary>
+    public ReadOnlySpan<ushort> Patterns16(int layer)
+    {
+        if (BytesPerCode != 2) throw new InvalidOperationException($"This image stores {Bits}-bit codes in bytes; use {nameof(Patterns8)}.");
+        WeightSegment segment = Segment(layer);
+        return MemoryMarshal.Cast<byte, ushort>(_storage.AsSpan(segment.ByteOffset, segment.Count * 2));
+    }
+
+    /// <summary>Overwrites this image with another of the same layout (restoring a clean image between trials).</summary>
+    public void CopyFrom(WeightImage source)
+    {
+        if (source is null) throw new ArgumentNullException(nameof(source));
+        if (!HasSameLayout(source))
+            throw new ArgumentException("The source image has a different bit width or layer layout; copy only between images of the same model.", nameof(source));
+        source._storage.AsSpan().CopyTo(_storage);
+    }
+
+    /// <summary>A deep copy.</summary>
+    public WeightImage Clone() => new(Bits, _segments, (byte[])_storage.Clone());
+
+    /// <summary>Whether another image has the same bit width and layers, so codes line up.</summary>
+    public bool HasSameLayout(WeightImage other)
+    {
+        if (other is null || other.Bits != Bits || other._segments.Length != _segments.Length) return false;
+        for (int l = 0; l < _segments.Length; l++)
+            if (other._segments[l].Count != _segments[l].Count) return false;
+        return true;
+    }
+
+    /// <summary>A layer's bytes with its padding up to the next 32-byte boundary: what the injector works on.</summary>
+    internal Span<byte> PaddedSegment(int layer)
+    {
+        WeightSegment segment = Segment(layer);
+        int end = layer + 1 < _segments.Length ? _segments[layer + 1].ByteOffset : _storage.Length;
+        return _storage.AsSpan(segment.ByteOffset, end - segment.ByteOffset);
+    }
+
+    private WeightSegment Segment(int layer)
+    {
+        if ((uint)layer >= (uint)_segments.Length) throw new ArgumentOutOfRangeException(nameof(layer), layer, $"The image holds {_segments.Length} layers.");
+        return _segments[layer];
+    }
+}
+
+/// <summary>Where one layer's codes live in a <see cref="WeightImage"/>.</summary>
+/// <param name="Name">The layer's name.</param>
+/// <param name="ByteOffset">The first byte of the layer.</param>
+/// <param name="Count">The number of weights.</param>
+/// <param name="BytesPerCode">1 or 2.</param>
+public readonly record struct WeightSegment(string Name, int ByteOffset, int Count, int BytesPerCode)
+{
+    /// <summary>The bytes the layer's codes occupy, without padding.</summary>
+    public int ByteLength => Count * BytesPerCode;
+}

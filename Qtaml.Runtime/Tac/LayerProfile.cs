@@ -1,0 +1,106 @@
+using System;
+using System.Collections.Generic;
+using Qtaml.Moments;
+using Qtaml.Physics;
+
+namespace Qtaml.Tac;
+
+/// <summary>
+/// What the allocator needs to know about one quantized layer: its size n_l, its scale s_l, the
+/// sensitivity G_l of the network output to a unit error in one of its weights, and
+/// v̄_{l,k}, the mean over its weights of π_k(1 − π_k) for each bit-plane k.
+/// </summary>
+public sealed class LayerProfile
+{
+    private readonly double[] _planeFlipVariance;
+
+    /// <summary>Creates a profile from its parts.</summary>
+    /// <param name="name">The layer's name, for reports.</param>
+    /// <param name="weightCount">n_l, the number of stored weights (at least 1).</param>
+    /// <param name="scale">s_l, the quantization step (greater than zero).</param>
+    /// <param name="sensitivity">G_l (zero or more).</param>
+    /// <param name="planeFlipVariance">v̄_{l,k} for k = 0..b−1, each in [0, 1/4].</param>
+    public LayerProfile(string name, long weightCount, double scale, double sensitivity, IReadOnlyList<double> planeFlipVariance)
+    {
+        if (weightCount < 1) throw new ArgumentOutOfRangeException(nameof(weightCount), weightCount, "A layer holds at least one weight.");
+        if (!(scale > 0) || double.IsInfinity(scale)) throw new ArgumentOutOfRangeException(nameof(scale), scale, "The layer scale must be finite and greater than zero.");
+        if (!(sensitivity >= 0) || double.IsInfinity(sensitivity)) throw new ArgumentOutOfRangeException(nameof(sensitivity), sensitivity, "The sensitivity must be finite, zero or more.");
+        if (planeFlipVariance is null) throw new ArgumentNullException(nameof(planeFlipVariance));
+        StoredCode.ValidateBits(planeFlipVariance.Count, nameof(planeFlipVariance));
+        _planeFlipVariance = new double[planeFlipVariance.Count];
+        for (int k = 0; k < _planeFlipVariance.Length; k++)
+        {
+            double v = planeFlipVariance[k];
+            if (!(v >= 0 && v <= 0.25)) throw new ArgumentOutOfRangeException(nameof(planeFlipVariance), v, $"v̄ of plane {k} must be in [0, 1/4] (it is a mean of π(1 − π)).");
+            _planeFlipVariance[k] = v;
+        }
+        Name = name ?? string.Empty;
+        WeightCount = weightCount;
+        Scale = scale;
+        Sensitivity = sensitivity;
+    }
+
+    /// <summary>
+    /// Profiles a layer from its intended codes under a flip model: v̄_{l,k} averages π_k(1 − π_k)
+    /// over the layer's weights.
+    /// </summary>
+    public static LayerProfile FromCodes(string name, IReadOnlyList<int> codes, double scale, double sensitivity, int bits, FlipProbabilities flips)
+    {
+        if (codes is null) throw new ArgumentNullException(nameof(codes));
+        if (codes.Count == 0) throw new ArgumentException("A layer holds at least one weight.", nameof(codes));
+        StoredCode.ValidateBits(bits);
+        var ones = new long[bits];
+        foreach (int code in codes)
+        {
+            StoredCode.ValidateCode(code, bits, nameof(codes));
+            for (int k = 0; k < bits; k++)
+                if (StoredCode.BitIsSet(code, k)) ones[k]++;
+        }
+        var vbar = new double[bits];
+        double varOne = flips.P10 * (1 - flips.P10), varZero = flips.P01 * (1 - flips.P01);   // π(1 − π) for a stored 1 and a stored 0
+        for (int k = 0; k < bits; k++)
+        {
+            double shareOfOnes = (double)ones[k] / codes.Count;
+            vbar[k] = shareOfOnes * varOne + (1 - shareOfOnes) * varZero;
+        }
+        return new LayerProfile(name, codes.Count, scale, sensitivity, vbar);
+    }
+
+    /// <summary>The layer's name.</summary>
+    public string Name { get; }
+
+    /// <summary>n_l.</summary>
+    public long WeightCount { get; }
+
+    /// <summary>s_l.</summary>
+    public double Scale { get; }
+
+    /// <summary>G_l.</summary>
+    public double Sensitivity { get; }
+
+    /// <summary>The bit width b of the layer's codes.</summary>
+    public int Bits => _planeFlipVariance.Length;
+
+    /// <summary>v̄_{l,k} for k = 0..b−1.</summary>
+    public IReadOnlyList<double> PlaneFlipVariance => _planeFlipVariance;
+
+    /// <summary>
+    /// This layer's term of D(m): G_l·n_l·s_l²·Σ_{k unprotected} w_k²·v̄_{l,k}, with the top
+    /// <paramref name="protectedCount"/> planes protected.
+    /// </summary>
+    public double Distortion(int protectedCount)
+    {
+        if (protectedCount < 0 || protectedCount > Bits)
+            throw new ArgumentOutOfRangeException(nameof(protectedCount), protectedCount, $"Between 0 and {Bits} planes can be protected.");
+        double sum = 0;
+        for (int k = 0; k < Bits - protectedCount; k++)
+        {
+            double w = StoredCode.BitWeight(k, Bits);
+            sum += w * w * _planeFlipVariance[k];
+        }
+        return Sensitivity * WeightCount * Scale * Scale * sum;
+    }
+
+    /// <summary>This layer's term of the quantization noise floor: G_l·n_l·s_l²/12.</summary>
+    public double QuantizationNoise => Sensitivity * WeightCount * Scale * Scale / 12;
+}

@@ -1,0 +1,111 @@
+using System;
+using System.Collections.Generic;
+using Qtaml.Moments;
+using Qtaml.Physics;
+
+namespace Qtaml.Tac;
+
+/// <summary>
+/// TAC step 1: cancel the mean drift of leaky storage at build time, with no work per inference
+/// (DESIGN 3.5.1).
+/// </summary>
+/// <remarks>
+/// <para><b>No protected planes.</b> The read-out mean is the affine map E[q~] = a·q − p01 with
+/// a = 1 − p10 − p01, so the ordinary code q is stored and the layer dequantizes with
+/// ŵ = (s/a)·(q~ + p01): then E[ŵ] = s·q exactly.</para>
+/// <para><b>Top m planes protected, r = b − m &gt; 0 unprotected.</b> Split a stored code c into its
+/// protected part c_P (a multiple of 2^r) and its unprotected low part c_U ∈ [0, 2^r). Only c_U drifts:
+/// E[q~] = c_P + a·c_U + p01·(2^r − 1). No single affine map undoes that, so each weight's stored code is
+/// chosen (protected part included) to bring E[q~] closest to the intended code q; ties go to the lower
+/// read variance. The layer dequantizes with plain s.</para>
+/// <para><b>Worst-case residual bias</b> |E[q~] − q| for any target in the code range is the largest of:
+/// half the gap between the top mean of one protected block and the bottom of the next,
+/// (2^r − a(2^r − 1))/2 = ((2^r − 1)(p10 + p01) + 1)/2 (steps inside a block are a ≤ 1, smaller);
+/// the bottom edge, (2^r − 1)·p01 (the most negative code can only drift up); and the top edge,
+/// (2^r − 1)·p10 (the most positive code can only drift down).</para>
+/// </remarks>
+public static class MeanCorrection
+{
+    /// <summary>
+    /// Chooses what to store for each intended code of a layer whose top <paramref name="protectedCount"/>
+    /// planes are protected, and how to dequantize it.
+    /// </summary>
+    public static CorrectedLayer Apply(IReadOnlyList<int> intendedCodes, int bits, int protectedCount, FlipProbabilities flips)
+    {
+        if (intendedCodes is null) throw new ArgumentNullException(nameof(intendedCodes));
+        StoredCode.ValidateBits(bits);
+        if (protectedCount < 0 || protectedCount > bits)
+            throw new ArgumentOutOfRangeException(nameof(protectedCount), protectedCount, $"Between 0 and {bits} planes can be protected.");
+
+        var stored = new int[intendedCodes.Count];
+        for (int i = 0; i < stored.Length; i++)
+        {
+            StoredCode.ValidateCode(intendedCodes[i], bits, nameof(intendedCodes));
+            stored[i] = protectedCount == 0 ? intendedCodes[i] : BestStoredCode(intendedCodes[i], bits, protectedCount, flips);
+        }
+
+        if (protectedCount == 0 && flips.Contraction < 1)
+            return new CorrectedLayer(stored, 1 / flips.Contraction, flips.P01, WorstCaseResidual(bits, 0, flips));
+        return new CorrectedLayer(stored, 1, 0, WorstCaseResidual(bits, protectedCount, flips));
+    }
+
+    /// <summary>
+    /// The stored code whose read-out mean is closest to <paramref name="target"/> when the top
+    /// <paramref name="protectedCount"/> planes are protected; ties go to the lower read variance, then to
+    /// the smaller code.
+    /// </summary>
+    public static int BestStoredCode(double target, int bits, int protectedCount, FlipProbabilities flips)
+    {
+        StoredCode.ValidateBits(bits);
+        int protectedMask = StoredCode.TopPlanesMask(bits, protectedCount);
+        int minCode = StoredCode.MinCode(bits), maxCode = StoredCode.MaxCode(bits);
+        double a = flips.Contraction;
+        if (protectedCount == bits) return Clamp((int)Math.Round(target, MidpointRounding.AwayFromZero), minCode, maxCode);
+        if (protectedCount == 0)   // E[q~] = a·c − p01 over the whole signed range
+            return Clamp((int)Math.Round((target + flips.P01) / a, MidpointRounding.AwayFromZero), minCode, maxCode);
+
+        int r = bits - protectedCount;
+        int blockSize = 1 << r;
+        double lift = flips.P01 * (blockSize - 1);   // p01·W_U: the unprotected planes are all positive
+        int lowestBlock = minCode, highestBlock = maxCode + 1 - blockSize;
+
+        int best = 0;
+        double bestDistance = double.PositiveInfinity, bestVariance = double.PositiveInfinity;
+        int nearestBlock = (int)Math.Floor(target / blockSize) * blockSize;
+        for (int block = nearestBlock - blockSize; block <= nearestBlock + blockSize; block += blockSize)
+        {
+            if (block < lowestBlock || block > highestBlock) continue;
+            double ideal = (target - block - lift) / a;
+            int low = Clamp((int)Math.Floor(ideal), 0, blockSize - 1);
+            for (int low2 = low; low2 <= Math.Min(low + 1, blockSize - 1); low2++)
+            {
+                int code = block + low2;
+                double distance = Math.Abs(ErrorMoments.ReadMean(code, bits, protectedMask, flips) - target);
+                double variance = ErrorMoments.ReadVariance(code, bits, protectedMask, flips);
+                if (distance < bestDistance || (distance == bestDistance && variance < bestVariance))
+                {
+                    best = code;
+                    bestDistance = distance;
+                    bestVariance = variance;
+                }
+            }
+        }
+        return best;
+    }
+
+    /// <summary>
+    /// The largest |E[q~] − q| the correction can leave for any target q in the code range, with the top
+    /// <paramref name="protectedCount"/> planes protected (0 when nothing or everything is protected).
+    /// </summary>
+    public static double WorstCaseResidual(int bits, int protectedCount, FlipProbabilities flips)
+    {
+        StoredCode.ValidateBits(bits);
+        if (protectedCount <= 0 || protectedCount >= bits) return 0;   // exact affine correction, or no flips
+        double unprotectedSpan = (1 << (bits - protectedCount)) - 1;    // 2^r − 1
+        double gap = (unprotectedSpan * (flips.P10 + flips.P01) + 1) / 2;
+        double edges = unprotectedSpan * Math.Max(flips.P10, flips.P01);
+        return Math.Max(gap, edges);
+    }
+
+    private static int Clamp(int value, int min, int max) => value < min ? min : value > max ? max : value;
+}

@@ -1,0 +1,36 @@
+using System;
+
+namespace Qtaml;
+
+/// <summary>
+/// Asks the Qtaml source generator to compile a weight file into this class: quantized, compensated
+/// for the tunneling bit flips of <see cref="Node"/>, with an ECC plan for <see cref="EccBudget"/>, and
+/// baked in as allocation-free inference code.
+/// </summary>
+/// <example>
+/// <code>
+/// [TunnelingCompensated("Models/digits-cnn.onnx", Node = "2nm", Bits = 8, EccBudget = 1.0)]
+/// public static partial class Digits;
+/// </code>
+/// </example>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class TunnelingCompensatedAttribute : Attribute
+{
+    /// <summary>Names the weight file, as it appears in the project's AdditionalFiles.</summary>
+    public TunnelingCompensatedAttribute(string modelPath) => ModelPath = modelPath;
+
+    /// <summary>The weight file (.onnx or .safetensors), relative to the project.</summary>
+    public string ModelPath { get; }
+
+    /// <summary>The process-node preset: "7nm", "5nm", "3nm", "2nm" or "A14". Defaults to the MSBuild property QtamlNode, else "2nm".</summary>
+    public string? Node { get; set; }
+
+    /// <summary>The bit width of every stored weight, 2..16. Default 8.</summary>
+    public int Bits { get; set; } = 8;
+
+    /// <summary>The ECC budget in protected bits per weight, averaged over the network, 0..Bits. Default 1.</summary>
+    public double EccBudget { get; set; } = 1.0;
+
+    /// <summary>Overrides the node's flip probabilities with a symmetric p10 = p01 (the paper uses 0.10 and 0.05). Negative: not set.</summary>
+    public double FlipProbability { get; set; } = -1;
+}
