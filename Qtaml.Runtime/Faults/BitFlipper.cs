@@ -2,7 +2,9 @@ using System;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Qtaml.Physics;
 
 namespace Qtaml.Faults;
@@ -14,9 +16,10 @@ namespace Qtaml.Faults;
 /// <list type="bullet">
 /// <item><b>Bit-sliced comparison</b> (p ≥ <see cref="GeometricThreshold"/>). A bit should flip when a
 /// uniform U &lt; p. Compare 256 independent U's with p at once, one binary digit at a time from the most
-/// significant: a lane is decided at the first digit where its U and p differ, so each random 256-bit word
-/// settles about half the open lanes and a whole mask costs about log2(256) + (leading zeros of p) words
-/// instead of 256 draws. The probability is exact to 2^−64.</item>
+/// significant: a lane is decided at the first digit where its U and p differ, so each random word settles
+/// half the open lanes. After ten digits the rare lane still open is settled by one scalar draw against the
+/// rest of p's digits, so a mask of 256 bits costs ten vector draws instead of 256 scalar ones. The
+/// probability is exact to 2^−54.</item>
 /// <item><b>Geometric skipping</b> (small p). The gap to the next flip is geometric, so draw gaps instead
 /// of bits: one logarithm per flip instead of one draw per bit. With p10 ≠ p01 candidates are drawn at the
 /// larger rate and thinned by the stored bit (accepted with p_bit/p_max), which is exact.</item>
@@ -24,8 +27,18 @@ namespace Qtaml.Faults;
 /// </summary>
 internal static class BitFlipper
 {
-    /// <summary>Below this flip probability gaps are cheaper to draw than masks (measured: see docs/benchmarks.md).</summary>
-    public const double GeometricThreshold = 0.02;
+    /// <summary>
+    /// Below this flip probability gaps are cheaper to draw than masks. Measured on the benchmark machine over
+    /// 1 MiB: masks cost about 0.9 ms whatever p is; skipping costs about 0.22 ms per 0.001 of p
+    /// (0.22 ms at 0.001, 2.2 ms at 0.01), so the two meet near 0.004.
+    /// </summary>
+    public const double GeometricThreshold = 0.004;
+
+    /// <summary>
+    /// Digits of p compared a whole vector at a time, with no data-dependent exit, before the few lanes still
+    /// open (one in 2^10) are settled one by one.
+    /// </summary>
+    private const int VectorDigits = 10;
 
     /// <summary>
     /// Flips bits of <paramref name="padded"/> in place and returns how many flipped.
@@ -46,56 +59,135 @@ internal static class BitFlipper
 
     private static long FlipByMasks(Span<Vector256<ulong>> blocks, int validBytes, ulong allowedPlanes, FlipProbabilities flips, ulong seed)
     {
-        var random = new Xoshiro256PlusPlusX4(seed);
+        var random = new MaskGenerator(seed);
         ulong threshold10 = Threshold(flips.P10), threshold01 = Threshold(flips.P01);
-        bool symmetric = threshold10 == threshold01;
+        bool symmetric = threshold10 == threshold01, twoSided = !symmetric && threshold01 != 0;
         Vector256<ulong> allowed = Vector256.Create(allowedPlanes);
-        int fullBlocks = validBytes / 32;
+
+        // Masks are made a chunk at a time into a buffer and applied in a second, simple loop: the generating
+        // loop then keeps its whole state in registers (measured: mixing the two spilled it to the stack).
+        Span<Vector256<ulong>> ones10 = stackalloc Vector256<ulong>[ChunkBlocks];
+        Span<Vector256<ulong>> ones01 = stackalloc Vector256<ulong>[twoSided ? ChunkBlocks : 0];
+        Span<Vector256<ulong>> scratch = stackalloc Vector256<ulong>[ChunkBlocks];
+        int usedBlocks = (validBytes + 31) / 32;
         long flipped = 0;
-        for (int i = 0; i < blocks.Length && i * 32 < validBytes; i++)
+        for (int chunkStart = 0; chunkStart < usedBlocks; chunkStart += ChunkBlocks)
         {
-            Vector256<ulong> mask = i < fullBlocks ? allowed : allowed & TailMask(validBytes - i * 32);
-            Vector256<ulong> word = blocks[i];
-            Vector256<ulong> flip;
-            if (symmetric)
+            int count = Math.Min(ChunkBlocks, usedBlocks - chunkStart);
+            int even = (count + 1) & ~1;
+            random.Fill(ones10[..even], scratch[..even], threshold10);
+            if (twoSided) random.Fill(ones01[..even], scratch[..even], threshold01);
+            for (int j = 0; j < count; j++)
             {
-                flip = BernoulliMask(ref random, threshold10);
+                int i = chunkStart + j;
+                Vector256<ulong> word = blocks[i];
+                // Symmetric flips ignore the stored bit; otherwise p10 acts on stored ones and p01 on stored zeros.
+                Vector256<ulong> flip = symmetric ? ones10[j] : word & ones10[j];
+                if (twoSided) flip |= Vector256.AndNot(ones01[j], word);
+                flip &= allowed & ValidMask(validBytes - i * 32);
+                blocks[i] = word ^ flip;
+                flipped += PopCount(flip);
             }
-            else
-            {
-                flip = word & BernoulliMask(ref random, threshold10);
-                if (threshold01 != 0) flip |= Vector256.AndNot(BernoulliMask(ref random, threshold01), word);
-            }
-            flip &= mask;
-            blocks[i] = word ^ flip;
-            flipped += BitOperations.PopCount(flip.GetElement(0)) + BitOperations.PopCount(flip.GetElement(1))
-                     + BitOperations.PopCount(flip.GetElement(2)) + BitOperations.PopCount(flip.GetElement(3));
         }
         return flipped;
     }
 
-    /// <summary>256 independent bits, each 1 with probability threshold/2^64.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<ulong> BernoulliMask(ref Xoshiro256PlusPlusX4 random, ulong threshold)
+    /// <summary>Blocks of 32 bytes per chunk of masks (2 KiB of stack per buffer).</summary>
+    private const int ChunkBlocks = 64;
+
+    /// <summary>
+    /// Two generators of four xoshiro256++ streams each, advanced together, and a scalar stream for the rare
+    /// lane the vector digits leave open. Masks come two blocks at a time: the two halves are independent
+    /// dependency chains the core overlaps.
+    /// </summary>
+    private struct MaskGenerator
     {
-        if (threshold == 0) return Vector256<ulong>.Zero;
-        Vector256<ulong> undecided = Vector256<ulong>.AllBitsSet, ones = Vector256<ulong>.Zero;
-        for (int digit = 63; digit >= 0; digit--)
+        private Vector256<ulong> _a0, _a1, _a2, _a3, _b0, _b1, _b2, _b3;
+        private Xoshiro256PlusPlus _stragglers;
+
+        public MaskGenerator(ulong seed)
         {
-            Vector256<ulong> r = random.Next();
-            if (((threshold >> digit) & 1) != 0)
+            Xoshiro256PlusPlusX4.Seed(SplitMix64.Derive(seed, 0), out _a0, out _a1, out _a2, out _a3);
+            Xoshiro256PlusPlusX4.Seed(SplitMix64.Derive(seed, 1), out _b0, out _b1, out _b2, out _b3);
+            _stragglers = new Xoshiro256PlusPlus(SplitMix64.Derive(seed, 2));
+        }
+
+        /// <summary>Fills an even number of blocks with independent bits, each 1 with probability threshold/2^64 (<paramref name="open"/> is scratch of the same length).</summary>
+        public void Fill(Span<Vector256<ulong>> masks, Span<Vector256<ulong>> open, ulong threshold)
+        {
+            // p's leading binary digits as all-ones / all-zeros vectors.
+            Span<Vector256<ulong>> pDigits = stackalloc Vector256<ulong>[VectorDigits];
+            for (int d = 0; d < VectorDigits; d++) pDigits[d] = Vector256.Create(0UL - ((threshold >> (63 - d)) & 1));
+
+            // The state in plain locals for the loop: fields of a struct behind a reference live in memory.
+            Vector256<ulong> a0 = _a0, a1 = _a1, a2 = _a2, a3 = _a3, b0 = _b0, b1 = _b1, b2 = _b2, b3 = _b3;
+            for (int i = 0; i + 1 < masks.Length; i += 2)
             {
-                ones |= Vector256.AndNot(undecided, r);   // U's digit 0 under p's 1: U < p
-                undecided &= r;
+                // Lane j is 1 when the uniform U_j = 0.r1 r2 r3 ... is below p = 0.t1 t2 t3 ..., decided at the
+                // first digit where the two differ.
+                Vector256<ulong> openA = Vector256<ulong>.AllBitsSet, onesA = Vector256<ulong>.Zero;
+                Vector256<ulong> openB = Vector256<ulong>.AllBitsSet, onesB = Vector256<ulong>.Zero;
+                for (int d = 0; d < VectorDigits; d++)
+                {
+                    Vector256<ulong> rA = RotateLeft(a0 + a3, 23) + a0, tA = Vector256.ShiftLeft(a1, 17);
+                    Vector256<ulong> rB = RotateLeft(b0 + b3, 23) + b0, tB = Vector256.ShiftLeft(b1, 17);
+                    a2 ^= a0; b2 ^= b0;
+                    a3 ^= a1; b3 ^= b1;
+                    a1 ^= a2; b1 ^= b2;
+                    a0 ^= a3; b0 ^= b3;
+                    a2 ^= tA; b2 ^= tB;
+                    a3 = RotateLeft(a3, 45); b3 = RotateLeft(b3, 45);
+
+                    Vector256<ulong> pDigit = pDigits[d];
+                    onesA |= Vector256.AndNot(openA & pDigit, rA);   // U's 0 under p's 1: U < p
+                    onesB |= Vector256.AndNot(openB & pDigit, rB);
+                    openA = Vector256.AndNot(openA, rA ^ pDigit);    // digits still equal: keep comparing
+                    openB = Vector256.AndNot(openB, rB ^ pDigit);
+                }
+                masks[i] = onesA;
+                masks[i + 1] = onesB;
+                open[i] = openA;
+                open[i + 1] = openB;
             }
-            else
+            _a0 = a0; _a1 = a1; _a2 = a2; _a3 = a3; _b0 = b0; _b1 = b1; _b2 = b2; _b3 = b3;
+
+            // Each digit settles half the open lanes: after ten about one lane in a thousand is open. A lane whose
+            // first d digits equal p's is 1 with probability 0.t_{d+1} t_{d+2} ...: one scalar draw settles it.
+            // (A separate pass: a call inside the loop above would force its state out of registers.)
+            for (int i = 0; i < masks.Length; i++)
+                if (open[i] != Vector256<ulong>.Zero) masks[i] |= SettleOpenLanes(open[i], threshold << VectorDigits, ref _stragglers);
+        }
+    }
+
+    /// <summary>Decides the lanes still open after the vector digits, one scalar draw each.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Vector256<ulong> SettleOpenLanes(Vector256<ulong> open, ulong remainingThreshold, ref Xoshiro256PlusPlus random)
+    {
+        Vector256<ulong> ones = Vector256<ulong>.Zero;
+        for (int j = 0; j < 4; j++)
+        {
+            ulong lanes = open.GetElement(j), set = 0;   // usually zero
+            while (lanes != 0)
             {
-                undecided = Vector256.AndNot(undecided, r);   // U's digit 1 over p's 0: U > p
+                ulong lowest = lanes & (0 - lanes);
+                if (random.NextUInt64() < remainingThreshold) set |= lowest;
+                lanes ^= lowest;
             }
-            if (undecided == Vector256<ulong>.Zero) break;
+            ones = ones.WithElement(j, set);
         }
         return ones;
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int PopCount(Vector256<ulong> v) =>
+        BitOperations.PopCount(v.GetElement(0)) + BitOperations.PopCount(v.GetElement(1))
+        + BitOperations.PopCount(v.GetElement(2)) + BitOperations.PopCount(v.GetElement(3));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<ulong> RotateLeft(Vector256<ulong> x, [ConstantExpected] byte k) =>
+        Avx512F.VL.IsSupported
+            ? Avx512F.VL.RotateLeft(x, k)   // one vprolq instead of two shifts and an or; same bits
+            : Vector256.ShiftLeft(x, k) | Vector256.ShiftRightLogical(x, 64 - k);
 
     private static long FlipBySkipping(Span<ulong> words, int validBytes, ulong allowedPlanes, FlipProbabilities flips, ulong seed)
     {
@@ -141,7 +233,10 @@ internal static class BitFlipper
         return MemoryMarshal.Read<ulong>(bytes);
     }
 
-    /// <summary>All bits of the first <paramref name="validBytes"/> (&lt; 32) bytes of a block.</summary>
+    /// <summary>All bits of the first <paramref name="validBytes"/> bytes of a 32-byte block (all of it from 32 on).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<ulong> ValidMask(int validBytes) => validBytes >= 32 ? Vector256<ulong>.AllBitsSet : TailMask(validBytes);
+
     private static Vector256<ulong> TailMask(int validBytes)
     {
         Span<byte> bytes = stackalloc byte[32];
