@@ -14,7 +14,7 @@ public class ErrorMomentTests
     {
         var data = new TheoryData<int, double, double, int>();
         foreach (int bits in new[] { 4, 8, 12 })
-            foreach ((double p10, double p01) in new[] { (0.1, 0.1), (0.12, 0.03), (0.004, 0.0) })
+            foreach ((double p10, double p01) in new[] { (0.1, 0.1), (0.12, 0.03), (0.003, 0.0) })
                 foreach (int protectedCount in new[] { 0, 1, bits / 2 })
                     data.Add(bits, p10, p01, protectedCount);
         return data;
