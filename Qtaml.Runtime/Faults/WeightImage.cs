@@ -69,6 +69,19 @@ public sealed class WeightImage
         return image;
     }
 
+    /// <summary>
+    /// Creates an image from its raw bytes, laid out as <see cref="Bytes"/> lays them out (generated code
+    /// bakes exactly that layout).
+    /// </summary>
+    public static WeightImage FromBytes(int bits, IReadOnlyList<string> layerNames, IReadOnlyList<int> layerCounts, ReadOnlySpan<byte> bytes)
+    {
+        WeightImage image = Allocate(bits, layerNames, layerCounts);
+        if (bytes.Length != image._storage.Length)
+            throw new ArgumentException($"The layers need {image._storage.Length} bytes with padding, but {bytes.Length} were given; the bytes must come from an image of the same layout.", nameof(bytes));
+        bytes.CopyTo(image._storage);
+        return image;
+    }
+
     /// <summary>The bit width b of every code.</summary>
     public int Bits { get; }
 
@@ -149,6 +162,13 @@ public sealed class WeightImage
         for (int l = 0; l < _segments.Length; l++)
             if (other._segments[l].Count != _segments[l].Count) return false;
         return true;
+    }
+
+    /// <summary>A layer's bytes without padding: what generated code reads.</summary>
+    public ReadOnlySpan<byte> LayerBytes(int layer)
+    {
+        WeightSegment segment = Segment(layer);
+        return _storage.AsSpan(segment.ByteOffset, segment.ByteLength);
     }
 
     /// <summary>A layer's bytes with its padding up to the next 32-byte boundary: what the injector works on.</summary>

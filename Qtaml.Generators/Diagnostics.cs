@@ -1,0 +1,58 @@
+using Microsoft.CodeAnalysis;
+
+namespace Qtaml.Generators;
+
+/// <summary>Every diagnostic the generator reports, with stable IDs (tracked in AnalyzerReleases.*.md).</summary>
+internal static class Diagnostics
+{
+    private const string Category = "Qtaml";
+    private const string HelpBase = "https://github.com/qtaml/qtaml/blob/main/docs/diagnostics.md#";
+
+    private static DiagnosticDescriptor Error(string id, string title, string message) =>
+        new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + id.ToLowerInvariant());
+
+    private static DiagnosticDescriptor Warning(string id, string title, string message) =>
+        new(id, title, message, Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpBase + id.ToLowerInvariant());
+
+    public static readonly DiagnosticDescriptor FileNotFound = Error("QTAML001", "Weight file not found",
+        "The weight file '{0}' is not among the project's AdditionalFiles; add <AdditionalFiles Include=\"{0}\" /> to the project (the Qtaml package adds *.onnx and *.safetensors automatically)");
+
+    public static readonly DiagnosticDescriptor MalformedFile = Error("QTAML002", "Malformed weight file",
+        "The weight file '{0}' cannot be read: {1}. Re-export the model, or check that the file is not truncated or a Git LFS pointer.");
+
+    public static readonly DiagnosticDescriptor UnsupportedOperator = Error("QTAML003", "Unsupported operator",
+        "The model '{0}' uses the operator '{1}' (node '{2}'), which Qtaml cannot compile. Supported: Gemm, MatMul, Add, Relu, Conv, MaxPool, AveragePool, Flatten, Reshape, Softmax, BatchNormalization, Identity, Dropout.");
+
+    public static readonly DiagnosticDescriptor UnsupportedDataType = Error("QTAML004", "Unsupported tensor data type",
+        "The tensor '{1}' in '{0}' has ONNX data type {2}; Qtaml reads float32 weights. Export the model in float32.");
+
+    public static readonly DiagnosticDescriptor ShapeMismatch = Error("QTAML005", "Shape or graph structure not supported",
+        "The model '{0}' cannot be compiled at node '{1}': {2}");
+
+    public static readonly DiagnosticDescriptor NotPartial = Error("QTAML006", "Class must be partial",
+        "The class '{0}' has [TunnelingCompensated] but is not partial; add the partial modifier so the generator can add the inference code");
+
+    public static readonly DiagnosticDescriptor UnknownNode = Error("QTAML007", "Unknown process node",
+        "Unknown process node '{0}'. Known nodes: {1}.");
+
+    public static readonly DiagnosticDescriptor BitsOutOfRange = Error("QTAML008", "Bit width out of range",
+        "Bits = {0} is outside the supported range; use a width between 2 and 16");
+
+    public static readonly DiagnosticDescriptor BudgetOutOfRange = Error("QTAML009", "ECC budget out of range",
+        "EccBudget = {0} is not between 0 and Bits = {1} protected bits per weight");
+
+    public static readonly DiagnosticDescriptor BudgetTooSmall = Warning("QTAML010", "ECC budget below the noise floor",
+        "EccBudget = {0} bits/weight leaves the predicted fault distortion above the quantization noise floor at {1}; TAC needs {2} bits/weight to reach it (Uniform-MSP would need {3})");
+
+    public static readonly DiagnosticDescriptor BudgetWasted = Warning("QTAML011", "ECC budget above saturation",
+        "EccBudget = {0} bits/weight is beyond saturation at {1}: TAC reaches the quantization noise floor with {2} bits/weight, so {3} bits/weight buy nothing visible");
+
+    public static readonly DiagnosticDescriptor ModelTooLarge = Error("QTAML012", "Model too large to bake",
+        "The model '{0}' has {1} weights; Qtaml bakes at most {2} into one class. Split the model or use fewer parameters.");
+
+    public static readonly DiagnosticDescriptor FlipProbabilityOutOfRange = Error("QTAML013", "Flip probability out of range",
+        "FlipProbability = {0} is not a probability in [0, 0.5); leave it unset to use the node's physics");
+
+    public static readonly DiagnosticDescriptor NonFiniteWeights = Error("QTAML014", "Weights are not finite",
+        "The tensor '{1}' in '{0}' holds NaN or infinity; retrain or clean the checkpoint before compiling it");
+}

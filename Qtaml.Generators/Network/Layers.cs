@@ -1,0 +1,176 @@
+using System;
+
+namespace Qtaml.Generators.Network;
+
+/// <summary>
+/// The network as Qtaml compiles it: a chain of layers, each consuming the previous one's output. Shapes
+/// are batch-1 and row-major (C, H, W) or flat (N); <see cref="Layer.OutputLength"/> is their product.
+/// </summary>
+internal sealed class NetworkGraph
+{
+    public NetworkGraph(int[] inputShape, Layer[] layers)
+    {
+        InputShape = inputShape;
+        Layers = layers;
+    }
+
+    public int[] InputShape { get; }
+    public Layer[] Layers { get; }
+    public int InputLength => Shape.Length(InputShape);
+    public int OutputLength => Layers.Length == 0 ? InputLength : Layers[Layers.Length - 1].OutputLength;
+}
+
+internal static class Shape
+{
+    public static int Length(int[] shape)
+    {
+        long n = 1;
+        foreach (int d in shape) n *= d;
+        return (int)n;
+    }
+
+    public static string Format(int[] shape) => "[" + string.Join(", ", shape) + "]";
+}
+
+internal abstract class Layer
+{
+    protected Layer(string name, string op, int[] inputShape, int[] outputShape)
+    {
+        Name = name;
+        Operator = op;
+        InputShape = inputShape;
+        OutputShape = outputShape;
+    }
+
+    public string Name { get; }
+    public string Operator { get; }
+    public int[] InputShape { get; }
+    public int[] OutputShape { get; }
+    public int InputLength => Shape.Length(InputShape);
+    public int OutputLength => Shape.Length(OutputShape);
+}
+
+/// <summary>A layer with a weight tensor: one output channel per row of <see cref="Weights"/>.</summary>
+internal abstract class WeightLayer : Layer
+{
+    protected WeightLayer(string name, string op, int[] inputShape, int[] outputShape, float[] weights, float[] bias, int channels)
+        : base(name, op, inputShape, outputShape)
+    {
+        Weights = weights;
+        Bias = bias;
+        Channels = channels;
+    }
+
+    /// <summary>Row-major, one row per output channel.</summary>
+    public float[] Weights { get; set; }
+    public float[] Bias { get; set; }
+    public int Channels { get; }
+    public int WeightsPerChannel => Weights.Length / Channels;
+
+    /// <summary>How many times each weight is used per inference (output positions for a convolution, 1 for a dense layer).</summary>
+    public abstract int Reuse { get; }
+
+    /// <summary>Folds a per-channel affine map y' = a·y + c (a batch normalization) into the weights.</summary>
+    public void FoldAffine(float[] a, float[] c)
+    {
+        int per = WeightsPerChannel;
+        for (int ch = 0; ch < Channels; ch++)
+        {
+            for (int i = 0; i < per; i++) Weights[ch * per + i] *= a[ch];
+            Bias[ch] = Bias[ch] * a[ch] + c[ch];
+        }
+    }
+}
+
+/// <summary>y = W·x + b, W of shape [Out, In].</summary>
+internal sealed class DenseLayer : WeightLayer
+{
+    public DenseLayer(string name, string op, int inputs, int outputs, float[] weights, float[] bias)
+        : base(name, op, new[] { inputs }, new[] { outputs }, weights, bias, outputs)
+    {
+        Inputs = inputs;
+        Outputs = outputs;
+    }
+
+    public int Inputs { get; }
+    public int Outputs { get; }
+    public override int Reuse => 1;
+}
+
+/// <summary>2-D convolution, groups = 1, dilation 1; weights [OutC, InC, KH, KW].</summary>
+internal sealed class ConvLayer : WeightLayer
+{
+    public ConvLayer(string name, int[] input, int outChannels, int kernelH, int kernelW, int strideH, int strideW, int padTop, int padLeft, int outH, int outW, float[] weights, float[] bias)
+        : base(name, "Conv", input, new[] { outChannels, outH, outW }, weights, bias, outChannels)
+    {
+        KernelH = kernelH;
+        KernelW = kernelW;
+        StrideH = strideH;
+        StrideW = strideW;
+        PadTop = padTop;
+        PadLeft = padLeft;
+    }
+
+    public int InChannels => InputShape[0];
+    public int InH => InputShape[1];
+    public int InW => InputShape[2];
+    public int OutChannels => OutputShape[0];
+    public int OutH => OutputShape[1];
+    public int OutW => OutputShape[2];
+    public int KernelH { get; }
+    public int KernelW { get; }
+    public int StrideH { get; }
+    public int StrideW { get; }
+    public int PadTop { get; }
+    public int PadLeft { get; }
+    public override int Reuse => OutH * OutW;
+}
+
+internal enum PoolKind { Max, Average }
+
+/// <summary>2-D max or average pooling over (C, H, W).</summary>
+internal sealed class PoolLayer : Layer
+{
+    public PoolLayer(string name, PoolKind kind, int[] input, int kernelH, int kernelW, int strideH, int strideW, int padTop, int padLeft, int outH, int outW, bool countIncludePad)
+        : base(name, kind == PoolKind.Max ? "MaxPool" : "AveragePool", input, new[] { input[0], outH, outW })
+    {
+        Kind = kind;
+        KernelH = kernelH;
+        KernelW = kernelW;
+        StrideH = strideH;
+        StrideW = strideW;
+        PadTop = padTop;
+        PadLeft = padLeft;
+        CountIncludePad = countIncludePad;
+    }
+
+    public PoolKind Kind { get; }
+    public int KernelH { get; }
+    public int KernelW { get; }
+    public int StrideH { get; }
+    public int StrideW { get; }
+    public int PadTop { get; }
+    public int PadLeft { get; }
+    public bool CountIncludePad { get; }
+}
+
+/// <summary>max(x, 0), elementwise.</summary>
+internal sealed class ReluLayer : Layer
+{
+    public ReluLayer(string name, int[] shape) : base(name, "Relu", shape, shape) { }
+}
+
+/// <summary>Softmax over the whole (flat) vector.</summary>
+internal sealed class SoftmaxLayer : Layer
+{
+    public SoftmaxLayer(string name, int[] shape) : base(name, "Softmax", shape, shape) { }
+}
+
+/// <summary>A change of shape that leaves the row-major data as it is (Flatten, Reshape).</summary>
+internal sealed class ReshapeLayer : Layer
+{
+    public ReshapeLayer(string name, string op, int[] input, int[] output) : base(name, op, input, output)
+    {
+        if (Shape.Length(input) != Shape.Length(output)) throw new ArgumentException("A reshape keeps the element count.");
+    }
+}

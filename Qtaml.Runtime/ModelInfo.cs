@@ -1,0 +1,84 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+
+namespace Qtaml;
+
+/// <summary>The build-time facts about a compiled model: the node, the flips, the protection plan and TAC's predictions.</summary>
+public sealed class ModelInfo
+{
+    private readonly LayerInfo[] _layers;
+    private readonly int[] _protection;
+
+    /// <summary>Used by generated code.</summary>
+    public ModelInfo(string modelPath, string node, int bits, double p10, double p01, double eccBudget,
+        double predictedDistortion, double noiseFloor, double rho, double minimumTacBudget, double uniformMspBudget, LayerInfo[] layers)
+    {
+        ModelPath = modelPath;
+        Node = node;
+        Bits = bits;
+        P10 = p10;
+        P01 = p01;
+        EccBudget = eccBudget;
+        PredictedDistortion = predictedDistortion;
+        NoiseFloor = noiseFloor;
+        Rho = rho;
+        MinimumTacBudget = minimumTacBudget;
+        UniformMspBudget = uniformMspBudget;
+        _layers = layers ?? throw new ArgumentNullException(nameof(layers));
+        _protection = layers.Select(l => l.ProtectedPlanes).ToArray();
+    }
+
+    /// <summary>The weight file the model was compiled from.</summary>
+    public string ModelPath { get; }
+
+    /// <summary>The node preset name, or "p=..." for an explicit flip probability.</summary>
+    public string Node { get; }
+
+    /// <summary>The bit width of every stored weight (0 for an unquantized reference build).</summary>
+    public int Bits { get; }
+
+    /// <summary>Probability that a stored 1 reads as 0.</summary>
+    public double P10 { get; }
+
+    /// <summary>Probability that a stored 0 reads as 1.</summary>
+    public double P01 { get; }
+
+    /// <summary>The ECC budget the plan was made for, in protected bits per weight.</summary>
+    public double EccBudget { get; }
+
+    /// <summary>TAC's predicted output distortion D(m) for the plan.</summary>
+    public double PredictedDistortion { get; }
+
+    /// <summary>The quantization noise floor D_q.</summary>
+    public double NoiseFloor { get; }
+
+    /// <summary>ρ* = B_UniformMSP(D_q) / B_TAC(D_q).</summary>
+    public double Rho { get; }
+
+    /// <summary>The budget TAC needs to reach the noise floor, in protected bits per weight.</summary>
+    public double MinimumTacBudget { get; }
+
+    /// <summary>The budget Uniform-MSP needs to reach the noise floor.</summary>
+    public double UniformMspBudget { get; }
+
+    /// <summary>The weight layers, in the order of the weight image.</summary>
+    public IReadOnlyList<LayerInfo> Layers => _layers;
+
+    /// <summary>Protected top bit-planes per layer: pass it to <c>TunnelingFaultModel.Inject</c>.</summary>
+    public IReadOnlyList<int> Protection => _protection;
+
+    /// <inheritdoc />
+    public override string ToString() => string.Format(CultureInfo.InvariantCulture,
+        "{0} at {1}: {2}-bit, p10 = {3:G4}, p01 = {4:G4}, budget {5} bits/weight, protection [{6}], rho* = {7:F2}",
+        ModelPath, Node, Bits, P10, P01, EccBudget, string.Join(", ", _protection), Rho);
+}
+
+/// <summary>One weight layer of a compiled model.</summary>
+/// <param name="Name">The layer's name in the weight file.</param>
+/// <param name="Operator">The operator, such as "Conv" or "Gemm".</param>
+/// <param name="WeightCount">The number of stored weights.</param>
+/// <param name="ProtectedPlanes">How many top bit-planes ECC covers.</param>
+/// <param name="Sensitivity">G_l, the output's sensitivity to a unit error in one weight.</param>
+public sealed record LayerInfo(string Name, string Operator, int WeightCount, int ProtectedPlanes, double Sensitivity);
