@@ -12,9 +12,9 @@ internal sealed record ModelRequest(
     bool IsPartial,
     string? ModelPath,
     string? Node,
-    int Bits,
-    double EccBudget,
-    double FlipProbability,
+    int? Bits,
+    double? EccBudget,
+    double? FlipProbability,
     bool Quantize,
     LocationInfo? ClassLocation,
     LocationInfo? PathLocation,
@@ -27,7 +27,7 @@ internal sealed record ModelRequest(
     public string HintName => (Namespace is null ? ClassName : Namespace + "." + ClassName) + ".g.cs";
 }
 
-/// <summary>A weight file as the compiler sees it: the path the user names and its content as base64 text.</summary>
+/// <summary>A weight file as the compiler sees it: the original file's path and its bytes as base64 text.</summary>
 internal sealed record WeightFileText(string Path, string Base64);
 
 /// <summary>Project-wide defaults from MSBuild (QtamlNode, QtamlBits, QtamlEccBudget).</summary>

@@ -38,10 +38,16 @@ public static class MeanCorrection
             throw new ArgumentOutOfRangeException(nameof(protectedCount), protectedCount, $"Between 0 and {bits} planes can be protected.");
 
         var stored = new int[intendedCodes.Count];
+        // The best stored code depends only on the intended code: search each of the 2^b values at most once.
+        var memo = new int?[1 << bits];
+        int minCode = StoredCode.MinCode(bits);
         for (int i = 0; i < stored.Length; i++)
         {
-            StoredCode.ValidateCode(intendedCodes[i], bits, nameof(intendedCodes));
-            stored[i] = protectedCount == 0 ? intendedCodes[i] : BestStoredCode(intendedCodes[i], bits, protectedCount, flips);
+            int intended = intendedCodes[i];
+            StoredCode.ValidateCode(intended, bits, nameof(intendedCodes));
+            if (protectedCount == 0) { stored[i] = intended; continue; }
+            int slot = intended - minCode;
+            stored[i] = memo[slot] ??= BestStoredCode(intended, bits, protectedCount, flips);
         }
 
         if (protectedCount == 0 && flips.Contraction < 1)

@@ -1,0 +1,47 @@
+using System;
+using System.Text;
+
+namespace Qtaml.Generators.Emit;
+
+/// <summary>An indenting text writer for generated C#.</summary>
+internal sealed class SourceWriter
+{
+    private readonly StringBuilder _text = new();
+    private int _indent;
+
+    public SourceWriter Line(string line = "")
+    {
+        if (line.Length > 0) _text.Append(' ', _indent * 4).Append(line);
+        _text.Append('\n');
+        return this;
+    }
+
+    public SourceWriter Open(string line)
+    {
+        Line(line);
+        Line("{");
+        _indent++;
+        return this;
+    }
+
+    public SourceWriter Close(string suffix = "")
+    {
+        _indent--;
+        return Line("}" + suffix);
+    }
+
+    public IDisposable Block(string line)
+    {
+        Open(line);
+        return new Closer(this);
+    }
+
+    public override string ToString() => _text.ToString();
+
+    private sealed class Closer : IDisposable
+    {
+        private readonly SourceWriter _writer;
+        public Closer(SourceWriter writer) => _writer = writer;
+        public void Dispose() => _writer.Close();
+    }
+}

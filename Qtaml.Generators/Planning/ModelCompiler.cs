@@ -1,0 +1,119 @@
+using System;
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using Qtaml.Generators.Emit;
+using Qtaml.Generators.Model;
+using Qtaml.Generators.Network;
+using Qtaml.Generators.Onnx;
+using Qtaml.Physics;
+
+namespace Qtaml.Generators.Planning;
+
+/// <summary>
+/// One request from attribute to source: validate the arguments, find and read the weight file, plan, emit.
+/// Every failure becomes a diagnostic on the argument that caused it; nothing throws into the compiler.
+/// </summary>
+internal static class ModelCompiler
+{
+    /// <summary>The most weights one class bakes (about 12 MB of generated source at 8 bits).</summary>
+    public const long MaxWeights = 4_000_000;
+
+    /// <summary>How far above TAC's saturation budget a budget may be before it is reported as wasted, in bits per weight.</summary>
+    public const double WasteTolerance = 0.05;
+
+    public static readonly string Version = typeof(ModelCompiler).Assembly.GetName().Version?.ToString(3) ?? "1.0.0";
+
+    public static GenerationResult Compile(ModelRequest request, ImmutableArray<WeightFileText> files, BuildDefaults defaults, CancellationToken cancellationToken)
+    {
+        var diagnostics = ImmutableArray.CreateBuilder<DiagnosticInfo>();
+        GenerationResult Fail(DiagnosticInfo diagnostic)
+        {
+            diagnostics.Add(diagnostic);
+            return new GenerationResult(request.HintName, null, new EquatableArray<DiagnosticInfo>(diagnostics));
+        }
+
+        if (!request.IsPartial)
+            return Fail(DiagnosticInfo.Create(Diagnostics.NotPartial, request.ClassLocation, request.ClassName));
+
+        int bits = request.Bits ?? defaults.Bits ?? 8;
+        if (request.Quantize && (bits < 2 || bits > 16))
+            return Fail(DiagnosticInfo.Create(Diagnostics.BitsOutOfRange, request.BitsLocation, bits));
+        double budget = request.EccBudget ?? defaults.EccBudget ?? 1.0;
+        if (request.Quantize && (double.IsNaN(budget) || budget < 0 || budget > bits))
+            return Fail(DiagnosticInfo.Create(Diagnostics.BudgetOutOfRange, request.BudgetLocation, budget.ToString(CultureInfo.InvariantCulture), bits));
+
+        string nodeName = request.Node ?? defaults.Node ?? "2nm";
+        if (!NodePresets.TryGet(nodeName, out NodePreset preset))
+            return Fail(DiagnosticInfo.Create(Diagnostics.UnknownNode, request.NodeLocation, nodeName, string.Join(", ", NodePresets.Names)));
+
+        FlipProbabilities flips = preset.FlipProbabilities;
+        string nodeLabel = preset.Name;
+        if (request.FlipProbability is double p && p >= 0)
+        {
+            if (!(p < 0.5)) return Fail(DiagnosticInfo.Create(Diagnostics.FlipProbabilityOutOfRange, request.FlipProbabilityLocation, p.ToString(CultureInfo.InvariantCulture)));
+            flips = FlipProbabilities.Symmetric(p);
+            nodeLabel = preset.Name + " (symmetric p = " + p.ToString(CultureInfo.InvariantCulture) + ")";
+        }
+
+        string path = request.ModelPath ?? string.Empty;
+        WeightFileText? file = Find(files, path);
+        if (file is null) return Fail(DiagnosticInfo.Create(Diagnostics.FileNotFound, request.PathLocation, path));
+        cancellationToken.ThrowIfCancellationRequested();
+
+        NetworkGraph graph;
+        try
+        {
+            byte[] bytes;
+            try { bytes = Convert.FromBase64String(file.Base64); }
+            catch (FormatException) { throw new ModelReadException(Diagnostics.MalformedFile, path, "its base64 form in obj/ is corrupt; rebuild"); }
+            graph = Read(path, bytes);
+            long weights = ModelPlanner.WeightCount(graph);
+            if (weights > MaxWeights) return Fail(DiagnosticInfo.Create(Diagnostics.ModelTooLarge, request.PathLocation, path, weights, MaxWeights));
+            if (request.Quantize && weights == 0) throw new ModelReadException(Diagnostics.ShapeMismatch, path, path, "the model has no weight layers to quantize");
+        }
+        catch (ModelReadException e)
+        {
+            return Fail(new DiagnosticInfo(e.Descriptor, request.PathLocation, new EquatableArray<string>(e.Arguments.Select(a => Convert.ToString(a, CultureInfo.InvariantCulture) ?? string.Empty))));
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+
+        ModelPlan plan = ModelPlanner.Plan(graph, nodeLabel, flips, request.Quantize ? bits : 0, request.Quantize ? budget : 0);
+        if (plan.IsQuantized) ReportBudget(plan, request, nodeLabel, diagnostics);
+
+        string source = ModelEmitter.Emit(request, path, plan, Version);
+        return new GenerationResult(request.HintName, source, new EquatableArray<DiagnosticInfo>(diagnostics));
+    }
+
+    private static NetworkGraph Read(string path, byte[] bytes)
+    {
+        if (path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return OnnxReader.Read(path, bytes);
+        throw new ModelReadException(Diagnostics.MalformedFile, path, "Qtaml reads .onnx files (safetensors support is planned)");
+    }
+
+    private static void ReportBudget(ModelPlan plan, ModelRequest request, string nodeLabel, ImmutableArray<DiagnosticInfo>.Builder diagnostics)
+    {
+        var saturation = plan.Saturation!;
+        string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
+        if (plan.Budget < saturation.TacBudget - 1e-9)
+            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BudgetTooSmall, request.BudgetLocation, F(plan.Budget), nodeLabel, F(saturation.TacBudget), F(saturation.UniformMspBudget)));
+        else if (plan.Budget > saturation.TacBudget + WasteTolerance)
+            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BudgetWasted, request.BudgetLocation, F(plan.Budget), nodeLabel, F(saturation.TacBudget), F(plan.Budget - saturation.TacBudget)));
+    }
+
+    /// <summary>The file whose path is the attribute's path, compared by its trailing segments, separators normalized.</summary>
+    private static WeightFileText? Find(ImmutableArray<WeightFileText> files, string path)
+    {
+        if (path.Length == 0) return null;
+        string wanted = Normalize(path);
+        return files.FirstOrDefault(f =>
+        {
+            string candidate = Normalize(f.Path);
+            return candidate.Equals(wanted, StringComparison.OrdinalIgnoreCase)
+                || candidate.EndsWith("/" + wanted.TrimStart('/'), StringComparison.OrdinalIgnoreCase);
+        });
+    }
+
+    private static string Normalize(string path) => path.Replace('\\', '/').Replace("/./", "/").TrimStart('.', '/');
+}

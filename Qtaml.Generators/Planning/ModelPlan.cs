@@ -1,0 +1,73 @@
+using Qtaml.Generators.Network;
+using Qtaml.Physics;
+using Qtaml.Tac;
+
+namespace Qtaml.Generators.Planning;
+
+/// <summary>One weight layer after quantization and TAC: what is stored and how it is read back.</summary>
+internal sealed class QuantizedLayer
+{
+    public QuantizedLayer(WeightLayer layer, int[] storedCodes, float[] channelScales, float codeOffset, int protectedPlanes, double sensitivity, double residualBound)
+    {
+        Layer = layer;
+        StoredCodes = storedCodes;
+        ChannelScales = channelScales;
+        CodeOffset = codeOffset;
+        ProtectedPlanes = protectedPlanes;
+        Sensitivity = sensitivity;
+        ResidualBound = residualBound;
+    }
+
+    public WeightLayer Layer { get; }
+
+    /// <summary>The codes written to memory (after mean correction), row-major like the weights.</summary>
+    public int[] StoredCodes { get; }
+
+    /// <summary>Per output channel: the quantization scale times the mean-correction factor.</summary>
+    public float[] ChannelScales { get; }
+
+    /// <summary>Added to every read code before scaling (p01 without protection, else 0).</summary>
+    public float CodeOffset { get; }
+
+    public int ProtectedPlanes { get; }
+    public double Sensitivity { get; }
+    public double ResidualBound { get; }
+}
+
+/// <summary>Everything the emitter needs: the network, the fault model, the plan and the baked image.</summary>
+internal sealed class ModelPlan
+{
+    public ModelPlan(NetworkGraph graph, string nodeLabel, FlipProbabilities flips, int bits, double budget,
+        QuantizedLayer[] layers, ProtectionPlan? protection, SaturationReport? saturation, byte[] image, int[] layerOffsets)
+    {
+        Graph = graph;
+        NodeLabel = nodeLabel;
+        Flips = flips;
+        Bits = bits;
+        Budget = budget;
+        Layers = layers;
+        Protection = protection;
+        Saturation = saturation;
+        Image = image;
+        LayerOffsets = layerOffsets;
+    }
+
+    public NetworkGraph Graph { get; }
+    public string NodeLabel { get; }
+    public FlipProbabilities Flips { get; }
+
+    /// <summary>The stored width, or 0 for an unquantized reference build.</summary>
+    public int Bits { get; }
+
+    public bool IsQuantized => Bits > 0;
+    public double Budget { get; }
+    public QuantizedLayer[] Layers { get; }
+    public ProtectionPlan? Protection { get; }
+    public SaturationReport? Saturation { get; }
+
+    /// <summary>The weight image exactly as <c>Qtaml.Faults.WeightImage</c> lays it out.</summary>
+    public byte[] Image { get; }
+
+    public int[] LayerOffsets { get; }
+    public int BytesPerCode => Bits <= 8 ? 1 : 2;
+}
