@@ -33,4 +33,10 @@ public sealed class TunnelingCompensatedAttribute : Attribute
 
     /// <summary>Overrides the node's flip probabilities with a symmetric p10 = p01 (the paper uses 0.10 and 0.05). Negative: not set.</summary>
     public double FlipProbability { get; set; } = -1;
+
+    /// <summary>
+    /// false compiles an unquantized float reference build (no TAC, no weight image): for checking the
+    /// generated code against another runtime. Default true.
+    /// </summary>
+    public bool Quantize { get; set; } = true;
 }

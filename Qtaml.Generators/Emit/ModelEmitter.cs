@@ -29,8 +29,9 @@ internal static class ModelEmitter
         w.Line("/// " + Xml(modelPath) + " compiled by Qtaml for " + Xml(plan.NodeLabel) + (plan.IsQuantized ? ", " + plan.Bits + "-bit weights with TAC." : ", unquantized reference build."));
         w.Line("/// </summary>");
         w.Line("[global::System.CodeDom.Compiler.GeneratedCode(\"Qtaml.Generators\", \"" + generatorVersion + "\")]");
-        using (w.Block((request.IsStatic ? "static " : "") + "partial class " + request.ClassName + " : global::Qtaml.ICompiledModel"))
+        using (w.Block((request.IsStatic ? "static partial class " + request.ClassName : "partial class " + request.ClassName + " : global::Qtaml.ICompiledModel")))
         {
+            if (request.IsStatic) WriteInterfaceAdapter(w, request);
             WriteMembers(w, request, modelPath, plan);
             WriteForward(w, plan);
             int index = 0;
@@ -41,6 +42,33 @@ internal static class ModelEmitter
             }
         }
         return w.ToString();
+    }
+
+    /// <summary>
+    /// A static class cannot implement an interface, so a static model gets a nested type that does, for code
+    /// that is generic over models (<c>where T : ICompiledModel</c>).
+    /// </summary>
+    private static void WriteInterfaceAdapter(SourceWriter w, ModelRequest request)
+    {
+        w.Line("/// <summary>" + request.ClassName + " as an <see cref=\"global::Qtaml.ICompiledModel\"/>, for code generic over models.</summary>");
+        using (w.Block("public sealed class Compiled : global::Qtaml.ICompiledModel"))
+        {
+            w.Line("private Compiled() { }");
+            w.Line();
+            w.Line("/// <inheritdoc/>");
+            w.Line("public static int InputLength => " + request.ClassName + ".InputLength;");
+            w.Line("/// <inheritdoc/>");
+            w.Line("public static int OutputLength => " + request.ClassName + ".OutputLength;");
+            w.Line("/// <inheritdoc/>");
+            w.Line("public static global::Qtaml.ModelInfo Info => " + request.ClassName + ".Info;");
+            w.Line("/// <inheritdoc/>");
+            w.Line("public static void Run(global::System.ReadOnlySpan<float> input, global::System.Span<float> output) => " + request.ClassName + ".Run(input, output);");
+            w.Line("/// <inheritdoc/>");
+            w.Line("public static void Run(global::Qtaml.Faults.WeightImage weights, global::System.ReadOnlySpan<float> input, global::System.Span<float> output) => " + request.ClassName + ".Run(weights, input, output);");
+            w.Line("/// <inheritdoc/>");
+            w.Line("public static global::Qtaml.Faults.WeightImage CreateWeightImage() => " + request.ClassName + ".CreateWeightImage();");
+        }
+        w.Line();
     }
 
     private static void WriteHeader(SourceWriter w, string modelPath, ModelPlan plan)
@@ -176,7 +204,7 @@ internal static class ModelEmitter
                 w.Line("global::System.Span<float> a = s_bufferA ??= new float[" + largest + "];");
                 w.Line("global::System.Span<float> b = s_bufferB ??= new float[" + largest + "];");
             }
-            w.Line("global::System.ReadOnlySpan<float> x = input;");
+            w.Line("scoped global::System.ReadOnlySpan<float> x = input;");
             w.Line("bool intoA = true;");
             int weightIndex = 0;
             for (int i = 0; i < layers.Length; i++)

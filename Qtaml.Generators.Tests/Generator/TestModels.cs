@@ -1,0 +1,51 @@
+using Qtaml.Generators.Tests.Support;
+
+namespace Qtaml.Generators.Tests.Generator;
+
+/// <summary>The small seeded ONNX models the generator tests compile.</summary>
+internal static class TestModels
+{
+    /// <summary>An MLP: Gemm (transB) → ReLU → MatMul + Add → Softmax, 20 → 16 → 10.</summary>
+    public static OnnxModelBuilder Mlp(int seed = 1) =>
+        new OnnxModelBuilder(new long[] { 1, 20 }, seed).Gemm(20, 16).Relu().MatMulAdd(16, 10).Softmax();
+
+    /// <summary>A small CNN on 1×12×12: Conv (pad 1) → ReLU → MaxPool 2 → Conv → ReLU → AveragePool 2 → Flatten → Gemm → Softmax.</summary>
+    public static OnnxModelBuilder Cnn(int seed = 2) =>
+        new OnnxModelBuilder(new long[] { 1, 1, 12, 12 }, seed)
+            .Conv(1, 4, 3, pad: 1).Relu().MaxPool(2, 2)
+            .Conv(4, 6, 3).Relu().AveragePool(2, 2)
+            .Flatten().Gemm(6 * 2 * 2, 10).Softmax();
+
+    /// <summary>The CNN with a batch normalization folded into its first convolution, and a Reshape in place of Flatten.</summary>
+    public static OnnxModelBuilder CnnWithBatchNorm(int seed = 3) =>
+        new OnnxModelBuilder(new long[] { 1, 1, 12, 12 }, seed)
+            .Conv(1, 4, 3, pad: 1).BatchNormalization(4).Relu().MaxPool(2, 2)
+            .Conv(4, 6, 3, stride: 1).Relu().AveragePool(2, 2)
+            .Reshape(1, -1).Gemm(24, 10).Softmax();
+
+    public static float[] Input(int length, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, length).Select(_ => (float)random.NextDouble()).ToArray();
+    }
+
+    /// <summary>A consumer class for a model, and a harness the test calls through reflection (spans cannot be passed that way).</summary>
+    public static string Consumer(string path, string arguments = "") => $$"""
+        namespace Models
+        {
+            [global::Qtaml.TunnelingCompensated("{{path}}"{{arguments}})]
+            public static partial class Model { }
+
+            public static class Harness
+            {
+                public static void Run(float[] input, float[] output) => Model.Run(input, output);
+                public static void RunImage(global::Qtaml.Faults.WeightImage weights, float[] input, float[] output) => Model.Run(weights, input, output);
+                public static global::Qtaml.Faults.WeightImage CreateWeightImage() => Model.CreateWeightImage();
+                public static global::Qtaml.ModelInfo Info => Model.Info;
+                public static int Predict(float[] input) => Model.Predict(input);
+                public static int InputLength => Model.InputLength;
+                public static int OutputLength => Model.OutputLength;
+            }
+        }
+        """;
+}

@@ -1,0 +1,100 @@
+extern alias gen;
+using System.Collections.Immutable;
+using System.Reflection;
+using System.Runtime.Loader;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Text;
+using QtamlGenerator = gen::Qtaml.Generators.TunnelingCompensatedGenerator;
+
+namespace Qtaml.Generators.Tests.Support;
+
+/// <summary>Runs the generator the way the compiler does, and compiles and loads what it produced.</summary>
+internal static class GeneratorHarness
+{
+    private static readonly Lazy<MetadataReference[]> References = new(() =>
+        ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
+            .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll")
+            .Append(typeof(ICompiledModel).Assembly.Location)
+            .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))
+            .ToArray());
+
+    public static CSharpCompilation CreateCompilation(params string[] sources) =>
+        CSharpCompilation.Create("Consumer",
+            sources.Select((s, i) => CSharpSyntaxTree.ParseText(s, new CSharpParseOptions(LanguageVersion.Latest), path: $"Source{i}.cs")),
+            References.Value,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable,
+                generalDiagnosticOption: ReportDiagnostic.Error, deterministic: true));
+
+    /// <summary>A weight file as the package's MSBuild step writes it into obj/.</summary>
+    public static AdditionalText WeightFile(string path, byte[] bytes) =>
+        new InMemoryText("obj/qtaml/" + path.Replace('/', '_') + ".qtaml.b64", QtamlGenerator.WeightFileHeader + path + "\n" + Convert.ToBase64String(bytes) + "\n");
+
+    public static GeneratorDriver CreateDriver(IEnumerable<AdditionalText> files, IReadOnlyDictionary<string, string>? buildProperties = null) =>
+        CSharpGeneratorDriver.Create(new[] { new QtamlGenerator().AsSourceGenerator() }, files,
+            new CSharpParseOptions(LanguageVersion.Latest), new OptionsProvider(buildProperties ?? new Dictionary<string, string>()),
+            new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
+
+    public sealed record Result(GeneratorDriver Driver, Compilation Output, ImmutableArray<Diagnostic> GeneratorDiagnostics, GeneratorDriverRunResult Run)
+    {
+        public string Source => Run.Results.Single().GeneratedSources.Single().SourceText.ToString();
+    }
+
+    public static Result Run(string source, IEnumerable<AdditionalText> files, IReadOnlyDictionary<string, string>? buildProperties = null)
+    {
+        GeneratorDriver driver = CreateDriver(files, buildProperties);
+        driver = driver.RunGeneratorsAndUpdateCompilation(CreateCompilation(source), out Compilation output, out ImmutableArray<Diagnostic> diagnostics);
+        return new Result(driver, output, diagnostics, driver.GetRunResult());
+    }
+
+    /// <summary>Compiles the output with nullable on and every warning an error, asserts it is clean, and loads it.</summary>
+    public static Assembly CompileAndLoad(Compilation compilation)
+    {
+        using var stream = new MemoryStream();
+        var emitted = compilation.Emit(stream);
+        var problems = emitted.Diagnostics.Concat(compilation.GetDiagnostics()).Where(d => d.Severity >= DiagnosticSeverity.Warning).Distinct().ToArray();
+        Assert.True(emitted.Success && problems.Length == 0, "Generated code does not compile cleanly:\n" + string.Join("\n", problems.Select(p => p.ToString())));
+        stream.Position = 0;
+        return new AssemblyLoadContext("generated-" + Guid.NewGuid(), isCollectible: true).LoadFromStream(stream);
+    }
+
+    private sealed class InMemoryText : AdditionalText
+    {
+        private readonly SourceText _text;
+
+        public InMemoryText(string path, string text)
+        {
+            Path = path;
+            _text = SourceText.From(text);
+        }
+
+        public override string Path { get; }
+
+        public override SourceText GetText(CancellationToken cancellationToken = default) => _text;
+    }
+
+    private sealed class OptionsProvider : AnalyzerConfigOptionsProvider
+    {
+        private readonly Options _global;
+
+        public OptionsProvider(IReadOnlyDictionary<string, string> buildProperties) =>
+            _global = new Options(buildProperties.ToDictionary(p => "build_property." + p.Key, p => p.Value));
+
+        public override AnalyzerConfigOptions GlobalOptions => _global;
+
+        public override AnalyzerConfigOptions GetOptions(SyntaxTree tree) => Options.Empty;
+
+        public override AnalyzerConfigOptions GetOptions(AdditionalText textFile) => Options.Empty;
+
+        private sealed class Options : AnalyzerConfigOptions
+        {
+            public static readonly Options Empty = new(new Dictionary<string, string>());
+            private readonly Dictionary<string, string> _values;
+
+            public Options(Dictionary<string, string> values) => _values = values;
+
+            public override bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value) => _values.TryGetValue(key, out value);
+        }
+    }
+}

@@ -1,0 +1,175 @@
+extern alias gen;
+using Google.Protobuf;
+using gen::Qtaml.Generators.Onnx.Schema;
+
+namespace Qtaml.Generators.Tests.Support;
+
+/// <summary>
+/// Writes small ONNX models for tests with the generator's own schema subset: a chain of nodes over one
+/// float input, weights as initializers. ONNX Runtime loading the result checks the writer too.
+/// </summary>
+internal sealed class OnnxModelBuilder
+{
+    private readonly GraphProto _graph = new() { Name = "test" };
+    private readonly Random _random;
+    private string _current = "input";
+    private int _counter;
+
+    public OnnxModelBuilder(long[] inputShape, int seed)
+    {
+        _random = new Random(seed);
+        InputShape = inputShape;
+        _graph.Input.Add(ValueInfo("input", inputShape));
+    }
+
+    public long[] InputShape { get; }
+
+    /// <summary>Every layer added, with its float weights, for the tests' own reference computations.</summary>
+    public List<(string Op, float[] Weights, long[] Dims, float[] Bias)> WeightLayers { get; } = new();
+
+    /// <summary>The chain as the test's reference interpreter sees it (<see cref="QuantizationBound"/>).</summary>
+    public List<ReferenceOp> Ops { get; } = new();
+
+    public float[] RandomTensor(int count, double scale) => Enumerable.Range(0, count).Select(_ => (float)((_random.NextDouble() * 2 - 1) * scale)).ToArray();
+
+    public string Initializer(string name, long[] dims, float[] values)
+    {
+        var tensor = new TensorProto { Name = name, DataType = 1 };
+        tensor.Dims.Add(dims);
+        var raw = new byte[values.Length * 4];
+        Buffer.BlockCopy(values, 0, raw, 0, raw.Length);
+        tensor.RawData = ByteString.CopyFrom(raw);
+        _graph.Initializer.Add(tensor);
+        return name;
+    }
+
+    public string Int64Initializer(string name, long[] values)
+    {
+        var tensor = new TensorProto { Name = name, DataType = 7 };
+        tensor.Dims.Add(values.Length);
+        tensor.Int64Data.Add(values);
+        _graph.Initializer.Add(tensor);
+        return name;
+    }
+
+    public OnnxModelBuilder Node(string op, IEnumerable<string> extraInputs, params AttributeProto[] attributes)
+    {
+        string output = op.ToLowerInvariant() + "_" + _counter++;
+        var node = new NodeProto { OpType = op, Name = output + "_node" };
+        node.Input.Add(_current);
+        node.Input.Add(extraInputs);
+        node.Output.Add(output);
+        node.Attribute.Add(attributes);
+        _graph.Node.Add(node);
+        _current = output;
+        return this;
+    }
+
+    public OnnxModelBuilder Gemm(int inputs, int outputs, double scale = 0.5)
+    {
+        float[] w = RandomTensor(inputs * outputs, scale), b = RandomTensor(outputs, 0.1);
+        string id = "gemm" + _counter;
+        WeightLayers.Add(("Gemm", w, new long[] { outputs, inputs }, b));
+        Ops.Add(new ReferenceOp.Dense(w, b, outputs, inputs));
+        return Node("Gemm", new[] { Initializer(id + "_w", new long[] { outputs, inputs }, w), Initializer(id + "_b", new long[] { outputs }, b) }, Int("transB", 1));
+    }
+
+    public OnnxModelBuilder MatMulAdd(int inputs, int outputs, double scale = 0.5)
+    {
+        float[] w = RandomTensor(inputs * outputs, scale), b = RandomTensor(outputs, 0.1);
+        string id = "mm" + _counter;
+        // MatMul's weight is [inputs, outputs]; record it as [outputs, inputs] for the reference.
+        var transposed = new float[w.Length];
+        for (int i = 0; i < inputs; i++) for (int o = 0; o < outputs; o++) transposed[o * inputs + i] = w[i * outputs + o];
+        WeightLayers.Add(("MatMul", transposed, new long[] { outputs, inputs }, b));
+        Ops.Add(new ReferenceOp.Dense(transposed, b, outputs, inputs));
+        Node("MatMul", new[] { Initializer(id + "_w", new long[] { inputs, outputs }, w) });
+        return Node("Add", new[] { Initializer(id + "_b", new long[] { outputs }, b) });
+    }
+
+    public OnnxModelBuilder Conv(int inChannels, int outChannels, int kernel, int stride = 1, int pad = 0, double scale = 0.5)
+    {
+        float[] w = RandomTensor(outChannels * inChannels * kernel * kernel, scale), b = RandomTensor(outChannels, 0.1);
+        string id = "conv" + _counter;
+        var dims = new long[] { outChannels, inChannels, kernel, kernel };
+        WeightLayers.Add(("Conv", w, dims, b));
+        Ops.Add(new ReferenceOp.Conv(w, b, outChannels, inChannels, kernel, stride, pad));
+        return Node("Conv", new[] { Initializer(id + "_w", dims, w), Initializer(id + "_b", new long[] { outChannels }, b) },
+            Ints("kernel_shape", kernel, kernel), Ints("strides", stride, stride), Ints("pads", pad, pad, pad, pad));
+    }
+
+    public OnnxModelBuilder BatchNormalization(int channels)
+    {
+        Ops.Add(new ReferenceOp.Unsupported("BatchNormalization"));
+        string id = "bn" + _counter;
+        float[] gamma = RandomTensor(channels, 0.5).Select(v => v + 1f).ToArray(), beta = RandomTensor(channels, 0.2);
+        float[] mean = RandomTensor(channels, 0.2), variance = RandomTensor(channels, 0.3).Select(v => v + 0.5f).ToArray();
+        return Node("BatchNormalization", new[]
+        {
+            Initializer(id + "_g", new long[] { channels }, gamma), Initializer(id + "_b", new long[] { channels }, beta),
+            Initializer(id + "_m", new long[] { channels }, mean), Initializer(id + "_v", new long[] { channels }, variance),
+        }, Float("epsilon", 1e-5f));
+    }
+
+    public OnnxModelBuilder Relu()
+    {
+        Ops.Add(new ReferenceOp.Relu());
+        return Node("Relu", Array.Empty<string>());
+    }
+
+    public OnnxModelBuilder Softmax()
+    {
+        Ops.Add(new ReferenceOp.Softmax());
+        return Node("Softmax", Array.Empty<string>(), Int("axis", 1));
+    }
+
+    public OnnxModelBuilder Flatten()
+    {
+        Ops.Add(new ReferenceOp.Flatten());
+        return Node("Flatten", Array.Empty<string>(), Int("axis", 1));
+    }
+
+    public OnnxModelBuilder Reshape(params long[] shape)
+    {
+        Ops.Add(new ReferenceOp.Flatten());
+        return Node("Reshape", new[] { Int64Initializer("shape" + _counter, shape) });
+    }
+
+    public OnnxModelBuilder MaxPool(int kernel, int stride)
+    {
+        Ops.Add(new ReferenceOp.Pool(true, kernel, stride));
+        return Node("MaxPool", Array.Empty<string>(), Ints("kernel_shape", kernel, kernel), Ints("strides", stride, stride));
+    }
+
+    public OnnxModelBuilder AveragePool(int kernel, int stride)
+    {
+        Ops.Add(new ReferenceOp.Pool(false, kernel, stride));
+        return Node("AveragePool", Array.Empty<string>(), Ints("kernel_shape", kernel, kernel), Ints("strides", stride, stride));
+    }
+
+    public byte[] Build(long[] outputShape)
+    {
+        _graph.Output.Add(ValueInfo(_current, outputShape));
+        var model = new ModelProto { IrVersion = 8, ProducerName = "qtaml-tests", Graph = _graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
+        return model.ToByteArray();
+    }
+
+    public static AttributeProto Int(string name, long value) => new() { Name = name, I = value, Type = AttributeProto.Types.AttributeType.Int };
+
+    public static AttributeProto Float(string name, float value) => new() { Name = name, F = value, Type = AttributeProto.Types.AttributeType.Float };
+
+    public static AttributeProto Ints(string name, params long[] values)
+    {
+        var attribute = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
+        attribute.Ints.Add(values);
+        return attribute;
+    }
+
+    private static ValueInfoProto ValueInfo(string name, long[] shape)
+    {
+        var tensorShape = new TensorShapeProto();
+        foreach (long d in shape) tensorShape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
+        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 1, Shape = tensorShape } } };
+    }
+}
