@@ -1,0 +1,134 @@
+extern alias gen;
+using System.Globalization;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Qtaml.Generators.Tests.Support;
+using TrackingNames = gen::Qtaml.Generators.TunnelingCompensatedGenerator.TrackingNames;
+
+namespace Qtaml.Generators.Tests.Generator;
+
+/// <summary>Caching, determinism, regeneration on a changed weight file, and the approved snapshot.</summary>
+public class GeneratorBehaviourTests
+{
+    private const string Path = "Models/model.onnx";
+
+    private static byte[] Tiny(int seed = 4) =>
+        new OnnxModelBuilder(new long[] { 1, 1, 6, 6 }, seed).Conv(1, 2, 3).Relu().MaxPool(2, 2).Flatten().Gemm(2 * 2 * 2, 3).Softmax().Build(new long[] { 1, 3 });
+
+    [Fact]
+    public void An_unrelated_edit_reruns_nothing()
+    {
+        var files = new[] { GeneratorHarness.WeightFile(Path, Tiny()) };
+        CSharpCompilation compilation = GeneratorHarness.CreateCompilation(TestModels.Consumer(Path, ", Node = \"7nm\""), "class Other { }");
+        GeneratorDriver driver = GeneratorHarness.CreateDriver(files).RunGenerators(compilation, TestContext.Current.CancellationToken);
+
+        // Edit another file: the attributed class, the weight files and the defaults are all unchanged.
+        SyntaxTree other = compilation.SyntaxTrees.Last();
+        CSharpCompilation edited = compilation.ReplaceSyntaxTree(other, CSharpSyntaxTree.ParseText("class Other { int Changed; }", (CSharpParseOptions)other.Options, other.FilePath, cancellationToken: TestContext.Current.CancellationToken));
+        GeneratorRunResult run = driver.RunGenerators(edited, TestContext.Current.CancellationToken).GetRunResult().Results.Single();
+
+        foreach (string step in new[] { TrackingNames.Requests, TrackingNames.WeightFiles, TrackingNames.Defaults, TrackingNames.Results })
+        {
+            var reasons = run.TrackedSteps[step].SelectMany(s => s.Outputs).Select(o => o.Reason).ToArray();
+            Assert.NotEmpty(reasons);
+            Assert.All(reasons, r => Assert.True(r is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"{step} ran again: {r}"));
+        }
+        Assert.All(run.TrackedOutputSteps.SelectMany(s => s.Value).SelectMany(s => s.Outputs), o => Assert.Equal(IncrementalStepRunReason.Cached, o.Reason));
+    }
+
+    [Fact]
+    public void Pipeline_models_hold_no_symbols_syntax_or_compilation()
+    {
+        var result = GeneratorHarness.Run(TestModels.Consumer(Path), new[] { GeneratorHarness.WeightFile(Path, Tiny()) });
+        GeneratorRunResult run = result.Run.Results.Single();
+        foreach (var step in run.TrackedSteps.Where(s => s.Key is TrackingNames.Requests or TrackingNames.WeightFiles or TrackingNames.Defaults or TrackingNames.Results))
+            foreach (var output in step.Value.SelectMany(s => s.Outputs))
+                AssertPlainValues(output.Value, step.Key, new HashSet<object>(ReferenceEqualityComparer.Instance));
+    }
+
+    private static void AssertPlainValues(object? value, string path, HashSet<object> seen)
+    {
+        if (value is null || value is string || value.GetType().IsPrimitive || value is Enum || value is DiagnosticDescriptor) return;
+        if (!value.GetType().IsValueType && !seen.Add(value)) return;
+        Assert.False(value is Compilation or ISymbol or SyntaxNode or SyntaxTree or Location or SemanticModel, $"{path} holds a {value.GetType().Name}");
+        if (value is System.Collections.IEnumerable items)
+        {
+            int i = 0;
+            foreach (object? item in items) AssertPlainValues(item, $"{path}[{i++}]", seen);
+            return;
+        }
+        foreach (FieldInfo field in value.GetType().GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic))
+            AssertPlainValues(field.GetValue(value), path + "." + field.Name, seen);
+    }
+
+    [Fact]
+    public void Changing_the_weight_file_regenerates_the_code()
+    {
+        string source = TestModels.Consumer(Path);
+        CSharpCompilation compilation = GeneratorHarness.CreateCompilation(source);
+        AdditionalText original = GeneratorHarness.WeightFile(Path, Tiny(seed: 4));
+        GeneratorDriver driver = GeneratorHarness.CreateDriver(new[] { original }).RunGenerators(compilation, TestContext.Current.CancellationToken);
+        string before = driver.GetRunResult().Results.Single().GeneratedSources.Single().SourceText.ToString();
+
+        // The same file with other weights, as the MSBuild step writes it after the model is re-exported.
+        driver = driver.ReplaceAdditionalText(original, GeneratorHarness.WeightFile(Path, Tiny(seed: 5)));
+        GeneratorRunResult run = driver.RunGenerators(compilation, TestContext.Current.CancellationToken).GetRunResult().Results.Single();
+        string after = run.GeneratedSources.Single().SourceText.ToString();
+
+        Assert.NotEqual(before, after);
+        Assert.Contains(run.TrackedSteps[TrackingNames.Results].SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified);
+        // No stale output: exactly what a fresh build of the new file gives.
+        Assert.Equal(after, GeneratorHarness.Run(source, new[] { GeneratorHarness.WeightFile(Path, Tiny(seed: 5)) }).Source);
+    }
+
+    [Fact]
+    public void Generating_twice_and_under_other_cultures_gives_identical_text()
+    {
+        var files = new[] { GeneratorHarness.WeightFile(Path, Tiny()) };
+        string first = GeneratorHarness.Run(TestModels.Consumer(Path, ", EccBudget = 1.5"), files).Source;
+        CultureInfo saved = CultureInfo.CurrentCulture;
+        try
+        {
+            foreach (string culture in new[] { "tr-TR", "de-DE" })
+            {
+                CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo(culture);
+                Assert.Equal(first, GeneratorHarness.Run(TestModels.Consumer(Path, ", EccBudget = 1.5"), files).Source);
+            }
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = saved;
+        }
+    }
+
+    [Fact]
+    public void Build_property_QtamlNode_sets_the_default_node_and_the_attribute_wins()
+    {
+        var files = new[] { GeneratorHarness.WeightFile(Path, Tiny()) };
+        var properties = new Dictionary<string, string> { ["QtamlNode"] = "7nm" };
+        Assert.Contains("for node 7nm.", GeneratorHarness.Run(TestModels.Consumer(Path), files, properties).Source);
+        Assert.Contains("for node A14.", GeneratorHarness.Run(TestModels.Consumer(Path, ", Node = \"A14\""), files, properties).Source);
+        Assert.Contains("for node 2nm.", GeneratorHarness.Run(TestModels.Consumer(Path), files).Source);
+    }
+
+    /// <summary>
+    /// The generated source of a tiny model, compared with the approved file checked in beside this test.
+    /// To re-approve after an intended change: QTAML_APPROVE=1 dotnet test, then review the diff of Snapshots/.
+    /// </summary>
+    [Fact]
+    public void Generated_source_for_a_tiny_model_matches_the_approved_snapshot()
+    {
+        var result = GeneratorHarness.Run(TestModels.Consumer(Path, ", Node = \"2nm\", Bits = 4, EccBudget = 1.0"), new[] { GeneratorHarness.WeightFile(Path, Tiny()) });
+        string actual = result.Source;
+        GeneratorHarness.CompileAndLoad(result.Output);
+        string approved = System.IO.Path.Combine(SnapshotDirectory(), "TinyModel.g.cs.approved");
+        if (Environment.GetEnvironmentVariable("QTAML_APPROVE") == "1") File.WriteAllText(approved, actual);
+        Assert.True(File.Exists(approved), "No approved snapshot yet: run QTAML_APPROVE=1 dotnet test and review Snapshots/.");
+        Assert.Equal(File.ReadAllText(approved).ReplaceLineEndings("\n"), actual);
+    }
+
+    private static string SnapshotDirectory([CallerFilePath] string path = "") =>
+        System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetDirectoryName(path))!, "Snapshots");
+}
