@@ -41,9 +41,8 @@ internal static class OnnxReader
         int[] inputShape = ReadInputShape(path, input);
 
         var context = new Context(path, initializers);
+        var network = new NetworkBuilder(path, inputShape);
         string current = input.Name;
-        int[] shape = inputShape;
-        var layers = new List<Layer>();
         foreach (NodeProto node in graph.Node)
         {
             string nodeName = string.IsNullOrEmpty(node.Name) ? node.OpType : node.Name;
@@ -57,15 +56,10 @@ internal static class OnnxReader
             }
             if (node.Output.Count < 1) throw new ModelReadException(Diagnostics.MalformedFile, path, "node '" + nodeName + "' has no output");
 
-            Layer? layer = ReadNode(context, node, nodeName, shape, layers);
-            if (layer is not null)
-            {
-                layers.Add(layer);
-                shape = layer.OutputShape;
-            }
+            ReadNode(context, node, nodeName, network);
             current = node.Output[0];
         }
-        return new NetworkGraph(inputShape, layers.ToArray());
+        return network.Build();
     }
 
     private static int[] ReadInputShape(string path, ValueInfoProto input)
@@ -89,185 +83,145 @@ internal static class OnnxReader
         return shape.ToArray();
     }
 
-    private static Layer? ReadNode(Context context, NodeProto node, string name, int[] shape, List<Layer> layers)
+    private static void ReadNode(Context context, NodeProto node, string name, NetworkBuilder network)
     {
         switch (node.OpType)
         {
-            case "Gemm": return ReadGemm(context, node, name, shape);
-            case "MatMul": return ReadMatMul(context, node, name, shape);
-            case "Add":
-                FoldBiasAdd(context, node, name, layers);
-                return null;
-            case "Relu": return new ReluLayer(name, shape);
-            case "Softmax":
-                if (shape.Length != 1) throw context.Shape(name, "Softmax is supported over a flat vector; flatten first");
-                return new SoftmaxLayer(name, shape);
+            case "Gemm": ReadGemm(context, node, name, network); break;
+            case "MatMul": ReadMatMul(context, node, name, network); break;
+            case "Add": FoldBiasAdd(context, node, name, network); break;
+            case "Relu": network.Relu(name); break;
+            case "Softmax": network.Softmax(name); break;
             case "Flatten":
             {
                 long axis = Context.Int(node, "axis", 1);
-                if (axis != 1) throw context.Shape(name, "Flatten with axis " + axis + " is not supported; Qtaml flattens everything after the batch dimension (axis 1)");
-                return new ReshapeLayer(name, "Flatten", shape, new[] { Shape.Length(shape) });
+                if (axis != 1) throw network.Mismatch(name, "Flatten with axis " + axis + " is not supported; Qtaml flattens everything after the batch dimension (axis 1)");
+                network.Flatten(name);
+                break;
             }
-            case "Reshape": return ReadReshape(context, node, name, shape);
+            case "Reshape": ReadReshape(context, node, name, network); break;
             case "Identity":
             case "Dropout":
-                return null;   // inference-time no-ops
-            case "Conv": return ReadConv(context, node, name, shape);
-            case "MaxPool": return ReadPool(context, node, name, shape, PoolKind.Max);
-            case "AveragePool": return ReadPool(context, node, name, shape, PoolKind.Average);
+                break;   // inference-time no-ops
+            case "Conv": ReadConv(context, node, name, network); break;
+            case "MaxPool": ReadPool(context, node, name, network, PoolKind.Max); break;
+            case "AveragePool": ReadPool(context, node, name, network, PoolKind.Average); break;
             case "BatchNormalization":
-                FoldBatchNormalization(context, node, name, layers);
-                return null;
+            {
+                if (node.Input.Count < 5) throw network.Mismatch(name, "BatchNormalization needs scale, bias, mean and variance");
+                int channels = network.PreviousWeightLayer(name, "BatchNormalization").Channels;
+                network.FoldBatchNormalization(name,
+                    context.Vector(node.Input[1], name, channels), context.Vector(node.Input[2], name, channels),
+                    context.Vector(node.Input[3], name, channels), context.Vector(node.Input[4], name, channels),
+                    Context.Float(node, "epsilon", 1e-5f));
+                break;
+            }
             default:
                 throw new ModelReadException(Diagnostics.UnsupportedOperator, context.Path, node.OpType, name);
         }
     }
 
-    private static DenseLayer ReadGemm(Context context, NodeProto node, string name, int[] shape)
+    private static void ReadGemm(Context context, NodeProto node, string name, NetworkBuilder network)
     {
-        if (shape.Length != 1) throw context.Shape(name, "Gemm needs a flat input but gets " + Shape.Format(shape) + "; add a Flatten");
-        if (node.Input.Count < 2) throw context.Shape(name, "Gemm needs a weight input");
-        if (Context.Int(node, "transA", 0) != 0) throw context.Shape(name, "Gemm with transA = 1 is not supported");
+        if (node.Input.Count < 2) throw network.Mismatch(name, "Gemm needs a weight input");
+        if (Context.Int(node, "transA", 0) != 0) throw network.Mismatch(name, "Gemm with transA = 1 is not supported");
         float alpha = Context.Float(node, "alpha", 1f), beta = Context.Float(node, "beta", 1f);
         bool transB = Context.Int(node, "transB", 0) != 0;
         (int[] dims, float[] w) = context.Tensor(node.Input[1], name);
-        if (dims.Length != 2) throw context.Shape(name, "the Gemm weight has shape " + Shape.Format(dims) + "; a matrix is needed");
+        if (dims.Length != 2) throw network.Mismatch(name, "the Gemm weight has shape " + Shape.Format(dims) + "; a matrix is needed");
         int inputs = transB ? dims[1] : dims[0], outputs = transB ? dims[0] : dims[1];
-        if (inputs != shape[0]) throw context.Shape(name, "the Gemm weight " + Shape.Format(dims) + " expects " + inputs + " inputs but the previous layer gives " + shape[0]);
         float[] weights = transB ? w : Transpose(w, dims[0], dims[1]);
         for (int i = 0; i < weights.Length; i++) weights[i] *= alpha;
-        var bias = new float[outputs];
+        float[]? bias = null;
         if (node.Input.Count > 2 && node.Input[2].Length > 0)
         {
             (int[] bDims, float[] b) = context.Tensor(node.Input[2], name);
-            if (b.Length == outputs) for (int i = 0; i < outputs; i++) bias[i] = beta * b[i];
-            else if (b.Length == 1) for (int i = 0; i < outputs; i++) bias[i] = beta * b[0];
-            else throw context.Shape(name, "the Gemm bias has shape " + Shape.Format(bDims) + " but there are " + outputs + " outputs");
+            if (b.Length == outputs) bias = b.Select(v => beta * v).ToArray();
+            else if (b.Length == 1) bias = Enumerable.Repeat(beta * b[0], outputs).ToArray();
+            else throw network.Mismatch(name, "the Gemm bias has shape " + Shape.Format(bDims) + " but there are " + outputs + " outputs");
         }
-        return new DenseLayer(name, "Gemm", inputs, outputs, weights, bias);
+        network.Dense(name, "Gemm", weights, outputs, inputs, bias);
     }
 
-    private static DenseLayer ReadMatMul(Context context, NodeProto node, string name, int[] shape)
+    private static void ReadMatMul(Context context, NodeProto node, string name, NetworkBuilder network)
     {
-        if (shape.Length != 1) throw context.Shape(name, "MatMul needs a flat input but gets " + Shape.Format(shape));
-        if (node.Input.Count != 2) throw context.Shape(name, "MatMul takes two inputs");
+        if (node.Input.Count != 2) throw network.Mismatch(name, "MatMul takes two inputs");
         (int[] dims, float[] w) = context.Tensor(node.Input[1], name);
-        if (dims.Length != 2 || dims[0] != shape[0])
-            throw context.Shape(name, "the MatMul weight has shape " + Shape.Format(dims) + " but the input has " + shape[0] + " values");
-        return new DenseLayer(name, "MatMul", dims[0], dims[1], Transpose(w, dims[0], dims[1]), new float[dims[1]]);
+        if (dims.Length != 2) throw network.Mismatch(name, "the MatMul weight has shape " + Shape.Format(dims) + "; a matrix is needed");
+        network.Dense(name, "MatMul", Transpose(w, dims[0], dims[1]), dims[1], dims[0], null);
     }
 
-    private static void FoldBiasAdd(Context context, NodeProto node, string name, List<Layer> layers)
+    private static void FoldBiasAdd(Context context, NodeProto node, string name, NetworkBuilder network)
     {
-        if (node.Input.Count != 2) throw context.Shape(name, "Add takes two inputs");
+        if (node.Input.Count != 2) throw network.Mismatch(name, "Add takes two inputs");
         string biasName = context.IsInitializer(node.Input[1]) ? node.Input[1] : node.Input[0];
         if (!context.IsInitializer(biasName))
-            throw context.Shape(name, "Add of two computed tensors (a residual connection) is not supported yet");
-        if (layers.Count == 0 || layers[layers.Count - 1] is not WeightLayer previous)
-            throw context.Shape(name, "an Add of a constant is supported only right after a MatMul, Gemm or Conv (as its bias)");
+            throw network.Mismatch(name, "Add of two computed tensors (a residual connection) is not supported yet");
+        WeightLayer previous = network.PreviousWeightLayer(name, "an Add of a constant (a bias)");
         (int[] dims, float[] b) = context.Tensor(biasName, name);
         var ones = Enumerable.Repeat(1f, previous.Channels).ToArray();
         if (b.Length == previous.Channels) previous.FoldAffine(ones, b);
         else if (b.Length == 1) previous.FoldAffine(ones, Enumerable.Repeat(b[0], previous.Channels).ToArray());
-        else throw context.Shape(name, "the added constant has shape " + Shape.Format(dims) + " but the previous layer has " + previous.Channels + " channels");
+        else throw network.Mismatch(name, "the added constant has shape " + Shape.Format(dims) + " but the previous layer has " + previous.Channels + " channels");
     }
 
-    private static void FoldBatchNormalization(Context context, NodeProto node, string name, List<Layer> layers)
+    private static void ReadReshape(Context context, NodeProto node, string name, NetworkBuilder network)
     {
-        if (node.Input.Count < 5) throw context.Shape(name, "BatchNormalization needs scale, bias, mean and variance");
-        if (layers.Count == 0 || layers[layers.Count - 1] is not WeightLayer previous)
-            throw context.Shape(name, "BatchNormalization is folded into the Conv or Gemm before it, and there is none");
-        float epsilon = Context.Float(node, "epsilon", 1e-5f);
-        float[] scale = context.Vector(node.Input[1], name, previous.Channels);
-        float[] shift = context.Vector(node.Input[2], name, previous.Channels);
-        float[] mean = context.Vector(node.Input[3], name, previous.Channels);
-        float[] variance = context.Vector(node.Input[4], name, previous.Channels);
-        var a = new float[previous.Channels];
-        var c = new float[previous.Channels];
-        for (int ch = 0; ch < a.Length; ch++)
-        {
-            if (!(variance[ch] + epsilon > 0)) throw context.Shape(name, "a BatchNormalization variance plus epsilon is not positive");
-            a[ch] = (float)(scale[ch] / Math.Sqrt(variance[ch] + epsilon));
-            c[ch] = shift[ch] - a[ch] * mean[ch];
-        }
-        previous.FoldAffine(a, c);
-    }
-
-    private static ReshapeLayer ReadReshape(Context context, NodeProto node, string name, int[] shape)
-    {
-        if (node.Input.Count != 2) throw context.Shape(name, "Reshape takes a data input and a shape");
+        if (node.Input.Count != 2) throw network.Mismatch(name, "Reshape takes a data input and a shape");
         long[] target = context.Longs(node.Input[1], name);
-        int total = Shape.Length(shape);
-        // Qtaml keeps row-major data; a reshape to [1, -1], [-1] or [1, N] (batch first) flattens.
-        var rest = target.Length > 1 ? target.Skip(1).ToArray() : target;
+        int total = Shape.Length(network.Shape);
+        // The first entry is the batch; the rest may hold one -1 for "whatever is left".
+        long[] rest = target.Length > 1 ? target.Skip(1).ToArray() : target;
         long known = 1;
         int unknown = 0;
         foreach (long d in rest)
         {
             if (d == -1) unknown++;
             else if (d > 0) known *= d;
-            else throw context.Shape(name, "Reshape to " + string.Join(", ", target) + " is not supported");
+            else throw network.Mismatch(name, "Reshape to [" + string.Join(", ", target) + "] is not supported");
         }
         if (unknown > 1 || (unknown == 0 && known != total) || (unknown == 1 && total % known != 0))
-            throw context.Shape(name, "Reshape to [" + string.Join(", ", target) + "] does not fit " + total + " values");
+            throw network.Mismatch(name, "Reshape to [" + string.Join(", ", target) + "] does not fit " + total + " values");
         int[] result = rest.Select(d => d == -1 ? (int)(total / known) : (int)d).ToArray();
-        return new ReshapeLayer(name, "Reshape", shape, result.Length == 0 ? new[] { total } : result);
+        network.Reshape(name, result.Length == 0 ? new[] { total } : result);
     }
 
-    private static ConvLayer ReadConv(Context context, NodeProto node, string name, int[] shape)
+    private static void ReadConv(Context context, NodeProto node, string name, NetworkBuilder network)
     {
-        if (shape.Length != 3) throw context.Shape(name, "Conv needs a (channels, height, width) input but gets " + Shape.Format(shape));
-        if (Context.Int(node, "group", 1) != 1) throw context.Shape(name, "grouped convolution (group > 1) is not supported");
-        if (Context.Ints(node, "dilations").Any(d => d != 1)) throw context.Shape(name, "dilated convolution is not supported");
+        if (Context.Int(node, "group", 1) != 1) throw network.Mismatch(name, "grouped convolution (group > 1) is not supported");
+        if (Context.Ints(node, "dilations").Any(d => d != 1)) throw network.Mismatch(name, "dilated convolution is not supported");
         string autoPad = Context.String(node, "auto_pad", "NOTSET");
-        if (autoPad != "NOTSET" && autoPad != "VALID") throw context.Shape(name, "auto_pad = " + autoPad + " is not supported; export explicit pads");
+        if (autoPad != "NOTSET" && autoPad != "VALID") throw network.Mismatch(name, "auto_pad = " + autoPad + " is not supported; export explicit pads");
+        if (node.Input.Count < 2) throw network.Mismatch(name, "Conv needs a weight input");
         (int[] dims, float[] w) = context.Tensor(node.Input[1], name);
-        if (dims.Length != 4 || dims[1] != shape[0])
-            throw context.Shape(name, "the Conv weight has shape " + Shape.Format(dims) + " but the input has " + shape[0] + " channels");
-        int outC = dims[0], kh = dims[2], kw = dims[3];
-        (int sh, int sw) = Pair(context, node, name, "strides", 1);
-        long[] pads = Context.Ints(node, "pads");
-        if (pads.Length != 0 && pads.Length != 4) throw context.Shape(name, "Conv pads must have four values");
-        int pt = pads.Length == 4 ? Checked(context, name, pads[0]) : 0, pl = pads.Length == 4 ? Checked(context, name, pads[1]) : 0;
-        int pb = pads.Length == 4 ? Checked(context, name, pads[2]) : 0, pr = pads.Length == 4 ? Checked(context, name, pads[3]) : 0;
-        int outH = (shape[1] + pt + pb - kh) / sh + 1, outW = (shape[2] + pl + pr - kw) / sw + 1;
-        if (outH < 1 || outW < 1) throw context.Shape(name, "the Conv kernel is larger than its padded input");
-        var bias = new float[outC];
-        if (node.Input.Count > 2 && node.Input[2].Length > 0) bias = context.Vector(node.Input[2], name, outC);
-        return new ConvLayer(name, shape, outC, kh, kw, sh, sw, pt, pl, outH, outW, w, bias);
+        (int sh, int sw) = Pair(node, name, network, "strides");
+        float[]? bias = node.Input.Count > 2 && node.Input[2].Length > 0 ? context.Tensor(node.Input[2], name).Values : null;
+        network.Conv(name, w, dims, bias, sh, sw, Pads(node, name, network));
     }
 
-    private static PoolLayer ReadPool(Context context, NodeProto node, string name, int[] shape, PoolKind kind)
+    private static void ReadPool(Context context, NodeProto node, string name, NetworkBuilder network, PoolKind kind)
     {
-        if (shape.Length != 3) throw context.Shape(name, node.OpType + " needs a (channels, height, width) input but gets " + Shape.Format(shape));
-        if (Context.Int(node, "ceil_mode", 0) != 0) throw context.Shape(name, "ceil_mode = 1 is not supported");
+        if (Context.Int(node, "ceil_mode", 0) != 0) throw network.Mismatch(name, "ceil_mode = 1 is not supported");
         long[] kernel = Context.Ints(node, "kernel_shape");
-        if (kernel.Length != 2) throw context.Shape(name, node.OpType + " needs a two-dimensional kernel_shape");
-        int kh = Checked(context, name, kernel[0]), kw = Checked(context, name, kernel[1]);
-        if (kh < 1 || kw < 1) throw context.Shape(name, "the pooling kernel must be positive");
-        (int sh, int sw) = Pair(context, node, name, "strides", 1);
-        long[] pads = Context.Ints(node, "pads");
-        if (pads.Length != 0 && pads.Length != 4) throw context.Shape(name, node.OpType + " pads must have four values");
-        int pt = pads.Length == 4 ? Checked(context, name, pads[0]) : 0, pl = pads.Length == 4 ? Checked(context, name, pads[1]) : 0;
-        int pb = pads.Length == 4 ? Checked(context, name, pads[2]) : 0, pr = pads.Length == 4 ? Checked(context, name, pads[3]) : 0;
-        int outH = (shape[1] + pt + pb - kh) / sh + 1, outW = (shape[2] + pl + pr - kw) / sw + 1;
-        if (outH < 1 || outW < 1) throw context.Shape(name, "the pooling kernel is larger than its padded input");
-        bool countIncludePad = Context.Int(node, "count_include_pad", 0) != 0;
-        return new PoolLayer(name, kind, shape, kh, kw, sh, sw, pt, pl, outH, outW, countIncludePad);
+        if (kernel.Length != 2 || kernel.Any(k => k < 1 || k > 1 << 16)) throw network.Mismatch(name, node.OpType + " needs a two-dimensional positive kernel_shape");
+        (int sh, int sw) = Pair(node, name, network, "strides");
+        network.Pool(name, kind, (int)kernel[0], (int)kernel[1], sh, sw, Pads(node, name, network), Context.Int(node, "count_include_pad", 0) != 0);
     }
 
-    private static (int, int) Pair(Context context, NodeProto node, string name, string attribute, int fallback)
+    private static int[] Pads(NodeProto node, string name, NetworkBuilder network)
+    {
+        long[] pads = Context.Ints(node, "pads");
+        if (pads.Length == 0) return new int[4];
+        if (pads.Length != 4 || pads.Any(p => p < 0 || p > 1 << 16)) throw network.Mismatch(name, node.OpType + " pads must be four values between 0 and 65536");
+        return pads.Select(p => (int)p).ToArray();
+    }
+
+    private static (int, int) Pair(NodeProto node, string name, NetworkBuilder network, string attribute)
     {
         long[] values = Context.Ints(node, attribute);
-        if (values.Length == 0) return (fallback, fallback);
-        if (values.Length != 2 || values[0] < 1 || values[1] < 1) throw context.Shape(name, attribute + " must hold two positive values");
-        return (Checked(context, name, values[0]), Checked(context, name, values[1]));
-    }
-
-    private static int Checked(Context context, string name, long value)
-    {
-        if (value < 0 || value > 1 << 20) throw context.Shape(name, "an attribute value of " + value + " is out of range");
-        return (int)value;
+        if (values.Length == 0) return (1, 1);
+        if (values.Length != 2 || values.Any(v => v < 1 || v > 1 << 16)) throw network.Mismatch(name, attribute + " must hold two positive values");
+        return ((int)values[0], (int)values[1]);
     }
 
     private static float[] Transpose(float[] w, int rows, int columns)
@@ -294,7 +248,7 @@ internal static class OnnxReader
 
         public bool IsInitializer(string name) => _initializers.ContainsKey(name);
 
-        public ModelReadException Shape(string node, string reason) => new(Diagnostics.ShapeMismatch, Path, node, reason);
+        private ModelReadException Shape(string node, string reason) => new(Diagnostics.ShapeMismatch, Path, node, reason);
 
         public (int[] Dims, float[] Values) Tensor(string tensorName, string node)
         {
