@@ -24,7 +24,7 @@ internal static class Diagnostics
         "The model '{0}' uses the operator '{1}' (node '{2}'), which Qtaml cannot compile. Supported: Gemm, MatMul, Add, Relu, Conv, MaxPool, AveragePool, Flatten, Reshape, Softmax, BatchNormalization, Identity, Dropout.");
 
     public static readonly DiagnosticDescriptor UnsupportedDataType = Error("QTAML004", "Unsupported tensor data type",
-        "The tensor '{1}' in '{0}' has ONNX data type {2}; Qtaml reads float32 weights. Export the model in float32.");
+        "The tensor '{1}' in '{0}' has data type {2}; Qtaml reads float32 weights (ONNX type 1, safetensors F32). Export the model in float32.");
 
     public static readonly DiagnosticDescriptor ShapeMismatch = Error("QTAML005", "Shape or graph structure not supported",
         "The model '{0}' cannot be compiled at node '{1}': {2}");

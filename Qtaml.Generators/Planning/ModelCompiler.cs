@@ -7,6 +7,7 @@ using Qtaml.Generators.Emit;
 using Qtaml.Generators.Model;
 using Qtaml.Generators.Network;
 using Qtaml.Generators.Onnx;
+using Qtaml.Generators.Safetensors;
 using Qtaml.Physics;
 
 namespace Qtaml.Generators.Planning;
@@ -89,7 +90,8 @@ internal static class ModelCompiler
     private static NetworkGraph Read(string path, byte[] bytes)
     {
         if (path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return OnnxReader.Read(path, bytes);
-        throw new ModelReadException(Diagnostics.MalformedFile, path, "Qtaml reads .onnx files (safetensors support is planned)");
+        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) return SafetensorsReader.Read(path, bytes);
+        throw new ModelReadException(Diagnostics.MalformedFile, path, "Qtaml reads .onnx and .safetensors files");
     }
 
     private static void ReportBudget(ModelPlan plan, ModelRequest request, string nodeLabel, ImmutableArray<DiagnosticInfo>.Builder diagnostics)
