@@ -53,6 +53,9 @@ internal static class Diagnostics
     public static readonly DiagnosticDescriptor FlipProbabilityOutOfRange = Error("QTAML013", "Flip probability out of range",
         "FlipProbability = {0} is not a probability in [0, 0.5); leave it unset to use the node's physics");
 
+    public static readonly DiagnosticDescriptor NodeParameterOutOfRange = Error("QTAML015", "Node parameter out of range",
+        "A node parameter override is not physical: {0}");
+
     public static readonly DiagnosticDescriptor NonFiniteWeights = Error("QTAML014", "Weights are not finite",
         "The tensor '{1}' in '{0}' holds NaN or infinity; retrain or clean the checkpoint before compiling it");
 }

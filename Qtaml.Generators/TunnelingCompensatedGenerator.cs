@@ -107,7 +107,7 @@ public sealed class TunnelingCompensatedGenerator : IIncrementalGenerator
     {
         string? Property(string name) => options.TryGetValue("build_property." + name, out string? value) && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;
         int? bits = int.TryParse(Property("QtamlBits"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int b) ? b : null;
-        double? budget = double.TryParse(Property("QtamlEccBudget"), NumberStyles.Float, CultureInfo.InvariantCulture, out double d) ? d : null;
-        return new BuildDefaults(Property("QtamlNode"), bits, budget);
+        double? Number(string name) => double.TryParse(Property(name), NumberStyles.Float, CultureInfo.InvariantCulture, out double d) ? d : null;
+        return new BuildDefaults(Property("QtamlNode"), bits, Number("QtamlEccBudget"), Number("QtamlRetentionMs"), Number("QtamlHoldVolts"), Number("QtamlReverseLeakRatio"));
     }
 }

@@ -34,6 +34,15 @@ public sealed class TunnelingCompensatedAttribute : Attribute
     /// <summary>Overrides the node's flip probabilities with a symmetric p10 = p01 (the paper uses 0.10 and 0.05). Negative: not set.</summary>
     public double FlipProbability { get; set; } = -1;
 
+    /// <summary>Overrides the node's retention window (time between refreshes), in milliseconds. Default: the preset's 64 ms (MSBuild: QtamlRetentionMs).</summary>
+    public double RetentionMilliseconds { get; set; } = -1;
+
+    /// <summary>Overrides the node's hold voltage across the gate stack, in volts (MSBuild: QtamlHoldVolts).</summary>
+    public double HoldVolts { get; set; } = -1;
+
+    /// <summary>Overrides the node's reverse-leak ratio η = p01-rate / p10-rate, in [0, 1] (MSBuild: QtamlReverseLeakRatio).</summary>
+    public double ReverseLeakRatio { get; set; } = -1;
+
     /// <summary>
     /// false compiles an unquantized float reference build (no TAC, no weight image): for checking the
     /// generated code against another runtime. Default true.

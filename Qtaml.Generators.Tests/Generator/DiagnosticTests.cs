@@ -164,6 +164,14 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void QTAML015_unphysical_node_parameter_points_at_it()
+    {
+        Diagnostic d = Single(TestModels.Consumer(Path, ", ReverseLeakRatio = 2.0"), Mlp(), "QTAML015");
+        AssertAt(d, "2.0", DiagnosticSeverity.Error);
+        Assert.Contains("reverse-leak ratio", d.GetMessage());
+    }
+
+    [Fact]
     public void QTAML014_non_finite_weights_name_the_tensor()
     {
         byte[] model = Mutate(Mlp(), m =>

@@ -113,6 +113,23 @@ public class GeneratorBehaviourTests
         Assert.Contains("for node 2nm.", GeneratorHarness.Run(TestModels.Consumer(Path), files).Source);
     }
 
+    [Fact]
+    public void Node_parameters_can_be_overridden_on_the_attribute_and_through_MSBuild()
+    {
+        var files = new[] { GeneratorHarness.WeightFile(Path, Tiny()) };
+        // Twice the 2nm retention window: the survival probability squares, p10 = 1 − 0.9² = 0.19.
+        string attribute = GeneratorHarness.Run(TestModels.Consumer(Path, ", RetentionMilliseconds = 128.0"), files).Source;
+        Assert.Contains("for node 2nm (retention 128 ms).", attribute);
+        Assert.Contains("p10 = 0.19 ", attribute);
+        var properties = new Dictionary<string, string> { ["QtamlReverseLeakRatio"] = "0.5" };
+        string msbuild = GeneratorHarness.Run(TestModels.Consumer(Path), files, properties).Source;
+        Assert.Contains("(eta 0.5)", msbuild);
+        // The two-state chain with b = a/2: p10 = (1 − e^{−1.5·a·t})/1.5 with a·t = −ln 0.9 (the 2nm anchor), p01 = p10/2.
+        double p10 = (1 - Math.Exp(1.5 * Math.Log(0.9))) / 1.5;
+        Assert.Contains("p10 = " + p10.ToString("G4", CultureInfo.InvariantCulture) + " ", msbuild);
+        Assert.Contains("p01 = " + (p10 / 2).ToString("G4", CultureInfo.InvariantCulture) + " ", msbuild);
+    }
+
     /// <summary>
     /// The generated source of a tiny model, compared with the approved file checked in beside this test.
     /// To re-approve after an intended change: QTAML_APPROVE=1 dotnet test, then review the diff of Snapshots/.

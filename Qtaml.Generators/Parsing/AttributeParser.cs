@@ -23,7 +23,7 @@ internal static class AttributeParser
         string? path = attribute.ConstructorArguments.Length > 0 ? attribute.ConstructorArguments[0].Value as string : null;
         string? node = null;
         int? bits = null;
-        double? budget = null, flip = null;
+        double? budget = null, flip = null, retention = null, hold = null, reverse = null;
         bool quantize = true;
         foreach (var named in attribute.NamedArguments)
         {
@@ -34,6 +34,9 @@ internal static class AttributeParser
                 case "Bits": bits = value is int b ? b : null; break;
                 case "EccBudget": budget = value is double d ? d : null; break;
                 case "FlipProbability": flip = value is double f ? f : null; break;
+                case "RetentionMilliseconds": retention = value is double r ? r : null; break;
+                case "HoldVolts": hold = value is double h ? h : null; break;
+                case "ReverseLeakRatio": reverse = value is double e ? e : null; break;
                 case "Quantize": quantize = value is not bool q || q; break;
             }
         }
@@ -53,12 +56,16 @@ internal static class AttributeParser
             bits,
             budget,
             flip,
+            retention,
+            hold,
+            reverse,
             quantize,
             LocationInfo.From(declaration.Identifier.GetLocation()),
             LocationInfo.From(arguments.FirstOrDefault(a => a.NameEquals is null)?.Expression) ?? LocationInfo.From(syntax),
             Named("Node"),
             Named("Bits"),
             Named("EccBudget"),
-            Named("FlipProbability"));
+            Named("FlipProbability"),
+            LocationInfo.From(arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText is "RetentionMilliseconds" or "HoldVolts" or "ReverseLeakRatio")?.Expression) ?? LocationInfo.From(syntax));
     }
 }

@@ -49,8 +49,30 @@ internal static class ModelCompiler
         if (!NodePresets.TryGet(nodeName, out NodePreset preset))
             return Fail(DiagnosticInfo.Create(Diagnostics.UnknownNode, request.NodeLocation, nodeName, string.Join(", ", NodePresets.Names)));
 
-        FlipProbabilities flips = preset.FlipProbabilities;
+        // Node parameters: the attribute wins over MSBuild, MSBuild over the preset.
+        double? retentionMs = Set(request.RetentionMilliseconds) ?? defaults.RetentionMilliseconds;
+        double? holdVolts = Set(request.HoldVolts) ?? defaults.HoldVolts;
+        double? reverse = Set(request.ReverseLeakRatio) ?? defaults.ReverseLeakRatio;
         string nodeLabel = preset.Name;
+        FlipProbabilities flips;
+        try
+        {
+            if (retentionMs is double ms) preset = preset.WithRetentionSeconds(ms / 1000);
+            if (holdVolts is double v) preset = preset.WithHoldVolts(v);
+            if (reverse is double eta) preset = preset.WithReverseLeakRatio(eta);
+            flips = preset.FlipProbabilities;
+        }
+        catch (ArgumentException e)
+        {
+            return Fail(DiagnosticInfo.Create(Diagnostics.NodeParameterOutOfRange, request.NodeParameterLocation, FirstLine(e.Message)));
+        }
+        if (retentionMs is not null || holdVolts is not null || reverse is not null)
+            nodeLabel += " (" + string.Join(", ", new[]
+            {
+                retentionMs is double r ? "retention " + r.ToString(CultureInfo.InvariantCulture) + " ms" : null,
+                holdVolts is double h ? "V_hold " + h.ToString(CultureInfo.InvariantCulture) + " V" : null,
+                reverse is double e2 ? "eta " + e2.ToString(CultureInfo.InvariantCulture) : null,
+            }.Where(x => x is not null)) + ")";
         if (request.FlipProbability is double p && p >= 0)
         {
             if (!(p < 0.5)) return Fail(DiagnosticInfo.Create(Diagnostics.FlipProbabilityOutOfRange, request.FlipProbabilityLocation, p.ToString(CultureInfo.InvariantCulture)));
@@ -85,6 +107,15 @@ internal static class ModelCompiler
 
         string source = ModelEmitter.Emit(request, path, plan, Version);
         return new GenerationResult(request.HintName, source, new EquatableArray<DiagnosticInfo>(diagnostics));
+    }
+
+    /// <summary>An attribute number that was given (the attribute uses −1 for "not set").</summary>
+    private static double? Set(double? value) => value is double v && v >= 0 ? v : null;
+
+    private static string FirstLine(string message)
+    {
+        int end = message.IndexOf('\n');
+        return (end < 0 ? message : message.Substring(0, end)).Trim();
     }
 
     private static NetworkGraph Read(string path, byte[] bytes)
