@@ -56,6 +56,9 @@ internal static class Diagnostics
     public static readonly DiagnosticDescriptor NodeParameterOutOfRange = Error("QTAML015", "Node parameter out of range",
         "A node parameter override is not physical: {0}");
 
+    public static readonly DiagnosticDescriptor UnknownAllocator = Error("QTAML016", "Unknown allocator",
+        "Allocator = {0} is not one of Tac, UniformMsp, MagnitudeBased, None");
+
     public static readonly DiagnosticDescriptor NonFiniteWeights = Error("QTAML014", "Weights are not finite",
         "The tensor '{1}' in '{0}' holds NaN or infinity; retrain or clean the checkpoint before compiling it");
 }

@@ -13,8 +13,10 @@ public sealed class ModelInfo
 
     /// <summary>Used by generated code.</summary>
     public ModelInfo(string modelPath, string node, int bits, double p10, double p01, double eccBudget,
-        double predictedDistortion, double noiseFloor, double rho, double minimumTacBudget, double uniformMspBudget, LayerInfo[] layers)
+        double predictedDistortion, double noiseFloor, double rho, double minimumTacBudget, double uniformMspBudget, LayerInfo[] layers,
+        string allocator = "Tac")
     {
+        Allocator = allocator;
         ModelPath = modelPath;
         Node = node;
         Bits = bits;
@@ -45,6 +47,9 @@ public sealed class ModelInfo
     /// <summary>Probability that a stored 0 reads as 1.</summary>
     public double P01 { get; }
 
+    /// <summary>The rule that made the protection plan: Tac, UniformMsp, MagnitudeBased or None.</summary>
+    public string Allocator { get; }
+
     /// <summary>The ECC budget the plan was made for, in protected bits per weight.</summary>
     public double EccBudget { get; }
 
@@ -71,8 +76,8 @@ public sealed class ModelInfo
 
     /// <inheritdoc />
     public override string ToString() => string.Format(CultureInfo.InvariantCulture,
-        "{0} at {1}: {2}-bit, p10 = {3:G4}, p01 = {4:G4}, budget {5} bits/weight, protection [{6}], rho* = {7:F2}",
-        ModelPath, Node, Bits, P10, P01, EccBudget, string.Join(", ", _protection), Rho);
+        "{0} at {1}: {2}-bit, p10 = {3:G4}, p01 = {4:G4}, {8} budget {5} bits/weight, protection [{6}], rho* = {7:F2}",
+        ModelPath, Node, Bits, P10, P01, EccBudget, string.Join(", ", _protection), Rho, Allocator);
 }
 
 /// <summary>One weight layer of a compiled model.</summary>

@@ -44,6 +44,13 @@ public sealed class TunnelingCompensatedAttribute : Attribute
     public double ReverseLeakRatio { get; set; } = -1;
 
     /// <summary>
+    /// Which rule spends the ECC budget: <see cref="Tac.Allocator.Tac"/> (the default, the exact optimum), or a
+    /// baseline to compare it with: <see cref="Tac.Allocator.UniformMsp"/>, <see cref="Tac.Allocator.MagnitudeBased"/>,
+    /// <see cref="Tac.Allocator.None"/>.
+    /// </summary>
+    public Tac.Allocator Allocator { get; set; } = Tac.Allocator.Tac;
+
+    /// <summary>
     /// false compiles an unquantized float reference build (no TAC, no weight image): for checking the
     /// generated code against another runtime. Default true.
     /// </summary>

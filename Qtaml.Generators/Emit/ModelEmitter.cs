@@ -82,7 +82,13 @@ internal static class ModelEmitter
             return;
         }
         w.Line("//   " + plan.Bits + "-bit symmetric per-channel quantization; ECC budget " + G(plan.Budget) + " protected bits per weight.");
-        w.Line("//   Protection plan (TAC, exact optimum of the predicted distortion within the budget):");
+        w.Line("//   Protection plan (" + plan.Protection!.Allocator switch
+        {
+            Qtaml.Tac.Allocator.Tac => "TAC, exact optimum of the predicted distortion within the budget",
+            Qtaml.Tac.Allocator.UniformMsp => "Uniform-MSP baseline: the same top planes in every layer",
+            Qtaml.Tac.Allocator.MagnitudeBased => "magnitude-based baseline: layers ranked by their largest weight",
+            _ => "no protection",
+        } + "):");
         foreach (QuantizedLayer q in plan.Layers)
             w.Line("//     " + q.Layer.Name + " (" + q.Layer.Operator + ", " + q.Layer.Weights.Length + " weights): top " + q.ProtectedPlanes + " of " + plan.Bits
                 + " bit-planes protected, sensitivity G = " + G(q.Sensitivity)
@@ -112,7 +118,8 @@ internal static class ModelEmitter
         w.Line("    {");
         foreach (QuantizedLayer q in plan.Layers)
             w.Line("        new global::Qtaml.LayerInfo(" + Literals.String(q.Layer.Name) + ", " + Literals.String(q.Layer.Operator) + ", " + q.Layer.Weights.Length + ", " + q.ProtectedPlanes + ", " + Literals.Double(q.Sensitivity) + "),");
-        w.Line("    });");
+        w.Line("    },");
+        w.Line("    " + Literals.String(plan.Protection?.Allocator.ToString() ?? "None") + ");");
         w.Line();
 
         string layerArgs = string.Join(", ", plan.Layers.Select((_, l) => "Weights.Slice(" + plan.LayerOffsets[l] + ", " + LayerBytes(plan, l) + ")"));

@@ -18,6 +18,7 @@ internal sealed record ModelRequest(
     double? RetentionMilliseconds,
     double? HoldVolts,
     double? ReverseLeakRatio,
+    int? Allocator,
     bool Quantize,
     LocationInfo? ClassLocation,
     LocationInfo? PathLocation,

@@ -25,6 +25,7 @@ internal static class AttributeParser
         int? bits = null;
         double? budget = null, flip = null, retention = null, hold = null, reverse = null;
         bool quantize = true;
+        int? allocator = null;
         foreach (var named in attribute.NamedArguments)
         {
             object? value = named.Value.Value;
@@ -38,6 +39,7 @@ internal static class AttributeParser
                 case "HoldVolts": hold = value is double h ? h : null; break;
                 case "ReverseLeakRatio": reverse = value is double e ? e : null; break;
                 case "Quantize": quantize = value is not bool q || q; break;
+                case "Allocator": allocator = value is int a ? a : null; break;
             }
         }
 
@@ -59,6 +61,7 @@ internal static class AttributeParser
             retention,
             hold,
             reverse,
+            allocator,
             quantize,
             LocationInfo.From(declaration.Identifier.GetLocation()),
             LocationInfo.From(arguments.FirstOrDefault(a => a.NameEquals is null)?.Expression) ?? LocationInfo.From(syntax),

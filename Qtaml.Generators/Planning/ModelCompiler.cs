@@ -9,6 +9,7 @@ using Qtaml.Generators.Network;
 using Qtaml.Generators.Onnx;
 using Qtaml.Generators.Safetensors;
 using Qtaml.Physics;
+using Qtaml.Tac;
 
 namespace Qtaml.Generators.Planning;
 
@@ -44,6 +45,11 @@ internal static class ModelCompiler
         double budget = request.EccBudget ?? defaults.EccBudget ?? 1.0;
         if (request.Quantize && (double.IsNaN(budget) || budget < 0 || budget > bits))
             return Fail(DiagnosticInfo.Create(Diagnostics.BudgetOutOfRange, request.BudgetLocation, budget.ToString(CultureInfo.InvariantCulture), bits));
+
+        int allocatorValue = request.Allocator ?? (int)Allocator.Tac;
+        if (!Enum.IsDefined(typeof(Allocator), allocatorValue))
+            return Fail(DiagnosticInfo.Create(Diagnostics.UnknownAllocator, request.ClassLocation, allocatorValue));
+        var allocator = (Allocator)allocatorValue;
 
         string nodeName = request.Node ?? defaults.Node ?? "2nm";
         if (!NodePresets.TryGet(nodeName, out NodePreset preset))
@@ -102,8 +108,9 @@ internal static class ModelCompiler
         }
         cancellationToken.ThrowIfCancellationRequested();
 
-        ModelPlan plan = ModelPlanner.Plan(graph, nodeLabel, flips, request.Quantize ? bits : 0, request.Quantize ? budget : 0);
-        if (plan.IsQuantized) ReportBudget(plan, request, nodeLabel, diagnostics);
+        ModelPlan plan = ModelPlanner.Plan(graph, nodeLabel, flips, request.Quantize ? bits : 0, request.Quantize ? budget : 0, allocator);
+        // Only TAC promises the best use of a budget; a baseline is compiled to be compared, so its budget is not judged.
+        if (plan.IsQuantized && allocator == Allocator.Tac) ReportBudget(plan, request, nodeLabel, diagnostics);
 
         string source = ModelEmitter.Emit(request, path, plan, Version);
         return new GenerationResult(request.HintName, source, new EquatableArray<DiagnosticInfo>(diagnostics));

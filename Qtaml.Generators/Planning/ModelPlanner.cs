@@ -18,7 +18,7 @@ internal static class ModelPlanner
     /// <summary>Weight images are laid out as Qtaml.Faults.WeightImage does: every layer on a 32-byte boundary.</summary>
     public const int Alignment = 32;
 
-    public static ModelPlan Plan(NetworkGraph graph, string nodeLabel, FlipProbabilities flips, int bits, double budget)
+    public static ModelPlan Plan(NetworkGraph graph, string nodeLabel, FlipProbabilities flips, int bits, double budget, Allocator allocator = Allocator.Tac)
     {
         WeightLayer[] weightLayers = graph.Layers.OfType<WeightLayer>().ToArray();
         double[] sensitivity = Sensitivity.Estimate(graph);
@@ -38,7 +38,7 @@ internal static class ModelPlanner
         }
 
         var problem = new ProtectionProblem(bits, profiles);
-        ProtectionPlan protection = problem.Allocate(Allocator.Tac, budget);
+        ProtectionPlan protection = problem.Allocate(allocator, budget);
         SaturationReport saturation = problem.Saturation();
 
         var quantized = new QuantizedLayer[weightLayers.Length];

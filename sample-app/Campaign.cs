@@ -1,0 +1,57 @@
+using Qtaml.Data;
+using Qtaml.Faults;
+
+namespace Qtaml.Sample;
+
+/// <summary>The options of a fault campaign.</summary>
+public sealed record CampaignOptions(string Model = "cnn", double PFlip = 0.10, string? Node = null, int Trials = 20, int TestImages = 500, ulong Seed = 2026);
+
+/// <summary>One measured point: an allocator at a budget, and the accuracy over the trials.</summary>
+public sealed record MeasuredPoint(string Allocator, double Budget, IReadOnlyList<int> ProtectedPlanes, CampaignResult Accuracy);
+
+/// <summary>What a campaign found.</summary>
+public sealed record CampaignReport(string Model, double CleanAccuracy, double CleanAccuracyOnSubset, IReadOnlyList<MeasuredPoint> Points, ModelInfo TacInfo, string FaultModel)
+{
+    /// <summary>95% of the clean accuracy, the paper's bar.</summary>
+    public double Target => 0.95 * CleanAccuracyOnSubset;
+
+    /// <summary>The smallest evaluated budget at which an allocator's mean accuracy keeps 95% of clean; null if none does.</summary>
+    public double? MinimumBudget(string allocator) =>
+        Points.Where(p => p.Allocator == allocator && p.Accuracy.Mean >= Target).Select(p => (double?)p.Budget).Min()
+        ?? (allocator != "None" && Points.Any(p => p.Allocator == "None" && p.Accuracy.Mean >= Target) ? 0 : null);
+
+    /// <summary>Uniform-MSP's minimum budget over TAC's: how much less ECC TAC needs, measured.</summary>
+    public double? MeasuredRatio => MinimumBudget("UniformMsp") is double u && MinimumBudget("Tac") is double t && t > 0 ? u / t : null;
+}
+
+/// <summary>Runs the accuracy-against-budget campaign over the compiled variants of one model.</summary>
+public static class Campaign
+{
+    public static CampaignReport Run(CampaignOptions options, MnistData test, IReadOnlyList<CampaignPoint> points, Action<string, int, int>? progress = null)
+    {
+        TunnelingFaultModel faults = options.Node is null ? TunnelingFaultModel.Symmetric(options.PFlip) : TunnelingFaultModel.ForNode(options.Node);
+        int subset = Math.Min(options.TestImages, test.Count);
+        CampaignPoint tac = points.Where(p => p.Allocator == "Tac").OrderBy(p => p.Budget).First();
+        WeightImage reference = tac.CreateImage();
+        double clean = tac.Accuracy(reference, test, test.Count);
+        double cleanSubset = tac.Accuracy(reference, test, subset);
+
+        var measured = new List<MeasuredPoint>();
+        for (int i = 0; i < points.Count; i++)
+        {
+            CampaignPoint point = points[i];
+            progress?.Invoke($"{point.Allocator} at {point.Budget:0.##} bits/weight", i, points.Count);
+            WeightImage clean0 = point.CreateImage();
+            CampaignResult accuracy = FaultCampaign.Run(options.Trials, options.Seed + (ulong)i * 1_000_003, clean0.Clone, (image, trial) =>
+            {
+                image.CopyFrom(clean0);
+                faults.Inject(image, point.Info.Protection, trial.Seed);
+                return point.Accuracy(image, test, subset);
+            });
+            measured.Add(new MeasuredPoint(point.Allocator, point.Budget, point.Info.Protection, accuracy));
+        }
+        progress?.Invoke("done", points.Count, points.Count);
+        string faultModel = options.Node is null ? $"symmetric p_flip = {options.PFlip}" : $"{options.Node} physics ({faults.Flips})";
+        return new CampaignReport(options.Model, clean, cleanSubset, measured, tac.Info, faultModel);
+    }
+}

@@ -1,0 +1,104 @@
+// The sample models, compiled by the Qtaml generator. The campaign compares protection plans, and a plan
+// changes what is stored (mean correction) and how it is read back, so each point of the campaign is its
+// own compiled class: the same weights, the same node (2nm, here with the paper's symmetric p = 0.10), a
+// different allocator or budget (the name holds it in hundredths of a bit per weight: CnnTac050 is TAC at 0.5). Digits (the first one) is the model an application would ship.
+using Qtaml;
+using Qtaml.Tac;
+
+namespace Qtaml.Sample.Models;
+
+// CNN: Models/digits-cnn.onnx
+/// <summary>The digits CNN as an application ships it: 2nm physics (p10 = 0.10, p01 = 0), TAC, 1 protected bit per weight.</summary>
+[TunnelingCompensated("Models/digits-cnn.onnx", Node = "2nm", Bits = 8, EccBudget = 1.0)]
+public static partial class Digits { }
+[TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 0.0, Allocator = Allocator.None)] public sealed partial class CnnNone000 { }
+[TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 1.0, Allocator = Allocator.UniformMsp)] public sealed partial class CnnUniform100 { }
+[TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 2.0, Allocator = Allocator.UniformMsp)] public sealed partial class CnnUniform200 { }
+[TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 3.0, Allocator = Allocator.UniformMsp)] public sealed partial class CnnUniform300 { }
+[TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 4.0, Allocator = Allocator.UniformMsp)] public sealed partial class CnnUniform400 { }
+[TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 0.25, Allocator = Allocator.MagnitudeBased)] public sealed partial class CnnMagnitude025 { }
+[TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 0.5, Allocator = Allocator.MagnitudeBased)] public sealed partial class CnnMagnitude050 { }
+[TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 1.0, Allocator = Allocator.MagnitudeBased)] public sealed partial class CnnMagnitude100 { }
+[TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 1.5, Allocator = Allocator.MagnitudeBased)] public sealed partial class CnnMagnitude150 { }
+[TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 2.0, Allocator = Allocator.MagnitudeBased)] public sealed partial class CnnMagnitude200 { }
+[TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 3.0, Allocator = Allocator.MagnitudeBased)] public sealed partial class CnnMagnitude300 { }
+[TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 4.0, Allocator = Allocator.MagnitudeBased)] public sealed partial class CnnMagnitude400 { }
+[TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 0.25, Allocator = Allocator.Tac)] public sealed partial class CnnTac025 { }
+[TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 0.5, Allocator = Allocator.Tac)] public sealed partial class CnnTac050 { }
+[TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 1.0, Allocator = Allocator.Tac)] public sealed partial class CnnTac100 { }
+[TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 1.5, Allocator = Allocator.Tac)] public sealed partial class CnnTac150 { }
+[TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 2.0, Allocator = Allocator.Tac)] public sealed partial class CnnTac200 { }
+[TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 3.0, Allocator = Allocator.Tac)] public sealed partial class CnnTac300 { }
+[TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 4.0, Allocator = Allocator.Tac)] public sealed partial class CnnTac400 { }
+
+// MLP: Models/digits-mlp.onnx
+[TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 0.0, Allocator = Allocator.None)] public sealed partial class MlpNone000 { }
+[TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 1.0, Allocator = Allocator.UniformMsp)] public sealed partial class MlpUniform100 { }
+[TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 2.0, Allocator = Allocator.UniformMsp)] public sealed partial class MlpUniform200 { }
+[TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 3.0, Allocator = Allocator.UniformMsp)] public sealed partial class MlpUniform300 { }
+[TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 4.0, Allocator = Allocator.UniformMsp)] public sealed partial class MlpUniform400 { }
+[TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 0.25, Allocator = Allocator.MagnitudeBased)] public sealed partial class MlpMagnitude025 { }
+[TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 0.5, Allocator = Allocator.MagnitudeBased)] public sealed partial class MlpMagnitude050 { }
+[TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 1.0, Allocator = Allocator.MagnitudeBased)] public sealed partial class MlpMagnitude100 { }
+[TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 1.5, Allocator = Allocator.MagnitudeBased)] public sealed partial class MlpMagnitude150 { }
+[TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 2.0, Allocator = Allocator.MagnitudeBased)] public sealed partial class MlpMagnitude200 { }
+[TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 3.0, Allocator = Allocator.MagnitudeBased)] public sealed partial class MlpMagnitude300 { }
+[TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 4.0, Allocator = Allocator.MagnitudeBased)] public sealed partial class MlpMagnitude400 { }
+[TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 0.25, Allocator = Allocator.Tac)] public sealed partial class MlpTac025 { }
+[TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 0.5, Allocator = Allocator.Tac)] public sealed partial class MlpTac050 { }
+[TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 1.0, Allocator = Allocator.Tac)] public sealed partial class MlpTac100 { }
+[TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 1.5, Allocator = Allocator.Tac)] public sealed partial class MlpTac150 { }
+[TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 2.0, Allocator = Allocator.Tac)] public sealed partial class MlpTac200 { }
+[TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 3.0, Allocator = Allocator.Tac)] public sealed partial class MlpTac300 { }
+[TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 4.0, Allocator = Allocator.Tac)] public sealed partial class MlpTac400 { }
+
+/// <summary>Every campaign point, per model.</summary>
+public static class Variants
+{
+    public static CampaignPoint[] Cnn => new[]
+    {
+        CampaignPoint.Of<CnnNone000>(),
+        CampaignPoint.Of<CnnUniform100>(),
+        CampaignPoint.Of<CnnUniform200>(),
+        CampaignPoint.Of<CnnUniform300>(),
+        CampaignPoint.Of<CnnUniform400>(),
+        CampaignPoint.Of<CnnMagnitude025>(),
+        CampaignPoint.Of<CnnMagnitude050>(),
+        CampaignPoint.Of<CnnMagnitude100>(),
+        CampaignPoint.Of<CnnMagnitude150>(),
+        CampaignPoint.Of<CnnMagnitude200>(),
+        CampaignPoint.Of<CnnMagnitude300>(),
+        CampaignPoint.Of<CnnMagnitude400>(),
+        CampaignPoint.Of<CnnTac025>(),
+        CampaignPoint.Of<CnnTac050>(),
+        CampaignPoint.Of<CnnTac100>(),
+        CampaignPoint.Of<CnnTac150>(),
+        CampaignPoint.Of<CnnTac200>(),
+        CampaignPoint.Of<CnnTac300>(),
+        CampaignPoint.Of<CnnTac400>(),
+    };
+
+    public static CampaignPoint[] Mlp => new[]
+    {
+        CampaignPoint.Of<MlpNone000>(),
+        CampaignPoint.Of<MlpUniform100>(),
+        CampaignPoint.Of<MlpUniform200>(),
+        CampaignPoint.Of<MlpUniform300>(),
+        CampaignPoint.Of<MlpUniform400>(),
+        CampaignPoint.Of<MlpMagnitude025>(),
+        CampaignPoint.Of<MlpMagnitude050>(),
+        CampaignPoint.Of<MlpMagnitude100>(),
+        CampaignPoint.Of<MlpMagnitude150>(),
+        CampaignPoint.Of<MlpMagnitude200>(),
+        CampaignPoint.Of<MlpMagnitude300>(),
+        CampaignPoint.Of<MlpMagnitude400>(),
+        CampaignPoint.Of<MlpTac025>(),
+        CampaignPoint.Of<MlpTac050>(),
+        CampaignPoint.Of<MlpTac100>(),
+        CampaignPoint.Of<MlpTac150>(),
+        CampaignPoint.Of<MlpTac200>(),
+        CampaignPoint.Of<MlpTac300>(),
+        CampaignPoint.Of<MlpTac400>(),
+    };
+
+}
