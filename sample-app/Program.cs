@@ -48,12 +48,30 @@ if (options.Trials < 2 || options.TestImages < 1) { Console.Error.WriteLine("Use
 var clock = Stopwatch.StartNew();
 (_, MnistData test) = MnistData.Load(MnistData.DefaultPath());
 
-// The shipped model: baked weights, allocation-free.
-int correct = 0;
-for (int i = 0; i < test.Count; i++) if (Digits.Predict(test.Images[i]) == test.Labels[i]) correct++;
-AnsiConsole.MarkupLine($"[bold]Digits[/] (CNN, {Digits.Info.Bits}-bit, {Digits.Info.Node}, p10 = {Digits.Info.P10:G3}, p01 = {Digits.Info.P01:G3}): "
-    + $"clean accuracy [green]{(double)correct / test.Count:P2}[/] on the {test.Count} test digits");
-AnsiConsole.MarkupLine($"  protection (TAC, {Digits.Info.EccBudget} bits/weight): [[{string.Join(", ", Digits.Info.Protection)}]] top planes per layer; rho* = {Digits.Info.Rho:F2}");
+// The shipped model: baked weights, allocation-free. Its stored codes are pre-compensated for the flips the
+// node will cause (TAC's mean correction), so it is meant to be read after a retention window, not before.
+double Accuracy(Func<float[], int> predict) => Enumerable.Range(0, test.Count).Count(i => predict(test.Images[i]) == test.Labels[i]) / (double)test.Count;
+double floatAccuracy = Accuracy(Variants.Clean("cnn"));
+double bakedAccuracy = Accuracy(input => Digits.Predict(input));
+var shipped = Qtaml.Faults.FaultCampaign.Run(10, 7, Digits.CreateWeightImage, (image, trial) =>
+{
+    image.CopyFrom(Digits.CreateWeightImage());
+    Qtaml.Faults.TunnelingFaultModel.ForNode("2nm").Inject(image, Digits.Info.Protection, trial.Seed);
+    Span<float> scores = stackalloc float[10];
+    int right = 0;
+    for (int i = 0; i < test.Count; i++)
+    {
+        Digits.Run(image, test.Images[i], scores);
+        int best = 0;
+        for (int k = 1; k < 10; k++) if (scores[k] > scores[best]) best = k;
+        if (best == test.Labels[i]) right++;
+    }
+    return (double)right / test.Count;
+});
+AnsiConsole.MarkupLine($"[bold]Digits[/]: the CNN compiled for {Digits.Info.Node} (p10 = {Digits.Info.P10:G3}, p01 = {Digits.Info.P01:G3}), {Digits.Info.Bits}-bit, TAC at {Digits.Info.EccBudget} bits/weight, "
+    + $"protected planes per layer [[{string.Join(", ", Digits.Info.Protection)}]], rho* = {Digits.Info.Rho:F2}");
+AnsiConsole.MarkupLine($"  clean accuracy on the {test.Count} test digits: float [green]{floatAccuracy:P2}[/]; baked, read before any leak {bakedAccuracy:P2}; "
+    + $"after a 64 ms retention window at 2nm [green]{shipped.Mean:P2}[/] ± {shipped.HalfWidth95:P2} (10 trials)");
 AnsiConsole.WriteLine();
 
 CampaignPoint[] points = options.Model == "cnn" ? Variants.Cnn : Variants.Mlp;
@@ -62,7 +80,7 @@ AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new
     .Start(ctx =>
     {
         var task = ctx.AddTask($"Fault campaign ({options.Model}, {options.Trials} trials x {options.TestImages} digits per point)", maxValue: points.Length);
-        report = Campaign.Run(options, test, points, (label, done, total) => task.Value = done);
+        report = Campaign.Run(options, test, points, Variants.Clean(options.Model), (label, done, total) => task.Value = done);
     });
 
 var table = new Table().AddColumns("allocator", "budget (bits/weight)", "protected planes per layer", "accuracy (mean)", "95% CI", "keeps 95% of clean");

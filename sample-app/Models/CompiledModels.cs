@@ -8,6 +8,8 @@ using Qtaml.Tac;
 namespace Qtaml.Sample.Models;
 
 // CNN: Models/digits-cnn.onnx
+/// <summary>The CNN unquantized, as trained: the clean accuracy every fault campaign is measured against.</summary>
+[TunnelingCompensated("Models/digits-cnn.onnx", Quantize = false)] public static partial class CnnFloat { }
 /// <summary>The digits CNN as an application ships it: 2nm physics (p10 = 0.10, p01 = 0), TAC, 1 protected bit per weight.</summary>
 [TunnelingCompensated("Models/digits-cnn.onnx", Node = "2nm", Bits = 8, EccBudget = 1.0)]
 public static partial class Digits { }
@@ -32,6 +34,8 @@ public static partial class Digits { }
 [TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 4.0, Allocator = Allocator.Tac)] public sealed partial class CnnTac400 { }
 
 // MLP: Models/digits-mlp.onnx
+/// <summary>The MLP unquantized, as trained.</summary>
+[TunnelingCompensated("Models/digits-mlp.onnx", Quantize = false)] public static partial class MlpFloat { }
 [TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 0.0, Allocator = Allocator.None)] public sealed partial class MlpNone000 { }
 [TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 1.0, Allocator = Allocator.UniformMsp)] public sealed partial class MlpUniform100 { }
 [TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 2.0, Allocator = Allocator.UniformMsp)] public sealed partial class MlpUniform200 { }
@@ -55,6 +59,9 @@ public static partial class Digits { }
 /// <summary>Every campaign point, per model.</summary>
 public static class Variants
 {
+    /// <summary>The unquantized network of a model: the reference for "clean accuracy".</summary>
+    public static Func<float[], int> Clean(string model) => model == "cnn" ? input => CnnFloat.Predict(input) : input => MlpFloat.Predict(input);
+
     public static CampaignPoint[] Cnn => new[]
     {
         CampaignPoint.Of<CnnNone000>(),
