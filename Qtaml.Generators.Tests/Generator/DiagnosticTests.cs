@@ -2,7 +2,7 @@ extern alias gen;
 using Google.Protobuf;
 using Microsoft.CodeAnalysis;
 using Qtaml.Generators.Tests.Support;
-using ModelProto = gen::Qtaml.Generators.Onnx.Schema.ModelProto;
+using ModelProto = Qtaml.Generators.Onnx.Schema.ModelProto;
 
 namespace Qtaml.Generators.Tests.Generator;
 

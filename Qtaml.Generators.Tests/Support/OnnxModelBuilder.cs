@@ -1,6 +1,5 @@
-extern alias gen;
-using Google.Protobuf;
-using gen::Qtaml.Generators.Onnx.Schema;
+using Qtaml.Generators.Onnx.Schema;
+using Qtaml.Tools;
 
 namespace Qtaml.Generators.Tests.Support;
 
@@ -19,7 +18,7 @@ internal sealed class OnnxModelBuilder
     {
         _random = new Random(seed);
         InputShape = inputShape;
-        _graph.Input.Add(ValueInfo("input", inputShape));
+        _graph.Input.Add(OnnxProto.Value("input", inputShape.Select(d => (long?)d).ToArray()));
     }
 
     public long[] InputShape { get; }
@@ -32,25 +31,9 @@ internal sealed class OnnxModelBuilder
 
     public float[] RandomTensor(int count, double scale) => Enumerable.Range(0, count).Select(_ => (float)((_random.NextDouble() * 2 - 1) * scale)).ToArray();
 
-    public string Initializer(string name, long[] dims, float[] values)
-    {
-        var tensor = new TensorProto { Name = name, DataType = 1 };
-        tensor.Dims.Add(dims);
-        var raw = new byte[values.Length * 4];
-        Buffer.BlockCopy(values, 0, raw, 0, raw.Length);
-        tensor.RawData = ByteString.CopyFrom(raw);
-        _graph.Initializer.Add(tensor);
-        return name;
-    }
+    public string Initializer(string name, long[] dims, float[] values) => OnnxProto.Tensor(_graph, name, dims, values);
 
-    public string Int64Initializer(string name, long[] values)
-    {
-        var tensor = new TensorProto { Name = name, DataType = 7 };
-        tensor.Dims.Add(values.Length);
-        tensor.Int64Data.Add(values);
-        _graph.Initializer.Add(tensor);
-        return name;
-    }
+    public string Int64Initializer(string name, long[] values) => OnnxProto.Int64Tensor(_graph, name, values);
 
     public OnnxModelBuilder Node(string op, IEnumerable<string> extraInputs, params AttributeProto[] attributes)
     {
@@ -149,27 +132,13 @@ internal sealed class OnnxModelBuilder
 
     public byte[] Build(long[] outputShape)
     {
-        _graph.Output.Add(ValueInfo(_current, outputShape));
-        var model = new ModelProto { IrVersion = 8, ProducerName = "qtaml-tests", Graph = _graph };
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
-        return model.ToByteArray();
+        _graph.Output.Add(OnnxProto.Value(_current, outputShape.Select(d => (long?)d).ToArray()));
+        return OnnxProto.Model(_graph, "qtaml-tests");
     }
 
-    public static AttributeProto Int(string name, long value) => new() { Name = name, I = value, Type = AttributeProto.Types.AttributeType.Int };
+    public static AttributeProto Int(string name, long value) => OnnxProto.Int(name, value);
 
-    public static AttributeProto Float(string name, float value) => new() { Name = name, F = value, Type = AttributeProto.Types.AttributeType.Float };
+    public static AttributeProto Float(string name, float value) => OnnxProto.Float(name, value);
 
-    public static AttributeProto Ints(string name, params long[] values)
-    {
-        var attribute = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
-        attribute.Ints.Add(values);
-        return attribute;
-    }
-
-    private static ValueInfoProto ValueInfo(string name, long[] shape)
-    {
-        var tensorShape = new TensorShapeProto();
-        foreach (long d in shape) tensorShape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
-        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 1, Shape = tensorShape } } };
-    }
+    public static AttributeProto Ints(string name, params long[] values) => OnnxProto.Ints(name, values);
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using Qtaml.Tools;
 
 namespace Qtaml.Generators.Tests.Support;
 
@@ -33,22 +34,15 @@ internal static class SafetensorsWriter
             }
         }
 
-        var header = new StringBuilder("{\"__metadata__\":{\"qtaml.input\":\"" + string.Join(",", inputShape.Skip(1)) + "\",\"qtaml.layers\":\"" + string.Join("; ", layers) + "\"}");
-        var data = new MemoryStream();
-        foreach ((string name, long[] shape, float[] values) in tensors)
+        byte[] file = SafetensorsFile.Write(tensors, new Dictionary<string, string>
         {
-            long begin = data.Length;
-            foreach (float v in values) data.Write(BitConverter.GetBytes(v));
-            header.Append($",\"{name}\":{{\"dtype\":\"{dtype ?? "F32"}\",\"shape\":[{string.Join(",", shape)}],\"data_offsets\":[{begin},{data.Length}]}}");
-        }
-        header.Append('}');
-        string headerText = editHeader is null ? header.ToString() : editHeader(header.ToString());
-        byte[] headerBytes = Encoding.UTF8.GetBytes(headerText);
-        var file = new MemoryStream();
-        file.Write(BitConverter.GetBytes((ulong)headerBytes.Length));
-        file.Write(headerBytes);
-        data.Position = 0;
-        data.CopyTo(file);
-        return file.ToArray();
+            ["qtaml.input"] = string.Join(",", inputShape.Skip(1)),
+            ["qtaml.layers"] = string.Join("; ", layers),
+        }, dtype ?? "F32");
+        if (editHeader is null) return file;
+        // Rewrite the header text (and its length) for the tests of hostile files.
+        int length = (int)BitConverter.ToUInt64(file, 0);
+        byte[] header = Encoding.UTF8.GetBytes(editHeader(Encoding.UTF8.GetString(file, 8, length)));
+        return BitConverter.GetBytes((ulong)header.Length).Concat(header).Concat(file.Skip(8 + length)).ToArray();
     }
 }

@@ -3,12 +3,12 @@ using System.Collections.Immutable;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
-using Google.Protobuf;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Text;
-using gen::Qtaml.Generators.Onnx.Schema;
+using Qtaml.Generators.Onnx.Schema;
+using Qtaml.Tools;
 using Generator = gen::Qtaml.Generators.TunnelingCompensatedGenerator;
 
 namespace Qtaml.Benchmarks;
@@ -69,35 +69,13 @@ public class BuildCostBenchmarks
         var random = new Random(1);
         float[] w = Enumerable.Range(0, 1000 * 1000).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
         var graph = new GraphProto { Name = "big" };
-        graph.Input.Add(Value("input", 1000));
-        graph.Output.Add(Value("output", 1000));
-        graph.Initializer.Add(Tensor("w", new long[] { 1000, 1000 }, w));
-        graph.Initializer.Add(Tensor("b", new long[] { 1000 }, new float[1000]));
+        graph.Input.Add(OnnxProto.Value("input", new long?[] { 1, 1000 }));
+        graph.Output.Add(OnnxProto.Value("output", new long?[] { 1, 1000 }));
         var node = new NodeProto { OpType = "Gemm", Name = "fc" };
-        node.Input.Add(new[] { "input", "w", "b" });
+        node.Input.Add(new[] { "input", OnnxProto.Tensor(graph, "w", new long[] { 1000, 1000 }, w), OnnxProto.Tensor(graph, "b", new long[] { 1000 }, new float[1000]) });
         node.Output.Add("output");
         graph.Node.Add(node);
-        var model = new ModelProto { IrVersion = 8, Graph = graph };
-        model.OpsetImport.Add(new OperatorSetIdProto { Version = 13 });
-        return model.ToByteArray();
-    }
-
-    private static TensorProto Tensor(string name, long[] dims, float[] values)
-    {
-        var tensor = new TensorProto { Name = name, DataType = 1 };
-        tensor.Dims.Add(dims);
-        var raw = new byte[values.Length * 4];
-        Buffer.BlockCopy(values, 0, raw, 0, raw.Length);
-        tensor.RawData = ByteString.CopyFrom(raw);
-        return tensor;
-    }
-
-    private static ValueInfoProto Value(string name, long size)
-    {
-        var shape = new TensorShapeProto();
-        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = 1 });
-        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = size });
-        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 1, Shape = shape } } };
+        return OnnxProto.Model(graph, "qtaml-benchmarks");
     }
 
     private sealed class Text(string path, string text) : AdditionalText

@@ -1,6 +1,5 @@
-using System.Text;
-using Google.Protobuf;
 using Qtaml.Generators.Onnx.Schema;
+using Qtaml.Tools;
 
 namespace Qtaml.Train;
 
@@ -10,7 +9,7 @@ internal static class Export
     public static byte[] Onnx(Layer[] layers, int[] inputShape, string name)
     {
         var graph = new GraphProto { Name = name };
-        graph.Input.Add(Value("input", inputShape));
+        graph.Input.Add(OnnxProto.Value("input", Batch(inputShape)));
         string current = "input";
         int index = 0;
         foreach (Layer? layer in layers.Append(null))
@@ -26,26 +25,26 @@ internal static class Export
             switch (layer)
             {
                 case Conv c:
-                    node.Input.Add(Tensor(graph, node.Name + ".weight", new long[] { c.OutChannels, c.InChannels, c.Kernel, c.Kernel }, c.Weights));
-                    node.Input.Add(Tensor(graph, node.Name + ".bias", new long[] { c.OutChannels }, c.Bias));
-                    node.Attribute.Add(Ints("kernel_shape", c.Kernel, c.Kernel));
-                    node.Attribute.Add(Ints("pads", c.Pad, c.Pad, c.Pad, c.Pad));
-                    node.Attribute.Add(Ints("strides", 1, 1));
+                    node.Input.Add(OnnxProto.Tensor(graph, node.Name + ".weight", new long[] { c.OutChannels, c.InChannels, c.Kernel, c.Kernel }, c.Weights));
+                    node.Input.Add(OnnxProto.Tensor(graph, node.Name + ".bias", new long[] { c.OutChannels }, c.Bias));
+                    node.Attribute.Add(OnnxProto.Ints("kernel_shape", c.Kernel, c.Kernel));
+                    node.Attribute.Add(OnnxProto.Ints("pads", c.Pad, c.Pad, c.Pad, c.Pad));
+                    node.Attribute.Add(OnnxProto.Ints("strides", 1, 1));
                     break;
                 case Dense d:
-                    node.Input.Add(Tensor(graph, node.Name + ".weight", new long[] { d.Outputs, d.Inputs }, d.Weights));
-                    node.Input.Add(Tensor(graph, node.Name + ".bias", new long[] { d.Outputs }, d.Bias));
-                    node.Attribute.Add(new AttributeProto { Name = "transB", I = 1, Type = AttributeProto.Types.AttributeType.Int });
+                    node.Input.Add(OnnxProto.Tensor(graph, node.Name + ".weight", new long[] { d.Outputs, d.Inputs }, d.Weights));
+                    node.Input.Add(OnnxProto.Tensor(graph, node.Name + ".bias", new long[] { d.Outputs }, d.Bias));
+                    node.Attribute.Add(OnnxProto.Int("transB", 1));
                     break;
                 case MaxPool2:
-                    node.Attribute.Add(Ints("kernel_shape", 2, 2));
-                    node.Attribute.Add(Ints("strides", 2, 2));
+                    node.Attribute.Add(OnnxProto.Ints("kernel_shape", 2, 2));
+                    node.Attribute.Add(OnnxProto.Ints("strides", 2, 2));
                     break;
                 case Flatten:
-                    node.Attribute.Add(new AttributeProto { Name = "axis", I = 1, Type = AttributeProto.Types.AttributeType.Int });
+                    node.Attribute.Add(OnnxProto.Int("axis", 1));
                     break;
                 case null:
-                    node.Attribute.Add(new AttributeProto { Name = "axis", I = 1, Type = AttributeProto.Types.AttributeType.Int });
+                    node.Attribute.Add(OnnxProto.Int("axis", 1));
                     break;
             }
             node.Output.Add(output);
@@ -53,10 +52,8 @@ internal static class Export
             current = output;
             index++;
         }
-        graph.Output.Add(Value(current, new[] { layers[^1].OutputLength }));
-        var model = new ModelProto { IrVersion = 8, ProducerName = "Qtaml.Train", Graph = graph };
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
-        return model.ToByteArray();
+        graph.Output.Add(OnnxProto.Value(current, Batch(new[] { layers[^1].OutputLength })));
+        return OnnxProto.Model(graph, "Qtaml.Train");
     }
 
     public static byte[] Safetensors(Layer[] layers, int[] inputShape)
@@ -85,53 +82,16 @@ internal static class Export
         }
         declarations.Add("Softmax");
 
-        var header = new StringBuilder();
-        header.Append("{\"__metadata__\":{\"format\":\"pt\",\"qtaml.input\":\"").Append(string.Join(",", inputShape))
-              .Append("\",\"qtaml.layers\":\"").Append(string.Join("; ", declarations)).Append("\"}");
-        var data = new MemoryStream();
-        foreach ((string name, long[] shape, float[] values) in tensors)
+        return SafetensorsFile.Write(tensors, new Dictionary<string, string>
         {
-            long begin = data.Length;
-            foreach (float v in values) data.Write(BitConverter.GetBytes(v));
-            header.Append($",\"{name}\":{{\"dtype\":\"F32\",\"shape\":[{string.Join(",", shape)}],\"data_offsets\":[{begin},{data.Length}]}}");
-        }
-        header.Append('}');
-        // The format pads the header with spaces to a multiple of 8 bytes.
-        while ((header.Length + 8) % 8 != 0) header.Append(' ');
-        byte[] headerBytes = Encoding.UTF8.GetBytes(header.ToString());
-        var file = new MemoryStream();
-        file.Write(BitConverter.GetBytes((ulong)headerBytes.Length));
-        file.Write(headerBytes);
-        data.Position = 0;
-        data.CopyTo(file);
-        return file.ToArray();
+            ["format"] = "pt",
+            ["qtaml.input"] = string.Join(",", inputShape),
+            ["qtaml.layers"] = string.Join("; ", declarations),
+        });
     }
 
     private static string NameOf(Layer layer, int index) => layer.Kind.ToLowerInvariant() + index;
 
-    private static string Tensor(GraphProto graph, string name, long[] dims, float[] values)
-    {
-        var tensor = new TensorProto { Name = name, DataType = 1 };
-        tensor.Dims.Add(dims);
-        var raw = new byte[values.Length * 4];
-        Buffer.BlockCopy(values, 0, raw, 0, raw.Length);
-        tensor.RawData = ByteString.CopyFrom(raw);
-        graph.Initializer.Add(tensor);
-        return name;
-    }
-
-    private static AttributeProto Ints(string name, params long[] values)
-    {
-        var attribute = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
-        attribute.Ints.Add(values);
-        return attribute;
-    }
-
-    private static ValueInfoProto Value(string name, int[] shape)
-    {
-        var tensorShape = new TensorShapeProto();
-        tensorShape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "batch" });
-        foreach (int d in shape) tensorShape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
-        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 1, Shape = tensorShape } } };
-    }
+    /// <summary>A shape with a symbolic batch dimension in front.</summary>
+    private static long?[] Batch(int[] shape) => new long?[] { null }.Concat(shape.Select(d => (long?)d)).ToArray();
 }
