@@ -349,8 +349,7 @@ internal static class ModelEmitter
 
     private static void WriteConv(SourceWriter w, ModelPlan plan, ConvLayer c, string method)
     {
-        w.Line("/// <summary>" + Xml(c.Name) + ": Conv " + Shape.Format(c.InputShape) + " -> " + Shape.Format(c.OutputShape) + ", kernel " + c.KernelH + "x" + c.KernelW
-            + ", stride " + c.StrideH + "x" + c.StrideW + ", padding " + c.PadTop + "/" + c.PadLeft + ".</summary>");
+        w.Line("/// <summary>" + Xml(c.Name) + ": Conv " + Shape.Format(c.InputShape) + " -> " + Shape.Format(c.OutputShape) + ", kernel " + c.Window + ".</summary>");
         QuantizedLayer? q = plan.IsQuantized ? Quantized(plan, c) : null;
         bool offset = q is not null && q.CodeOffset != 0;
         string signature = plan.IsQuantized
@@ -368,15 +367,15 @@ internal static class ModelEmitter
                 w.Line("float sum = 0f;");
                 if (offset) w.Line("float windowSum = 0f;");
                 using (w.Block("for (int ic = 0; ic < " + c.InChannels + "; ic++)"))
-                using (w.Block("for (int ky = 0; ky < " + c.KernelH + "; ky++)"))
+                using (w.Block("for (int ky = 0; ky < " + c.Window.KernelH + "; ky++)"))
                 {
-                    w.Line("int iy = oy * " + c.StrideH + " - " + c.PadTop + " + ky;");
+                    w.Line("int iy = oy * " + c.Window.StrideH + " - " + c.Window.PadTop + " + ky;");
                     w.Line("if ((uint)iy >= " + c.InH + "u) continue;");
-                    w.Line("int kernelRow = ((oc * " + c.InChannels + " + ic) * " + c.KernelH + " + ky) * " + c.KernelW + ";");
+                    w.Line("int kernelRow = ((oc * " + c.InChannels + " + ic) * " + c.Window.KernelH + " + ky) * " + c.Window.KernelW + ";");
                     w.Line("int inputRow = (ic * " + c.InH + " + iy) * " + c.InW + ";");
-                    using (w.Block("for (int kx = 0; kx < " + c.KernelW + "; kx++)"))
+                    using (w.Block("for (int kx = 0; kx < " + c.Window.KernelW + "; kx++)"))
                     {
-                        w.Line("int ix = ox * " + c.StrideW + " - " + c.PadLeft + " + kx;");
+                        w.Line("int ix = ox * " + c.Window.StrideW + " - " + c.Window.PadLeft + " + kx;");
                         w.Line("if ((uint)ix >= " + c.InW + "u) continue;");
                         w.Line("float v = x[inputRow + ix];");
                         w.Line("sum += " + (plan.IsQuantized ? CodeRead(plan, "kernelRow + kx") : "q[kernelRow + kx]") + " * v;");
@@ -399,7 +398,7 @@ internal static class ModelEmitter
     private static void WritePool(SourceWriter w, PoolLayer p, string method)
     {
         bool max = p.Kind == PoolKind.Max;
-        w.Line("/// <summary>" + Xml(p.Name) + ": " + p.Operator + " " + Shape.Format(p.InputShape) + " -> " + Shape.Format(p.OutputShape) + ", window " + p.KernelH + "x" + p.KernelW + ", stride " + p.StrideH + "x" + p.StrideW + ".</summary>");
+        w.Line("/// <summary>" + Xml(p.Name) + ": " + p.Operator + " " + Shape.Format(p.InputShape) + " -> " + Shape.Format(p.OutputShape) + ", window " + p.Window.KernelH + "x" + p.Window.KernelW + ", stride " + p.Window.StrideH + "x" + p.Window.StrideW + ".</summary>");
         using (w.Block("private static void " + method + "(global::System.ReadOnlySpan<float> x, global::System.Span<float> y)"))
         using (w.Block("for (int c = 0; c < " + p.InputShape[0] + "; c++)"))
         using (w.Block("for (int oy = 0; oy < " + p.OutputShape[1] + "; oy++)"))
@@ -407,19 +406,19 @@ internal static class ModelEmitter
         {
             w.Line(max ? "float best = float.NegativeInfinity;" : "float sum = 0f;");
             if (!max && !p.CountIncludePad) w.Line("int count = 0;");
-            using (w.Block("for (int ky = 0; ky < " + p.KernelH + "; ky++)"))
+            using (w.Block("for (int ky = 0; ky < " + p.Window.KernelH + "; ky++)"))
             {
-                w.Line("int iy = oy * " + p.StrideH + " - " + p.PadTop + " + ky;");
+                w.Line("int iy = oy * " + p.Window.StrideH + " - " + p.Window.PadTop + " + ky;");
                 w.Line("if ((uint)iy >= " + p.InputShape[1] + "u) continue;");
-                using (w.Block("for (int kx = 0; kx < " + p.KernelW + "; kx++)"))
+                using (w.Block("for (int kx = 0; kx < " + p.Window.KernelW + "; kx++)"))
                 {
-                    w.Line("int ix = ox * " + p.StrideW + " - " + p.PadLeft + " + kx;");
+                    w.Line("int ix = ox * " + p.Window.StrideW + " - " + p.Window.PadLeft + " + kx;");
                     w.Line("if ((uint)ix >= " + p.InputShape[2] + "u) continue;");
                     w.Line("float v = x[(c * " + p.InputShape[1] + " + iy) * " + p.InputShape[2] + " + ix];");
                     w.Line(max ? "if (v > best) best = v;" : p.CountIncludePad ? "sum += v;" : "sum += v; count++;");
                 }
             }
-            string value = max ? "best" : p.CountIncludePad ? "sum / " + (p.KernelH * p.KernelW) + "f" : "count == 0 ? 0f : sum / count";
+            string value = max ? "best" : p.CountIncludePad ? "sum / " + p.Window.Size + "f" : "count == 0 ? 0f : sum / count";
             w.Line("y[(c * " + p.OutputShape[1] + " + oy) * " + p.OutputShape[2] + " + ox] = " + value + ";");
         }
         w.Line();

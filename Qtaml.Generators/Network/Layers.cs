@@ -97,32 +97,27 @@ internal sealed class DenseLayer : WeightLayer
     public override int Reuse => 1;
 }
 
+/// <summary>A sliding 2-D window: its size, its stride, and the padding before the first row and column.</summary>
+internal sealed record Window(int KernelH, int KernelW, int StrideH, int StrideW, int PadTop, int PadLeft)
+{
+    public int Size => KernelH * KernelW;
+
+    public override string ToString() => $"{KernelH}x{KernelW}, stride {StrideH}x{StrideW}, padding {PadTop}/{PadLeft}";
+}
+
 /// <summary>2-D convolution, groups = 1, dilation 1; weights [OutC, InC, KH, KW].</summary>
 internal sealed class ConvLayer : WeightLayer
 {
-    public ConvLayer(string name, int[] input, int outChannels, int kernelH, int kernelW, int strideH, int strideW, int padTop, int padLeft, int outH, int outW, float[] weights, float[] bias)
-        : base(name, "Conv", input, new[] { outChannels, outH, outW }, weights, bias, outChannels)
-    {
-        KernelH = kernelH;
-        KernelW = kernelW;
-        StrideH = strideH;
-        StrideW = strideW;
-        PadTop = padTop;
-        PadLeft = padLeft;
-    }
+    public ConvLayer(string name, int[] input, int outChannels, Window window, int outH, int outW, float[] weights, float[] bias)
+        : base(name, "Conv", input, new[] { outChannels, outH, outW }, weights, bias, outChannels) => Window = window;
 
+    public Window Window { get; }
     public int InChannels => InputShape[0];
     public int InH => InputShape[1];
     public int InW => InputShape[2];
     public int OutChannels => OutputShape[0];
     public int OutH => OutputShape[1];
     public int OutW => OutputShape[2];
-    public int KernelH { get; }
-    public int KernelW { get; }
-    public int StrideH { get; }
-    public int StrideW { get; }
-    public int PadTop { get; }
-    public int PadLeft { get; }
     public override int Reuse => OutH * OutW;
 }
 
@@ -131,26 +126,16 @@ internal enum PoolKind { Max, Average }
 /// <summary>2-D max or average pooling over (C, H, W).</summary>
 internal sealed class PoolLayer : Layer
 {
-    public PoolLayer(string name, PoolKind kind, int[] input, int kernelH, int kernelW, int strideH, int strideW, int padTop, int padLeft, int outH, int outW, bool countIncludePad)
+    public PoolLayer(string name, PoolKind kind, int[] input, Window window, int outH, int outW, bool countIncludePad)
         : base(name, kind == PoolKind.Max ? "MaxPool" : "AveragePool", input, new[] { input[0], outH, outW })
     {
         Kind = kind;
-        KernelH = kernelH;
-        KernelW = kernelW;
-        StrideH = strideH;
-        StrideW = strideW;
-        PadTop = padTop;
-        PadLeft = padLeft;
+        Window = window;
         CountIncludePad = countIncludePad;
     }
 
     public PoolKind Kind { get; }
-    public int KernelH { get; }
-    public int KernelW { get; }
-    public int StrideH { get; }
-    public int StrideW { get; }
-    public int PadTop { get; }
-    public int PadLeft { get; }
+    public Window Window { get; }
     public bool CountIncludePad { get; }
 }
 

@@ -50,10 +50,11 @@ internal sealed class NetworkBuilder
         if (Shape.Length != 3) throw Mismatch(name, "Conv needs a (channels, height, width) input but gets " + Network.Shape.Format(Shape));
         if (dims.Length != 4 || dims[1] != Shape[0]) throw Mismatch(name, "the Conv weight has shape " + Network.Shape.Format(dims) + " but the input has " + Shape[0] + " channels");
         if (strideH < 1 || strideW < 1) throw Mismatch(name, "Conv strides must be positive");
-        int outC = dims[0], kh = dims[2], kw = dims[3];
-        (int outH, int outW) = OutputSize(name, "Conv", kh, kw, strideH, strideW, pads);
+        int outC = dims[0];
+        var window = new Window(dims[2], dims[3], strideH, strideW, pads[0], pads[1]);
+        (int outH, int outW) = OutputSize(name, "Conv", window, pads);
         if (bias is not null && bias.Length != outC) throw Mismatch(name, "the Conv bias has " + bias.Length + " values but there are " + outC + " output channels");
-        Add(new ConvLayer(name, Shape, outC, kh, kw, strideH, strideW, pads[0], pads[1], outH, outW, weights, bias ?? new float[outC]));
+        Add(new ConvLayer(name, Shape, outC, window, outH, outW, weights, bias ?? new float[outC]));
     }
 
     public void Pool(string name, PoolKind kind, int kernelH, int kernelW, int strideH, int strideW, int[] pads, bool countIncludePad)
@@ -61,15 +62,18 @@ internal sealed class NetworkBuilder
         string op = kind == PoolKind.Max ? "MaxPool" : "AveragePool";
         if (Shape.Length != 3) throw Mismatch(name, op + " needs a (channels, height, width) input but gets " + Network.Shape.Format(Shape));
         if (kernelH < 1 || kernelW < 1 || strideH < 1 || strideW < 1) throw Mismatch(name, "the pooling kernel and strides must be positive");
-        (int outH, int outW) = OutputSize(name, op, kernelH, kernelW, strideH, strideW, pads);
-        Add(new PoolLayer(name, kind, Shape, kernelH, kernelW, strideH, strideW, pads[0], pads[1], outH, outW, countIncludePad));
+        var window = new Window(kernelH, kernelW, strideH, strideW, pads[0], pads[1]);
+        (int outH, int outW) = OutputSize(name, op, window, pads);
+        Add(new PoolLayer(name, kind, Shape, window, outH, outW, countIncludePad));
     }
 
-    private (int, int) OutputSize(string name, string op, int kh, int kw, int sh, int sw, int[] pads)
+    /// <summary>Where a window fits in the padded input (pads as top, left, bottom, right).</summary>
+    private (int, int) OutputSize(string name, string op, Window window, int[] pads)
     {
         if (pads.Length != 4 || pads.Any(p => p < 0 || p > 1 << 16)) throw Mismatch(name, op + " pads must be four values between 0 and 65536");
-        long outH = ((long)Shape[1] + pads[0] + pads[2] - kh) / sh + 1, outW = ((long)Shape[2] + pads[1] + pads[3] - kw) / sw + 1;
-        if (kh < 1 || kw < 1 || outH < 1 || outW < 1) throw Mismatch(name, "the " + op + " kernel is larger than its padded input");
+        long outH = ((long)Shape[1] + pads[0] + pads[2] - window.KernelH) / window.StrideH + 1;
+        long outW = ((long)Shape[2] + pads[1] + pads[3] - window.KernelW) / window.StrideW + 1;
+        if (window.KernelH < 1 || window.KernelW < 1 || outH < 1 || outW < 1) throw Mismatch(name, "the " + op + " kernel is larger than its padded input");
         return ((int)outH, (int)outW);
     }
 

@@ -53,9 +53,9 @@ internal static class Sensitivity
     private static double BackwardGain(Layer layer) => layer switch
     {
         DenseLayer d => FrobeniusSquared(d) / d.Inputs,
-        ConvLayer c => FrobeniusSquared(c) / c.InChannels / (c.StrideH * c.StrideW),
+        ConvLayer c => FrobeniusSquared(c) / c.InChannels / (c.Window.StrideH * c.Window.StrideW),
         ReluLayer => 0.5,
-        PoolLayer p => 1.0 / (p.KernelH * p.KernelW),
+        PoolLayer p => 1.0 / p.Window.Size,
         _ => 1,
     };
 }
