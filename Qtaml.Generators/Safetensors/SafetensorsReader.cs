@@ -48,8 +48,12 @@ internal static class SafetensorsReader
             if (words.Length == 0) continue;
             string op = words[0];
             string name = words.Length > 1 && !words[1].Contains("=") ? words[1] : op.ToLowerInvariant() + index;
-            var options = words.Skip(1).Where(w => w.Contains("=")).Select(w => w.Split(OptionSeparator, 2))
-                .ToDictionary(kv => kv[0], kv => kv[1], StringComparer.Ordinal);
+            var options = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (string[] option in words.Skip(1).Where(w => w.Contains("=")).Select(w => w.Split(OptionSeparator, 2)))
+            {
+                if (options.ContainsKey(option[0])) throw network.Mismatch(name, "the option " + option[0] + " is given twice");
+                options[option[0]] = option[1];
+            }
             AddLayer(path, network, reader, op, name, options);
             index++;
         }
