@@ -25,11 +25,12 @@ public class OnnxRuntimeComparisonTests
         }, assembly);
     }
 
-    public static TheoryData<string> Models => new() { "mlp", "cnn", "cnn-batchnorm" };
+    public static TheoryData<string> Models => new() { "mlp", "wide-mlp", "cnn", "cnn-batchnorm" };
 
     private static OnnxModelBuilder Build(string name) => name switch
     {
         "mlp" => TestModels.Mlp(),
+        "wide-mlp" => TestModels.WideMlp(),
         "cnn" => TestModels.Cnn(),
         _ => TestModels.CnnWithBatchNorm(),
     };
@@ -59,6 +60,8 @@ public class OnnxRuntimeComparisonTests
     [InlineData("mlp", 8)]
     [InlineData("cnn", 8)]
     [InlineData("mlp", 12)]
+    [InlineData("wide-mlp", 8)]
+    [InlineData("wide-mlp", 5)]
     [InlineData("cnn", 4)]
     public void Quantized_path_stays_within_the_bound_derived_from_the_quantization_step(string name, int bits)
     {

@@ -9,6 +9,10 @@ internal static class TestModels
     public static OnnxModelBuilder Mlp(int seed = 1) =>
         new OnnxModelBuilder(new long[] { 1, 20 }, seed).Gemm(20, 16).Relu().MatMulAdd(16, 10).Softmax();
 
+    /// <summary>An MLP wide enough for the vectorized dense kernel (32 codes per step) and its scalar tail: 70 → 40 → 10.</summary>
+    public static OnnxModelBuilder WideMlp(int seed = 5) =>
+        new OnnxModelBuilder(new long[] { 1, 70 }, seed).Gemm(70, 40, 0.3).Relu().Gemm(40, 10).Softmax();
+
     /// <summary>A small CNN on 1×12×12: Conv (pad 1) → ReLU → MaxPool 2 → Conv → ReLU → AveragePool 2 → Flatten → Gemm → Softmax.</summary>
     public static OnnxModelBuilder Cnn(int seed = 2) =>
         new OnnxModelBuilder(new long[] { 1, 1, 12, 12 }, seed)

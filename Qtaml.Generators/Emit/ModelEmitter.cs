@@ -322,6 +322,7 @@ internal static class ModelEmitter
         }
         QuantizedLayer q = Quantized(plan, layer);
         bool offset = q.CodeOffset != 0;
+        bool vectorized = plan.Bits <= 8;
         using (w.Block("private static void " + method + "(global::System.ReadOnlySpan<byte> w, global::System.ReadOnlySpan<float> x, global::System.Span<float> y)"))
         {
             w.Line(CodeSpan(plan));
@@ -333,11 +334,35 @@ internal static class ModelEmitter
                 w.Line("float inputSum = 0f;");
                 w.Line("for (int i = 0; i < " + layer.Inputs + "; i++) inputSum += x[i];");
             }
+            if (vectorized)
+            {
+                w.Line("// 32 codes at a time: widen them to floats and multiply-add with the input, four accumulators.");
+                w.Line("if (w.Length < " + ((long)layer.Inputs * layer.Outputs) + " || x.Length < " + layer.Inputs + " || y.Length < " + layer.Outputs + ") throw new global::System.ArgumentException(\"A layer buffer is too short.\");");
+                w.Line("ref byte codes = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(w);");
+                w.Line("ref float input = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(x);");
+            }
             using (w.Block("for (int o = 0; o < " + layer.Outputs + "; o++)"))
             {
                 w.Line("int start = o * " + layer.Inputs + ";");
                 w.Line("float sum = 0f;");
-                w.Line("for (int i = 0; i < " + layer.Inputs + "; i++) sum += " + CodeRead(plan, "start + i") + " * x[i];");
+                w.Line("int i = 0;");
+                if (vectorized && layer.Inputs >= 32)
+                {
+                    w.Line("global::System.Runtime.Intrinsics.Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;");
+                    using (w.Block("for (; i <= " + (layer.Inputs - 32) + "; i += 32)"))
+                    {
+                        w.Line("global::System.Runtime.Intrinsics.Vector256<sbyte> c = global::System.Runtime.Intrinsics.Vector256.AsSByte(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref codes, (nuint)(start + i)));");
+                        if (plan.Bits < 8)
+                            w.Line("c = global::System.Runtime.Intrinsics.Vector256.ShiftRightArithmetic(global::System.Runtime.Intrinsics.Vector256.ShiftLeft(c, " + (8 - plan.Bits) + "), " + (8 - plan.Bits) + ");   // sign-extend b-bit codes");
+                        w.Line("(global::System.Runtime.Intrinsics.Vector256<short> low, global::System.Runtime.Intrinsics.Vector256<short> high) = global::System.Runtime.Intrinsics.Vector256.Widen(c);");
+                        w.Line("(global::System.Runtime.Intrinsics.Vector256<int> c0, global::System.Runtime.Intrinsics.Vector256<int> c1) = global::System.Runtime.Intrinsics.Vector256.Widen(low);");
+                        w.Line("(global::System.Runtime.Intrinsics.Vector256<int> c2, global::System.Runtime.Intrinsics.Vector256<int> c3) = global::System.Runtime.Intrinsics.Vector256.Widen(high);");
+                        for (int k = 0; k < 4; k++)
+                            w.Line("acc" + k + " = global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(global::System.Runtime.Intrinsics.Vector256.ConvertToSingle(c" + k + "), global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref input, (nuint)(i + " + (8 * k) + ")), acc" + k + ");");
+                    }
+                    w.Line("sum = global::System.Runtime.Intrinsics.Vector256.Sum((acc0 + acc1) + (acc2 + acc3));");
+                }
+                w.Line("for (; i < " + layer.Inputs + "; i++) sum += " + CodeRead(plan, "start + i") + " * x[i];");
                 w.Line("y[o] = scale[o] * (sum" + (offset ? " + " + Literals.Float(q.CodeOffset) + " * inputSum" : "") + ") + bias[o];");
             }
         }

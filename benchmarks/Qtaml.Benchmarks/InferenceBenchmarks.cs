@@ -1,0 +1,99 @@
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using Microsoft.ML.OnnxRuntime;
+using Qtaml.Faults;
+using Qtaml.Sample.Models;
+
+namespace Qtaml.Benchmarks;
+
+/// <summary>
+/// Batch-1 latency of the sample models: the generated code over baked weights, the same code over a weight
+/// image (the fault path), ONNX Runtime's C# API on the same ONNX file (session created once, input and output
+/// OrtValues bound to reused buffers) and the generator's unquantized float build (a straightforward float C#
+/// implementation with constant shapes).
+/// </summary>
+[Config(typeof(Config))]
+[MemoryDiagnoser]
+public class InferenceBenchmarks
+{
+    /// <summary>Multiply-accumulates per inference, from the layer shapes.</summary>
+    public static readonly Dictionary<string, long> MacsPerInference = new()
+    {
+        ["cnn"] = 6L * 28 * 28 * 25 + 16L * 10 * 10 * 150 + 400 * 120 + 120 * 84 + 84 * 10,
+        ["mlp"] = 784L * 128 + 128 * 64 + 64 * 10,
+    };
+
+    private float[] _input = null!, _output = null!;
+    private WeightImage _image = null!;
+    private InferenceSession _session = null!;
+    private OrtValue _ortInput = null!, _ortOutput = null!;
+    private RunOptions _runOptions = null!;
+    private string[] _inputNames = null!, _outputNames = null!;
+
+    [Params("mlp", "cnn")]
+    public string Model { get; set; } = "cnn";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var random = new Random(1);
+        _input = Enumerable.Range(0, 784).Select(_ => (float)random.NextDouble()).ToArray();
+        _output = new float[10];
+        _image = Model == "cnn" ? CnnTac100.CreateWeightImage() : MlpTac100.CreateWeightImage();
+        string path = Path.Combine(Repository(), "sample-app", "Models", $"digits-{Model}.onnx");
+        var sessionOptions = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        _session = new InferenceSession(path, sessionOptions);
+        long[] inputShape = Model == "cnn" ? new long[] { 1, 1, 28, 28 } : new long[] { 1, 784 };
+        _ortInput = OrtValue.CreateTensorValueFromMemory(_input, inputShape);
+        _ortOutput = OrtValue.CreateTensorValueFromMemory(_output, new long[] { 1, 10 });
+        _runOptions = new RunOptions();
+        _inputNames = new[] { _session.InputMetadata.Keys.First() };
+        _outputNames = new[] { _session.OutputMetadata.Keys.First() };
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _ortInput.Dispose();
+        _ortOutput.Dispose();
+        _runOptions.Dispose();
+        _session.Dispose();
+    }
+
+    [Benchmark(Baseline = true, Description = "ONNX Runtime")]
+    public void OnnxRuntime() => _session.Run(_runOptions, _inputNames, new[] { _ortInput }, _outputNames, new[] { _ortOutput });
+
+    [Benchmark(Description = "generated, baked weights")]
+    public void GeneratedBaked()
+    {
+        if (Model == "cnn") CnnTac100.Run(_input, _output);
+        else MlpTac100.Run(_input, _output);
+    }
+
+    [Benchmark(Description = "generated, weight image")]
+    public void GeneratedImage()
+    {
+        if (Model == "cnn") CnnTac100.Run(_image, _input, _output);
+        else MlpTac100.Run(_image, _input, _output);
+    }
+
+    [Benchmark(Description = "float C# (generated, unquantized)")]
+    public void FloatCSharp()
+    {
+        if (Model == "cnn") CnnFloat.Run(_input, _output);
+        else MlpFloat.Run(_input, _output);
+    }
+
+    private static string Repository()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Qtaml.sln"))) return dir.FullName;
+        throw new DirectoryNotFoundException("Run the benchmarks from inside the repository.");
+    }
+
+    private sealed class Config : ManualConfig
+    {
+        public Config() => AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(10));
+    }
+}
