@@ -13,12 +13,15 @@ internal static class TestModels
     public static OnnxModelBuilder WideMlp(int seed = 5) =>
         new OnnxModelBuilder(new long[] { 1, 70 }, seed).Gemm(70, 40, 0.3).Relu().Gemm(40, 10).Softmax();
 
-    /// <summary>A small CNN on 1×12×12: Conv (pad 1) → ReLU → MaxPool 2 → Conv → ReLU → AveragePool 2 → Flatten → Gemm → Softmax.</summary>
+    /// <summary>
+    /// A small CNN on 1×12×12: Conv (pad 1) → ReLU → MaxPool 2 → Conv (10 channels: two vectors of output
+    /// channels, one padded) → ReLU → AveragePool 2 → Flatten → Gemm (40 inputs: the vector dense kernel and its tail) → Softmax.
+    /// </summary>
     public static OnnxModelBuilder Cnn(int seed = 2) =>
         new OnnxModelBuilder(new long[] { 1, 1, 12, 12 }, seed)
             .Conv(1, 4, 3, pad: 1).Relu().MaxPool(2, 2)
-            .Conv(4, 6, 3).Relu().AveragePool(2, 2)
-            .Flatten().Gemm(6 * 2 * 2, 10).Softmax();
+            .Conv(4, 10, 3).Relu().AveragePool(2, 2)
+            .Flatten().Gemm(10 * 2 * 2, 10).Softmax();
 
     /// <summary>The CNN with a batch normalization folded into its first convolution, and a Reshape in place of Flatten.</summary>
     public static OnnxModelBuilder CnnWithBatchNorm(int seed = 3) =>

@@ -372,8 +372,20 @@ internal static class ModelEmitter
         w.Line();
     }
 
+    /// <summary>Vector accumulators of 8 output channels each that a vectorized convolution may keep in registers.</summary>
+    private const int MaxChannelVectors = 8;
+
+    /// <summary>Weights a vectorized convolution dequantizes on the stack; larger layers use a per-thread buffer.</summary>
+    private const int StackWeights = 16 * 1024;
+
     private static void WriteConv(SourceWriter w, ModelPlan plan, ConvLayer c, string method)
     {
+        int vectors = (c.OutChannels + 7) / 8;
+        if (plan.IsQuantized && vectors <= MaxChannelVectors)
+        {
+            WriteVectorConv(w, plan, c, method, vectors);
+            return;
+        }
         w.Line("/// <summary>" + Xml(c.Name) + ": Conv " + Shape.Format(c.InputShape) + " -> " + Shape.Format(c.OutputShape) + ", kernel " + c.Window + ".</summary>");
         QuantizedLayer? q = plan.IsQuantized ? Quantized(plan, c) : null;
         bool offset = q is not null && q.CodeOffset != 0;
@@ -416,6 +428,72 @@ internal static class ModelEmitter
         w.Line();
         if (plan.IsQuantized) w.Line("private static global::System.ReadOnlySpan<float> " + method + "_Scale => " + Literals.FloatArray(q!.ChannelScales) + ";");
         else w.Line("private static global::System.ReadOnlySpan<float> " + method + "_Weights => " + Literals.FloatArray(c.Weights) + ";");
+        w.Line("private static global::System.ReadOnlySpan<float> " + method + "_Bias => " + Literals.FloatArray(c.Bias) + ";");
+        w.Line();
+    }
+
+    /// <summary>
+    /// A convolution vectorized over output channels: the layer's codes are dequantized once per call into a
+    /// [tap][channel] float table padded to whole vectors (a few thousand values, negligible beside the
+    /// convolution itself), then every input value in a window is broadcast and multiply-added into 8 output
+    /// channels at a time.
+    /// </summary>
+    private static void WriteVectorConv(SourceWriter w, ModelPlan plan, ConvLayer c, string method, int vectors)
+    {
+        QuantizedLayer q = Quantized(plan, c);
+        bool offset = q.CodeOffset != 0;
+        int taps = c.InChannels * c.Window.KernelH * c.Window.KernelW, padded = vectors * 8, table = taps * padded;
+        const string V = "global::System.Runtime.Intrinsics.Vector256";
+        w.Line("/// <summary>" + Xml(c.Name) + ": Conv " + Shape.Format(c.InputShape) + " -> " + Shape.Format(c.OutputShape) + ", kernel " + c.Window + "; " + vectors + " vector(s) of 8 output channels.</summary>");
+        using (w.Block("private static void " + method + "(global::System.ReadOnlySpan<byte> w, global::System.ReadOnlySpan<float> x, global::System.Span<float> y)"))
+        {
+            w.Line(CodeSpan(plan));
+            w.Line("global::System.ReadOnlySpan<float> scale = " + method + "_Scale;");
+            w.Line("global::System.ReadOnlySpan<float> bias = " + method + "_Bias;");
+            w.Line("// The codes as floats, [tap][output channel], channels padded with zeros to " + padded + ".");
+            w.Line(table <= StackWeights
+                ? "global::System.Span<float> table = stackalloc float[" + table + "];"
+                : "global::System.Span<float> table = s_" + method + "_Table ??= new float[" + table + "];");
+            using (w.Block("for (int oc = 0; oc < " + c.OutChannels + "; oc++)"))
+                w.Line("for (int t = 0; t < " + taps + "; t++) table[t * " + padded + " + oc] = " + CodeRead(plan, "oc * " + taps + " + t") + ";");
+            w.Line("global::System.Span<float> sums = stackalloc float[" + padded + "];");
+            w.Line("ref float weights = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(table);");
+            using (w.Block("for (int oy = 0; oy < " + c.OutH + "; oy++)"))
+            using (w.Block("for (int ox = 0; ox < " + c.OutW + "; ox++)"))
+            {
+                w.Line(string.Join(" ", Enumerable.Range(0, vectors).Select(g => V + "<float> acc" + g + " = default;")));
+                if (offset) w.Line("float windowSum = 0f;");
+                using (w.Block("for (int ic = 0; ic < " + c.InChannels + "; ic++)"))
+                using (w.Block("for (int ky = 0; ky < " + c.Window.KernelH + "; ky++)"))
+                {
+                    w.Line("int iy = oy * " + c.Window.StrideH + " - " + c.Window.PadTop + " + ky;");
+                    w.Line("if ((uint)iy >= " + c.InH + "u) continue;");
+                    w.Line("int inputRow = (ic * " + c.InH + " + iy) * " + c.InW + ";");
+                    w.Line("int tapRow = (ic * " + c.Window.KernelH + " + ky) * " + c.Window.KernelW + ";");
+                    using (w.Block("for (int kx = 0; kx < " + c.Window.KernelW + "; kx++)"))
+                    {
+                        w.Line("int ix = ox * " + c.Window.StrideW + " - " + c.Window.PadLeft + " + kx;");
+                        w.Line("if ((uint)ix >= " + c.InW + "u) continue;");
+                        w.Line("float v = x[inputRow + ix];");
+                        if (offset) w.Line("windowSum += v;");
+                        w.Line(V + "<float> broadcast = " + V + ".Create(v);");
+                        w.Line("nuint at = (nuint)((tapRow + kx) * " + padded + ");");
+                        for (int g = 0; g < vectors; g++)
+                            w.Line("acc" + g + " = " + V + ".FusedMultiplyAdd(" + V + ".LoadUnsafe(ref weights, at + " + (8 * g) + "), broadcast, acc" + g + ");");
+                    }
+                }
+                for (int g = 0; g < vectors; g++) w.Line(V + ".StoreUnsafe(acc" + g + ", ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(sums), " + (8 * g) + ");");
+                w.Line("for (int oc = 0; oc < " + c.OutChannels + "; oc++) y[(oc * " + c.OutH + " + oy) * " + c.OutW + " + ox] = scale[oc] * (sums[oc]"
+                    + (offset ? " + " + Literals.Float(q.CodeOffset) + " * windowSum" : "") + ") + bias[oc];");
+            }
+        }
+        w.Line();
+        if (table > StackWeights)
+        {
+            w.Line("[global::System.ThreadStatic] private static float[]? s_" + method + "_Table;");
+            w.Line();
+        }
+        w.Line("private static global::System.ReadOnlySpan<float> " + method + "_Scale => " + Literals.FloatArray(q.ChannelScales) + ";");
         w.Line("private static global::System.ReadOnlySpan<float> " + method + "_Bias => " + Literals.FloatArray(c.Bias) + ";");
         w.Line();
     }
