@@ -20,14 +20,18 @@ public static partial class Digits { }
 [TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 4.0, Allocator = Allocator.UniformMsp)] public sealed partial class CnnUniform400 { }
 [TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 0.25, Allocator = Allocator.MagnitudeBased)] public sealed partial class CnnMagnitude025 { }
 [TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 0.5, Allocator = Allocator.MagnitudeBased)] public sealed partial class CnnMagnitude050 { }
+[TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 0.75, Allocator = Allocator.MagnitudeBased)] public sealed partial class CnnMagnitude075 { }
 [TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 1.0, Allocator = Allocator.MagnitudeBased)] public sealed partial class CnnMagnitude100 { }
+[TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 1.25, Allocator = Allocator.MagnitudeBased)] public sealed partial class CnnMagnitude125 { }
 [TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 1.5, Allocator = Allocator.MagnitudeBased)] public sealed partial class CnnMagnitude150 { }
 [TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 2.0, Allocator = Allocator.MagnitudeBased)] public sealed partial class CnnMagnitude200 { }
 [TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 3.0, Allocator = Allocator.MagnitudeBased)] public sealed partial class CnnMagnitude300 { }
 [TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 4.0, Allocator = Allocator.MagnitudeBased)] public sealed partial class CnnMagnitude400 { }
 [TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 0.25, Allocator = Allocator.Tac)] public sealed partial class CnnTac025 { }
 [TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 0.5, Allocator = Allocator.Tac)] public sealed partial class CnnTac050 { }
+[TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 0.75, Allocator = Allocator.Tac)] public sealed partial class CnnTac075 { }
 [TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 1.0, Allocator = Allocator.Tac)] public sealed partial class CnnTac100 { }
+[TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 1.25, Allocator = Allocator.Tac)] public sealed partial class CnnTac125 { }
 [TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 1.5, Allocator = Allocator.Tac)] public sealed partial class CnnTac150 { }
 [TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 2.0, Allocator = Allocator.Tac)] public sealed partial class CnnTac200 { }
 [TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.10, EccBudget = 3.0, Allocator = Allocator.Tac)] public sealed partial class CnnTac300 { }
@@ -43,14 +47,18 @@ public static partial class Digits { }
 [TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 4.0, Allocator = Allocator.UniformMsp)] public sealed partial class MlpUniform400 { }
 [TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 0.25, Allocator = Allocator.MagnitudeBased)] public sealed partial class MlpMagnitude025 { }
 [TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 0.5, Allocator = Allocator.MagnitudeBased)] public sealed partial class MlpMagnitude050 { }
+[TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 0.75, Allocator = Allocator.MagnitudeBased)] public sealed partial class MlpMagnitude075 { }
 [TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 1.0, Allocator = Allocator.MagnitudeBased)] public sealed partial class MlpMagnitude100 { }
+[TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 1.25, Allocator = Allocator.MagnitudeBased)] public sealed partial class MlpMagnitude125 { }
 [TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 1.5, Allocator = Allocator.MagnitudeBased)] public sealed partial class MlpMagnitude150 { }
 [TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 2.0, Allocator = Allocator.MagnitudeBased)] public sealed partial class MlpMagnitude200 { }
 [TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 3.0, Allocator = Allocator.MagnitudeBased)] public sealed partial class MlpMagnitude300 { }
 [TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 4.0, Allocator = Allocator.MagnitudeBased)] public sealed partial class MlpMagnitude400 { }
 [TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 0.25, Allocator = Allocator.Tac)] public sealed partial class MlpTac025 { }
 [TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 0.5, Allocator = Allocator.Tac)] public sealed partial class MlpTac050 { }
+[TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 0.75, Allocator = Allocator.Tac)] public sealed partial class MlpTac075 { }
 [TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 1.0, Allocator = Allocator.Tac)] public sealed partial class MlpTac100 { }
+[TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 1.25, Allocator = Allocator.Tac)] public sealed partial class MlpTac125 { }
 [TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 1.5, Allocator = Allocator.Tac)] public sealed partial class MlpTac150 { }
 [TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 2.0, Allocator = Allocator.Tac)] public sealed partial class MlpTac200 { }
 [TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 3.0, Allocator = Allocator.Tac)] public sealed partial class MlpTac300 { }
@@ -71,14 +79,18 @@ public static class Variants
         CampaignPoint.Of<CnnUniform400>(),
         CampaignPoint.Of<CnnMagnitude025>(),
         CampaignPoint.Of<CnnMagnitude050>(),
+        CampaignPoint.Of<CnnMagnitude075>(),
         CampaignPoint.Of<CnnMagnitude100>(),
+        CampaignPoint.Of<CnnMagnitude125>(),
         CampaignPoint.Of<CnnMagnitude150>(),
         CampaignPoint.Of<CnnMagnitude200>(),
         CampaignPoint.Of<CnnMagnitude300>(),
         CampaignPoint.Of<CnnMagnitude400>(),
         CampaignPoint.Of<CnnTac025>(),
         CampaignPoint.Of<CnnTac050>(),
+        CampaignPoint.Of<CnnTac075>(),
         CampaignPoint.Of<CnnTac100>(),
+        CampaignPoint.Of<CnnTac125>(),
         CampaignPoint.Of<CnnTac150>(),
         CampaignPoint.Of<CnnTac200>(),
         CampaignPoint.Of<CnnTac300>(),
@@ -94,14 +106,18 @@ public static class Variants
         CampaignPoint.Of<MlpUniform400>(),
         CampaignPoint.Of<MlpMagnitude025>(),
         CampaignPoint.Of<MlpMagnitude050>(),
+        CampaignPoint.Of<MlpMagnitude075>(),
         CampaignPoint.Of<MlpMagnitude100>(),
+        CampaignPoint.Of<MlpMagnitude125>(),
         CampaignPoint.Of<MlpMagnitude150>(),
         CampaignPoint.Of<MlpMagnitude200>(),
         CampaignPoint.Of<MlpMagnitude300>(),
         CampaignPoint.Of<MlpMagnitude400>(),
         CampaignPoint.Of<MlpTac025>(),
         CampaignPoint.Of<MlpTac050>(),
+        CampaignPoint.Of<MlpTac075>(),
         CampaignPoint.Of<MlpTac100>(),
+        CampaignPoint.Of<MlpTac125>(),
         CampaignPoint.Of<MlpTac150>(),
         CampaignPoint.Of<MlpTac200>(),
         CampaignPoint.Of<MlpTac300>(),
