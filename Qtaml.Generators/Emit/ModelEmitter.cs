@@ -37,7 +37,7 @@ internal static class ModelEmitter
             int index = 0;
             foreach (Layer layer in plan.Graph.Layers)
             {
-                WriteLayer(w, plan, layer, index);
+                if (!IsFusedRelu(plan.Graph.Layers, index)) WriteLayer(w, plan, layer, index, ReluFusedAfter(plan.Graph.Layers, index));
                 index++;
             }
         }
@@ -223,6 +223,9 @@ internal static class ModelEmitter
                     case ReshapeLayer:
                         w.Line("// " + layer.Name + ": " + layer.Operator + " " + Shape.Format(layer.InputShape) + " -> " + Shape.Format(layer.OutputShape) + " keeps the row-major data as it is.");
                         break;
+                    case ReluLayer when IsFusedRelu(layers, i):
+                        w.Line("// " + layer.Name + ": ReLU, fused into the layer before.");
+                        break;
                     case ReluLayer:
                     case SoftmaxLayer:
                         w.Line("{ global::System.Span<float> y = intoA ? a.Slice(0, " + layer.OutputLength + ") : b.Slice(0, " + layer.OutputLength + "); x.CopyTo(y); " + method + "(y); x = y; intoA = !intoA; }");
@@ -250,13 +253,21 @@ internal static class ModelEmitter
 
     private static string MethodName(Layer layer, int index) => "Layer" + index + "_" + layer.Operator;
 
-    private static void WriteLayer(SourceWriter w, ModelPlan plan, Layer layer, int index)
+    /// <summary>A ReLU right after a Conv or dense layer is applied as that layer stores its outputs.</summary>
+    private static bool ReluFusedAfter(Layer[] layers, int index) => index + 1 < layers.Length && layers[index] is WeightLayer && layers[index + 1] is ReluLayer;
+
+    private static bool IsFusedRelu(Layer[] layers, int index) => index > 0 && ReluFusedAfter(layers, index - 1);
+
+    /// <summary>The value an output is stored as: clamped at zero where a ReLU is fused in.</summary>
+    private static string Store(string value, bool relu) => relu ? "global::System.MathF.Max(0f, " + value + ")" : value;
+
+    private static void WriteLayer(SourceWriter w, ModelPlan plan, Layer layer, int index, bool relu)
     {
         string method = MethodName(layer, index);
         switch (layer)
         {
-            case DenseLayer dense: WriteDense(w, plan, dense, method); break;
-            case ConvLayer conv: WriteConv(w, plan, conv, method); break;
+            case DenseLayer dense: WriteDense(w, plan, dense, method, relu); break;
+            case ConvLayer conv: WriteConv(w, plan, conv, method, relu); break;
             case PoolLayer pool: WritePool(w, pool, method); break;
             case ReluLayer:
                 w.Line("/// <summary>" + Xml(layer.Name) + ": max(x, 0) in place.</summary>");
@@ -297,9 +308,9 @@ internal static class ModelEmitter
         _ => "global::System.ReadOnlySpan<ushort> q = global::System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(w);",
     };
 
-    private static void WriteDense(SourceWriter w, ModelPlan plan, DenseLayer layer, string method)
+    private static void WriteDense(SourceWriter w, ModelPlan plan, DenseLayer layer, string method, bool relu)
     {
-        w.Line("/// <summary>" + Xml(layer.Name) + ": " + layer.Operator + ", " + layer.Inputs + " inputs to " + layer.Outputs + " outputs.</summary>");
+        w.Line("/// <summary>" + Xml(layer.Name) + ": " + layer.Operator + ", " + layer.Inputs + " inputs to " + layer.Outputs + " outputs" + (relu ? ", with the ReLU after it fused in" : "") + ".</summary>");
         if (!plan.IsQuantized)
         {
             using (w.Block("private static void " + method + "(global::System.ReadOnlySpan<float> x, global::System.Span<float> y)"))
@@ -311,7 +322,7 @@ internal static class ModelEmitter
                     w.Line("global::System.ReadOnlySpan<float> row = weights.Slice(o * " + layer.Inputs + ", " + layer.Inputs + ");");
                     w.Line("float sum = 0f;");
                     w.Line("for (int i = 0; i < " + layer.Inputs + "; i++) sum += row[i] * x[i];");
-                    w.Line("y[o] = sum + bias[o];");
+                    w.Line("y[o] = " + Store("sum + bias[o]", relu) + ";");
                 }
             }
             w.Line();
@@ -363,7 +374,7 @@ internal static class ModelEmitter
                     w.Line("sum = global::System.Runtime.Intrinsics.Vector256.Sum((acc0 + acc1) + (acc2 + acc3));");
                 }
                 w.Line("for (; i < " + layer.Inputs + "; i++) sum += " + CodeRead(plan, "start + i") + " * x[i];");
-                w.Line("y[o] = scale[o] * (sum" + (offset ? " + " + Literals.Float(q.CodeOffset) + " * inputSum" : "") + ") + bias[o];");
+                w.Line("y[o] = " + Store("scale[o] * (sum" + (offset ? " + " + Literals.Float(q.CodeOffset) + " * inputSum" : "") + ") + bias[o]", relu) + ";");
             }
         }
         w.Line();
@@ -378,15 +389,15 @@ internal static class ModelEmitter
     /// <summary>Weights a vectorized convolution dequantizes on the stack; larger layers use a per-thread buffer.</summary>
     private const int StackWeights = 16 * 1024;
 
-    private static void WriteConv(SourceWriter w, ModelPlan plan, ConvLayer c, string method)
+    private static void WriteConv(SourceWriter w, ModelPlan plan, ConvLayer c, string method, bool relu)
     {
         int vectors = (c.OutChannels + 7) / 8;
         if (plan.IsQuantized && vectors <= MaxChannelVectors)
         {
-            WriteVectorConv(w, plan, c, method, vectors);
+            WriteVectorConv(w, plan, c, method, vectors, relu);
             return;
         }
-        w.Line("/// <summary>" + Xml(c.Name) + ": Conv " + Shape.Format(c.InputShape) + " -> " + Shape.Format(c.OutputShape) + ", kernel " + c.Window + ".</summary>");
+        w.Line("/// <summary>" + Xml(c.Name) + ": Conv " + Shape.Format(c.InputShape) + " -> " + Shape.Format(c.OutputShape) + ", kernel " + c.Window + (relu ? ", ReLU fused in" : "") + ".</summary>");
         QuantizedLayer? q = plan.IsQuantized ? Quantized(plan, c) : null;
         bool offset = q is not null && q.CodeOffset != 0;
         string signature = plan.IsQuantized
@@ -422,7 +433,7 @@ internal static class ModelEmitter
                 string value = plan.IsQuantized
                     ? "scale[oc] * (sum" + (offset ? " + " + Literals.Float(q!.CodeOffset) + " * windowSum" : "") + ") + bias[oc]"
                     : "sum + bias[oc]";
-                w.Line("y[(oc * " + c.OutH + " + oy) * " + c.OutW + " + ox] = " + value + ";");
+                w.Line("y[(oc * " + c.OutH + " + oy) * " + c.OutW + " + ox] = " + Store(value, relu) + ";");
             }
         }
         w.Line();
@@ -438,13 +449,13 @@ internal static class ModelEmitter
     /// convolution itself), then every input value in a window is broadcast and multiply-added into 8 output
     /// channels at a time.
     /// </summary>
-    private static void WriteVectorConv(SourceWriter w, ModelPlan plan, ConvLayer c, string method, int vectors)
+    private static void WriteVectorConv(SourceWriter w, ModelPlan plan, ConvLayer c, string method, int vectors, bool relu)
     {
         QuantizedLayer q = Quantized(plan, c);
         bool offset = q.CodeOffset != 0;
         int taps = c.InChannels * c.Window.KernelH * c.Window.KernelW, padded = vectors * 8, table = taps * padded;
         const string V = "global::System.Runtime.Intrinsics.Vector256";
-        w.Line("/// <summary>" + Xml(c.Name) + ": Conv " + Shape.Format(c.InputShape) + " -> " + Shape.Format(c.OutputShape) + ", kernel " + c.Window + "; " + vectors + " vector(s) of 8 output channels.</summary>");
+        w.Line("/// <summary>" + Xml(c.Name) + ": Conv " + Shape.Format(c.InputShape) + " -> " + Shape.Format(c.OutputShape) + ", kernel " + c.Window + "; " + vectors + " vector(s) of 8 output channels" + (relu ? "; ReLU fused in" : "") + ".</summary>");
         using (w.Block("private static void " + method + "(global::System.ReadOnlySpan<byte> w, global::System.ReadOnlySpan<float> x, global::System.Span<float> y)"))
         {
             w.Line(CodeSpan(plan));
@@ -483,8 +494,8 @@ internal static class ModelEmitter
                     }
                 }
                 for (int g = 0; g < vectors; g++) w.Line(V + ".StoreUnsafe(acc" + g + ", ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(sums), " + (8 * g) + ");");
-                w.Line("for (int oc = 0; oc < " + c.OutChannels + "; oc++) y[(oc * " + c.OutH + " + oy) * " + c.OutW + " + ox] = scale[oc] * (sums[oc]"
-                    + (offset ? " + " + Literals.Float(q.CodeOffset) + " * windowSum" : "") + ") + bias[oc];");
+                w.Line("for (int oc = 0; oc < " + c.OutChannels + "; oc++) y[(oc * " + c.OutH + " + oy) * " + c.OutW + " + ox] = "
+                    + Store("scale[oc] * (sums[oc]" + (offset ? " + " + Literals.Float(q.CodeOffset) + " * windowSum" : "") + ") + bias[oc]", relu) + ";");
             }
         }
         w.Line();
