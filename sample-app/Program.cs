@@ -53,20 +53,14 @@ var clock = Stopwatch.StartNew();
 double Accuracy(Func<float[], int> predict) => Enumerable.Range(0, test.Count).Count(i => predict(test.Images[i]) == test.Labels[i]) / (double)test.Count;
 double floatAccuracy = Accuracy(Variants.Clean("cnn"));
 double bakedAccuracy = Accuracy(input => Digits.Predict(input));
-var shipped = Qtaml.Faults.FaultCampaign.Run(10, 7, Digits.CreateWeightImage, (image, trial) =>
+CampaignPoint digits = CampaignPoint.Of<Digits.Compiled>();
+Qtaml.Faults.WeightImage stored = Digits.CreateWeightImage();
+var leak = Qtaml.Faults.TunnelingFaultModel.ForNode("2nm");
+var shipped = Qtaml.Faults.FaultCampaign.Run(10, 7, stored.Clone, (image, trial) =>
 {
-    image.CopyFrom(Digits.CreateWeightImage());
-    Qtaml.Faults.TunnelingFaultModel.ForNode("2nm").Inject(image, Digits.Info.Protection, trial.Seed);
-    Span<float> scores = stackalloc float[10];
-    int right = 0;
-    for (int i = 0; i < test.Count; i++)
-    {
-        Digits.Run(image, test.Images[i], scores);
-        int best = 0;
-        for (int k = 1; k < 10; k++) if (scores[k] > scores[best]) best = k;
-        if (best == test.Labels[i]) right++;
-    }
-    return (double)right / test.Count;
+    image.CopyFrom(stored);
+    leak.Inject(image, Digits.Info.Protection, trial.Seed);
+    return digits.Accuracy(image, test, test.Count);
 });
 AnsiConsole.MarkupLine($"[bold]Digits[/]: the CNN compiled for {Digits.Info.Node} (p10 = {Digits.Info.P10:G3}, p01 = {Digits.Info.P01:G3}), {Digits.Info.Bits}-bit, TAC at {Digits.Info.EccBudget} bits/weight, "
     + $"protected planes per layer [[{string.Join(", ", Digits.Info.Protection)}]], rho* = {Digits.Info.Rho:F2}");

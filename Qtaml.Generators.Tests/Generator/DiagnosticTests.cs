@@ -11,29 +11,27 @@ public class DiagnosticTests
 {
     private const string Path = "Models/model.onnx";
 
-    private static string s_source = "";
-
-    private static Diagnostic Single(string source, byte[]? model, string id)
+    /// <summary>The one diagnostic with <paramref name="id"/>, and the source it was reported on.</summary>
+    private static (Diagnostic Diagnostic, string Source) Single(string source, byte[]? model, string id)
     {
         var files = model is null ? Array.Empty<AdditionalText>() : new[] { GeneratorHarness.WeightFile(Path, model) };
         var result = GeneratorHarness.Run(source, files);
-        s_source = source;
         Diagnostic[] matching = result.GeneratorDiagnostics.Where(d => d.Id == id).ToArray();
         Assert.True(matching.Length == 1, $"expected one {id}, got: " + string.Join("; ", result.GeneratorDiagnostics));
         Assert.Empty(result.GeneratorDiagnostics.Where(d => d.Id != id && d.DefaultSeverity == DiagnosticSeverity.Error));
-        return matching[0];
+        return (matching[0], source);
     }
 
     /// <summary>
     /// The diagnostic sits in the user's file on exactly <paramref name="expectedText"/>. Locations travel
     /// through the pipeline as path and span (no syntax tree), so they are checked the same way.
     /// </summary>
-    private static void AssertAt(Diagnostic diagnostic, string expectedText, DiagnosticSeverity severity)
+    private static void AssertAt(Diagnostic diagnostic, string source, string expectedText, DiagnosticSeverity severity)
     {
         Assert.Equal(severity, diagnostic.DefaultSeverity);
         FileLinePositionSpan where = diagnostic.Location.GetLineSpan();
         Assert.Equal("Source0.cs", where.Path);
-        Assert.Equal(expectedText, s_source.Substring(diagnostic.Location.SourceSpan.Start, diagnostic.Location.SourceSpan.Length));
+        Assert.Equal(expectedText, source.Substring(diagnostic.Location.SourceSpan.Start, diagnostic.Location.SourceSpan.Length));
         Assert.StartsWith("https://", diagnostic.Descriptor.HelpLinkUri);
     }
 
@@ -49,8 +47,8 @@ public class DiagnosticTests
     [Fact]
     public void QTAML001_file_missing_from_AdditionalFiles_points_at_the_path()
     {
-        Diagnostic d = Single(TestModels.Consumer("Models/missing.onnx"), Mlp(), "QTAML001");
-        AssertAt(d, "\"Models/missing.onnx\"", DiagnosticSeverity.Error);
+        (Diagnostic d, string source) = Single(TestModels.Consumer("Models/missing.onnx"), Mlp(), "QTAML001");
+        AssertAt(d, source, "\"Models/missing.onnx\"", DiagnosticSeverity.Error);
         Assert.Contains("<AdditionalFiles Include=\"Models/missing.onnx\" />", d.GetMessage());
     }
 
@@ -58,8 +56,8 @@ public class DiagnosticTests
     public void QTAML002_malformed_file_points_at_the_path()
     {
         byte[] garbage = Enumerable.Range(0, 300).Select(i => (byte)(i * 37 + 11)).ToArray();
-        Diagnostic d = Single(TestModels.Consumer(Path), garbage, "QTAML002");
-        AssertAt(d, "\"" + Path + "\"", DiagnosticSeverity.Error);
+        (Diagnostic d, string source) = Single(TestModels.Consumer(Path), garbage, "QTAML002");
+        AssertAt(d, source, "\"" + Path + "\"", DiagnosticSeverity.Error);
         Assert.Contains("cannot be read", d.GetMessage());
     }
 
@@ -67,8 +65,8 @@ public class DiagnosticTests
     public void QTAML003_unsupported_operator_names_it()
     {
         byte[] model = Mutate(Mlp(), m => m.Graph.Node[1].OpType = "Tanh");
-        Diagnostic d = Single(TestModels.Consumer(Path), model, "QTAML003");
-        AssertAt(d, "\"" + Path + "\"", DiagnosticSeverity.Error);
+        (Diagnostic d, string source) = Single(TestModels.Consumer(Path), model, "QTAML003");
+        AssertAt(d, source, "\"" + Path + "\"", DiagnosticSeverity.Error);
         Assert.Contains("'Tanh'", d.GetMessage());
     }
 
@@ -76,8 +74,8 @@ public class DiagnosticTests
     public void QTAML004_unsupported_data_type_names_the_tensor()
     {
         byte[] model = Mutate(Mlp(), m => m.Graph.Initializer[0].DataType = 11);
-        Diagnostic d = Single(TestModels.Consumer(Path), model, "QTAML004");
-        AssertAt(d, "\"" + Path + "\"", DiagnosticSeverity.Error);
+        (Diagnostic d, string source) = Single(TestModels.Consumer(Path), model, "QTAML004");
+        AssertAt(d, source, "\"" + Path + "\"", DiagnosticSeverity.Error);
         Assert.Contains("data type 11", d.GetMessage());
     }
 
@@ -85,24 +83,24 @@ public class DiagnosticTests
     public void QTAML005_shape_mismatch_says_what_does_not_fit()
     {
         byte[] model = new OnnxModelBuilder(new long[] { 1, 20 }, 1).Gemm(20, 16).Relu().Gemm(15, 10).Build(new long[] { 1, 10 });
-        Diagnostic d = Single(TestModels.Consumer(Path), model, "QTAML005");
-        AssertAt(d, "\"" + Path + "\"", DiagnosticSeverity.Error);
+        (Diagnostic d, string source) = Single(TestModels.Consumer(Path), model, "QTAML005");
+        AssertAt(d, source, "\"" + Path + "\"", DiagnosticSeverity.Error);
         Assert.Contains("expects 15 inputs but the previous layer gives 16", d.GetMessage());
     }
 
     [Fact]
     public void QTAML006_class_not_partial_points_at_the_class_name()
     {
-        string source = "[Qtaml.TunnelingCompensated(\"" + Path + "\")] public static class Digits { }";
-        Diagnostic d = Single(source, Mlp(), "QTAML006");
-        AssertAt(d, "Digits", DiagnosticSeverity.Error);
+        string notPartial = "[Qtaml.TunnelingCompensated(\"" + Path + "\")] public static class Digits { }";
+        (Diagnostic d, string source) = Single(notPartial, Mlp(), "QTAML006");
+        AssertAt(d, source, "Digits", DiagnosticSeverity.Error);
     }
 
     [Fact]
     public void QTAML007_unknown_node_lists_the_known_ones()
     {
-        Diagnostic d = Single(TestModels.Consumer(Path, ", Node = \"1nm\""), Mlp(), "QTAML007");
-        AssertAt(d, "\"1nm\"", DiagnosticSeverity.Error);
+        (Diagnostic d, string source) = Single(TestModels.Consumer(Path, ", Node = \"1nm\""), Mlp(), "QTAML007");
+        AssertAt(d, source, "\"1nm\"", DiagnosticSeverity.Error);
         Assert.Contains("7nm, 5nm, 3nm, 2nm, A14", d.GetMessage());
     }
 
@@ -111,8 +109,8 @@ public class DiagnosticTests
     [InlineData(17)]
     public void QTAML008_bits_out_of_range_points_at_Bits(int bits)
     {
-        Diagnostic d = Single(TestModels.Consumer(Path, ", Bits = " + bits), Mlp(), "QTAML008");
-        AssertAt(d, bits.ToString(System.Globalization.CultureInfo.InvariantCulture), DiagnosticSeverity.Error);
+        (Diagnostic d, string source) = Single(TestModels.Consumer(Path, ", Bits = " + bits), Mlp(), "QTAML008");
+        AssertAt(d, source, bits.ToString(System.Globalization.CultureInfo.InvariantCulture), DiagnosticSeverity.Error);
     }
 
     [Theory]
@@ -120,16 +118,16 @@ public class DiagnosticTests
     [InlineData("8.5")]
     public void QTAML009_budget_out_of_range_points_at_EccBudget(string budget)
     {
-        Diagnostic d = Single(TestModels.Consumer(Path, ", EccBudget = " + budget), Mlp(), "QTAML009");
-        AssertAt(d, budget, DiagnosticSeverity.Error);
+        (Diagnostic d, string source) = Single(TestModels.Consumer(Path, ", EccBudget = " + budget), Mlp(), "QTAML009");
+        AssertAt(d, source, budget, DiagnosticSeverity.Error);
         Assert.Contains("between 0 and Bits = 8", d.GetMessage());
     }
 
     [Fact]
     public void QTAML010_budget_below_the_noise_floor_says_how_much_TAC_needs()
     {
-        Diagnostic d = Single(TestModels.Consumer(Path, ", Node = \"2nm\", EccBudget = 0.5"), Mlp(), "QTAML010");
-        AssertAt(d, "0.5", DiagnosticSeverity.Warning);
+        (Diagnostic d, string source) = Single(TestModels.Consumer(Path, ", Node = \"2nm\", EccBudget = 0.5"), Mlp(), "QTAML010");
+        AssertAt(d, source, "0.5", DiagnosticSeverity.Warning);
         // The numbers: the budget given, and the budget TAC needs from the build's own saturation report.
         Assert.Matches(@"EccBudget = 0\.500 bits/weight .* at 2nm; TAC needs \d+\.\d{3} bits/weight to reach it \(Uniform-MSP would need \d+\.\d{3}\)", d.GetMessage());
     }
@@ -137,8 +135,8 @@ public class DiagnosticTests
     [Fact]
     public void QTAML011_budget_above_saturation_says_how_much_is_wasted()
     {
-        Diagnostic d = Single(TestModels.Consumer(Path, ", Node = \"7nm\", EccBudget = 8.0"), Mlp(), "QTAML011");
-        AssertAt(d, "8.0", DiagnosticSeverity.Warning);
+        (Diagnostic d, string source) = Single(TestModels.Consumer(Path, ", Node = \"7nm\", EccBudget = 8.0"), Mlp(), "QTAML011");
+        AssertAt(d, source, "8.0", DiagnosticSeverity.Warning);
         var match = System.Text.RegularExpressions.Regex.Match(d.GetMessage(), @"reaches the quantization noise floor with (\d+\.\d{3}) bits/weight, so (\d+\.\d{3}) bits/weight buy nothing");
         Assert.True(match.Success, d.GetMessage());
         double needed = double.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
@@ -150,8 +148,8 @@ public class DiagnosticTests
     public void QTAML012_model_too_large_to_bake_gives_the_limit()
     {
         byte[] model = new OnnxModelBuilder(new long[] { 1, 2001 }, 1).Gemm(2001, 2000, 0.01).Build(new long[] { 1, 2000 });
-        Diagnostic d = Single(TestModels.Consumer(Path), model, "QTAML012");
-        AssertAt(d, "\"" + Path + "\"", DiagnosticSeverity.Error);
+        (Diagnostic d, string source) = Single(TestModels.Consumer(Path), model, "QTAML012");
+        AssertAt(d, source, "\"" + Path + "\"", DiagnosticSeverity.Error);
         Assert.Contains("4002000 weights", d.GetMessage());
         Assert.Contains("at most 4000000", d.GetMessage());
     }
@@ -159,15 +157,15 @@ public class DiagnosticTests
     [Fact]
     public void QTAML013_flip_probability_out_of_range_points_at_it()
     {
-        Diagnostic d = Single(TestModels.Consumer(Path, ", FlipProbability = 0.7"), Mlp(), "QTAML013");
-        AssertAt(d, "0.7", DiagnosticSeverity.Error);
+        (Diagnostic d, string source) = Single(TestModels.Consumer(Path, ", FlipProbability = 0.7"), Mlp(), "QTAML013");
+        AssertAt(d, source, "0.7", DiagnosticSeverity.Error);
     }
 
     [Fact]
     public void QTAML015_unphysical_node_parameter_points_at_it()
     {
-        Diagnostic d = Single(TestModels.Consumer(Path, ", ReverseLeakRatio = 2.0"), Mlp(), "QTAML015");
-        AssertAt(d, "2.0", DiagnosticSeverity.Error);
+        (Diagnostic d, string source) = Single(TestModels.Consumer(Path, ", ReverseLeakRatio = 2.0"), Mlp(), "QTAML015");
+        AssertAt(d, source, "2.0", DiagnosticSeverity.Error);
         Assert.Contains("reverse-leak ratio", d.GetMessage());
     }
 
@@ -180,8 +178,8 @@ public class DiagnosticTests
             BitConverter.GetBytes(float.NaN).CopyTo(raw, 8);
             m.Graph.Initializer[0].RawData = ByteString.CopyFrom(raw);
         });
-        Diagnostic d = Single(TestModels.Consumer(Path), model, "QTAML014");
-        AssertAt(d, "\"" + Path + "\"", DiagnosticSeverity.Error);
+        (Diagnostic d, string source) = Single(TestModels.Consumer(Path), model, "QTAML014");
+        AssertAt(d, source, "\"" + Path + "\"", DiagnosticSeverity.Error);
     }
 
     [Fact]

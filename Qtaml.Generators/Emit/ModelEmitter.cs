@@ -294,8 +294,7 @@ internal static class ModelEmitter
     /// <summary>The expression that reads code i of a layer's bytes as an int, sign-extended from b bits.</summary>
     private static string CodeRead(ModelPlan plan, string index)
     {
-        if (plan.Bits == 8) return "q[" + index + "]";
-        if (plan.Bits == 16) return "q[" + index + "]";
+        if (plan.Bits is 8 or 16) return "q[" + index + "]";   // sbyte or short spans: already signed
         int shift = (plan.Bits <= 8 ? 8 : 16) - plan.Bits;
         return plan.Bits <= 8 ? "((sbyte)(q[" + index + "] << " + shift + ") >> " + shift + ")" : "((short)(q[" + index + "] << " + shift + ") >> " + shift + ")";
     }

@@ -112,6 +112,4 @@ internal static class ModelPlanner
 
     /// <summary>The number of weights in a network.</summary>
     public static long WeightCount(NetworkGraph graph) => graph.Layers.OfType<WeightLayer>().Sum(l => (long)l.Weights.Length);
-
-    internal static IEnumerable<WeightLayer> WeightLayers(NetworkGraph graph) => graph.Layers.OfType<WeightLayer>();
 }
