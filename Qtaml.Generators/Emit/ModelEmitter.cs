@@ -12,7 +12,7 @@ namespace Qtaml.Generators.Emit;
 /// Writes the C# for a planned model: one method per layer with constant shapes, weights baked as one
 /// string literal of packed bytes, and a header that explains the specialization.
 /// </summary>
-internal static class ModelEmitter
+internal static partial class ModelEmitter
 {
     /// <summary>Activations up to this many floats live on the stack; larger ones in per-thread buffers.</summary>
     private const int StackFloats = 32 * 1024;
@@ -33,12 +33,18 @@ internal static class ModelEmitter
         {
             if (request.IsStatic) WriteInterfaceAdapter(w, request);
             WriteMembers(w, request, modelPath, plan);
-            WriteForward(w, plan);
-            int index = 0;
-            foreach (Layer layer in plan.Graph.Layers)
+            Layer[] layers = plan.Graph.Layers;
+            if (plan.Graph.IsChain)
             {
-                if (!IsFusedRelu(plan.Graph.Layers, index)) WriteLayer(w, plan, layer, index, ReluFusedAfter(plan.Graph.Layers, index));
-                index++;
+                WriteForward(w, plan);
+                for (int index = 0; index < layers.Length; index++)
+                    if (!IsFusedRelu(layers, index)) WriteLayer(w, plan, layers[index], index, ReluFusedAfter(layers, index));
+            }
+            else
+            {
+                WriteGraphForward(w, plan);
+                for (int index = 0; index < layers.Length; index++)
+                    if (!WriteGraphLayer(w, plan, layers[index], MethodName(layers[index], index))) WriteLayer(w, plan, layers[index], index, relu: false);
             }
         }
         return w.ToString();
@@ -309,7 +315,7 @@ internal static class ModelEmitter
 
     private static void WriteDense(SourceWriter w, ModelPlan plan, DenseLayer layer, string method, bool relu)
     {
-        w.Line("/// <summary>" + Xml(layer.Name) + ": " + layer.Operator + ", " + layer.Inputs + " inputs to " + layer.Outputs + " outputs" + (relu ? ", with the ReLU after it fused in" : "") + ".</summary>");
+        w.Line("/// <summary>" + Xml(layer.Name) + ": " + layer.Operator + ", " + layer.InputCount + " inputs to " + layer.Outputs + " outputs" + (relu ? ", with the ReLU after it fused in" : "") + ".</summary>");
         if (!plan.IsQuantized)
         {
             using (w.Block("private static void " + method + "(global::System.ReadOnlySpan<float> x, global::System.Span<float> y)"))
@@ -318,9 +324,9 @@ internal static class ModelEmitter
                 w.Line("global::System.ReadOnlySpan<float> bias = " + method + "_Bias;");
                 using (w.Block("for (int o = 0; o < " + layer.Outputs + "; o++)"))
                 {
-                    w.Line("global::System.ReadOnlySpan<float> row = weights.Slice(o * " + layer.Inputs + ", " + layer.Inputs + ");");
+                    w.Line("global::System.ReadOnlySpan<float> row = weights.Slice(o * " + layer.InputCount + ", " + layer.InputCount + ");");
                     w.Line("float sum = 0f;");
-                    w.Line("for (int i = 0; i < " + layer.Inputs + "; i++) sum += row[i] * x[i];");
+                    w.Line("for (int i = 0; i < " + layer.InputCount + "; i++) sum += row[i] * x[i];");
                     w.Line("y[o] = " + Store("sum + bias[o]", relu) + ";");
                 }
             }
@@ -342,24 +348,24 @@ internal static class ModelEmitter
             {
                 w.Line("// Mean correction: every read code is shifted by p01, so each output gains p01 times the input's sum.");
                 w.Line("float inputSum = 0f;");
-                w.Line("for (int i = 0; i < " + layer.Inputs + "; i++) inputSum += x[i];");
+                w.Line("for (int i = 0; i < " + layer.InputCount + "; i++) inputSum += x[i];");
             }
             if (vectorized)
             {
                 w.Line("// 32 codes at a time: widen them to floats and multiply-add with the input, four accumulators.");
-                w.Line("if (w.Length < " + ((long)layer.Inputs * layer.Outputs) + " || x.Length < " + layer.Inputs + " || y.Length < " + layer.Outputs + ") throw new global::System.ArgumentException(\"A layer buffer is too short.\");");
+                w.Line("if (w.Length < " + ((long)layer.InputCount * layer.Outputs) + " || x.Length < " + layer.InputCount + " || y.Length < " + layer.Outputs + ") throw new global::System.ArgumentException(\"A layer buffer is too short.\");");
                 w.Line("ref byte codes = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(w);");
                 w.Line("ref float input = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(x);");
             }
             using (w.Block("for (int o = 0; o < " + layer.Outputs + "; o++)"))
             {
-                w.Line("int start = o * " + layer.Inputs + ";");
+                w.Line("int start = o * " + layer.InputCount + ";");
                 w.Line("float sum = 0f;");
                 w.Line("int i = 0;");
-                if (vectorized && layer.Inputs >= 32)
+                if (vectorized && layer.InputCount >= 32)
                 {
                     w.Line("global::System.Runtime.Intrinsics.Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;");
-                    using (w.Block("for (; i <= " + (layer.Inputs - 32) + "; i += 32)"))
+                    using (w.Block("for (; i <= " + (layer.InputCount - 32) + "; i += 32)"))
                     {
                         w.Line("global::System.Runtime.Intrinsics.Vector256<sbyte> c = global::System.Runtime.Intrinsics.Vector256.AsSByte(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref codes, (nuint)(start + i)));");
                         if (plan.Bits < 8)
@@ -372,7 +378,7 @@ internal static class ModelEmitter
                     }
                     w.Line("sum = global::System.Runtime.Intrinsics.Vector256.Sum((acc0 + acc1) + (acc2 + acc3));");
                 }
-                w.Line("for (; i < " + layer.Inputs + "; i++) sum += " + CodeRead(plan, "start + i") + " * x[i];");
+                w.Line("for (; i < " + layer.InputCount + "; i++) sum += " + CodeRead(plan, "start + i") + " * x[i];");
                 w.Line("y[o] = " + Store("scale[o] * (sum" + (offset ? " + " + Literals.Float(q.CodeOffset) + " * inputSum" : "") + ") + bias[o]", relu) + ";");
             }
         }

@@ -3,21 +3,43 @@ using System;
 namespace Qtaml.Generators.Network;
 
 /// <summary>
-/// The network as Qtaml compiles it: a chain of layers, each consuming the previous one's output. Shapes
-/// are batch-1 and row-major (C, H, W) or flat (N); <see cref="Layer.OutputLength"/> is their product.
+/// The network as Qtaml compiles it: layers in evaluation order, each reading earlier values. Value 0 is the
+/// network's input and value i + 1 is the output of layer i, so a layer can only read what is already computed.
+/// Most networks are chains (each layer reads the one before); a transformer is not (residual connections,
+/// attention reads three projections). Shapes are batch-1 and row-major; the batch dimension is dropped.
 /// </summary>
 internal sealed class NetworkGraph
 {
-    public NetworkGraph(int[] inputShape, Layer[] layers)
+    public NetworkGraph(int[] inputShape, Layer[] layers, int outputValue)
     {
         InputShape = inputShape;
         Layers = layers;
+        OutputValue = outputValue;
     }
+
+    public NetworkGraph(int[] inputShape, Layer[] layers) : this(inputShape, layers, layers.Length) { }
 
     public int[] InputShape { get; }
     public Layer[] Layers { get; }
+
+    /// <summary>The value the network returns.</summary>
+    public int OutputValue { get; }
+
     public int InputLength => Shape.Length(InputShape);
-    public int OutputLength => Layers.Length == 0 ? InputLength : Layers[Layers.Length - 1].OutputLength;
+    public int OutputLength => Shape.Length(ValueShape(OutputValue));
+
+    public int[] ValueShape(int value) => value == 0 ? InputShape : Layers[value - 1].OutputShape;
+
+    /// <summary>Whether every layer reads only the one before it and the last one is the output.</summary>
+    public bool IsChain
+    {
+        get
+        {
+            for (int i = 0; i < Layers.Length; i++)
+                if (Layers[i].Inputs.Length != 1 || Layers[i].Inputs[0] != i) return false;
+            return OutputValue == Layers.Length;
+        }
+    }
 }
 
 internal static class Shape
@@ -44,6 +66,11 @@ internal abstract class Layer
 
     public string Name { get; }
     public string Operator { get; }
+
+    /// <summary>The values this layer reads (see <see cref="NetworkGraph"/>), set as the builder adds it.</summary>
+    public int[] Inputs { get; set; } = Array.Empty<int>();
+
+    /// <summary>The shape of the first input.</summary>
     public int[] InputShape { get; }
     public int[] OutputShape { get; }
     public int InputLength => Shape.Length(InputShape);
@@ -82,19 +109,33 @@ internal abstract class WeightLayer : Layer
     }
 }
 
-/// <summary>y = W·x + b, W of shape [Out, In].</summary>
+/// <summary>
+/// y = W·x + b, W of shape [Out, In], applied to the last axis: a flat input is one row, a [tokens, In] input
+/// is <see cref="Rows"/> rows that share the weights (a transformer's projections).
+/// </summary>
 internal sealed class DenseLayer : WeightLayer
 {
-    public DenseLayer(string name, string op, int inputs, int outputs, float[] weights, float[] bias)
-        : base(name, op, new[] { inputs }, new[] { outputs }, weights, bias, outputs)
+    public DenseLayer(string name, string op, int inputs, int outputs, float[] weights, float[] bias, int[]? leading = null)
+        : base(name, op, With(leading, inputs), With(leading, outputs), weights, bias, outputs)
     {
-        Inputs = inputs;
+        InputCount = inputs;
         Outputs = outputs;
+        Rows = leading is null ? 1 : Shape.Length(leading);
     }
 
-    public int Inputs { get; }
+    public int InputCount { get; }
     public int Outputs { get; }
-    public override int Reuse => 1;
+    public int Rows { get; }
+    public override int Reuse => Rows;
+
+    private static int[] With(int[]? leading, int last)
+    {
+        if (leading is null) return new[] { last };
+        var shape = new int[leading.Length + 1];
+        Array.Copy(leading, shape, leading.Length);
+        shape[leading.Length] = last;
+        return shape;
+    }
 }
 
 /// <summary>A sliding 2-D window: its size, its stride, and the padding before the first row and column.</summary>
@@ -145,10 +186,13 @@ internal sealed class ReluLayer : Layer
     public ReluLayer(string name, int[] shape) : base(name, "Relu", shape, shape) { }
 }
 
-/// <summary>Softmax over the whole (flat) vector.</summary>
+/// <summary>Softmax over the last axis (the whole vector when it is flat).</summary>
 internal sealed class SoftmaxLayer : Layer
 {
     public SoftmaxLayer(string name, int[] shape) : base(name, "Softmax", shape, shape) { }
+
+    public int Length => InputShape[InputShape.Length - 1];
+    public int Rows => InputLength / Length;
 }
 
 /// <summary>A change of shape that leaves the row-major data as it is (Flatten, Reshape).</summary>

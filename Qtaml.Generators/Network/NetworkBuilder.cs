@@ -1,15 +1,20 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 
 namespace Qtaml.Generators.Network;
 
 /// <summary>
-/// Builds a <see cref="NetworkGraph"/> layer by layer, tracking the running shape and checking each layer
-/// against it; the weight-file readers (ONNX, safetensors) only translate their format into these calls.
-/// Every failure is a <see cref="ModelReadException"/> naming the layer.
+/// Builds a <see cref="NetworkGraph"/> layer by layer, checking each layer against the shapes it reads; the
+/// weight-file readers (ONNX, safetensors) only translate their format into these calls. The single-input
+/// calls read <see cref="Current"/>, the value the last layer produced unless a reader points it elsewhere;
+/// the rest name their inputs. Every failure is a <see cref="ModelReadException"/> naming the layer.
 /// </summary>
 internal sealed class NetworkBuilder
 {
+    /// <summary>The most elements one computed value may hold (a transformer's attention scores included).</summary>
+    public const long MaxValueElements = 4L * 1024 * 1024;
+
     private readonly string _path;
     private readonly int[] _inputShape;
     private readonly List<Layer> _layers = new();
@@ -18,30 +23,54 @@ internal sealed class NetworkBuilder
     {
         _path = path;
         _inputShape = inputShape;
-        Shape = inputShape;
     }
 
-    /// <summary>The shape the next layer receives.</summary>
-    public int[] Shape { get; private set; }
+    /// <summary>The value the next single-input layer reads: 0 is the network input, i + 1 the output of layer i.</summary>
+    public int Current { get; set; }
+
+    /// <summary>The shape of <see cref="Current"/>.</summary>
+    public int[] Shape => ShapeOf(Current);
+
+    public int[] ShapeOf(int value) => value == 0 ? _inputShape : _layers[value - 1].OutputShape;
+
+    public int LayerCount => _layers.Count;
+
+    public Operand ValueOperand(int value) => Operand.OfValue(value, ShapeOf(value));
+
+    /// <summary>The layer that computes a value, or null for the network input.</summary>
+    public Layer? Producer(int value) => value == 0 ? null : _layers[value - 1];
 
     public ModelReadException Mismatch(string layer, string reason) => new(Diagnostics.ShapeMismatch, _path, layer, reason);
 
-    public NetworkGraph Build() => new(_inputShape, _layers.ToArray());
+    public NetworkGraph Build() => Build(_layers.Count);
 
-    private void Add(Layer layer)
+    public NetworkGraph Build(int outputValue) => new(_inputShape, _layers.ToArray(), outputValue);
+
+    private int Add(Layer layer) => Add(layer, new[] { Current });
+
+    private int Add(Layer layer, int[] inputs)
     {
+        if (Network.Shape.Length(layer.OutputShape) > MaxValueElements || layer.OutputShape.Any(d => d < 1))
+            throw Mismatch(layer.Name, "its output " + Network.Shape.Format(layer.OutputShape) + " is empty or larger than Qtaml supports (" + MaxValueElements + " values)");
+        layer.Inputs = inputs;
         _layers.Add(layer);
-        Shape = layer.OutputShape;
+        Current = _layers.Count;
+        return Current;
     }
 
-    /// <summary>y = W·x + b with W given as [outputs, inputs], row-major.</summary>
+    /// <summary>
+    /// y = W·x + b with W given as [outputs, inputs], row-major. Gemm takes a flat input; MatMul applies the
+    /// weight to the last axis of any input (every row of a [tokens, features] value).
+    /// </summary>
     public void Dense(string name, string op, float[] weights, int outputs, int inputs, float[]? bias)
     {
-        if (Shape.Length != 1) throw Mismatch(name, op + " needs a flat input but gets " + Network.Shape.Format(Shape) + "; add a Flatten");
-        if (inputs != Shape[0]) throw Mismatch(name, "the " + op + " weight expects " + inputs + " inputs but the previous layer gives " + Shape[0]);
+        bool rows = op == "MatMul" && Shape.Length > 1;
+        if (Shape.Length != 1 && !rows) throw Mismatch(name, op + " needs a flat input but gets " + Network.Shape.Format(Shape) + "; add a Flatten");
+        int last = Shape[Shape.Length - 1];
+        if (inputs != last) throw Mismatch(name, "the " + op + " weight expects " + inputs + " inputs but the previous layer gives " + last);
         if (weights.Length != (long)outputs * inputs) throw Mismatch(name, "the " + op + " weight does not hold " + outputs + " x " + inputs + " values");
         if (bias is not null && bias.Length != outputs) throw Mismatch(name, "the " + op + " bias has " + bias.Length + " values but there are " + outputs + " outputs");
-        Add(new DenseLayer(name, op, inputs, outputs, weights, bias ?? new float[outputs]));
+        Add(new DenseLayer(name, op, inputs, outputs, weights, bias ?? new float[outputs], rows ? Shape.Take(Shape.Length - 1).ToArray() : null));
     }
 
     /// <summary>A 2-D convolution with weights [OutC, InC, KH, KW]; pads as (top, left, bottom, right).</summary>
@@ -79,22 +108,95 @@ internal sealed class NetworkBuilder
 
     public void Relu(string name) => Add(new ReluLayer(name, Shape));
 
-    public void Softmax(string name)
-    {
-        if (Shape.Length != 1) throw Mismatch(name, "Softmax is supported over a flat vector; flatten first");
-        Add(new SoftmaxLayer(name, Shape));
-    }
+    /// <summary>Softmax over the last axis.</summary>
+    public void Softmax(string name) => Add(new SoftmaxLayer(name, Shape));
 
     public void Flatten(string name, string op = "Flatten") => Add(new ReshapeLayer(name, op, Shape, new[] { Network.Shape.Length(Shape) }));
 
     public void Reshape(string name, int[] shape) => Add(new ReshapeLayer(name, "Reshape", Shape, shape));
 
-    /// <summary>The weight layer the next affine fold (a bias Add, a batch normalization) applies to.</summary>
+    /// <summary>The weight layer the next affine fold (a bias Add, a batch normalization) applies to: the producer of <see cref="Current"/>.</summary>
     public WeightLayer PreviousWeightLayer(string name, string what)
     {
-        if (_layers.Count == 0 || _layers[_layers.Count - 1] is not WeightLayer previous)
+        if (Producer(Current) is not WeightLayer previous || previous is EmbeddingLayer)
             throw Mismatch(name, what + " is folded into the Conv or Gemm right before it, and there is none");
         return previous;
+    }
+
+    public int Unary(string name, UnaryKind kind) => Add(new UnaryLayer(name, kind, Shape));
+
+    public int Binary(string name, BinaryKind kind, Operand left, Operand right)
+    {
+        int[] shape = BinaryLayer.Broadcast(left.Shape, right.Shape)
+            ?? throw Mismatch(name, kind + " of shapes " + Network.Shape.Format(left.Shape) + " and " + Network.Shape.Format(right.Shape) + ", which do not broadcast");
+        if (left.IsConstant && right.IsConstant) throw Mismatch(name, kind + " of two constants; fold it when exporting");
+        int[] inputs = new[] { left, right }.Where(o => !o.IsConstant).Select(o => o.Value).ToArray();
+        return Add(new BinaryLayer(name, kind, left, right, shape), inputs);
+    }
+
+    public int LayerNorm(string name, float[] gamma, float[]? beta, float epsilon)
+    {
+        int length = Shape[Shape.Length - 1];
+        if (gamma.Length != length) throw Mismatch(name, "the LayerNormalization scale has " + gamma.Length + " values but the last axis has " + length);
+        if (beta is not null && beta.Length != length) throw Mismatch(name, "the LayerNormalization bias has " + beta.Length + " values but the last axis has " + length);
+        if (!(epsilon >= 0)) throw Mismatch(name, "the LayerNormalization epsilon is negative");
+        return Add(new LayerNormLayer(name, Shape, gamma, beta ?? new float[length], epsilon));
+    }
+
+    /// <summary>The product of two computed values (attention), batched over their leading axes.</summary>
+    public int MatMul(string name, int left, int right)
+    {
+        int[] a = ShapeOf(left), b = ShapeOf(right);
+        if (a.Length < 2 || b.Length < 2) throw Mismatch(name, "MatMul of computed values needs matrices, not " + Network.Shape.Format(a) + " and " + Network.Shape.Format(b));
+        if (a[a.Length - 1] != b[b.Length - 2]) throw Mismatch(name, "MatMul of " + Network.Shape.Format(a) + " and " + Network.Shape.Format(b) + ": the inner sizes differ");
+        bool sameBatch = a.Length == b.Length && a.Take(a.Length - 2).SequenceEqual(b.Take(b.Length - 2));
+        bool shared = b.Take(b.Length - 2).All(d => d == 1);
+        if (!sameBatch && !shared) throw Mismatch(name, "MatMul of " + Network.Shape.Format(a) + " and " + Network.Shape.Format(b) + ": Qtaml needs equal batch axes or a single right matrix");
+        int[] output = a.Take(a.Length - 1).Concat(new[] { b[b.Length - 1] }).ToArray();
+        Current = left;
+        return Add(new MatMulLayer(name, a, b, output), new[] { left, right });
+    }
+
+    public int Transpose(string name, int[] perm)
+    {
+        if (perm.Length != Shape.Length || perm.OrderBy(p => p).Where((p, i) => p != i).Any())
+            throw Mismatch(name, "Transpose perm [" + string.Join(", ", perm) + "] is not a permutation of the " + Shape.Length + " axes of " + Network.Shape.Format(Shape));
+        return Add(new TransposeLayer(name, Shape, perm));
+    }
+
+    public int ReduceMean(string name, int axis, bool keepDims)
+    {
+        if (axis < 0 || axis >= Shape.Length) throw Mismatch(name, "ReduceMean over axis " + axis + " of " + Network.Shape.Format(Shape));
+        return Add(new ReduceMeanLayer(name, Shape, axis, keepDims));
+    }
+
+    public int Concat(string name, Operand[] parts, int axis)
+    {
+        if (parts.Length == 0) throw Mismatch(name, "Concat has no inputs");
+        int rank = parts[0].Shape.Length;
+        if (axis < 0 || axis >= rank) throw Mismatch(name, "Concat along axis " + axis + " of rank-" + rank + " inputs");
+        foreach (Operand part in parts)
+            if (part.Shape.Length != rank || part.Shape.Where((d, i) => i != axis && d != parts[0].Shape[i]).Any())
+                throw Mismatch(name, "Concat of " + string.Join(" and ", parts.Select(p => Network.Shape.Format(p.Shape))) + ": all but axis " + axis + " must match");
+        int[] output = (int[])parts[0].Shape.Clone();
+        output[axis] = parts.Sum(p => p.Shape[axis]);
+        int[] inputs = parts.Where(p => !p.IsConstant).Select(p => p.Value).ToArray();
+        if (inputs.Length == 0) throw Mismatch(name, "Concat of constants only; fold it when exporting");
+        return Add(new ConcatLayer(name, parts, axis, output), inputs);
+    }
+
+    /// <summary>Rows of a constant table [rows, width] picked by constant indices.</summary>
+    public int Embedding(string name, float[] table, int[] dims, long[] indices, int[] indexShape)
+    {
+        if (dims.Length != 2) throw Mismatch(name, "Gather reads rows of a matrix; the table has shape " + Network.Shape.Format(dims));
+        var picked = new int[indices.Length];
+        for (int i = 0; i < indices.Length; i++)
+        {
+            long index = indices[i] < 0 ? indices[i] + dims[0] : indices[i];
+            if (index < 0 || index >= dims[0]) throw Mismatch(name, "Gather index " + indices[i] + " is outside the table's " + dims[0] + " rows");
+            picked[i] = (int)index;
+        }
+        return Add(new EmbeddingLayer(name, table, dims[0], dims[1], picked, indexShape), Array.Empty<int>());
     }
 
     /// <summary>Folds y' = (y − mean)·γ/√(var + ε) + β into the previous weight layer.</summary>

@@ -40,26 +40,99 @@ internal static class OnnxReader
         if (input is null) throw new ModelReadException(Diagnostics.MalformedFile, path, "the graph declares no data input");
         int[] inputShape = ReadInputShape(path, input);
 
-        var context = new Context(path, initializers);
-        var network = new NetworkBuilder(path, inputShape);
-        string current = input.Name;
+        // How often each tensor is read: a bias Add folds into its weight layer only if nothing else reads the product.
+        var uses = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (string name in graph.Node.SelectMany(n => n.Input).Concat(graph.Output.Select(o => o.Name)))
+            uses[name] = uses.TryGetValue(name, out int n) ? n + 1 : 1;
+
+        var reading = new Reading(new Context(path, initializers), new NetworkBuilder(path, inputShape), uses);
+        reading.Values[input.Name] = 0;
+        reading.HasBatch.Add(true);
         foreach (NodeProto node in graph.Node)
         {
             string nodeName = string.IsNullOrEmpty(node.Name) ? node.OpType : node.Name;
-            if (node.Input.Count == 0 || node.Input[0] != current)
-            {
-                // The second input of an Add may be the running tensor (bias + x).
-                bool swappedAdd = node.OpType == "Add" && node.Input.Count == 2 && node.Input[1] == current;
-                if (!swappedAdd)
-                    throw new ModelReadException(Diagnostics.ShapeMismatch, path, nodeName,
-                        "Qtaml compiles chains of layers, and this node does not take the previous node's output '" + current + "' as its data input");
-            }
             if (node.Output.Count < 1) throw new ModelReadException(Diagnostics.MalformedFile, path, "node '" + nodeName + "' has no output");
-
-            ReadNode(context, node, nodeName, network);
-            current = node.Output[0];
+            if (node.OpType == "Constant")
+            {
+                initializers[node.Output[0]] = ConstantValue(path, node, nodeName);
+                continue;
+            }
+            int before = reading.Network.LayerCount;
+            int value = ReadNode(reading, node, nodeName);
+            // Layers this node added carry the batch axis if any value they read does.
+            Layer[] layers = reading.Network.Build().Layers;
+            for (int i = before; i < layers.Length; i++)
+                reading.HasBatch.Add(layers[i].Inputs.Any(v => reading.HasBatch[v]));
+            reading.Values[node.Output[0]] = value;
         }
-        return network.Build();
+
+        string outputName = graph.Output.Count > 0 ? graph.Output[0].Name : graph.Node[graph.Node.Count - 1].Output[0];
+        if (!reading.Values.TryGetValue(outputName, out int output))
+            throw new ModelReadException(Diagnostics.ShapeMismatch, path, outputName, "the graph's output is not computed by any node");
+        return reading.Network.Build(output);
+    }
+
+    /// <summary>The state of one read: the builder, which ONNX tensor is which value, and which values carry the batch axis.</summary>
+    private sealed class Reading
+    {
+        public Reading(Context context, NetworkBuilder network, Dictionary<string, int> uses)
+        {
+            Context = context;
+            Network = network;
+            Uses = uses;
+        }
+
+        public Context Context { get; }
+        public NetworkBuilder Network { get; }
+        public Dictionary<string, int> Uses { get; }
+        public Dictionary<string, int> Values { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Per value: whether its ONNX shape has the batch axis in front (ours never does).</summary>
+        public List<bool> HasBatch { get; } = new();
+
+        /// <summary>Points the builder at the node's data input <paramref name="index"/> and returns that value.</summary>
+        public int Data(NodeProto node, string name, int index = 0)
+        {
+            if (node.Input.Count <= index) throw Network.Mismatch(name, node.OpType + " is missing its input " + (index + 1));
+            string tensor = node.Input[index];
+            if (!Values.TryGetValue(tensor, out int value))
+                throw Network.Mismatch(name, Context.IsInitializer(tensor)
+                    ? "its input '" + tensor + "' is a constant where Qtaml needs a computed value"
+                    : "its input '" + tensor + "' is not computed by any earlier node");
+            Network.Current = value;
+            return value;
+        }
+
+        public bool IsValue(string tensor) => Values.ContainsKey(tensor);
+
+        /// <summary>An input as a value or a float constant (leading unit axes of a constant dropped, as the batch is).</summary>
+        public Operand Operand(NodeProto node, string name, int index)
+        {
+            string tensor = node.Input[index];
+            if (Values.TryGetValue(tensor, out int value)) return Network.ValueOperand(value);
+            (int[] dims, float[] values) = Context.Tensor(tensor, name);
+            return Generators.Network.Operand.OfConstant(values, dims.SkipWhile(d => d == 1).ToArray());
+        }
+
+        /// <summary>An ONNX axis of a value as our axis: negative axes count from the end, the batch axis is not there.</summary>
+        public int Axis(int value, long axis, string name, string what)
+        {
+            int rank = Network.ShapeOf(value).Length;
+            int onnxRank = rank + (HasBatch[value] ? 1 : 0);
+            long positive = axis < 0 ? axis + onnxRank : axis;
+            if (positive < 0 || positive >= onnxRank) throw Network.Mismatch(name, what + " axis " + axis + " is outside the tensor's " + onnxRank + " axes");
+            if (HasBatch[value] && positive == 0) throw Network.Mismatch(name, what + " over the batch axis is not supported; Qtaml compiles batch 1");
+            return (int)positive - (HasBatch[value] ? 1 : 0);
+        }
+    }
+
+    private static TensorProto ConstantValue(string path, NodeProto node, string name)
+    {
+        AttributeProto? value = node.Attribute.FirstOrDefault(a => a.Name == "value");
+        if (value?.T is null) throw new ModelReadException(Diagnostics.ShapeMismatch, path, name, "Qtaml reads Constant nodes with a 'value' tensor only");
+        TensorProto tensor = value.T.Clone();
+        tensor.Name = node.Output[0];
+        return tensor;
     }
 
     private static int[] ReadInputShape(string path, ValueInfoProto input)
@@ -83,31 +156,112 @@ internal static class OnnxReader
         return shape.ToArray();
     }
 
-    private static void ReadNode(Context context, NodeProto node, string name, NetworkBuilder network)
+    /// <summary>Translates one node and returns the value that holds its output.</summary>
+    private static int ReadNode(Reading r, NodeProto node, string name)
     {
+        NetworkBuilder network = r.Network;
+        Context context = r.Context;
         switch (node.OpType)
         {
-            case "Gemm": ReadGemm(context, node, name, network); break;
-            case "MatMul": ReadMatMul(context, node, name, network); break;
-            case "Add": FoldBiasAdd(context, node, name, network); break;
-            case "Relu": network.Relu(name); break;
-            case "Softmax": network.Softmax(name); break;
+            case "Gemm": r.Data(node, name); ReadGemm(context, node, name, network); break;
+            case "MatMul":
+                if (node.Input.Count != 2) throw network.Mismatch(name, "MatMul takes two inputs");
+                if (r.IsValue(node.Input[1])) return network.MatMul(name, r.Data(node, name), r.Data(node, name, 1));
+                r.Data(node, name);
+                ReadMatMul(context, node, name, network);
+                break;
+            case "Add": return ReadAdd(r, node, name);
+            case "Sub": return ReadBinary(r, node, name, BinaryKind.Sub);
+            case "Mul": return ReadBinary(r, node, name, BinaryKind.Mul);
+            case "Div": return ReadBinary(r, node, name, BinaryKind.Div);
+            case "Pow": return ReadBinary(r, node, name, BinaryKind.Pow);
+            case "Relu": r.Data(node, name); network.Relu(name); break;
+            case "Erf": return Unary(r, node, name, UnaryKind.Erf);
+            case "Sqrt": return Unary(r, node, name, UnaryKind.Sqrt);
+            case "Tanh": return Unary(r, node, name, UnaryKind.Tanh);
+            case "Sigmoid": return Unary(r, node, name, UnaryKind.Sigmoid);
+            case "Exp": return Unary(r, node, name, UnaryKind.Exp);
+            case "Neg": return Unary(r, node, name, UnaryKind.Neg);
+            case "Abs": return Unary(r, node, name, UnaryKind.Abs);
+            case "Reciprocal": return Unary(r, node, name, UnaryKind.Reciprocal);
+            case "Gelu":
+                if (Context.String(node, "approximate", "none") != "none") throw network.Mismatch(name, "Gelu with approximate = tanh is not supported; export the exact (erf) GELU");
+                return Unary(r, node, name, UnaryKind.Gelu);
+            case "Softmax":
+            {
+                int value = r.Data(node, name);
+                int axis = r.Axis(value, Context.Int(node, "axis", -1), name, "Softmax");
+                if (axis != network.Shape.Length - 1) throw network.Mismatch(name, "Softmax is supported over the last axis only");
+                network.Softmax(name);
+                break;
+            }
+            case "LayerNormalization":
+            {
+                int value = r.Data(node, name);
+                int axis = r.Axis(value, Context.Int(node, "axis", -1), name, "LayerNormalization");
+                if (axis != network.Shape.Length - 1) throw network.Mismatch(name, "LayerNormalization is supported over the last axis only");
+                if (node.Output.Count > 1 && node.Output.Skip(1).Any(o => o.Length > 0)) throw network.Mismatch(name, "LayerNormalization's mean and inverse deviation outputs are training-only; drop them");
+                int length = network.Shape[network.Shape.Length - 1];
+                if (node.Input.Count < 2) throw network.Mismatch(name, "LayerNormalization needs a scale");
+                float[]? beta = node.Input.Count > 2 && node.Input[2].Length > 0 ? context.Vector(node.Input[2], name, length) : null;
+                return network.LayerNorm(name, context.Vector(node.Input[1], name, length), beta, Context.Float(node, "epsilon", 1e-5f));
+            }
+            case "Transpose":
+            {
+                int value = r.Data(node, name);
+                long[] perm = Context.Ints(node, "perm");
+                int rank = network.Shape.Length, onnxRank = rank + (r.HasBatch[value] ? 1 : 0);
+                if (perm.Length == 0) perm = Enumerable.Range(0, onnxRank).Reverse().Select(i => (long)i).ToArray();
+                if (perm.Length != onnxRank) throw network.Mismatch(name, "Transpose perm [" + string.Join(", ", perm) + "] does not fit a rank-" + onnxRank + " tensor");
+                if (r.HasBatch[value])
+                {
+                    if (perm[0] != 0) throw network.Mismatch(name, "Transpose moves the batch axis; Qtaml compiles batch 1 and needs it first");
+                    perm = perm.Skip(1).Select(p => p - 1).ToArray();
+                }
+                return network.Transpose(name, perm.Select(p => p < 0 || p >= rank ? -1 : (int)p).ToArray());
+            }
+            case "ReduceMean":
+            {
+                int value = r.Data(node, name);
+                long[] axes = node.Input.Count > 1 && node.Input[1].Length > 0 ? context.Longs(node.Input[1], name) : Context.Ints(node, "axes");
+                if (axes.Length != 1) throw network.Mismatch(name, "ReduceMean over " + (axes.Length == 0 ? "all axes" : axes.Length + " axes") + " is not supported; reduce one axis");
+                return network.ReduceMean(name, r.Axis(value, axes[0], name, "ReduceMean"), Context.Int(node, "keepdims", 1) != 0);
+            }
+            case "Concat":
+            {
+                Operand[] parts = Enumerable.Range(0, node.Input.Count).Select(i => r.Operand(node, name, i)).ToArray();
+                Operand first = parts.FirstOrDefault(p => !p.IsConstant) ?? throw network.Mismatch(name, "Concat of constants only; fold it when exporting");
+                int axis = r.Axis(first.Value, Context.Int(node, "axis", 0), name, "Concat");
+                return network.Concat(name, parts, axis);
+            }
+            case "Gather":
+            {
+                if (node.Input.Count != 2) throw network.Mismatch(name, "Gather takes a table and indices");
+                if (Context.Int(node, "axis", 0) != 0) throw network.Mismatch(name, "Gather is supported on axis 0 (rows of an embedding table)");
+                if (r.IsValue(node.Input[0]) || r.IsValue(node.Input[1]))
+                    throw network.Mismatch(name, "Gather is supported as an embedding: a constant table and constant indices (positions); indices computed at run time are not");
+                (int[] dims, float[] table) = context.Tensor(node.Input[0], name);
+                (int[] indexShape, long[] indices) = context.Indices(node.Input[1], name);
+                return network.Embedding(name, table, dims, indices, indexShape);
+            }
             case "Flatten":
             {
+                r.Data(node, name);
                 long axis = Context.Int(node, "axis", 1);
                 if (axis != 1) throw network.Mismatch(name, "Flatten with axis " + axis + " is not supported; Qtaml flattens everything after the batch dimension (axis 1)");
                 network.Flatten(name);
                 break;
             }
-            case "Reshape": ReadReshape(context, node, name, network); break;
+            case "Reshape": ReadReshape(r, context, node, name, network); break;
             case "Identity":
             case "Dropout":
-                break;   // inference-time no-ops
-            case "Conv": ReadConv(context, node, name, network); break;
-            case "MaxPool": ReadPool(context, node, name, network, PoolKind.Max); break;
-            case "AveragePool": ReadPool(context, node, name, network, PoolKind.Average); break;
+                return r.Data(node, name);   // inference-time no-ops: the output is the input
+            case "Conv": r.Data(node, name); ReadConv(context, node, name, network); break;
+            case "MaxPool": r.Data(node, name); ReadPool(context, node, name, network, PoolKind.Max); break;
+            case "AveragePool": r.Data(node, name); ReadPool(context, node, name, network, PoolKind.Average); break;
             case "BatchNormalization":
             {
+                r.Data(node, name);
                 if (node.Input.Count < 5) throw network.Mismatch(name, "BatchNormalization needs scale, bias, mean and variance");
                 int channels = network.PreviousWeightLayer(name, "BatchNormalization").Channels;
                 network.FoldBatchNormalization(name,
@@ -119,7 +273,47 @@ internal static class OnnxReader
             default:
                 throw new ModelReadException(Diagnostics.UnsupportedOperator, context.Path, node.OpType, name);
         }
+        return network.Current;
     }
+
+    private static int Unary(Reading r, NodeProto node, string name, UnaryKind kind)
+    {
+        r.Data(node, name);
+        return r.Network.Unary(name, kind);
+    }
+
+    private static int ReadBinary(Reading r, NodeProto node, string name, BinaryKind kind)
+    {
+        if (node.Input.Count != 2) throw r.Network.Mismatch(name, node.OpType + " takes two inputs");
+        return r.Network.Binary(name, kind, r.Operand(node, name, 0), r.Operand(node, name, 1));
+    }
+
+    /// <summary>
+    /// An Add of a constant to the product of a Conv or dense layer that nothing else reads is that layer's bias,
+    /// folded into it; any other Add (a residual connection, a broadcast constant) is computed.
+    /// </summary>
+    private static int ReadAdd(Reading r, NodeProto node, string name)
+    {
+        if (node.Input.Count != 2) throw r.Network.Mismatch(name, "Add takes two inputs");
+        Operand left = r.Operand(node, name, 0), right = r.Operand(node, name, 1);
+        (Operand data, Operand constant, string dataName) = left.IsConstant ? (right, left, node.Input[1]) : (left, right, node.Input[0]);
+        if (constant.IsConstant && !data.IsConstant && r.Uses.TryGetValue(dataName, out int uses) && uses == 1
+            && r.Network.Producer(data.Value) is WeightLayer producer and not EmbeddingLayer && IsBias(producer, constant))
+        {
+            r.Network.Current = data.Value;
+            float[] b = constant.Constant!;
+            var ones = Enumerable.Repeat(1f, producer.Channels).ToArray();
+            producer.FoldAffine(ones, b.Length == 1 ? Enumerable.Repeat(b[0], producer.Channels).ToArray() : b);
+            return data.Value;
+        }
+        return r.Network.Binary(name, BinaryKind.Add, left, right);
+    }
+
+    /// <summary>Whether a constant adds one value per output channel: [C] after a dense layer, [C, 1, 1] after a Conv, or a scalar.</summary>
+    private static bool IsBias(WeightLayer layer, Operand constant) => constant.Length == 1
+        || (layer is DenseLayer && constant.Shape.Length == 1 && constant.Shape[0] == layer.Channels)
+        || (layer is ConvLayer && constant.Shape.Length == 3 && constant.Shape[0] == layer.Channels && constant.Shape[1] == 1 && constant.Shape[2] == 1)
+        || (layer is ConvLayer && constant.Shape.Length == 1 && constant.Shape[0] == layer.Channels && layer.OutputShape[2] == 1 && layer.OutputShape[1] == 1);
 
     private static void ReadGemm(Context context, NodeProto node, string name, NetworkBuilder network)
     {
@@ -151,27 +345,14 @@ internal static class OnnxReader
         network.Dense(name, "MatMul", Transpose(w, dims[0], dims[1]), dims[1], dims[0], null);
     }
 
-    private static void FoldBiasAdd(Context context, NodeProto node, string name, NetworkBuilder network)
-    {
-        if (node.Input.Count != 2) throw network.Mismatch(name, "Add takes two inputs");
-        string biasName = context.IsInitializer(node.Input[1]) ? node.Input[1] : node.Input[0];
-        if (!context.IsInitializer(biasName))
-            throw network.Mismatch(name, "Add of two computed tensors (a residual connection) is not supported yet");
-        WeightLayer previous = network.PreviousWeightLayer(name, "an Add of a constant (a bias)");
-        (int[] dims, float[] b) = context.Tensor(biasName, name);
-        var ones = Enumerable.Repeat(1f, previous.Channels).ToArray();
-        if (b.Length == previous.Channels) previous.FoldAffine(ones, b);
-        else if (b.Length == 1) previous.FoldAffine(ones, Enumerable.Repeat(b[0], previous.Channels).ToArray());
-        else throw network.Mismatch(name, "the added constant has shape " + Shape.Format(dims) + " but the previous layer has " + previous.Channels + " channels");
-    }
-
-    private static void ReadReshape(Context context, NodeProto node, string name, NetworkBuilder network)
+    private static void ReadReshape(Reading r, Context context, NodeProto node, string name, NetworkBuilder network)
     {
         if (node.Input.Count != 2) throw network.Mismatch(name, "Reshape takes a data input and a shape");
+        int value = r.Data(node, name);
         long[] target = context.Longs(node.Input[1], name);
         int total = Shape.Length(network.Shape);
-        // The first entry is the batch; the rest may hold one -1 for "whatever is left".
-        long[] rest = target.Length > 1 ? target.Skip(1).ToArray() : target;
+        // With the batch axis, the first entry is the batch; the rest may hold one -1 for "whatever is left".
+        long[] rest = target.Length > 1 && r.HasBatch[value] ? target.Skip(1).ToArray() : target;
         long known = 1;
         int unknown = 0;
         foreach (long d in rest)
@@ -301,6 +482,37 @@ internal static class OnnxReader
             }
             if (tensor.Int64Data.Count != count) throw new ModelReadException(Diagnostics.MalformedFile, Path, "the tensor '" + tensorName + "' claims " + count + " int64 values but holds " + tensor.Int64Data.Count);
             return tensor.Int64Data.ToArray();
+        }
+
+        /// <summary>An int64 or int32 index tensor and its shape.</summary>
+        public (int[] Dims, long[] Values) Indices(string tensorName, string node)
+        {
+            if (!_initializers.TryGetValue(tensorName, out TensorProto? tensor))
+                throw Shape(node, "the indices '" + tensorName + "' are computed at run time; Qtaml needs them as a graph initializer");
+            const int Int32Type = 6, Int64Type = 7;
+            int[] dims = Dims(tensor, node);
+            long count = dims.Aggregate(1L, (a, b) => a * b);
+            if (count > 1 << 16) throw Shape(node, "the index tensor '" + tensorName + "' holds more than 65536 indices");
+            if (tensor.DataType == Int64Type) return (dims, LongValues(tensor, count, 8));
+            if (tensor.DataType == Int32Type)
+            {
+                if (tensor.RawData.Length > 0) return (dims, LongValues(tensor, count, 4));
+                if (tensor.Int32Data.Count != count) throw new ModelReadException(Diagnostics.MalformedFile, Path, "the tensor '" + tensorName + "' claims " + count + " int32 values but holds " + tensor.Int32Data.Count);
+                return (dims, tensor.Int32Data.Select(v => (long)v).ToArray());
+            }
+            throw new ModelReadException(Diagnostics.UnsupportedDataType, Path, tensorName, tensor.DataType);
+        }
+
+        private long[] LongValues(TensorProto tensor, long count, int size)
+        {
+            if (tensor.RawData.Length == 0)
+            {
+                if (tensor.Int64Data.Count != count) throw new ModelReadException(Diagnostics.MalformedFile, Path, "the tensor '" + tensor.Name + "' claims " + count + " int64 values but holds " + tensor.Int64Data.Count);
+                return tensor.Int64Data.ToArray();
+            }
+            if (tensor.RawData.Length != count * size) throw new ModelReadException(Diagnostics.MalformedFile, Path, "the tensor '" + tensor.Name + "' claims " + count + " values but holds " + tensor.RawData.Length + " bytes");
+            byte[] raw = tensor.RawData.ToByteArray();
+            return Enumerable.Range(0, (int)count).Select(i => size == 8 ? BitConverter.ToInt64(raw, i * 8) : BitConverter.ToInt32(raw, i * 4)).ToArray();
         }
 
         private int[] Dims(TensorProto tensor, string node)

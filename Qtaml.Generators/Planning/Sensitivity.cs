@@ -7,55 +7,159 @@ namespace Qtaml.Generators.Planning;
 /// <summary>
 /// G_l, the data-free sensitivity of the network's output to a unit error in one weight of layer l
 /// (DESIGN 3.5.2). A weight error e in layer l changes each output it feeds by e·x, where x is that layer's
-/// input; it feeds <see cref="WeightLayer.Reuse"/> outputs (every position of a convolution). The change then
-/// travels to the network's output through the later layers: a unit change at one input of a layer with
-/// weights W reaches its outputs with squared gain ‖W‖_F²/fan-in on average, ReLU passes about half, and a
-/// k-element pooling window passes a given input about 1/k of the time. So
+/// input; it feeds <see cref="WeightLayer.Reuse"/> outputs (every position of a convolution, every token of a
+/// transformer projection). The change then travels to the network's output through the later layers, each of
+/// which passes a unit change at one of its inputs to its outputs with a mean squared gain (the squared
+/// Frobenius norm of its Jacobian per input). So
 /// <code>
-///   G_l = E[x_l²] · reuse_l · Π_{later layers} gain
+///   G_l = E[x_l²] · reuse_l · (squared gain from layer l's output to the network's output)
 /// </code>
-/// with E[x_l²] carried forward from a unit-mean-square input by the same gains. Every G_l scales with the
-/// input's mean square alike, so the plan does not depend on it; calibration data would sharpen E[x_l²].
+/// E[x²] is carried forward from a unit-mean-square input by the same reasoning. Every G_l scales with the
+/// input's mean square alike, so the plan does not depend on it; calibration data would sharpen E[x²].
+///
+/// In a graph that is not a chain a value may feed several layers (a residual stream feeds attention and the
+/// skip connection); its gain to the output is the sum over those paths, which treats the paths' errors as
+/// uncorrelated. The gains per operator (inputs zero-mean with mean square m, outputs y):
+/// <list type="bullet">
+/// <item>dense/conv W: forward ‖W‖²/outputs, backward ‖W‖²/inputs (per output position for a convolution);</item>
+/// <item>ReLU and GELU pass about half: 1/2 both ways; pooling over k inputs passes one of them: 1/k;</item>
+/// <item>LayerNorm divides by the input's deviation: backward mean(γ²)/m, forward mean(γ²) + mean(β²);</item>
+/// <item>a residual Add passes 1 to each side; Mul and Div by a constant c scale by mean(c²) and mean(1/c²);</item>
+/// <item>attention's A[M,K]·B[K,N]: backward N·E[b²] to A and M·E[a²] to B, forward K·E[a²]·E[b²];</item>
+/// <item>a softmax over n entries near uniform (p ≈ 1/n) has Jacobian diag(p) − ppᵀ, of squared gain ≈ 1/n²
+///   per input, and outputs of mean square 1/n²; the network's final softmax does not change the predicted
+///   class, so distortion is measured at its input (gain 1);</item>
+/// <item>a mean over n entries passes 1/n² per input; Transpose, Reshape and Concat move values unchanged.</item>
+/// </list>
+/// The output of an attention block therefore depends little on Q and K (their errors pass a softmax) and
+/// fully on V and the output projection, as the Jacobian says.
 /// </summary>
 internal static class Sensitivity
 {
     public static double[] Estimate(NetworkGraph graph)
     {
         Layer[] layers = graph.Layers;
-        // meanSquareIn[i]: E[x²] at the input of layer i, from a unit-mean-square network input.
-        var meanSquareIn = new double[layers.Length + 1];
-        meanSquareIn[0] = 1;
-        for (int i = 0; i < layers.Length; i++) meanSquareIn[i + 1] = meanSquareIn[i] * ForwardGain(layers[i]);
+        // meanSquare[v]: E[x²] of value v, from a unit-mean-square network input.
+        var meanSquare = new double[layers.Length + 1];
+        meanSquare[0] = 1;
+        for (int i = 0; i < layers.Length; i++) meanSquare[i + 1] = Forward(layers[i], meanSquare);
 
-        // downstream[i]: squared gain from the output of layer i to the network's output.
+        // downstream[v]: squared gain from one element of value v to the network's output.
         var downstream = new double[layers.Length + 1];
-        downstream[layers.Length] = 1;
-        for (int i = layers.Length - 1; i >= 0; i--) downstream[i] = downstream[i + 1] * (i + 1 < layers.Length ? BackwardGain(layers[i + 1]) : 1);
+        downstream[graph.OutputValue] = 1;
+        for (int i = layers.Length - 1; i >= 0; i--)
+        {
+            double after = downstream[i + 1];
+            if (after == 0) continue;
+            bool finalSoftmax = layers[i] is SoftmaxLayer && i + 1 == graph.OutputValue;
+            for (int k = 0; k < layers[i].Inputs.Length; k++)
+                downstream[layers[i].Inputs[k]] += after * (finalSoftmax ? 1 : Backward(layers[i], k, meanSquare));
+        }
 
-        return layers.Select((layer, i) => layer is WeightLayer weights
-                ? Math.Max(meanSquareIn[i], 1e-30) * weights.Reuse * downstream[i]
-                : double.NaN)
-            .Where((g, i) => layers[i] is WeightLayer)
+        return layers
+            .Select((layer, i) => (layer, i))
+            .Where(p => p.layer is WeightLayer)
+            .Select(p =>
+            {
+                var weights = (WeightLayer)p.layer;
+                double input = weights is EmbeddingLayer ? 1 : meanSquare[weights.Inputs[0]];
+                return Math.Max(input, 1e-30) * weights.Reuse * downstream[p.i + 1];
+            })
             .ToArray();
     }
 
     private static double FrobeniusSquared(WeightLayer layer) => layer.Weights.Sum(w => (double)w * w);
 
-    /// <summary>How E[x²] changes through a layer, for independent zero-mean inputs.</summary>
-    private static double ForwardGain(Layer layer) => layer switch
-    {
-        WeightLayer w => FrobeniusSquared(w) / w.Channels,   // each output sums its row: Σ w² E[x²]
-        ReluLayer => 0.5,
-        _ => 1,
-    };
+    private static double MeanSquare(float[] values) => values.Length == 0 ? 0 : values.Average(v => (double)v * v);
 
-    /// <summary>The mean squared gain from one input of a layer to all its outputs.</summary>
-    private static double BackwardGain(Layer layer) => layer switch
+    private static double MeanSquare(Operand operand, double[] meanSquare) => operand.IsConstant ? MeanSquare(operand.Constant!) : meanSquare[operand.Value];
+
+    /// <summary>E[y²] of a layer's output, for independent zero-mean inputs.</summary>
+    private static double Forward(Layer layer, double[] meanSquare)
     {
-        DenseLayer d => FrobeniusSquared(d) / d.Inputs,
-        ConvLayer c => FrobeniusSquared(c) / c.InChannels / (c.Window.StrideH * c.Window.StrideW),
-        ReluLayer => 0.5,
-        PoolLayer p => 1.0 / p.Window.Size,
-        _ => 1,
-    };
+        double input = layer.Inputs.Length > 0 ? meanSquare[layer.Inputs[0]] : 1;
+        switch (layer)
+        {
+            case EmbeddingLayer e: return MeanSquare(e.Weights);
+            case WeightLayer w: return input * FrobeniusSquared(w) / w.Channels;   // each output sums its row: Σ w² E[x²]
+            case ReluLayer: return 0.5 * input;
+            case UnaryLayer u: return u.Kind switch
+            {
+                UnaryKind.Gelu => 0.5 * input,
+                UnaryKind.Erf or UnaryKind.Tanh => Math.Min(1, input),
+                UnaryKind.Sigmoid => 0.25,
+                UnaryKind.Sqrt => Math.Sqrt(input),
+                UnaryKind.Reciprocal => 1 / Math.Max(input, 1e-30),
+                UnaryKind.Exp => Math.Exp(2 * Math.Sqrt(input)),
+                _ => input,
+            };
+            case BinaryLayer b:
+            {
+                double left = MeanSquare(b.Left, meanSquare), right = MeanSquare(b.Right, meanSquare);
+                return b.Kind switch
+                {
+                    BinaryKind.Add or BinaryKind.Sub => left + right,
+                    BinaryKind.Mul => left * right,
+                    BinaryKind.Div => left / Math.Max(right, 1e-30),
+                    _ => left * left,   // Pow: a square, as in a decomposed LayerNorm
+                };
+            }
+            case LayerNormLayer n: return MeanSquare(n.Gamma) + MeanSquare(n.Beta);
+            case MatMulLayer m: return m.K * input * meanSquare[layer.Inputs[1]];
+            case SoftmaxLayer s: return 1.0 / ((double)s.Length * s.Length);
+            case ConcatLayer c: return c.Parts.Sum(p => p.Length * MeanSquare(p, meanSquare)) / c.OutputLength;
+            default: return input;   // reshape, transpose, pooling, mean: the values' scale is kept
+        }
+    }
+
+    /// <summary>The mean squared gain from one element of input <paramref name="k"/> of a layer to all its outputs.</summary>
+    private static double Backward(Layer layer, int k, double[] meanSquare)
+    {
+        switch (layer)
+        {
+            case DenseLayer d: return FrobeniusSquared(d) / d.InputCount;
+            case ConvLayer c: return FrobeniusSquared(c) / c.InChannels / (c.Window.StrideH * c.Window.StrideW);
+            case ReluLayer: return 0.5;
+            case PoolLayer p: return 1.0 / p.Window.Size;
+            case UnaryLayer u:
+            {
+                double input = meanSquare[u.Inputs[0]];
+                return u.Kind switch
+                {
+                    UnaryKind.Gelu => 0.5,
+                    UnaryKind.Erf => 4 / Math.PI / Math.Sqrt(1 + 4 * input),   // E[erf'(x)²] for Gaussian x
+                    UnaryKind.Tanh => 1 / Math.Sqrt(1 + 4 * input),
+                    UnaryKind.Sigmoid => 1.0 / 16,
+                    UnaryKind.Sqrt => 1 / (4 * Math.Max(input, 1e-30)),
+                    UnaryKind.Reciprocal => 1 / Math.Max(input * input, 1e-30),
+                    UnaryKind.Exp => Math.Exp(2 * Math.Sqrt(input)),
+                    _ => 1,
+                };
+            }
+            case BinaryLayer b:
+            {
+                Operand self = Operands(b)[k], other = ReferenceEquals(self, b.Left) ? b.Right : b.Left;
+                double fanOut = (double)b.OutputLength / self.Length;   // a broadcast element feeds this many outputs
+                double otherSquare = MeanSquare(other, meanSquare);
+                double gain = b.Kind switch
+                {
+                    BinaryKind.Add or BinaryKind.Sub => 1,
+                    BinaryKind.Mul => otherSquare,
+                    BinaryKind.Div => ReferenceEquals(self, b.Left)
+                        ? (other.IsConstant ? other.Constant!.Average(c => 1 / Math.Max((double)c * c, 1e-30)) : 1 / Math.Max(otherSquare, 1e-30))
+                        : MeanSquare(b.Left, meanSquare) / Math.Max(otherSquare * otherSquare, 1e-30),
+                    _ => 4 * meanSquare[self.Value],   // d(x²)/dx = 2x
+                };
+                return gain * fanOut;
+            }
+            case LayerNormLayer n: return MeanSquare(n.Gamma) / Math.Max(meanSquare[n.Inputs[0]], 1e-30);
+            case MatMulLayer m: return k == 0 ? m.N * meanSquare[m.Inputs[1]] : m.M * meanSquare[m.Inputs[0]] * (m.RightIsShared ? m.Batch : 1);
+            case SoftmaxLayer s: return 1.0 / ((double)s.Length * s.Length);
+            case ReduceMeanLayer r: return 1.0 / ((double)r.Reduced * r.Reduced);
+            default: return 1;   // reshape, transpose, concat
+        }
+    }
+
+    /// <summary>The operands of a binary layer that are values, in the order of <see cref="Layer.Inputs"/>.</summary>
+    private static Operand[] Operands(BinaryLayer b) => new[] { b.Left, b.Right }.Where(o => !o.IsConstant).ToArray();
 }

@@ -52,11 +52,57 @@ internal static class OnnxProto
         return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 1, Shape = tensorShape } } };
     }
 
-    /// <summary>The model file of a graph: IR version 8, opset 13.</summary>
-    public static byte[] Model(GraphProto graph, string producer)
+    /// <summary>The model file of a graph: IR version 8, opset 13 unless told (LayerNormalization needs 17, Gelu 20).</summary>
+    public static byte[] Model(GraphProto graph, string producer, int opset = 13)
     {
-        var model = new ModelProto { IrVersion = 8, ProducerName = producer, Graph = graph };
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
+        var model = new ModelProto { IrVersion = opset >= 20 ? 9 : 8, ProducerName = producer, Graph = graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = opset });
         return model.ToByteArray();
+    }
+}
+
+/// <summary>
+/// Writes a graph node by node with explicit inputs, for models that are not a chain (a transformer's residual
+/// connections and attention heads): each call adds one node and returns the name of its output.
+/// </summary>
+internal sealed class OnnxGraphWriter
+{
+    private int _counter;
+
+    public OnnxGraphWriter(string name) => Graph = new GraphProto { Name = name };
+
+    public GraphProto Graph { get; }
+
+    public string Input(string name, long?[] shape)
+    {
+        Graph.Input.Add(OnnxProto.Value(name, shape));
+        return name;
+    }
+
+    public string Constant(string name, long[] dims, float[] values) => OnnxProto.Tensor(Graph, name, dims, values);
+
+    public string Scalar(string name, float value) => OnnxProto.Tensor(Graph, name, Array.Empty<long>(), new[] { value });
+
+    public string Int64s(string name, long[] values) => OnnxProto.Int64Tensor(Graph, name, values);
+
+    /// <summary>Adds a node named <paramref name="name"/> (or numbered after its operator) and returns its output's name.</summary>
+    public string Node(string op, string? name, string[] inputs, params AttributeProto[] attributes)
+    {
+        string id = name ?? op.ToLowerInvariant() + "_" + _counter;
+        _counter++;
+        var node = new NodeProto { OpType = op, Name = id };
+        node.Input.Add(inputs);
+        node.Output.Add(id + "_out");
+        node.Attribute.Add(attributes);
+        Graph.Node.Add(node);
+        return id + "_out";
+    }
+
+    public string Node(string op, string[] inputs, params AttributeProto[] attributes) => Node(op, null, inputs, attributes);
+
+    public byte[] Build(string output, long?[] outputShape, string producer, int opset)
+    {
+        Graph.Output.Add(OnnxProto.Value(output, outputShape));
+        return OnnxProto.Model(Graph, producer, opset);
     }
 }

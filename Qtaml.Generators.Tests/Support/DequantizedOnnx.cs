@@ -1,0 +1,51 @@
+using Google.Protobuf;
+using Qtaml.Generators.Onnx.Schema;
+
+namespace Qtaml.Generators.Tests.Support;
+
+/// <summary>
+/// An ONNX file with every weight matrix replaced by what b-bit symmetric per-channel quantization makes of it
+/// (s_c = max|w_c| / (2^(b−1) − 1), w → s_c·round(w / s_c)), written independently of the generator's planner.
+/// ONNX Runtime on this file computes exactly the network the quantized generated code computes with no flips,
+/// up to float rounding order. The weights are the second input of a MatMul or Gemm (channels = output columns,
+/// or rows with transB) and the table of a Gather (channels = rows).
+/// </summary>
+internal static class DequantizedOnnx
+{
+    public static byte[] Rewrite(byte[] onnx, int bits)
+    {
+        ModelProto model = ModelProto.Parser.ParseFrom(onnx);
+        int maxCode = (1 << (bits - 1)) - 1;
+        var byName = model.Graph.Initializer.ToDictionary(t => t.Name);
+        foreach (NodeProto node in model.Graph.Node)
+        {
+            (string? weight, bool channelsAreRows) = node.OpType switch
+            {
+                "MatMul" when byName.ContainsKey(node.Input[1]) => (node.Input[1], false),
+                "Gemm" => (node.Input[1], node.Attribute.Any(a => a.Name == "transB" && a.I == 1)),
+                "Gather" when byName.ContainsKey(node.Input[0]) => (node.Input[0], true),
+                _ => ((string?)null, false),
+            };
+            if (weight is null) continue;
+            TensorProto tensor = byName[weight];
+            int rows = (int)tensor.Dims[0], columns = (int)tensor.Dims[1];
+            float[] w = new float[rows * columns];
+            Buffer.BlockCopy(tensor.RawData.ToByteArray(), 0, w, 0, w.Length * 4);
+            int channels = channelsAreRows ? rows : columns;
+            for (int c = 0; c < channels; c++)
+            {
+                IEnumerable<int> indices = channelsAreRows
+                    ? Enumerable.Range(c * columns, columns)
+                    : Enumerable.Range(0, rows).Select(r => r * columns + c);
+                int[] members = indices.ToArray();
+                float max = members.Max(i => Math.Abs(w[i]));
+                float scale = max > 0 ? max / maxCode : 1f;
+                foreach (int i in members) w[i] = scale * (float)Math.Clamp(Math.Round(w[i] / scale, MidpointRounding.AwayFromZero), -maxCode, maxCode);
+            }
+            var raw = new byte[w.Length * 4];
+            Buffer.BlockCopy(w, 0, raw, 0, raw.Length);
+            tensor.RawData = ByteString.CopyFrom(raw);
+        }
+        return model.ToByteArray();
+    }
+}

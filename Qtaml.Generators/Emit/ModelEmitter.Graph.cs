@@ -1,0 +1,432 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Qtaml.Generators.Network;
+using Qtaml.Generators.Planning;
+
+namespace Qtaml.Generators.Emit;
+
+/// <summary>
+/// The emitter's half for networks that are not chains (a transformer): every value gets a slice of one
+/// activation arena, reused once nothing reads it any more; reshapes share their input's slice; and every
+/// operator is a method over constant shapes.
+/// </summary>
+internal static partial class ModelEmitter
+{
+    private const string V = "global::System.Runtime.Intrinsics.Vector256";
+    private const string RoSpan = "global::System.ReadOnlySpan<float>";
+    private const string Span = "global::System.Span<float>";
+
+    /// <summary>Where each value lives: the network input, or an offset into the arena.</summary>
+    private sealed class ArenaPlan
+    {
+        public ArenaPlan(int[] root, int[] offset, int size)
+        {
+            Root = root;
+            Offset = offset;
+            Size = size;
+        }
+
+        /// <summary>The value whose storage a value shares (itself, or what a reshape read).</summary>
+        public int[] Root { get; }
+
+        public int[] Offset { get; }
+        public int Size { get; }
+    }
+
+    /// <summary>
+    /// Gives every computed value a slice of one arena. A slice is freed after the last layer that reads it
+    /// (the output's never is) and reused whole by a later value that fits, the smallest such slice first.
+    /// </summary>
+    private static ArenaPlan PlanArena(NetworkGraph graph)
+    {
+        Layer[] layers = graph.Layers;
+        int values = layers.Length + 1;
+        var root = new int[values];
+        for (int v = 1; v < values; v++) root[v] = layers[v - 1] is ReshapeLayer ? root[layers[v - 1].Inputs[0]] : v;
+        var lastUse = new int[values];
+        for (int i = 0; i < layers.Length; i++)
+            foreach (int input in layers[i].Inputs) lastUse[root[input]] = Math.Max(lastUse[root[input]], i);
+        lastUse[root[graph.OutputValue]] = int.MaxValue;
+
+        var offset = new int[values];
+        var blocks = new List<(int Offset, int Size, int FreeAfter)>();
+        int size = 0;
+        for (int i = 0; i < layers.Length; i++)
+        {
+            int v = i + 1;
+            if (root[v] != v) continue;
+            int length = layers[i].OutputLength, best = -1;
+            for (int b = 0; b < blocks.Count; b++)
+                if (blocks[b].FreeAfter < i && blocks[b].Size >= length && (best < 0 || blocks[b].Size < blocks[best].Size)) best = b;
+            if (best < 0)
+            {
+                blocks.Add((size, length, lastUse[v]));
+                offset[v] = size;
+                size += length;
+            }
+            else
+            {
+                offset[v] = blocks[best].Offset;
+                blocks[best] = (blocks[best].Offset, blocks[best].Size, lastUse[v]);
+            }
+        }
+        return new ArenaPlan(root, offset, size);
+    }
+
+    private static void WriteGraphForward(SourceWriter w, ModelPlan plan)
+    {
+        NetworkGraph graph = plan.Graph;
+        Layer[] layers = graph.Layers;
+        ArenaPlan arena = PlanArena(graph);
+        var parameters = plan.IsQuantized ? plan.Layers.Select((_, l) => "global::System.ReadOnlySpan<byte> w" + l).ToList() : new List<string>();
+        parameters.Add(RoSpan + " input");
+        parameters.Add(Span + " output");
+
+        string Read(int value)
+        {
+            int r = arena.Root[value];
+            return r == 0 ? "input" : "arena.Slice(" + arena.Offset[r] + ", " + Shape.Length(graph.ValueShape(value)) + ")";
+        }
+
+        w.Line("/// <summary>");
+        w.Line("/// The layers in order over one arena of " + arena.Size + " floats: each value has a slice, reused once nothing reads it.");
+        w.Line("/// </summary>");
+        using (w.Block("private static void Forward(" + string.Join(", ", parameters) + ")"))
+        {
+            w.Line(arena.Size <= StackFloats
+                ? Span + " arena = stackalloc float[" + Math.Max(arena.Size, 1) + "];"
+                : Span + " arena = s_arena ??= new float[" + arena.Size + "];");
+            int weightIndex = 0;
+            for (int i = 0; i < layers.Length; i++)
+            {
+                Layer layer = layers[i];
+                string method = MethodName(layer, i), y = Read(i + 1);
+                string inputs = string.Join(", ", layer.Inputs.Select(Read));
+                switch (layer)
+                {
+                    case ReshapeLayer:
+                        w.Line("// " + layer.Name + ": " + layer.Operator + " " + Shape.Format(layer.InputShape) + " -> " + Shape.Format(layer.OutputShape) + " reads the same slice.");
+                        break;
+                    case DenseLayer dense when dense.Rows > 1:
+                        w.Line("// " + layer.Name + ": the same weights for each of " + dense.Rows + " rows.");
+                        using (w.Block("for (int r = 0; r < " + dense.Rows + "; r++)"))
+                            w.Line(method + "(" + (plan.IsQuantized ? "w" + weightIndex + ", " : "") + inputs + ".Slice(r * " + dense.InputCount + ", " + dense.InputCount + "), "
+                                + y + ".Slice(r * " + dense.Outputs + ", " + dense.Outputs + "));");
+                        weightIndex++;
+                        break;
+                    case EmbeddingLayer:
+                        w.Line(method + "(" + (plan.IsQuantized ? "w" + weightIndex + ", " : "") + y + ");");
+                        weightIndex++;
+                        break;
+                    case WeightLayer:
+                        w.Line(method + "(" + (plan.IsQuantized ? "w" + weightIndex + ", " : "") + inputs + ", " + y + ");");
+                        weightIndex++;
+                        break;
+                    default:
+                        w.Line(method + "(" + inputs + ", " + y + ");");
+                        break;
+                }
+            }
+            w.Line(Read(graph.OutputValue) + ".CopyTo(output);");
+        }
+        if (arena.Size > StackFloats)
+        {
+            w.Line();
+            w.Line("[global::System.ThreadStatic] private static float[]? s_arena;");
+        }
+        w.Line();
+    }
+
+    /// <summary>The layers only a graph has, and the graph forms of ReLU and softmax (from one slice into another).</summary>
+    private static bool WriteGraphLayer(SourceWriter w, ModelPlan plan, Layer layer, string method)
+    {
+        switch (layer)
+        {
+            case ReluLayer:
+                w.Line("/// <summary>" + Xml(layer.Name) + ": max(x, 0).</summary>");
+                w.Line("private static void " + method + "(" + RoSpan + " x, " + Span + " y) { for (int i = 0; i < " + layer.OutputLength + "; i++) y[i] = global::System.MathF.Max(0f, x[i]); }");
+                break;
+            case SoftmaxLayer s: WriteRowSoftmax(w, s, method); break;
+            case UnaryLayer u: WriteUnary(w, u, method); break;
+            case BinaryLayer b: WriteBinary(w, b, method); break;
+            case LayerNormLayer n: WriteLayerNorm(w, n, method); break;
+            case MatMulLayer m: WriteMatMul(w, m, method); break;
+            case TransposeLayer t: WriteTranspose(w, t, method); break;
+            case ReduceMeanLayer r: WriteReduceMean(w, r, method); break;
+            case ConcatLayer c: WriteConcat(w, c, method); break;
+            case EmbeddingLayer e: WriteEmbedding(w, plan, e, method); break;
+            default: return false;
+        }
+        w.Line();
+        return true;
+    }
+
+    private static void WriteRowSoftmax(SourceWriter w, SoftmaxLayer s, string method)
+    {
+        w.Line("/// <summary>" + Xml(s.Name) + ": softmax over the last axis (" + s.Rows + " rows of " + s.Length + "), shifted by each row's maximum.</summary>");
+        using (w.Block("private static void " + method + "(" + RoSpan + " x, " + Span + " y)"))
+        using (w.Block("for (int r = 0; r < " + s.Rows + "; r++)"))
+        {
+            w.Line(RoSpan + " row = x.Slice(r * " + s.Length + ", " + s.Length + ");");
+            w.Line(Span + " result = y.Slice(r * " + s.Length + ", " + s.Length + ");");
+            w.Line("float max = float.NegativeInfinity;");
+            w.Line("for (int i = 0; i < " + s.Length + "; i++) max = global::System.MathF.Max(max, row[i]);");
+            w.Line("float sum = 0f;");
+            w.Line("for (int i = 0; i < " + s.Length + "; i++) { float e = global::System.MathF.Exp(row[i] - max); result[i] = e; sum += e; }");
+            w.Line("float inverse = 1f / sum;");
+            w.Line("for (int i = 0; i < " + s.Length + "; i++) result[i] *= inverse;");
+        }
+    }
+
+    private static void WriteUnary(SourceWriter w, UnaryLayer u, string method)
+    {
+        string f = u.Kind switch
+        {
+            UnaryKind.Erf => "global::Qtaml.Numerics.SpecialFunctions.Erf(v)",
+            UnaryKind.Gelu => "global::Qtaml.Numerics.SpecialFunctions.Gelu(v)",
+            UnaryKind.Sqrt => "global::System.MathF.Sqrt(v)",
+            UnaryKind.Tanh => "global::System.MathF.Tanh(v)",
+            UnaryKind.Sigmoid => "1f / (1f + global::System.MathF.Exp(-v))",
+            UnaryKind.Exp => "global::System.MathF.Exp(v)",
+            UnaryKind.Neg => "-v",
+            UnaryKind.Abs => "global::System.MathF.Abs(v)",
+            _ => "1f / v",
+        };
+        w.Line("/// <summary>" + Xml(u.Name) + ": " + u.Operator + ", elementwise over " + Shape.Format(u.OutputShape) + ".</summary>");
+        using (w.Block("private static void " + method + "(" + RoSpan + " x, " + Span + " y)"))
+        using (w.Block("for (int i = 0; i < " + u.OutputLength + "; i++)"))
+        {
+            w.Line("float v = x[i];");
+            w.Line("y[i] = " + f + ";");
+        }
+    }
+
+    /// <summary>
+    /// Broadcasting as nested loops over the output's axes, each operand indexed with its own strides (0 on an
+    /// axis it is broadcast along); equal shapes and scalars take one flat loop.
+    /// </summary>
+    private static void WriteBinary(SourceWriter w, BinaryLayer b, string method)
+    {
+        int[] output = b.OutputShape;
+        string Element(Operand o, string name, string index) => o.Length == 1
+            ? (o.IsConstant ? Literals.Float(o.Constant![0]) : name + "[0]")
+            : name + "[" + index + "]";
+        string Combine(string l, string r) => b.Kind switch
+        {
+            BinaryKind.Add => l + " + " + r,
+            BinaryKind.Sub => l + " - " + r,
+            BinaryKind.Mul => l + " * " + r,
+            BinaryKind.Div => l + " / " + r,
+            _ => b.Right.IsConstant && b.Right.Length == 1 && b.Right.Constant![0] == 2f ? l + " * " + l
+                : b.Right.IsConstant && b.Right.Length == 1 && b.Right.Constant![0] == 0.5f ? "global::System.MathF.Sqrt(" + l + ")"
+                : "global::System.MathF.Pow(" + l + ", " + r + ")",
+        };
+        var parameters = new List<string>();
+        if (!b.Left.IsConstant) parameters.Add(RoSpan + " a");
+        if (!b.Right.IsConstant) parameters.Add(RoSpan + " b");
+        parameters.Add(Span + " y");
+        string left = b.Left.IsConstant ? method + "_A" : "a", right = b.Right.IsConstant ? method + "_B" : "b";
+
+        w.Line("/// <summary>" + Xml(b.Name) + ": " + b.Operator + " of " + Describe(b.Left) + " and " + Describe(b.Right) + " -> " + Shape.Format(output) + ".</summary>");
+        using (w.Block("private static void " + method + "(" + string.Join(", ", parameters) + ")"))
+        {
+            if (b.Left.IsConstant && b.Left.Length > 1) w.Line(RoSpan + " " + left + " = " + method + "_A;");
+            if (b.Right.IsConstant && b.Right.Length > 1) w.Line(RoSpan + " " + right + " = " + method + "_B;");
+            bool flat = (b.Left.Length == 1 || Same(b.Left.Shape, output)) && (b.Right.Length == 1 || Same(b.Right.Shape, output));
+            if (flat)
+            {
+                w.Line("for (int i = 0; i < " + b.OutputLength + "; i++) y[i] = " + Combine(Element(b.Left, left, "i"), Element(b.Right, right, "i")) + ";");
+            }
+            else
+            {
+                int[] ls = BroadcastStrides(b.Left.Shape, output), rs = BroadcastStrides(b.Right.Shape, output);
+                var blocks = new List<IDisposable>();
+                for (int d = 0; d < output.Length; d++) blocks.Add(w.Block("for (int i" + d + " = 0; i" + d + " < " + output[d] + "; i" + d + "++)"));
+                string Index(int[] strides) => string.Join(" + ", Enumerable.Range(0, output.Length).Where(d => strides[d] != 0).Select(d => "i" + d + " * " + strides[d]).DefaultIfEmpty("0"));
+                int[] outStrides = BroadcastStrides(output, output);
+                w.Line("y[" + Index(outStrides) + "] = " + Combine(Element(b.Left, left, Index(ls)), Element(b.Right, right, Index(rs))) + ";");
+                for (int i = blocks.Count - 1; i >= 0; i--) blocks[i].Dispose();
+            }
+        }
+        if (b.Left.IsConstant && b.Left.Length > 1) w.Line("private static " + RoSpan + " " + method + "_A => " + Literals.FloatArray(b.Left.Constant!) + ";");
+        if (b.Right.IsConstant && b.Right.Length > 1) w.Line("private static " + RoSpan + " " + method + "_B => " + Literals.FloatArray(b.Right.Constant!) + ";");
+    }
+
+    private static string Describe(Operand o) => (o.IsConstant ? (o.Length == 1 ? "the constant " + Literals.Float(o.Constant![0]) : "a constant ") : "a value ") + (o.Length == 1 ? "" : Shape.Format(o.Shape));
+
+    private static bool Same(int[] a, int[] b) => a.Length == b.Length && a.SequenceEqual(b);
+
+    /// <summary>An operand's strides over the output's axes (aligned from the right), 0 where it is broadcast.</summary>
+    private static int[] BroadcastStrides(int[] shape, int[] output)
+    {
+        var strides = new int[output.Length];
+        int stride = 1;
+        for (int d = output.Length - 1; d >= 0; d--)
+        {
+            int own = d - (output.Length - shape.Length);
+            if (own < 0) continue;
+            strides[d] = shape[own] == 1 ? 0 : stride;
+            stride *= shape[own];
+        }
+        return strides;
+    }
+
+    private static void WriteLayerNorm(SourceWriter w, LayerNormLayer n, string method)
+    {
+        w.Line("/// <summary>" + Xml(n.Name) + ": layer normalization of " + n.Rows + " rows of " + n.Length + ", epsilon " + Literals.Float(n.Epsilon) + ".</summary>");
+        using (w.Block("private static void " + method + "(" + RoSpan + " x, " + Span + " y)"))
+        {
+            w.Line(RoSpan + " gamma = " + method + "_Gamma;");
+            w.Line(RoSpan + " beta = " + method + "_Beta;");
+            using (w.Block("for (int r = 0; r < " + n.Rows + "; r++)"))
+            {
+                w.Line(RoSpan + " row = x.Slice(r * " + n.Length + ", " + n.Length + ");");
+                w.Line(Span + " result = y.Slice(r * " + n.Length + ", " + n.Length + ");");
+                w.Line("// Two passes (mean, then the squared deviations) as ONNX Runtime computes it, not E[x²] − mean².");
+                w.Line("float mean = 0f;");
+                w.Line("for (int i = 0; i < " + n.Length + "; i++) mean += row[i];");
+                w.Line("mean *= " + Literals.Float(1f / n.Length) + ";");
+                w.Line("float variance = 0f;");
+                w.Line("for (int i = 0; i < " + n.Length + "; i++) { float d = row[i] - mean; variance += d * d; }");
+                w.Line("float inverse = 1f / global::System.MathF.Sqrt(variance * " + Literals.Float(1f / n.Length) + " + " + Literals.Float(n.Epsilon) + ");");
+                w.Line("for (int i = 0; i < " + n.Length + "; i++) result[i] = (row[i] - mean) * inverse * gamma[i] + beta[i];");
+            }
+        }
+        w.Line("private static " + RoSpan + " " + method + "_Gamma => " + Literals.FloatArray(n.Gamma) + ";");
+        w.Line("private static " + RoSpan + " " + method + "_Beta => " + Literals.FloatArray(n.Beta) + ";");
+    }
+
+    /// <summary>Row by row: each output row accumulates a[m, k]·b[k, :] over k, 8 columns at a time where they fill a vector.</summary>
+    private static void WriteMatMul(SourceWriter w, MatMulLayer m, string method)
+    {
+        w.Line("/// <summary>" + Xml(m.Name) + ": " + m.Batch + " product(s) of [" + m.M + " x " + m.K + "] by [" + m.K + " x " + m.N + "] computed values.</summary>");
+        using (w.Block("private static void " + method + "(" + RoSpan + " a, " + RoSpan + " b, " + Span + " y)"))
+        {
+            w.Line("y.Slice(0, " + m.OutputLength + ").Clear();");
+            using (w.Block("for (int batch = 0; batch < " + m.Batch + "; batch++)"))
+            {
+                w.Line(RoSpan + " left = a.Slice(batch * " + (m.M * m.K) + ", " + (m.M * m.K) + ");");
+                w.Line(RoSpan + " right = b.Slice(" + (m.RightIsShared ? "0" : "batch * " + (m.K * m.N)) + ", " + (m.K * m.N) + ");");
+                w.Line(Span + " result = y.Slice(batch * " + (m.M * m.N) + ", " + (m.M * m.N) + ");");
+                using (w.Block("for (int i = 0; i < " + m.M + "; i++)"))
+                {
+                    w.Line(Span + " row = result.Slice(i * " + m.N + ", " + m.N + ");");
+                    using (w.Block("for (int k = 0; k < " + m.K + "; k++)"))
+                    {
+                        w.Line("float v = left[i * " + m.K + " + k];");
+                        w.Line(RoSpan + " column = right.Slice(k * " + m.N + ", " + m.N + ");");
+                        w.Line("int j = 0;");
+                        if (m.N >= 8)
+                        {
+                            w.Line(V + "<float> broadcast = " + V + ".Create(v);");
+                            w.Line("ref float to = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(row);");
+                            w.Line("ref float from = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(column);");
+                            w.Line("for (; j <= " + (m.N - 8) + "; j += 8) " + V + ".StoreUnsafe(" + V + ".FusedMultiplyAdd(" + V + ".LoadUnsafe(ref from, (nuint)j), broadcast, " + V + ".LoadUnsafe(ref to, (nuint)j)), ref to, (nuint)j);");
+                        }
+                        w.Line("for (; j < " + m.N + "; j++) row[j] += v * column[j];");
+                    }
+                }
+            }
+        }
+    }
+
+    private static void WriteTranspose(SourceWriter w, TransposeLayer t, string method)
+    {
+        int[] input = t.InputShape, output = t.OutputShape;
+        int[] inStrides = BroadcastStrides(input, input);
+        w.Line("/// <summary>" + Xml(t.Name) + ": Transpose " + Shape.Format(input) + " -> " + Shape.Format(output) + ", axes (" + string.Join(", ", t.Perm) + ").</summary>");
+        using (w.Block("private static void " + method + "(" + RoSpan + " x, " + Span + " y)"))
+        {
+            w.Line("int o = 0;");
+            var blocks = new List<IDisposable>();
+            for (int d = 0; d < output.Length; d++) blocks.Add(w.Block("for (int i" + d + " = 0; i" + d + " < " + output[d] + "; i" + d + "++)"));
+            w.Line("y[o++] = x[" + string.Join(" + ", Enumerable.Range(0, output.Length).Select(d => "i" + d + " * " + inStrides[t.Perm[d]])) + "];");
+            for (int i = blocks.Count - 1; i >= 0; i--) blocks[i].Dispose();
+        }
+    }
+
+    private static void WriteReduceMean(SourceWriter w, ReduceMeanLayer r, string method)
+    {
+        w.Line("/// <summary>" + Xml(r.Name) + ": the mean over axis " + r.Axis + " of " + Shape.Format(r.InputShape) + " (" + r.Reduced + " values each).</summary>");
+        using (w.Block("private static void " + method + "(" + RoSpan + " x, " + Span + " y)"))
+        {
+            w.Line("y.Slice(0, " + r.OutputLength + ").Clear();");
+            using (w.Block("for (int o = 0; o < " + r.Outer + "; o++)"))
+            using (w.Block("for (int k = 0; k < " + r.Reduced + "; k++)"))
+            using (w.Block("for (int i = 0; i < " + r.Inner + "; i++)"))
+                w.Line("y[o * " + r.Inner + " + i] += x[(o * " + r.Reduced + " + k) * " + r.Inner + " + i];");
+            w.Line("for (int i = 0; i < " + r.OutputLength + "; i++) y[i] *= " + Literals.Float(1f / r.Reduced) + ";");
+        }
+    }
+
+    private static void WriteConcat(SourceWriter w, ConcatLayer c, string method)
+    {
+        var parameters = new List<string>();
+        int valueIndex = 0;
+        var sources = new List<string>();
+        foreach (Operand part in c.Parts)
+        {
+            if (part.IsConstant)
+            {
+                sources.Add(method + "_Part" + sources.Count);
+            }
+            else
+            {
+                parameters.Add(RoSpan + " x" + valueIndex);
+                sources.Add("x" + valueIndex++);
+            }
+        }
+        parameters.Add(Span + " y");
+        int total = c.Parts.Sum(c.Chunk);
+        w.Line("/// <summary>" + Xml(c.Name) + ": Concat of " + string.Join(", ", c.Parts.Select(Describe)) + " along axis " + c.Axis + ".</summary>");
+        using (w.Block("private static void " + method + "(" + string.Join(", ", parameters) + ")"))
+        using (w.Block("for (int o = 0; o < " + c.Outer + "; o++)"))
+        {
+            int at = 0;
+            for (int p = 0; p < c.Parts.Length; p++)
+            {
+                int chunk = c.Chunk(c.Parts[p]);
+                string source = c.Parts[p].IsConstant ? "((" + RoSpan + ")" + sources[p] + ")" : sources[p];
+                w.Line(source + ".Slice(o * " + chunk + ", " + chunk + ").CopyTo(y.Slice(o * " + total + " + " + at + ", " + chunk + "));");
+                at += chunk;
+            }
+        }
+        for (int p = 0; p < c.Parts.Length; p++)
+            if (c.Parts[p].IsConstant) w.Line("private static " + RoSpan + " " + sources[p] + " => " + Literals.FloatArray(c.Parts[p].Constant!) + ";");
+    }
+
+    /// <summary>An embedding: each picked row dequantized (or copied) into place.</summary>
+    private static void WriteEmbedding(SourceWriter w, ModelPlan plan, EmbeddingLayer e, string method)
+    {
+        w.Line("/// <summary>" + Xml(e.Name) + ": rows of a " + e.Channels + " x " + e.Width + " embedding table at " + e.Indices.Length + " baked indices.</summary>");
+        if (!plan.IsQuantized)
+        {
+            using (w.Block("private static void " + method + "(" + Span + " y)"))
+            {
+                w.Line(RoSpan + " table = " + method + "_Table;");
+                w.Line("global::System.ReadOnlySpan<int> indices = " + method + "_Indices;");
+                w.Line("for (int t = 0; t < " + e.Indices.Length + "; t++) table.Slice(indices[t] * " + e.Width + ", " + e.Width + ").CopyTo(y.Slice(t * " + e.Width + ", " + e.Width + "));");
+            }
+            w.Line("private static " + RoSpan + " " + method + "_Table => " + Literals.FloatArray(e.Weights) + ";");
+        }
+        else
+        {
+            QuantizedLayer q = Quantized(plan, e);
+            using (w.Block("private static void " + method + "(global::System.ReadOnlySpan<byte> w, " + Span + " y)"))
+            {
+                w.Line(CodeSpan(plan));
+                w.Line(RoSpan + " scale = " + method + "_Scale;");
+                w.Line("global::System.ReadOnlySpan<int> indices = " + method + "_Indices;");
+                using (w.Block("for (int t = 0; t < " + e.Indices.Length + "; t++)"))
+                {
+                    w.Line("int row = indices[t];");
+                    w.Line("for (int i = 0; i < " + e.Width + "; i++) y[t * " + e.Width + " + i] = scale[row] * (" + CodeRead(plan, "row * " + e.Width + " + i")
+                        + (q.CodeOffset != 0 ? " + " + Literals.Float(q.CodeOffset) : "") + ");");
+                }
+            }
+            w.Line("private static " + RoSpan + " " + method + "_Scale => " + Literals.FloatArray(q.ChannelScales) + ";");
+        }
+        w.Line("private static global::System.ReadOnlySpan<int> " + method + "_Indices => new int[] { " + string.Join(", ", e.Indices.Select(i => Literals.Int(i))) + " };");
+    }
+}

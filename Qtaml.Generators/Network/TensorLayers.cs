@@ -1,0 +1,167 @@
+using System;
+using System.Linq;
+
+namespace Qtaml.Generators.Network;
+
+/// <summary>An input of an elementwise or concatenating layer: a value of the graph or a constant from the file.</summary>
+internal sealed class Operand
+{
+    private Operand(int value, float[]? constant, int[] shape)
+    {
+        Value = value;
+        Constant = constant;
+        Shape = shape;
+    }
+
+    /// <summary>The value read, or −1 for a constant.</summary>
+    public int Value { get; }
+
+    public float[]? Constant { get; }
+    public int[] Shape { get; }
+    public bool IsConstant => Constant is not null;
+    public int Length => Network.Shape.Length(Shape);
+
+    public static Operand OfValue(int value, int[] shape) => new(value, null, shape);
+
+    public static Operand OfConstant(float[] values, int[] shape) => new(-1, values, shape);
+}
+
+internal enum UnaryKind { Erf, Gelu, Sqrt, Tanh, Sigmoid, Exp, Neg, Abs, Reciprocal }
+
+/// <summary>An elementwise function of one value.</summary>
+internal sealed class UnaryLayer : Layer
+{
+    public UnaryLayer(string name, UnaryKind kind, int[] shape) : base(name, kind.ToString(), shape, shape) => Kind = kind;
+
+    public UnaryKind Kind { get; }
+}
+
+internal enum BinaryKind { Add, Sub, Mul, Div, Pow }
+
+/// <summary>An elementwise operation of two operands with NumPy broadcasting (shapes aligned from the right).</summary>
+internal sealed class BinaryLayer : Layer
+{
+    public BinaryLayer(string name, BinaryKind kind, Operand left, Operand right, int[] outputShape)
+        : base(name, kind.ToString(), left.Shape, outputShape)
+    {
+        Kind = kind;
+        Left = left;
+        Right = right;
+    }
+
+    public BinaryKind Kind { get; }
+    public Operand Left { get; }
+    public Operand Right { get; }
+
+    /// <summary>The broadcast shape of two shapes, or null where they do not broadcast.</summary>
+    public static int[]? Broadcast(int[] a, int[] b)
+    {
+        int rank = Math.Max(a.Length, b.Length);
+        var shape = new int[rank];
+        for (int i = 0; i < rank; i++)
+        {
+            int da = i < rank - a.Length ? 1 : a[i - (rank - a.Length)];
+            int db = i < rank - b.Length ? 1 : b[i - (rank - b.Length)];
+            if (da != db && da != 1 && db != 1) return null;
+            shape[i] = Math.Max(da, db);
+        }
+        return shape;
+    }
+}
+
+/// <summary>Layer normalization over the last axis: (x − mean)/√(var + ε)·γ + β.</summary>
+internal sealed class LayerNormLayer : Layer
+{
+    public LayerNormLayer(string name, int[] shape, float[] gamma, float[] beta, float epsilon)
+        : base(name, "LayerNormalization", shape, shape)
+    {
+        Gamma = gamma;
+        Beta = beta;
+        Epsilon = epsilon;
+    }
+
+    public float[] Gamma { get; }
+    public float[] Beta { get; }
+    public float Epsilon { get; }
+    public int Length => InputShape[InputShape.Length - 1];
+    public int Rows => InputLength / Length;
+}
+
+/// <summary>
+/// A product of two computed values, [batch…, M, K] × [batch…, K, N] → [batch…, M, N] (attention's Q·Kᵀ and
+/// P·V); the batch dimensions are equal, or the right side is a single matrix.
+/// </summary>
+internal sealed class MatMulLayer : Layer
+{
+    public MatMulLayer(string name, int[] left, int[] right, int[] output) : base(name, "MatMul", left, output) => RightShape = right;
+
+    public int[] RightShape { get; }
+    public int M => InputShape[InputShape.Length - 2];
+    public int K => InputShape[InputShape.Length - 1];
+    public int N => RightShape[RightShape.Length - 1];
+    public int Batch => Shape.Length(InputShape) / (M * K);
+    public bool RightIsShared => Shape.Length(RightShape) == K * N;
+}
+
+/// <summary>A permutation of the axes: output axis i is input axis Perm[i].</summary>
+internal sealed class TransposeLayer : Layer
+{
+    public TransposeLayer(string name, int[] input, int[] perm) : base(name, "Transpose", input, perm.Select(p => input[p]).ToArray()) => Perm = perm;
+
+    public int[] Perm { get; }
+}
+
+/// <summary>The mean over one axis, which is kept as length 1 or dropped.</summary>
+internal sealed class ReduceMeanLayer : Layer
+{
+    public ReduceMeanLayer(string name, int[] input, int axis, bool keepDims)
+        : base(name, "ReduceMean", input, keepDims
+            ? input.Select((d, i) => i == axis ? 1 : d).ToArray()
+            : input.Where((_, i) => i != axis).DefaultIfEmpty(1).ToArray())
+    {
+        Axis = axis;
+    }
+
+    public int Axis { get; }
+    public int Outer => InputShape.Take(Axis).Aggregate(1, (a, b) => a * b);
+    public int Reduced => InputShape[Axis];
+    public int Inner => InputShape.Skip(Axis + 1).Aggregate(1, (a, b) => a * b);
+}
+
+/// <summary>Operands joined along one axis.</summary>
+internal sealed class ConcatLayer : Layer
+{
+    public ConcatLayer(string name, Operand[] parts, int axis, int[] output) : base(name, "Concat", parts[0].Shape, output)
+    {
+        Parts = parts;
+        Axis = axis;
+    }
+
+    public Operand[] Parts { get; }
+    public int Axis { get; }
+    public int Outer => OutputShape.Take(Axis).Aggregate(1, (a, b) => a * b);
+
+    /// <summary>The number of contiguous values a part contributes per outer index.</summary>
+    public int Chunk(Operand part) => part.Shape.Skip(Axis).Aggregate(1, (a, b) => a * b);
+}
+
+/// <summary>
+/// Rows of a constant table picked by constant indices (ONNX Gather on axis 0): a learned position or token
+/// embedding. The table is a weight like any other, quantized per row (each row is a channel) and protected by
+/// TAC; the indices are baked.
+/// </summary>
+internal sealed class EmbeddingLayer : WeightLayer
+{
+    public EmbeddingLayer(string name, float[] table, int rows, int width, int[] indices, int[] indexShape)
+        : base(name, "Gather", new[] { rows, width }, indexShape.Concat(new[] { width }).ToArray(), table, new float[rows], rows)
+    {
+        Indices = indices;
+        Width = width;
+    }
+
+    public int[] Indices { get; }
+    public int Width { get; }
+
+    /// <summary>How often each table entry is read per inference, on average over the rows.</summary>
+    public override int Reuse => Math.Max(1, Indices.Length / Channels);
+}

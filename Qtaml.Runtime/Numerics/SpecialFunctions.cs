@@ -1,0 +1,26 @@
+using System;
+
+namespace Qtaml.Numerics;
+
+/// <summary>
+/// Functions that .NET's <see cref="Math"/> lacks and that generated code needs (the error function of an
+/// exact GELU). Kept here, not inlined into every generated model, so there is one implementation to test.
+/// </summary>
+public static class SpecialFunctions
+{
+    /// <summary>
+    /// The error function erf(x) = 2/√π ∫₀ˣ e^(−t²) dt, to within 1.5·10⁻⁷ absolutely
+    /// (Abramowitz and Stegun 7.1.26, a rational approximation in t = 1/(1 + p·|x|), evaluated in double).
+    /// </summary>
+    public static float Erf(float x)
+    {
+        double a = Math.Abs((double)x);
+        double t = 1.0 / (1.0 + 0.3275911 * a);
+        double poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+        double y = 1.0 - poly * Math.Exp(-a * a);
+        return (float)(x < 0 ? -y : y);
+    }
+
+    /// <summary>GELU as its exact, erf-based definition: x·Φ(x) = x/2·(1 + erf(x/√2)).</summary>
+    public static float Gelu(float x) => 0.5f * x * (1f + Erf(x * 0.70710678118654752f));
+}
