@@ -34,6 +34,7 @@ public class HostileFileTests
             ("c.onnx", cnn.Build(new long[] { 1, 3 })),
             ("m.safetensors", SafetensorsWriter.Write(mlp.Ops, mlp.InputShape)),
             ("c.safetensors", SafetensorsWriter.Write(cnn.Ops, cnn.InputShape)),
+            ("t.onnx", TinyEncoder.Build(6)),
         };
         int diagnosed = 0, generated = 0;
         var seenIds = new HashSet<string>();
@@ -116,9 +117,13 @@ public class HostileFileTests
         switch (random.Next(9))
         {
             case 0:
-                graph.Initializer[random.Next(graph.Initializer.Count)].Dims[0] = new[] { -1L, 0, long.MaxValue, 1L << 40, 3 }[random.Next(5)];
+            {
+                var dims = graph.Initializer[random.Next(graph.Initializer.Count)].Dims;
+                long claim = new[] { -1L, 0, long.MaxValue, 1L << 40, 3 }[random.Next(5)];
+                if (dims.Count == 0) dims.Add(claim); else dims[0] = claim;   // a scalar gains an axis
                 how = "bad dimension";
                 break;
+            }
             case 1:
                 graph.Initializer[random.Next(graph.Initializer.Count)].DataType = random.Next(0, 17);
                 how = "data type";

@@ -226,7 +226,7 @@ internal static partial class ModelEmitter
         if (!b.Left.IsConstant) parameters.Add(RoSpan + " a");
         if (!b.Right.IsConstant) parameters.Add(RoSpan + " b");
         parameters.Add(Span + " y");
-        string left = b.Left.IsConstant ? method + "_A" : "a", right = b.Right.IsConstant ? method + "_B" : "b";
+        string left = b.Left.IsConstant ? "ca" : "a", right = b.Right.IsConstant ? "cb" : "b";
 
         w.Line("/// <summary>" + Xml(b.Name) + ": " + b.Operator + " of " + Describe(b.Left) + " and " + Describe(b.Right) + " -> " + Shape.Format(output) + ".</summary>");
         using (w.Block("private static void " + method + "(" + string.Join(", ", parameters) + ")"))

@@ -44,11 +44,14 @@ internal sealed class NetworkGraph
 
 internal static class Shape
 {
-    public static int Length(int[] shape)
+    public static int Length(int[] shape) => (int)LongLength(shape);
+
+    /// <summary>The element count without overflow: every factor is capped so a hostile shape cannot wrap around.</summary>
+    public static long LongLength(int[] shape)
     {
         long n = 1;
-        foreach (int d in shape) n *= d;
-        return (int)n;
+        foreach (int d in shape) n = Math.Min(n * Math.Max(d, 0), 1L << 40);
+        return n;
     }
 
     public static string Format(int[] shape) => "[" + string.Join(", ", shape) + "]";

@@ -50,7 +50,7 @@ internal sealed class NetworkBuilder
 
     private int Add(Layer layer, int[] inputs)
     {
-        if (Network.Shape.Length(layer.OutputShape) > MaxValueElements || layer.OutputShape.Any(d => d < 1))
+        if (Network.Shape.LongLength(layer.OutputShape) > MaxValueElements || layer.OutputShape.Any(d => d < 1))
             throw Mismatch(layer.Name, "its output " + Network.Shape.Format(layer.OutputShape) + " is empty or larger than Qtaml supports (" + MaxValueElements + " values)");
         layer.Inputs = inputs;
         _layers.Add(layer);

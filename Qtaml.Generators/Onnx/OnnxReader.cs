@@ -231,6 +231,11 @@ internal static class OnnxReader
             {
                 Operand[] parts = Enumerable.Range(0, node.Input.Count).Select(i => r.Operand(node, name, i)).ToArray();
                 Operand first = parts.FirstOrDefault(p => !p.IsConstant) ?? throw network.Mismatch(name, "Concat of constants only; fold it when exporting");
+                // A constant part (a class token [1, 1, D]) has the values' rank once its batch axis is gone.
+                int rank = first.Shape.Length;
+                parts = parts.Select(p => !p.IsConstant || p.Shape.Length == rank ? p
+                    : p.Shape.Length < rank ? Operand.OfConstant(p.Constant!, Enumerable.Repeat(1, rank - p.Shape.Length).Concat(p.Shape).ToArray())
+                    : throw network.Mismatch(name, "a Concat constant has more axes than the values it joins")).ToArray();
                 int axis = r.Axis(first.Value, Context.Int(node, "axis", 0), name, "Concat");
                 return network.Concat(name, parts, axis);
             }
