@@ -59,6 +59,9 @@ internal static class Diagnostics
     public static readonly DiagnosticDescriptor UnknownAllocator = Error("QTAML016", "Unknown allocator",
         "Allocator = {0} is not one of Tac, UniformMsp, MagnitudeBased, None");
 
+    public static readonly DiagnosticDescriptor InputMeanSquareOutOfRange = Error("QTAML017", "Input mean square out of range",
+        "InputMeanSquare = {0} is not a positive, finite mean square of the input values (pixels in [0, 1] are about 0.1)");
+
     public static readonly DiagnosticDescriptor NonFiniteWeights = Error("QTAML014", "Weights are not finite",
         "The tensor '{1}' in '{0}' holds NaN or infinity; retrain or clean the checkpoint before compiling it");
 }

@@ -44,6 +44,15 @@ public sealed class TunnelingCompensatedAttribute : Attribute
     public double ReverseLeakRatio { get; set; } = -1;
 
     /// <summary>
+    /// The mean square of the model's input values, E[x²], for the data-free sensitivity estimate (DESIGN 3.5.2).
+    /// In a plain chain (an MLP, a CNN) every layer's sensitivity scales with it alike and the plan ignores it; a
+    /// network with LayerNormalization divides by its activations' scale, so the layers before the first
+    /// normalization (a transformer's token embedding) weigh more or less against the rest depending on it.
+    /// Default 1 (unit-scale inputs); pixels in [0, 1] are about 0.1. Negative: not set.
+    /// </summary>
+    public double InputMeanSquare { get; set; } = -1;
+
+    /// <summary>
     /// Which rule spends the ECC budget: <see cref="Tac.Allocator.Tac"/> (the default, the exact optimum), or a
     /// baseline to compare it with: <see cref="Tac.Allocator.UniformMsp"/>, <see cref="Tac.Allocator.MagnitudeBased"/>,
     /// <see cref="Tac.Allocator.None"/>.

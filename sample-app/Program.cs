@@ -15,15 +15,16 @@ if (args.Contains("--help") || args.Contains("-h"))
 
         Usage: dotnet run --project sample-app [-- options]
 
-          --model cnn|mlp     which compiled model (default cnn)
-          --p-flip P          inject symmetric flips with probability P (default 0.10, the paper's setting)
+          --model cnn|mlp|transformer   which compiled model (default cnn)
+          --p-flip P          inject symmetric flips with probability P (default: the paper's setting,
+                              0.10 for the CNN and MLP, 0.05 for the transformer encoder)
           --node NAME         inject with a node's physics instead (7nm, 5nm, 3nm, 2nm, A14)
           --trials N          fault trials per point (default 20)
           --test-images N     test digits per trial (default 500 of the 2,000-digit test split)
           --seed N            campaign seed (default 2026)
           --out DIR           where the chart and CSV go (default results)
 
-        The models are compiled for p = 0.10 (their mean correction and plans assume it); --p-flip and --node
+        The models are compiled for those p (their mean correction and plans assume it); --p-flip and --node
         change only the faults injected, so a mismatch between design and reality can be measured too.
         """);
     return 0;
@@ -34,15 +35,16 @@ string Option(string name, string fallback)
     int at = Array.IndexOf(args, name);
     return at >= 0 && at + 1 < args.Length ? args[at + 1] : fallback;
 }
+string model = Option("--model", "cnn").ToLowerInvariant();
 var options = new CampaignOptions(
-    Model: Option("--model", "cnn").ToLowerInvariant(),
-    PFlip: double.Parse(Option("--p-flip", "0.10"), CultureInfo.InvariantCulture),
+    Model: model,
+    PFlip: double.Parse(Option("--p-flip", model == "transformer" ? "0.05" : "0.10"), CultureInfo.InvariantCulture),
     Node: args.Contains("--node") ? Option("--node", "2nm") : null,
     Trials: int.Parse(Option("--trials", "20"), CultureInfo.InvariantCulture),
     TestImages: int.Parse(Option("--test-images", "500"), CultureInfo.InvariantCulture),
     Seed: ulong.Parse(Option("--seed", "2026"), CultureInfo.InvariantCulture));
 string outputDirectory = Option("--out", "results");
-if (options.Model is not ("cnn" or "mlp")) { Console.Error.WriteLine($"Unknown model '{options.Model}': use cnn or mlp."); return 2; }
+if (options.Model is not ("cnn" or "mlp" or "transformer")) { Console.Error.WriteLine($"Unknown model '{options.Model}': use cnn, mlp or transformer."); return 2; }
 if (options.Trials < 2 || options.TestImages < 1) { Console.Error.WriteLine("Use at least 2 trials and 1 test image."); return 2; }
 
 var clock = Stopwatch.StartNew();
@@ -68,12 +70,12 @@ AnsiConsole.MarkupLine($"  clean accuracy on the {test.Count} test digits: float
     + $"after a 64 ms retention window at 2nm [green]{shipped.Mean:P2}[/] ± {shipped.HalfWidth95:P2} (10 trials)");
 AnsiConsole.WriteLine();
 
-CampaignPoint[] points = options.Model == "cnn" ? Variants.Cnn : Variants.Mlp;
+CampaignPoint[] points = options.Model switch { "cnn" => Variants.Cnn, "transformer" => Variants.Transformer, _ => Variants.Mlp };
 CampaignReport report = null!;
 AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
     .Start(ctx =>
     {
-        var task = ctx.AddTask($"Fault campaign ({options.Model}, {options.Trials} trials x {options.TestImages} digits per point)", maxValue: points.Length);
+        var task = ctx.AddTask($"Fault campaign ({options.Model}, p_flip = {options.PFlip:0.###}, {options.Trials} trials x {options.TestImages} digits per point)", maxValue: points.Length);
         report = Campaign.Run(options, test, points, Variants.Clean(options.Model), (label, done, total) => task.Value = done);
     });
 

@@ -26,7 +26,9 @@ internal sealed record ModelRequest(
     LocationInfo? BitsLocation,
     LocationInfo? BudgetLocation,
     LocationInfo? FlipProbabilityLocation,
-    LocationInfo? NodeParameterLocation)
+    LocationInfo? NodeParameterLocation,
+    double? InputMeanSquare = null,
+    LocationInfo? InputMeanSquareLocation = null)
 {
     /// <summary>The stable hint name: {Namespace}.{Type}.g.cs.</summary>
     public string HintName => (Namespace is null ? ClassName : Namespace + "." + ClassName) + ".g.cs";

@@ -23,7 +23,7 @@ internal static class AttributeParser
         string? path = attribute.ConstructorArguments.Length > 0 ? attribute.ConstructorArguments[0].Value as string : null;
         string? node = null;
         int? bits = null;
-        double? budget = null, flip = null, retention = null, hold = null, reverse = null;
+        double? budget = null, flip = null, retention = null, hold = null, reverse = null, inputMeanSquare = null;
         bool quantize = true;
         int? allocator = null;
         foreach (var named in attribute.NamedArguments)
@@ -38,6 +38,7 @@ internal static class AttributeParser
                 case "RetentionMilliseconds": retention = value is double r ? r : null; break;
                 case "HoldVolts": hold = value is double h ? h : null; break;
                 case "ReverseLeakRatio": reverse = value is double e ? e : null; break;
+                case "InputMeanSquare": inputMeanSquare = value is double m ? m : null; break;
                 case "Quantize": quantize = value is not bool q || q; break;
                 case "Allocator": allocator = value is int a ? a : null; break;
             }
@@ -69,6 +70,8 @@ internal static class AttributeParser
             Named("Bits"),
             Named("EccBudget"),
             Named("FlipProbability"),
-            LocationInfo.From(arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText is "RetentionMilliseconds" or "HoldVolts" or "ReverseLeakRatio")?.Expression) ?? LocationInfo.From(syntax));
+            LocationInfo.From(arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText is "RetentionMilliseconds" or "HoldVolts" or "ReverseLeakRatio")?.Expression) ?? LocationInfo.From(syntax),
+            inputMeanSquare,
+            Named("InputMeanSquare"));
     }
 }

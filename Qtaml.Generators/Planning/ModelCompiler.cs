@@ -51,6 +51,14 @@ internal static class ModelCompiler
             return Fail(DiagnosticInfo.Create(Diagnostics.UnknownAllocator, request.ClassLocation, allocatorValue));
         var allocator = (Allocator)allocatorValue;
 
+        double inputMeanSquare = 1;
+        if (request.InputMeanSquare is double ms2 && ms2 != -1)
+        {
+            if (!(ms2 > 0) || double.IsInfinity(ms2))
+                return Fail(DiagnosticInfo.Create(Diagnostics.InputMeanSquareOutOfRange, request.InputMeanSquareLocation, ms2.ToString(CultureInfo.InvariantCulture)));
+            inputMeanSquare = ms2;
+        }
+
         string nodeName = request.Node ?? defaults.Node ?? "2nm";
         if (!NodePresets.TryGet(nodeName, out NodePreset preset))
             return Fail(DiagnosticInfo.Create(Diagnostics.UnknownNode, request.NodeLocation, nodeName, string.Join(", ", NodePresets.Names)));
@@ -108,7 +116,7 @@ internal static class ModelCompiler
         }
         cancellationToken.ThrowIfCancellationRequested();
 
-        ModelPlan plan = ModelPlanner.Plan(graph, nodeLabel, flips, request.Quantize ? bits : 0, request.Quantize ? budget : 0, allocator);
+        ModelPlan plan = ModelPlanner.Plan(graph, nodeLabel, flips, request.Quantize ? bits : 0, request.Quantize ? budget : 0, allocator, inputMeanSquare);
         // Only TAC promises the best use of a budget; a baseline is compiled to be compared, so its budget is not judged.
         if (plan.IsQuantized && allocator == Allocator.Tac) ReportBudget(plan, request, nodeLabel, diagnostics);
 

@@ -18,10 +18,10 @@ internal static class ModelPlanner
     /// <summary>Weight images are laid out as Qtaml.Faults.WeightImage does: every layer on a 32-byte boundary.</summary>
     public const int Alignment = 32;
 
-    public static ModelPlan Plan(NetworkGraph graph, string nodeLabel, FlipProbabilities flips, int bits, double budget, Allocator allocator = Allocator.Tac)
+    public static ModelPlan Plan(NetworkGraph graph, string nodeLabel, FlipProbabilities flips, int bits, double budget, Allocator allocator = Allocator.Tac, double inputMeanSquare = 1)
     {
         WeightLayer[] weightLayers = graph.Layers.OfType<WeightLayer>().ToArray();
-        double[] sensitivity = Sensitivity.Estimate(graph);
+        double[] sensitivity = Sensitivity.Estimate(graph, inputMeanSquare);
         if (bits == 0) return Unquantized(graph, nodeLabel, flips, weightLayers, sensitivity);
 
         int maxCode = StoredCode.MaxCode(bits);

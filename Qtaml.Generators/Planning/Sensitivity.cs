@@ -14,8 +14,10 @@ namespace Qtaml.Generators.Planning;
 /// <code>
 ///   G_l = E[x_l²] · reuse_l · (squared gain from layer l's output to the network's output)
 /// </code>
-/// E[x²] is carried forward from a unit-mean-square input by the same reasoning. Every G_l scales with the
-/// input's mean square alike, so the plan does not depend on it; calibration data would sharpen E[x²].
+/// E[x²] is carried forward from the input's mean square (the attribute's InputMeanSquare, default 1) by the
+/// same reasoning. In a chain every G_l scales with it alike, so the plan does not depend on it; a LayerNorm
+/// divides by its input's scale, so in a transformer it moves the layers before the first normalization against
+/// the rest. Calibration data would sharpen every E[x²].
 ///
 /// In a graph that is not a chain a value may feed several layers (a residual stream feeds attention and the
 /// skip connection); its gain to the output is the sum over those paths, which treats the paths' errors as
@@ -36,12 +38,12 @@ namespace Qtaml.Generators.Planning;
 /// </summary>
 internal static class Sensitivity
 {
-    public static double[] Estimate(NetworkGraph graph)
+    public static double[] Estimate(NetworkGraph graph, double inputMeanSquare = 1)
     {
         Layer[] layers = graph.Layers;
         // meanSquare[v]: E[x²] of value v, from a unit-mean-square network input.
         var meanSquare = new double[layers.Length + 1];
-        meanSquare[0] = 1;
+        meanSquare[0] = inputMeanSquare;
         for (int i = 0; i < layers.Length; i++) meanSquare[i + 1] = Forward(layers[i], meanSquare);
 
         // downstream[v]: squared gain from one element of value v to the network's output.
@@ -106,7 +108,7 @@ internal static class Sensitivity
             }
             case LayerNormLayer n: return MeanSquare(n.Gamma) + MeanSquare(n.Beta);
             case MatMulLayer m: return m.K * input * meanSquare[layer.Inputs[1]];
-            case SoftmaxLayer s: return 1.0 / ((double)s.Length * s.Length);
+            case SoftmaxLayer s: return 1.0 / s.Length;
             case ConcatLayer c: return c.Parts.Sum(p => p.Length * MeanSquare(p, meanSquare)) / c.OutputLength;
             default: return input;   // reshape, transpose, pooling, mean: the values' scale is kept
         }
@@ -154,7 +156,7 @@ internal static class Sensitivity
             }
             case LayerNormLayer n: return MeanSquare(n.Gamma) / Math.Max(meanSquare[n.Inputs[0]], 1e-30);
             case MatMulLayer m: return k == 0 ? m.N * meanSquare[m.Inputs[1]] : m.M * meanSquare[m.Inputs[0]] * (m.RightIsShared ? m.Batch : 1);
-            case SoftmaxLayer s: return 1.0 / ((double)s.Length * s.Length);
+            case SoftmaxLayer s: return 1.0 / (4.0 * s.Length);
             case ReduceMeanLayer r: return 1.0 / ((double)r.Reduced * r.Reduced);
             default: return 1;   // reshape, transpose, concat
         }

@@ -64,11 +64,45 @@ public static partial class Digits { }
 [TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 3.0, Allocator = Allocator.Tac)] public sealed partial class MlpTac300 { }
 [TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.10, EccBudget = 4.0, Allocator = Allocator.Tac)] public sealed partial class MlpTac400 { }
 
+// Transformer: Models/digits-transformer.onnx, at the paper's transformer setting p = 0.05. Its inputs are pixels in
+// [0, 1] with E[x²] = 0.11 over the data set; the encoder normalizes its activations, so the sensitivity estimate
+// needs that scale (InputMeanSquare) to weigh the token embedding against the layers after the first LayerNorm.
+/// <summary>The transformer encoder unquantized, as trained.</summary>
+[TunnelingCompensated("Models/digits-transformer.onnx", Quantize = false)] public static partial class TransformerFloat { }
+[TunnelingCompensated("Models/digits-transformer.onnx", FlipProbability = 0.05, InputMeanSquare = 0.11, EccBudget = 0.0, Allocator = Allocator.None)] public sealed partial class TransformerNone000 { }
+[TunnelingCompensated("Models/digits-transformer.onnx", FlipProbability = 0.05, InputMeanSquare = 0.11, EccBudget = 1.0, Allocator = Allocator.UniformMsp)] public sealed partial class TransformerUniform100 { }
+[TunnelingCompensated("Models/digits-transformer.onnx", FlipProbability = 0.05, InputMeanSquare = 0.11, EccBudget = 2.0, Allocator = Allocator.UniformMsp)] public sealed partial class TransformerUniform200 { }
+[TunnelingCompensated("Models/digits-transformer.onnx", FlipProbability = 0.05, InputMeanSquare = 0.11, EccBudget = 3.0, Allocator = Allocator.UniformMsp)] public sealed partial class TransformerUniform300 { }
+[TunnelingCompensated("Models/digits-transformer.onnx", FlipProbability = 0.05, InputMeanSquare = 0.11, EccBudget = 4.0, Allocator = Allocator.UniformMsp)] public sealed partial class TransformerUniform400 { }
+[TunnelingCompensated("Models/digits-transformer.onnx", FlipProbability = 0.05, InputMeanSquare = 0.11, EccBudget = 0.25, Allocator = Allocator.MagnitudeBased)] public sealed partial class TransformerMagnitude025 { }
+[TunnelingCompensated("Models/digits-transformer.onnx", FlipProbability = 0.05, InputMeanSquare = 0.11, EccBudget = 0.5, Allocator = Allocator.MagnitudeBased)] public sealed partial class TransformerMagnitude050 { }
+[TunnelingCompensated("Models/digits-transformer.onnx", FlipProbability = 0.05, InputMeanSquare = 0.11, EccBudget = 0.75, Allocator = Allocator.MagnitudeBased)] public sealed partial class TransformerMagnitude075 { }
+[TunnelingCompensated("Models/digits-transformer.onnx", FlipProbability = 0.05, InputMeanSquare = 0.11, EccBudget = 1.0, Allocator = Allocator.MagnitudeBased)] public sealed partial class TransformerMagnitude100 { }
+[TunnelingCompensated("Models/digits-transformer.onnx", FlipProbability = 0.05, InputMeanSquare = 0.11, EccBudget = 1.25, Allocator = Allocator.MagnitudeBased)] public sealed partial class TransformerMagnitude125 { }
+[TunnelingCompensated("Models/digits-transformer.onnx", FlipProbability = 0.05, InputMeanSquare = 0.11, EccBudget = 1.5, Allocator = Allocator.MagnitudeBased)] public sealed partial class TransformerMagnitude150 { }
+[TunnelingCompensated("Models/digits-transformer.onnx", FlipProbability = 0.05, InputMeanSquare = 0.11, EccBudget = 2.0, Allocator = Allocator.MagnitudeBased)] public sealed partial class TransformerMagnitude200 { }
+[TunnelingCompensated("Models/digits-transformer.onnx", FlipProbability = 0.05, InputMeanSquare = 0.11, EccBudget = 3.0, Allocator = Allocator.MagnitudeBased)] public sealed partial class TransformerMagnitude300 { }
+[TunnelingCompensated("Models/digits-transformer.onnx", FlipProbability = 0.05, InputMeanSquare = 0.11, EccBudget = 4.0, Allocator = Allocator.MagnitudeBased)] public sealed partial class TransformerMagnitude400 { }
+[TunnelingCompensated("Models/digits-transformer.onnx", FlipProbability = 0.05, InputMeanSquare = 0.11, EccBudget = 0.25, Allocator = Allocator.Tac)] public sealed partial class TransformerTac025 { }
+[TunnelingCompensated("Models/digits-transformer.onnx", FlipProbability = 0.05, InputMeanSquare = 0.11, EccBudget = 0.5, Allocator = Allocator.Tac)] public sealed partial class TransformerTac050 { }
+[TunnelingCompensated("Models/digits-transformer.onnx", FlipProbability = 0.05, InputMeanSquare = 0.11, EccBudget = 0.75, Allocator = Allocator.Tac)] public sealed partial class TransformerTac075 { }
+[TunnelingCompensated("Models/digits-transformer.onnx", FlipProbability = 0.05, InputMeanSquare = 0.11, EccBudget = 1.0, Allocator = Allocator.Tac)] public sealed partial class TransformerTac100 { }
+[TunnelingCompensated("Models/digits-transformer.onnx", FlipProbability = 0.05, InputMeanSquare = 0.11, EccBudget = 1.25, Allocator = Allocator.Tac)] public sealed partial class TransformerTac125 { }
+[TunnelingCompensated("Models/digits-transformer.onnx", FlipProbability = 0.05, InputMeanSquare = 0.11, EccBudget = 1.5, Allocator = Allocator.Tac)] public sealed partial class TransformerTac150 { }
+[TunnelingCompensated("Models/digits-transformer.onnx", FlipProbability = 0.05, InputMeanSquare = 0.11, EccBudget = 2.0, Allocator = Allocator.Tac)] public sealed partial class TransformerTac200 { }
+[TunnelingCompensated("Models/digits-transformer.onnx", FlipProbability = 0.05, InputMeanSquare = 0.11, EccBudget = 3.0, Allocator = Allocator.Tac)] public sealed partial class TransformerTac300 { }
+[TunnelingCompensated("Models/digits-transformer.onnx", FlipProbability = 0.05, InputMeanSquare = 0.11, EccBudget = 4.0, Allocator = Allocator.Tac)] public sealed partial class TransformerTac400 { }
+
 /// <summary>Every campaign point, per model.</summary>
 public static class Variants
 {
     /// <summary>The unquantized network of a model: the reference for "clean accuracy".</summary>
-    public static Func<float[], int> Clean(string model) => model == "cnn" ? input => CnnFloat.Predict(input) : input => MlpFloat.Predict(input);
+    public static Func<float[], int> Clean(string model) => model switch
+    {
+        "cnn" => input => CnnFloat.Predict(input),
+        "transformer" => input => TransformerFloat.Predict(input),
+        _ => input => MlpFloat.Predict(input),
+    };
 
     public static CampaignPoint[] Cnn => new[]
     {
@@ -124,4 +158,30 @@ public static class Variants
         CampaignPoint.Of<MlpTac400>(),
     };
 
+    public static CampaignPoint[] Transformer => new[]
+    {
+        CampaignPoint.Of<TransformerNone000>(),
+        CampaignPoint.Of<TransformerUniform100>(),
+        CampaignPoint.Of<TransformerUniform200>(),
+        CampaignPoint.Of<TransformerUniform300>(),
+        CampaignPoint.Of<TransformerUniform400>(),
+        CampaignPoint.Of<TransformerMagnitude025>(),
+        CampaignPoint.Of<TransformerMagnitude050>(),
+        CampaignPoint.Of<TransformerMagnitude075>(),
+        CampaignPoint.Of<TransformerMagnitude100>(),
+        CampaignPoint.Of<TransformerMagnitude125>(),
+        CampaignPoint.Of<TransformerMagnitude150>(),
+        CampaignPoint.Of<TransformerMagnitude200>(),
+        CampaignPoint.Of<TransformerMagnitude300>(),
+        CampaignPoint.Of<TransformerMagnitude400>(),
+        CampaignPoint.Of<TransformerTac025>(),
+        CampaignPoint.Of<TransformerTac050>(),
+        CampaignPoint.Of<TransformerTac075>(),
+        CampaignPoint.Of<TransformerTac100>(),
+        CampaignPoint.Of<TransformerTac125>(),
+        CampaignPoint.Of<TransformerTac150>(),
+        CampaignPoint.Of<TransformerTac200>(),
+        CampaignPoint.Of<TransformerTac300>(),
+        CampaignPoint.Of<TransformerTac400>(),
+    };
 }
