@@ -169,6 +169,16 @@ public class DiagnosticTests
         Assert.Contains("reverse-leak ratio", d.GetMessage());
     }
 
+    [Theory]
+    [InlineData("0.0")]
+    [InlineData("-2.5")]
+    public void QTAML017_input_mean_square_out_of_range_points_at_it(string value)
+    {
+        (Diagnostic d, string source) = Single(TestModels.Consumer(Path, ", InputMeanSquare = " + value), Mlp(), "QTAML017");
+        AssertAt(d, source, value, DiagnosticSeverity.Error);
+        Assert.Contains("mean square", d.GetMessage());
+    }
+
     [Fact]
     public void QTAML014_non_finite_weights_name_the_tensor()
     {

@@ -108,6 +108,10 @@ internal static partial class ModelEmitter
                     case ReshapeLayer:
                         w.Line("// " + layer.Name + ": " + layer.Operator + " " + Shape.Format(layer.InputShape) + " -> " + Shape.Format(layer.OutputShape) + " reads the same slice.");
                         break;
+                    case DenseLayer dense when dense.Rows > 1 && plan.IsQuantized:
+                        w.Line(method + "(w" + weightIndex + ", " + inputs + ", " + y + ");");
+                        weightIndex++;
+                        break;
                     case DenseLayer dense when dense.Rows > 1:
                         w.Line("// " + layer.Name + ": the same weights for each of " + dense.Rows + " rows.");
                         using (w.Block("for (int r = 0; r < " + dense.Rows + "; r++)"))
@@ -156,10 +160,75 @@ internal static partial class ModelEmitter
             case ReduceMeanLayer r: WriteReduceMean(w, r, method); break;
             case ConcatLayer c: WriteConcat(w, c, method); break;
             case EmbeddingLayer e: WriteEmbedding(w, plan, e, method); break;
+            case DenseLayer d when d.Rows > 1 && plan.IsQuantized: WriteRowsDense(w, plan, d, method); return true;
             default: return false;
         }
         w.Line();
         return true;
+    }
+
+    /// <summary>Output vectors a row-batched dense layer keeps in registers at a time.</summary>
+    private const int MaxOutputVectors = 8;
+
+    /// <summary>
+    /// A dense layer applied to every row of a [rows, inputs] value (a transformer projection): the codes are
+    /// dequantized once per call into an [input][output] float table padded to whole vectors, which every row
+    /// then reuses; each input value is broadcast and multiply-added into up to 64 outputs held in registers.
+    /// </summary>
+    private static void WriteRowsDense(SourceWriter w, ModelPlan plan, DenseLayer d, string method)
+    {
+        QuantizedLayer q = Quantized(plan, d);
+        bool offset = q.CodeOffset != 0;
+        int vectors = (d.Outputs + 7) / 8, padded = vectors * 8, table = d.InputCount * padded;
+        w.Line("/// <summary>" + Xml(d.Name) + ": " + d.Operator + ", " + d.InputCount + " inputs to " + d.Outputs + " outputs for each of " + d.Rows + " rows, from one dequantized table.</summary>");
+        using (w.Block("private static void " + method + "(global::System.ReadOnlySpan<byte> w, " + RoSpan + " x, " + Span + " y)"))
+        {
+            w.Line(CodeSpan(plan));
+            w.Line(RoSpan + " scale = " + method + "_Scale;");
+            w.Line(RoSpan + " bias = " + method + "_Bias;");
+            w.Line("if (x.Length < " + d.InputLength + " || y.Length < " + d.OutputLength + ") throw new global::System.ArgumentException(\"A layer buffer is too short.\");");
+            w.Line("// The codes as floats, [input][output], outputs padded with zeros to " + padded + ".");
+            w.Line(table <= StackWeights
+                ? Span + " table = stackalloc float[" + table + "];"
+                : Span + " table = s_" + method + "_Table ??= new float[" + table + "];");
+            if (table > StackWeights) w.Line("table.Clear();");
+            using (w.Block("for (int o = 0; o < " + d.Outputs + "; o++)"))
+                w.Line("for (int i = 0; i < " + d.InputCount + "; i++) table[i * " + padded + " + o] = " + CodeRead(plan, "o * " + d.InputCount + " + i") + ";");
+            w.Line(Span + " sums = stackalloc float[" + padded + "];");
+            w.Line("ref float weights = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(table);");
+            w.Line("ref float input = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(x);");
+            w.Line("ref float total = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(sums);");
+            using (w.Block("for (int r = 0; r < " + d.Rows + "; r++)"))
+            {
+                w.Line("nuint row = (nuint)(r * " + d.InputCount + ");");
+                for (int start = 0; start < vectors; start += MaxOutputVectors)
+                {
+                    int count = Math.Min(MaxOutputVectors, vectors - start);
+                    using (w.Block("// outputs " + (start * 8) + " to " + Math.Min(d.Outputs, (start + count) * 8) + ", " + count + " vector(s) in registers"))
+                    {
+                        w.Line(string.Join(" ", Enumerable.Range(0, count).Select(g => V + "<float> acc" + g + " = default;")));
+                        using (w.Block("for (int i = 0; i < " + d.InputCount + "; i++)"))
+                        {
+                            w.Line(V + "<float> broadcast = " + V + ".Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref input, row + (nuint)i));");
+                            w.Line("nuint at = (nuint)(i * " + padded + " + " + (start * 8) + ");");
+                            for (int g = 0; g < count; g++)
+                                w.Line("acc" + g + " = " + V + ".FusedMultiplyAdd(" + V + ".LoadUnsafe(ref weights, at + " + (8 * g) + "), broadcast, acc" + g + ");");
+                        }
+                        for (int g = 0; g < count; g++) w.Line(V + ".StoreUnsafe(acc" + g + ", ref total, " + (8 * (start + g)) + ");");
+                    }
+                }
+                if (offset)
+                {
+                    w.Line("// Mean correction: every read code is shifted by p01, so each output gains p01 times the row's sum.");
+                    w.Line("float inputSum = 0f;");
+                    w.Line("for (int i = 0; i < " + d.InputCount + "; i++) inputSum += x[r * " + d.InputCount + " + i];");
+                }
+                w.Line("for (int o = 0; o < " + d.Outputs + "; o++) y[r * " + d.Outputs + " + o] = scale[o] * (sums[o]" + (offset ? " + " + Literals.Float(q.CodeOffset) + " * inputSum" : "") + ") + bias[o];");
+            }
+        }
+        if (table > StackWeights) w.Line("[global::System.ThreadStatic] private static float[]? s_" + method + "_Table;");
+        w.Line("private static " + RoSpan + " " + method + "_Scale => " + Literals.FloatArray(q.ChannelScales) + ";");
+        w.Line("private static " + RoSpan + " " + method + "_Bias => " + Literals.FloatArray(d.Bias) + ";");
     }
 
     private static void WriteRowSoftmax(SourceWriter w, SoftmaxLayer s, string method)
@@ -193,12 +262,23 @@ internal static partial class ModelEmitter
             UnaryKind.Abs => "global::System.MathF.Abs(v)",
             _ => "1f / v",
         };
-        w.Line("/// <summary>" + Xml(u.Name) + ": " + u.Operator + ", elementwise over " + Shape.Format(u.OutputShape) + ".</summary>");
+        bool vector = u.Kind is UnaryKind.Erf or UnaryKind.Gelu && u.OutputLength >= 8;
+        w.Line("/// <summary>" + Xml(u.Name) + ": " + u.Operator + ", elementwise over " + Shape.Format(u.OutputShape) + (vector ? ", 8 at a time" : "") + ".</summary>");
         using (w.Block("private static void " + method + "(" + RoSpan + " x, " + Span + " y)"))
-        using (w.Block("for (int i = 0; i < " + u.OutputLength + "; i++)"))
         {
-            w.Line("float v = x[i];");
-            w.Line("y[i] = " + f + ";");
+            w.Line("int i = 0;");
+            if (vector)
+            {
+                w.Line("if (x.Length < " + u.OutputLength + " || y.Length < " + u.OutputLength + ") throw new global::System.ArgumentException(\"A layer buffer is too short.\");");
+                w.Line("ref float from = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(x);");
+                w.Line("ref float to = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(y);");
+                w.Line("for (; i <= " + (u.OutputLength - 8) + "; i += 8) " + V + ".StoreUnsafe(global::Qtaml.Numerics.SpecialFunctions." + u.Kind + "(" + V + ".LoadUnsafe(ref from, (nuint)i)), ref to, (nuint)i);");
+            }
+            using (w.Block("for (; i < " + u.OutputLength + "; i++)"))
+            {
+                w.Line("float v = x[i];");
+                w.Line("y[i] = " + f + ";");
+            }
         }
     }
 

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.Intrinsics;
 
 namespace Qtaml.Numerics;
 
@@ -10,7 +11,8 @@ public static class SpecialFunctions
 {
     /// <summary>
     /// The error function erf(x) = 2/√π ∫₀ˣ e^(−t²) dt, to within 1.5·10⁻⁷ absolutely
-    /// (Abramowitz and Stegun 7.1.26, a rational approximation in t = 1/(1 + p·|x|), evaluated in double).
+    /// (Abramowitz and Stegun 7.1.26, a rational approximation in t = 1/(1 + p·|x|), evaluated in double; 3·10⁻⁷
+    /// once the result is rounded to float).
     /// </summary>
     public static float Erf(float x)
     {
@@ -23,4 +25,27 @@ public static class SpecialFunctions
 
     /// <summary>GELU as its exact, erf-based definition: x·Φ(x) = x/2·(1 + erf(x/√2)).</summary>
     public static float Gelu(float x) => 0.5f * x * (1f + Erf(x * 0.70710678118654752f));
+
+    /// <summary>
+    /// erf of 8 values at once: the same rational approximation as <see cref="Erf(float)"/>, in float, with the
+    /// vectorized exponential, all in float; within 5·10⁻⁷ of the exact value (the scalar form, in double, 3·10⁻⁷).
+    /// </summary>
+    public static Vector256<float> Erf(Vector256<float> x)
+    {
+        Vector256<float> a = Vector256.Abs(x);
+        Vector256<float> t = Vector256<float>.One / (Vector256<float>.One + Vector256.Create(0.3275911f) * a);
+        Vector256<float> poly = Vector256.Create(1.061405429f);
+        poly = Vector256.FusedMultiplyAdd(poly, t, Vector256.Create(-1.453152027f));
+        poly = Vector256.FusedMultiplyAdd(poly, t, Vector256.Create(1.421413741f));
+        poly = Vector256.FusedMultiplyAdd(poly, t, Vector256.Create(-0.284496736f));
+        poly = Vector256.FusedMultiplyAdd(poly, t, Vector256.Create(0.254829592f));
+        poly *= t;
+        Vector256<float> y = Vector256<float>.One - poly * Vector256.Exp(-(a * a));
+        // Put the sign of x back on.
+        return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), -y, y);
+    }
+
+    /// <summary>GELU of 8 values at once: x/2·(1 + erf(x/√2)).</summary>
+    public static Vector256<float> Gelu(Vector256<float> x) =>
+        Vector256.Create(0.5f) * x * (Vector256<float>.One + Erf(x * Vector256.Create(0.70710678118654752f)));
 }

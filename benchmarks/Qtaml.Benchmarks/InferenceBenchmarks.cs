@@ -22,6 +22,8 @@ public class InferenceBenchmarks
     {
         ["cnn"] = 6L * 28 * 28 * 25 + 16L * 10 * 10 * 150 + 400 * 120 + 120 * 84 + 84 * 10,
         ["mlp"] = 784L * 128 + 128 * 64 + 64 * 10,
+        // 28 tokens: token embedding, Q/K/V/output projections, scores and mixing over 4 heads of 12, feed-forward, classifier.
+        ["transformer"] = 28L * 28 * 48 + 4L * 28 * 48 * 48 + 2L * 4 * 28 * 28 * 12 + 2L * 28 * 48 * 96 + 48 * 10,
     };
 
     private float[] _input = null!, _output = null!;
@@ -31,7 +33,7 @@ public class InferenceBenchmarks
     private RunOptions _runOptions = null!;
     private string[] _inputNames = null!, _outputNames = null!;
 
-    [Params("mlp", "cnn")]
+    [Params("mlp", "cnn", "transformer")]
     public string Model { get; set; } = "cnn";
 
     [GlobalSetup]
@@ -40,11 +42,11 @@ public class InferenceBenchmarks
         var random = new Random(1);
         _input = Enumerable.Range(0, 784).Select(_ => (float)random.NextDouble()).ToArray();
         _output = new float[10];
-        _image = Model == "cnn" ? CnnTac100.CreateWeightImage() : MlpTac100.CreateWeightImage();
+        _image = Model switch { "cnn" => CnnTac100.CreateWeightImage(), "transformer" => TransformerTac100.CreateWeightImage(), _ => MlpTac100.CreateWeightImage() };
         string path = Path.Combine(Repository(), "sample-app", "Models", $"digits-{Model}.onnx");
         var sessionOptions = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         _session = new InferenceSession(path, sessionOptions);
-        long[] inputShape = Model == "cnn" ? new long[] { 1, 1, 28, 28 } : new long[] { 1, 784 };
+        long[] inputShape = Model switch { "cnn" => new long[] { 1, 1, 28, 28 }, "transformer" => new long[] { 1, 28, 28 }, _ => new long[] { 1, 784 } };
         _ortInput = OrtValue.CreateTensorValueFromMemory(_input, inputShape);
         _ortOutput = OrtValue.CreateTensorValueFromMemory(_output, new long[] { 1, 10 });
         _runOptions = new RunOptions();
@@ -68,6 +70,7 @@ public class InferenceBenchmarks
     public void GeneratedBaked()
     {
         if (Model == "cnn") CnnTac100.Run(_input, _output);
+        else if (Model == "transformer") TransformerTac100.Run(_input, _output);
         else MlpTac100.Run(_input, _output);
     }
 
@@ -75,6 +78,7 @@ public class InferenceBenchmarks
     public void GeneratedImage()
     {
         if (Model == "cnn") CnnTac100.Run(_image, _input, _output);
+        else if (Model == "transformer") TransformerTac100.Run(_image, _input, _output);
         else MlpTac100.Run(_image, _input, _output);
     }
 
@@ -82,6 +86,7 @@ public class InferenceBenchmarks
     public void FloatCSharp()
     {
         if (Model == "cnn") CnnFloat.Run(_input, _output);
+        else if (Model == "transformer") TransformerFloat.Run(_input, _output);
         else MlpFloat.Run(_input, _output);
     }
 
