@@ -448,65 +448,103 @@ internal static partial class ModelEmitter
         w.Line();
     }
 
+    /// <summary>Accumulator vectors a blocked convolution keeps in registers (of 16 AVX registers, the rest hold weights and the broadcast).</summary>
+    private const int MaxAccumulators = 10;
+
     /// <summary>
-    /// A convolution vectorized over output channels: the layer's codes are dequantized once per call into a
-    /// [tap][channel] float table padded to whole vectors (a few thousand values, negligible beside the
-    /// convolution itself), then every input value in a window is broadcast and multiply-added into 8 output
-    /// channels at a time.
+    /// A convolution vectorized over output channels and blocked over output columns. Once per call the codes are
+    /// dequantized into a [tap][channel] float table padded to whole vectors, with the mean-correction offset
+    /// added to every code (Σ(q + p01)·x is the corrected sum, so no window sums are needed), and a padded input
+    /// is copied into a zero-bordered buffer so the inner loops need no bounds tests. Then for each block of
+    /// output columns every tap's weight vectors are loaded once and multiply-added with each column's input,
+    /// broadcast: (columns × channel vectors) accumulators stay in registers.
     /// </summary>
     private static void WriteVectorConv(SourceWriter w, ModelPlan plan, ConvLayer c, string method, int vectors, bool relu)
     {
         QuantizedLayer q = Quantized(plan, c);
-        bool offset = q.CodeOffset != 0;
-        int taps = c.InChannels * c.Window.KernelH * c.Window.KernelW, padded = vectors * 8, table = taps * padded;
-        const string V = "global::System.Runtime.Intrinsics.Vector256";
-        w.Line("/// <summary>" + Xml(c.Name) + ": Conv " + Shape.Format(c.InputShape) + " -> " + Shape.Format(c.OutputShape) + ", kernel " + c.Window + "; " + vectors + " vector(s) of 8 output channels" + (relu ? "; ReLU fused in" : "") + ".</summary>");
+        Window k = c.Window;
+        int taps = c.InChannels * k.KernelH * k.KernelW, padded = vectors * 8, table = taps * padded;
+        int block = Enumerable.Range(1, Math.Min(8, c.OutW)).Where(b => c.OutW % b == 0 && b * vectors <= MaxAccumulators).DefaultIfEmpty(1).Max();
+        bool pads = k.PadTop > 0 || k.PadLeft > 0 || (c.OutH - 1) * k.StrideH + k.KernelH > c.InH || (c.OutW - 1) * k.StrideW + k.KernelW > c.InW;
+        int paddedH = pads ? Math.Max(c.InH + k.PadTop, (c.OutH - 1) * k.StrideH + k.KernelH) : c.InH;
+        int paddedW = pads ? Math.Max(c.InW + k.PadLeft, (c.OutW - 1) * k.StrideW + k.KernelW) : c.InW;
+        int inputLength = c.InChannels * paddedH * paddedW;
+        const string Mm = "global::System.Runtime.InteropServices.MemoryMarshal";
+        w.Line("/// <summary>" + Xml(c.Name) + ": Conv " + Shape.Format(c.InputShape) + " -> " + Shape.Format(c.OutputShape) + ", kernel " + k + "; "
+            + vectors + " vector(s) of 8 output channels by " + block + " output column(s) at a time" + (relu ? "; ReLU fused in" : "") + ".</summary>");
         using (w.Block("private static void " + method + "(global::System.ReadOnlySpan<byte> w, global::System.ReadOnlySpan<float> x, global::System.Span<float> y)"))
         {
             w.Line(CodeSpan(plan));
             w.Line("global::System.ReadOnlySpan<float> scale = " + method + "_Scale;");
             w.Line("global::System.ReadOnlySpan<float> bias = " + method + "_Bias;");
-            w.Line("// The codes as floats, [tap][output channel], channels padded with zeros to " + padded + ".");
+            w.Line("if (x.Length < " + c.InputLength + " || y.Length < " + c.OutputLength + ") throw new global::System.ArgumentException(\"A layer buffer is too short.\");");
+            w.Line("// The codes as floats" + (q.CodeOffset != 0 ? " plus the mean-correction offset " + Literals.Float(q.CodeOffset) : "") + ", [tap][output channel], channels padded with zeros to " + padded + ".");
             w.Line(table <= StackWeights
                 ? "global::System.Span<float> table = stackalloc float[" + table + "];"
                 : "global::System.Span<float> table = s_" + method + "_Table ??= new float[" + table + "];");
             using (w.Block("for (int oc = 0; oc < " + c.OutChannels + "; oc++)"))
-                w.Line("for (int t = 0; t < " + taps + "; t++) table[t * " + padded + " + oc] = " + CodeRead(plan, "oc * " + taps + " + t") + ";");
-            w.Line("global::System.Span<float> sums = stackalloc float[" + padded + "];");
-            w.Line("ref float weights = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(table);");
-            using (w.Block("for (int oy = 0; oy < " + c.OutH + "; oy++)"))
-            using (w.Block("for (int ox = 0; ox < " + c.OutW + "; ox++)"))
+                w.Line("for (int t = 0; t < " + taps + "; t++) table[t * " + padded + " + oc] = " + CodeRead(plan, "oc * " + taps + " + t") + (q.CodeOffset != 0 ? " + " + Literals.Float(q.CodeOffset) : "") + ";");
+            if (pads)
             {
-                w.Line(string.Join(" ", Enumerable.Range(0, vectors).Select(g => V + "<float> acc" + g + " = default;")));
-                if (offset) w.Line("float windowSum = 0f;");
+                w.Line("// The input inside a zero border of " + k.PadTop + " rows and " + k.PadLeft + " columns: " + c.InChannels + " x " + paddedH + " x " + paddedW + ".");
+                w.Line(inputLength <= StackFloats
+                    ? "global::System.Span<float> input = stackalloc float[" + inputLength + "];"
+                    : "global::System.Span<float> input = s_" + method + "_Input ??= new float[" + inputLength + "];");
+                if (inputLength > StackFloats) w.Line("input.Clear();");
                 using (w.Block("for (int ic = 0; ic < " + c.InChannels + "; ic++)"))
-                using (w.Block("for (int ky = 0; ky < " + c.Window.KernelH + "; ky++)"))
+                using (w.Block("for (int iy = 0; iy < " + c.InH + "; iy++)"))
+                    w.Line("x.Slice((ic * " + c.InH + " + iy) * " + c.InW + ", " + c.InW + ").CopyTo(input.Slice((ic * " + paddedH + " + iy + " + k.PadTop + ") * " + paddedW + " + " + k.PadLeft + ", " + c.InW + "));");
+            }
+            else
+            {
+                w.Line("global::System.ReadOnlySpan<float> input = x;");
+            }
+            w.Line("global::System.Span<float> sums = stackalloc float[" + (block * padded) + "];");
+            w.Line("ref float weights = ref " + Mm + ".GetReference(table);");
+            w.Line("ref float pixels = ref " + Mm + ".GetReference(input);");
+            w.Line("ref float total = ref " + Mm + ".GetReference(sums);");
+            using (w.Block("for (int oy = 0; oy < " + c.OutH + "; oy++)"))
+            using (w.Block("for (int ox = 0; ox < " + c.OutW + "; ox += " + block + ")"))
+            {
+                for (int p = 0; p < block; p++)
+                    w.Line(string.Join(" ", Enumerable.Range(0, vectors).Select(g => V + "<float> acc" + p + "_" + g + " = default;")));
+                using (w.Block("for (int ic = 0; ic < " + c.InChannels + "; ic++)"))
+                using (w.Block("for (int ky = 0; ky < " + k.KernelH + "; ky++)"))
                 {
-                    w.Line("int iy = oy * " + c.Window.StrideH + " - " + c.Window.PadTop + " + ky;");
-                    w.Line("if ((uint)iy >= " + c.InH + "u) continue;");
-                    w.Line("int inputRow = (ic * " + c.InH + " + iy) * " + c.InW + ";");
-                    w.Line("int tapRow = (ic * " + c.Window.KernelH + " + ky) * " + c.Window.KernelW + ";");
-                    using (w.Block("for (int kx = 0; kx < " + c.Window.KernelW + "; kx++)"))
+                    w.Line("nuint row = (nuint)((ic * " + paddedH + " + oy * " + k.StrideH + " + ky) * " + paddedW + " + ox * " + k.StrideW + ");");
+                    w.Line("nuint tap = (nuint)((ic * " + k.KernelH + " + ky) * " + k.KernelW + " * " + padded + ");");
+                    for (int kx = 0; kx < k.KernelW; kx++)
+                    using (w.Block("// kx = " + kx + ": the weight vectors once, every column's input broadcast"))
                     {
-                        w.Line("int ix = ox * " + c.Window.StrideW + " - " + c.Window.PadLeft + " + kx;");
-                        w.Line("if ((uint)ix >= " + c.InW + "u) continue;");
-                        w.Line("float v = x[inputRow + ix];");
-                        if (offset) w.Line("windowSum += v;");
-                        w.Line(V + "<float> broadcast = " + V + ".Create(v);");
-                        w.Line("nuint at = (nuint)((tapRow + kx) * " + padded + ");");
                         for (int g = 0; g < vectors; g++)
-                            w.Line("acc" + g + " = " + V + ".FusedMultiplyAdd(" + V + ".LoadUnsafe(ref weights, at + " + (8 * g) + "), broadcast, acc" + g + ");");
+                            w.Line(V + "<float> w" + g + " = " + V + ".LoadUnsafe(ref weights, tap + " + (kx * padded + 8 * g) + ");");
+                        for (int p = 0; p < block; p++)
+                        {
+                            w.Line("{ " + V + "<float> v = " + V + ".Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref pixels, row + " + (p * k.StrideW + kx) + "));");
+                            for (int g = 0; g < vectors; g++) w.Line("  acc" + p + "_" + g + " = " + V + ".FusedMultiplyAdd(w" + g + ", v, acc" + p + "_" + g + ");" + (g == vectors - 1 ? " }" : ""));
+                        }
                     }
                 }
-                for (int g = 0; g < vectors; g++) w.Line(V + ".StoreUnsafe(acc" + g + ", ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(sums), " + (8 * g) + ");");
-                w.Line("for (int oc = 0; oc < " + c.OutChannels + "; oc++) y[(oc * " + c.OutH + " + oy) * " + c.OutW + " + ox] = "
-                    + Store("scale[oc] * (sums[oc]" + (offset ? " + " + Literals.Float(q.CodeOffset) + " * windowSum" : "") + ") + bias[oc]", relu) + ";");
+                for (int p = 0; p < block; p++)
+                    for (int g = 0; g < vectors; g++)
+                        w.Line(V + ".StoreUnsafe(acc" + p + "_" + g + ", ref total, " + (p * padded + 8 * g) + ");");
+                using (w.Block("for (int oc = 0; oc < " + c.OutChannels + "; oc++)"))
+                {
+                    w.Line("int at = (oc * " + c.OutH + " + oy) * " + c.OutW + " + ox;");
+                    for (int p = 0; p < block; p++)
+                        w.Line("y[at + " + p + "] = " + Store("scale[oc] * sums[" + (p * padded) + " + oc] + bias[oc]", relu) + ";");
+                }
             }
         }
         w.Line();
         if (table > StackWeights)
         {
             w.Line("[global::System.ThreadStatic] private static float[]? s_" + method + "_Table;");
+            w.Line();
+        }
+        if (pads && inputLength > StackFloats)
+        {
+            w.Line("[global::System.ThreadStatic] private static float[]? s_" + method + "_Input;");
             w.Line();
         }
         w.Line("private static global::System.ReadOnlySpan<float> " + method + "_Scale => " + Literals.FloatArray(q.ChannelScales) + ";");
