@@ -9,7 +9,7 @@ public class OnnxRuntimeComparisonTests
 {
     private const int Inputs = 100;
 
-    private static (Func<float[], float[]> Run, Assembly Assembly) Compile(byte[] model, string arguments)
+    internal static (Func<float[], float[]> Run, Assembly Assembly) Compile(byte[] model, string arguments)
     {
         var result = GeneratorHarness.Run(TestModels.Consumer("Models/model.onnx", arguments), new[] { GeneratorHarness.WeightFile("Models/model.onnx", model) });
         Assert.Empty(result.GeneratorDiagnostics.Where(d => d.DefaultSeverity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error));

@@ -18,20 +18,8 @@ public class SampleTransformerTests
 
     private static readonly long[] InputShape = { 1, 28, 28 };
 
-    internal static (Func<float[], float[]> Run, Type Harness) Compile(byte[] model, string arguments)
-    {
-        var result = GeneratorHarness.Run(TestModels.Consumer("Models/model.onnx", arguments), new[] { GeneratorHarness.WeightFile("Models/model.onnx", model) });
-        Assert.Empty(result.GeneratorDiagnostics.Where(d => d.DefaultSeverity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error));
-        Type harness = GeneratorHarness.CompileAndLoad(result.Output).GetType("Models.Harness")!;
-        int outputs = (int)harness.GetProperty("OutputLength")!.GetValue(null)!;
-        MethodInfo run = harness.GetMethod("Run")!;
-        return (input =>
-        {
-            var output = new float[outputs];
-            run.Invoke(null, new object[] { input, output });
-            return output;
-        }, harness);
-    }
+    /// <summary>The generated model behind a run function, as the ONNX Runtime comparison tests compile it.</summary>
+    internal static (Func<float[], float[]> Run, Assembly Assembly) Compile(byte[] model, string arguments) => OnnxRuntimeComparisonTests.Compile(model, arguments);
 
     private static MnistData Test => MnistData.Load(MnistData.DefaultPath()).Test;
 
