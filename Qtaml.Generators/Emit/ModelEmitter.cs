@@ -233,7 +233,6 @@ internal static partial class ModelEmitter
                         w.Line("// " + layer.Name + ": ReLU, fused into the layer before.");
                         break;
                     case ReluLayer:
-                    case SoftmaxLayer:
                         w.Line("{ global::System.Span<float> y = intoA ? a.Slice(0, " + layer.OutputLength + ") : b.Slice(0, " + layer.OutputLength + "); x.CopyTo(y); " + method + "(y); x = y; intoA = !intoA; }");
                         break;
                     case WeightLayer:
@@ -280,16 +279,8 @@ internal static partial class ModelEmitter
                 w.Line("private static void " + method + "(global::System.Span<float> x) { for (int i = 0; i < x.Length; i++) if (x[i] < 0f) x[i] = 0f; }");
                 w.Line();
                 break;
-            case SoftmaxLayer:
-                w.Line("/// <summary>" + Xml(layer.Name) + ": softmax in place, shifted by the maximum for stability.</summary>");
-                using (w.Block("private static void " + method + "(global::System.Span<float> x)"))
-                {
-                    w.Line("float max = float.NegativeInfinity;");
-                    w.Line("for (int i = 0; i < x.Length; i++) if (x[i] > max) max = x[i];");
-                    w.Line("float sum = 0f;");
-                    w.Line("for (int i = 0; i < x.Length; i++) { x[i] = global::System.MathF.Exp(x[i] - max); sum += x[i]; }");
-                    w.Line("for (int i = 0; i < x.Length; i++) x[i] /= sum;");
-                }
+            case SoftmaxLayer softmax:
+                WriteRowSoftmax(w, softmax, method);
                 w.Line();
                 break;
         }
