@@ -25,13 +25,14 @@ public class OnnxRuntimeComparisonTests
         }, assembly);
     }
 
-    public static TheoryData<string> Models => new() { "mlp", "wide-mlp", "cnn", "cnn-batchnorm" };
+    public static TheoryData<string> Models => new() { "mlp", "wide-mlp", "cnn", "cnn-batchnorm", "channels-last-cnn" };
 
     private static OnnxModelBuilder Build(string name) => name switch
     {
         "mlp" => TestModels.Mlp(),
         "wide-mlp" => TestModels.WideMlp(),
         "cnn" => TestModels.Cnn(),
+        "channels-last-cnn" => TestModels.ChannelsLastCnn(),
         _ => TestModels.CnnWithBatchNorm(),
     };
 
@@ -87,6 +88,27 @@ public class OnnxRuntimeComparisonTests
             }
         }
         Assert.True(largestError > 0, "quantization should change the outputs at least a little");
+    }
+
+    [Theory]
+    [InlineData(8)]
+    [InlineData(4)]
+    public void Channels_last_convolutions_and_pooling_match_OnnxRuntime_on_the_same_quantized_weights(int bits)
+    {
+        // Padded pooling has no reference in QuantizationBound, so ONNX Runtime runs the model with every weight
+        // replaced by its dequantized value: the generated code must then agree to float rounding.
+        OnnxModelBuilder builder = TestModels.ChannelsLastCnn();
+        byte[] model = builder.Build(OutputShape);
+        using var reference = new OnnxRuntimeReference(DequantizedOnnx.Rewrite(model, bits), builder.InputShape);
+        (Func<float[], float[]> run, _) = Compile(model, $", Bits = {bits}, FlipProbability = 0.0, EccBudget = 0.0");
+        double largest = 0;
+        for (int seed = 0; seed < Inputs; seed++)
+        {
+            float[] input = TestModels.Input(3 * 9 * 9, seed).Select(v => 2 * v - 1).ToArray();   // signed: the ReLU and max pooling matter
+            float[] expected = reference.Run(input), actual = run(input);
+            for (int i = 0; i < expected.Length; i++) largest = Math.Max(largest, Math.Abs(expected[i] - actual[i]));
+        }
+        Assert.True(largest <= 1e-5, $"largest difference from ONNX Runtime: {largest:G3}");
     }
 
     [Fact]

@@ -30,6 +30,18 @@ internal static class TestModels
             .Conv(4, 6, 3, stride: 1).Relu().AveragePool(2, 2)
             .Reshape(1, -1).Gemm(24, 10).Softmax();
 
+    /// <summary>
+    /// A CNN on 3×9×9, for the channels-last paths: a channel-major input of three channels (transposed as it is
+    /// staged), a strided padded Conv of 9 channels with no ReLU after it, a padded MaxPool, a ReLU that is not
+    /// fused, a padded AveragePool (count_include_pad = 0), a Conv reading channels-last without a border, then
+    /// back to channel-major for Flatten → Gemm → Softmax.
+    /// </summary>
+    public static OnnxModelBuilder ChannelsLastCnn(int seed = 6) =>
+        new OnnxModelBuilder(new long[] { 1, 3, 9, 9 }, seed)
+            .Conv(3, 9, 3, stride: 2, pad: 1).MaxPool(2, 1, pad: 1).Relu()
+            .AveragePool(3, 3, pad: 1).Conv(9, 4, 2)
+            .Flatten().Gemm(4, 10).Softmax();
+
     public static float[] Input(int length, int seed)
     {
         var random = new Random(seed);

@@ -8,7 +8,7 @@ namespace Qtaml.Generators.Tests.Support;
 /// (s_c = max|w_c| / (2^(b−1) − 1), w → s_c·round(w / s_c)), written independently of the generator's planner.
 /// ONNX Runtime on this file computes exactly the network the quantized generated code computes with no flips,
 /// up to float rounding order. The weights are the second input of a MatMul or Gemm (channels = output columns,
-/// or rows with transB) and the table of a Gather (channels = rows).
+/// or rows with transB), the kernel of a Conv (channels = output channels) and the table of a Gather (channels = rows).
 /// </summary>
 internal static class DequantizedOnnx
 {
@@ -23,12 +23,13 @@ internal static class DequantizedOnnx
             {
                 "MatMul" when byName.ContainsKey(node.Input[1]) => (node.Input[1], false),
                 "Gemm" => (node.Input[1], node.Attribute.Any(a => a.Name == "transB" && a.I == 1)),
+                "Conv" => (node.Input[1], true),
                 "Gather" when byName.ContainsKey(node.Input[0]) => (node.Input[0], true),
                 _ => ((string?)null, false),
             };
             if (weight is null) continue;
             TensorProto tensor = byName[weight];
-            int rows = (int)tensor.Dims[0], columns = (int)tensor.Dims[1];
+            int rows = (int)tensor.Dims[0], columns = (int)tensor.Dims.Skip(1).Aggregate(1L, (a, d) => a * d);   // a Conv kernel: [out][in·kh·kw]
             float[] w = new float[rows * columns];
             Buffer.BlockCopy(tensor.RawData.ToByteArray(), 0, w, 0, w.Length * 4);
             int channels = channelsAreRows ? rows : columns;

@@ -118,16 +118,16 @@ internal sealed class OnnxModelBuilder
         return Node("Reshape", new[] { Int64Initializer("shape" + _counter, shape) });
     }
 
-    public OnnxModelBuilder MaxPool(int kernel, int stride)
-    {
-        Ops.Add(new ReferenceOp.Pool(true, kernel, stride));
-        return Node("MaxPool", Array.Empty<string>(), Ints("kernel_shape", kernel, kernel), Ints("strides", stride, stride));
-    }
+    /// <summary>A max pooling; with <paramref name="pad"/> &gt; 0 only ONNX Runtime can serve as its reference.</summary>
+    public OnnxModelBuilder MaxPool(int kernel, int stride, int pad = 0) => Pool("MaxPool", kernel, stride, pad);
 
-    public OnnxModelBuilder AveragePool(int kernel, int stride)
+    /// <summary>An average pooling (count_include_pad = 0); with <paramref name="pad"/> &gt; 0 only ONNX Runtime can serve as its reference.</summary>
+    public OnnxModelBuilder AveragePool(int kernel, int stride, int pad = 0) => Pool("AveragePool", kernel, stride, pad);
+
+    private OnnxModelBuilder Pool(string op, int kernel, int stride, int pad)
     {
-        Ops.Add(new ReferenceOp.Pool(false, kernel, stride));
-        return Node("AveragePool", Array.Empty<string>(), Ints("kernel_shape", kernel, kernel), Ints("strides", stride, stride));
+        Ops.Add(pad == 0 ? new ReferenceOp.Pool(op == "MaxPool", kernel, stride) : new ReferenceOp.Unsupported("padded " + op));
+        return Node(op, Array.Empty<string>(), Ints("kernel_shape", kernel, kernel), Ints("strides", stride, stride), Ints("pads", pad, pad, pad, pad));
     }
 
     public byte[] Build(long[] outputShape)

@@ -36,9 +36,14 @@ internal static partial class ModelEmitter
             Layer[] layers = plan.Graph.Layers;
             if (plan.Graph.IsChain)
             {
-                WriteForward(w, plan);
+                int[] strides = ChannelStrides(plan);
+                WriteForward(w, plan, strides);
                 for (int index = 0; index < layers.Length; index++)
-                    if (!IsFusedRelu(layers, index)) WriteLayer(w, plan, layers[index], index, ReluFusedAfter(layers, index));
+                    if (!IsFusedRelu(layers, index)) WriteLayer(w, plan, layers[index], index, ReluFusedAfter(layers, index), index == 0 ? 0 : strides[index - 1], strides[index]);
+                var conversions = new HashSet<string>();
+                for (int index = 0; index <= layers.Length; index++)
+                    if (index > 0 && strides[index - 1] > 0 && (index == layers.Length || strides[index] == 0) && conversions.Add(PlanesMethodName(layers[index - 1], strides[index - 1])))
+                        WriteToPlanes(w, layers[index - 1], strides[index - 1]);
             }
             else
             {
@@ -196,10 +201,10 @@ internal static partial class ModelEmitter
 
     private static int LayerBytes(ModelPlan plan, int layer) => plan.Layers[layer].StoredCodes.Length * plan.BytesPerCode;
 
-    private static void WriteForward(SourceWriter w, ModelPlan plan)
+    private static void WriteForward(SourceWriter w, ModelPlan plan, int[] strides)
     {
         Layer[] layers = plan.Graph.Layers;
-        int largest = Math.Max(plan.Graph.InputLength, layers.Length == 0 ? 0 : layers.Max(l => l.OutputLength));
+        int largest = Math.Max(plan.Graph.InputLength, layers.Length == 0 ? 0 : layers.Select((l, i) => Math.Max(l.OutputLength, StoredLength(l, strides[i]))).Max());
         var parameters = plan.IsQuantized ? plan.Layers.Select((_, l) => "global::System.ReadOnlySpan<byte> w" + l).ToList() : new List<string>();
         parameters.Add("global::System.ReadOnlySpan<float> input");
         parameters.Add("global::System.Span<float> output");
@@ -224,6 +229,8 @@ internal static partial class ModelEmitter
             {
                 Layer layer = layers[i];
                 string method = MethodName(layer, i);
+                string target = "global::System.Span<float> y = intoA ? a.Slice(0, " + StoredLength(layer, strides[i]) + ") : b.Slice(0, " + StoredLength(layer, strides[i]) + "); ";
+                if (NeedsPlanesBefore(layers, strides, i)) WritePlanesStep(w, layers[i - 1], strides[i - 1]);
                 switch (layer)
                 {
                     case ReshapeLayer:
@@ -233,18 +240,18 @@ internal static partial class ModelEmitter
                         w.Line("// " + layer.Name + ": ReLU, fused into the layer before.");
                         break;
                     case ReluLayer:
-                        w.Line("{ global::System.Span<float> y = intoA ? a.Slice(0, " + layer.OutputLength + ") : b.Slice(0, " + layer.OutputLength + "); x.CopyTo(y); " + method + "(y); x = y; intoA = !intoA; }");
+                        w.Line("{ " + target + "x.CopyTo(y); " + method + "(y); x = y; intoA = !intoA; }");
                         break;
                     case WeightLayer:
-                        w.Line("{ global::System.Span<float> y = intoA ? a.Slice(0, " + layer.OutputLength + ") : b.Slice(0, " + layer.OutputLength + "); "
-                            + method + "(" + (plan.IsQuantized ? "w" + weightIndex + ", " : "") + "x, y); x = y; intoA = !intoA; }");
+                        w.Line("{ " + target + method + "(" + (plan.IsQuantized ? "w" + weightIndex + ", " : "") + "x, y); x = y; intoA = !intoA; }");
                         weightIndex++;
                         break;
                     default:
-                        w.Line("{ global::System.Span<float> y = intoA ? a.Slice(0, " + layer.OutputLength + ") : b.Slice(0, " + layer.OutputLength + "); " + method + "(x, y); x = y; intoA = !intoA; }");
+                        w.Line("{ " + target + method + "(x, y); x = y; intoA = !intoA; }");
                         break;
                 }
             }
+            if (layers.Length > 0 && strides[layers.Length - 1] > 0) WritePlanesStep(w, layers[layers.Length - 1], strides[layers.Length - 1]);
             w.Line("x.CopyTo(output);");
         }
         if (largest > StackFloats)
@@ -254,6 +261,13 @@ internal static partial class ModelEmitter
             w.Line("[global::System.ThreadStatic] private static float[]? s_bufferB;");
         }
         w.Line();
+    }
+
+    /// <summary>The forward step that ends a channels-last run: the value back in channel-major planes.</summary>
+    private static void WritePlanesStep(SourceWriter w, Layer producer, int stride)
+    {
+        w.Line("// Channels-last (" + stride + " channel slots) back to the channel-major layout of the ONNX graph.");
+        w.Line("{ global::System.Span<float> y = intoA ? a.Slice(0, " + producer.OutputLength + ") : b.Slice(0, " + producer.OutputLength + "); " + PlanesMethodName(producer, stride) + "(x, y); x = y; intoA = !intoA; }");
     }
 
     private static string MethodName(Layer layer, int index) => "Layer" + index + "_" + layer.Operator;
@@ -266,13 +280,16 @@ internal static partial class ModelEmitter
     /// <summary>The value an output is stored as: clamped at zero where a ReLU is fused in.</summary>
     private static string Store(string value, bool relu) => relu ? "global::System.MathF.Max(0f, " + value + ")" : value;
 
-    private static void WriteLayer(SourceWriter w, ModelPlan plan, Layer layer, int index, bool relu)
+    /// <param name="inStride">The channel stride of the layer's input when it is channels-last, 0 when channel-major.</param>
+    /// <param name="outStride">The channel stride of its output when it is channels-last, 0 when channel-major.</param>
+    private static void WriteLayer(SourceWriter w, ModelPlan plan, Layer layer, int index, bool relu, int inStride = 0, int outStride = 0)
     {
         string method = MethodName(layer, index);
         switch (layer)
         {
             case DenseLayer dense: WriteDense(w, plan, dense, method, relu); break;
-            case ConvLayer conv: WriteConv(w, plan, conv, method, relu); break;
+            case ConvLayer conv: WriteConv(w, plan, conv, method, relu, inStride, outStride); break;
+            case PoolLayer pool when outStride > 0: WriteChannelsLastPool(w, pool, method, outStride); break;
             case PoolLayer pool: WritePool(w, pool, method); break;
             case ReluLayer:
                 w.Line("/// <summary>" + Xml(layer.Name) + ": max(x, 0) in place.</summary>");
@@ -385,12 +402,11 @@ internal static partial class ModelEmitter
     /// <summary>Weights a vectorized convolution dequantizes on the stack; larger layers use a per-thread buffer.</summary>
     private const int StackWeights = 16 * 1024;
 
-    private static void WriteConv(SourceWriter w, ModelPlan plan, ConvLayer c, string method, bool relu)
+    private static void WriteConv(SourceWriter w, ModelPlan plan, ConvLayer c, string method, bool relu, int inStride, int outStride)
     {
-        int vectors = (c.OutChannels + 7) / 8;
-        if (plan.IsQuantized && vectors <= MaxChannelVectors)
+        if (IsVectorConv(plan, c))
         {
-            WriteVectorConv(w, plan, c, method, vectors, relu);
+            WriteVectorConv(w, plan, c, method, ChannelVectors(c), relu, inStride, outStride);
             return;
         }
         w.Line("/// <summary>" + Xml(c.Name) + ": Conv " + Shape.Format(c.InputShape) + " -> " + Shape.Format(c.OutputShape) + ", kernel " + c.Window + (relu ? ", ReLU fused in" : "") + ".</summary>");
@@ -445,55 +461,80 @@ internal static partial class ModelEmitter
     /// <summary>
     /// A convolution vectorized over output channels and blocked over output columns. Once per call the codes are
     /// dequantized into a [tap][channel] float table padded to whole vectors, with the mean-correction offset
-    /// added to every code (Σ(q + p01)·x is the corrected sum, so no window sums are needed), and a padded input
-    /// is copied into a zero-bordered buffer so the inner loops need no bounds tests. Then for each block of
-    /// output columns every tap's weight vectors are loaded once and multiply-added with each column's input,
-    /// broadcast: (columns × channel vectors) accumulators stay in registers.
+    /// added to every code (Σ(q + p01)·x is the corrected sum, so no window sums are needed). The input is read
+    /// channels-last ([row][column][channel]), copied first into a zero-bordered buffer when the layer pads or
+    /// its input arrives channel-major, so the inner loops need no bounds tests. For each block of output columns
+    /// every tap's weight vectors are loaded once and multiply-added with each column's input, broadcast:
+    /// (columns × channel vectors) accumulators stay in registers. Scale, bias and a fused ReLU are applied to
+    /// whole vectors; channels-last outputs (<paramref name="outStride"/> &gt; 0, chains) are then stored as they
+    /// are, channel-major ones (graphs) are scattered to their planes.
     /// </summary>
-    private static void WriteVectorConv(SourceWriter w, ModelPlan plan, ConvLayer c, string method, int vectors, bool relu)
+    /// <param name="inStride">The input's channel stride when it is channels-last; 0 when it is channel-major.</param>
+    /// <param name="outStride">The output's channel stride (the padded channel count) for channels-last; 0 for channel-major.</param>
+    private static void WriteVectorConv(SourceWriter w, ModelPlan plan, ConvLayer c, string method, int vectors, bool relu, int inStride, int outStride)
     {
         QuantizedLayer q = Quantized(plan, c);
         Window k = c.Window;
         int taps = c.InChannels * k.KernelH * k.KernelW, padded = vectors * 8, table = taps * padded;
         int block = Enumerable.Range(1, Math.Min(8, c.OutW)).Where(b => c.OutW % b == 0 && b * vectors <= MaxAccumulators).DefaultIfEmpty(1).Max();
         bool pads = k.PadTop > 0 || k.PadLeft > 0 || (c.OutH - 1) * k.StrideH + k.KernelH > c.InH || (c.OutW - 1) * k.StrideW + k.KernelW > c.InW;
+        // One channel stored channel-major is already channels-last with stride 1.
+        int cs = inStride > 0 ? inStride : c.InChannels == 1 ? 1 : c.InChannels;
+        bool transposes = inStride == 0 && c.InChannels > 1;
+        bool stages = pads || transposes;
         int paddedH = pads ? Math.Max(c.InH + k.PadTop, (c.OutH - 1) * k.StrideH + k.KernelH) : c.InH;
         int paddedW = pads ? Math.Max(c.InW + k.PadLeft, (c.OutW - 1) * k.StrideW + k.KernelW) : c.InW;
-        int inputLength = c.InChannels * paddedH * paddedW;
+        int inputLength = paddedH * paddedW * cs;
+        int xLength = inStride > 0 ? c.InH * c.InW * inStride : c.InputLength;
+        int yLength = outStride > 0 ? c.OutH * c.OutW * outStride : c.OutputLength;
         const string Mm = "global::System.Runtime.InteropServices.MemoryMarshal";
         w.Line("/// <summary>" + Xml(c.Name) + ": Conv " + Shape.Format(c.InputShape) + " -> " + Shape.Format(c.OutputShape) + ", kernel " + k + "; "
-            + vectors + " vector(s) of 8 output channels by " + block + " output column(s) at a time" + (relu ? "; ReLU fused in" : "") + ".</summary>");
+            + vectors + " vector(s) of 8 output channels by " + block + " output column(s) at a time" + (relu ? "; ReLU fused in" : "")
+            + "; reads " + (inStride > 0 ? "channels-last rows with " + inStride + " channel slots" : "channel-major planes")
+            + ", writes " + (outStride > 0 ? "channels-last rows with " + outStride + " channel slots" : "channel-major planes") + ".</summary>");
         using (w.Block("private static void " + method + "(global::System.ReadOnlySpan<byte> w, global::System.ReadOnlySpan<float> x, global::System.Span<float> y)"))
         {
             w.Line(CodeSpan(plan));
-            w.Line("global::System.ReadOnlySpan<float> scale = " + method + "_Scale;");
-            w.Line("global::System.ReadOnlySpan<float> bias = " + method + "_Bias;");
-            w.Line("if (x.Length < " + c.InputLength + " || y.Length < " + c.OutputLength + ") throw new global::System.ArgumentException(\"A layer buffer is too short.\");");
+            w.Line("if (x.Length < " + xLength + " || y.Length < " + yLength + ") throw new global::System.ArgumentException(\"A layer buffer is too short.\");");
             w.Line("// The codes as floats" + (q.CodeOffset != 0 ? " plus the mean-correction offset " + Literals.Float(q.CodeOffset) : "") + ", [tap][output channel], channels padded with zeros to " + padded + ".");
             w.Line(table <= StackWeights
                 ? "global::System.Span<float> table = stackalloc float[" + table + "];"
                 : "global::System.Span<float> table = s_" + method + "_Table ??= new float[" + table + "];");
             using (w.Block("for (int oc = 0; oc < " + c.OutChannels + "; oc++)"))
                 w.Line("for (int t = 0; t < " + taps + "; t++) table[t * " + padded + " + oc] = " + CodeRead(plan, "oc * " + taps + " + t") + (q.CodeOffset != 0 ? " + " + Literals.Float(q.CodeOffset) : "") + ";");
-            if (pads)
+            if (stages)
             {
-                w.Line("// The input inside a zero border of " + k.PadTop + " rows and " + k.PadLeft + " columns: " + c.InChannels + " x " + paddedH + " x " + paddedW + ".");
+                w.Line("// The input channels-last" + (pads ? " inside a zero border of " + k.PadTop + " rows and " + k.PadLeft + " columns" : "") + ": " + paddedH + " x " + paddedW + " x " + cs + ".");
                 w.Line(inputLength <= StackFloats
                     ? "global::System.Span<float> input = stackalloc float[" + inputLength + "];"
                     : "global::System.Span<float> input = s_" + method + "_Input ??= new float[" + inputLength + "];");
                 if (inputLength > StackFloats) w.Line("input.Clear();");
-                using (w.Block("for (int ic = 0; ic < " + c.InChannels + "; ic++)"))
-                using (w.Block("for (int iy = 0; iy < " + c.InH + "; iy++)"))
-                    w.Line("x.Slice((ic * " + c.InH + " + iy) * " + c.InW + ", " + c.InW + ").CopyTo(input.Slice((ic * " + paddedH + " + iy + " + k.PadTop + ") * " + paddedW + " + " + k.PadLeft + ", " + c.InW + "));");
+                if (transposes)
+                {
+                    using (w.Block("for (int ic = 0; ic < " + c.InChannels + "; ic++)"))
+                    using (w.Block("for (int iy = 0; iy < " + c.InH + "; iy++)"))
+                        w.Line("for (int ix = 0; ix < " + c.InW + "; ix++) input[((iy + " + k.PadTop + ") * " + paddedW + " + ix + " + k.PadLeft + ") * " + cs + " + ic] = x[(ic * " + c.InH + " + iy) * " + c.InW + " + ix];");
+                }
+                else
+                {
+                    using (w.Block("for (int iy = 0; iy < " + c.InH + "; iy++)"))
+                        w.Line("x.Slice(iy * " + (c.InW * cs) + ", " + (c.InW * cs) + ").CopyTo(input.Slice(((iy + " + k.PadTop + ") * " + paddedW + " + " + k.PadLeft + ") * " + cs + ", " + (c.InW * cs) + "));");
+                }
             }
             else
             {
                 w.Line("global::System.ReadOnlySpan<float> input = x;");
             }
-            w.Line("global::System.Span<float> sums = stackalloc float[" + (block * padded) + "];");
             w.Line("ref float weights = ref " + Mm + ".GetReference(table);");
             w.Line("ref float pixels = ref " + Mm + ".GetReference(input);");
-            w.Line("ref float total = ref " + Mm + ".GetReference(sums);");
+            w.Line("ref float scales = ref " + Mm + ".GetReference(" + method + "_Scale);");
+            w.Line("ref float biases = ref " + Mm + ".GetReference(" + method + "_Bias);");
+            if (outStride > 0) w.Line("ref float result = ref " + Mm + ".GetReference(y);");
+            else
+            {
+                w.Line("global::System.Span<float> sums = stackalloc float[" + (block * padded) + "];");
+                w.Line("ref float total = ref " + Mm + ".GetReference(sums);");
+            }
             using (w.Block("for (int oy = 0; oy < " + c.OutH + "; oy++)"))
             using (w.Block("for (int ox = 0; ox < " + c.OutW + "; ox += " + block + ")"))
             {
@@ -502,7 +543,7 @@ internal static partial class ModelEmitter
                 using (w.Block("for (int ic = 0; ic < " + c.InChannels + "; ic++)"))
                 using (w.Block("for (int ky = 0; ky < " + k.KernelH + "; ky++)"))
                 {
-                    w.Line("nuint row = (nuint)((ic * " + paddedH + " + oy * " + k.StrideH + " + ky) * " + paddedW + " + ox * " + k.StrideW + ");");
+                    w.Line("nuint row = (nuint)(((oy * " + k.StrideH + " + ky) * " + paddedW + " + ox * " + k.StrideW + ") * " + cs + " + ic);");
                     w.Line("nuint tap = (nuint)((ic * " + k.KernelH + " + ky) * " + k.KernelW + " * " + padded + ");");
                     for (int kx = 0; kx < k.KernelW; kx++)
                     using (w.Block("// kx = " + kx + ": the weight vectors once, every column's input broadcast"))
@@ -511,19 +552,31 @@ internal static partial class ModelEmitter
                             w.Line(V + "<float> w" + g + " = " + V + ".LoadUnsafe(ref weights, tap + " + (kx * padded + 8 * g) + ");");
                         for (int p = 0; p < block; p++)
                         {
-                            w.Line("{ " + V + "<float> v = " + V + ".Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref pixels, row + " + (p * k.StrideW + kx) + "));");
+                            w.Line("{ " + V + "<float> v = " + V + ".Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref pixels, row + " + ((p * k.StrideW + kx) * cs) + "));");
                             for (int g = 0; g < vectors; g++) w.Line("  acc" + p + "_" + g + " = " + V + ".FusedMultiplyAdd(w" + g + ", v, acc" + p + "_" + g + ");" + (g == vectors - 1 ? " }" : ""));
                         }
                     }
                 }
-                for (int p = 0; p < block; p++)
-                    for (int g = 0; g < vectors; g++)
-                        w.Line(V + ".StoreUnsafe(acc" + p + "_" + g + ", ref total, " + (p * padded + 8 * g) + ");");
-                using (w.Block("for (int oc = 0; oc < " + c.OutChannels + "; oc++)"))
+                w.Line("// scale · sum + bias" + (relu ? ", then the ReLU" : "") + ", a vector of channels at a time.");
+                for (int g = 0; g < vectors; g++)
                 {
-                    w.Line("int at = (oc * " + c.OutH + " + oy) * " + c.OutW + " + ox;");
+                    w.Line("{ " + V + "<float> scale = " + V + ".LoadUnsafe(ref scales, " + (8 * g) + "), bias = " + V + ".LoadUnsafe(ref biases, " + (8 * g) + ");");
                     for (int p = 0; p < block; p++)
-                        w.Line("y[at + " + p + "] = " + Store("scale[oc] * sums[" + (p * padded) + " + oc] + bias[oc]", relu) + ";");
+                    {
+                        string value = V + ".FusedMultiplyAdd(acc" + p + "_" + g + ", scale, bias)";
+                        if (relu) value = V + ".Max(" + value + ", " + V + "<float>.Zero)";
+                        string at = outStride > 0 ? "(nuint)((oy * " + c.OutW + " + ox + " + p + ") * " + outStride + " + " + (8 * g) + ")" : "" + (p * padded + 8 * g);
+                        w.Line("  " + V + ".StoreUnsafe(" + value + ", ref " + (outStride > 0 ? "result" : "total") + ", " + at + ");" + (p == block - 1 ? " }" : ""));
+                    }
+                }
+                if (outStride == 0)
+                {
+                    using (w.Block("for (int oc = 0; oc < " + c.OutChannels + "; oc++)"))
+                    {
+                        w.Line("int at = (oc * " + c.OutH + " + oy) * " + c.OutW + " + ox;");
+                        for (int p = 0; p < block; p++)
+                            w.Line("y[at + " + p + "] = sums[" + (p * padded) + " + oc];");
+                    }
                 }
             }
         }
@@ -533,14 +586,22 @@ internal static partial class ModelEmitter
             w.Line("[global::System.ThreadStatic] private static float[]? s_" + method + "_Table;");
             w.Line();
         }
-        if (pads && inputLength > StackFloats)
+        if (stages && inputLength > StackFloats)
         {
             w.Line("[global::System.ThreadStatic] private static float[]? s_" + method + "_Input;");
             w.Line();
         }
-        w.Line("private static global::System.ReadOnlySpan<float> " + method + "_Scale => " + Literals.FloatArray(q.ChannelScales) + ";");
-        w.Line("private static global::System.ReadOnlySpan<float> " + method + "_Bias => " + Literals.FloatArray(c.Bias) + ";");
+        w.Line("// Per-channel scale and bias, padded with zeros to " + padded + " channels so the padding lanes stay 0.");
+        w.Line("private static global::System.ReadOnlySpan<float> " + method + "_Scale => " + Literals.FloatArray(Pad(q.ChannelScales, padded)) + ";");
+        w.Line("private static global::System.ReadOnlySpan<float> " + method + "_Bias => " + Literals.FloatArray(Pad(c.Bias, padded)) + ";");
         w.Line();
+    }
+
+    private static float[] Pad(float[] values, int length)
+    {
+        var result = new float[length];
+        Array.Copy(values, result, Math.Min(values.Length, length));
+        return result;
     }
 
     private static void WritePool(SourceWriter w, PoolLayer p, string method)

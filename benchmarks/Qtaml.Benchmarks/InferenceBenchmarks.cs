@@ -90,7 +90,7 @@ public class InferenceBenchmarks
         else MlpFloat.Run(_input, _output);
     }
 
-    private static string Repository()
+    internal static string Repository()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "Qtaml.sln"))) return dir.FullName;

@@ -4,10 +4,21 @@ using Qtaml.Data;
 using Qtaml.Train;
 
 // Trains the sample models on the fixed 8,000-digit training split and exports them next to the sample app:
-//   dotnet run -c Release --project tools/Qtaml.Train [-- --out sample-app/Models] [--only mlp|cnn|transformer] [--check]
+//   dotnet run -c Release --project tools/Qtaml.Train [-- --out sample-app/Models] [--only mlp|cnn|transformer] [--check] [--slice-conv2]
 // Seeded: the same files on every machine (the two training threads split each batch the same way).
 // --check compares the transformer's hand-written gradients with central differences and exits.
+// --slice-conv2 cuts the sample CNN's second convolution (node conv3, + ReLU) into benchmarks/Qtaml.Benchmarks/Models/cnn-conv2.onnx, so
+// the benchmark can time the CNN's largest layer alone, and exits.
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+if (args.Contains("--slice-conv2"))
+{
+    string models = Path.Combine("benchmarks", "Qtaml.Benchmarks", "Models");
+    Directory.CreateDirectory(models);
+    byte[] cnnFile = File.ReadAllBytes(Path.Combine("sample-app", "Models", "digits-cnn.onnx"));
+    File.WriteAllBytes(Path.Combine(models, "cnn-conv2.onnx"), LayerSlice.ConvWithRelu(cnnFile, "conv3", new long[] { 6, 14, 14 }));
+    Console.WriteLine("conv2 of digits-cnn.onnx written to " + Path.Combine(models, "cnn-conv2.onnx"));
+    return 0;
+}
 string output = Option("--out") ?? Path.Combine("sample-app", "Models");
 string? only = Option("--only");
 Directory.CreateDirectory(output);
