@@ -360,40 +360,112 @@ internal static partial class ModelEmitter
             }
             if (vectorized)
             {
-                w.Line("// 32 codes at a time: widen them to floats and multiply-add with the input, four accumulators.");
                 w.Line("if (w.Length < " + ((long)layer.InputCount * layer.Outputs) + " || x.Length < " + layer.InputCount + " || y.Length < " + layer.Outputs + ") throw new global::System.ArgumentException(\"A layer buffer is too short.\");");
                 w.Line("ref byte codes = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(w);");
                 w.Line("ref float input = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(x);");
             }
-            using (w.Block("for (int o = 0; o < " + layer.Outputs + "; o++)"))
+            if (vectorized && layer.InputCount >= 16)
             {
-                w.Line("int start = o * " + layer.InputCount + ";");
-                w.Line("float sum = 0f;");
-                w.Line("int i = 0;");
-                if (vectorized && layer.InputCount >= 32)
-                {
-                    w.Line("global::System.Runtime.Intrinsics.Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;");
-                    using (w.Block("for (; i <= " + (layer.InputCount - 32) + "; i += 32)"))
-                    {
-                        w.Line("global::System.Runtime.Intrinsics.Vector256<sbyte> c = global::System.Runtime.Intrinsics.Vector256.AsSByte(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref codes, (nuint)(start + i)));");
-                        if (plan.Bits < 8)
-                            w.Line("c = global::System.Runtime.Intrinsics.Vector256.ShiftRightArithmetic(global::System.Runtime.Intrinsics.Vector256.ShiftLeft(c, " + (8 - plan.Bits) + "), " + (8 - plan.Bits) + ");   // sign-extend b-bit codes");
-                        w.Line("(global::System.Runtime.Intrinsics.Vector256<short> low, global::System.Runtime.Intrinsics.Vector256<short> high) = global::System.Runtime.Intrinsics.Vector256.Widen(c);");
-                        w.Line("(global::System.Runtime.Intrinsics.Vector256<int> c0, global::System.Runtime.Intrinsics.Vector256<int> c1) = global::System.Runtime.Intrinsics.Vector256.Widen(low);");
-                        w.Line("(global::System.Runtime.Intrinsics.Vector256<int> c2, global::System.Runtime.Intrinsics.Vector256<int> c3) = global::System.Runtime.Intrinsics.Vector256.Widen(high);");
-                        for (int k = 0; k < 4; k++)
-                            w.Line("acc" + k + " = global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(global::System.Runtime.Intrinsics.Vector256.ConvertToSingle(c" + k + "), global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref input, (nuint)(i + " + (8 * k) + ")), acc" + k + ");");
-                    }
-                    w.Line("sum = global::System.Runtime.Intrinsics.Vector256.Sum((acc0 + acc1) + (acc2 + acc3));");
-                }
-                w.Line("for (; i < " + layer.InputCount + "; i++) sum += " + CodeRead(plan, "start + i") + " * x[i];");
-                w.Line("y[o] = " + Store("scale[o] * (sum" + (offset ? " + " + Literals.Float(q.CodeOffset) + " * inputSum" : "") + ") + bias[o]", relu) + ";");
+                using (w.Block("if (global::System.Runtime.Intrinsics.X86.Avx512F.IsSupported)"))
+                    WriteDenseRowGroups(w, plan, layer, q, relu);
+                using (w.Block("else"))
+                    WriteDenseRows(w, plan, layer, q, relu, vectorized);
+            }
+            else
+            {
+                WriteDenseRows(w, plan, layer, q, relu, vectorized);
             }
         }
         w.Line();
         w.Line("private static global::System.ReadOnlySpan<float> " + method + "_Scale => " + Literals.FloatArray(q.ChannelScales) + ";");
         w.Line("private static global::System.ReadOnlySpan<float> " + method + "_Bias => " + Literals.FloatArray(layer.Bias) + ";");
         w.Line();
+    }
+
+    /// <summary>The portable dense kernel: one output at a time, 32 codes per step widened to floats, four accumulators.</summary>
+    private static void WriteDenseRows(SourceWriter w, ModelPlan plan, DenseLayer layer, QuantizedLayer q, bool relu, bool vectorized)
+    {
+        bool offset = q.CodeOffset != 0;
+        if (vectorized && layer.InputCount >= 32) w.Line("// 32 codes at a time: widen them to floats and multiply-add with the input, four accumulators.");
+        using (w.Block("for (int o = 0; o < " + layer.Outputs + "; o++)"))
+        {
+            w.Line("int start = o * " + layer.InputCount + ";");
+            w.Line("float sum = 0f;");
+            w.Line("int i = 0;");
+            if (vectorized && layer.InputCount >= 32)
+            {
+                w.Line("global::System.Runtime.Intrinsics.Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;");
+                using (w.Block("for (; i <= " + (layer.InputCount - 32) + "; i += 32)"))
+                {
+                    w.Line("global::System.Runtime.Intrinsics.Vector256<sbyte> c = global::System.Runtime.Intrinsics.Vector256.AsSByte(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref codes, (nuint)(start + i)));");
+                    if (plan.Bits < 8)
+                        w.Line("c = global::System.Runtime.Intrinsics.Vector256.ShiftRightArithmetic(global::System.Runtime.Intrinsics.Vector256.ShiftLeft(c, " + (8 - plan.Bits) + "), " + (8 - plan.Bits) + ");   // sign-extend b-bit codes");
+                    w.Line("(global::System.Runtime.Intrinsics.Vector256<short> low, global::System.Runtime.Intrinsics.Vector256<short> high) = global::System.Runtime.Intrinsics.Vector256.Widen(c);");
+                    w.Line("(global::System.Runtime.Intrinsics.Vector256<int> c0, global::System.Runtime.Intrinsics.Vector256<int> c1) = global::System.Runtime.Intrinsics.Vector256.Widen(low);");
+                    w.Line("(global::System.Runtime.Intrinsics.Vector256<int> c2, global::System.Runtime.Intrinsics.Vector256<int> c3) = global::System.Runtime.Intrinsics.Vector256.Widen(high);");
+                    for (int k = 0; k < 4; k++)
+                        w.Line("acc" + k + " = global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(global::System.Runtime.Intrinsics.Vector256.ConvertToSingle(c" + k + "), global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref input, (nuint)(i + " + (8 * k) + ")), acc" + k + ");");
+                }
+                w.Line("sum = global::System.Runtime.Intrinsics.Vector256.Sum((acc0 + acc1) + (acc2 + acc3));");
+            }
+            w.Line("for (; i < " + layer.InputCount + "; i++) sum += " + CodeRead(plan, "start + i") + " * x[i];");
+            w.Line("y[o] = " + Store("scale[o] * (sum" + (offset ? " + " + Literals.Float(q.CodeOffset) + " * inputSum" : "") + ") + bias[o]", relu) + ";");
+        }
+    }
+
+    /// <summary>
+    /// The AVX-512 dense kernel: four outputs at a time, so each 16 inputs are loaded once for four rows of codes,
+    /// and each 16 codes are sign-extended to ints by one instruction (vpmovsxbd) and converted to floats by one
+    /// more; the four rows are four independent multiply-add chains. The inputs past the last whole 16 and the
+    /// outputs past the last whole 4 take the scalar path.
+    /// </summary>
+    private static void WriteDenseRowGroups(SourceWriter w, ModelPlan plan, DenseLayer layer, QuantizedLayer q, bool relu)
+    {
+        const string V5 = "global::System.Runtime.Intrinsics.Vector512";
+        const string X5 = "global::System.Runtime.Intrinsics.X86.Avx512F";
+        bool offset = q.CodeOffset != 0;
+        int n = layer.InputCount, whole = n / 16 * 16;
+        string Codes(string at)
+        {
+            string ints = X5 + ".ConvertToVector512Int32(global::System.Runtime.Intrinsics.Vector128.AsSByte(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref codes, " + at + ")))";
+            if (plan.Bits < 8) ints = V5 + ".ShiftRightArithmetic(" + V5 + ".ShiftLeft(" + ints + ", " + (32 - plan.Bits) + "), " + (32 - plan.Bits) + ")";
+            return X5 + ".ConvertToVector512Single(" + ints + ")";
+        }
+        string Result(string sum, string o) => Store("scale[" + o + "] * (" + sum + (offset ? " + " + Literals.Float(q.CodeOffset) + " * inputSum" : "") + ") + bias[" + o + "]", relu);
+        w.Line("// Four outputs at a time: 16 inputs loaded once per four rows of codes, each 16 codes sign-extended and converted by two instructions.");
+        w.Line("int o = 0;");
+        using (w.Block("for (; o <= " + (layer.Outputs - 4) + "; o += 4)"))
+        {
+            w.Line("nuint row0 = (nuint)(o * " + n + "), row1 = row0 + " + n + ", row2 = row1 + " + n + ", row3 = row2 + " + n + ";");
+            w.Line(V5 + "<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;");
+            using (w.Block("for (nuint i = 0; i < " + whole + "; i += 16)"))
+            {
+                w.Line(V5 + "<float> v = " + V5 + ".LoadUnsafe(ref input, i);");
+                for (int r = 0; r < 4; r++) w.Line("acc" + r + " = " + V5 + ".FusedMultiplyAdd(" + Codes("row" + r + " + i") + ", v, acc" + r + ");");
+            }
+            w.Line("float sum0 = " + V5 + ".Sum(acc0), sum1 = " + V5 + ".Sum(acc1), sum2 = " + V5 + ".Sum(acc2), sum3 = " + V5 + ".Sum(acc3);");
+            if (whole < n)
+            {
+                using (w.Block("for (int i = " + whole + "; i < " + n + "; i++)"))
+                {
+                    w.Line("float v = x[i];");
+                    for (int r = 0; r < 4; r++) w.Line("sum" + r + " += " + CodeRead(plan, "(o + " + r + ") * " + n + " + i") + " * v;");
+                }
+            }
+            for (int r = 0; r < 4; r++) w.Line("y[o + " + r + "] = " + Result("sum" + r, "o + " + r) + ";");
+        }
+        if (layer.Outputs % 4 != 0)
+        {
+            using (w.Block("for (; o < " + layer.Outputs + "; o++)"))
+            {
+                w.Line("nuint row = (nuint)(o * " + n + ");");
+                w.Line(V5 + "<float> acc = default;");
+                w.Line("for (nuint i = 0; i < " + whole + "; i += 16) acc = " + V5 + ".FusedMultiplyAdd(" + Codes("row + i") + ", " + V5 + ".LoadUnsafe(ref input, i), acc);");
+                w.Line("float sum = " + V5 + ".Sum(acc);");
+                if (whole < n) w.Line("for (int i = " + whole + "; i < " + n + "; i++) sum += " + CodeRead(plan, "o * " + n + " + i") + " * x[i];");
+                w.Line("y[o] = " + Result("sum", "o") + ";");
+            }
+        }
     }
 
     /// <summary>Vector accumulators of 8 output channels each that a vectorized convolution may keep in registers.</summary>
