@@ -34,7 +34,7 @@ internal static partial class ModelEmitter
             if (request.IsStatic) WriteInterfaceAdapter(w, request);
             WriteMembers(w, request, modelPath, plan);
             Layer[] layers = plan.Graph.Layers;
-            if (plan.Graph.IsChain)
+            if (UsesChainEmitter(plan.Graph))
             {
                 int[] strides = ChannelStrides(plan);
                 WriteForward(w, plan, strides);
@@ -54,6 +54,18 @@ internal static partial class ModelEmitter
         }
         return w.ToString();
     }
+
+    /// <summary>
+    /// The chain emitter (two ping-pong buffers, fused ReLU, channels-last convolutions) writes the operators of a
+    /// dense or convolutional stack applied once per input. Any other network, a chain of other operators among
+    /// them, goes through the graph emitter, which writes every operator.
+    /// </summary>
+    private static bool UsesChainEmitter(NetworkGraph graph) => graph.IsChain && graph.Layers.All(layer => layer switch
+    {
+        DenseLayer dense => dense.Rows == 1,
+        ConvLayer or PoolLayer or ReluLayer or SoftmaxLayer or ReshapeLayer => true,
+        _ => false,
+    });
 
     /// <summary>
     /// A static class cannot implement an interface, so a static model gets a nested type that does, for code
