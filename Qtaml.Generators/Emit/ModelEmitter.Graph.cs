@@ -171,36 +171,70 @@ internal static partial class ModelEmitter
     private const int MaxOutputVectors = 8;
 
     /// <summary>
-    /// A dense layer applied to every row of a [rows, inputs] value (a transformer projection): the codes are
-    /// dequantized once per call into an [input][output] float table padded to whole vectors, which every row
-    /// then reuses; each input value is broadcast and multiply-added into up to 64 outputs held in registers.
+    /// A dense layer applied to every row of a [rows, inputs] value (a transformer projection). Its codes are
+    /// stored input-major (<see cref="DenseLayer.StoresInputMajor"/>), so once per call they are converted, eight at
+    /// a time, into an [input][output] float table padded to whole vectors, which every row then reuses: each
+    /// input value is broadcast and multiply-added into up to 64 outputs held in registers, and scale and bias are
+    /// applied to whole vectors as they are stored.
     /// </summary>
     private static void WriteRowsDense(SourceWriter w, ModelPlan plan, DenseLayer d, string method)
     {
         QuantizedLayer q = Quantized(plan, d);
         bool offset = q.CodeOffset != 0;
-        int vectors = (d.Outputs + 7) / 8, padded = vectors * 8, table = d.InputCount * padded;
+        int vectors = (d.Outputs + 7) / 8, padded = vectors * 8, table = d.InputCount * padded, whole = d.Outputs / 8 * 8;
+        const string Mm = "global::System.Runtime.InteropServices.MemoryMarshal";
+        const string Avx2 = "global::System.Runtime.Intrinsics.X86.Avx2";
         w.Line("/// <summary>" + Xml(d.Name) + ": " + d.Operator + ", " + d.InputCount + " inputs to " + d.Outputs + " outputs for each of " + d.Rows + " rows, from one dequantized table.</summary>");
         using (w.Block("private static void " + method + "(global::System.ReadOnlySpan<byte> w, " + RoSpan + " x, " + Span + " y)"))
         {
             w.Line(CodeSpan(plan));
-            w.Line(RoSpan + " scale = " + method + "_Scale;");
-            w.Line(RoSpan + " bias = " + method + "_Bias;");
-            w.Line("if (x.Length < " + d.InputLength + " || y.Length < " + d.OutputLength + ") throw new global::System.ArgumentException(\"A layer buffer is too short.\");");
-            w.Line("// The codes as floats, [input][output], outputs padded with zeros to " + padded + ".");
+            w.Line("if (w.Length < " + d.Weights.Length * plan.BytesPerCode + " || x.Length < " + d.InputLength + " || y.Length < " + d.OutputLength + ") throw new global::System.ArgumentException(\"A layer buffer is too short.\");");
+            w.Line("// The codes (stored input-major) as floats, [input][output], outputs padded with zeros to " + padded + ".");
             w.Line(table <= StackWeights
                 ? Span + " table = stackalloc float[" + table + "];"
                 : Span + " table = s_" + method + "_Table ??= new float[" + table + "];");
             if (table > StackWeights) w.Line("table.Clear();");
-            using (w.Block("for (int o = 0; o < " + d.Outputs + "; o++)"))
-                w.Line("for (int i = 0; i < " + d.InputCount + "; i++) table[i * " + padded + " + o] = " + CodeRead(plan, "o * " + d.InputCount + " + i") + ";");
-            w.Line(Span + " sums = stackalloc float[" + padded + "];");
-            w.Line("ref float weights = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(table);");
-            w.Line("ref float input = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(x);");
-            w.Line("ref float total = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(sums);");
+            w.Line("ref float weights = ref " + Mm + ".GetReference(table);");
+            if (plan.Bits <= 8 && whole > 0)
+            {
+                w.Line("int first = 0;");
+                using (w.Block("if (" + Avx2 + ".IsSupported)"))
+                {
+                    w.Line("// Eight codes sign-extended to ints by one instruction, then converted.");
+                    w.Line("ref byte codes = ref " + Mm + ".GetReference(w);");
+                    using (w.Block("for (int i = 0; i < " + d.InputCount + "; i++)"))
+                    using (w.Block("for (int o = 0; o < " + whole + "; o += 8)"))
+                    {
+                        w.Line("global::System.Runtime.Intrinsics.Vector128<sbyte> eight = global::System.Runtime.Intrinsics.Vector128.AsSByte(global::System.Runtime.Intrinsics.Vector128.CreateScalarUnsafe(global::System.Runtime.CompilerServices.Unsafe.ReadUnaligned<long>(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref codes, i * " + d.Outputs + " + o))));");
+                        w.Line(V + "<int> ints = " + Avx2 + ".ConvertToVector256Int32(eight);");
+                        if (plan.Bits < 8) w.Line("ints = " + V + ".ShiftRightArithmetic(" + V + ".ShiftLeft(ints, " + (32 - plan.Bits) + "), " + (32 - plan.Bits) + ");   // sign-extend b-bit codes");
+                        w.Line(V + ".StoreUnsafe(" + V + ".ConvertToSingle(ints), ref weights, (nuint)(i * " + padded + " + o));");
+                    }
+                    w.Line("first = " + whole + ";");
+                }
+                using (w.Block("for (int i = 0; i < " + d.InputCount + "; i++)"))
+                    w.Line("for (int o = first; o < " + d.Outputs + "; o++) table[i * " + padded + " + o] = " + CodeRead(plan, "i * " + d.Outputs + " + o") + ";");
+            }
+            else
+            {
+                using (w.Block("for (int i = 0; i < " + d.InputCount + "; i++)"))
+                    w.Line("for (int o = 0; o < " + d.Outputs + "; o++) table[i * " + padded + " + o] = " + CodeRead(plan, "i * " + d.Outputs + " + o") + ";");
+            }
+            w.Line("ref float input = ref " + Mm + ".GetReference(x);");
+            w.Line("ref float result = ref " + Mm + ".GetReference(y);");
+            w.Line("ref float scales = ref " + Mm + ".GetReference(" + method + "_Scale);");
+            w.Line("ref float biases = ref " + Mm + ".GetReference(" + method + "_Bias);");
+            if (whole < d.Outputs) w.Line(Span + " sums = stackalloc float[" + padded + "];");
             using (w.Block("for (int r = 0; r < " + d.Rows + "; r++)"))
             {
-                w.Line("nuint row = (nuint)(r * " + d.InputCount + ");");
+                w.Line("nuint row = (nuint)(r * " + d.InputCount + "), resultRow = (nuint)(r * " + d.Outputs + ");");
+                if (offset)
+                {
+                    w.Line("// Mean correction: every read code is shifted by p01, so each output gains p01 times the row's sum.");
+                    w.Line("float inputSum = 0f;");
+                    w.Line("for (int i = 0; i < " + d.InputCount + "; i++) inputSum += x[r * " + d.InputCount + " + i];");
+                    w.Line(V + "<float> correction = " + V + ".Create(" + Literals.Float(q.CodeOffset) + " * inputSum);");
+                }
                 for (int start = 0; start < vectors; start += MaxOutputVectors)
                 {
                     int count = Math.Min(MaxOutputVectors, vectors - start);
@@ -214,37 +248,87 @@ internal static partial class ModelEmitter
                             for (int g = 0; g < count; g++)
                                 w.Line("acc" + g + " = " + V + ".FusedMultiplyAdd(" + V + ".LoadUnsafe(ref weights, at + " + (8 * g) + "), broadcast, acc" + g + ");");
                         }
-                        for (int g = 0; g < count; g++) w.Line(V + ".StoreUnsafe(acc" + g + ", ref total, " + (8 * (start + g)) + ");");
+                        for (int g = 0; g < count; g++)
+                        {
+                            int first = 8 * (start + g);
+                            string sum = offset ? "acc" + g + " + correction" : "acc" + g;
+                            string value = V + ".FusedMultiplyAdd(" + sum + ", " + V + ".LoadUnsafe(ref scales, " + first + "), " + V + ".LoadUnsafe(ref biases, " + first + "))";
+                            w.Line(first + 8 <= d.Outputs
+                                ? V + ".StoreUnsafe(" + value + ", ref result, resultRow + " + first + ");"
+                                : V + ".StoreUnsafe(" + value + ", ref " + Mm + ".GetReference(sums), " + first + ");   // the last outputs go through a buffer: the row ends mid-vector");
+                        }
                     }
                 }
-                if (offset)
-                {
-                    w.Line("// Mean correction: every read code is shifted by p01, so each output gains p01 times the row's sum.");
-                    w.Line("float inputSum = 0f;");
-                    w.Line("for (int i = 0; i < " + d.InputCount + "; i++) inputSum += x[r * " + d.InputCount + " + i];");
-                }
-                w.Line("for (int o = 0; o < " + d.Outputs + "; o++) y[r * " + d.Outputs + " + o] = scale[o] * (sums[o]" + (offset ? " + " + Literals.Float(q.CodeOffset) + " * inputSum" : "") + ") + bias[o];");
+                if (whole < d.Outputs)
+                    w.Line("for (int o = " + whole + "; o < " + d.Outputs + "; o++) y[r * " + d.Outputs + " + o] = sums[o];");
             }
         }
         if (table > StackWeights) w.Line("[global::System.ThreadStatic] private static float[]? s_" + method + "_Table;");
-        w.Line("private static " + RoSpan + " " + method + "_Scale => " + Literals.FloatArray(q.ChannelScales) + ";");
-        w.Line("private static " + RoSpan + " " + method + "_Bias => " + Literals.FloatArray(d.Bias) + ";");
+        w.Line("// Per-output scale and bias, padded with zeros to " + padded + " outputs.");
+        w.Line("private static " + RoSpan + " " + method + "_Scale => " + Literals.FloatArray(Pad(q.ChannelScales, padded)) + ";");
+        w.Line("private static " + RoSpan + " " + method + "_Bias => " + Literals.FloatArray(Pad(d.Bias, padded)) + ";");
     }
 
+    /// <summary>
+    /// Softmax over the last axis, each row shifted by its maximum. Rows of 8 or more go 8 at a time with the
+    /// vectorized exponential; a row that is not whole vectors ends with one vector overlapping the one before
+    /// (it recomputes the same exponentials, so the values stored twice are equal) whose repeated lanes are masked
+    /// out of the sum.
+    /// </summary>
     private static void WriteRowSoftmax(SourceWriter w, SoftmaxLayer s, string method)
     {
-        w.Line("/// <summary>" + Xml(s.Name) + ": softmax over the last axis (" + s.Rows + " rows of " + s.Length + "), shifted by each row's maximum.</summary>");
+        int length = s.Length, whole = length / 8 * 8, tail = length - whole;
+        w.Line("/// <summary>" + Xml(s.Name) + ": softmax over the last axis (" + s.Rows + " rows of " + length + "), shifted by each row's maximum.</summary>");
         using (w.Block("private static void " + method + "(" + RoSpan + " x, " + Span + " y)"))
-        using (w.Block("for (int r = 0; r < " + s.Rows + "; r++)"))
         {
-            w.Line(RoSpan + " row = x.Slice(r * " + s.Length + ", " + s.Length + ");");
-            w.Line(Span + " result = y.Slice(r * " + s.Length + ", " + s.Length + ");");
-            w.Line("float max = float.NegativeInfinity;");
-            w.Line("for (int i = 0; i < " + s.Length + "; i++) max = global::System.MathF.Max(max, row[i]);");
-            w.Line("float sum = 0f;");
-            w.Line("for (int i = 0; i < " + s.Length + "; i++) { float e = global::System.MathF.Exp(row[i] - max); result[i] = e; sum += e; }");
-            w.Line("float inverse = 1f / sum;");
-            w.Line("for (int i = 0; i < " + s.Length + "; i++) result[i] *= inverse;");
+            if (length < 8)
+            {
+                using (w.Block("for (int r = 0; r < " + s.Rows + "; r++)"))
+                {
+                    w.Line(RoSpan + " row = x.Slice(r * " + length + ", " + length + ");");
+                    w.Line(Span + " result = y.Slice(r * " + length + ", " + length + ");");
+                    w.Line("float max = float.NegativeInfinity;");
+                    w.Line("for (int i = 0; i < " + length + "; i++) max = global::System.MathF.Max(max, row[i]);");
+                    w.Line("float sum = 0f;");
+                    w.Line("for (int i = 0; i < " + length + "; i++) { float e = global::System.MathF.Exp(row[i] - max); result[i] = e; sum += e; }");
+                    w.Line("float inverse = 1f / sum;");
+                    w.Line("for (int i = 0; i < " + length + "; i++) result[i] *= inverse;");
+                }
+                return;
+            }
+            w.Line("if (x.Length < " + s.InputLength + " || y.Length < " + s.InputLength + ") throw new global::System.ArgumentException(\"A layer buffer is too short.\");");
+            w.Line("ref float source = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(x);");
+            w.Line("ref float target = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(y);");
+            if (tail > 0)
+                w.Line("// The last vector of a row starts " + (8 - tail) + " values before the end of the whole vectors; only its last " + tail + " lanes are new.");
+            if (tail > 0)
+                w.Line(V + "<float> fresh = " + V + ".AsSingle(" + V + ".Create(" + string.Join(", ", Enumerable.Range(0, 8).Select(j => j >= 8 - tail ? "-1" : "0")) + "));");
+            using (w.Block("for (int r = 0; r < " + s.Rows + "; r++)"))
+            {
+                w.Line("nuint row = (nuint)(r * " + length + ");");
+                w.Line(V + "<float> largest = " + V + ".LoadUnsafe(ref source, row);");
+                if (whole > 8) w.Line("for (nuint k = 8; k < " + whole + "; k += 8) largest = " + V + ".Max(largest, " + V + ".LoadUnsafe(ref source, row + k));");
+                if (tail > 0) w.Line("largest = " + V + ".Max(largest, " + V + ".LoadUnsafe(ref source, row + " + (length - 8) + "));");
+                w.Line("float max = " + V + ".GetElement(largest, 0);");
+                w.Line("for (int lane = 1; lane < 8; lane++) max = global::System.MathF.Max(max, " + V + ".GetElement(largest, lane));");
+                w.Line(V + "<float> shift = " + V + ".Create(max), sum = " + V + "<float>.Zero;");
+                using (w.Block("for (nuint k = 0; k < " + whole + "; k += 8)"))
+                {
+                    w.Line(V + "<float> e = " + V + ".Exp(" + V + ".LoadUnsafe(ref source, row + k) - shift);");
+                    w.Line(V + ".StoreUnsafe(e, ref target, row + k);");
+                    w.Line("sum += e;");
+                }
+                if (tail > 0)
+                {
+                    w.Line("{ " + V + "<float> e = " + V + ".Exp(" + V + ".LoadUnsafe(ref source, row + " + (length - 8) + ") - shift);");
+                    w.Line("  " + V + ".StoreUnsafe(e, ref target, row + " + (length - 8) + ");");
+                    w.Line("  sum += e & fresh; }");
+                }
+                w.Line("float inverse = 1f / " + V + ".Sum(sum);");
+                w.Line(V + "<float> scale = " + V + ".Create(inverse);");
+                w.Line("for (nuint k = 0; k < " + whole + "; k += 8) " + V + ".StoreUnsafe(" + V + ".LoadUnsafe(ref target, row + k) * scale, ref target, row + k);");
+                if (tail > 0) w.Line("for (nuint k = " + whole + "; k < " + length + "; k++) global::System.Runtime.CompilerServices.Unsafe.Add(ref target, row + k) *= inverse;");
+            }
         }
     }
 
@@ -378,35 +462,70 @@ internal static partial class ModelEmitter
     }
 
     /// <summary>Row by row: each output row accumulates a[m, k]·b[k, :] over k, 8 columns at a time where they fill a vector.</summary>
+    /// <summary>
+    /// A product of two computed values (attention scores, attention mixing). With 8 or more output columns each
+    /// output row is accumulated in registers: every left value is broadcast and multiply-added with the right
+    /// row's vectors. Columns that are not whole vectors end with a vector overlapping the one before, which
+    /// computes the overlapping columns in the same order and so stores the same values.
+    /// </summary>
     private static void WriteMatMul(SourceWriter w, MatMulLayer m, string method)
     {
         w.Line("/// <summary>" + Xml(m.Name) + ": " + m.Batch + " product(s) of [" + m.M + " x " + m.K + "] by [" + m.K + " x " + m.N + "] computed values.</summary>");
         using (w.Block("private static void " + method + "(" + RoSpan + " a, " + RoSpan + " b, " + Span + " y)"))
         {
-            w.Line("y.Slice(0, " + m.OutputLength + ").Clear();");
+            if (m.N < 8)
+            {
+                WriteSmallMatMul(w, m);
+                return;
+            }
+            var columns = Enumerable.Range(0, m.N / 8).Select(v => v * 8).ToList();
+            if (m.N % 8 != 0) columns.Add(m.N - 8);
+            long rightLength = m.RightIsShared ? (long)m.K * m.N : (long)m.Batch * m.K * m.N;
+            w.Line("if (a.Length < " + ((long)m.Batch * m.M * m.K) + " || b.Length < " + rightLength + " || y.Length < " + m.OutputLength + ") throw new global::System.ArgumentException(\"A layer buffer is too short.\");");
+            w.Line("ref float left = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(a);");
+            w.Line("ref float right = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(b);");
+            w.Line("ref float result = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(y);");
             using (w.Block("for (int batch = 0; batch < " + m.Batch + "; batch++)"))
             {
-                w.Line(RoSpan + " left = a.Slice(batch * " + (m.M * m.K) + ", " + (m.M * m.K) + ");");
-                w.Line(RoSpan + " right = b.Slice(" + (m.RightIsShared ? "0" : "batch * " + (m.K * m.N)) + ", " + (m.K * m.N) + ");");
-                w.Line(Span + " result = y.Slice(batch * " + (m.M * m.N) + ", " + (m.M * m.N) + ");");
+                w.Line("nuint rightStart = " + (m.RightIsShared ? "0" : "(nuint)(batch * " + (m.K * m.N) + ")") + ";");
                 using (w.Block("for (int i = 0; i < " + m.M + "; i++)"))
                 {
-                    w.Line(Span + " row = result.Slice(i * " + m.N + ", " + m.N + ");");
-                    using (w.Block("for (int k = 0; k < " + m.K + "; k++)"))
+                    w.Line("nuint leftRow = (nuint)((batch * " + m.M + " + i) * " + m.K + "), resultRow = (nuint)((batch * " + m.M + " + i) * " + m.N + ");");
+                    for (int start = 0; start < columns.Count; start += MaxOutputVectors)
                     {
-                        w.Line("float v = left[i * " + m.K + " + k];");
-                        w.Line(RoSpan + " column = right.Slice(k * " + m.N + ", " + m.N + ");");
-                        w.Line("int j = 0;");
-                        if (m.N >= 8)
+                        List<int> group = columns.Skip(start).Take(MaxOutputVectors).ToList();
+                        using (w.Block("// columns " + group[0] + " to " + (group[group.Count - 1] + 8) + ", " + group.Count + " vector(s) in registers"))
                         {
-                            w.Line(V + "<float> broadcast = " + V + ".Create(v);");
-                            w.Line("ref float to = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(row);");
-                            w.Line("ref float from = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(column);");
-                            w.Line("for (; j <= " + (m.N - 8) + "; j += 8) " + V + ".StoreUnsafe(" + V + ".FusedMultiplyAdd(" + V + ".LoadUnsafe(ref from, (nuint)j), broadcast, " + V + ".LoadUnsafe(ref to, (nuint)j)), ref to, (nuint)j);");
+                            w.Line(string.Join(" ", group.Select((_, g) => V + "<float> acc" + g + " = default;")));
+                            using (w.Block("for (int k = 0; k < " + m.K + "; k++)"))
+                            {
+                                w.Line(V + "<float> broadcast = " + V + ".Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref left, leftRow + (nuint)k));");
+                                w.Line("nuint at = rightStart + (nuint)(k * " + m.N + ");");
+                                for (int g = 0; g < group.Count; g++)
+                                    w.Line("acc" + g + " = " + V + ".FusedMultiplyAdd(" + V + ".LoadUnsafe(ref right, at + " + group[g] + "), broadcast, acc" + g + ");");
+                            }
+                            for (int g = 0; g < group.Count; g++) w.Line(V + ".StoreUnsafe(acc" + g + ", ref result, resultRow + " + group[g] + ");");
                         }
-                        w.Line("for (; j < " + m.N + "; j++) row[j] += v * column[j];");
                     }
                 }
+            }
+        }
+    }
+
+    /// <summary>Fewer than 8 output columns: plain loops.</summary>
+    private static void WriteSmallMatMul(SourceWriter w, MatMulLayer m)
+    {
+        w.Line("y.Slice(0, " + m.OutputLength + ").Clear();");
+        using (w.Block("for (int batch = 0; batch < " + m.Batch + "; batch++)"))
+        {
+            w.Line(RoSpan + " left = a.Slice(batch * " + (m.M * m.K) + ", " + (m.M * m.K) + ");");
+            w.Line(RoSpan + " right = b.Slice(" + (m.RightIsShared ? "0" : "batch * " + (m.K * m.N)) + ", " + (m.K * m.N) + ");");
+            w.Line(Span + " result = y.Slice(batch * " + (m.M * m.N) + ", " + (m.M * m.N) + ");");
+            using (w.Block("for (int i = 0; i < " + m.M + "; i++)"))
+            using (w.Block("for (int k = 0; k < " + m.K + "; k++)"))
+            {
+                w.Line("float v = left[i * " + m.K + " + k];");
+                w.Line("for (int j = 0; j < " + m.N + "; j++) result[i * " + m.N + " + j] += v * right[k * " + m.N + " + j];");
             }
         }
     }

@@ -131,6 +131,17 @@ internal sealed class DenseLayer : WeightLayer
     public int Rows { get; }
     public override int Reuse => Rows;
 
+    /// <summary>
+    /// Whether the weight image holds this layer's codes input-major ([In][Out]) rather than in the file's
+    /// [Out][In] order: a layer applied to many rows dequantizes its codes once per call into an [In][Out] table,
+    /// and in that order the conversion is a run of whole vectors. The fault model does not care where a code
+    /// sits within its layer.
+    /// </summary>
+    public bool StoresInputMajor => Rows > 1;
+
+    /// <summary>Where code <paramref name="index"/> of the [Out][In] weights sits in the weight image's layer.</summary>
+    public int StoredPosition(int index) => StoresInputMajor ? index % InputCount * Outputs + index / InputCount : index;
+
     private static int[] With(int[]? leading, int last)
     {
         if (leading is null) return new[] { last };

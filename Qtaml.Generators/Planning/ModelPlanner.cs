@@ -96,14 +96,16 @@ internal static class ModelPlanner
         for (int l = 0; l < layers.Length; l++)
         {
             int[] codes = layers[l].StoredCodes;
+            var dense = layers[l].Layer as DenseLayer;
             for (int i = 0; i < codes.Length; i++)
             {
                 int pattern = StoredCode.ToPattern(codes[i], bits);
-                if (bytesPerCode == 1) image[offsets[l] + i] = (byte)pattern;
+                int at = dense is null ? i : dense.StoredPosition(i);
+                if (bytesPerCode == 1) image[offsets[l] + at] = (byte)pattern;
                 else
                 {
-                    image[offsets[l] + 2 * i] = (byte)pattern;
-                    image[offsets[l] + 2 * i + 1] = (byte)(pattern >> 8);
+                    image[offsets[l] + 2 * at] = (byte)pattern;
+                    image[offsets[l] + 2 * at + 1] = (byte)(pattern >> 8);
                 }
             }
         }
