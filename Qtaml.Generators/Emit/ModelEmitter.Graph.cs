@@ -398,7 +398,42 @@ internal static partial class ModelEmitter
             if (b.Left.IsConstant && b.Left.Length > 1) w.Line(RoSpan + " " + left + " = " + method + "_A;");
             if (b.Right.IsConstant && b.Right.Length > 1) w.Line(RoSpan + " " + right + " = " + method + "_B;");
             bool flat = (b.Left.Length == 1 || Same(b.Left.Shape, output)) && (b.Right.Length == 1 || Same(b.Right.Shape, output));
-            if (flat)
+            string? vectorOp = b.Kind switch
+            {
+                BinaryKind.Add => "+",
+                BinaryKind.Sub => "-",
+                BinaryKind.Mul => "*",
+                BinaryKind.Div => "/",
+                _ => b.Right.IsConstant && b.Right.Length == 1 && b.Right.Constant![0] == 2f ? "square" : null,
+            };
+            if (flat && vectorOp is not null && b.OutputLength >= 8)
+            {
+                // Whole vectors, then the last few values one at a time.
+                const string Mm = "global::System.Runtime.InteropServices.MemoryMarshal";
+                string VectorOf(Operand o, string name) => o.Length == 1
+                    ? V + ".Create(" + Element(o, name, "0") + ")"
+                    : V + ".LoadUnsafe(ref " + name + "Start, i)";
+                w.Line("if (y.Length < " + b.OutputLength + (b.Left.IsConstant || b.Left.Length == 1 ? "" : " || a.Length < " + b.OutputLength) + (b.Right.IsConstant || b.Right.Length == 1 ? "" : " || b.Length < " + b.OutputLength) + ") throw new global::System.ArgumentException(\"A layer buffer is too short.\");");
+                if (b.Left.Length > 1) w.Line("ref float " + left + "Start = ref " + Mm + ".GetReference(" + left + ");");
+                if (b.Right.Length > 1 && vectorOp != "square") w.Line("ref float " + right + "Start = ref " + Mm + ".GetReference(" + right + ");");
+                w.Line("ref float yStart = ref " + Mm + ".GetReference(y);");
+                int whole = b.OutputLength / 8 * 8;
+                using (w.Block("for (nuint i = 0; i < " + whole + "; i += 8)"))
+                {
+                    if (vectorOp == "square")
+                    {
+                        w.Line(V + "<float> v = " + VectorOf(b.Left, left) + ";");
+                        w.Line(V + ".StoreUnsafe(v * v, ref yStart, i);");
+                    }
+                    else
+                    {
+                        w.Line(V + ".StoreUnsafe(" + VectorOf(b.Left, left) + " " + vectorOp + " " + VectorOf(b.Right, right) + ", ref yStart, i);");
+                    }
+                }
+                if (whole < b.OutputLength)
+                    w.Line("for (int i = " + whole + "; i < " + b.OutputLength + "; i++) y[i] = " + Combine(Element(b.Left, left, "i"), Element(b.Right, right, "i")) + ";");
+            }
+            else if (flat)
             {
                 w.Line("for (int i = 0; i < " + b.OutputLength + "; i++) y[i] = " + Combine(Element(b.Left, left, "i"), Element(b.Right, right, "i")) + ";");
             }
@@ -436,32 +471,57 @@ internal static partial class ModelEmitter
         return strides;
     }
 
+    /// <summary>
+    /// Layer normalization, two passes (the mean, then the squared deviations) as ONNX Runtime computes it rather
+    /// than E[x²] − mean². Rows of whole vectors go 8 values at a time.
+    /// </summary>
     private static void WriteLayerNorm(SourceWriter w, LayerNormLayer n, string method)
     {
         w.Line("/// <summary>" + Xml(n.Name) + ": layer normalization of " + n.Rows + " rows of " + n.Length + ", epsilon " + Literals.Float(n.Epsilon) + ".</summary>");
         using (w.Block("private static void " + method + "(" + RoSpan + " x, " + Span + " y)"))
         {
-            w.Line(RoSpan + " gamma = " + method + "_Gamma;");
-            w.Line(RoSpan + " beta = " + method + "_Beta;");
-            using (w.Block("for (int r = 0; r < " + n.Rows + "; r++)"))
+            if (n.Length % 8 == 0)
             {
-                w.Line(RoSpan + " row = x.Slice(r * " + n.Length + ", " + n.Length + ");");
-                w.Line(Span + " result = y.Slice(r * " + n.Length + ", " + n.Length + ");");
-                w.Line("// Two passes (mean, then the squared deviations) as ONNX Runtime computes it, not E[x²] − mean².");
-                w.Line("float mean = 0f;");
-                w.Line("for (int i = 0; i < " + n.Length + "; i++) mean += row[i];");
-                w.Line("mean *= " + Literals.Float(1f / n.Length) + ";");
-                w.Line("float variance = 0f;");
-                w.Line("for (int i = 0; i < " + n.Length + "; i++) { float d = row[i] - mean; variance += d * d; }");
-                w.Line("float inverse = 1f / global::System.MathF.Sqrt(variance * " + Literals.Float(1f / n.Length) + " + " + Literals.Float(n.Epsilon) + ");");
-                w.Line("for (int i = 0; i < " + n.Length + "; i++) result[i] = (row[i] - mean) * inverse * gamma[i] + beta[i];");
+                const string Mm = "global::System.Runtime.InteropServices.MemoryMarshal";
+                w.Line("if (x.Length < " + n.InputLength + " || y.Length < " + n.InputLength + ") throw new global::System.ArgumentException(\"A layer buffer is too short.\");");
+                w.Line("ref float source = ref " + Mm + ".GetReference(x);");
+                w.Line("ref float target = ref " + Mm + ".GetReference(y);");
+                w.Line("ref float gamma = ref " + Mm + ".GetReference(" + method + "_Gamma);");
+                w.Line("ref float beta = ref " + Mm + ".GetReference(" + method + "_Beta);");
+                using (w.Block("for (int r = 0; r < " + n.Rows + "; r++)"))
+                {
+                    w.Line("nuint row = (nuint)(r * " + n.Length + ");");
+                    w.Line(V + "<float> total = " + V + "<float>.Zero;");
+                    w.Line("for (nuint i = 0; i < " + n.Length + "; i += 8) total += " + V + ".LoadUnsafe(ref source, row + i);");
+                    w.Line(V + "<float> mean = " + V + ".Create(" + V + ".Sum(total) * " + Literals.Float(1f / n.Length) + ");");
+                    w.Line(V + "<float> squares = " + V + "<float>.Zero;");
+                    w.Line("for (nuint i = 0; i < " + n.Length + "; i += 8) { " + V + "<float> d = " + V + ".LoadUnsafe(ref source, row + i) - mean; squares = " + V + ".FusedMultiplyAdd(d, d, squares); }");
+                    w.Line(V + "<float> inverse = " + V + ".Create(1f / global::System.MathF.Sqrt(" + V + ".Sum(squares) * " + Literals.Float(1f / n.Length) + " + " + Literals.Float(n.Epsilon) + "));");
+                    w.Line("for (nuint i = 0; i < " + n.Length + "; i += 8) " + V + ".StoreUnsafe(" + V + ".FusedMultiplyAdd((" + V + ".LoadUnsafe(ref source, row + i) - mean) * inverse, " + V + ".LoadUnsafe(ref gamma, i), " + V + ".LoadUnsafe(ref beta, i)), ref target, row + i);");
+                }
+            }
+            else
+            {
+                w.Line(RoSpan + " gamma = " + method + "_Gamma;");
+                w.Line(RoSpan + " beta = " + method + "_Beta;");
+                using (w.Block("for (int r = 0; r < " + n.Rows + "; r++)"))
+                {
+                    w.Line(RoSpan + " row = x.Slice(r * " + n.Length + ", " + n.Length + ");");
+                    w.Line(Span + " result = y.Slice(r * " + n.Length + ", " + n.Length + ");");
+                    w.Line("float mean = 0f;");
+                    w.Line("for (int i = 0; i < " + n.Length + "; i++) mean += row[i];");
+                    w.Line("mean *= " + Literals.Float(1f / n.Length) + ";");
+                    w.Line("float variance = 0f;");
+                    w.Line("for (int i = 0; i < " + n.Length + "; i++) { float d = row[i] - mean; variance += d * d; }");
+                    w.Line("float inverse = 1f / global::System.MathF.Sqrt(variance * " + Literals.Float(1f / n.Length) + " + " + Literals.Float(n.Epsilon) + ");");
+                    w.Line("for (int i = 0; i < " + n.Length + "; i++) result[i] = (row[i] - mean) * inverse * gamma[i] + beta[i];");
+                }
             }
         }
         w.Line("private static " + RoSpan + " " + method + "_Gamma => " + Literals.FloatArray(n.Gamma) + ";");
         w.Line("private static " + RoSpan + " " + method + "_Beta => " + Literals.FloatArray(n.Beta) + ";");
     }
 
-    /// <summary>Row by row: each output row accumulates a[m, k]·b[k, :] over k, 8 columns at a time where they fill a vector.</summary>
     /// <summary>
     /// A product of two computed values (attention scores, attention mixing). With 8 or more output columns each
     /// output row is accumulated in registers: every left value is broadcast and multiply-added with the right
@@ -537,6 +597,19 @@ internal static partial class ModelEmitter
         w.Line("/// <summary>" + Xml(t.Name) + ": Transpose " + Shape.Format(input) + " -> " + Shape.Format(output) + ", axes (" + string.Join(", ", t.Perm) + ").</summary>");
         using (w.Block("private static void " + method + "(" + RoSpan + " x, " + Span + " y)"))
         {
+            int last = output.Length - 1;
+            if (last > 0 && t.Perm[last] == last && output[last] >= 4)
+            {
+                // The last axis stays where it is: copy whole runs of it.
+                int run = output[last];
+                w.Line("int o = 0;");
+                var outer = new List<IDisposable>();
+                for (int d = 0; d < last; d++) outer.Add(w.Block("for (int i" + d + " = 0; i" + d + " < " + output[d] + "; i" + d + "++)"));
+                w.Line("x.Slice(" + string.Join(" + ", Enumerable.Range(0, last).Select(d => "i" + d + " * " + inStrides[t.Perm[d]])) + ", " + run + ").CopyTo(y.Slice(o, " + run + "));");
+                w.Line("o += " + run + ";");
+                for (int i = outer.Count - 1; i >= 0; i--) outer[i].Dispose();
+                return;
+            }
             w.Line("int o = 0;");
             var blocks = new List<IDisposable>();
             for (int d = 0; d < output.Length; d++) blocks.Add(w.Block("for (int i" + d + " = 0; i" + d + " < " + output[d] + "; i" + d + "++)"));
