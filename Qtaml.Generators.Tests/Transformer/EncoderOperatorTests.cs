@@ -119,31 +119,36 @@ public class EncoderOperatorTests
     }
 
     /// <summary>A chain (each node reads the one before) of operators only the graph emitter writes: a projection shared by every token, then Tanh, then a softmax per token.</summary>
-    private static byte[] TokenwiseChain()
+    private static byte[] TokenwiseChain(int tokens = Tokens, int outputs = 5)
     {
-        (OnnxGraphWriter g, string x) = Start();
+        var g = new OnnxGraphWriter("ops");
+        string x = g.Input("input", new long?[] { 1, tokens, Width });
         var random = new Random(9);
-        string projected = g.Node("MatMul", new[] { x, g.Constant("w", new long[] { Width, 5 }, Random(random, Width * 5, 0.6)) });
+        string projected = g.Node("MatMul", new[] { x, g.Constant("w", new long[] { Width, outputs }, Random(random, Width * outputs, 0.6)) });
         string squashed = g.Node("Tanh", new[] { projected });
         string probabilities = g.Node("Softmax", new[] { squashed }, OnnxProto.Int("axis", -1));
-        return g.Build(probabilities, new long?[] { 1, Tokens, 5 }, "tests", 13);
+        return g.Build(probabilities, new long?[] { 1, tokens, outputs }, "tests", 13);
     }
 
     [Fact]
     public void A_chain_of_tokenwise_operators_matches_OnnxRuntime() => AssertMatchesOnnxRuntime(TokenwiseChain(), Tokens * 5);
 
-    [Fact]
-    public void A_quantized_chain_with_a_projection_shared_by_every_token_matches_OnnxRuntime_on_the_same_quantized_weights()
+    [Theory]
+    [InlineData(6, 5)]     // fewer outputs than a vector
+    [InlineData(5, 11)]    // an odd last row; a row that ends mid-vector
+    [InlineData(7, 16)]    // whole vectors
+    public void A_quantized_projection_shared_by_every_token_matches_OnnxRuntime_on_the_same_quantized_weights(int tokens, int outputs)
     {
-        byte[] model = TokenwiseChain();
-        using var reference = new OnnxRuntimeReference(DequantizedOnnx.Rewrite(model, 8), new long[] { 1, Tokens, Width });
+        byte[] model = TokenwiseChain(tokens, outputs);
+        using var reference = new OnnxRuntimeReference(DequantizedOnnx.Rewrite(model, 8), new long[] { 1, tokens, Width });
         (Func<float[], float[]> run, _) = SampleTransformerTests.Compile(model, ", Bits = 8, FlipProbability = 0.0, EccBudget = 0.0");
         var random = new Random(6);
         double largest = 0;
         for (int n = 0; n < 50; n++)
         {
-            float[] input = Random(random, Tokens * Width, 2);
+            float[] input = Random(random, tokens * Width, 2);
             float[] expected = reference.Run(input), actual = run(input);
+            Assert.Equal(tokens * outputs, actual.Length);
             for (int i = 0; i < expected.Length; i++) largest = Math.Max(largest, Math.Abs(expected[i] - actual[i]));
         }
         Assert.True(largest <= 1e-5, $"largest difference from ONNX Runtime: {largest:G3}");

@@ -224,49 +224,78 @@ internal static partial class ModelEmitter
             w.Line("ref float result = ref " + Mm + ".GetReference(y);");
             w.Line("ref float scales = ref " + Mm + ".GetReference(" + method + "_Scale);");
             w.Line("ref float biases = ref " + Mm + ".GetReference(" + method + "_Bias);");
-            if (whole < d.Outputs) w.Line(Span + " sums = stackalloc float[" + padded + "];");
-            using (w.Block("for (int r = 0; r < " + d.Rows + "; r++)"))
-            {
-                w.Line("nuint row = (nuint)(r * " + d.InputCount + "), resultRow = (nuint)(r * " + d.Outputs + ");");
-                if (offset)
-                {
-                    w.Line("// Mean correction: every read code is shifted by p01, so each output gains p01 times the row's sum.");
-                    w.Line("float inputSum = 0f;");
-                    w.Line("for (int i = 0; i < " + d.InputCount + "; i++) inputSum += x[r * " + d.InputCount + " + i];");
-                    w.Line(V + "<float> correction = " + V + ".Create(" + Literals.Float(q.CodeOffset) + " * inputSum);");
-                }
-                for (int start = 0; start < vectors; start += MaxOutputVectors)
-                {
-                    int count = Math.Min(MaxOutputVectors, vectors - start);
-                    using (w.Block("// outputs " + (start * 8) + " to " + Math.Min(d.Outputs, (start + count) * 8) + ", " + count + " vector(s) in registers"))
-                    {
-                        w.Line(string.Join(" ", Enumerable.Range(0, count).Select(g => V + "<float> acc" + g + " = default;")));
-                        using (w.Block("for (int i = 0; i < " + d.InputCount + "; i++)"))
-                        {
-                            w.Line(V + "<float> broadcast = " + V + ".Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref input, row + (nuint)i));");
-                            w.Line("nuint at = (nuint)(i * " + padded + " + " + (start * 8) + ");");
-                            for (int g = 0; g < count; g++)
-                                w.Line("acc" + g + " = " + V + ".FusedMultiplyAdd(" + V + ".LoadUnsafe(ref weights, at + " + (8 * g) + "), broadcast, acc" + g + ");");
-                        }
-                        for (int g = 0; g < count; g++)
-                        {
-                            int first = 8 * (start + g);
-                            string sum = offset ? "acc" + g + " + correction" : "acc" + g;
-                            string value = V + ".FusedMultiplyAdd(" + sum + ", " + V + ".LoadUnsafe(ref scales, " + first + "), " + V + ".LoadUnsafe(ref biases, " + first + "))";
-                            w.Line(first + 8 <= d.Outputs
-                                ? V + ".StoreUnsafe(" + value + ", ref result, resultRow + " + first + ");"
-                                : V + ".StoreUnsafe(" + value + ", ref " + Mm + ".GetReference(sums), " + first + ");   // the last outputs go through a buffer: the row ends mid-vector");
-                        }
-                    }
-                }
-                if (whole < d.Outputs)
-                    w.Line("for (int o = " + whole + "; o < " + d.Outputs + "; o++) y[r * " + d.Outputs + " + o] = sums[o];");
-            }
+            if (whole < d.Outputs) w.Line(Span + " sums = stackalloc float[" + (2 * padded) + "];");
+            // Two rows at a time share every weight vector load; an odd last row goes alone.
+            w.Line("int r = 0;");
+            using (w.Block("for (; r + 1 < " + d.Rows + "; r += 2)"))
+                WriteRowsDenseBlock(w, d, q, padded, 2);
+            if (d.Rows % 2 == 1)
+                using (w.Block("// the last row"))
+                    WriteRowsDenseBlock(w, d, q, padded, 1);
         }
         if (table > StackWeights) w.Line("[global::System.ThreadStatic] private static float[]? s_" + method + "_Table;");
         w.Line("// Per-output scale and bias, padded with zeros to " + padded + " outputs.");
         w.Line("private static " + RoSpan + " " + method + "_Scale => " + Literals.FloatArray(Pad(q.ChannelScales, padded)) + ";");
         w.Line("private static " + RoSpan + " " + method + "_Bias => " + Literals.FloatArray(Pad(d.Bias, padded)) + ";");
+    }
+
+    /// <summary>
+    /// One block of <paramref name="rows"/> rows (starting at r) of a row-batched dense layer: output vectors in
+    /// groups that fit the registers with one accumulator per row and vector, each weight vector loaded once per
+    /// input for all the rows, then scale and bias applied as the vectors are stored.
+    /// </summary>
+    private static void WriteRowsDenseBlock(SourceWriter w, DenseLayer d, QuantizedLayer q, int padded, int rows)
+    {
+        const string Mm = "global::System.Runtime.InteropServices.MemoryMarshal";
+        bool offset = q.CodeOffset != 0;
+        int vectors = padded / 8, whole = d.Outputs / 8 * 8, groupSize = rows == 1 ? MaxOutputVectors : 6;
+        for (int k = 0; k < rows; k++)
+        {
+            w.Line("nuint row" + k + " = (nuint)((r + " + k + ") * " + d.InputCount + "), resultRow" + k + " = (nuint)((r + " + k + ") * " + d.Outputs + ");");
+            if (offset)
+            {
+                if (k == 0) w.Line("// Mean correction: every read code is shifted by p01, so each output gains p01 times the row's sum.");
+                w.Line("float inputSum" + k + " = 0f;");
+                w.Line("for (int i = 0; i < " + d.InputCount + "; i++) inputSum" + k + " += x[(r + " + k + ") * " + d.InputCount + " + i];");
+                w.Line(V + "<float> correction" + k + " = " + V + ".Create(" + Literals.Float(q.CodeOffset) + " * inputSum" + k + ");");
+            }
+        }
+        for (int start = 0; start < vectors; start += groupSize)
+        {
+            int count = Math.Min(groupSize, vectors - start);
+            using (w.Block("// outputs " + (start * 8) + " to " + Math.Min(d.Outputs, (start + count) * 8) + ": " + count + " vector(s) x " + rows + " row(s) in registers"))
+            {
+                for (int k = 0; k < rows; k++)
+                    w.Line(string.Join(" ", Enumerable.Range(0, count).Select(g => V + "<float> acc" + k + "_" + g + " = default;")));
+                using (w.Block("for (int i = 0; i < " + d.InputCount + "; i++)"))
+                {
+                    for (int k = 0; k < rows; k++)
+                        w.Line(V + "<float> broadcast" + k + " = " + V + ".Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref input, row" + k + " + (nuint)i));");
+                    w.Line("nuint at = (nuint)(i * " + padded + " + " + (start * 8) + ");");
+                    for (int g = 0; g < count; g++)
+                    {
+                        w.Line("{ " + V + "<float> weight = " + V + ".LoadUnsafe(ref weights, at + " + (8 * g) + ");");
+                        for (int k = 0; k < rows; k++)
+                            w.Line("  acc" + k + "_" + g + " = " + V + ".FusedMultiplyAdd(weight, broadcast" + k + ", acc" + k + "_" + g + ");" + (k == rows - 1 ? " }" : ""));
+                    }
+                }
+                for (int g = 0; g < count; g++)
+                {
+                    int first = 8 * (start + g);
+                    for (int k = 0; k < rows; k++)
+                    {
+                        string sum = offset ? "acc" + k + "_" + g + " + correction" + k : "acc" + k + "_" + g;
+                        string value = V + ".FusedMultiplyAdd(" + sum + ", " + V + ".LoadUnsafe(ref scales, " + first + "), " + V + ".LoadUnsafe(ref biases, " + first + "))";
+                        w.Line(first + 8 <= d.Outputs
+                            ? V + ".StoreUnsafe(" + value + ", ref result, resultRow" + k + " + " + first + ");"
+                            : V + ".StoreUnsafe(" + value + ", ref " + Mm + ".GetReference(sums), " + (k * padded + first) + ");   // the row ends mid-vector: through a buffer");
+                    }
+                }
+            }
+        }
+        if (whole < d.Outputs)
+            for (int k = 0; k < rows; k++)
+                w.Line("for (int o = " + whole + "; o < " + d.Outputs + "; o++) y[(r + " + k + ") * " + d.Outputs + " + o] = sums[" + (k * padded) + " + o];");
     }
 
     /// <summary>
