@@ -61,8 +61,10 @@ internal static partial class ModelEmitter
         using (w.Block("private static void " + PlanesMethodName(layer, stride) + "(global::System.ReadOnlySpan<float> x, global::System.Span<float> y)"))
         {
             w.Line("if (x.Length < " + (h * width * stride) + " || y.Length < " + (channels * h * width) + ") throw new global::System.ArgumentException(\"A layer buffer is too short.\");");
-            using (w.Block("for (int p = 0; p < " + (h * width) + "; p++)"))
-                w.Line("for (int c = 0; c < " + channels + "; c++) y[c * " + (h * width) + " + p] = x[p * " + stride + " + c];");
+            w.Line("ref float source = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(x);");
+            w.Line("ref float target = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(y);");
+            using (w.Block("for (nuint c = 0; c < " + channels + "; c++)"))
+                w.Line("for (nuint p = 0; p < " + (h * width) + "; p++) global::System.Runtime.CompilerServices.Unsafe.Add(ref target, c * " + (h * width) + " + p) = global::System.Runtime.CompilerServices.Unsafe.Add(ref source, p * " + stride + " + c);");
         }
         w.Line();
     }

@@ -595,9 +595,12 @@ internal static partial class ModelEmitter
                 if (inputLength > StackFloats) w.Line("input.Clear();");
                 if (transposes)
                 {
-                    using (w.Block("for (int ic = 0; ic < " + c.InChannels + "; ic++)"))
-                    using (w.Block("for (int iy = 0; iy < " + c.InH + "; iy++)"))
-                        w.Line("for (int ix = 0; ix < " + c.InW + "; ix++) input[((iy + " + k.PadTop + ") * " + paddedW + " + ix + " + k.PadLeft + ") * " + cs + " + ic] = x[(ic * " + c.InH + " + iy) * " + c.InW + " + ix];");
+                    // x was checked to hold the whole input, and the buffer is the padded size: no bounds tests.
+                    w.Line("ref float planes = ref " + Mm + ".GetReference(x);");
+                    w.Line("ref float staged = ref " + Mm + ".GetReference(input);");
+                    using (w.Block("for (nuint ic = 0; ic < " + c.InChannels + "; ic++)"))
+                    using (w.Block("for (nuint iy = 0; iy < " + c.InH + "; iy++)"))
+                        w.Line("for (nuint ix = 0; ix < " + c.InW + "; ix++) global::System.Runtime.CompilerServices.Unsafe.Add(ref staged, ((iy + " + k.PadTop + ") * " + paddedW + " + ix + " + k.PadLeft + ") * " + cs + " + ic) = global::System.Runtime.CompilerServices.Unsafe.Add(ref planes, (ic * " + c.InH + " + iy) * " + c.InW + " + ix);");
                 }
                 else
                 {
