@@ -16,7 +16,7 @@ namespace Qtaml.Generators.Emit;
 internal static partial class ModelEmitter
 {
     /// <summary>Whether a convolution gets the vectorized kernel (and so writes channels-last in a chain).</summary>
-    private static bool IsVectorConv(ModelPlan plan, ConvLayer c) => plan.IsQuantized && ChannelVectors(c) <= MaxChannelVectors;
+    private static bool IsVectorConv(ModelPlan plan, ConvLayer c) => plan.IsQuantized && c.StoresTapMajor;
 
     private static int ChannelVectors(ConvLayer c) => (c.OutChannels + 7) / 8;
 

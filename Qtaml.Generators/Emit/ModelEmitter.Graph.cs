@@ -183,7 +183,6 @@ internal static partial class ModelEmitter
         bool offset = q.CodeOffset != 0;
         int vectors = (d.Outputs + 7) / 8, padded = vectors * 8, table = d.InputCount * padded, whole = d.Outputs / 8 * 8;
         const string Mm = "global::System.Runtime.InteropServices.MemoryMarshal";
-        const string Avx2 = "global::System.Runtime.Intrinsics.X86.Avx2";
         w.Line("/// <summary>" + Xml(d.Name) + ": " + d.Operator + ", " + d.InputCount + " inputs to " + d.Outputs + " outputs for each of " + d.Rows + " rows, from one dequantized table.</summary>");
         using (w.Block("private static void " + method + "(global::System.ReadOnlySpan<byte> w, " + RoSpan + " x, " + Span + " y)"))
         {
@@ -195,31 +194,7 @@ internal static partial class ModelEmitter
                 : Span + " table = s_" + method + "_Table ??= new float[" + table + "];");
             if (table > StackWeights) w.Line("table.Clear();");
             w.Line("ref float weights = ref " + Mm + ".GetReference(table);");
-            if (plan.Bits <= 8 && whole > 0)
-            {
-                w.Line("int first = 0;");
-                using (w.Block("if (" + Avx2 + ".IsSupported)"))
-                {
-                    w.Line("// Eight codes sign-extended to ints by one instruction, then converted.");
-                    w.Line("ref byte codes = ref " + Mm + ".GetReference(w);");
-                    using (w.Block("for (int i = 0; i < " + d.InputCount + "; i++)"))
-                    using (w.Block("for (int o = 0; o < " + whole + "; o += 8)"))
-                    {
-                        w.Line("global::System.Runtime.Intrinsics.Vector128<sbyte> eight = global::System.Runtime.Intrinsics.Vector128.AsSByte(global::System.Runtime.Intrinsics.Vector128.CreateScalarUnsafe(global::System.Runtime.CompilerServices.Unsafe.ReadUnaligned<long>(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref codes, i * " + d.Outputs + " + o))));");
-                        w.Line(V + "<int> ints = " + Avx2 + ".ConvertToVector256Int32(eight);");
-                        if (plan.Bits < 8) w.Line("ints = " + V + ".ShiftRightArithmetic(" + V + ".ShiftLeft(ints, " + (32 - plan.Bits) + "), " + (32 - plan.Bits) + ");   // sign-extend b-bit codes");
-                        w.Line(V + ".StoreUnsafe(" + V + ".ConvertToSingle(ints), ref weights, (nuint)(i * " + padded + " + o));");
-                    }
-                    w.Line("first = " + whole + ";");
-                }
-                using (w.Block("for (int i = 0; i < " + d.InputCount + "; i++)"))
-                    w.Line("for (int o = first; o < " + d.Outputs + "; o++) table[i * " + padded + " + o] = " + CodeRead(plan, "i * " + d.Outputs + " + o") + ";");
-            }
-            else
-            {
-                using (w.Block("for (int i = 0; i < " + d.InputCount + "; i++)"))
-                    w.Line("for (int o = 0; o < " + d.Outputs + "; o++) table[i * " + padded + " + o] = " + CodeRead(plan, "i * " + d.Outputs + " + o") + ";");
-            }
+            WriteCodeTable(w, plan, d.InputCount, d.Outputs, padded, 0f);
             w.Line("ref float input = ref " + Mm + ".GetReference(x);");
             w.Line("ref float result = ref " + Mm + ".GetReference(y);");
             w.Line("ref float scales = ref " + Mm + ".GetReference(" + method + "_Scale);");

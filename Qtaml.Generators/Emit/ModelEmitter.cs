@@ -480,8 +480,6 @@ internal static partial class ModelEmitter
         }
     }
 
-    /// <summary>Vector accumulators of 8 output channels each that a vectorized convolution may keep in registers.</summary>
-    private const int MaxChannelVectors = 8;
 
     /// <summary>Weights a vectorized convolution dequantizes on the stack; larger layers use a per-thread buffer.</summary>
     private const int StackWeights = 16 * 1024;
@@ -579,13 +577,13 @@ internal static partial class ModelEmitter
         using (w.Block("private static void " + method + "(global::System.ReadOnlySpan<byte> w, global::System.ReadOnlySpan<float> x, global::System.Span<float> y)"))
         {
             w.Line(CodeSpan(plan));
-            w.Line("if (x.Length < " + xLength + " || y.Length < " + yLength + ") throw new global::System.ArgumentException(\"A layer buffer is too short.\");");
-            w.Line("// The codes as floats" + (q.CodeOffset != 0 ? " plus the mean-correction offset " + Literals.Float(q.CodeOffset) : "") + ", [tap][output channel], channels padded with zeros to " + padded + ".");
+            w.Line("if (w.Length < " + c.Weights.Length * plan.BytesPerCode + " || x.Length < " + xLength + " || y.Length < " + yLength + ") throw new global::System.ArgumentException(\"A layer buffer is too short.\");");
+            w.Line("// The codes (stored tap-major) as floats" + (q.CodeOffset != 0 ? " plus the mean-correction offset " + Literals.Float(q.CodeOffset) : "") + ", [tap][output channel], channels padded with zeros to " + padded + ".");
             w.Line(table <= StackWeights
                 ? "global::System.Span<float> table = stackalloc float[" + table + "];"
                 : "global::System.Span<float> table = s_" + method + "_Table ??= new float[" + table + "];");
-            using (w.Block("for (int oc = 0; oc < " + c.OutChannels + "; oc++)"))
-                w.Line("for (int t = 0; t < " + taps + "; t++) table[t * " + padded + " + oc] = " + CodeRead(plan, "oc * " + taps + " + t") + (q.CodeOffset != 0 ? " + " + Literals.Float(q.CodeOffset) : "") + ";");
+            w.Line("ref float weights = ref " + Mm + ".GetReference(table);");
+            WriteCodeTable(w, plan, taps, c.OutChannels, padded, q.CodeOffset);
             if (stages)
             {
                 w.Line("// The input channels-last" + (pads ? " inside a zero border of " + k.PadTop + " rows and " + k.PadLeft + " columns" : "") + ": " + paddedH + " x " + paddedW + " x " + cs + ".");
@@ -612,7 +610,6 @@ internal static partial class ModelEmitter
             {
                 w.Line("global::System.ReadOnlySpan<float> input = x;");
             }
-            w.Line("ref float weights = ref " + Mm + ".GetReference(table);");
             w.Line("ref float pixels = ref " + Mm + ".GetReference(input);");
             w.Line("ref float scales = ref " + Mm + ".GetReference(" + method + "_Scale);");
             w.Line("ref float biases = ref " + Mm + ".GetReference(" + method + "_Bias);");
@@ -682,6 +679,47 @@ internal static partial class ModelEmitter
         w.Line("private static global::System.ReadOnlySpan<float> " + method + "_Scale => " + Literals.FloatArray(Pad(q.ChannelScales, padded)) + ";");
         w.Line("private static global::System.ReadOnlySpan<float> " + method + "_Bias => " + Literals.FloatArray(Pad(c.Bias, padded)) + ";");
         w.Line();
+    }
+
+    /// <summary>
+    /// Fills <c>table</c> (in scope as a float span, <c>weights</c> a reference to it) from the codes span
+    /// <c>w</c> stored as <paramref name="runs"/> runs of <paramref name="length"/> codes: run k goes to
+    /// table[k·<paramref name="padded"/> ..], each code plus <paramref name="offset"/>. With AVX2, eight codes at a
+    /// time are sign-extended by one instruction and converted; the rest of each run one at a time.
+    /// </summary>
+    private static void WriteCodeTable(SourceWriter w, ModelPlan plan, int runs, int length, int padded, float offset)
+    {
+        const string Mm = "global::System.Runtime.InteropServices.MemoryMarshal";
+        const string Avx2 = "global::System.Runtime.Intrinsics.X86.Avx2";
+        const string Unsafe = "global::System.Runtime.CompilerServices.Unsafe";
+        int whole = length / 8 * 8;
+        string plus = offset != 0 ? " + " + Literals.Float(offset) : "";
+        if (plan.Bits <= 8 && whole > 0)
+        {
+            w.Line("int first = 0;");
+            using (w.Block("if (" + Avx2 + ".IsSupported)"))
+            {
+                w.Line("// Eight codes sign-extended to ints by one instruction, then converted.");
+                w.Line("ref byte codes = ref " + Mm + ".GetReference(w);");
+                if (offset != 0) w.Line(V + "<float> offset = " + V + ".Create(" + Literals.Float(offset) + ");");
+                using (w.Block("for (int run = 0; run < " + runs + "; run++)"))
+                using (w.Block("for (int o = 0; o < " + whole + "; o += 8)"))
+                {
+                    w.Line("global::System.Runtime.Intrinsics.Vector128<sbyte> eight = global::System.Runtime.Intrinsics.Vector128.AsSByte(global::System.Runtime.Intrinsics.Vector128.CreateScalarUnsafe(" + Unsafe + ".ReadUnaligned<long>(ref " + Unsafe + ".Add(ref codes, run * " + length + " + o))));");
+                    w.Line(V + "<int> ints = " + Avx2 + ".ConvertToVector256Int32(eight);");
+                    if (plan.Bits < 8) w.Line("ints = " + V + ".ShiftRightArithmetic(" + V + ".ShiftLeft(ints, " + (32 - plan.Bits) + "), " + (32 - plan.Bits) + ");   // sign-extend b-bit codes");
+                    w.Line(V + ".StoreUnsafe(" + V + ".ConvertToSingle(ints)" + (offset != 0 ? " + offset" : "") + ", ref weights, (nuint)(run * " + padded + " + o));");
+                }
+                w.Line("first = " + whole + ";");
+            }
+            using (w.Block("for (int run = 0; run < " + runs + "; run++)"))
+                w.Line("for (int o = first; o < " + length + "; o++) table[run * " + padded + " + o] = " + CodeRead(plan, "run * " + length + " + o") + plus + ";");
+        }
+        else
+        {
+            using (w.Block("for (int run = 0; run < " + runs + "; run++)"))
+                w.Line("for (int o = 0; o < " + length + "; o++) table[run * " + padded + " + o] = " + CodeRead(plan, "run * " + length + " + o") + plus + ";");
+        }
     }
 
     private static float[] Pad(float[] values, int length)

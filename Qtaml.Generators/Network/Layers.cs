@@ -174,6 +174,24 @@ internal sealed class ConvLayer : WeightLayer
     public int OutH => OutputShape[1];
     public int OutW => OutputShape[2];
     public override int Reuse => OutH * OutW;
+
+    /// <summary>Output channels the vectorized kernel takes: 8 vectors of 8, its accumulators per output column.</summary>
+    public const int MaxVectorChannels = 64;
+
+    /// <summary>
+    /// Whether the weight image holds this layer's codes tap-major ([InC·KH·KW][OutC]) rather than in the file's
+    /// [OutC][InC·KH·KW] order: the vectorized kernel (up to <see cref="MaxVectorChannels"/> output channels)
+    /// converts its codes once per call into a [tap][channel] table, and in that order the conversion is a run
+    /// of whole vectors. The fault model does not care where a code sits within its layer.
+    /// </summary>
+    public bool StoresTapMajor => OutChannels <= MaxVectorChannels;
+
+    /// <summary>Where code <paramref name="index"/> of the [OutC][taps] weights sits in the weight image's layer.</summary>
+    public int StoredPosition(int index)
+    {
+        int taps = InChannels * Window.Size;
+        return StoresTapMajor ? index % taps * OutChannels + index / taps : index;
+    }
 }
 
 internal enum PoolKind { Max, Average }

@@ -96,11 +96,16 @@ internal static class ModelPlanner
         for (int l = 0; l < layers.Length; l++)
         {
             int[] codes = layers[l].StoredCodes;
-            var dense = layers[l].Layer as DenseLayer;
+            Layer layer = layers[l].Layer;
             for (int i = 0; i < codes.Length; i++)
             {
                 int pattern = StoredCode.ToPattern(codes[i], bits);
-                int at = dense is null ? i : dense.StoredPosition(i);
+                int at = layer switch
+                {
+                    DenseLayer dense => dense.StoredPosition(i),
+                    ConvLayer conv => conv.StoredPosition(i),
+                    _ => i,
+                };
                 if (bytesPerCode == 1) image[offsets[l] + at] = (byte)pattern;
                 else
                 {
