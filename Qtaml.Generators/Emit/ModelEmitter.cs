@@ -116,6 +116,7 @@ internal static partial class ModelEmitter
             w.Line("//     " + q.Layer.Name + " (" + q.Layer.Operator + ", " + q.Layer.Weights.Length + " weights): top " + q.ProtectedPlanes + " of " + plan.Bits
                 + " bit-planes protected, sensitivity G = " + G(q.Sensitivity)
                 + (q.ProtectedPlanes == 0 ? ", mean drift folded into the dequantization scale" : ", worst-case mean residual " + G(q.ResidualBound) + " codes"));
+        w.Line("//   Sensitivities computed for inputs of mean square E[x²] = " + G(plan.InputMeanSquare) + (plan.InputMeanSquare == 1 ? " (the default; set InputMeanSquare to the real inputs')." : " (InputMeanSquare)."));
         w.Line("//   Predicted distortion D = " + G(plan.Protection!.PredictedDistortion) + "; quantization noise floor D_q = " + G(plan.Saturation!.NoiseFloor) + ".");
         w.Line("//   To reach D_q: TAC needs " + F3(plan.Saturation.TacBudget) + " bits/weight, Uniform-MSP " + F3(plan.Saturation.UniformMspBudget) + "; rho* = " + F3(plan.Saturation.Rho) + ".");
     }

@@ -38,8 +38,9 @@ internal sealed class QuantizedLayer
 internal sealed class ModelPlan
 {
     public ModelPlan(NetworkGraph graph, string nodeLabel, FlipProbabilities flips, int bits, double budget,
-        QuantizedLayer[] layers, ProtectionPlan? protection, SaturationReport? saturation, byte[] image, int[] layerOffsets)
+        QuantizedLayer[] layers, ProtectionPlan? protection, SaturationReport? saturation, byte[] image, int[] layerOffsets, double inputMeanSquare = 1)
     {
+        InputMeanSquare = inputMeanSquare;
         Graph = graph;
         NodeLabel = nodeLabel;
         Flips = flips;
@@ -69,5 +70,9 @@ internal sealed class ModelPlan
     public byte[] Image { get; }
 
     public int[] LayerOffsets { get; }
+
+    /// <summary>The inputs' mean square E[x²] the sensitivities were computed for (the attribute's InputMeanSquare, default 1).</summary>
+    public double InputMeanSquare { get; }
+
     public int BytesPerCode => Bits <= 8 ? 1 : 2;
 }

@@ -51,7 +51,7 @@ internal static class ModelPlanner
         }
 
         (byte[] image, int[] offsets) = LayOut(quantized, bits);
-        return new ModelPlan(graph, nodeLabel, flips, bits, budget, quantized, protection, saturation, image, offsets);
+        return new ModelPlan(graph, nodeLabel, flips, bits, budget, quantized, protection, saturation, image, offsets, inputMeanSquare);
     }
 
     private static ModelPlan Unquantized(NetworkGraph graph, string nodeLabel, FlipProbabilities flips, WeightLayer[] layers, double[] sensitivity)
