@@ -1,7 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
-using Microsoft.ML.OnnxRuntime;
 using Qtaml.Faults;
 using Qtaml.Sample.Models;
 
@@ -28,10 +27,7 @@ public class InferenceBenchmarks
 
     private float[] _input = null!, _output = null!;
     private WeightImage _image = null!;
-    private InferenceSession _session = null!;
-    private OrtValue _ortInput = null!, _ortOutput = null!;
-    private RunOptions _runOptions = null!;
-    private string[] _inputNames = null!, _outputNames = null!;
+    private OnnxRuntimeBaseline _onnxRuntime = null!;
 
     [Params("mlp", "cnn", "transformer")]
     public string Model { get; set; } = "cnn";
@@ -44,27 +40,15 @@ public class InferenceBenchmarks
         _output = new float[10];
         _image = Model switch { "cnn" => CnnTac100.CreateWeightImage(), "transformer" => TransformerTac100.CreateWeightImage(), _ => MlpTac100.CreateWeightImage() };
         string path = Path.Combine(Repository(), "sample-app", "Models", $"digits-{Model}.onnx");
-        var sessionOptions = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        _session = new InferenceSession(path, sessionOptions);
         long[] inputShape = Model switch { "cnn" => new long[] { 1, 1, 28, 28 }, "transformer" => new long[] { 1, 28, 28 }, _ => new long[] { 1, 784 } };
-        _ortInput = OrtValue.CreateTensorValueFromMemory(_input, inputShape);
-        _ortOutput = OrtValue.CreateTensorValueFromMemory(_output, new long[] { 1, 10 });
-        _runOptions = new RunOptions();
-        _inputNames = new[] { _session.InputMetadata.Keys.First() };
-        _outputNames = new[] { _session.OutputMetadata.Keys.First() };
+        _onnxRuntime = new OnnxRuntimeBaseline(path, _input, inputShape, _output, new long[] { 1, 10 });
     }
 
     [GlobalCleanup]
-    public void Cleanup()
-    {
-        _ortInput.Dispose();
-        _ortOutput.Dispose();
-        _runOptions.Dispose();
-        _session.Dispose();
-    }
+    public void Cleanup() => _onnxRuntime.Dispose();
 
     [Benchmark(Baseline = true, Description = "ONNX Runtime")]
-    public void OnnxRuntime() => _session.Run(_runOptions, _inputNames, new[] { _ortInput }, _outputNames, new[] { _ortOutput });
+    public void OnnxRuntime() => _onnxRuntime.Run();
 
     [Benchmark(Description = "generated, baked weights")]
     public void GeneratedBaked()

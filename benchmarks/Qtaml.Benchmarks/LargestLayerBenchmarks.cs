@@ -1,7 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
-using Microsoft.ML.OnnxRuntime;
 using Qtaml.Faults;
 
 namespace Qtaml.Benchmarks;
@@ -21,10 +20,7 @@ public class LargestLayerBenchmarks
 
     private float[] _input = null!, _output = null!;
     private WeightImage _image = null!;
-    private InferenceSession _session = null!;
-    private OrtValue _ortInput = null!, _ortOutput = null!;
-    private RunOptions _runOptions = null!;
-    private string[] _inputNames = null!, _outputNames = null!;
+    private OnnxRuntimeBaseline _onnxRuntime = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -35,26 +31,14 @@ public class LargestLayerBenchmarks
         _output = new float[Conv2Tac100.OutputLength];
         _image = Conv2Tac100.CreateWeightImage();
         string path = Path.Combine(InferenceBenchmarks.Repository(), "benchmarks", "Qtaml.Benchmarks", "Models", "cnn-conv2.onnx");
-        var sessionOptions = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        _session = new InferenceSession(path, sessionOptions);
-        _ortInput = OrtValue.CreateTensorValueFromMemory(_input, new long[] { 1, 6, 14, 14 });
-        _ortOutput = OrtValue.CreateTensorValueFromMemory(_output, new long[] { 1, 16, 10, 10 });
-        _runOptions = new RunOptions();
-        _inputNames = new[] { _session.InputMetadata.Keys.First() };
-        _outputNames = new[] { _session.OutputMetadata.Keys.First() };
+        _onnxRuntime = new OnnxRuntimeBaseline(path, _input, new long[] { 1, 6, 14, 14 }, _output, new long[] { 1, 16, 10, 10 });
     }
 
     [GlobalCleanup]
-    public void Cleanup()
-    {
-        _ortInput.Dispose();
-        _ortOutput.Dispose();
-        _runOptions.Dispose();
-        _session.Dispose();
-    }
+    public void Cleanup() => _onnxRuntime.Dispose();
 
     [Benchmark(Baseline = true, Description = "ONNX Runtime")]
-    public void OnnxRuntime() => _session.Run(_runOptions, _inputNames, new[] { _ortInput }, _outputNames, new[] { _ortOutput });
+    public void OnnxRuntime() => _onnxRuntime.Run();
 
     [Benchmark(Description = "generated, baked weights")]
     public void GeneratedBaked() => Conv2Tac100.Run(_input, _output);
