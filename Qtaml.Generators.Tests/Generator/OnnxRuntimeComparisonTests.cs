@@ -64,6 +64,7 @@ public class OnnxRuntimeComparisonTests
     [InlineData("wide-mlp", 8)]
     [InlineData("wide-mlp", 5)]
     [InlineData("cnn", 4)]
+    [InlineData("cnn", 12)]
     public void Quantized_path_stays_within_the_bound_derived_from_the_quantization_step(string name, int bits)
     {
         // No flips (FlipProbability = 0): the only difference from ONNX Runtime is rounding each weight to its
@@ -93,6 +94,7 @@ public class OnnxRuntimeComparisonTests
     [Theory]
     [InlineData(8)]
     [InlineData(4)]
+    [InlineData(12)]   // codes stored as 16-bit words: the table is converted one code at a time
     public void Channels_last_convolutions_and_pooling_match_OnnxRuntime_on_the_same_quantized_weights(int bits)
     {
         // Padded pooling has no reference in QuantizationBound, so ONNX Runtime runs the model with every weight
