@@ -374,8 +374,11 @@ internal static partial class ModelEmitter
             if (vectorized)
             {
                 w.Line("if (w.Length < " + ((long)layer.InputCount * layer.Outputs) + " || x.Length < " + layer.InputCount + " || y.Length < " + layer.Outputs + ") throw new global::System.ArgumentException(\"A layer buffer is too short.\");");
-                w.Line("ref byte codes = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(w);");
-                w.Line("ref float input = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(x);");
+                if (layer.InputCount >= 16)
+                {
+                    w.Line("ref byte codes = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(w);");
+                    w.Line("ref float input = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(x);");
+                }
             }
             if (vectorized && layer.InputCount >= 16)
             {
