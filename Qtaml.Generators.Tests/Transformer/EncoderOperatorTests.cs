@@ -133,4 +133,15 @@ public class EncoderOperatorTests
     [InlineData(7, 16)]    // whole vectors
     public void A_quantized_projection_shared_by_every_token_matches_OnnxRuntime_on_the_same_quantized_weights(int tokens, int outputs) =>
         AssertMatchesOnnxRuntime(TokenwiseChain(tokens, outputs), tokens * outputs, tokens, bits: 8, seed: 6);
+
+    [Fact]
+    public void A_mean_over_tokens_of_rows_that_are_not_whole_vectors_matches_OnnxRuntime()
+    {
+        // 11 features: one whole vector and one overlapping the first, in the vectorized ReduceMean.
+        (OnnxGraphWriter g, string x) = Start();
+        var random = new Random(12);
+        string projected = g.Node("MatMul", new[] { x, g.Constant("w", new long[] { Width, 11 }, Random(random, Width * 11, 0.5)) });
+        string mean = g.Node("ReduceMean", new[] { projected }, OnnxProto.Ints("axes", 1), OnnxProto.Int("keepdims", 0));
+        AssertMatchesOnnxRuntime(g.Build(mean, new long?[] { 1, 11 }, "tests", 13), 11);
+    }
 }
