@@ -17,16 +17,15 @@ public class WeightImageLayoutTests
         return (WeightImage)assembly.GetType("Models.Harness")!.GetMethod("CreateWeightImage")!.Invoke(null, null)!;
     }
 
-    /// <summary>Symmetric 8-bit per-channel codes of a [channels][length] weight tensor, computed here, not by the planner.</summary>
+    /// <summary>Symmetric 8-bit per-channel codes of a [channels][length] weight tensor, by the tests' own quantizer (DequantizedOnnx), not the planner.</summary>
     private static int[,] Codes(float[] weights, int channels)
     {
         int length = weights.Length / channels;
         var codes = new int[channels, length];
         for (int c = 0; c < channels; c++)
         {
-            float max = Enumerable.Range(0, length).Max(i => Math.Abs(weights[c * length + i]));
-            float scale = max > 0 ? max / 127 : 1f;
-            for (int i = 0; i < length; i++) codes[c, i] = (int)Math.Round(weights[c * length + i] / scale, MidpointRounding.AwayFromZero);
+            float scale = DequantizedOnnx.ChannelScale(Enumerable.Range(0, length).Max(i => Math.Abs(weights[c * length + i])), 8);
+            for (int i = 0; i < length; i++) codes[c, i] = DequantizedOnnx.Code(weights[c * length + i], scale, 8);
         }
         return codes;
     }

@@ -12,10 +12,18 @@ namespace Qtaml.Generators.Tests.Support;
 /// </summary>
 internal static class DequantizedOnnx
 {
+    /// <summary>A channel's step: its largest magnitude over the largest code, 2^(b−1) − 1 (1 for an all-zero channel).</summary>
+    public static float ChannelScale(float largestMagnitude, int bits) => largestMagnitude > 0 ? largestMagnitude / MaxCode(bits) : 1f;
+
+    /// <summary>A weight's code: w / s rounded half away from zero, clamped to ±(2^(b−1) − 1).</summary>
+    public static int Code(float weight, float scale, int bits) =>
+        (int)Math.Clamp(Math.Round(weight / scale, MidpointRounding.AwayFromZero), -MaxCode(bits), MaxCode(bits));
+
+    private static int MaxCode(int bits) => (1 << (bits - 1)) - 1;
+
     public static byte[] Rewrite(byte[] onnx, int bits)
     {
         ModelProto model = ModelProto.Parser.ParseFrom(onnx);
-        int maxCode = (1 << (bits - 1)) - 1;
         var byName = model.Graph.Initializer.ToDictionary(t => t.Name);
         foreach (NodeProto node in model.Graph.Node)
         {
@@ -39,9 +47,8 @@ internal static class DequantizedOnnx
                     ? Enumerable.Range(c * columns, columns)
                     : Enumerable.Range(0, rows).Select(r => r * columns + c);
                 int[] members = indices.ToArray();
-                float max = members.Max(i => Math.Abs(w[i]));
-                float scale = max > 0 ? max / maxCode : 1f;
-                foreach (int i in members) w[i] = scale * (float)Math.Clamp(Math.Round(w[i] / scale, MidpointRounding.AwayFromZero), -maxCode, maxCode);
+                float scale = ChannelScale(members.Max(i => Math.Abs(w[i])), bits);
+                foreach (int i in members) w[i] = scale * Code(w[i], scale, bits);
             }
             var raw = new byte[w.Length * 4];
             Buffer.BlockCopy(w, 0, raw, 0, raw.Length);

@@ -42,9 +42,12 @@ internal static partial class ModelEmitter
         return strides;
     }
 
-    /// <summary>Whether layer <paramref name="index"/> reads channels-last but needs channel-major input.</summary>
-    private static bool NeedsPlanesBefore(Layer[] layers, int[] strides, int index) =>
-        index > 0 && strides[index - 1] > 0 && strides[index] == 0;
+    /// <summary>
+    /// Whether a channels-last run ends before layer <paramref name="index"/> (or, at the number of layers, before
+    /// the output): the layer before it wrote channels-last, and what comes next needs channel-major planes.
+    /// </summary>
+    private static bool EndsChannelsLastRun(int[] strides, int index) =>
+        index > 0 && strides[index - 1] > 0 && (index == strides.Length || strides[index] == 0);
 
     /// <summary>The number of floats a layer's output takes as stored.</summary>
     private static int StoredLength(Layer layer, int stride) =>

@@ -180,7 +180,6 @@ internal static partial class ModelEmitter
     private static void WriteRowsDense(SourceWriter w, ModelPlan plan, DenseLayer d, string method)
     {
         QuantizedLayer q = Quantized(plan, d);
-        bool offset = q.CodeOffset != 0;
         int vectors = (d.Outputs + 7) / 8, padded = vectors * 8, table = d.InputCount * padded, whole = d.Outputs / 8 * 8;
         const string Mm = "global::System.Runtime.InteropServices.MemoryMarshal";
         w.Line("/// <summary>" + Xml(d.Name) + ": " + d.Operator + ", " + d.InputCount + " inputs to " + d.Outputs + " outputs for each of " + d.Rows + " rows, from one dequantized table.</summary>");
@@ -192,7 +191,6 @@ internal static partial class ModelEmitter
             w.Line(table <= StackWeights
                 ? Span + " table = stackalloc float[" + table + "];"
                 : Span + " table = s_" + method + "_Table ??= new float[" + table + "];");
-            if (table > StackWeights) w.Line("table.Clear();");
             w.Line("ref float weights = ref " + Mm + ".GetReference(table);");
             WriteCodeTable(w, plan, d.InputCount, d.Outputs, padded, 0f);
             w.Line("ref float input = ref " + Mm + ".GetReference(x);");
@@ -304,9 +302,10 @@ internal static partial class ModelEmitter
             w.Line("ref float source = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(x);");
             w.Line("ref float target = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(y);");
             if (tail > 0)
+            {
                 w.Line("// The last vector of a row starts " + (8 - tail) + " values before the end of the whole vectors; only its last " + tail + " lanes are new.");
-            if (tail > 0)
                 w.Line(V + "<float> fresh = " + V + ".AsSingle(" + V + ".Create(" + string.Join(", ", Enumerable.Range(0, 8).Select(j => j >= 8 - tail ? "-1" : "0")) + "));");
+            }
             using (w.Block("for (int r = 0; r < " + s.Rows + "; r++)"))
             {
                 w.Line("nuint row = (nuint)(r * " + length + ");");
@@ -527,6 +526,18 @@ internal static partial class ModelEmitter
     }
 
     /// <summary>
+    /// Where the vectors covering <paramref name="length"/> ≥ 8 values start: every whole 8, then, when the length is
+    /// not whole vectors, one more that ends at the last value and overlaps the one before. Computing a value twice
+    /// in the same order gives the same bits, so storing the overlap twice is harmless.
+    /// </summary>
+    private static List<int> VectorStarts(int length)
+    {
+        List<int> starts = Enumerable.Range(0, length / 8).Select(v => v * 8).ToList();
+        if (length % 8 != 0) starts.Add(length - 8);
+        return starts;
+    }
+
+    /// <summary>
     /// A product of two computed values (attention scores, attention mixing). With 8 or more output columns each
     /// output row is accumulated in registers: every left value is broadcast and multiply-added with the right
     /// row's vectors. Columns that are not whole vectors end with a vector overlapping the one before, which
@@ -542,8 +553,7 @@ internal static partial class ModelEmitter
                 WriteSmallMatMul(w, m);
                 return;
             }
-            var columns = Enumerable.Range(0, m.N / 8).Select(v => v * 8).ToList();
-            if (m.N % 8 != 0) columns.Add(m.N - 8);
+            List<int> columns = VectorStarts(m.N);
             long rightLength = m.RightIsShared ? (long)m.K * m.N : (long)m.Batch * m.K * m.N;
             w.Line("if (a.Length < " + ((long)m.Batch * m.M * m.K) + " || b.Length < " + rightLength + " || y.Length < " + m.OutputLength + ") throw new global::System.ArgumentException(\"A layer buffer is too short.\");");
             w.Line("ref float left = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(a);");
@@ -635,8 +645,7 @@ internal static partial class ModelEmitter
             {
                 // Eight inner positions at a time, summed over the reduced axis in the same order as one at a time;
                 // a last vector overlapping the one before recomputes the same sums.
-                var starts = Enumerable.Range(0, r.Inner / 8).Select(v => v * 8).ToList();
-                if (r.Inner % 8 != 0) starts.Add(r.Inner - 8);
+                List<int> starts = VectorStarts(r.Inner);
                 w.Line("if (x.Length < " + r.InputLength + " || y.Length < " + r.OutputLength + ") throw new global::System.ArgumentException(\"A layer buffer is too short.\");");
                 w.Line("ref float source = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(x);");
                 w.Line("ref float target = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(y);");

@@ -42,7 +42,7 @@ internal static partial class ModelEmitter
                     if (!IsFusedRelu(layers, index)) WriteLayer(w, plan, layers[index], index, ReluFusedAfter(layers, index), index == 0 ? 0 : strides[index - 1], strides[index]);
                 var conversions = new HashSet<string>();
                 for (int index = 0; index <= layers.Length; index++)
-                    if (index > 0 && strides[index - 1] > 0 && (index == layers.Length || strides[index] == 0) && conversions.Add(PlanesMethodName(layers[index - 1], strides[index - 1])))
+                    if (EndsChannelsLastRun(strides, index) && conversions.Add(PlanesMethodName(layers[index - 1], strides[index - 1])))
                         WriteToPlanes(w, layers[index - 1], strides[index - 1]);
             }
             else
@@ -243,7 +243,7 @@ internal static partial class ModelEmitter
                 Layer layer = layers[i];
                 string method = MethodName(layer, i);
                 string target = "global::System.Span<float> y = intoA ? a.Slice(0, " + StoredLength(layer, strides[i]) + ") : b.Slice(0, " + StoredLength(layer, strides[i]) + "); ";
-                if (NeedsPlanesBefore(layers, strides, i)) WritePlanesStep(w, layers[i - 1], strides[i - 1]);
+                if (EndsChannelsLastRun(strides, i)) WritePlanesStep(w, layers[i - 1], strides[i - 1]);
                 switch (layer)
                 {
                     case ReshapeLayer:
@@ -264,7 +264,7 @@ internal static partial class ModelEmitter
                         break;
                 }
             }
-            if (layers.Length > 0 && strides[layers.Length - 1] > 0) WritePlanesStep(w, layers[layers.Length - 1], strides[layers.Length - 1]);
+            if (EndsChannelsLastRun(strides, layers.Length)) WritePlanesStep(w, layers[layers.Length - 1], strides[layers.Length - 1]);
             w.Line("x.CopyTo(output);");
         }
         if (largest > StackFloats)
@@ -401,7 +401,6 @@ internal static partial class ModelEmitter
     /// <summary>The portable dense kernel: one output at a time, 32 codes per step widened to floats, four accumulators.</summary>
     private static void WriteDenseRows(SourceWriter w, ModelPlan plan, DenseLayer layer, QuantizedLayer q, bool relu, bool vectorized)
     {
-        bool offset = q.CodeOffset != 0;
         if (vectorized && layer.InputCount >= 32) w.Line("// 32 codes at a time: widen them to floats and multiply-add with the input, four accumulators.");
         using (w.Block("for (int o = 0; o < " + layer.Outputs + "; o++)"))
         {
@@ -425,7 +424,7 @@ internal static partial class ModelEmitter
                 w.Line("sum = global::System.Runtime.Intrinsics.Vector256.Sum((acc0 + acc1) + (acc2 + acc3));");
             }
             w.Line("for (; i < " + layer.InputCount + "; i++) sum += " + CodeRead(plan, "start + i") + " * x[i];");
-            w.Line("y[o] = " + Store("scale[o] * (sum" + (offset ? " + " + Literals.Float(q.CodeOffset) + " * inputSum" : "") + ") + bias[o]", relu) + ";");
+            w.Line("y[o] = " + DenseOutput(q, "sum", "o", relu) + ";");
         }
     }
 
@@ -439,15 +438,9 @@ internal static partial class ModelEmitter
     {
         const string V5 = "global::System.Runtime.Intrinsics.Vector512";
         const string X5 = "global::System.Runtime.Intrinsics.X86.Avx512F";
-        bool offset = q.CodeOffset != 0;
         int n = layer.InputCount, whole = n / 16 * 16;
-        string Codes(string at)
-        {
-            string ints = X5 + ".ConvertToVector512Int32(global::System.Runtime.Intrinsics.Vector128.AsSByte(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref codes, " + at + ")))";
-            if (plan.Bits < 8) ints = V5 + ".ShiftRightArithmetic(" + V5 + ".ShiftLeft(" + ints + ", " + (32 - plan.Bits) + "), " + (32 - plan.Bits) + ")";
-            return X5 + ".ConvertToVector512Single(" + ints + ")";
-        }
-        string Result(string sum, string o) => Store("scale[" + o + "] * (" + sum + (offset ? " + " + Literals.Float(q.CodeOffset) + " * inputSum" : "") + ") + bias[" + o + "]", relu);
+        string Codes(string at) => X5 + ".ConvertToVector512Single(" + SignExtended(V5, X5 + ".ConvertToVector512Int32(global::System.Runtime.Intrinsics.Vector128.AsSByte(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref codes, " + at + ")))", plan.Bits) + ")";
+        string Result(string sum, string o) => DenseOutput(q, sum, o, relu);
         w.Line("// Four outputs at a time: 16 inputs loaded once per four rows of codes, each 16 codes sign-extended and converted by two instructions.");
         w.Line("int o = 0;");
         using (w.Block("for (; o <= " + (layer.Outputs - 4) + "; o += 4)"))
@@ -484,6 +477,20 @@ internal static partial class ModelEmitter
         }
     }
 
+
+    /// <summary>
+    /// A dense output from its sum of codes times inputs: scaled per output, with the mean-correction offset times
+    /// the input's sum (<c>inputSum</c>) where the layer has one, plus the bias, clamped where a ReLU is fused in.
+    /// </summary>
+    private static string DenseOutput(QuantizedLayer q, string sum, string o, bool relu) =>
+        Store("scale[" + o + "] * (" + sum + (q.CodeOffset != 0 ? " + " + Literals.Float(q.CodeOffset) + " * inputSum" : "") + ") + bias[" + o + "]", relu);
+
+    /// <summary>
+    /// Int lanes holding b-bit codes read through a sign extension from 8 bits, sign-extended from bit b − 1 (a
+    /// no-op for 8-bit codes). <paramref name="vector"/> is the Vector256 or Vector512 class.
+    /// </summary>
+    private static string SignExtended(string vector, string ints, int bits) =>
+        bits < 8 ? vector + ".ShiftRightArithmetic(" + vector + ".ShiftLeft(" + ints + ", " + (32 - bits) + "), " + (32 - bits) + ")" : ints;
 
     /// <summary>Weights a vectorized convolution dequantizes on the stack; larger layers use a per-thread buffer.</summary>
     private const int StackWeights = 16 * 1024;
@@ -710,20 +717,15 @@ internal static partial class ModelEmitter
                 using (w.Block("for (int o = 0; o < " + whole + "; o += 8)"))
                 {
                     w.Line("global::System.Runtime.Intrinsics.Vector128<sbyte> eight = global::System.Runtime.Intrinsics.Vector128.AsSByte(global::System.Runtime.Intrinsics.Vector128.CreateScalarUnsafe(" + Unsafe + ".ReadUnaligned<long>(ref " + Unsafe + ".Add(ref codes, run * " + length + " + o))));");
-                    w.Line(V + "<int> ints = " + Avx2 + ".ConvertToVector256Int32(eight);");
-                    if (plan.Bits < 8) w.Line("ints = " + V + ".ShiftRightArithmetic(" + V + ".ShiftLeft(ints, " + (32 - plan.Bits) + "), " + (32 - plan.Bits) + ");   // sign-extend b-bit codes");
+                    w.Line(V + "<int> ints = " + SignExtended(V, Avx2 + ".ConvertToVector256Int32(eight)", plan.Bits) + ";");
                     w.Line(V + ".StoreUnsafe(" + V + ".ConvertToSingle(ints)" + (offset != 0 ? " + offset" : "") + ", ref weights, (nuint)(run * " + padded + " + o));");
                 }
                 w.Line("first = " + whole + ";");
             }
-            using (w.Block("for (int run = 0; run < " + runs + "; run++)"))
-                w.Line("for (int o = first; o < " + length + "; o++) table[run * " + padded + " + o] = " + CodeRead(plan, "run * " + length + " + o") + plus + ";");
         }
-        else
-        {
-            using (w.Block("for (int run = 0; run < " + runs + "; run++)"))
-                w.Line("for (int o = 0; o < " + length + "; o++) table[run * " + padded + " + o] = " + CodeRead(plan, "run * " + length + " + o") + plus + ";");
-        }
+        string from = plan.Bits <= 8 && whole > 0 ? "first" : "0";
+        using (w.Block("for (int run = 0; run < " + runs + "; run++)"))
+            w.Line("for (int o = " + from + "; o < " + length + "; o++) table[run * " + padded + " + o] = " + CodeRead(plan, "run * " + length + " + o") + plus + ";");
     }
 
     private static float[] Pad(float[] values, int length)
