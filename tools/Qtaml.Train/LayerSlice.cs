@@ -39,8 +39,10 @@ internal static class LayerSlice
         slice.Node.Add(copy);
         slice.Node.Add(relu);
 
+        // The exporter writes square kernels with equal pads and strides (Export.cs).
         long kernel = weight.Dims[2], pad = conv.Attribute.FirstOrDefault(a => a.Name == "pads")?.Ints[0] ?? 0;
-        long outH = inputShape[1] + 2 * pad - kernel + 1, outW = inputShape[2] + 2 * pad - kernel + 1;
+        long stride = conv.Attribute.FirstOrDefault(a => a.Name == "strides")?.Ints[0] ?? 1;
+        long outH = (inputShape[1] + 2 * pad - kernel) / stride + 1, outW = (inputShape[2] + 2 * pad - kernel) / stride + 1;
         slice.Output.Add(OnnxProto.Value("y", new long?[] { null, weight.Dims[0], outH, outW }));
         return OnnxProto.Model(slice, "Qtaml.Train --slice");
     }
