@@ -30,7 +30,7 @@ internal static class Diagnostics
         "The model '{0}' cannot be compiled at node '{1}': {2}");
 
     public static readonly DiagnosticDescriptor NotPartial = Error("QTAML006", "Class must be partial",
-        "The class '{0}' has [TunnelingCompensated] but is not partial; add the partial modifier so the generator can add the inference code");
+        "The type '{0}' has [TunnelingCompensated] but is not partial; add the partial modifier so the generator can add the inference code");
 
     public static readonly DiagnosticDescriptor UnknownNode = Error("QTAML007", "Unknown process node",
         "Unknown process node '{0}'. Known nodes: {1}.");
@@ -64,4 +64,10 @@ internal static class Diagnostics
 
     public static readonly DiagnosticDescriptor NonFiniteWeights = Error("QTAML014", "Weights are not finite",
         "The tensor '{1}' in '{0}' holds NaN or infinity; retrain or clean the checkpoint before compiling it");
+
+    public static readonly DiagnosticDescriptor InternalError = Error("QTAML018", "Internal generator error",
+        "Qtaml failed unexpectedly while compiling '{0}' ({1}). This is a bug in Qtaml, not in your model: please report it with the model file; meanwhile the class is not generated.");
+
+    public static readonly DiagnosticDescriptor UnsupportedTarget = Error("QTAML019", "Unsupported attribute target",
+        "[TunnelingCompensated] cannot compile a model into this type: {0}");
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Threading;
@@ -26,7 +27,7 @@ public sealed class TunnelingCompensatedGenerator : IIncrementalGenerator
     /// <summary>Step names, for incremental-caching tests.</summary>
     public static class TrackingNames
     {
-        /// <summary>Attributed classes parsed to requests.</summary>
+        /// <summary>Attributed types parsed to requests and their locations.</summary>
         public const string Requests = nameof(Requests);
 
         /// <summary>Weight files read from AdditionalFiles.</summary>
@@ -35,16 +36,19 @@ public sealed class TunnelingCompensatedGenerator : IIncrementalGenerator
         /// <summary>MSBuild defaults.</summary>
         public const string Defaults = nameof(Defaults);
 
-        /// <summary>Compiled sources and diagnostics.</summary>
+        /// <summary>Each request with its own weight file and the defaults: cheap, re-run on any edit, equal when nothing it needs changed.</summary>
+        public const string Inputs = nameof(Inputs);
+
+        /// <summary>The expensive step: read, plan and emit one type. Cached unless its own input changed.</summary>
         public const string Results = nameof(Results);
     }
 
     /// <inheritdoc />
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
-        IncrementalValuesProvider<ModelRequest> requests = context.SyntaxProvider
+        IncrementalValuesProvider<AttributedType> attributed = context.SyntaxProvider
             .ForAttributeWithMetadataName(AttributeParser.AttributeName,
-                static (node, _) => node is ClassDeclarationSyntax,
+                static (node, _) => node is TypeDeclarationSyntax,
                 static (ctx, ct) => AttributeParser.Parse(ctx, ct))
             .WithTrackingName(TrackingNames.Requests);
 
@@ -59,24 +63,44 @@ public sealed class TunnelingCompensatedGenerator : IIncrementalGenerator
             .Select(static (options, _) => ReadDefaults(options.GlobalOptions))
             .WithTrackingName(TrackingNames.Defaults);
 
-        IncrementalValuesProvider<GenerationResult> results = requests
+        // Each type keeps only its own weight file and no locations, so the compile step below re-runs only when
+        // what it reads changed: not for another class's file, not for a blank line above the class.
+        IncrementalValuesProvider<CompileInput> inputs = attributed
+            .Select(static (type, _) => type.Request)
             .Combine(files)
             .Combine(defaults)
-            .Select(static (input, ct) => CompileSafely(input.Left.Left, input.Left.Right, input.Right, ct))
+            .Select(static (input, _) => new CompileInput(input.Left.Left, WeightFileLookup.Find(input.Left.Right, input.Left.Left.ModelPath), input.Right))
+            .WithTrackingName(TrackingNames.Inputs);
+
+        IncrementalValuesProvider<GenerationResult> results = inputs
+            .Select(static (input, ct) => CompileSafely(input, ct))
             .WithTrackingName(TrackingNames.Results);
 
         context.RegisterSourceOutput(results, static (spc, result) =>
         {
-            foreach (DiagnosticInfo diagnostic in result.Diagnostics) spc.ReportDiagnostic(diagnostic.ToDiagnostic());
             if (result.Source is not null) spc.AddSource(result.HintName, result.Source);
+        });
+
+        // Diagnostics get their locations last, from the syntax step, matched to their type by hint name.
+        IncrementalValueProvider<(ImmutableArray<GenerationResult> Results, ImmutableArray<AttributedType> Types)> located =
+            results.Collect().Combine(attributed.Collect());
+        context.RegisterSourceOutput(located, static (spc, pair) =>
+        {
+            var locations = new Dictionary<string, RequestLocations>(StringComparer.Ordinal);
+            foreach (AttributedType type in pair.Types) locations[type.Request.Target.HintName] = type.Locations;
+            foreach (GenerationResult result in pair.Results)
+            {
+                locations.TryGetValue(result.HintName, out RequestLocations? where);
+                foreach (DiagnosticInfo diagnostic in result.Diagnostics) spc.ReportDiagnostic(diagnostic.ToDiagnostic(where));
+            }
         });
     }
 
-    private static GenerationResult CompileSafely(ModelRequest request, ImmutableArray<WeightFileText> files, BuildDefaults defaults, CancellationToken cancellationToken)
+    private static GenerationResult CompileSafely(CompileInput input, CancellationToken cancellationToken)
     {
         try
         {
-            return ModelCompiler.Compile(request, files, defaults, cancellationToken);
+            return ModelCompiler.Compile(input, cancellationToken);
         }
         catch (OperationCanceledException)
         {
@@ -84,10 +108,9 @@ public sealed class TunnelingCompensatedGenerator : IIncrementalGenerator
         }
         catch (Exception e)
         {
-            // A bug of ours must not crash the user's build: report it on the attribute instead.
-            var diagnostic = DiagnosticInfo.Create(Diagnostics.MalformedFile, request.PathLocation, request.ModelPath ?? string.Empty,
-                "the generator failed unexpectedly (" + e.GetType().Name + ": " + e.Message + "); please report this");
-            return new GenerationResult(request.HintName, null, new EquatableArray<DiagnosticInfo>(new[] { diagnostic }));
+            // A bug of ours must not crash the user's build: report it on the attribute, under its own ID.
+            var diagnostic = DiagnosticInfo.Create(Diagnostics.InternalError, Argument.Path, input.Request.ModelPath ?? string.Empty, e.GetType().Name + ": " + e.Message);
+            return ModelCompiler.Failed(input.Request, diagnostic);
         }
     }
 

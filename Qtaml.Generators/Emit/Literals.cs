@@ -16,18 +16,6 @@ internal static class Literals
 
     public static string Int(long value) => value.ToString(CultureInfo.InvariantCulture);
 
-    public static string String(string value)
-    {
-        var text = new StringBuilder("\"");
-        foreach (char c in value)
-        {
-            if (c == '"' || c == '\\') text.Append('\\').Append(c);
-            else if (c < 32 || c > 126) text.Append("\\u").Append(((int)c).ToString("X4", CultureInfo.InvariantCulture));
-            else text.Append(c);
-        }
-        return text.Append('"').ToString();
-    }
-
     public static string FloatArray(float[] values) => "new float[] { " + string.Join(", ", values.Select(Float)) + " }";
 
     /// <summary>

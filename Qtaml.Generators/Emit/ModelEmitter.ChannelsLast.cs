@@ -84,7 +84,7 @@ internal static partial class ModelEmitter
         int inH = p.InputShape[1], inW = p.InputShape[2], outH = p.OutputShape[1], outW = p.OutputShape[2], vectors = stride / 8;
         bool inside = k.PadTop == 0 && k.PadLeft == 0 && (outH - 1) * k.StrideH + k.KernelH <= inH && (outW - 1) * k.StrideW + k.KernelW <= inW;
         const string Mm = "global::System.Runtime.InteropServices.MemoryMarshal";
-        w.Line("/// <summary>" + Xml(p.Name) + ": " + p.Operator + " " + Shape.Format(p.InputShape) + " -> " + Shape.Format(p.OutputShape) + ", window " + k.KernelH + "x" + k.KernelW + ", stride " + k.StrideH + "x" + k.StrideW
+        w.Line("/// <summary>" + Escape.XmlDoc(p.Name) + ": " + p.Operator + " " + Shape.Format(p.InputShape) + " -> " + Shape.Format(p.OutputShape) + ", window " + k.KernelH + "x" + k.KernelW + ", stride " + k.StrideH + "x" + k.StrideW
             + "; channels-last with " + stride + " channel slots, " + vectors + " vector(s) per position.</summary>");
         using (w.Block("private static void " + method + "(global::System.ReadOnlySpan<float> x, global::System.Span<float> y)"))
         {

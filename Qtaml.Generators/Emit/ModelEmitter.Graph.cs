@@ -106,14 +106,14 @@ internal static partial class ModelEmitter
                 switch (layer)
                 {
                     case ReshapeLayer:
-                        w.Line("// " + layer.Name + ": " + layer.Operator + " " + Shape.Format(layer.InputShape) + " -> " + Shape.Format(layer.OutputShape) + " reads the same slice.");
+                        w.Line("// " + Escape.LineComment(layer.Name) + ": " + layer.Operator + " " + Shape.Format(layer.InputShape) + " -> " + Shape.Format(layer.OutputShape) + " reads the same slice.");
                         break;
                     case DenseLayer dense when dense.Rows > 1 && plan.IsQuantized:
                         w.Line(method + "(w" + weightIndex + ", " + inputs + ", " + y + ");");
                         weightIndex++;
                         break;
                     case DenseLayer dense when dense.Rows > 1:
-                        w.Line("// " + layer.Name + ": the same weights for each of " + dense.Rows + " rows.");
+                        w.Line("// " + Escape.LineComment(layer.Name) + ": the same weights for each of " + dense.Rows + " rows.");
                         using (w.Block("for (int r = 0; r < " + dense.Rows + "; r++)"))
                             w.Line(method + "(" + (plan.IsQuantized ? "w" + weightIndex + ", " : "") + inputs + ".Slice(r * " + dense.InputCount + ", " + dense.InputCount + "), "
                                 + y + ".Slice(r * " + dense.Outputs + ", " + dense.Outputs + "));");
@@ -148,7 +148,7 @@ internal static partial class ModelEmitter
         switch (layer)
         {
             case ReluLayer:
-                w.Line("/// <summary>" + Xml(layer.Name) + ": max(x, 0).</summary>");
+                w.Line("/// <summary>" + Escape.XmlDoc(layer.Name) + ": max(x, 0).</summary>");
                 w.Line("private static void " + method + "(" + RoSpan + " x, " + Span + " y) { for (int i = 0; i < " + layer.OutputLength + "; i++) y[i] = global::System.MathF.Max(0f, x[i]); }");
                 break;
             case SoftmaxLayer s: WriteRowSoftmax(w, s, method); break;
@@ -182,7 +182,7 @@ internal static partial class ModelEmitter
         QuantizedLayer q = Quantized(plan, d);
         int vectors = (d.Outputs + 7) / 8, padded = vectors * 8, table = d.InputCount * padded, whole = d.Outputs / 8 * 8;
         const string Mm = "global::System.Runtime.InteropServices.MemoryMarshal";
-        w.Line("/// <summary>" + Xml(d.Name) + ": " + d.Operator + ", " + d.InputCount + " inputs to " + d.Outputs + " outputs for each of " + d.Rows + " rows, from one dequantized table.</summary>");
+        w.Line("/// <summary>" + Escape.XmlDoc(d.Name) + ": " + d.Operator + ", " + d.InputCount + " inputs to " + d.Outputs + " outputs for each of " + d.Rows + " rows, from one dequantized table.</summary>");
         using (w.Block("private static void " + method + "(global::System.ReadOnlySpan<byte> w, " + RoSpan + " x, " + Span + " y)"))
         {
             w.Line(CodeSpan(plan));
@@ -280,7 +280,7 @@ internal static partial class ModelEmitter
     private static void WriteRowSoftmax(SourceWriter w, SoftmaxLayer s, string method)
     {
         int length = s.Length, whole = length / 8 * 8, tail = length - whole;
-        w.Line("/// <summary>" + Xml(s.Name) + ": softmax over the last axis (" + s.Rows + " rows of " + length + "), shifted by each row's maximum.</summary>");
+        w.Line("/// <summary>" + Escape.XmlDoc(s.Name) + ": softmax over the last axis (" + s.Rows + " rows of " + length + "), shifted by each row's maximum.</summary>");
         using (w.Block("private static void " + method + "(" + RoSpan + " x, " + Span + " y)"))
         {
             if (length < 8)
@@ -350,7 +350,7 @@ internal static partial class ModelEmitter
             _ => "1f / v",
         };
         bool vector = u.Kind is UnaryKind.Erf or UnaryKind.Gelu && u.OutputLength >= 8;
-        w.Line("/// <summary>" + Xml(u.Name) + ": " + u.Operator + ", elementwise over " + Shape.Format(u.OutputShape) + (vector ? ", 8 at a time" : "") + ".</summary>");
+        w.Line("/// <summary>" + Escape.XmlDoc(u.Name) + ": " + u.Operator + ", elementwise over " + Shape.Format(u.OutputShape) + (vector ? ", 8 at a time" : "") + ".</summary>");
         using (w.Block("private static void " + method + "(" + RoSpan + " x, " + Span + " y)"))
         {
             w.Line("int i = 0;");
@@ -395,7 +395,7 @@ internal static partial class ModelEmitter
         parameters.Add(Span + " y");
         string left = b.Left.IsConstant ? "ca" : "a", right = b.Right.IsConstant ? "cb" : "b";
 
-        w.Line("/// <summary>" + Xml(b.Name) + ": " + b.Operator + " of " + Describe(b.Left) + " and " + Describe(b.Right) + " -> " + Shape.Format(output) + ".</summary>");
+        w.Line("/// <summary>" + Escape.XmlDoc(b.Name) + ": " + b.Operator + " of " + Describe(b.Left) + " and " + Describe(b.Right) + " -> " + Shape.Format(output) + ".</summary>");
         using (w.Block("private static void " + method + "(" + string.Join(", ", parameters) + ")"))
         {
             if (b.Left.IsConstant && b.Left.Length > 1) w.Line(RoSpan + " " + left + " = " + method + "_A;");
@@ -480,7 +480,7 @@ internal static partial class ModelEmitter
     /// </summary>
     private static void WriteLayerNorm(SourceWriter w, LayerNormLayer n, string method)
     {
-        w.Line("/// <summary>" + Xml(n.Name) + ": layer normalization of " + n.Rows + " rows of " + n.Length + ", epsilon " + Literals.Float(n.Epsilon) + ".</summary>");
+        w.Line("/// <summary>" + Escape.XmlDoc(n.Name) + ": layer normalization of " + n.Rows + " rows of " + n.Length + ", epsilon " + Literals.Float(n.Epsilon) + ".</summary>");
         using (w.Block("private static void " + method + "(" + RoSpan + " x, " + Span + " y)"))
         {
             if (n.Length % 8 == 0)
@@ -545,7 +545,7 @@ internal static partial class ModelEmitter
     /// </summary>
     private static void WriteMatMul(SourceWriter w, MatMulLayer m, string method)
     {
-        w.Line("/// <summary>" + Xml(m.Name) + ": " + m.Batch + " product(s) of [" + m.M + " x " + m.K + "] by [" + m.K + " x " + m.N + "] computed values.</summary>");
+        w.Line("/// <summary>" + Escape.XmlDoc(m.Name) + ": " + m.Batch + " product(s) of [" + m.M + " x " + m.K + "] by [" + m.K + " x " + m.N + "] computed values.</summary>");
         using (w.Block("private static void " + method + "(" + RoSpan + " a, " + RoSpan + " b, " + Span + " y)"))
         {
             if (m.N < 8)
@@ -608,7 +608,7 @@ internal static partial class ModelEmitter
     {
         int[] input = t.InputShape, output = t.OutputShape;
         int[] inStrides = BroadcastStrides(input, input);
-        w.Line("/// <summary>" + Xml(t.Name) + ": Transpose " + Shape.Format(input) + " -> " + Shape.Format(output) + ", axes (" + string.Join(", ", t.Perm) + ").</summary>");
+        w.Line("/// <summary>" + Escape.XmlDoc(t.Name) + ": Transpose " + Shape.Format(input) + " -> " + Shape.Format(output) + ", axes (" + string.Join(", ", t.Perm) + ").</summary>");
         using (w.Block("private static void " + method + "(" + RoSpan + " x, " + Span + " y)"))
         {
             int last = output.Length - 1;
@@ -638,7 +638,7 @@ internal static partial class ModelEmitter
 
     private static void WriteReduceMean(SourceWriter w, ReduceMeanLayer r, string method)
     {
-        w.Line("/// <summary>" + Xml(r.Name) + ": the mean over axis " + r.Axis + " of " + Shape.Format(r.InputShape) + " (" + r.Reduced + " values each).</summary>");
+        w.Line("/// <summary>" + Escape.XmlDoc(r.Name) + ": the mean over axis " + r.Axis + " of " + Shape.Format(r.InputShape) + " (" + r.Reduced + " values each).</summary>");
         using (w.Block("private static void " + method + "(" + RoSpan + " x, " + Span + " y)"))
         {
             if (r.Inner >= 8)
@@ -687,7 +687,7 @@ internal static partial class ModelEmitter
         }
         parameters.Add(Span + " y");
         int total = c.Parts.Sum(c.Chunk);
-        w.Line("/// <summary>" + Xml(c.Name) + ": Concat of " + string.Join(", ", c.Parts.Select(Describe)) + " along axis " + c.Axis + ".</summary>");
+        w.Line("/// <summary>" + Escape.XmlDoc(c.Name) + ": Concat of " + string.Join(", ", c.Parts.Select(Describe)) + " along axis " + c.Axis + ".</summary>");
         using (w.Block("private static void " + method + "(" + string.Join(", ", parameters) + ")"))
         using (w.Block("for (int o = 0; o < " + c.Outer + "; o++)"))
         {
@@ -707,7 +707,7 @@ internal static partial class ModelEmitter
     /// <summary>An embedding: each picked row dequantized (or copied) into place.</summary>
     private static void WriteEmbedding(SourceWriter w, ModelPlan plan, EmbeddingLayer e, string method)
     {
-        w.Line("/// <summary>" + Xml(e.Name) + ": rows of a " + e.Channels + " x " + e.Width + " embedding table at " + e.Indices.Length + " baked indices.</summary>");
+        w.Line("/// <summary>" + Escape.XmlDoc(e.Name) + ": rows of a " + e.Channels + " x " + e.Width + " embedding table at " + e.Indices.Length + " baked indices.</summary>");
         if (!plan.IsQuantized)
         {
             using (w.Block("private static void " + method + "(" + Span + " y)"))

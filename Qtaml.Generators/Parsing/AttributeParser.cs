@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using Microsoft.CodeAnalysis;
@@ -7,15 +8,15 @@ using Qtaml.Generators.Model;
 
 namespace Qtaml.Generators.Parsing;
 
-/// <summary>Turns an attributed class into a <see cref="ModelRequest"/> of plain values: no symbols or syntax survive.</summary>
+/// <summary>Turns an attributed type into an <see cref="AttributedType"/> of plain values: no symbols or syntax survive.</summary>
 internal static class AttributeParser
 {
     public const string AttributeName = "Qtaml.TunnelingCompensatedAttribute";
 
-    public static ModelRequest Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    public static AttributedType Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
         var type = (INamedTypeSymbol)context.TargetSymbol;
-        var declaration = (ClassDeclarationSyntax)context.TargetNode;
+        var declaration = (TypeDeclarationSyntax)context.TargetNode;
         AttributeData attribute = context.Attributes[0];
         var syntax = attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken) as AttributeSyntax;
         cancellationToken.ThrowIfCancellationRequested();
@@ -45,33 +46,60 @@ internal static class AttributeParser
         }
 
         AttributeArgumentSyntax[] arguments = syntax?.ArgumentList?.Arguments.ToArray() ?? System.Array.Empty<AttributeArgumentSyntax>();
-        LocationInfo? Named(string name) =>
-            LocationInfo.From(arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == name)?.Expression) ?? LocationInfo.From(syntax);
+        LocationInfo? Named(params string[] names) =>
+            LocationInfo.From(arguments.FirstOrDefault(a => a.NameEquals is { } n && names.Contains(n.Name.Identifier.ValueText))?.Expression) ?? LocationInfo.From(syntax);
 
-        return new ModelRequest(
-            type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString(),
-            type.Name,
-            SyntaxFacts.GetText(type.DeclaredAccessibility),
-            type.IsStatic,
-            declaration.Modifiers.Any(m => m.IsKind(SyntaxKind.PartialKeyword)),
-            path,
-            node,
-            bits,
-            budget,
-            flip,
-            retention,
-            hold,
-            reverse,
-            allocator,
-            quantize,
+        var request = new ModelRequest(Target(type, declaration), path, node, bits, budget, flip, retention, hold, reverse, allocator, quantize, inputMeanSquare);
+        var locations = new RequestLocations(
             LocationInfo.From(declaration.Identifier.GetLocation()),
             LocationInfo.From(arguments.FirstOrDefault(a => a.NameEquals is null)?.Expression) ?? LocationInfo.From(syntax),
             Named("Node"),
             Named("Bits"),
             Named("EccBudget"),
             Named("FlipProbability"),
-            LocationInfo.From(arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText is "RetentionMilliseconds" or "HoldVolts" or "ReverseLeakRatio")?.Expression) ?? LocationInfo.From(syntax),
-            inputMeanSquare,
-            Named("InputMeanSquare"));
+            Named("RetentionMilliseconds", "HoldVolts", "ReverseLeakRatio"),
+            Named("InputMeanSquare"),
+            Named("Allocator"));
+        return new AttributedType(request, locations);
     }
+
+    /// <summary>The type and the types around it, as the emitter must re-declare them, and why a model cannot go into it (if so).</summary>
+    private static TypeTarget Target(INamedTypeSymbol type, TypeDeclarationSyntax declaration)
+    {
+        var containers = new List<ContainingType>();
+        for (SyntaxNode? parent = declaration.Parent; parent is TypeDeclarationSyntax outer; parent = outer.Parent)
+            containers.Insert(0, new ContainingType(Keyword(outer), outer.Identifier.ValueText, TypeParameters(outer), IsPartial(outer)));
+
+        string keyword = Keyword(declaration);
+        string display = string.Join(".", containers.Select(c => c.Name + c.TypeParameters).Concat(new[] { declaration.Identifier.ValueText + TypeParameters(declaration) }));
+        string? unsupported =
+            keyword == "interface" ? "'" + display + "' is an interface; put the attribute on a partial class"
+            : keyword != "class" ? "'" + display + "' is a " + keyword + "; Qtaml adds its members to a partial class (static or not): declare 'partial class " + declaration.Identifier.ValueText + "'"
+            : type.IsGenericType || containers.Any(c => c.TypeParameters.Length > 0) ? "'" + display + "' is generic (or nested in a generic type); a model's baked weights and code are the same for every type argument, so declare it in a non-generic class"
+            : containers.FirstOrDefault(c => !c.IsPartial) is { } closed ? "'" + display + "' is nested in '" + closed.Name + "', which is not partial; add the partial modifier to every type around it"
+            : null;
+
+        return new TypeTarget(
+            type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString(),
+            new EquatableArray<ContainingType>(containers),
+            keyword,
+            declaration.Identifier.ValueText,
+            TypeParameters(declaration),
+            type.IsStatic,
+            IsPartial(declaration),
+            unsupported);
+    }
+
+    private static string Keyword(TypeDeclarationSyntax declaration) => declaration switch
+    {
+        RecordDeclarationSyntax record => record.ClassOrStructKeyword.IsKind(SyntaxKind.StructKeyword) ? "record struct" : "record",
+        StructDeclarationSyntax => "struct",
+        InterfaceDeclarationSyntax => "interface",
+        _ => "class",
+    };
+
+    private static string TypeParameters(TypeDeclarationSyntax declaration) =>
+        declaration.TypeParameterList is { Parameters.Count: > 0 } list ? "<" + string.Join(", ", list.Parameters.Select(p => p.Identifier.ValueText)) + ">" : "";
+
+    private static bool IsPartial(TypeDeclarationSyntax declaration) => declaration.Modifiers.Any(m => m.IsKind(SyntaxKind.PartialKeyword));
 }

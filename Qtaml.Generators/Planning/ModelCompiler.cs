@@ -27,41 +27,46 @@ internal static class ModelCompiler
 
     public static readonly string Version = typeof(ModelCompiler).Assembly.GetName().Version?.ToString(3) ?? "1.0.0";
 
-    public static GenerationResult Compile(ModelRequest request, ImmutableArray<WeightFileText> files, BuildDefaults defaults, CancellationToken cancellationToken)
+    public static GenerationResult Compile(CompileInput input, CancellationToken cancellationToken)
     {
+        ModelRequest request = input.Request;
+        BuildDefaults defaults = input.Defaults;
         var diagnostics = ImmutableArray.CreateBuilder<DiagnosticInfo>();
         GenerationResult Fail(DiagnosticInfo diagnostic)
         {
             diagnostics.Add(diagnostic);
-            return new GenerationResult(request.HintName, null, new EquatableArray<DiagnosticInfo>(diagnostics));
+            return Failed(request, diagnostics.ToArray());
         }
 
-        if (!request.IsPartial)
-            return Fail(DiagnosticInfo.Create(Diagnostics.NotPartial, request.ClassLocation, request.ClassName));
+        TypeTarget target = request.Target;
+        if (!target.IsPartial)
+            return Fail(DiagnosticInfo.Create(Diagnostics.NotPartial, Argument.Class, target.DisplayName));
+        if (target.Unsupported is not null)
+            return Fail(DiagnosticInfo.Create(Diagnostics.UnsupportedTarget, Argument.Class, target.Unsupported));
 
         int bits = request.Bits ?? defaults.Bits ?? 8;
         if (request.Quantize && (bits < 2 || bits > 16))
-            return Fail(DiagnosticInfo.Create(Diagnostics.BitsOutOfRange, request.BitsLocation, bits));
+            return Fail(DiagnosticInfo.Create(Diagnostics.BitsOutOfRange, Argument.Bits, bits));
         double budget = request.EccBudget ?? defaults.EccBudget ?? 1.0;
         if (request.Quantize && (double.IsNaN(budget) || budget < 0 || budget > bits))
-            return Fail(DiagnosticInfo.Create(Diagnostics.BudgetOutOfRange, request.BudgetLocation, budget.ToString(CultureInfo.InvariantCulture), bits));
+            return Fail(DiagnosticInfo.Create(Diagnostics.BudgetOutOfRange, Argument.Budget, budget.ToString(CultureInfo.InvariantCulture), bits));
 
         int allocatorValue = request.Allocator ?? (int)Allocator.Tac;
         if (!Enum.IsDefined(typeof(Allocator), allocatorValue))
-            return Fail(DiagnosticInfo.Create(Diagnostics.UnknownAllocator, request.ClassLocation, allocatorValue));
+            return Fail(DiagnosticInfo.Create(Diagnostics.UnknownAllocator, Argument.Allocator, allocatorValue));
         var allocator = (Allocator)allocatorValue;
 
         double inputMeanSquare = 1;
         if (request.InputMeanSquare is double ms2 && ms2 != -1)
         {
             if (!(ms2 > 0) || double.IsInfinity(ms2))
-                return Fail(DiagnosticInfo.Create(Diagnostics.InputMeanSquareOutOfRange, request.InputMeanSquareLocation, ms2.ToString(CultureInfo.InvariantCulture)));
+                return Fail(DiagnosticInfo.Create(Diagnostics.InputMeanSquareOutOfRange, Argument.InputMeanSquare, ms2.ToString(CultureInfo.InvariantCulture)));
             inputMeanSquare = ms2;
         }
 
         string nodeName = request.Node ?? defaults.Node ?? "2nm";
         if (!NodePresets.TryGet(nodeName, out NodePreset preset))
-            return Fail(DiagnosticInfo.Create(Diagnostics.UnknownNode, request.NodeLocation, nodeName, string.Join(", ", NodePresets.Names)));
+            return Fail(DiagnosticInfo.Create(Diagnostics.UnknownNode, Argument.Node, nodeName, string.Join(", ", NodePresets.Names)));
 
         // Node parameters: the attribute wins over MSBuild, MSBuild over the preset.
         double? retentionMs = Set(request.RetentionMilliseconds) ?? defaults.RetentionMilliseconds;
@@ -78,7 +83,7 @@ internal static class ModelCompiler
         }
         catch (ArgumentException e)
         {
-            return Fail(DiagnosticInfo.Create(Diagnostics.NodeParameterOutOfRange, request.NodeParameterLocation, FirstLine(e.Message)));
+            return Fail(DiagnosticInfo.Create(Diagnostics.NodeParameterOutOfRange, Argument.NodeParameter, FirstLine(e.Message)));
         }
         if (retentionMs is not null || holdVolts is not null || reverse is not null)
             nodeLabel += " (" + string.Join(", ", new[]
@@ -89,14 +94,14 @@ internal static class ModelCompiler
             }.Where(x => x is not null)) + ")";
         if (request.FlipProbability is double p && p >= 0)
         {
-            if (!(p < 0.5)) return Fail(DiagnosticInfo.Create(Diagnostics.FlipProbabilityOutOfRange, request.FlipProbabilityLocation, p.ToString(CultureInfo.InvariantCulture)));
+            if (!(p < 0.5)) return Fail(DiagnosticInfo.Create(Diagnostics.FlipProbabilityOutOfRange, Argument.FlipProbability, p.ToString(CultureInfo.InvariantCulture)));
             flips = FlipProbabilities.Symmetric(p);
             nodeLabel = preset.Name + " (symmetric p = " + p.ToString(CultureInfo.InvariantCulture) + ")";
         }
 
         string path = request.ModelPath ?? string.Empty;
-        WeightFileText? file = Find(files, path);
-        if (file is null) return Fail(DiagnosticInfo.Create(Diagnostics.FileNotFound, request.PathLocation, path));
+        WeightFileText? file = input.File;
+        if (file is null) return Fail(DiagnosticInfo.Create(Diagnostics.FileNotFound, Argument.Path, path));
         cancellationToken.ThrowIfCancellationRequested();
 
         NetworkGraph graph;
@@ -107,12 +112,12 @@ internal static class ModelCompiler
             catch (FormatException) { throw new ModelReadException(Diagnostics.MalformedFile, path, "its base64 form in obj/ is corrupt; rebuild"); }
             graph = Read(path, bytes);
             long weights = ModelPlanner.WeightCount(graph);
-            if (weights > MaxWeights) return Fail(DiagnosticInfo.Create(Diagnostics.ModelTooLarge, request.PathLocation, path, weights, MaxWeights));
+            if (weights > MaxWeights) return Fail(DiagnosticInfo.Create(Diagnostics.ModelTooLarge, Argument.Path, path, weights, MaxWeights));
             if (request.Quantize && weights == 0) throw new ModelReadException(Diagnostics.ShapeMismatch, path, path, "the model has no weight layers to quantize");
         }
         catch (ModelReadException e)
         {
-            return Fail(new DiagnosticInfo(e.Descriptor, request.PathLocation, new EquatableArray<string>(e.Arguments.Select(a => Convert.ToString(a, CultureInfo.InvariantCulture) ?? string.Empty))));
+            return Fail(DiagnosticInfo.Create(e.Descriptor, Argument.Path, e.Arguments));
         }
         cancellationToken.ThrowIfCancellationRequested();
 
@@ -121,7 +126,20 @@ internal static class ModelCompiler
         if (plan.IsQuantized && allocator == Allocator.Tac) ReportBudget(plan, request, nodeLabel, diagnostics);
 
         string source = ModelEmitter.Emit(request, path, plan, Version);
-        return new GenerationResult(request.HintName, source, new EquatableArray<DiagnosticInfo>(diagnostics));
+        return new GenerationResult(target.HintName, source, new EquatableArray<DiagnosticInfo>(diagnostics));
+    }
+
+    /// <summary>
+    /// The answer for a type that cannot be compiled: its diagnostics, and where the type can be declared, the
+    /// same members throwing the first error's message, so the user reads that one error and no follow-on
+    /// "does not contain a definition" errors at every call.
+    /// </summary>
+    public static GenerationResult Failed(ModelRequest request, params DiagnosticInfo[] diagnostics)
+    {
+        TypeTarget target = request.Target;
+        DiagnosticInfo? error = diagnostics.FirstOrDefault(d => d.Descriptor.DefaultSeverity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error);
+        string? source = target.CanDeclare && error is not null ? FailureEmitter.Emit(target, error.Descriptor.Id + ": " + error.Message, Version) : null;
+        return new GenerationResult(target.HintName, source, new EquatableArray<DiagnosticInfo>(diagnostics));
     }
 
     /// <summary>An attribute number that was given (the attribute uses −1 for "not set").</summary>
@@ -145,23 +163,8 @@ internal static class ModelCompiler
         var saturation = plan.Saturation!;
         string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
         if (plan.Budget < saturation.TacBudget - 1e-9)
-            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BudgetTooSmall, request.BudgetLocation, F(plan.Budget), nodeLabel, F(saturation.TacBudget), F(saturation.UniformMspBudget)));
+            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BudgetTooSmall, Argument.Budget, F(plan.Budget), nodeLabel, F(saturation.TacBudget), F(saturation.UniformMspBudget)));
         else if (plan.Budget > saturation.TacBudget + WasteTolerance)
-            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BudgetWasted, request.BudgetLocation, F(plan.Budget), nodeLabel, F(saturation.TacBudget), F(plan.Budget - saturation.TacBudget)));
+            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BudgetWasted, Argument.Budget, F(plan.Budget), nodeLabel, F(saturation.TacBudget), F(plan.Budget - saturation.TacBudget)));
     }
-
-    /// <summary>The file whose path is the attribute's path, compared by its trailing segments, separators normalized.</summary>
-    private static WeightFileText? Find(ImmutableArray<WeightFileText> files, string path)
-    {
-        if (path.Length == 0) return null;
-        string wanted = Normalize(path);
-        return files.FirstOrDefault(f =>
-        {
-            string candidate = Normalize(f.Path);
-            return candidate.Equals(wanted, StringComparison.OrdinalIgnoreCase)
-                || candidate.EndsWith("/" + wanted.TrimStart('/'), StringComparison.OrdinalIgnoreCase);
-        });
-    }
-
-    private static string Normalize(string path) => path.Replace('\\', '/').Replace("/./", "/").TrimStart('.', '/');
 }

@@ -1,5 +1,4 @@
 extern alias gen;
-using System.Collections.Immutable;
 using gen::Qtaml.Generators.Model;
 using gen::Qtaml.Generators.Planning;
 using SharpFuzz;
@@ -39,7 +38,6 @@ return 0;
 static GenerationResult Compile(string format, byte[] bytes)
 {
     string path = "Models/fuzz." + format;
-    var request = new ModelRequest(null, "Model", "public", true, true, path, null, 8, 1.0, null, null, null, null, null, true,
-        null, null, null, null, null, null, null);
-    return ModelCompiler.Compile(request, ImmutableArray.Create(new WeightFileText(path, Convert.ToBase64String(bytes))), new BuildDefaults(null, null, null), CancellationToken.None);
+    var input = new CompileInput(ModelRequest.ForFile(path), new WeightFileText(path, Convert.ToBase64String(bytes)), new BuildDefaults(null, null, null));
+    return ModelCompiler.Compile(input, CancellationToken.None);
 }

@@ -1,0 +1,72 @@
+using System;
+using System.Collections.Generic;
+using Qtaml.Generators.Model;
+
+namespace Qtaml.Generators.Emit;
+
+/// <summary>
+/// Re-declares the attributed type where the user wrote it: its namespace, every containing type (a nested
+/// class gets its members inside the same outer classes, not as a new top-level class) and the type itself,
+/// partial, with the ICompiledModel interface on a class that can implement it. Names come from the user's
+/// own C# declarations, which are identifiers already.
+/// </summary>
+internal static class TypeShell
+{
+    /// <summary>Writes the opening lines; disposing the result closes every brace it opened.</summary>
+    public static IDisposable Open(SourceWriter w, TypeTarget target, string generatorVersion, string summary)
+    {
+        if (target.Namespace is not null) w.Line("namespace " + target.Namespace + ";").Line();
+        var closers = new List<IDisposable>();
+        foreach (ContainingType container in target.Containers)
+            closers.Add(w.Block("partial " + container.Keyword + " " + container.Name + container.TypeParameters));
+
+        w.Line("/// <summary>");
+        w.Line("/// " + summary);
+        w.Line("/// </summary>");
+        w.Line("[global::System.CodeDom.Compiler.GeneratedCode(\"Qtaml.Generators\", \"" + generatorVersion + "\")]");
+        string declaration = (target.IsStatic ? "static " : "") + "partial " + target.Keyword + " " + target.Name + target.TypeParameters
+            + (target.IsStatic ? "" : " : global::Qtaml.ICompiledModel");
+        closers.Add(w.Block(declaration));
+        return new Closer(closers);
+    }
+
+    /// <summary>
+    /// A static class cannot implement an interface, so a static model gets a nested type that does, for code
+    /// that is generic over models (<c>where T : ICompiledModel</c>).
+    /// </summary>
+    public static void WriteInterfaceAdapter(SourceWriter w, TypeTarget target)
+    {
+        string name = target.Name;
+        w.Line("/// <summary>" + name + " as an <see cref=\"global::Qtaml.ICompiledModel\"/>, for code generic over models.</summary>");
+        using (w.Block("public sealed class Compiled : global::Qtaml.ICompiledModel"))
+        {
+            w.Line("private Compiled() { }");
+            w.Line();
+            w.Line("/// <inheritdoc/>");
+            w.Line("public static int InputLength => " + name + ".InputLength;");
+            w.Line("/// <inheritdoc/>");
+            w.Line("public static int OutputLength => " + name + ".OutputLength;");
+            w.Line("/// <inheritdoc/>");
+            w.Line("public static global::Qtaml.ModelInfo Info => " + name + ".Info;");
+            w.Line("/// <inheritdoc/>");
+            w.Line("public static void Run(global::System.ReadOnlySpan<float> input, global::System.Span<float> output) => " + name + ".Run(input, output);");
+            w.Line("/// <inheritdoc/>");
+            w.Line("public static void Run(global::Qtaml.Faults.WeightImage weights, global::System.ReadOnlySpan<float> input, global::System.Span<float> output) => " + name + ".Run(weights, input, output);");
+            w.Line("/// <inheritdoc/>");
+            w.Line("public static global::Qtaml.Faults.WeightImage CreateWeightImage() => " + name + ".CreateWeightImage();");
+        }
+        w.Line();
+    }
+
+    private sealed class Closer : IDisposable
+    {
+        private readonly List<IDisposable> _blocks;
+
+        public Closer(List<IDisposable> blocks) => _blocks = blocks;
+
+        public void Dispose()
+        {
+            for (int i = _blocks.Count - 1; i >= 0; i--) _blocks[i].Dispose();
+        }
+    }
+}
