@@ -292,7 +292,9 @@ internal static partial class ModelEmitter
     {
         if (plan.Bits is 8 or 16) return "q[" + index + "]";   // sbyte or short spans: already signed
         int shift = (plan.Bits <= 8 ? 8 : 16) - plan.Bits;
-        return plan.Bits <= 8 ? "((sbyte)(q[" + index + "] << " + shift + ") >> " + shift + ")" : "((short)(q[" + index + "] << " + shift + ") >> " + shift + ")";
+        // The narrowing cast wraps on purpose (it moves the code's sign bit to the top); unchecked, so a consumer
+        // that builds with CheckForOverflowUnderflow gets the same value, not an OverflowException.
+        return plan.Bits <= 8 ? "unchecked((sbyte)(q[" + index + "] << " + shift + ") >> " + shift + ")" : "unchecked((short)(q[" + index + "] << " + shift + ") >> " + shift + ")";
     }
 
     private static string CodeSpan(ModelPlan plan) => plan.Bits switch

@@ -36,8 +36,8 @@ internal static class TypeShell
     /// </summary>
     public static void WriteInterfaceAdapter(SourceWriter w, TypeTarget target)
     {
-        string name = target.Name;
-        w.Line("/// <summary>" + name + " as an <see cref=\"global::Qtaml.ICompiledModel\"/>, for code generic over models.</summary>");
+        string name = target.Name + target.TypeParameters;
+        w.Line("/// <summary>" + target.Name + " as an <see cref=\"global::Qtaml.ICompiledModel\"/>, for code generic over models.</summary>");
         using (w.Block("public sealed class Compiled : global::Qtaml.ICompiledModel"))
         {
             w.Line("private Compiled() { }");

@@ -1,0 +1,110 @@
+using System.Reflection;
+using Google.Protobuf;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Qtaml.Generators.Onnx.Schema;
+using Qtaml.Generators.Tests.Support;
+
+namespace Qtaml.Generators.Tests.Generator;
+
+/// <summary>
+/// Names in a weight file are attacker-controlled text. Whatever they hold, the generated source must declare
+/// exactly what the same model with plain names declares: the same tokens, the same types and members.
+/// </summary>
+public class InjectionTests
+{
+    /// <summary>Every class of character that ends or subverts an output context, each with a payload after it.</summary>
+    public static TheoryData<string> HostileNames => new()
+    {
+        "a\n[System.Runtime.CompilerServices.ModuleInitializer] internal static void Pwn() { }",
+        "a\r\nclass Injected { }",
+        "a\rclass Injected { }",
+        "a\u0085class Injected { }",
+        "a\u2028[System.Runtime.CompilerServices.ModuleInitializer] internal static void Pwn() { }",
+        "a\u2029class Injected { }",
+        "a */ class Injected { } /*",
+        "</summary><see cref=\"Injected\"/>&amp;<![CDATA[x]]>",
+        "\"; class Injected { } //",
+        "\\u000A class Injected { }",
+        "\u202Eevil\u202C\u2066\u2069\u200F",
+        "nul\0here",
+        "lone\uD800surrogate\uDC00",
+        "emoji \U0001F600 ok",
+        "@class",
+    };
+
+    /// <summary>The tiny MLP with every node, tensor, input and output name replaced by <paramref name="hostile"/> (made unique).</summary>
+    private static byte[] Renamed(string hostile)
+    {
+        byte[] plain = TestModels.Mlp().Build(new long[] { 1, 10 });
+        ModelProto model = ModelProto.Parser.ParseFrom(plain);
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        string Rename(string name) => name.Length == 0 ? name : names.TryGetValue(name, out string? renamed) ? renamed : names[name] = hostile + "#" + names.Count;
+        GraphProto graph = model.Graph;
+        foreach (NodeProto node in graph.Node)
+        {
+            node.Name = Rename(node.Name);
+            for (int i = 0; i < node.Input.Count; i++) node.Input[i] = Rename(node.Input[i]);
+            for (int i = 0; i < node.Output.Count; i++) node.Output[i] = Rename(node.Output[i]);
+        }
+        foreach (TensorProto tensor in graph.Initializer) tensor.Name = Rename(tensor.Name);
+        foreach (ValueInfoProto value in graph.Input.Concat(graph.Output)) value.Name = Rename(value.Name);
+        graph.Name = hostile;
+        model.ProducerName = hostile;
+        return model.ToByteArray();
+    }
+
+    private static GeneratorHarness.Result Generate(byte[] model, string path) =>
+        GeneratorHarness.Run(TestModels.Consumer(SymbolDisplay.FormatLiteral(path, quote: false)), new[] { GeneratorHarness.WeightFile(path.Replace('\n', '_'), model) });
+
+    /// <summary>The generated tree as token kinds, literal and identifier text: what the compiler acts on, comments aside.</summary>
+    private static string[] Tokens(SyntaxTree tree) => tree.GetRoot().DescendantTokens()
+        .Select(t => t.IsKind(SyntaxKind.StringLiteralToken) ? "string" : t.Kind() + ":" + t.ValueText).ToArray();
+
+    [Theory]
+    [MemberData(nameof(HostileNames))]
+    public void Hostile_names_in_a_weight_file_change_no_declaration_and_compile(string hostile)
+    {
+        GeneratorHarness.Result plain = Generate(TestModels.Mlp().Build(new long[] { 1, 10 }), "Models/model.onnx");
+        GeneratorHarness.Result attacked = Generate(Renamed(hostile), "Models/model.onnx");
+        Assert.Empty(attacked.GeneratorDiagnostics.Where(d => d.DefaultSeverity == DiagnosticSeverity.Error));
+
+        SyntaxTree tree = attacked.Run.Results.Single().GeneratedSources.Single().SyntaxTree;
+        Assert.Empty(tree.GetDiagnostics(TestContext.Current.CancellationToken));
+        Assert.Equal(Tokens(plain.Run.Results.Single().GeneratedSources.Single().SyntaxTree), Tokens(tree));
+        AssertDeclares(tree, "Model", "Compiled");
+        // No text of the file may sit outside a comment or a string: no stray structure in the trivia either.
+        Assert.DoesNotContain(tree.GetRoot(TestContext.Current.CancellationToken).DescendantTrivia(), t => t.IsKind(SyntaxKind.SkippedTokensTrivia) || t.IsKind(SyntaxKind.DisabledTextTrivia));
+        Assert.DoesNotContain(tree.GetText(TestContext.Current.CancellationToken).ToString(), c => c is '\u2028' or '\u2029' or '\u0085' or '\0' or '\u202E' or '\u2066' or '\r');
+
+        // It compiles, runs, and the layer names read back exactly as the file has them.
+        Assembly assembly = GeneratorHarness.CompileAndLoad(attacked.Output);
+        var info = (ModelInfo)assembly.GetType("Models.Harness")!.GetProperty("Info")!.GetValue(null)!;
+        // (Protobuf strings are UTF-8: a lone surrogate was already U+FFFD in the file.)
+        string asStored = System.Text.Encoding.UTF8.GetString(System.Text.Encoding.UTF8.GetBytes(hostile));
+        Assert.All(info.Layers, layer => Assert.StartsWith(asStored + "#", layer.Name, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("Models/a\u2028b.onnx")]
+    [InlineData("Models/a\nclass Injected { }\n.onnx")]
+    [InlineData("Models/</summary>\u202E.onnx")]
+    public void A_hostile_path_in_the_attribute_changes_no_declaration(string path)
+    {
+        // A path with a line break cannot be an encoded file's header line: that case goes through the
+        // QTAML001 route, whose throwing members carry the path in their message.
+        GeneratorHarness.Result result = Generate(TestModels.Mlp().Build(new long[] { 1, 10 }), path);
+        Assert.Equal(path.Contains('\n', StringComparison.Ordinal) ? new[] { "QTAML001" } : Array.Empty<string>(),
+            result.GeneratorDiagnostics.Where(d => d.DefaultSeverity == DiagnosticSeverity.Error).Select(d => d.Id).ToArray());
+        SyntaxTree tree = result.Run.Results.Single().GeneratedSources.Single().SyntaxTree;
+        AssertDeclares(tree, "Model", "Compiled");
+        GeneratorHarness.CompileAndLoad(result.Output);
+    }
+
+    private static void AssertDeclares(SyntaxTree tree, params string[] types)
+    {
+        Assert.Equal(types, tree.GetRoot().DescendantNodes().OfType<BaseTypeDeclarationSyntax>().Select(t => t.Identifier.ValueText).OrderBy(n => n == "Model" ? 0 : 1).ToArray());
+        Assert.DoesNotContain(tree.GetRoot().DescendantNodes().OfType<AttributeSyntax>(), a => a.Name.ToString().Contains("ModuleInitializer", StringComparison.Ordinal));
+    }
+}
