@@ -18,6 +18,9 @@ public sealed class GateStack
     {
         if (layers is null) throw new ArgumentNullException(nameof(layers));
         if (layers.Length == 0) throw new ArgumentException("A gate stack needs at least one layer.", nameof(layers));
+        for (int i = 0; i < layers.Length; i++)
+            if (layers[i].IsDefault)
+                throw new ArgumentException($"Layer {i} is a default OxideLayer with no material or thickness; create it with the constructor or OxideLayer.SiO2/HfO2.", nameof(layers));
         _layers = (OxideLayer[])layers.Clone();
     }
 
@@ -39,8 +42,10 @@ public sealed class GateStack
     /// The electric field in each layer, in V/m, for a voltage across the whole stack: the layers are
     /// capacitors in series, so D = ε·F is the same in every layer and F_i = V / (ε_i · Σ t_j/ε_j).
     /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="volts"/> is NaN or infinite.</exception>
     public double[] FieldsVoltsPerMetre(double volts)
     {
+        if (double.IsNaN(volts) || double.IsInfinity(volts)) throw new ArgumentException($"The voltage across the stack must be a finite number of volts; it is {volts}.", nameof(volts));
         double sumThicknessOverEps = _layers.Sum(l => l.ThicknessNm * PhysicalConstants.MetresPerNanometre / l.RelativePermittivity);
         var fields = new double[_layers.Length];
         for (int i = 0; i < fields.Length; i++)

@@ -31,6 +31,12 @@ public readonly struct OxideLayer : IEquatable<OxideLayer>
         EffectiveMass = effectiveMass;
     }
 
+    /// <summary>
+    /// Whether this is the struct's default value (<c>new OxideLayer()</c> or <c>default</c>): no material and zero
+    /// thickness, which no constructor makes. Everything that takes a layer rejects it.
+    /// </summary>
+    public bool IsDefault => Material is null;
+
     /// <summary>A label such as "SiO2".</summary>
     public string Material { get; }
 
