@@ -70,4 +70,7 @@ internal static class Diagnostics
 
     public static readonly DiagnosticDescriptor UnsupportedTarget = Error("QTAML019", "Unsupported attribute target",
         "[TunnelingCompensated] cannot compile a model into this type: {0}");
+
+    public static readonly DiagnosticDescriptor UnsupportedOpset = Error("QTAML020", "Unsupported ONNX opset",
+        "The model '{0}' imports opset {1} of the default ONNX domain; Qtaml reads opsets {2} to {3}. Re-export the model with an opset in that range (torch.onnx.export(..., opset_version=17)).");
 }

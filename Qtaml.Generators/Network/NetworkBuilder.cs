@@ -35,6 +35,8 @@ internal sealed class NetworkBuilder
 
     public int LayerCount => _layers.Count;
 
+    public Layer LayerAt(int index) => _layers[index];
+
     public Operand ValueOperand(int value) => Operand.OfValue(value, ShapeOf(value));
 
     /// <summary>The layer that computes a value, or null for the network input.</summary>

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Linq;
 using Google.Protobuf;
 using Qtaml.Generators.Network;
@@ -18,6 +19,7 @@ internal static class OnnxReader
     private const long MaxTensorElements = 64L * 1024 * 1024;
 
     private const int FloatType = 1;
+    private const int Int64Type = 7;
 
     public static NetworkGraph Read(string path, byte[] bytes)
     {
@@ -32,37 +34,58 @@ internal static class OnnxReader
         }
         GraphProto graph = model.Graph ?? throw new ModelReadException(Diagnostics.MalformedFile, path, "the model has no graph");
         if (graph.Node.Count == 0) throw new ModelReadException(Diagnostics.MalformedFile, path, "the graph has no nodes");
+        int opset = DefaultOpset(path, model);
+        if (graph.SparseInitializer.Count > 0)
+            throw new ModelReadException(Diagnostics.ShapeMismatch, path, graph.SparseInitializer[0].Values?.Name ?? "sparse initializer", "sparse initializers are not supported; export dense weights");
 
+        // Every name is defined once: as a graph input, an initializer or a node output (ONNX's single assignment).
         var initializers = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
-        foreach (TensorProto tensor in graph.Initializer) initializers[tensor.Name] = tensor;
+        var defined = new HashSet<string>(StringComparer.Ordinal);
+        foreach (TensorProto tensor in graph.Initializer)
+        {
+            if (!initializers.ContainsKey(tensor.Name)) initializers.Add(tensor.Name, tensor);
+            else throw new ModelReadException(Diagnostics.MalformedFile, path, "the initializer '" + tensor.Name + "' is defined twice");
+            defined.Add(tensor.Name);
+        }
+        foreach (ValueInfoProto graphInput in graph.Input)
+            if (!initializers.ContainsKey(graphInput.Name) && !defined.Add(graphInput.Name))
+                throw new ModelReadException(Diagnostics.MalformedFile, path, "the graph input '" + graphInput.Name + "' is declared twice");
 
-        ValueInfoProto? input = graph.Input.FirstOrDefault(i => !initializers.ContainsKey(i.Name));
-        if (input is null) throw new ModelReadException(Diagnostics.MalformedFile, path, "the graph declares no data input");
+        ValueInfoProto[] dataInputs = graph.Input.Where(i => !initializers.ContainsKey(i.Name)).ToArray();
+        if (dataInputs.Length == 0) throw new ModelReadException(Diagnostics.MalformedFile, path, "the graph declares no data input");
+        if (dataInputs.Length > 1)
+            throw new ModelReadException(Diagnostics.ShapeMismatch, path, dataInputs[1].Name, "the graph has " + dataInputs.Length + " data inputs; Qtaml compiles models with one input");
+        ValueInfoProto input = dataInputs[0];
         int[] inputShape = ReadInputShape(path, input);
+        if (graph.Output.Count > 1)
+            throw new ModelReadException(Diagnostics.ShapeMismatch, path, graph.Output[1].Name, "the graph has " + graph.Output.Count + " outputs; Qtaml compiles models with one output");
 
-        // How often each tensor is read: a bias Add folds into its weight layer only if nothing else reads the product.
+        // How often each tensor is read: a bias Add or a batch normalization folds into its weight layer only if nothing else reads the product.
         var uses = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (string name in graph.Node.SelectMany(n => n.Input).Concat(graph.Output.Select(o => o.Name)))
             uses[name] = uses.TryGetValue(name, out int n) ? n + 1 : 1;
 
-        var reading = new Reading(new Context(path, initializers), new NetworkBuilder(path, inputShape), uses);
+        var reading = new Reading(new Context(path, initializers), new NetworkBuilder(path, inputShape), uses, opset);
         reading.Values[input.Name] = 0;
         reading.HasBatch.Add(true);
         foreach (NodeProto node in graph.Node)
         {
             string nodeName = string.IsNullOrEmpty(node.Name) ? node.OpType : node.Name;
-            if (node.Output.Count < 1) throw new ModelReadException(Diagnostics.MalformedFile, path, "node '" + nodeName + "' has no output");
+            OperatorSchema schema = CheckNode(reading, node, nodeName);
+            foreach (string written in node.Output)
+                if (written.Length > 0 && !defined.Add(written))
+                    throw new ModelReadException(Diagnostics.MalformedFile, path, "the value '" + written + "' is defined twice (node '" + nodeName + "' writes it again)");
+            NodeAttributes attributes = NodeAttributes.Check(path, node, nodeName, schema, opset);
             if (node.OpType == "Constant")
             {
-                initializers[node.Output[0]] = ConstantValue(path, node, nodeName);
+                initializers[node.Output[0]] = ConstantValue(path, node, nodeName, attributes);
                 continue;
             }
             int before = reading.Network.LayerCount;
-            int value = ReadNode(reading, node, nodeName);
+            int value = ReadNode(reading, node, nodeName, attributes);
             // Layers this node added carry the batch axis if any value they read does.
-            Layer[] layers = reading.Network.Build().Layers;
-            for (int i = before; i < layers.Length; i++)
-                reading.HasBatch.Add(layers[i].Inputs.Any(v => reading.HasBatch[v]));
+            for (int i = before; i < reading.Network.LayerCount; i++)
+                reading.HasBatch.Add(reading.Network.LayerAt(i).Inputs.Any(v => reading.HasBatch[v]));
             reading.Values[node.Output[0]] = value;
         }
 
@@ -72,15 +95,60 @@ internal static class OnnxReader
         return reading.Network.Build(output);
     }
 
+    /// <summary>The opset of the default domain, which decides what each operator means; one the reader does not know is a diagnostic.</summary>
+    private static int DefaultOpset(string path, ModelProto model)
+    {
+        long? version = null;
+        foreach (OperatorSetIdProto import in model.OpsetImport)
+        {
+            if (!IsDefaultDomain(import.Domain)) continue;
+            if (version is not null && version != import.Version)
+                throw new ModelReadException(Diagnostics.MalformedFile, path, "it imports the default operator set twice, as opsets " + version + " and " + import.Version);
+            version = import.Version;
+        }
+        if (version is null) throw new ModelReadException(Diagnostics.MalformedFile, path, "it imports no opset of the default ONNX domain (opset_import)");
+        if (version < OperatorSchemas.MinOpset || version > OperatorSchemas.MaxOpset)
+            throw new ModelReadException(Diagnostics.UnsupportedOpset, path, version.Value, OperatorSchemas.MinOpset, OperatorSchemas.MaxOpset);
+        return (int)version.Value;
+    }
+
+    private static bool IsDefaultDomain(string domain) => domain.Length == 0 || domain == "ai.onnx";
+
+    /// <summary>The node's operator is one Qtaml knows at this opset, with a fitting number of inputs, and no output beyond those it computes is read.</summary>
+    private static OperatorSchema CheckNode(Reading r, NodeProto node, string name)
+    {
+        string path = r.Context.Path;
+        if (!IsDefaultDomain(node.Domain))
+            throw new ModelReadException(Diagnostics.UnsupportedOperator, path, node.Domain + "." + node.OpType, name);
+        if (!OperatorSchemas.TryGet(node.OpType, out OperatorSchema schema))
+            throw new ModelReadException(Diagnostics.UnsupportedOperator, path, node.OpType, name);
+        if (r.Opset < schema.SinceOpset)
+            throw new ModelReadException(Diagnostics.MalformedFile, path, "node '" + name + "' uses " + node.OpType + ", which ONNX defines from opset " + schema.SinceOpset + ", but the file imports opset " + r.Opset);
+        if (node.Input.Count < schema.MinInputs || node.Input.Count > schema.MaxInputs)
+            throw new ModelReadException(Diagnostics.MalformedFile, path, "node '" + name + "' gives " + node.OpType + " " + node.Input.Count + " inputs; it takes "
+                + (schema.MinInputs == schema.MaxInputs ? schema.MinInputs.ToString(CultureInfo.InvariantCulture) : schema.MinInputs + " to " + (schema.MaxInputs == int.MaxValue ? "any number" : schema.MaxInputs.ToString(CultureInfo.InvariantCulture))));
+        if (node.Output.Count < 1 || node.Output[0].Length == 0) throw new ModelReadException(Diagnostics.MalformedFile, path, "node '" + name + "' has no output");
+        if (node.Output.Count > schema.Outputs)
+            throw new ModelReadException(Diagnostics.MalformedFile, path, "node '" + name + "' gives " + node.OpType + " " + node.Output.Count + " outputs; it has " + schema.Outputs);
+        for (int i = 1; i < node.Output.Count; i++)
+            if (node.Output[i].Length > 0 && r.Uses.ContainsKey(node.Output[i]))
+                throw new ModelReadException(Diagnostics.ShapeMismatch, path, name, node.OpType + "'s output " + (i + 1) + " ('" + node.Output[i] + "') is read, and Qtaml computes only the first output");
+        return schema;
+    }
+
     /// <summary>The state of one read: the builder, which ONNX tensor is which value, and which values carry the batch axis.</summary>
     private sealed class Reading
     {
-        public Reading(Context context, NetworkBuilder network, Dictionary<string, int> uses)
+        public Reading(Context context, NetworkBuilder network, Dictionary<string, int> uses, int opset)
         {
             Context = context;
             Network = network;
             Uses = uses;
+            Opset = opset;
         }
+
+        /// <summary>The file's opset of the default domain: what each operator means.</summary>
+        public int Opset { get; }
 
         public Context Context { get; }
         public NetworkBuilder Network { get; }
@@ -126,12 +194,38 @@ internal static class OnnxReader
         }
     }
 
-    private static TensorProto ConstantValue(string path, NodeProto node, string name)
+    /// <summary>A Constant node's value as a tensor: 'value', or one of the scalar and list forms of opset 12.</summary>
+    private static TensorProto ConstantValue(string path, NodeProto node, string name, NodeAttributes a)
     {
-        AttributeProto? value = node.Attribute.FirstOrDefault(a => a.Name == "value");
-        if (value?.T is null) throw new ModelReadException(Diagnostics.ShapeMismatch, path, name, "Qtaml reads Constant nodes with a 'value' tensor only");
-        TensorProto tensor = value.T.Clone();
-        tensor.Name = node.Output[0];
+        if (a.Count != 1) throw new ModelReadException(Diagnostics.MalformedFile, path, "Constant node '" + name + "' must set exactly one value attribute; it sets " + a.Count);
+        var tensor = new TensorProto { Name = node.Output[0] };
+        switch (a.Which("value", "value_float", "value_floats", "value_int", "value_ints"))
+        {
+            case "value":
+                tensor = a.Tensor("value")?.Clone() ?? throw new ModelReadException(Diagnostics.MalformedFile, path, "Constant node '" + name + "' has an empty value");
+                tensor.Name = node.Output[0];
+                break;
+            case "value_float":
+                tensor.DataType = FloatType;
+                tensor.FloatData.Add(a.Float("value_float", 0));
+                break;
+            case "value_floats":
+                tensor.DataType = FloatType;
+                tensor.FloatData.Add(a.Floats("value_floats"));
+                tensor.Dims.Add(tensor.FloatData.Count);
+                break;
+            case "value_int":
+                tensor.DataType = Int64Type;
+                tensor.Int64Data.Add(a.Int("value_int", 0));
+                break;
+            case "value_ints":
+                tensor.DataType = Int64Type;
+                tensor.Int64Data.Add(a.Ints("value_ints"));
+                tensor.Dims.Add(tensor.Int64Data.Count);
+                break;
+            default:
+                throw new ModelReadException(Diagnostics.ShapeMismatch, path, name, "Constant nodes holding strings or sparse tensors are not supported");
+        }
         return tensor;
     }
 
@@ -156,25 +250,24 @@ internal static class OnnxReader
         return shape.ToArray();
     }
 
-    /// <summary>Translates one node and returns the value that holds its output.</summary>
-    private static int ReadNode(Reading r, NodeProto node, string name)
+    /// <summary>Translates one node, whose attributes are already checked against its schema, and returns the value that holds its output.</summary>
+    private static int ReadNode(Reading r, NodeProto node, string name, NodeAttributes a)
     {
         NetworkBuilder network = r.Network;
         Context context = r.Context;
         switch (node.OpType)
         {
-            case "Gemm": r.Data(node, name); ReadGemm(context, node, name, network); break;
+            case "Gemm": r.Data(node, name); ReadGemm(context, node, name, network, a); break;
             case "MatMul":
-                if (node.Input.Count != 2) throw network.Mismatch(name, "MatMul takes two inputs");
                 if (r.IsValue(node.Input[1])) return network.MatMul(name, r.Data(node, name), r.Data(node, name, 1));
                 r.Data(node, name);
                 ReadMatMul(context, node, name, network);
                 break;
-            case "Add": return ReadAdd(r, node, name);
-            case "Sub": return ReadBinary(r, node, name, BinaryKind.Sub);
-            case "Mul": return ReadBinary(r, node, name, BinaryKind.Mul);
-            case "Div": return ReadBinary(r, node, name, BinaryKind.Div);
-            case "Pow": return ReadBinary(r, node, name, BinaryKind.Pow);
+            case "Add": return ReadAdd(r, node, name, a);
+            case "Sub": return ReadBinary(r, node, name, BinaryKind.Sub, a);
+            case "Mul": return ReadBinary(r, node, name, BinaryKind.Mul, a);
+            case "Div": return ReadBinary(r, node, name, BinaryKind.Div, a);
+            case "Pow": return ReadBinary(r, node, name, BinaryKind.Pow, a);
             case "Relu": r.Data(node, name); network.Relu(name); break;
             case "Erf": return Unary(r, node, name, UnaryKind.Erf);
             case "Sqrt": return Unary(r, node, name, UnaryKind.Sqrt);
@@ -185,31 +278,27 @@ internal static class OnnxReader
             case "Abs": return Unary(r, node, name, UnaryKind.Abs);
             case "Reciprocal": return Unary(r, node, name, UnaryKind.Reciprocal);
             case "Gelu":
-                if (Context.String(node, "approximate", "none") != "none") throw network.Mismatch(name, "Gelu with approximate = tanh is not supported; export the exact (erf) GELU");
-                return Unary(r, node, name, UnaryKind.Gelu);
-            case "Softmax":
             {
-                int value = r.Data(node, name);
-                int axis = r.Axis(value, Context.Int(node, "axis", -1), name, "Softmax");
-                if (axis != network.Shape.Length - 1) throw network.Mismatch(name, "Softmax is supported over the last axis only");
-                network.Softmax(name);
-                break;
+                string approximate = a.String("approximate", "none");
+                if (approximate == "tanh") throw network.Mismatch(name, "Gelu with approximate = tanh is not supported; export the exact (erf) GELU");
+                if (approximate != "none") throw new ModelReadException(Diagnostics.MalformedFile, context.Path, "node '" + name + "' sets Gelu's approximate to '" + approximate + "'; ONNX defines 'none' and 'tanh'");
+                return Unary(r, node, name, UnaryKind.Gelu);
             }
+            case "Softmax": return ReadSoftmax(r, node, name, a);
             case "LayerNormalization":
             {
                 int value = r.Data(node, name);
-                int axis = r.Axis(value, Context.Int(node, "axis", -1), name, "LayerNormalization");
+                int axis = r.Axis(value, a.Int("axis", -1), name, "LayerNormalization");
                 if (axis != network.Shape.Length - 1) throw network.Mismatch(name, "LayerNormalization is supported over the last axis only");
-                if (node.Output.Count > 1 && node.Output.Skip(1).Any(o => o.Length > 0)) throw network.Mismatch(name, "LayerNormalization's mean and inverse deviation outputs are training-only; drop them");
+                if (a.Int("stash_type", 1) != 1) throw network.Mismatch(name, "LayerNormalization with stash_type " + a.Int("stash_type", 1) + " is not supported; Qtaml computes its statistics in float32 (stash_type 1)");
                 int length = network.Shape[network.Shape.Length - 1];
-                if (node.Input.Count < 2) throw network.Mismatch(name, "LayerNormalization needs a scale");
                 float[]? beta = node.Input.Count > 2 && node.Input[2].Length > 0 ? context.Vector(node.Input[2], name, length) : null;
-                return network.LayerNorm(name, context.Vector(node.Input[1], name, length), beta, Context.Float(node, "epsilon", 1e-5f));
+                return network.LayerNorm(name, context.Vector(node.Input[1], name, length), beta, a.Float("epsilon", 1e-5f));
             }
             case "Transpose":
             {
                 int value = r.Data(node, name);
-                long[] perm = Context.Ints(node, "perm");
+                long[] perm = a.Ints("perm");
                 int rank = network.Shape.Length, onnxRank = rank + (r.HasBatch[value] ? 1 : 0);
                 if (perm.Length == 0) perm = Enumerable.Range(0, onnxRank).Reverse().Select(i => (long)i).ToArray();
                 if (perm.Length != onnxRank) throw network.Mismatch(name, "Transpose perm [" + string.Join(", ", perm) + "] does not fit a rank-" + onnxRank + " tensor");
@@ -223,12 +312,15 @@ internal static class OnnxReader
             case "ReduceMean":
             {
                 int value = r.Data(node, name);
-                long[] axes = node.Input.Count > 1 && node.Input[1].Length > 0 ? context.Longs(node.Input[1], name) : Context.Ints(node, "axes");
+                if (r.Opset < 18 && node.Input.Count > 1) throw new ModelReadException(Diagnostics.MalformedFile, context.Path, "node '" + name + "' gives ReduceMean its axes as an input, which ONNX allows from opset 18; the file imports opset " + r.Opset);
+                long[] axes = node.Input.Count > 1 && node.Input[1].Length > 0 ? context.Longs(node.Input[1], name) : a.Ints("axes");
+                if (axes.Length == 0 && a.Int("noop_with_empty_axes", 0) != 0) return value;   // ONNX: no axes and this flag is the identity
                 if (axes.Length != 1) throw network.Mismatch(name, "ReduceMean over " + (axes.Length == 0 ? "all axes" : axes.Length + " axes") + " is not supported; reduce one axis");
-                return network.ReduceMean(name, r.Axis(value, axes[0], name, "ReduceMean"), Context.Int(node, "keepdims", 1) != 0);
+                return network.ReduceMean(name, r.Axis(value, axes[0], name, "ReduceMean"), a.Int("keepdims", 1) != 0);
             }
             case "Concat":
             {
+                if (!a.Has("axis")) throw new ModelReadException(Diagnostics.MalformedFile, context.Path, "Concat node '" + name + "' has no axis; ONNX requires one");
                 Operand[] parts = Enumerable.Range(0, node.Input.Count).Select(i => r.Operand(node, name, i)).ToArray();
                 Operand first = parts.FirstOrDefault(p => !p.IsConstant) ?? throw network.Mismatch(name, "Concat of constants only; fold it when exporting");
                 // A constant part (a class token [1, 1, D]) has the values' rank once its batch axis is gone.
@@ -236,13 +328,12 @@ internal static class OnnxReader
                 parts = parts.Select(p => !p.IsConstant || p.Shape.Length == rank ? p
                     : p.Shape.Length < rank ? Operand.OfConstant(p.Constant!, Enumerable.Repeat(1, rank - p.Shape.Length).Concat(p.Shape).ToArray())
                     : throw network.Mismatch(name, "a Concat constant has more axes than the values it joins")).ToArray();
-                int axis = r.Axis(first.Value, Context.Int(node, "axis", 0), name, "Concat");
+                int axis = r.Axis(first.Value, a.Int("axis", 0), name, "Concat");
                 return network.Concat(name, parts, axis);
             }
             case "Gather":
             {
-                if (node.Input.Count != 2) throw network.Mismatch(name, "Gather takes a table and indices");
-                if (Context.Int(node, "axis", 0) != 0) throw network.Mismatch(name, "Gather is supported on axis 0 (rows of an embedding table)");
+                if (a.Int("axis", 0) != 0) throw network.Mismatch(name, "Gather is supported on axis 0 (rows of an embedding table)");
                 if (r.IsValue(node.Input[0]) || r.IsValue(node.Input[1]))
                     throw network.Mismatch(name, "Gather is supported as an embedding: a constant table and constant indices (positions); indices computed at run time are not");
                 (int[] dims, float[] table) = context.Tensor(node.Input[0], name);
@@ -252,29 +343,18 @@ internal static class OnnxReader
             case "Flatten":
             {
                 r.Data(node, name);
-                long axis = Context.Int(node, "axis", 1);
+                long axis = a.Int("axis", 1);
                 if (axis != 1) throw network.Mismatch(name, "Flatten with axis " + axis + " is not supported; Qtaml flattens everything after the batch dimension (axis 1)");
                 network.Flatten(name);
                 break;
             }
-            case "Reshape": ReadReshape(r, context, node, name, network); break;
-            case "Identity":
-            case "Dropout":
-                return r.Data(node, name);   // inference-time no-ops: the output is the input
-            case "Conv": r.Data(node, name); ReadConv(context, node, name, network); break;
-            case "MaxPool": r.Data(node, name); ReadPool(context, node, name, network, PoolKind.Max); break;
-            case "AveragePool": r.Data(node, name); ReadPool(context, node, name, network, PoolKind.Average); break;
-            case "BatchNormalization":
-            {
-                r.Data(node, name);
-                if (node.Input.Count < 5) throw network.Mismatch(name, "BatchNormalization needs scale, bias, mean and variance");
-                int channels = network.PreviousWeightLayer(name, "BatchNormalization").Channels;
-                network.FoldBatchNormalization(name,
-                    context.Vector(node.Input[1], name, channels), context.Vector(node.Input[2], name, channels),
-                    context.Vector(node.Input[3], name, channels), context.Vector(node.Input[4], name, channels),
-                    Context.Float(node, "epsilon", 1e-5f));
-                break;
-            }
+            case "Reshape": ReadReshape(r, context, node, name, network, a); break;
+            case "Identity": return r.Data(node, name);
+            case "Dropout": return ReadDropout(r, node, name, a);
+            case "Conv": r.Data(node, name); ReadConv(context, node, name, network, a); break;
+            case "MaxPool": r.Data(node, name); ReadPool(node, name, network, PoolKind.Max, a); break;
+            case "AveragePool": r.Data(node, name); ReadPool(node, name, network, PoolKind.Average, a); break;
+            case "BatchNormalization": return ReadBatchNormalization(r, node, name, a);
             default:
                 throw new ModelReadException(Diagnostics.UnsupportedOperator, context.Path, node.OpType, name);
         }
@@ -287,20 +367,82 @@ internal static class OnnxReader
         return r.Network.Unary(name, kind);
     }
 
-    private static int ReadBinary(Reading r, NodeProto node, string name, BinaryKind kind)
+    /// <summary>
+    /// Softmax. From opset 13 it normalizes one axis (default the last). Before, it coerced its input to 2-D at
+    /// the axis (default 1) and normalized the flattened block of every axis from there on: the same as a softmax
+    /// over the last axis of the input reshaped to [leading..., rest], which is how it is compiled.
+    /// </summary>
+    private static int ReadSoftmax(Reading r, NodeProto node, string name, NodeAttributes a)
     {
-        if (node.Input.Count != 2) throw r.Network.Mismatch(name, node.OpType + " takes two inputs");
-        return r.Network.Binary(name, kind, r.Operand(node, name, 0), r.Operand(node, name, 1));
+        NetworkBuilder network = r.Network;
+        int value = r.Data(node, name);
+        int[] shape = network.Shape;
+        if (r.Opset >= 13)
+        {
+            int axis = r.Axis(value, a.Int("axis", -1), name, "Softmax");
+            if (axis != shape.Length - 1) throw network.Mismatch(name, "Softmax over axis " + axis + " of " + Shape.Format(shape) + " is not supported; Qtaml normalizes the last axis");
+            network.Softmax(name);
+            return network.Current;
+        }
+        long onnxAxis = a.Int("axis", 1);
+        int onnxRank = shape.Length + (r.HasBatch[value] ? 1 : 0);
+        long positive = onnxAxis < 0 ? onnxAxis + onnxRank : onnxAxis;
+        if (positive < 0 || positive >= onnxRank) throw network.Mismatch(name, "Softmax axis " + onnxAxis + " is outside the tensor's " + onnxRank + " axes");
+        // Our axis where the flattened block starts; the batch axis (size 1) is part of the leading block or, at axis 0, of a block of one batch.
+        int start = Math.Max(0, (int)positive - (r.HasBatch[value] ? 1 : 0));
+        if (start == shape.Length - 1)
+        {
+            network.Softmax(name);
+            return network.Current;
+        }
+        int[] coerced = shape.Take(start).Concat(new[] { Shape.Length(shape.Skip(start).ToArray()) }).ToArray();
+        network.Reshape(name + " (coerced to 2-D, opset " + r.Opset + ")", coerced);
+        network.Softmax(name);
+        network.Reshape(name + " (back to " + Shape.Format(shape) + ")", shape);
+        return network.Current;
+    }
+
+    /// <summary>Dropout is the identity at inference; a file that asks for training mode (a true training_mode input) is refused.</summary>
+    private static int ReadDropout(Reading r, NodeProto node, string name, NodeAttributes a)
+    {
+        if (node.Input.Count > 2 && node.Input[2].Length > 0)
+        {
+            if (r.IsValue(node.Input[2])) throw r.Network.Mismatch(name, "Dropout's training_mode is computed at run time; Qtaml compiles inference, where it must be a constant false");
+            if (r.Context.Booleans(node.Input[2], name).Any(t => t)) throw r.Network.Mismatch(name, "Dropout has training_mode = true, which drops values at random; export the model in inference mode");
+        }
+        if (node.Input.Count > 1 && node.Input[1].Length > 0 && r.IsValue(node.Input[1]))
+            throw r.Network.Mismatch(name, "Dropout's ratio is computed at run time; Qtaml needs it as a constant");
+        return r.Data(node, name);
+    }
+
+    private static int ReadBinary(Reading r, NodeProto node, string name, BinaryKind kind, NodeAttributes a)
+    {
+        Operand left = r.Operand(node, name, 0), right = r.Operand(node, name, 1);
+        CheckLegacyBroadcast(r, node, name, a, left, right);
+        return r.Network.Binary(name, kind, left, right);
+    }
+
+    /// <summary>
+    /// Before opset 7, element-wise arithmetic broadcast only when asked (broadcast = 1), by aligning the second
+    /// operand's shape with the first's trailing axes, or with the axes from 'axis' on. Trailing alignment is
+    /// what numpy broadcasting does, so it compiles as such; an explicit axis does not, and is refused.
+    /// </summary>
+    private static void CheckLegacyBroadcast(Reading r, NodeProto node, string name, NodeAttributes a, Operand left, Operand right)
+    {
+        if (r.Opset >= 7) return;
+        if (a.Has("axis")) throw r.Network.Mismatch(name, node.OpType + " with the legacy broadcast axis (opset " + r.Opset + ") is not supported; re-export with opset 7 or later");
+        if (a.Int("broadcast", 0) == 0 && left.Length != right.Length)
+            throw new ModelReadException(Diagnostics.MalformedFile, r.Context.Path, "node '" + name + "' combines shapes " + Shape.Format(left.Shape) + " and " + Shape.Format(right.Shape) + " without broadcast = 1, which opset " + r.Opset + " requires for that");
     }
 
     /// <summary>
     /// An Add of a constant to the product of a Conv or dense layer that nothing else reads is that layer's bias,
     /// folded into it; any other Add (a residual connection, a broadcast constant) is computed.
     /// </summary>
-    private static int ReadAdd(Reading r, NodeProto node, string name)
+    private static int ReadAdd(Reading r, NodeProto node, string name, NodeAttributes a)
     {
-        if (node.Input.Count != 2) throw r.Network.Mismatch(name, "Add takes two inputs");
         Operand left = r.Operand(node, name, 0), right = r.Operand(node, name, 1);
+        CheckLegacyBroadcast(r, node, name, a, left, right);
         (Operand data, Operand constant, string dataName) = left.IsConstant ? (right, left, node.Input[1]) : (left, right, node.Input[0]);
         if (constant.IsConstant && !data.IsConstant && r.Uses.TryGetValue(dataName, out int uses) && uses == 1
             && r.Network.Producer(data.Value) is WeightLayer producer and not EmbeddingLayer && IsBias(producer, constant))
@@ -314,18 +456,57 @@ internal static class OnnxReader
         return r.Network.Binary(name, BinaryKind.Add, left, right);
     }
 
-    /// <summary>Whether a constant adds one value per output channel: [C] after a dense layer, [C, 1, 1] after a Conv, or a scalar.</summary>
+    /// <summary>
+    /// Whether a constant adds one value per output channel: a scalar, [C] after a dense layer (its last axis),
+    /// [C, 1, 1] after a Conv. ([C] after a Conv broadcasts against the width axis, not the channels.)
+    /// </summary>
     private static bool IsBias(WeightLayer layer, Operand constant) => constant.Length == 1
         || (layer is DenseLayer && constant.Shape.Length == 1 && constant.Shape[0] == layer.Channels)
-        || (layer is ConvLayer && constant.Shape.Length == 3 && constant.Shape[0] == layer.Channels && constant.Shape[1] == 1 && constant.Shape[2] == 1)
-        || (layer is ConvLayer && constant.Shape.Length == 1 && constant.Shape[0] == layer.Channels && layer.OutputShape[2] == 1 && layer.OutputShape[1] == 1);
+        || (layer is ConvLayer && constant.Shape.Length == 3 && constant.Shape[0] == layer.Channels && constant.Shape[1] == 1 && constant.Shape[2] == 1);
 
-    private static void ReadGemm(Context context, NodeProto node, string name, NetworkBuilder network)
+    /// <summary>
+    /// BatchNormalization at inference: y = x·a + c per channel (ONNX axis 1), a = γ/√(var + ε), c = β − a·mean.
+    /// Folded into the Conv or flat dense layer before it when that layer's output has no other reader; otherwise
+    /// computed as a broadcast multiply and add, which is exact for every reader.
+    /// </summary>
+    private static int ReadBatchNormalization(Reading r, NodeProto node, string name, NodeAttributes a)
     {
-        if (node.Input.Count < 2) throw network.Mismatch(name, "Gemm needs a weight input");
-        if (Context.Int(node, "transA", 0) != 0) throw network.Mismatch(name, "Gemm with transA = 1 is not supported");
-        float alpha = Context.Float(node, "alpha", 1f), beta = Context.Float(node, "beta", 1f);
-        bool transB = Context.Int(node, "transB", 0) != 0;
+        NetworkBuilder network = r.Network;
+        if (r.Opset < 9 && a.Int("spatial", 1) != 1) throw network.Mismatch(name, "BatchNormalization with spatial = 0 (per-element statistics) is not supported");
+        if (a.Int("training_mode", 0) != 0) throw network.Mismatch(name, "BatchNormalization has training_mode = 1 (batch statistics); export the model in inference mode");
+        int value = r.Data(node, name);
+        int[] shape = network.Shape;
+        if (!r.HasBatch[value] || shape.Length < 1) throw network.Mismatch(name, "BatchNormalization normalizes ONNX axis 1, and this value has no batch axis in front of it");
+        int channels = shape[0];
+        float[] gamma = r.Context.Vector(node.Input[1], name, channels), beta = r.Context.Vector(node.Input[2], name, channels);
+        float[] mean = r.Context.Vector(node.Input[3], name, channels), variance = r.Context.Vector(node.Input[4], name, channels);
+        float epsilon = a.Float("epsilon", 1e-5f);
+        var scale = new float[channels];
+        var shift = new float[channels];
+        for (int ch = 0; ch < channels; ch++)
+        {
+            if (!(variance[ch] + epsilon > 0)) throw network.Mismatch(name, "a BatchNormalization variance plus epsilon is not positive");
+            scale[ch] = (float)(gamma[ch] / Math.Sqrt(variance[ch] + epsilon));
+            shift[ch] = beta[ch] - scale[ch] * mean[ch];
+        }
+
+        bool onlyReader = r.Uses.TryGetValue(node.Input[0], out int uses) && uses == 1;
+        if (onlyReader && network.Producer(value) is WeightLayer producer and not EmbeddingLayer
+            && (producer is ConvLayer || producer is DenseLayer { Rows: 1 }) && producer.Channels == channels)
+        {
+            producer.FoldAffine(scale, shift);
+            return value;
+        }
+        int[] perChannel = new[] { channels }.Concat(Enumerable.Repeat(1, shape.Length - 1)).ToArray();
+        int scaled = network.Binary(name + " (scale)", BinaryKind.Mul, network.ValueOperand(value), Operand.OfConstant(scale, perChannel));
+        return network.Binary(name + " (shift)", BinaryKind.Add, network.ValueOperand(scaled), Operand.OfConstant(shift, perChannel));
+    }
+
+    private static void ReadGemm(Context context, NodeProto node, string name, NetworkBuilder network, NodeAttributes a)
+    {
+        if (a.Int("transA", 0) != 0) throw network.Mismatch(name, "Gemm with transA = 1 is not supported");
+        float alpha = a.Float("alpha", 1f), beta = a.Float("beta", 1f);
+        bool transB = a.Int("transB", 0) != 0;
         (int[] dims, float[] w) = context.Tensor(node.Input[1], name);
         if (dims.Length != 2) throw network.Mismatch(name, "the Gemm weight has shape " + Shape.Format(dims) + "; a matrix is needed");
         int inputs = transB ? dims[1] : dims[0], outputs = transB ? dims[0] : dims[1];
@@ -335,24 +516,23 @@ internal static class OnnxReader
         if (node.Input.Count > 2 && node.Input[2].Length > 0)
         {
             (int[] bDims, float[] b) = context.Tensor(node.Input[2], name);
-            if (b.Length == outputs) bias = b.Select(v => beta * v).ToArray();
-            else if (b.Length == 1) bias = Enumerable.Repeat(beta * b[0], outputs).ToArray();
-            else throw network.Mismatch(name, "the Gemm bias has shape " + Shape.Format(bDims) + " but there are " + outputs + " outputs");
+            // C must broadcast to [1, N] in one direction: [], [1], [N], [1, 1] or [1, N].
+            bool fits = bDims.Length <= 2 && (bDims.Length < 2 || bDims[0] == 1) && (bDims.Length == 0 || bDims[bDims.Length - 1] == 1 || bDims[bDims.Length - 1] == outputs);
+            if (!fits) throw network.Mismatch(name, "the Gemm bias has shape " + Shape.Format(bDims) + ", which does not broadcast to the [1, " + outputs + "] output");
+            bias = b.Length == outputs ? b.Select(v => beta * v).ToArray() : Enumerable.Repeat(beta * b[0], outputs).ToArray();
         }
         network.Dense(name, "Gemm", weights, outputs, inputs, bias);
     }
 
     private static void ReadMatMul(Context context, NodeProto node, string name, NetworkBuilder network)
     {
-        if (node.Input.Count != 2) throw network.Mismatch(name, "MatMul takes two inputs");
         (int[] dims, float[] w) = context.Tensor(node.Input[1], name);
         if (dims.Length != 2) throw network.Mismatch(name, "the MatMul weight has shape " + Shape.Format(dims) + "; a matrix is needed");
         network.Dense(name, "MatMul", Transpose(w, dims[0], dims[1]), dims[1], dims[0], null);
     }
 
-    private static void ReadReshape(Reading r, Context context, NodeProto node, string name, NetworkBuilder network)
+    private static void ReadReshape(Reading r, Context context, NodeProto node, string name, NetworkBuilder network, NodeAttributes a)
     {
-        if (node.Input.Count != 2) throw network.Mismatch(name, "Reshape takes a data input and a shape");
         int value = r.Data(node, name);
         long[] target = context.Longs(node.Input[1], name);
         int total = Shape.Length(network.Shape);
@@ -363,8 +543,8 @@ internal static class OnnxReader
         foreach (long d in rest)
         {
             if (d == -1) unknown++;
-            else if (d > 0) known *= d;
-            else throw network.Mismatch(name, "Reshape to [" + string.Join(", ", target) + "] is not supported");
+            else if (d > 0) known = Math.Min(known * d, 1L << 40);
+            else throw network.Mismatch(name, "Reshape to [" + string.Join(", ", target) + "] is not supported" + (d == 0 && a.Int("allowzero", 0) == 0 ? " (0 copies an input dimension; write the size)" : ""));
         }
         if (unknown > 1 || (unknown == 0 && known != total) || (unknown == 1 && total % known != 0))
             throw network.Mismatch(name, "Reshape to [" + string.Join(", ", target) + "] does not fit " + total + " values");
@@ -372,39 +552,76 @@ internal static class OnnxReader
         network.Reshape(name, result.Length == 0 ? new[] { total } : result);
     }
 
-    private static void ReadConv(Context context, NodeProto node, string name, NetworkBuilder network)
+    private static void ReadConv(Context context, NodeProto node, string name, NetworkBuilder network, NodeAttributes a)
     {
-        if (Context.Int(node, "group", 1) != 1) throw network.Mismatch(name, "grouped convolution (group > 1) is not supported");
-        if (Context.Ints(node, "dilations").Any(d => d != 1)) throw network.Mismatch(name, "dilated convolution is not supported");
-        string autoPad = Context.String(node, "auto_pad", "NOTSET");
-        if (autoPad != "NOTSET" && autoPad != "VALID") throw network.Mismatch(name, "auto_pad = " + autoPad + " is not supported; export explicit pads");
-        if (node.Input.Count < 2) throw network.Mismatch(name, "Conv needs a weight input");
+        if (a.Int("group", 1) != 1) throw network.Mismatch(name, "grouped convolution (group = " + a.Int("group", 1) + ") is not supported");
         (int[] dims, float[] w) = context.Tensor(node.Input[1], name);
-        (int sh, int sw) = Pair(node, name, network, "strides");
+        if (dims.Length != 4) throw network.Mismatch(name, "the Conv weight has shape " + Shape.Format(dims) + "; Qtaml compiles 2-D convolutions (a [M, C, kH, kW] weight)");
+        long[] kernel = a.Ints("kernel_shape");
+        if (kernel.Length > 0 && (kernel.Length != 2 || kernel[0] != dims[2] || kernel[1] != dims[3]))
+            throw new ModelReadException(Diagnostics.MalformedFile, context.Path, "Conv node '" + name + "' has kernel_shape [" + string.Join(", ", kernel) + "] but its weight is " + Shape.Format(dims));
+        if (a.Ints("dilations").Any(d => d != 1)) throw network.Mismatch(name, "dilated convolution (dilations [" + string.Join(", ", a.Ints("dilations")) + "]) is not supported");
+        (int sh, int sw) = Pair(a, name, network, "strides");
         float[]? bias = node.Input.Count > 2 && node.Input[2].Length > 0 ? context.Tensor(node.Input[2], name).Values : null;
-        network.Conv(name, w, dims, bias, sh, sw, Pads(node, name, network));
+        network.Conv(name, w, dims, bias, sh, sw, Pads(context, a, name, network, dims[2], dims[3], sh, sw));
     }
 
-    private static void ReadPool(Context context, NodeProto node, string name, NetworkBuilder network, PoolKind kind)
+    private static void ReadPool(NodeProto node, string name, NetworkBuilder network, PoolKind kind, NodeAttributes a)
     {
-        if (Context.Int(node, "ceil_mode", 0) != 0) throw network.Mismatch(name, "ceil_mode = 1 is not supported");
-        long[] kernel = Context.Ints(node, "kernel_shape");
+        if (a.Int("ceil_mode", 0) != 0) throw network.Mismatch(name, "ceil_mode = 1 is not supported");
+        if (a.Ints("dilations").Any(d => d != 1)) throw network.Mismatch(name, "dilated pooling (dilations [" + string.Join(", ", a.Ints("dilations")) + "]) is not supported");
+        long[] kernel = a.Ints("kernel_shape");
         if (kernel.Length != 2 || kernel.Any(k => k < 1 || k > 1 << 16)) throw network.Mismatch(name, node.OpType + " needs a two-dimensional positive kernel_shape");
-        (int sh, int sw) = Pair(node, name, network, "strides");
-        network.Pool(name, kind, (int)kernel[0], (int)kernel[1], sh, sw, Pads(node, name, network), Context.Int(node, "count_include_pad", 0) != 0);
+        (int sh, int sw) = Pair(a, name, network, "strides");
+        int[] pads = Pads(null, a, name, network, (int)kernel[0], (int)kernel[1], sh, sw);
+        network.Pool(name, kind, (int)kernel[0], (int)kernel[1], sh, sw, pads, a.Int("count_include_pad", 0) != 0);
     }
 
-    private static int[] Pads(NodeProto node, string name, NetworkBuilder network)
+    /// <summary>
+    /// The padding (top, left, bottom, right) of a 2-D window: explicit pads with auto_pad NOTSET; none with
+    /// VALID; with SAME_UPPER / SAME_LOWER, what keeps ceil(input / stride) outputs, the odd pixel at the end
+    /// (UPPER) or the start (LOWER). auto_pad together with nonzero pads is not a valid file.
+    /// </summary>
+    private static int[] Pads(Context? context, NodeAttributes a, string name, NetworkBuilder network, int kernelH, int kernelW, int strideH, int strideW)
     {
-        long[] pads = Context.Ints(node, "pads");
-        if (pads.Length == 0) return new int[4];
-        if (pads.Length != 4 || pads.Any(p => p < 0 || p > 1 << 16)) throw network.Mismatch(name, node.OpType + " pads must be four values between 0 and 65536");
-        return pads.Select(p => (int)p).ToArray();
+        string autoPad = a.String("auto_pad", "NOTSET");
+        long[] pads = a.Ints("pads");
+        if (autoPad != "NOTSET" && pads.Any(p => p != 0))
+            throw new ModelReadException(Diagnostics.MalformedFile, context?.Path ?? string.Empty, "node '" + name + "' sets both auto_pad = " + autoPad + " and pads; ONNX allows one or the other");
+        switch (autoPad)
+        {
+            case "NOTSET":
+                if (pads.Length == 0) return new int[4];
+                if (pads.Length != 4 || pads.Any(p => p < 0 || p > 1 << 16)) throw network.Mismatch(name, "pads must be four values between 0 and 65536");
+                return pads.Select(p => (int)p).ToArray();
+            case "VALID":
+                return new int[4];
+            case "SAME_UPPER":
+            case "SAME_LOWER":
+            {
+                int[] shape = network.Shape;
+                if (shape.Length != 3) throw network.Mismatch(name, "a 2-D window needs a (channels, height, width) input but gets " + Shape.Format(shape));
+                (int top, int bottom) = Same(shape[1], kernelH, strideH, autoPad == "SAME_UPPER");
+                (int left, int right) = Same(shape[2], kernelW, strideW, autoPad == "SAME_UPPER");
+                return new[] { top, left, bottom, right };
+            }
+            default:
+                throw new ModelReadException(Diagnostics.MalformedFile, context?.Path ?? string.Empty, "node '" + name + "' has auto_pad = '" + autoPad + "'; ONNX defines NOTSET, VALID, SAME_UPPER and SAME_LOWER");
+        }
     }
 
-    private static (int, int) Pair(NodeProto node, string name, NetworkBuilder network, string attribute)
+    /// <summary>SAME padding of one axis: the total that gives ceil(size / stride) outputs, split with the odd one at the end (upper) or start.</summary>
+    private static (int Begin, int End) Same(int size, int kernel, int stride, bool upper)
     {
-        long[] values = Context.Ints(node, attribute);
+        long outputs = (size + (long)stride - 1) / stride;
+        long total = Math.Max(0, (outputs - 1) * stride + kernel - size);
+        int small = (int)(total / 2), large = (int)(total - total / 2);
+        return upper ? (small, large) : (large, small);
+    }
+
+    private static (int, int) Pair(NodeAttributes a, string name, NetworkBuilder network, string attribute)
+    {
+        long[] values = a.Ints(attribute);
         if (values.Length == 0) return (1, 1);
         if (values.Length != 2 || values.Any(v => v < 1 || v > 1 << 16)) throw network.Mismatch(name, attribute + " must hold two positive values");
         return ((int)values[0], (int)values[1]);
@@ -440,6 +657,7 @@ internal static class OnnxReader
         {
             if (!_initializers.TryGetValue(tensorName, out TensorProto? tensor))
                 throw Shape(node, "the weight '" + tensorName + "' is computed at run time; Qtaml needs it as a graph initializer");
+            CheckStoredInFile(tensor);
             if (tensor.DataType != FloatType) throw new ModelReadException(Diagnostics.UnsupportedDataType, Path, tensorName, tensor.DataType);
             int[] dims = Dims(tensor, node);
             long count = dims.Aggregate(1L, (a, b) => a * b);
@@ -463,6 +681,38 @@ internal static class OnnxReader
             return (dims, values);
         }
 
+        /// <summary>
+        /// A tensor whose bytes live in another file (data_location EXTERNAL) cannot be read from the model alone; a
+        /// file that says EXTERNAL and also carries bytes is contradictory, and neither is read as if it were local.
+        /// </summary>
+        private void CheckStoredInFile(TensorProto tensor)
+        {
+            if (tensor.DataLocation == TensorProto.Types.DataLocation.External || tensor.ExternalData.Count > 0)
+                throw new ModelReadException(Diagnostics.MalformedFile, Path, "the tensor '" + tensor.Name + "' keeps its data in an external file"
+                    + (tensor.RawData.Length > 0 ? " yet also carries raw data" : "") + "; save the model with its weights inside (onnx.save_model(..., save_as_external_data=False))");
+            if (tensor.DataLocation != TensorProto.Types.DataLocation.Default)
+                throw new ModelReadException(Diagnostics.MalformedFile, Path, "the tensor '" + tensor.Name + "' has an unknown data location " + (int)tensor.DataLocation);
+        }
+
+        /// <summary>A boolean tensor (Dropout's training_mode): ONNX stores BOOL in int32_data or one byte each in raw_data.</summary>
+        public bool[] Booleans(string tensorName, string node)
+        {
+            if (!_initializers.TryGetValue(tensorName, out TensorProto? tensor))
+                throw Shape(node, "'" + tensorName + "' is computed at run time; Qtaml needs it as a graph initializer");
+            CheckStoredInFile(tensor);
+            const int BoolType = 9;
+            if (tensor.DataType != BoolType) throw new ModelReadException(Diagnostics.UnsupportedDataType, Path, tensorName, tensor.DataType);
+            long count = Dims(tensor, node).Aggregate(1L, (a, b) => a * b);
+            if (count > 16) throw Shape(node, "the boolean tensor '" + tensorName + "' is too long");
+            if (tensor.RawData.Length > 0)
+            {
+                if (tensor.RawData.Length != count) throw new ModelReadException(Diagnostics.MalformedFile, Path, "the tensor '" + tensorName + "' claims " + count + " booleans but holds " + tensor.RawData.Length + " bytes");
+                return tensor.RawData.Select(b => b != 0).ToArray();
+            }
+            if (tensor.Int32Data.Count != count) throw new ModelReadException(Diagnostics.MalformedFile, Path, "the tensor '" + tensorName + "' claims " + count + " booleans but holds " + tensor.Int32Data.Count);
+            return tensor.Int32Data.Select(v => v != 0).ToArray();
+        }
+
         public float[] Vector(string tensorName, string node, int length)
         {
             (int[] dims, float[] values) = Tensor(tensorName, node);
@@ -474,7 +724,7 @@ internal static class OnnxReader
         {
             if (!_initializers.TryGetValue(tensorName, out TensorProto? tensor))
                 throw Shape(node, "the shape '" + tensorName + "' is computed at run time; Qtaml needs it as a graph initializer");
-            const int Int64Type = 7;
+            CheckStoredInFile(tensor);
             if (tensor.DataType != Int64Type) throw new ModelReadException(Diagnostics.UnsupportedDataType, Path, tensorName, tensor.DataType);
             int[] dims = Dims(tensor, node);
             long count = dims.Aggregate(1L, (a, b) => a * b);
@@ -494,7 +744,8 @@ internal static class OnnxReader
         {
             if (!_initializers.TryGetValue(tensorName, out TensorProto? tensor))
                 throw Shape(node, "the indices '" + tensorName + "' are computed at run time; Qtaml needs them as a graph initializer");
-            const int Int32Type = 6, Int64Type = 7;
+            CheckStoredInFile(tensor);
+            const int Int32Type = 6;
             int[] dims = Dims(tensor, node);
             long count = dims.Aggregate(1L, (a, b) => a * b);
             if (count > 1 << 16) throw Shape(node, "the index tensor '" + tensorName + "' holds more than 65536 indices");
@@ -541,15 +792,5 @@ internal static class OnnxReader
             for (int i = 0; i + 3 < copy.Length; i += 4) Array.Reverse(copy, i, 4);
             return copy;
         }
-
-        private static AttributeProto? Attribute(NodeProto node, string name) => node.Attribute.FirstOrDefault(a => a.Name == name);
-
-        public static long Int(NodeProto node, string name, long fallback) => Attribute(node, name) is { } a ? a.I : fallback;
-
-        public static float Float(NodeProto node, string name, float fallback) => Attribute(node, name) is { } a ? a.F : fallback;
-
-        public static long[] Ints(NodeProto node, string name) => Attribute(node, name) is { } a ? a.Ints.ToArray() : Array.Empty<long>();
-
-        public static string String(NodeProto node, string name, string fallback) => Attribute(node, name) is { } a ? a.S.ToStringUtf8() : fallback;
     }
 }
