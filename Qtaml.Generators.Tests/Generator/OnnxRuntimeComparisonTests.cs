@@ -25,12 +25,13 @@ public class OnnxRuntimeComparisonTests
         }, assembly);
     }
 
-    public static TheoryData<string> Models => new() { "mlp", "wide-mlp", "cnn", "cnn-batchnorm", "channels-last-cnn" };
+    public static TheoryData<string> Models => new() { "mlp", "wide-mlp", "deep-mlp", "cnn", "cnn-batchnorm", "channels-last-cnn" };
 
     private static OnnxModelBuilder Build(string name) => name switch
     {
         "mlp" => TestModels.Mlp(),
         "wide-mlp" => TestModels.WideMlp(),
+        "deep-mlp" => TestModels.DeepMlp(),
         "cnn" => TestModels.Cnn(),
         "channels-last-cnn" => TestModels.ChannelsLastCnn(),
         _ => TestModels.CnnWithBatchNorm(),

@@ -14,6 +14,13 @@ internal static class TestModels
         new OnnxModelBuilder(new long[] { 1, 70 }, seed).Gemm(70, 40, 0.3).Relu().Gemm(40, 10).Softmax();
 
     /// <summary>
+    /// Five dense layers, four of the same shape (two with a fused ReLU, two without): equal layers share one
+    /// kernel method and each passes its own codes, scales and biases. 16 → 16 → 16 → 16 → 16 → 10.
+    /// </summary>
+    public static OnnxModelBuilder DeepMlp(int seed = 7) =>
+        new OnnxModelBuilder(new long[] { 1, 16 }, seed).Gemm(16, 16).Relu().Gemm(16, 16).Relu().Gemm(16, 16).Gemm(16, 16).Gemm(16, 10).Softmax();
+
+    /// <summary>
     /// A small CNN on 1×12×12: Conv (pad 1) → ReLU → MaxPool 2 → Conv (10 channels: two vectors of output
     /// channels, one padded) → ReLU → AveragePool 2 → Flatten → Gemm (40 inputs: the vector dense kernel and its tail) → Softmax.
     /// </summary>

@@ -74,7 +74,7 @@ internal static partial class ModelEmitter
         return new ArenaPlan(root, offset, size);
     }
 
-    private static void WriteGraphForward(SourceWriter w, ModelPlan plan)
+    private static void WriteGraphForward(SourceWriter w, ModelPlan plan, SharedKernels shared)
     {
         NetworkGraph graph = plan.Graph;
         Layer[] layers = graph.Layers;
@@ -124,7 +124,7 @@ internal static partial class ModelEmitter
                         weightIndex++;
                         break;
                     case WeightLayer:
-                        w.Line(method + "(" + (plan.IsQuantized ? "w" + weightIndex + ", " : "") + inputs + ", " + y + ");");
+                        w.Line(shared.Call(layer, method, plan.IsQuantized ? "w" + weightIndex : null, inputs + ", " + y) + ";");
                         weightIndex++;
                         break;
                     default:

@@ -30,12 +30,14 @@ internal static partial class ModelEmitter
             if (target.IsStatic) TypeShell.WriteInterfaceAdapter(w, target);
             WriteMembers(w, request, modelPath, plan);
             Layer[] layers = plan.Graph.Layers;
-            if (UsesChainEmitter(plan.Graph))
+            bool chain = UsesChainEmitter(plan.Graph);
+            SharedKernels shared = ShareDenseKernels(plan, chain, w.Indent);
+            if (chain)
             {
                 int[] strides = ChannelStrides(plan);
-                WriteForward(w, plan, strides);
+                WriteForward(w, plan, strides, shared);
                 for (int index = 0; index < layers.Length; index++)
-                    if (!IsFusedRelu(layers, index)) WriteLayer(w, plan, layers[index], index, ReluFusedAfter(layers, index), index == 0 ? 0 : strides[index - 1], strides[index]);
+                    if (!IsFusedRelu(layers, index)) WriteLayer(w, plan, layers[index], index, ReluFusedAfter(layers, index), shared, index == 0 ? 0 : strides[index - 1], strides[index]);
                 var conversions = new HashSet<string>();
                 for (int index = 0; index <= layers.Length; index++)
                     if (EndsChannelsLastRun(strides, index) && conversions.Add(PlanesMethodName(layers[index - 1], strides[index - 1])))
@@ -43,9 +45,9 @@ internal static partial class ModelEmitter
             }
             else
             {
-                WriteGraphForward(w, plan);
+                WriteGraphForward(w, plan, shared);
                 for (int index = 0; index < layers.Length; index++)
-                    if (!WriteGraphLayer(w, plan, layers[index], MethodName(layers[index], index))) WriteLayer(w, plan, layers[index], index, relu: false);
+                    if (!WriteGraphLayer(w, plan, layers[index], MethodName(layers[index], index))) WriteLayer(w, plan, layers[index], index, relu: false, shared);
             }
         }
         return w.ToString();
@@ -183,7 +185,7 @@ internal static partial class ModelEmitter
 
     private static int LayerBytes(ModelPlan plan, int layer) => plan.Layers[layer].StoredCodes.Length * plan.BytesPerCode;
 
-    private static void WriteForward(SourceWriter w, ModelPlan plan, int[] strides)
+    private static void WriteForward(SourceWriter w, ModelPlan plan, int[] strides, SharedKernels shared)
     {
         Layer[] layers = plan.Graph.Layers;
         int largest = Math.Max(plan.Graph.InputLength, layers.Length == 0 ? 0 : layers.Select((l, i) => Math.Max(l.OutputLength, StoredLength(l, strides[i]))).Max());
@@ -225,7 +227,7 @@ internal static partial class ModelEmitter
                         w.Line("{ " + target + "x.CopyTo(y); " + method + "(y); x = y; intoA = !intoA; }");
                         break;
                     case WeightLayer:
-                        w.Line("{ " + target + method + "(" + (plan.IsQuantized ? "w" + weightIndex + ", " : "") + "x, y); x = y; intoA = !intoA; }");
+                        w.Line("{ " + target + shared.Call(layer, method, plan.IsQuantized ? "w" + weightIndex : null, "x, y") + "; x = y; intoA = !intoA; }");
                         weightIndex++;
                         break;
                     default:
@@ -264,12 +266,12 @@ internal static partial class ModelEmitter
 
     /// <param name="inStride">The channel stride of the layer's input when it is channels-last, 0 when channel-major.</param>
     /// <param name="outStride">The channel stride of its output when it is channels-last, 0 when channel-major.</param>
-    private static void WriteLayer(SourceWriter w, ModelPlan plan, Layer layer, int index, bool relu, int inStride = 0, int outStride = 0)
+    private static void WriteLayer(SourceWriter w, ModelPlan plan, Layer layer, int index, bool relu, SharedKernels shared, int inStride = 0, int outStride = 0)
     {
         string method = MethodName(layer, index);
         switch (layer)
         {
-            case DenseLayer dense: WriteDense(w, plan, dense, method, relu); break;
+            case DenseLayer dense: WriteDense(w, plan, dense, method, relu, shared); break;
             case ConvLayer conv: WriteConv(w, plan, conv, method, relu, inStride, outStride); break;
             case PoolLayer pool when outStride > 0: WriteChannelsLastPool(w, pool, method, outStride); break;
             case PoolLayer pool: WritePool(w, pool, method); break;
@@ -305,37 +307,68 @@ internal static partial class ModelEmitter
         _ => "global::System.ReadOnlySpan<ushort> q = global::System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(w);",
     };
 
-    private static void WriteDense(SourceWriter w, ModelPlan plan, DenseLayer layer, string method, bool relu)
+    private static void WriteDense(SourceWriter w, ModelPlan plan, DenseLayer layer, string method, bool relu, SharedKernels shared)
     {
-        w.Line("/// <summary>" + Escape.XmlDoc(layer.Name) + ": " + layer.Operator + ", " + layer.InputCount + " inputs to " + layer.Outputs + " outputs" + (relu ? ", with the ReLU after it fused in" : "") + ".</summary>");
-        if (!plan.IsQuantized)
+        if (plan.IsQuantized)
         {
-            using (w.Block("private static void " + method + "(global::System.ReadOnlySpan<float> x, global::System.Span<float> y)"))
+            // The kernel reads only its parameters, so layers of the same shape share one method (written with the first).
+            if (shared.Writes(layer))
             {
-                w.Line("global::System.ReadOnlySpan<float> weights = " + method + "_Weights;");
-                w.Line("global::System.ReadOnlySpan<float> bias = " + method + "_Bias;");
-                using (w.Block("for (int o = 0; o < " + layer.Outputs + "; o++)"))
-                {
-                    w.Line("global::System.ReadOnlySpan<float> row = weights.Slice(o * " + layer.InputCount + ", " + layer.InputCount + ");");
-                    w.Line("float sum = 0f;");
-                    w.Line("for (int i = 0; i < " + layer.InputCount + "; i++) sum += row[i] * x[i];");
-                    w.Line("y[o] = " + Store("sum + bias[o]", relu) + ";");
-                }
+                int users = shared.Users(layer);
+                w.Line("/// <summary>" + Escape.XmlDoc(layer.Name) + ": " + layer.Operator + ", " + layer.InputCount + " inputs to " + layer.Outputs + " outputs" + (relu ? ", with the ReLU after it fused in" : "")
+                    + (users > 1 ? "; the kernel of all " + users + " dense layers of this shape" : "") + ".</summary>");
+                w.Raw(shared.Text(layer).Replace(SharedKernels.Placeholder, method));
+                w.Line();
             }
-            w.Line();
-            w.Line("private static global::System.ReadOnlySpan<float> " + method + "_Weights => " + Literals.FloatArray(layer.Weights) + ";");
+            w.Line("private static global::System.ReadOnlySpan<float> " + method + "_Scale => " + Literals.FloatArray(Quantized(plan, layer).ChannelScales) + ";");
             w.Line("private static global::System.ReadOnlySpan<float> " + method + "_Bias => " + Literals.FloatArray(layer.Bias) + ";");
             w.Line();
             return;
         }
+        w.Line("/// <summary>" + Escape.XmlDoc(layer.Name) + ": " + layer.Operator + ", " + layer.InputCount + " inputs to " + layer.Outputs + " outputs" + (relu ? ", with the ReLU after it fused in" : "") + ".</summary>");
+        using (w.Block("private static void " + method + "(global::System.ReadOnlySpan<float> x, global::System.Span<float> y)"))
+        {
+            w.Line("global::System.ReadOnlySpan<float> weights = " + method + "_Weights;");
+            w.Line("global::System.ReadOnlySpan<float> bias = " + method + "_Bias;");
+            using (w.Block("for (int o = 0; o < " + layer.Outputs + "; o++)"))
+            {
+                w.Line("global::System.ReadOnlySpan<float> row = weights.Slice(o * " + layer.InputCount + ", " + layer.InputCount + ");");
+                w.Line("float sum = 0f;");
+                w.Line("for (int i = 0; i < " + layer.InputCount + "; i++) sum += row[i] * x[i];");
+                w.Line("y[o] = " + Store("sum + bias[o]", relu) + ";");
+            }
+        }
+        w.Line();
+        w.Line("private static global::System.ReadOnlySpan<float> " + method + "_Weights => " + Literals.FloatArray(layer.Weights) + ";");
+        w.Line("private static global::System.ReadOnlySpan<float> " + method + "_Bias => " + Literals.FloatArray(layer.Bias) + ";");
+        w.Line();
+    }
+
+    /// <summary>Renders the kernel of every quantized one-row dense layer, so equal kernels are written once (see <see cref="SharedKernels"/>).</summary>
+    private static SharedKernels ShareDenseKernels(ModelPlan plan, bool chain, int indent)
+    {
+        var shared = new SharedKernels();
+        if (!plan.IsQuantized) return shared;
+        Layer[] layers = plan.Graph.Layers;
+        for (int index = 0; index < layers.Length; index++)
+        {
+            if (layers[index] is not DenseLayer { Rows: 1 } dense) continue;
+            var kernel = new SourceWriter(indent);
+            WriteDenseKernel(kernel, plan, dense, SharedKernels.Placeholder, chain && ReluFusedAfter(layers, index));
+            shared.Add(dense, MethodName(dense, index), kernel.ToString());
+        }
+        return shared;
+    }
+
+    /// <summary>The quantized dense kernel: codes, channel scales and biases are parameters, so the body depends only on the layer's shape.</summary>
+    private static void WriteDenseKernel(SourceWriter w, ModelPlan plan, DenseLayer layer, string method, bool relu)
+    {
         QuantizedLayer q = Quantized(plan, layer);
         bool offset = q.CodeOffset != 0;
         bool vectorized = plan.Bits <= 8;
-        using (w.Block("private static void " + method + "(global::System.ReadOnlySpan<byte> w, global::System.ReadOnlySpan<float> x, global::System.Span<float> y)"))
+        using (w.Block("private static void " + method + "(global::System.ReadOnlySpan<byte> w, global::System.ReadOnlySpan<float> scale, global::System.ReadOnlySpan<float> bias, global::System.ReadOnlySpan<float> x, global::System.Span<float> y)"))
         {
             w.Line(CodeSpan(plan));
-            w.Line("global::System.ReadOnlySpan<float> scale = " + method + "_Scale;");
-            w.Line("global::System.ReadOnlySpan<float> bias = " + method + "_Bias;");
             if (offset)
             {
                 w.Line("// Mean correction: every read code is shifted by p01, so each output gains p01 times the input's sum.");
@@ -363,10 +396,6 @@ internal static partial class ModelEmitter
                 WriteDenseRows(w, plan, layer, q, relu, vectorized);
             }
         }
-        w.Line();
-        w.Line("private static global::System.ReadOnlySpan<float> " + method + "_Scale => " + Literals.FloatArray(q.ChannelScales) + ";");
-        w.Line("private static global::System.ReadOnlySpan<float> " + method + "_Bias => " + Literals.FloatArray(layer.Bias) + ";");
-        w.Line();
     }
 
     /// <summary>The portable dense kernel: one output at a time, 32 codes per step widened to floats, four accumulators.</summary>

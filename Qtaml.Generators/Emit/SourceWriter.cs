@@ -9,6 +9,18 @@ internal sealed class SourceWriter
     private readonly StringBuilder _text = new();
     private int _indent;
 
+    public SourceWriter(int indent = 0) => _indent = indent;
+
+    /// <summary>The current indentation level, for a scratch writer whose text is appended here later.</summary>
+    public int Indent => _indent;
+
+    /// <summary>Appends text written by another writer at this writer's indentation.</summary>
+    public SourceWriter Raw(string text)
+    {
+        _text.Append(text);
+        return this;
+    }
+
     public SourceWriter Line(string line = "")
     {
         if (line.Length > 0) _text.Append(' ', _indent * 4).Append(line);

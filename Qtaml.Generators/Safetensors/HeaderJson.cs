@@ -55,6 +55,8 @@ internal sealed class HeaderJson
             string key = String();
             SkipSpace();
             Expect(':');
+            // The format forbids a key twice; a reader that kept the first or the last would read another tensor than a peer.
+            if (result.ContainsKey(key)) throw new FormatException("the key '" + key + "' appears twice");
             result[key] = Value(depth + 1);
             if (result.Count > MaxItems) throw new FormatException("the JSON header has too many entries");
             SkipSpace();

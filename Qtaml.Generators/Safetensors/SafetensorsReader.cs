@@ -48,6 +48,8 @@ internal static class SafetensorsReader
             if (words.Length == 0) continue;
             string op = words[0];
             string name = words.Length > 1 && !words[1].Contains("=") ? words[1] : op.ToLowerInvariant() + index;
+            string? stray = words.Skip(words.Length > 1 && !words[1].Contains("=") ? 2 : 1).FirstOrDefault(w => !w.Contains("="));
+            if (stray is not null) throw network.Mismatch(name, "the declaration '" + declaration.Trim() + "' has the word '" + stray + "' where an option (key=value) belongs");
             var options = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (string[] option in words.Skip(1).Where(w => w.Contains("=")).Select(w => w.Split(OptionSeparator, 2)))
             {
@@ -60,8 +62,28 @@ internal static class SafetensorsReader
         return network.Build();
     }
 
+    /// <summary>The options each declared layer understands; any other is a diagnostic naming these.</summary>
+    private static readonly Dictionary<string, string[]> LayerOptions = new(StringComparer.Ordinal)
+    {
+        ["Linear"] = Array.Empty<string>(),
+        ["Gemm"] = Array.Empty<string>(),
+        ["Conv"] = new[] { "stride", "pad" },
+        ["BatchNorm"] = new[] { "eps" },
+        ["BatchNormalization"] = new[] { "eps" },
+        ["MaxPool"] = new[] { "k", "stride", "pad" },
+        ["AveragePool"] = new[] { "k", "stride", "pad" },
+        ["Relu"] = Array.Empty<string>(),
+        ["Softmax"] = Array.Empty<string>(),
+        ["Flatten"] = Array.Empty<string>(),
+    };
+
     private static void AddLayer(string path, NetworkBuilder network, TensorReader reader, string op, string name, Dictionary<string, string> options)
     {
+        if (!LayerOptions.TryGetValue(op, out string[]? accepted)) throw new ModelReadException(Diagnostics.UnsupportedOperator, path, op, name);
+        foreach (string key in options.Keys)
+            if (Array.IndexOf(accepted, key) < 0)
+                throw network.Mismatch(name, op + " has no option '" + key + "'" + (accepted.Length == 0 ? "; it takes none" : "; it takes " + string.Join(", ", accepted)));
+
         int Option(string key, int fallback)
         {
             if (!options.TryGetValue(key, out string? text)) return fallback;
@@ -90,7 +112,9 @@ internal static class SafetensorsReader
             case "BatchNorm":
             case "BatchNormalization":
             {
-                float epsilon = options.TryGetValue("eps", out string? eps) && float.TryParse(eps, NumberStyles.Float, CultureInfo.InvariantCulture, out float e) ? e : 1e-5f;
+                float epsilon = 1e-5f;
+                if (options.TryGetValue("eps", out string? eps) && !(float.TryParse(eps, NumberStyles.Float, CultureInfo.InvariantCulture, out epsilon) && epsilon >= 0 && !float.IsInfinity(epsilon)))
+                    throw network.Mismatch(name, "the option eps=" + eps + " is not a finite number of zero or more");
                 network.FoldBatchNormalization(name, reader.Float(name + ".weight", name).Values, reader.Float(name + ".bias", name).Values,
                     reader.Float(name + ".running_mean", name).Values, reader.Float(name + ".running_var", name).Values, epsilon);
                 break;
@@ -171,9 +195,45 @@ internal static class SafetensorsReader
                 if (shapeList[i] is not long d || d < 0 || d > int.MaxValue) throw new ModelReadException(Diagnostics.MalformedFile, path, "tensor '" + entry.Key + "' has a bad dimension");
                 shape[i] = (int)d;
             }
-            tensors[entry.Key] = new TensorEntry(dtypeText, shape, begin, end);
+            if (!DTypeSizes.TryGetValue(dtypeText, out int size))
+                throw new ModelReadException(Diagnostics.MalformedFile, path, "tensor '" + entry.Key + "' has the dtype '" + dtypeText + "', which the safetensors format does not define");
+            // The shape's byte count, capped so a hostile shape cannot overflow: it must be exactly the range's length.
+            long expected = size;
+            foreach (int d in shape) expected = Math.Min(expected * d, long.MaxValue / (1L << 32));
+            if (expected != end - begin)
+                throw new ModelReadException(Diagnostics.MalformedFile, path, "tensor '" + entry.Key + "' has shape " + Shape.Format(shape) + " of " + dtypeText + " but " + (end - begin) + " bytes");
+            tensors.Add(entry.Key, new TensorEntry(dtypeText, shape, begin, end));
         }
+        CheckContiguous(path, tensors, dataLength);
         return (tensors, metadata, dataStart);
+    }
+
+    /// <summary>Bytes per element of each dtype the format defines.</summary>
+    private static readonly Dictionary<string, int> DTypeSizes = new(StringComparer.Ordinal)
+    {
+        ["BOOL"] = 1, ["U8"] = 1, ["I8"] = 1, ["F8_E5M2"] = 1, ["F8_E4M3"] = 1,
+        ["I16"] = 2, ["U16"] = 2, ["F16"] = 2, ["BF16"] = 2,
+        ["I32"] = 4, ["U32"] = 4, ["F32"] = 4,
+        ["I64"] = 8, ["U64"] = 8, ["F64"] = 8,
+    };
+
+    /// <summary>
+    /// The format's layout rule: the tensors' byte ranges tile the data section exactly, in some order, with no
+    /// overlap (two names for the same bytes), no hole and nothing after the last tensor.
+    /// </summary>
+    private static void CheckContiguous(string path, Dictionary<string, TensorEntry> tensors, long dataLength)
+    {
+        long at = 0;
+        foreach (KeyValuePair<string, TensorEntry> t in tensors.OrderBy(t => t.Value.Begin).ThenBy(t => t.Value.End))
+        {
+            if (t.Value.Begin < at)
+                throw new ModelReadException(Diagnostics.MalformedFile, path, "tensor '" + t.Key + "' overlaps the bytes of another tensor (from byte " + t.Value.Begin + ")");
+            if (t.Value.Begin > at)
+                throw new ModelReadException(Diagnostics.MalformedFile, path, "the data section has a hole of " + (t.Value.Begin - at) + " bytes before tensor '" + t.Key + "'");
+            at = t.Value.End;
+        }
+        if (at != dataLength)
+            throw new ModelReadException(Diagnostics.MalformedFile, path, "the data section has " + (dataLength - at) + " bytes after its last tensor");
     }
 
     private static ulong Reverse(ulong value)
@@ -205,10 +265,8 @@ internal static class SafetensorsReader
             if (!_tensors.TryGetValue(tensor, out TensorEntry? entry))
                 throw new ModelReadException(Diagnostics.ShapeMismatch, _path, layer, "the checkpoint has no tensor '" + tensor + "'");
             if (entry.DType != "F32") throw new ModelReadException(Diagnostics.UnsupportedDataType, _path, tensor, entry.DType);
-            long count = entry.Shape.Aggregate(1L, (a, b) => a * b);
-            // The byte range was checked against the file: its length, not the shape, bounds the allocation.
-            if (count * 4 != entry.End - entry.Begin)
-                throw new ModelReadException(Diagnostics.MalformedFile, _path, "tensor '" + tensor + "' has shape " + Shape.Format(entry.Shape) + " but " + (entry.End - entry.Begin) + " bytes");
+            // The header check made the shape's byte count equal the range's length, which the file's size bounds.
+            long count = (entry.End - entry.Begin) / 4;
             var values = new float[count];
             Buffer.BlockCopy(_bytes, (int)(_dataStart + entry.Begin), values, 0, (int)(entry.End - entry.Begin));
             if (!BitConverter.IsLittleEndian) throw new ModelReadException(Diagnostics.MalformedFile, _path, "big-endian hosts are not supported");

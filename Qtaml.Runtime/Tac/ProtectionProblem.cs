@@ -123,8 +123,18 @@ public sealed class ProtectionProblem
         return new SaturationReport(floor, MinimumBudget(Allocator.Tac, floor), MinimumBudget(Allocator.UniformMsp, floor), MinimumBudget(Allocator.MagnitudeBased, floor));
     }
 
-    /// <summary>Every Pareto-optimal TAC plan, from the cheapest (no protection) to the first with zero distortion.</summary>
+    /// <summary>
+    /// Every Pareto-optimal TAC plan, from the cheapest (no protection) to the first with zero distortion; for a
+    /// network too large for the exact search (<see cref="IsTacExact"/> false), the vertices of its convex hull.
+    /// </summary>
     public IReadOnlyList<ProtectionPlan> TacPlans => Frontier.Plans;
+
+    /// <summary>
+    /// Whether TAC's plans are the exact optimum. They are unless the network is so large (many hundreds of
+    /// layers) that the exact search would take longer than a build should; then they come from the convex
+    /// hull of the frontier: optimal at its vertices, within one hull step of the optimum between them.
+    /// </summary>
+    public bool IsTacExact => Frontier.IsExact;
 
     private TacFrontier Frontier => _frontier ??= TacFrontier.Build(this);
 

@@ -13,7 +13,8 @@ internal static class SafetensorsFile
         foreach ((string name, long[] shape, float[] values) in tensors)
         {
             long begin = data.Length;
-            foreach (float v in values) data.Write(BitConverter.GetBytes(v));
+            // F32 as written; F16 rounded to half precision, so a file that names another dtype still has the right byte count.
+            foreach (float v in values) data.Write(dtype == "F16" ? BitConverter.GetBytes((Half)v) : BitConverter.GetBytes(v));
             header.Append(System.Globalization.CultureInfo.InvariantCulture, $",\"{name}\":{{\"dtype\":\"{dtype}\",\"shape\":[{string.Join(",", shape)}],\"data_offsets\":[{begin},{data.Length}]}}");
         }
         header.Append('}');
