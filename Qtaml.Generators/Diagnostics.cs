@@ -15,7 +15,7 @@ internal static class Diagnostics
         new(id, title, message, Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpBase + id.ToLowerInvariant());
 
     public static readonly DiagnosticDescriptor FileNotFound = Error("QTAML001", "Weight file not found",
-        "The weight file '{0}' is not among the project's AdditionalFiles; add <AdditionalFiles Include=\"{0}\" /> to the project (the Qtaml package adds *.onnx and *.safetensors automatically)");
+        "The weight file '{0}' is not among the project's weight files.{1} The path is relative to the project and matched exactly; the Qtaml package adds every *.onnx and *.safetensors under the project (add <AdditionalFiles Include=\"...\" /> for one elsewhere, with Link to name it).");
 
     public static readonly DiagnosticDescriptor MalformedFile = Error("QTAML002", "Malformed weight file",
         "The weight file '{0}' cannot be read: {1}. Re-export the model, or check that the file is not truncated or a Git LFS pointer.");
@@ -73,4 +73,10 @@ internal static class Diagnostics
 
     public static readonly DiagnosticDescriptor UnsupportedOpset = Error("QTAML020", "Unsupported ONNX opset",
         "The model '{0}' imports opset {1} of the default ONNX domain; Qtaml reads opsets {2} to {3}. Re-export the model with an opset in that range (torch.onnx.export(..., opset_version=17)).");
+
+    public static readonly DiagnosticDescriptor AmbiguousFile = Error("QTAML021", "Ambiguous weight file path",
+        "The weight file path '{0}' matches several weight files ('{1}'); give each a distinct path (or Link) in the project");
+
+    public static readonly DiagnosticDescriptor FileNotEncoded = Error("QTAML022", "Weight file not encoded",
+        "The weight file '{0}' is in AdditionalFiles, but its encoded form (obj/qtaml/*.qtaml.b64, written by the QtamlEncodeWeightFiles target of the Qtaml.Generators package) is missing. Reference Qtaml.Generators as a PackageReference so its build/ targets are imported (a bare Analyzer reference skips them), then rebuild.");
 }

@@ -59,6 +59,12 @@ public sealed class TunnelingCompensatedGenerator : IIncrementalGenerator
             .WithTrackingName(TrackingNames.WeightFiles)
             .Collect();
 
+        // The models themselves, by path only: to tell "misspelt" from "present but not encoded" (the build step did not run).
+        IncrementalValueProvider<ImmutableArray<string>> rawWeightFiles = context.AdditionalTextsProvider
+            .Where(static text => text.Path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) || text.Path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+            .Select(static (text, _) => text.Path)
+            .Collect();
+
         IncrementalValueProvider<BuildDefaults> defaults = context.AnalyzerConfigOptionsProvider
             .Select(static (options, _) => ReadDefaults(options.GlobalOptions))
             .WithTrackingName(TrackingNames.Defaults);
@@ -67,9 +73,9 @@ public sealed class TunnelingCompensatedGenerator : IIncrementalGenerator
         // what it reads changed: not for another class's file, not for a blank line above the class.
         IncrementalValuesProvider<CompileInput> inputs = attributed
             .Select(static (type, _) => type.Request)
-            .Combine(files)
+            .Combine(files.Combine(rawWeightFiles))
             .Combine(defaults)
-            .Select(static (input, _) => new CompileInput(input.Left.Left, WeightFileLookup.Find(input.Left.Right, input.Left.Left.ModelPath), input.Right))
+            .Select(static (input, _) => new CompileInput(input.Left.Left, WeightFileLookup.Find(input.Left.Right.Left, input.Left.Right.Right, input.Left.Left.ModelPath), input.Right))
             .WithTrackingName(TrackingNames.Inputs);
 
         IncrementalValuesProvider<GenerationResult> results = inputs
@@ -81,17 +87,19 @@ public sealed class TunnelingCompensatedGenerator : IIncrementalGenerator
             if (result.Source is not null) spc.AddSource(result.HintName, result.Source);
         });
 
-        // Diagnostics get their locations last, from the syntax step, matched to their type by hint name.
-        IncrementalValueProvider<(ImmutableArray<GenerationResult> Results, ImmutableArray<AttributedType> Types)> located =
-            results.Collect().Combine(attributed.Collect());
-        context.RegisterSourceOutput(located, static (spc, pair) =>
+        // Diagnostics get their locations last, from the syntax step, matched to their type by hint name, and are
+        // placed in the compilation's own syntax trees (so the IDE squiggles the argument and code fixes apply).
+        // Only this cheap reporting step sees the compilation; the compile step above never does.
+        var located = results.Collect().Combine(attributed.Collect()).Combine(context.CompilationProvider);
+        context.RegisterSourceOutput(located, static (spc, input) =>
         {
+            var ((results, types), compilation) = input;
             var locations = new Dictionary<string, RequestLocations>(StringComparer.Ordinal);
-            foreach (AttributedType type in pair.Types) locations[type.Request.Target.HintName] = type.Locations;
-            foreach (GenerationResult result in pair.Results)
+            foreach (AttributedType type in types) locations[type.Request.Target.HintName] = type.Locations;
+            foreach (GenerationResult result in results)
             {
                 locations.TryGetValue(result.HintName, out RequestLocations? where);
-                foreach (DiagnosticInfo diagnostic in result.Diagnostics) spc.ReportDiagnostic(diagnostic.ToDiagnostic(where));
+                foreach (DiagnosticInfo diagnostic in result.Diagnostics) spc.ReportDiagnostic(diagnostic.ToDiagnostic(where, compilation));
             }
         });
     }
@@ -122,7 +130,7 @@ public sealed class TunnelingCompensatedGenerator : IIncrementalGenerator
         if (content is null || !content.StartsWith(WeightFileHeader, StringComparison.Ordinal)) return null;
         int newline = content.IndexOf('\n');
         if (newline < 0) return null;
-        string original = content.Substring(WeightFileHeader.Length, newline - WeightFileHeader.Length).Trim();
+        string original = content.Substring(WeightFileHeader.Length, newline - WeightFileHeader.Length).TrimEnd('\r');
         return new WeightFileText(original, content.Substring(newline + 1).Trim());
     }
 

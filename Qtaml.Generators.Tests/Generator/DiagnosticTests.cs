@@ -49,7 +49,7 @@ public class DiagnosticTests
     {
         (Diagnostic d, string source) = Single(TestModels.Consumer("Models/missing.onnx"), Mlp(), "QTAML001");
         AssertAt(d, source, "\"Models/missing.onnx\"", DiagnosticSeverity.Error);
-        Assert.Contains("<AdditionalFiles Include=\"Models/missing.onnx\" />", d.GetMessage());
+        Assert.Contains("'Models/missing.onnx' is not among the project's weight files.", d.GetMessage());
     }
 
     [Fact]

@@ -37,7 +37,10 @@ public class GeneratorBehaviourTests
         }
         // The expensive step itself did not run: its input compared equal.
         Assert.All(run.TrackedSteps[TrackingNames.Results].SelectMany(s => s.Outputs), o => Assert.Equal(IncrementalStepRunReason.Cached, o.Reason));
-        Assert.All(run.TrackedOutputSteps.SelectMany(s => s.Value).SelectMany(s => s.Outputs), o => Assert.Equal(IncrementalStepRunReason.Cached, o.Reason));
+        // No source is added again. (Only the step that places diagnostics in the new syntax trees looks at the
+        // compilation, so it runs on every edit; it does no compiling.)
+        Assert.All(run.TrackedOutputSteps.SelectMany(s => s.Value).SelectMany(s => s.Outputs).Where(o => o.Value.GetType().Name == "GenerationResult"),
+            o => Assert.Equal(IncrementalStepRunReason.Cached, o.Reason));
     }
 
     [Fact]

@@ -50,4 +50,16 @@ public class MsBuildRouteTests
         Assert.True(code == 0, output);
         Assert.Equal(first, output.Split('\n').Single(l => l.StartsWith("output ", StringComparison.Ordinal)));
     }
+
+    [Fact]
+    public void A_weight_file_kept_elsewhere_is_named_by_its_Link()
+    {
+        // The model lives in external/ and is shown in the project as Models/linked.onnx: the attribute names the Link.
+        string program = Program.Replace("Models/model.onnx", "Models/linked.onnx", StringComparison.Ordinal);
+        using var project = new ConsumerProject(program, """<AdditionalFiles Include="external/weights.onnx" Link="Models/linked.onnx" />""");
+        project.WriteModel("external/weights.onnx", Model(seed: 3));
+        (int code, string output) = project.Dotnet("run", TimeSpan.FromMinutes(4));
+        Assert.True(code == 0, output);
+        Assert.Contains("node 7nm", output);
+    }
 }

@@ -10,7 +10,7 @@ namespace Qtaml.Generators.Tests.Support;
 /// </summary>
 internal sealed class ConsumerProject : IDisposable
 {
-    public ConsumerProject(string program, [CallerFilePath] string thisFile = "")
+    public ConsumerProject(string program, string extraItems = "", [CallerFilePath] string thisFile = "")
     {
         string repository = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(thisFile)!, "..", ".."));
         Directory = Path.Combine(Path.GetTempPath(), "qtaml-consumer-" + Guid.NewGuid().ToString("N"));
@@ -25,10 +25,12 @@ internal sealed class ConsumerProject : IDisposable
                 <ImplicitUsings>enable</ImplicitUsings>
                 <ManagePackageVersionsCentrally>false</ManagePackageVersionsCentrally>
                 <QtamlNode>7nm</QtamlNode>
+                <QtamlTasksAssembly>{repository}/Qtaml.Build.Tasks/bin/{Configuration}/netstandard2.0/Qtaml.Build.Tasks.dll</QtamlTasksAssembly>
               </PropertyGroup>
               <ItemGroup>
                 <ProjectReference Include="{repository}/Qtaml.Runtime/Qtaml.Runtime.csproj" />
                 <ProjectReference Include="{repository}/Qtaml.Generators/Qtaml.Generators.csproj" OutputItemType="Analyzer" ReferenceOutputAssembly="false" />
+                {extraItems}
               </ItemGroup>
               <Import Project="{repository}/Qtaml.Generators/build/Qtaml.Generators.targets" />
             </Project>
@@ -41,7 +43,15 @@ internal sealed class ConsumerProject : IDisposable
 
     public string Directory { get; }
 
-    public void WriteModel(string relativePath, byte[] bytes) => File.WriteAllBytes(Path.Combine(Directory, relativePath), bytes);
+    /// <summary>The configuration these tests were built in (bin/Debug or bin/Release), whose task assembly the consumer uses.</summary>
+    private static string Configuration => AppContext.BaseDirectory.Replace('\\', '/').Contains("/bin/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+
+    public void WriteModel(string relativePath, byte[] bytes)
+    {
+        string path = Path.Combine(Directory, relativePath);
+        System.IO.Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, bytes);
+    }
 
     /// <summary>Runs a dotnet command in the project folder; returns its exit code and everything it printed.</summary>
     public (int ExitCode, string Output) Dotnet(string arguments, TimeSpan timeout)

@@ -28,8 +28,11 @@ internal static class GeneratorHarness
                 generalDiagnosticOption: ReportDiagnostic.Error, deterministic: true));
 
     /// <summary>A weight file as the package's MSBuild step writes it into obj/.</summary>
-    public static AdditionalText WeightFile(string path, byte[] bytes) =>
-        new InMemoryText("obj/qtaml/" + path.Replace('/', '_') + ".qtaml.b64", QtamlGenerator.WeightFileHeader + path + "\n" + Convert.ToBase64String(bytes) + "\n");
+    public static AdditionalText WeightFile(string path, byte[] bytes) => EncodedWeightFile("obj/qtaml/" + path.Replace('/', '_') + ".qtaml.b64", path, bytes);
+
+    /// <summary>An encoded weight file at <paramref name="encodedPath"/> whose header names <paramref name="projectPath"/>.</summary>
+    public static AdditionalText EncodedWeightFile(string encodedPath, string projectPath, byte[] bytes) =>
+        new InMemoryText(encodedPath, QtamlGenerator.WeightFileHeader + projectPath + "\n" + Convert.ToBase64String(bytes) + "\n");
 
     public static GeneratorDriver CreateDriver(IEnumerable<AdditionalText> files, IReadOnlyDictionary<string, string>? buildProperties = null) =>
         CSharpGeneratorDriver.Create(new[] { new QtamlGenerator().AsSourceGenerator() }, files,

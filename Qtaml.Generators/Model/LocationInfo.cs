@@ -11,5 +11,12 @@ internal sealed record LocationInfo(string FilePath, TextSpan Span, LinePosition
     public static LocationInfo? From(Location? location) =>
         location?.SourceTree is null ? null : new LocationInfo(location.SourceTree.FilePath, location.SourceSpan, location.GetLineSpan().Span);
 
-    public Location ToLocation() => Location.Create(FilePath, Span, LineSpan);
+    /// <summary>The location in the compilation's syntax tree of that file when there is one (a source location), else by path.</summary>
+    public Location ToLocation(Compilation? compilation = null)
+    {
+        if (compilation is not null)
+            foreach (SyntaxTree tree in compilation.SyntaxTrees)
+                if (tree.FilePath == FilePath && Span.End <= tree.Length) return Location.Create(tree, Span);
+        return Location.Create(FilePath, Span, LineSpan);
+    }
 }

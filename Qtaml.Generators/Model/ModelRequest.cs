@@ -110,10 +110,14 @@ internal sealed record WeightFileText(string Path, string Base64);
 internal sealed record BuildDefaults(string? Node, int? Bits, double? EccBudget, double? RetentionMilliseconds = null, double? HoldVolts = null, double? ReverseLeakRatio = null);
 
 /// <summary>
-/// The compile step's whole input for one type: its request, the one weight file it names (null when none
-/// matches) and the MSBuild defaults. Editing another class's weight file leaves this equal, so the step stays cached.
+/// The compile step's whole input for one type: its request, what the lookup of its weight file found (the one
+/// file, or why there is none) and the MSBuild defaults. Editing another class's weight file leaves this equal,
+/// so the step stays cached.
 /// </summary>
-internal sealed record CompileInput(ModelRequest Request, WeightFileText? File, BuildDefaults Defaults);
+internal sealed record CompileInput(ModelRequest Request, Parsing.WeightFileMatch File, BuildDefaults Defaults)
+{
+    public CompileInput(ModelRequest request, WeightFileText file, BuildDefaults defaults) : this(request, Parsing.WeightFileMatch.Found(file), defaults) { }
+}
 
 /// <summary>The generator's answer for one type: the source to add (if any) and the diagnostics to report, located by argument.</summary>
 internal sealed record GenerationResult(string HintName, string? Source, EquatableArray<DiagnosticInfo> Diagnostics);

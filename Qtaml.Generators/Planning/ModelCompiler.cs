@@ -7,6 +7,7 @@ using Qtaml.Generators.Emit;
 using Qtaml.Generators.Model;
 using Qtaml.Generators.Network;
 using Qtaml.Generators.Onnx;
+using Qtaml.Generators.Parsing;
 using Qtaml.Generators.Safetensors;
 using Qtaml.Physics;
 using Qtaml.Tac;
@@ -66,7 +67,8 @@ internal static class ModelCompiler
 
         string nodeName = request.Node ?? defaults.Node ?? "2nm";
         if (!NodePresets.TryGet(nodeName, out NodePreset preset))
-            return Fail(DiagnosticInfo.Create(Diagnostics.UnknownNode, Argument.Node, nodeName, string.Join(", ", NodePresets.Names)));
+            return Fail(DiagnosticInfo.Create(Diagnostics.UnknownNode, Argument.Node, nodeName, string.Join(", ", NodePresets.Names))
+                .WithReplacement(request.Node is null ? null : Emit.Escape.StringLiteral(NodePresets.Names.OrderBy(n => WeightFileLookup.EditDistance(n.ToLowerInvariant(), nodeName.ToLowerInvariant())).ThenBy(n => n, StringComparer.Ordinal).First())));
 
         // Node parameters: the attribute wins over MSBuild, MSBuild over the preset.
         double? retentionMs = Set(request.RetentionMilliseconds) ?? defaults.RetentionMilliseconds;
@@ -100,8 +102,15 @@ internal static class ModelCompiler
         }
 
         string path = request.ModelPath ?? string.Empty;
-        WeightFileText? file = input.File;
-        if (file is null) return Fail(DiagnosticInfo.Create(Diagnostics.FileNotFound, Argument.Path, path));
+        WeightFileMatch lookup = input.File;
+        WeightFileText? file = lookup.File;
+        if (lookup.Ambiguous.Count > 0)
+            return Fail(DiagnosticInfo.Create(Diagnostics.AmbiguousFile, Argument.Path, path, string.Join("', '", lookup.Ambiguous)));
+        if (lookup.NotEncoded)
+            return Fail(DiagnosticInfo.Create(Diagnostics.FileNotEncoded, Argument.Path, path));
+        if (file is null)
+            return Fail(DiagnosticInfo.Create(Diagnostics.FileNotFound, Argument.Path, path, lookup.Suggestion is null ? "" : " Did you mean '" + lookup.Suggestion + "'?")
+                .WithReplacement(lookup.Suggestion is null ? null : Emit.Escape.StringLiteral(lookup.Suggestion)));
         cancellationToken.ThrowIfCancellationRequested();
 
         NetworkGraph graph;
@@ -162,9 +171,11 @@ internal static class ModelCompiler
     {
         var saturation = plan.Saturation!;
         string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
+        // The code fix's value: TAC's budget rounded up to the thousandth the message shows, so it still meets it.
+        string recommended = (Math.Ceiling(saturation.TacBudget * 1000 - 1e-6) / 1000).ToString("0.0##", CultureInfo.InvariantCulture);
         if (plan.Budget < saturation.TacBudget - 1e-9)
-            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BudgetTooSmall, Argument.Budget, F(plan.Budget), nodeLabel, F(saturation.TacBudget), F(saturation.UniformMspBudget)));
+            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BudgetTooSmall, Argument.Budget, F(plan.Budget), nodeLabel, F(saturation.TacBudget), F(saturation.UniformMspBudget)).WithReplacement(recommended));
         else if (plan.Budget > saturation.TacBudget + WasteTolerance)
-            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BudgetWasted, Argument.Budget, F(plan.Budget), nodeLabel, F(saturation.TacBudget), F(plan.Budget - saturation.TacBudget)));
+            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BudgetWasted, Argument.Budget, F(plan.Budget), nodeLabel, F(saturation.TacBudget), F(plan.Budget - saturation.TacBudget)).WithReplacement(recommended));
     }
 }
