@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
-# Packs Qtaml.Runtime and Qtaml.Generators, restores them into a fresh consumer project from a local folder
-# feed (and nothing else), builds it and runs it. Proves that a stranger's project gets the generator, its
-# bundled Google.Protobuf, the build props/targets (weight files to AdditionalFiles, MSBuild properties) and
-# the runtime from the packages alone.
+# A stranger's first hour, from the packages alone. Packs Qtaml.Runtime, Qtaml.Generators and Qtaml.Templates into
+# a folder feed that stands in for the registry (the only package source), then:
+#   1. follows the README's "Use it in your app" steps in a fresh folder: dotnet new console, dotnet add package
+#      (twice), copy the model, the README's Program.cs block (read from README.md itself), dotnet run;
+#   2. installs the template package and builds and runs `dotnet new qtaml-console`;
+#   3. shows a project with only Qtaml.Runtime gets QTAML023 ("add Qtaml.Generators"), not CS0117.
+# CI packs a prerelease version, so `dotnet add package` gets --prerelease; otherwise the commands are the README's.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
+export DOTNET_CLI_HOME="$work/home" NUGET_PACKAGES="$work/packages" DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 trap 'rm -rf "$work"' EXIT
-version="0.0.0-ci.$(date +%s)"
+version="0.1.0-ci.$(date +%s)"
 
-dotnet pack "$repo/Qtaml.Runtime" -c Release -o "$work/feed" -p:Version="$version" --nologo -v quiet
-dotnet pack "$repo/Qtaml.Generators" -c Release -o "$work/feed" -p:Version="$version" --nologo -v quiet
+for project in Qtaml.Runtime Qtaml.Generators templates; do
+  dotnet pack "$repo/$project" -c Release -o "$work/feed" -p:Version="$version" --nologo -v quiet
+done
 
-mkdir -p "$work/consumer/Models"
-cp "$repo/packaging/consumer/Consumer.csproj" "$repo/packaging/consumer/Program.cs" "$work/consumer/"
-cp "$repo/sample-app/Models/digits-mlp.onnx" "$work/consumer/Models/"
 # Outside the repository: none of its Directory.*.props apply. Only the folder feed is a source.
-cat > "$work/consumer/nuget.config" <<CONFIG
+mkdir -p "$work/apps"
+cat > "$work/apps/nuget.config" <<CONFIG
 <?xml version="1.0" encoding="utf-8"?>
 <configuration>
   <packageSources>
@@ -25,8 +28,34 @@ cat > "$work/consumer/nuget.config" <<CONFIG
   </packageSources>
 </configuration>
 CONFIG
-cd "$work/consumer"
-dotnet run -p:QtamlVersion="$version" --packages "$work/packages" > "$work/output.txt" 2>&1 || { cat "$work/output.txt"; exit 1; }
-cat "$work/output.txt"
-grep -q "prediction: " "$work/output.txt" && grep -q "compiled: Models/digits-mlp.onnx at 2nm" "$work/output.txt"
+
+# 1. The README's quick start.
+cd "$work/apps"
+dotnet new console -o Digits > /dev/null
+cd Digits
+dotnet add package Qtaml.Runtime --prerelease > /dev/null
+dotnet add package Qtaml.Generators --prerelease > /dev/null
+mkdir Models && cp "$repo/sample-app/Models/digits-mlp.onnx" Models/
+awk '/<!-- quick-start-program/ {found = 1; next} found && /^```csharp/ {inside = 1; next} inside && /^```/ {exit} inside {print}' "$repo/README.md" > Program.cs
+test -s Program.cs || { echo "README.md has no quick-start Program.cs block" >&2; exit 1; }
+dotnet run > "$work/quick-start.txt" 2>&1 || { cat "$work/quick-start.txt"; exit 1; }
+grep -q "prediction: " "$work/quick-start.txt" && grep -q "Models/digits-mlp.onnx" "$work/quick-start.txt" || { cat "$work/quick-start.txt"; exit 1; }
+echo "quick start: the README's steps restored, built and ran ($(grep 'prediction: ' "$work/quick-start.txt"))"
+
+# 2. The template.
+cd "$work/apps"
+dotnet new install "$work/feed/Qtaml.Templates.$version.nupkg" > /dev/null
+dotnet new qtaml-console -o FromTemplate > /dev/null
+(cd FromTemplate && dotnet run > "$work/template.txt" 2>&1) || { cat "$work/template.txt"; exit 1; }
+grep -q "campaign: " "$work/template.txt" || { cat "$work/template.txt"; exit 1; }
+echo "template: dotnet new qtaml-console built and ran ($(grep 'campaign: ' "$work/template.txt"))"
+
+# 3. The runtime without the generator: one clear error.
+dotnet new console -o RuntimeOnly > /dev/null
+cd RuntimeOnly
+dotnet add package Qtaml.Runtime --prerelease > /dev/null
+printf 'Console.WriteLine(Digits.Predict(new float[784]));\n[Qtaml.TunnelingCompensated("Models/digits-mlp.onnx")]\npublic static partial class Digits { }\n' > Program.cs
+if dotnet build > "$work/runtime-only.txt" 2>&1; then echo "a project without Qtaml.Generators built" >&2; exit 1; fi
+grep -q "QTAML023" "$work/runtime-only.txt" || { cat "$work/runtime-only.txt"; exit 1; }
+echo "runtime only: QTAML023 tells the user to add Qtaml.Generators"
 echo "package consumer: restored from the folder feed, built and ran"
