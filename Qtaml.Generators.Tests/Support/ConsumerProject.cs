@@ -10,7 +10,7 @@ namespace Qtaml.Generators.Tests.Support;
 /// </summary>
 internal sealed class ConsumerProject : IDisposable
 {
-    public ConsumerProject(string program, string extraItems = "", [CallerFilePath] string thisFile = "")
+    public ConsumerProject(string program, string extraItems = "", string targetFramework = "net10.0", [CallerFilePath] string thisFile = "")
     {
         string repository = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(thisFile)!, "..", ".."));
         Directory = Path.Combine(Path.GetTempPath(), "qtaml-consumer-" + Guid.NewGuid().ToString("N"));
@@ -20,7 +20,7 @@ internal sealed class ConsumerProject : IDisposable
               <Import Project="{repository}/Qtaml.Generators/build/Qtaml.Generators.props" />
               <PropertyGroup>
                 <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
+                <TargetFramework>{targetFramework}</TargetFramework>
                 <Nullable>enable</Nullable>
                 <ImplicitUsings>enable</ImplicitUsings>
                 <ManagePackageVersionsCentrally>false</ManagePackageVersionsCentrally>

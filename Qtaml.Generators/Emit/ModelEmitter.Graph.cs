@@ -249,7 +249,7 @@ internal static partial class ModelEmitter
                     {
                         w.Line("{ " + V + "<float> weight = " + V + ".LoadUnsafe(ref weights, at + " + (8 * g) + ");");
                         for (int k = 0; k < rows; k++)
-                            w.Line("  acc" + k + "_" + g + " = " + V + ".FusedMultiplyAdd(weight, broadcast" + k + ", acc" + k + "_" + g + ");" + (k == rows - 1 ? " }" : ""));
+                            w.Line("  acc" + k + "_" + g + " = " + "global::Qtaml.Numerics.VectorMath.MultiplyAdd(weight, broadcast" + k + ", acc" + k + "_" + g + ");" + (k == rows - 1 ? " }" : ""));
                     }
                 }
                 for (int g = 0; g < count; g++)
@@ -258,7 +258,7 @@ internal static partial class ModelEmitter
                     for (int k = 0; k < rows; k++)
                     {
                         string sum = offset ? "acc" + k + "_" + g + " + correction" + k : "acc" + k + "_" + g;
-                        string value = V + ".FusedMultiplyAdd(" + sum + ", " + V + ".LoadUnsafe(ref scales, " + first + "), " + V + ".LoadUnsafe(ref biases, " + first + "))";
+                        string value = "global::Qtaml.Numerics.VectorMath.MultiplyAdd(" + sum + ", " + V + ".LoadUnsafe(ref scales, " + first + "), " + V + ".LoadUnsafe(ref biases, " + first + "))";
                         w.Line(first + 8 <= d.Outputs
                             ? V + ".StoreUnsafe(" + value + ", ref result, resultRow" + k + " + " + first + ");"
                             : V + ".StoreUnsafe(" + value + ", ref " + Mm + ".GetReference(sums), " + (k * padded + first) + ");   // the row ends mid-vector: through a buffer");
@@ -317,13 +317,13 @@ internal static partial class ModelEmitter
                 w.Line(V + "<float> shift = " + V + ".Create(max), sum = " + V + "<float>.Zero;");
                 using (w.Block("for (nuint k = 0; k < " + whole + "; k += 8)"))
                 {
-                    w.Line(V + "<float> e = " + V + ".Exp(" + V + ".LoadUnsafe(ref source, row + k) - shift);");
+                    w.Line(V + "<float> e = global::Qtaml.Numerics.VectorMath.Exp(" + V + ".LoadUnsafe(ref source, row + k) - shift);");
                     w.Line(V + ".StoreUnsafe(e, ref target, row + k);");
                     w.Line("sum += e;");
                 }
                 if (tail > 0)
                 {
-                    w.Line("{ " + V + "<float> e = " + V + ".Exp(" + V + ".LoadUnsafe(ref source, row + " + (length - 8) + ") - shift);");
+                    w.Line("{ " + V + "<float> e = global::Qtaml.Numerics.VectorMath.Exp(" + V + ".LoadUnsafe(ref source, row + " + (length - 8) + ") - shift);");
                     w.Line("  " + V + ".StoreUnsafe(e, ref target, row + " + (length - 8) + ");");
                     w.Line("  sum += e & fresh; }");
                 }
@@ -498,9 +498,9 @@ internal static partial class ModelEmitter
                     w.Line("for (nuint i = 0; i < " + n.Length + "; i += 8) total += " + V + ".LoadUnsafe(ref source, row + i);");
                     w.Line(V + "<float> mean = " + V + ".Create(" + V + ".Sum(total) * " + Literals.Float(1f / n.Length) + ");");
                     w.Line(V + "<float> squares = " + V + "<float>.Zero;");
-                    w.Line("for (nuint i = 0; i < " + n.Length + "; i += 8) { " + V + "<float> d = " + V + ".LoadUnsafe(ref source, row + i) - mean; squares = " + V + ".FusedMultiplyAdd(d, d, squares); }");
+                    w.Line("for (nuint i = 0; i < " + n.Length + "; i += 8) { " + V + "<float> d = " + V + ".LoadUnsafe(ref source, row + i) - mean; squares = " + "global::Qtaml.Numerics.VectorMath.MultiplyAdd(d, d, squares); }");
                     w.Line(V + "<float> inverse = " + V + ".Create(1f / global::System.MathF.Sqrt(" + V + ".Sum(squares) * " + Literals.Float(1f / n.Length) + " + " + Literals.Float(n.Epsilon) + "));");
-                    w.Line("for (nuint i = 0; i < " + n.Length + "; i += 8) " + V + ".StoreUnsafe(" + V + ".FusedMultiplyAdd((" + V + ".LoadUnsafe(ref source, row + i) - mean) * inverse, " + V + ".LoadUnsafe(ref gamma, i), " + V + ".LoadUnsafe(ref beta, i)), ref target, row + i);");
+                    w.Line("for (nuint i = 0; i < " + n.Length + "; i += 8) " + V + ".StoreUnsafe(" + "global::Qtaml.Numerics.VectorMath.MultiplyAdd((" + V + ".LoadUnsafe(ref source, row + i) - mean) * inverse, " + V + ".LoadUnsafe(ref gamma, i), " + V + ".LoadUnsafe(ref beta, i)), ref target, row + i);");
                 }
             }
             else
@@ -576,7 +576,7 @@ internal static partial class ModelEmitter
                                 w.Line(V + "<float> broadcast = " + V + ".Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref left, leftRow + (nuint)k));");
                                 w.Line("nuint at = rightStart + (nuint)(k * " + m.N + ");");
                                 for (int g = 0; g < group.Count; g++)
-                                    w.Line("acc" + g + " = " + V + ".FusedMultiplyAdd(" + V + ".LoadUnsafe(ref right, at + " + group[g] + "), broadcast, acc" + g + ");");
+                                    w.Line("acc" + g + " = " + "global::Qtaml.Numerics.VectorMath.MultiplyAdd(" + V + ".LoadUnsafe(ref right, at + " + group[g] + "), broadcast, acc" + g + ");");
                             }
                             for (int g = 0; g < group.Count; g++) w.Line(V + ".StoreUnsafe(acc" + g + ", ref result, resultRow + " + group[g] + ");");
                         }

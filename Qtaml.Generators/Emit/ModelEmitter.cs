@@ -419,7 +419,7 @@ internal static partial class ModelEmitter
                     w.Line("(global::System.Runtime.Intrinsics.Vector256<int> c0, global::System.Runtime.Intrinsics.Vector256<int> c1) = global::System.Runtime.Intrinsics.Vector256.Widen(low);");
                     w.Line("(global::System.Runtime.Intrinsics.Vector256<int> c2, global::System.Runtime.Intrinsics.Vector256<int> c3) = global::System.Runtime.Intrinsics.Vector256.Widen(high);");
                     for (int k = 0; k < 4; k++)
-                        w.Line("acc" + k + " = global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(global::System.Runtime.Intrinsics.Vector256.ConvertToSingle(c" + k + "), global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref input, (nuint)(i + " + (8 * k) + ")), acc" + k + ");");
+                        w.Line("acc" + k + " = global::Qtaml.Numerics.VectorMath.MultiplyAdd(global::System.Runtime.Intrinsics.Vector256.ConvertToSingle(c" + k + "), global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref input, (nuint)(i + " + (8 * k) + ")), acc" + k + ");");
                 }
                 w.Line("sum = global::System.Runtime.Intrinsics.Vector256.Sum((acc0 + acc1) + (acc2 + acc3));");
             }
@@ -450,7 +450,7 @@ internal static partial class ModelEmitter
             using (w.Block("for (nuint i = 0; i < " + whole + "; i += 16)"))
             {
                 w.Line(V5 + "<float> v = " + V5 + ".LoadUnsafe(ref input, i);");
-                for (int r = 0; r < 4; r++) w.Line("acc" + r + " = " + V5 + ".FusedMultiplyAdd(" + Codes("row" + r + " + i") + ", v, acc" + r + ");");
+                for (int r = 0; r < 4; r++) w.Line("acc" + r + " = " + "global::Qtaml.Numerics.VectorMath.MultiplyAdd(" + Codes("row" + r + " + i") + ", v, acc" + r + ");");
             }
             w.Line("float sum0 = " + V5 + ".Sum(acc0), sum1 = " + V5 + ".Sum(acc1), sum2 = " + V5 + ".Sum(acc2), sum3 = " + V5 + ".Sum(acc3);");
             if (whole < n)
@@ -469,7 +469,7 @@ internal static partial class ModelEmitter
             {
                 w.Line("nuint row = (nuint)(o * " + n + ");");
                 w.Line(V5 + "<float> acc = default;");
-                w.Line("for (nuint i = 0; i < " + whole + "; i += 16) acc = " + V5 + ".FusedMultiplyAdd(" + Codes("row + i") + ", " + V5 + ".LoadUnsafe(ref input, i), acc);");
+                w.Line("for (nuint i = 0; i < " + whole + "; i += 16) acc = " + "global::Qtaml.Numerics.VectorMath.MultiplyAdd(" + Codes("row + i") + ", " + V5 + ".LoadUnsafe(ref input, i), acc);");
                 w.Line("float sum = " + V5 + ".Sum(acc);");
                 if (whole < n) w.Line("for (int i = " + whole + "; i < " + n + "; i++) sum += " + CodeRead(plan, "o * " + n + " + i") + " * x[i];");
                 w.Line("y[o] = " + Result("sum", "o") + ";");
@@ -648,7 +648,7 @@ internal static partial class ModelEmitter
                         for (int p = 0; p < block; p++)
                         {
                             w.Line("{ " + V + "<float> v = " + V + ".Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref pixels, row + " + ((p * k.StrideW + kx) * cs) + "));");
-                            for (int g = 0; g < vectors; g++) w.Line("  acc" + p + "_" + g + " = " + V + ".FusedMultiplyAdd(w" + g + ", v, acc" + p + "_" + g + ");" + (g == vectors - 1 ? " }" : ""));
+                            for (int g = 0; g < vectors; g++) w.Line("  acc" + p + "_" + g + " = " + "global::Qtaml.Numerics.VectorMath.MultiplyAdd(w" + g + ", v, acc" + p + "_" + g + ");" + (g == vectors - 1 ? " }" : ""));
                         }
                     }
                 }
@@ -658,7 +658,7 @@ internal static partial class ModelEmitter
                     w.Line("{ " + V + "<float> scale = " + V + ".LoadUnsafe(ref scales, " + (8 * g) + "), bias = " + V + ".LoadUnsafe(ref biases, " + (8 * g) + ");");
                     for (int p = 0; p < block; p++)
                     {
-                        string value = V + ".FusedMultiplyAdd(acc" + p + "_" + g + ", scale, bias)";
+                        string value = "global::Qtaml.Numerics.VectorMath.MultiplyAdd(acc" + p + "_" + g + ", scale, bias)";
                         if (relu) value = V + ".Max(" + value + ", " + V + "<float>.Zero)";
                         string at = outStride > 0 ? "(nuint)((oy * " + c.OutW + " + ox + " + p + ") * " + outStride + " + " + (8 * g) + ")" : "" + (p * padded + 8 * g);
                         w.Line("  " + V + ".StoreUnsafe(" + value + ", ref " + (outStride > 0 ? "result" : "total") + ", " + at + ");" + (p == block - 1 ? " }" : ""));

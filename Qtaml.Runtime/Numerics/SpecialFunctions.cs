@@ -35,12 +35,12 @@ public static class SpecialFunctions
         Vector256<float> a = Vector256.Abs(x);
         Vector256<float> t = Vector256<float>.One / (Vector256<float>.One + Vector256.Create(0.3275911f) * a);
         Vector256<float> poly = Vector256.Create(1.061405429f);
-        poly = Vector256.FusedMultiplyAdd(poly, t, Vector256.Create(-1.453152027f));
-        poly = Vector256.FusedMultiplyAdd(poly, t, Vector256.Create(1.421413741f));
-        poly = Vector256.FusedMultiplyAdd(poly, t, Vector256.Create(-0.284496736f));
-        poly = Vector256.FusedMultiplyAdd(poly, t, Vector256.Create(0.254829592f));
+        poly = VectorMath.MultiplyAdd(poly, t, Vector256.Create(-1.453152027f));
+        poly = VectorMath.MultiplyAdd(poly, t, Vector256.Create(1.421413741f));
+        poly = VectorMath.MultiplyAdd(poly, t, Vector256.Create(-0.284496736f));
+        poly = VectorMath.MultiplyAdd(poly, t, Vector256.Create(0.254829592f));
         poly *= t;
-        Vector256<float> y = Vector256<float>.One - poly * Vector256.Exp(-(a * a));
+        Vector256<float> y = Vector256<float>.One - poly * VectorMath.Exp(-(a * a));
         // Put the sign of x back on.
         return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), -y, y);
     }
