@@ -1,3 +1,4 @@
+using System.Linq;
 using Qtaml.Generators.Model;
 
 namespace Qtaml.Generators.Emit;
@@ -20,20 +21,11 @@ internal static class FailureEmitter
         using (TypeShell.Open(w, target, generatorVersion, "Not compiled: " + Escape.XmlDoc(message)))
         {
             if (target.IsStatic) TypeShell.WriteInterfaceAdapter(w, target);
-            w.Line("/// <summary>Not compiled (see the build error).</summary>");
-            w.Line("public static int InputLength => " + thrown + ";");
-            w.Line("/// <summary>Not compiled (see the build error).</summary>");
-            w.Line("public static int OutputLength => " + thrown + ";");
-            w.Line("/// <summary>Not compiled (see the build error).</summary>");
-            w.Line("public static global::Qtaml.ModelInfo Info => " + thrown + ";");
-            w.Line("/// <summary>Not compiled (see the build error).</summary>");
-            w.Line("public static void Run(global::System.ReadOnlySpan<float> input, global::System.Span<float> output) => " + thrown + ";");
-            w.Line("/// <summary>Not compiled (see the build error).</summary>");
-            w.Line("public static void Run(global::Qtaml.Faults.WeightImage weights, global::System.ReadOnlySpan<float> input, global::System.Span<float> output) => " + thrown + ";");
-            w.Line("/// <summary>Not compiled (see the build error).</summary>");
-            w.Line("public static int Predict(global::System.ReadOnlySpan<float> input) => " + thrown + ";");
-            w.Line("/// <summary>Not compiled (see the build error).</summary>");
-            w.Line("public static global::Qtaml.Faults.WeightImage CreateWeightImage() => " + thrown + ";");
+            foreach ((string signature, _) in TypeShell.InterfaceMembers.Append(("int Predict(global::System.ReadOnlySpan<float> input)", "input")))
+            {
+                w.Line("/// <summary>Not compiled (see the build error).</summary>");
+                w.Line("public static " + signature + " => " + thrown + ";");
+            }
         }
         return w.ToString();
     }

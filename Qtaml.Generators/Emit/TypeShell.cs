@@ -31,6 +31,28 @@ internal static class TypeShell
     }
 
     /// <summary>
+    /// The static members every compiled model has (the <c>ICompiledModel</c> surface), as signature and the
+    /// arguments a forwarding call passes: the adapter below forwards them, a failed model's stub throws in them.
+    /// </summary>
+    public static readonly (string Signature, string? Arguments)[] InterfaceMembers =
+    {
+        ("int InputLength", null),
+        ("int OutputLength", null),
+        ("global::Qtaml.ModelInfo Info", null),
+        ("void Run(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)", "input, output"),
+        ("void Run(global::Qtaml.Faults.WeightImage weights, global::System.ReadOnlySpan<float> input, global::System.Span<float> output)", "weights, input, output"),
+        ("global::Qtaml.Faults.WeightImage CreateWeightImage()", ""),
+    };
+
+    /// <summary>The member's name: the last word before its parameter list.</summary>
+    public static string MemberName(string signature)
+    {
+        int end = signature.IndexOf('(');
+        string head = end < 0 ? signature : signature.Substring(0, end);
+        return head.Substring(head.LastIndexOf(' ') + 1);
+    }
+
+    /// <summary>
     /// A static class cannot implement an interface, so a static model gets a nested type that does, for code
     /// that is generic over models (<c>where T : ICompiledModel</c>).
     /// </summary>
@@ -42,18 +64,11 @@ internal static class TypeShell
         {
             w.Line("private Compiled() { }");
             w.Line();
-            w.Line("/// <inheritdoc/>");
-            w.Line("public static int InputLength => " + name + ".InputLength;");
-            w.Line("/// <inheritdoc/>");
-            w.Line("public static int OutputLength => " + name + ".OutputLength;");
-            w.Line("/// <inheritdoc/>");
-            w.Line("public static global::Qtaml.ModelInfo Info => " + name + ".Info;");
-            w.Line("/// <inheritdoc/>");
-            w.Line("public static void Run(global::System.ReadOnlySpan<float> input, global::System.Span<float> output) => " + name + ".Run(input, output);");
-            w.Line("/// <inheritdoc/>");
-            w.Line("public static void Run(global::Qtaml.Faults.WeightImage weights, global::System.ReadOnlySpan<float> input, global::System.Span<float> output) => " + name + ".Run(weights, input, output);");
-            w.Line("/// <inheritdoc/>");
-            w.Line("public static global::Qtaml.Faults.WeightImage CreateWeightImage() => " + name + ".CreateWeightImage();");
+            foreach ((string signature, string? arguments) in InterfaceMembers)
+            {
+                w.Line("/// <inheritdoc/>");
+                w.Line("public static " + signature + " => " + name + "." + MemberName(signature) + (arguments is null ? "" : "(" + arguments + ")") + ";");
+            }
         }
         w.Line();
     }

@@ -1,15 +1,10 @@
-extern alias gen;
-using System.Collections.Immutable;
 using System.Diagnostics;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp;
-using Microsoft.CodeAnalysis.Text;
 using Qtaml.Generators.Onnx.Schema;
 using Qtaml.Tools;
-using Generator = gen::Qtaml.Generators.TunnelingCompensatedGenerator;
 
 namespace Qtaml.Benchmarks;
 
@@ -23,40 +18,20 @@ namespace Qtaml.Benchmarks;
 [MemoryDiagnoser]
 public class LayerCountBuildBenchmarks
 {
-    private MetadataReference[] _references = null!;
     private AdditionalText _weights = null!;
 
     [Params(250, 500, 1000, 2000, 4000)]
     public int Layers { get; set; }
 
     [GlobalSetup]
-    public void Setup()
-    {
-        _references = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
-            .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll")
-            .Append(typeof(ICompiledModel).Assembly.Location)
-            .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)).ToArray();
-        _weights = new Text("obj/qtaml/Models_chain.onnx.qtaml.b64", Generator.WeightFileHeader + "Models/chain.onnx\n" + Convert.ToBase64String(Chain(Layers)) + "\n");
-    }
+    public void Setup() => _weights = InProcessBuild.WeightFile("Models/chain.onnx", Chain(Layers));
 
     [GlobalCleanup]
     public void Cleanup() => Console.WriteLine($"// {Layers} layers: peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024)} MiB");
 
     [Benchmark(Description = "generate + compile a chain of N Gemm layers")]
-    public int GenerateAndCompile()
-    {
-        const string Source = """namespace App { [global::Qtaml.TunnelingCompensated("Models/chain.onnx", Node = "2nm", EccBudget = 1.0)] public static partial class Chain { } }""";
-        var parse = new CSharpParseOptions(LanguageVersion.Latest);
-        var compilation = CSharpCompilation.Create("App", new[] { CSharpSyntaxTree.ParseText(Source, parse) }, _references,
-            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, optimizationLevel: OptimizationLevel.Release));
-        GeneratorDriver driver = CSharpGeneratorDriver.Create(new[] { new Generator().AsSourceGenerator() }, new[] { _weights }, parse);
-        driver.RunGeneratorsAndUpdateCompilation(compilation, out Compilation output, out ImmutableArray<Diagnostic> diagnostics);
-        if (diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error)) throw new InvalidOperationException(string.Join("\n", diagnostics));
-        using var stream = new MemoryStream();
-        var result = output.Emit(stream);
-        if (!result.Success) throw new InvalidOperationException(string.Join("\n", result.Diagnostics.Take(5)));
-        return (int)stream.Length;
-    }
+    public int GenerateAndCompile() =>
+        InProcessBuild.Compile("""namespace App { [global::Qtaml.TunnelingCompensated("Models/chain.onnx", Node = "2nm", EccBudget = 1.0)] public static partial class Chain { } }""", new[] { _weights });
 
     /// <summary>The ONNX file of N chained 8 x 8 Gemm layers with seeded weights.</summary>
     internal static byte[] Chain(int layers)
@@ -77,13 +52,6 @@ public class LayerCountBuildBenchmarks
         }
         graph.Output.Add(OnnxProto.Value(current, new long?[] { 1, 8 }));
         return OnnxProto.Model(graph, "qtaml-benchmarks");
-    }
-
-    private sealed class Text(string path, string text) : AdditionalText
-    {
-        private readonly SourceText _text = SourceText.From(text);
-        public override string Path { get; } = path;
-        public override SourceText GetText(CancellationToken cancellationToken = default) => _text;
     }
 
     private sealed class Config : ManualConfig
