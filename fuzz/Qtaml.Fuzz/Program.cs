@@ -21,7 +21,8 @@ if (args[0] == "replay")
     foreach (string file in args.Skip(2))
     {
         GenerationResult result = Compile(args[1], File.ReadAllBytes(file));
-        Console.WriteLine($"{file}: {(result.Source is null ? string.Join("; ", result.Diagnostics.Select(d => d.Descriptor.Id)) : "valid, " + result.Source.Length + " characters generated")}");
+        var errors = result.Diagnostics.Where(d => d.Descriptor.DefaultSeverity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error).ToArray();
+        Console.WriteLine($"{file}: {(errors.Length > 0 ? string.Join("; ", errors.Select(d => d.Descriptor.Id + " " + d.Message)) : "valid, " + result.Source!.Length + " characters generated")}");
     }
     return 0;
 }
