@@ -13,8 +13,17 @@ namespace Qtaml.Benchmarks;
 /// implementation with constant shapes).
 /// </summary>
 [Config(typeof(Config))]
+public class InferenceBenchmarks : InferenceCases
+{
+    private sealed class Config : ManualConfig
+    {
+        public Config() => AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(10));
+    }
+}
+
+/// <summary>The cases every inference benchmark runs; each derived class says in which configurations.</summary>
 [MemoryDiagnoser]
-public class InferenceBenchmarks
+public abstract class InferenceCases
 {
     /// <summary>Multiply-accumulates per inference, from the layer shapes.</summary>
     public static readonly Dictionary<string, long> MacsPerInference = new()
@@ -79,10 +88,5 @@ public class InferenceBenchmarks
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "Qtaml.sln"))) return dir.FullName;
         throw new DirectoryNotFoundException("Run the benchmarks from inside the repository.");
-    }
-
-    private sealed class Config : ManualConfig
-    {
-        public Config() => AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(10));
     }
 }

@@ -30,7 +30,7 @@ public class LargestLayerBenchmarks
         _input = Enumerable.Range(0, Conv2Tac100.InputLength).Select(_ => (float)random.NextDouble()).ToArray();
         _output = new float[Conv2Tac100.OutputLength];
         _image = Conv2Tac100.CreateWeightImage();
-        string path = Path.Combine(InferenceBenchmarks.Repository(), "benchmarks", "Qtaml.Benchmarks", "Models", "cnn-conv2.onnx");
+        string path = Path.Combine(InferenceCases.Repository(), "benchmarks", "Qtaml.Benchmarks", "Models", "cnn-conv2.onnx");
         _onnxRuntime = new OnnxRuntimeBaseline(path, _input, new long[] { 1, 6, 14, 14 }, _output, new long[] { 1, 16, 10, 10 });
     }
 
