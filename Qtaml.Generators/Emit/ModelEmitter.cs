@@ -387,7 +387,9 @@ internal static partial class ModelEmitter
             if (vectorized && layer.InputCount >= 16)
             {
                 using (w.Block("if (global::System.Runtime.Intrinsics.X86.Avx512F.IsSupported)"))
-                    WriteDenseRowGroups(w, plan, layer, q, relu);
+                    WriteDenseRowGroups(w, plan, layer, q, relu, avx512: true);
+                using (w.Block("else if (global::System.Runtime.Intrinsics.X86.Avx2.IsSupported)"))
+                    WriteDenseRowGroups(w, plan, layer, q, relu, avx512: false);
                 using (w.Block("else"))
                     WriteDenseRows(w, plan, layer, q, relu, vectorized);
             }
@@ -429,30 +431,54 @@ internal static partial class ModelEmitter
     }
 
     /// <summary>
-    /// The AVX-512 dense kernel: four outputs at a time, so each 16 inputs are loaded once for four rows of codes,
-    /// and each 16 codes are sign-extended to ints by one instruction (vpmovsxbd) and converted to floats by one
-    /// more; the four rows are four independent multiply-add chains. The inputs past the last whole 16 and the
-    /// outputs past the last whole 4 take the scalar path.
+    /// The x86 dense kernel: four outputs at a time, so each 16 inputs are loaded once for four rows of codes, and
+    /// codes are sign-extended to ints by one instruction (vpmovsxbd) and converted to floats by one more; the rows
+    /// are independent multiply-add chains. With AVX-512 each 16 codes fill one vector; with AVX2 they fill two
+    /// (the upper 8 moved down first), each with its own accumulator so no chain waits on the other. The inputs past
+    /// the last whole 16 and the outputs past the last whole 4 take the scalar path.
     /// </summary>
-    private static void WriteDenseRowGroups(SourceWriter w, ModelPlan plan, DenseLayer layer, QuantizedLayer q, bool relu)
+    private static void WriteDenseRowGroups(SourceWriter w, ModelPlan plan, DenseLayer layer, QuantizedLayer q, bool relu, bool avx512)
     {
-        const string V5 = "global::System.Runtime.Intrinsics.Vector512";
-        const string X5 = "global::System.Runtime.Intrinsics.X86.Avx512F";
+        const string V1 = "global::System.Runtime.Intrinsics.Vector128";
+        string V = avx512 ? "global::System.Runtime.Intrinsics.Vector512" : "global::System.Runtime.Intrinsics.Vector256";
+        const string MultiplyAdd = "global::Qtaml.Numerics.VectorMath.MultiplyAdd(";
         int n = layer.InputCount, whole = n / 16 * 16;
-        string Codes(string at) => X5 + ".ConvertToVector512Single(" + SignExtended(V5, X5 + ".ConvertToVector512Int32(global::System.Runtime.Intrinsics.Vector128.AsSByte(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref codes, " + at + ")))", plan.Bits) + ")";
+        // The 16 codes at `at` as floats: one vector (AVX-512) or the lower and upper 8 (AVX2) of a 16-byte load held in `loaded`.
+        string Load(string at) => V1 + ".AsSByte(" + V1 + ".LoadUnsafe(ref codes, " + at + "))";
+        string Wide(string at) => "global::System.Runtime.Intrinsics.X86.Avx512F.ConvertToVector512Single(" + SignExtended(V, "global::System.Runtime.Intrinsics.X86.Avx512F.ConvertToVector512Int32(" + Load(at) + ")", plan.Bits) + ")";
+        string Half(string loaded, bool upper) => "global::System.Runtime.Intrinsics.Vector256.ConvertToSingle(" + SignExtended(V, "global::System.Runtime.Intrinsics.X86.Avx2.ConvertToVector256Int32("
+            + (upper ? "global::System.Runtime.Intrinsics.X86.Sse2.ShiftRightLogical128BitLane(" + loaded + ", 8)" : loaded) + ")", plan.Bits) + ")";
         string Result(string sum, string o) => DenseOutput(q, sum, o, relu);
-        w.Line("// Four outputs at a time: 16 inputs loaded once per four rows of codes, each 16 codes sign-extended and converted by two instructions.");
+        // One row's multiply-adds for the 16 inputs at i; its accumulators are acc{r} (AVX-512) or acc{r}/high{r} (AVX2).
+        void Step(string row, string r)
+        {
+            if (avx512)
+            {
+                w.Line("acc" + r + " = " + MultiplyAdd + Wide(row + " + i") + ", v, acc" + r + ");");
+                return;
+            }
+            w.Line("{ " + V1 + "<sbyte> c = " + Load(row + " + i") + ";");
+            w.Line("  acc" + r + " = " + MultiplyAdd + Half("c", upper: false) + ", v, acc" + r + ");");
+            w.Line("  high" + r + " = " + MultiplyAdd + Half("c", upper: true) + ", vHigh, high" + r + "); }");
+        }
+        string Inputs() => V + "<float> v = " + V + ".LoadUnsafe(ref input, i);" + (avx512 ? "" : " " + V + "<float> vHigh = " + V + ".LoadUnsafe(ref input, i + 8);");
+        string Total(string r) => avx512 ? V + ".Sum(acc" + r + ")" : V + ".Sum(acc" + r + " + high" + r + ")";
+
+        w.Line(avx512
+            ? "// Four outputs at a time: 16 inputs loaded once per four rows of codes, each 16 codes sign-extended and converted by two instructions."
+            : "// Four outputs at a time: 16 inputs loaded once per four rows of codes, each 16 codes widened to ints in two halves of 8.");
         w.Line("int o = 0;");
         using (w.Block("for (; o <= " + (layer.Outputs - 4) + "; o += 4)"))
         {
             w.Line("nuint row0 = (nuint)(o * " + n + "), row1 = row0 + " + n + ", row2 = row1 + " + n + ", row3 = row2 + " + n + ";");
-            w.Line(V5 + "<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;");
+            w.Line(V + "<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;");
+            if (!avx512) w.Line(V + "<float> high0 = default, high1 = default, high2 = default, high3 = default;");
             using (w.Block("for (nuint i = 0; i < " + whole + "; i += 16)"))
             {
-                w.Line(V5 + "<float> v = " + V5 + ".LoadUnsafe(ref input, i);");
-                for (int r = 0; r < 4; r++) w.Line("acc" + r + " = " + "global::Qtaml.Numerics.VectorMath.MultiplyAdd(" + Codes("row" + r + " + i") + ", v, acc" + r + ");");
+                w.Line(Inputs());
+                for (int r = 0; r < 4; r++) Step("row" + r, r.ToString(CultureInfo.InvariantCulture));
             }
-            w.Line("float sum0 = " + V5 + ".Sum(acc0), sum1 = " + V5 + ".Sum(acc1), sum2 = " + V5 + ".Sum(acc2), sum3 = " + V5 + ".Sum(acc3);");
+            w.Line("float sum0 = " + Total("0") + ", sum1 = " + Total("1") + ", sum2 = " + Total("2") + ", sum3 = " + Total("3") + ";");
             if (whole < n)
             {
                 using (w.Block("for (int i = " + whole + "; i < " + n + "; i++)"))
@@ -468,15 +494,18 @@ internal static partial class ModelEmitter
             using (w.Block("for (; o < " + layer.Outputs + "; o++)"))
             {
                 w.Line("nuint row = (nuint)(o * " + n + ");");
-                w.Line(V5 + "<float> acc = default;");
-                w.Line("for (nuint i = 0; i < " + whole + "; i += 16) acc = " + "global::Qtaml.Numerics.VectorMath.MultiplyAdd(" + Codes("row + i") + ", " + V5 + ".LoadUnsafe(ref input, i), acc);");
-                w.Line("float sum = " + V5 + ".Sum(acc);");
+                w.Line(V + "<float> acc = default;" + (avx512 ? "" : " " + V + "<float> high = default;"));
+                using (w.Block("for (nuint i = 0; i < " + whole + "; i += 16)"))
+                {
+                    w.Line(Inputs());
+                    Step("row", "");
+                }
+                w.Line("float sum = " + Total("") + ";");
                 if (whole < n) w.Line("for (int i = " + whole + "; i < " + n + "; i++) sum += " + CodeRead(plan, "o * " + n + " + i") + " * x[i];");
                 w.Line("y[o] = " + Result("sum", "o") + ";");
             }
         }
     }
-
 
     /// <summary>
     /// A dense output from its sum of codes times inputs: scaled per output, with the mean-correction offset times
