@@ -12,7 +12,7 @@ trap 'rm -rf "$work"' EXIT
 if ! command -v qemu-aarch64 > /dev/null || [ ! -e /lib/ld-linux-aarch64.so.1 ]; then
   dpkg --add-architecture arm64
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends qemu-user libc6:arm64 libstdc++6:arm64 libgcc-s1:arm64 zlib1g:arm64 > /dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-user libc6:arm64 libstdc++6:arm64 libgcc-s1:arm64 zlib1g:arm64 > /dev/null
 fi
 
 for rid in linux-x64 linux-arm64; do

@@ -7,7 +7,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-command -v clang > /dev/null || command -v gcc > /dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends clang zlib1g-dev > /dev/null; }
+command -v clang > /dev/null || command -v gcc > /dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clang zlib1g-dev > /dev/null; }
 
 dotnet publish "$repo/crosscheck/Qtaml.CrossCheck" -c Release -p:CrossCheckRuntime=linux-x64 -o "$work/jit" --nologo -v quiet
 dotnet publish "$repo/crosscheck/Qtaml.CrossCheck" -c Release -p:CrossCheckRuntime=linux-x64 -p:CrossCheckAot=true -o "$work/aot" --nologo -v quiet
