@@ -52,6 +52,21 @@ public class DiagnosticTests
         Assert.Contains("'Models/missing.onnx' is not among the project's weight files.", d.GetMessage());
     }
 
+    [Theory]
+    [InlineData("Conv")]
+    [InlineData("MaxPool")]
+    public void QTAML002_for_auto_pad_together_with_pads_names_the_file_and_the_node(string op)
+    {
+        var builder = new OnnxModelBuilder(new long[] { 1, 1, 6, 6 }, 4);
+        builder = op == "Conv" ? builder.Conv(1, 2, 3, pad: 1) : builder.MaxPool(2, 2, pad: 1);
+        var autoPad = new Qtaml.Generators.Onnx.Schema.AttributeProto { Name = "auto_pad", S = Google.Protobuf.ByteString.CopyFromUtf8("VALID"), Type = Qtaml.Generators.Onnx.Schema.AttributeProto.Types.AttributeType.String };
+        var model = Qtaml.Generators.Onnx.Schema.ModelProto.Parser.ParseFrom(builder.Flatten().Gemm(op == "Conv" ? 72 : 16, 3).Build(new long[] { 1, 3 }));
+        model.Graph.Node[0].Attribute.Add(autoPad);
+        (Diagnostic d, _) = Single(TestModels.Consumer(Path), Google.Protobuf.MessageExtensions.ToByteArray(model), "QTAML002");
+        Assert.Contains("'" + Path + "'", d.GetMessage(), StringComparison.Ordinal);
+        Assert.Contains("both auto_pad = VALID and pads", d.GetMessage(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void QTAML002_malformed_file_points_at_the_path()
     {

@@ -208,14 +208,21 @@ internal sealed class NetworkBuilder
         int channels = previous.Channels;
         if (gamma.Length != channels || beta.Length != channels || mean.Length != channels || variance.Length != channels)
             throw Mismatch(name, "BatchNormalization has parameters for a different number of channels than the " + previous.Channels + " before it");
-        var a = new float[channels];
-        var c = new float[channels];
-        for (int ch = 0; ch < channels; ch++)
+        (float[] scale, float[] shift) = BatchNormalizationAffine(name, gamma, beta, mean, variance, epsilon);
+        previous.FoldAffine(scale, shift);
+    }
+
+    /// <summary>BatchNormalization at inference as y = x·scale + shift per channel: scale = γ/√(var + ε), shift = β − scale·mean.</summary>
+    public (float[] Scale, float[] Shift) BatchNormalizationAffine(string name, float[] gamma, float[] beta, float[] mean, float[] variance, float epsilon)
+    {
+        var scale = new float[gamma.Length];
+        var shift = new float[gamma.Length];
+        for (int ch = 0; ch < gamma.Length; ch++)
         {
             if (!(variance[ch] + epsilon > 0)) throw Mismatch(name, "a BatchNormalization variance plus epsilon is not positive");
-            a[ch] = (float)(gamma[ch] / System.Math.Sqrt(variance[ch] + epsilon));
-            c[ch] = beta[ch] - a[ch] * mean[ch];
+            scale[ch] = (float)(gamma[ch] / System.Math.Sqrt(variance[ch] + epsilon));
+            shift[ch] = beta[ch] - scale[ch] * mean[ch];
         }
-        previous.FoldAffine(a, c);
+        return (scale, shift);
     }
 }

@@ -352,8 +352,8 @@ internal static class OnnxReader
             case "Identity": return r.Data(node, name);
             case "Dropout": return ReadDropout(r, node, name, a);
             case "Conv": r.Data(node, name); ReadConv(context, node, name, network, a); break;
-            case "MaxPool": r.Data(node, name); ReadPool(node, name, network, PoolKind.Max, a); break;
-            case "AveragePool": r.Data(node, name); ReadPool(node, name, network, PoolKind.Average, a); break;
+            case "MaxPool": r.Data(node, name); ReadPool(context, node, name, network, PoolKind.Max, a); break;
+            case "AveragePool": r.Data(node, name); ReadPool(context, node, name, network, PoolKind.Average, a); break;
             case "BatchNormalization": return ReadBatchNormalization(r, node, name, a);
             default:
                 throw new ModelReadException(Diagnostics.UnsupportedOperator, context.Path, node.OpType, name);
@@ -480,15 +480,7 @@ internal static class OnnxReader
         int channels = shape[0];
         float[] gamma = r.Context.Vector(node.Input[1], name, channels), beta = r.Context.Vector(node.Input[2], name, channels);
         float[] mean = r.Context.Vector(node.Input[3], name, channels), variance = r.Context.Vector(node.Input[4], name, channels);
-        float epsilon = a.Float("epsilon", 1e-5f);
-        var scale = new float[channels];
-        var shift = new float[channels];
-        for (int ch = 0; ch < channels; ch++)
-        {
-            if (!(variance[ch] + epsilon > 0)) throw network.Mismatch(name, "a BatchNormalization variance plus epsilon is not positive");
-            scale[ch] = (float)(gamma[ch] / Math.Sqrt(variance[ch] + epsilon));
-            shift[ch] = beta[ch] - scale[ch] * mean[ch];
-        }
+        (float[] scale, float[] shift) = network.BatchNormalizationAffine(name, gamma, beta, mean, variance, a.Float("epsilon", 1e-5f));
 
         bool onlyReader = r.Uses.TryGetValue(node.Input[0], out int uses) && uses == 1;
         if (onlyReader && network.Producer(value) is WeightLayer producer and not EmbeddingLayer
@@ -566,14 +558,14 @@ internal static class OnnxReader
         network.Conv(name, w, dims, bias, sh, sw, Pads(context, a, name, network, dims[2], dims[3], sh, sw));
     }
 
-    private static void ReadPool(NodeProto node, string name, NetworkBuilder network, PoolKind kind, NodeAttributes a)
+    private static void ReadPool(Context context, NodeProto node, string name, NetworkBuilder network, PoolKind kind, NodeAttributes a)
     {
         if (a.Int("ceil_mode", 0) != 0) throw network.Mismatch(name, "ceil_mode = 1 is not supported");
         if (a.Ints("dilations").Any(d => d != 1)) throw network.Mismatch(name, "dilated pooling (dilations [" + string.Join(", ", a.Ints("dilations")) + "]) is not supported");
         long[] kernel = a.Ints("kernel_shape");
         if (kernel.Length != 2 || kernel.Any(k => k < 1 || k > 1 << 16)) throw network.Mismatch(name, node.OpType + " needs a two-dimensional positive kernel_shape");
         (int sh, int sw) = Pair(a, name, network, "strides");
-        int[] pads = Pads(null, a, name, network, (int)kernel[0], (int)kernel[1], sh, sw);
+        int[] pads = Pads(context, a, name, network, (int)kernel[0], (int)kernel[1], sh, sw);
         network.Pool(name, kind, (int)kernel[0], (int)kernel[1], sh, sw, pads, a.Int("count_include_pad", 0) != 0);
     }
 
@@ -582,12 +574,12 @@ internal static class OnnxReader
     /// VALID; with SAME_UPPER / SAME_LOWER, what keeps ceil(input / stride) outputs, the odd pixel at the end
     /// (UPPER) or the start (LOWER). auto_pad together with nonzero pads is not a valid file.
     /// </summary>
-    private static int[] Pads(Context? context, NodeAttributes a, string name, NetworkBuilder network, int kernelH, int kernelW, int strideH, int strideW)
+    private static int[] Pads(Context context, NodeAttributes a, string name, NetworkBuilder network, int kernelH, int kernelW, int strideH, int strideW)
     {
         string autoPad = a.String("auto_pad", "NOTSET");
         long[] pads = a.Ints("pads");
         if (autoPad != "NOTSET" && pads.Any(p => p != 0))
-            throw new ModelReadException(Diagnostics.MalformedFile, context?.Path ?? string.Empty, "node '" + name + "' sets both auto_pad = " + autoPad + " and pads; ONNX allows one or the other");
+            throw new ModelReadException(Diagnostics.MalformedFile, context.Path, "node '" + name + "' sets both auto_pad = " + autoPad + " and pads; ONNX allows one or the other");
         switch (autoPad)
         {
             case "NOTSET":
@@ -606,7 +598,7 @@ internal static class OnnxReader
                 return new[] { top, left, bottom, right };
             }
             default:
-                throw new ModelReadException(Diagnostics.MalformedFile, context?.Path ?? string.Empty, "node '" + name + "' has auto_pad = '" + autoPad + "'; ONNX defines NOTSET, VALID, SAME_UPPER and SAME_LOWER");
+                throw new ModelReadException(Diagnostics.MalformedFile, context.Path, "node '" + name + "' has auto_pad = '" + autoPad + "'; ONNX defines NOTSET, VALID, SAME_UPPER and SAME_LOWER");
         }
     }
 
