@@ -8,7 +8,6 @@ using Qtaml.Generators.Tests.Support;
 using BuildDefaults = gen::Qtaml.Generators.Model.BuildDefaults;
 using CompileInput = gen::Qtaml.Generators.Model.CompileInput;
 using GenerationResult = gen::Qtaml.Generators.Model.GenerationResult;
-using ModelCompiler = gen::Qtaml.Generators.Planning.ModelCompiler;
 using ModelRequest = gen::Qtaml.Generators.Model.ModelRequest;
 using TypeTarget = gen::Qtaml.Generators.Model.TypeTarget;
 using WeightFileText = gen::Qtaml.Generators.Model.WeightFileText;
@@ -25,7 +24,6 @@ namespace Qtaml.Generators.Tests.Generator;
 public class HostileCorpusTests
 {
     private const int OnnxCases = 2000, SafetensorsCases = 500;
-    private static readonly TimeSpan PerCase = TimeSpan.FromSeconds(10);
 
     /// <summary>The float build agrees with ONNX Runtime to 1e-4, relative to the output's size where it exceeds 1.</summary>
     private const double Tolerance = 1e-4;
@@ -107,15 +105,12 @@ public class HostileCorpusTests
 
     private static bool HasError(GenerationResult result) => result.Diagnostics.Any(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error);
 
-    /// <summary>The compile step with no safety net around it, in its own task, so an exception or a hang is seen as one.</summary>
+    /// <summary>One file through the compile step, unguarded and time-bounded (<see cref="BoundedCompile"/>).</summary>
     private static async Task<GenerationResult> CompileBounded(CorpusCase file, string ns, bool quantize)
     {
         var request = ModelRequest.ForFile(file.Path) with { Target = TypeTarget.StaticClass(ns, "Model"), Quantize = quantize };
         var input = new CompileInput(request, new WeightFileText(file.Path, Convert.ToBase64String(file.Bytes)), new BuildDefaults(null, null, null));
-        Task<GenerationResult> run = Task.Run(() => ModelCompiler.Compile(input, CancellationToken.None), TestContext.Current.CancellationToken);
-        if (await Task.WhenAny(run, Task.Delay(PerCase, TestContext.Current.CancellationToken)) != run)
-            throw new TimeoutException($"{file} did not compile within {PerCase.TotalSeconds} s");
-        return await run;
+        return await BoundedCompile.Run(input, file.ToString());
     }
 
     /// <summary>ONNX Runtime on a seeded input, or (null, null) when it refuses the file or fails to run it.</summary>

@@ -41,18 +41,19 @@ internal sealed record DiagnosticInfo(DiagnosticDescriptor Descriptor, Argument 
 
     public Diagnostic ToDiagnostic(RequestLocations? locations, Compilation? compilation = null)
     {
-        var properties = System.Collections.Immutable.ImmutableDictionary<string, string?>.Empty.Add(ArgumentProperty, ArgumentName(Where));
+        var properties = System.Collections.Immutable.ImmutableDictionary<string, string?>.Empty;
+        if (ArgumentName(Where) is string name) properties = properties.Add(ArgumentProperty, name);
         if (Replacement is not null) properties = properties.Add(ReplacementProperty, Replacement);
         return Diagnostic.Create(Descriptor, locations?.For(Where)?.ToLocation(compilation), properties, Arguments.ToArray<object>());
     }
 
-    /// <summary>The attribute's name for an argument ("" for the path, which is positional).</summary>
-    private static string ArgumentName(Argument argument) => argument switch
+    /// <summary>The attribute's name for an argument: "" for the path (positional), none for the class itself.</summary>
+    private static string? ArgumentName(Argument argument) => argument switch
     {
         Argument.Path => "",
         Argument.Budget => "EccBudget",
         Argument.NodeParameter => "RetentionMilliseconds",
-        Argument.Class => "class",
+        Argument.Class => null,
         _ => argument.ToString(),
     };
 }
