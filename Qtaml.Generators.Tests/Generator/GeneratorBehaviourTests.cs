@@ -1,7 +1,6 @@
 extern alias gen;
 using System.Globalization;
 using System.Reflection;
-using System.Runtime.CompilerServices;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Qtaml.Generators.Tests.Support;
@@ -151,6 +150,5 @@ public class GeneratorBehaviourTests
         Assert.Equal(File.ReadAllText(approved).ReplaceLineEndings("\n"), actual);
     }
 
-    private static string SnapshotDirectory([CallerFilePath] string path = "") =>
-        System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetDirectoryName(path))!, "Snapshots");
+    private static string SnapshotDirectory() => RepositoryPaths.Combine("Qtaml.Generators.Tests", "Snapshots");
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 
 namespace Qtaml.Generators.Tests.Support;
 
@@ -10,9 +9,9 @@ namespace Qtaml.Generators.Tests.Support;
 /// </summary>
 internal sealed class ConsumerProject : IDisposable
 {
-    public ConsumerProject(string program, string extraItems = "", string targetFramework = "net10.0", [CallerFilePath] string thisFile = "")
+    public ConsumerProject(string program, string extraItems = "", string targetFramework = "net10.0")
     {
-        string repository = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(thisFile)!, "..", ".."));
+        string repository = RepositoryPaths.Root;
         Directory = Path.Combine(Path.GetTempPath(), "qtaml-consumer-" + Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(Path.Combine(Directory, "Models"));
         File.WriteAllText(Path.Combine(Directory, "Consumer.csproj"), $"""
