@@ -14,7 +14,7 @@ public class KernelSharingTests
         string source = result.Source;
         // 16→16 with a fused ReLU (twice), 16→16 plain (twice), 16→10: three kernels for five layers.
         Assert.Equal(3, System.Text.RegularExpressions.Regex.Count(source, @"private static void Layer\d+_Gemm\("));
-        Assert.Equal(5, System.Text.RegularExpressions.Regex.Count(source, @"private static global::System.ReadOnlySpan<float> Layer\d+_Gemm_Scale"));
+        Assert.Equal(5, System.Text.RegularExpressions.Regex.Count(source, @"private static ReadOnlySpan<float> Layer\d+_Gemm_Scale"));
         GeneratorHarness.CompileAndLoad(result.Output);
     }
 }

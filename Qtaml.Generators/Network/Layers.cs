@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 
 namespace Qtaml.Generators.Network;
 
@@ -29,17 +30,6 @@ internal sealed class NetworkGraph
     public int OutputLength => Shape.Length(ValueShape(OutputValue));
 
     public int[] ValueShape(int value) => value == 0 ? InputShape : Layers[value - 1].OutputShape;
-
-    /// <summary>Whether every layer reads only the one before it and the last one is the output.</summary>
-    public bool IsChain
-    {
-        get
-        {
-            for (int i = 0; i < Layers.Length; i++)
-                if (Layers[i].Inputs.Length != 1 || Layers[i].Inputs[0] != i) return false;
-            return OutputValue == Layers.Length;
-        }
-    }
 }
 
 internal static class Shape
@@ -131,17 +121,6 @@ internal sealed class DenseLayer : WeightLayer
     public int Rows { get; }
     public override int Reuse => Rows;
 
-    /// <summary>
-    /// Whether the weight image holds this layer's codes input-major ([In][Out]) rather than in the file's
-    /// [Out][In] order: a layer applied to many rows dequantizes its codes once per call into an [In][Out] table,
-    /// and in that order the conversion is a run of whole vectors. The fault model does not care where a code
-    /// sits within its layer.
-    /// </summary>
-    public bool StoresInputMajor => Rows > 1;
-
-    /// <summary>Where code <paramref name="index"/> of the [Out][In] weights sits in the weight image's layer.</summary>
-    public int StoredPosition(int index) => StoresInputMajor ? index % InputCount * Outputs + index / InputCount : index;
-
     private static int[] With(int[]? leading, int last)
     {
         if (leading is null) return new[] { last };
@@ -152,55 +131,61 @@ internal sealed class DenseLayer : WeightLayer
     }
 }
 
-/// <summary>A sliding 2-D window: its size, its stride, and the padding before the first row and column.</summary>
-internal sealed record Window(int KernelH, int KernelW, int StrideH, int StrideW, int PadTop, int PadLeft)
+/// <summary>
+/// A sliding 2-D window: its size, its stride, the padding before the first row and column, and the dilation
+/// (the distance between taps). A 1-D window has height 1.
+/// </summary>
+internal sealed record Window(int KernelH, int KernelW, int StrideH, int StrideW, int PadTop, int PadLeft, int DilationH = 1, int DilationW = 1)
 {
     public int Size => KernelH * KernelW;
 
-    public override string ToString() => $"{KernelH}x{KernelW}, stride {StrideH}x{StrideW}, padding {PadTop}/{PadLeft}";
+    /// <summary>The rows and columns the window spans in its input.</summary>
+    public int ExtentH => (KernelH - 1) * DilationH + 1;
+    public int ExtentW => (KernelW - 1) * DilationW + 1;
+
+    public override string ToString() => $"{KernelH}x{KernelW}, stride {StrideH}x{StrideW}, padding {PadTop}/{PadLeft}" + (DilationH * DilationW != 1 ? $", dilation {DilationH}x{DilationW}" : "");
 }
 
-/// <summary>2-D convolution, groups = 1, dilation 1; weights [OutC, InC, KH, KW].</summary>
+/// <summary>
+/// A 1-D or 2-D convolution, weights [OutC, InC / Groups, KH, KW] (KH = 1 for 1-D). Its input and output shapes
+/// are the ONNX ones, (C, H, W) or (C, L); a 1-D one is computed as an image of height 1.
+/// </summary>
 internal sealed class ConvLayer : WeightLayer
 {
-    public ConvLayer(string name, int[] input, int outChannels, Window window, int outH, int outW, float[] weights, float[] bias)
-        : base(name, "Conv", input, new[] { outChannels, outH, outW }, weights, bias, outChannels) => Window = window;
+    public ConvLayer(string name, int[] input, int outChannels, Window window, int[] outSpatial, float[] weights, float[] bias, int groups = 1)
+        : base(name, "Conv", input, new[] { outChannels }.Concat(outSpatial).ToArray(), weights, bias, outChannels)
+    {
+        Window = window;
+        Groups = groups;
+    }
 
     public Window Window { get; }
+    public int Groups { get; }
     public int InChannels => InputShape[0];
-    public int InH => InputShape[1];
-    public int InW => InputShape[2];
+    public int InH => InputShape.Length == 3 ? InputShape[1] : 1;
+    public int InW => InputShape[InputShape.Length - 1];
     public int OutChannels => OutputShape[0];
-    public int OutH => OutputShape[1];
-    public int OutW => OutputShape[2];
+    public int OutH => OutputShape.Length == 3 ? OutputShape[1] : 1;
+    public int OutW => OutputShape[OutputShape.Length - 1];
     public override int Reuse => OutH * OutW;
 
-    /// <summary>Output channels the vectorized kernel takes: 8 vectors of 8, its accumulators per output column.</summary>
-    public const int MaxVectorChannels = 64;
+    /// <summary>Input channels each output channel reads.</summary>
+    public int GroupInChannels => InChannels / Groups;
 
-    /// <summary>
-    /// Whether the weight image holds this layer's codes tap-major ([InC·KH·KW][OutC]) rather than in the file's
-    /// [OutC][InC·KH·KW] order: the vectorized kernel (up to <see cref="MaxVectorChannels"/> output channels)
-    /// converts its codes once per call into a [tap][channel] table, and in that order the conversion is a run
-    /// of whole vectors. The fault model does not care where a code sits within its layer.
-    /// </summary>
-    public bool StoresTapMajor => OutChannels <= MaxVectorChannels;
+    /// <summary>The weights of one output channel: its group's input channels times the window.</summary>
+    public int TapsPerGroup => GroupInChannels * Window.Size;
 
-    /// <summary>Where code <paramref name="index"/> of the [OutC][taps] weights sits in the weight image's layer.</summary>
-    public int StoredPosition(int index)
-    {
-        int taps = InChannels * Window.Size;
-        return StoresTapMajor ? index % taps * OutChannels + index / taps : index;
-    }
+    /// <summary>One input channel per output channel, each its own group.</summary>
+    public bool IsDepthwise => Groups > 1 && Groups == InChannels && Groups == OutChannels;
 }
 
 internal enum PoolKind { Max, Average }
 
-/// <summary>2-D max or average pooling over (C, H, W).</summary>
+/// <summary>1-D or 2-D max or average pooling over (C, H, W) or (C, L).</summary>
 internal sealed class PoolLayer : Layer
 {
-    public PoolLayer(string name, PoolKind kind, int[] input, Window window, int outH, int outW, bool countIncludePad)
-        : base(name, kind == PoolKind.Max ? "MaxPool" : "AveragePool", input, new[] { input[0], outH, outW })
+    public PoolLayer(string name, PoolKind kind, int[] input, Window window, int[] outSpatial, bool countIncludePad)
+        : base(name, kind == PoolKind.Max ? "MaxPool" : "AveragePool", input, new[] { input[0] }.Concat(outSpatial).ToArray())
     {
         Kind = kind;
         Window = window;
@@ -210,6 +195,11 @@ internal sealed class PoolLayer : Layer
     public PoolKind Kind { get; }
     public Window Window { get; }
     public bool CountIncludePad { get; }
+    public int Channels => InputShape[0];
+    public int InH => InputShape.Length == 3 ? InputShape[1] : 1;
+    public int InW => InputShape[InputShape.Length - 1];
+    public int OutH => OutputShape.Length == 3 ? OutputShape[1] : 1;
+    public int OutW => OutputShape[OutputShape.Length - 1];
 }
 
 /// <summary>max(x, 0), elementwise.</summary>

@@ -75,37 +75,52 @@ internal sealed class NetworkBuilder
         Add(new DenseLayer(name, op, inputs, outputs, weights, bias ?? new float[outputs], rows ? Shape.Take(Shape.Length - 1).ToArray() : null));
     }
 
-    /// <summary>A 2-D convolution with weights [OutC, InC, KH, KW]; pads as (top, left, bottom, right).</summary>
-    public void Conv(string name, float[] weights, int[] dims, float[]? bias, int strideH, int strideW, int[] pads)
+    /// <summary>
+    /// A 1-D or 2-D convolution with weights [OutC, InC / groups, KH, KW] ([OutC, InC / groups, KW] for 1-D); the
+    /// window is 2-D (height 1 for 1-D) and pads are (top, left, bottom, right).
+    /// </summary>
+    public void Conv(string name, float[] weights, int[] dims, float[]? bias, Window window, int[] pads, int groups = 1)
     {
-        if (Shape.Length != 3) throw Mismatch(name, "Conv needs a (channels, height, width) input but gets " + Network.Shape.Format(Shape));
-        if (dims.Length != 4 || dims[1] != Shape[0]) throw Mismatch(name, "the Conv weight has shape " + Network.Shape.Format(dims) + " but the input has " + Shape[0] + " channels");
-        if (strideH < 1 || strideW < 1) throw Mismatch(name, "Conv strides must be positive");
+        int rank = Spatial(name, "Conv");
+        if (dims.Length != rank + 2) throw Mismatch(name, "the Conv weight has shape " + Network.Shape.Format(dims) + " but the input " + Network.Shape.Format(Shape) + " is " + rank + "-D");
+        if (groups < 1 || Shape[0] % groups != 0 || dims[0] % groups != 0)
+            throw Mismatch(name, "group = " + groups + " must divide the " + Shape[0] + " input channels and the " + dims[0] + " output channels");
+        if ((long)dims[1] * groups != Shape[0])
+            throw Mismatch(name, "the Conv weight has shape " + Network.Shape.Format(dims) + " but the input has " + Shape[0] + " channels" + (groups > 1 ? " in " + groups + " groups" : ""));
         int outC = dims[0];
-        var window = new Window(dims[2], dims[3], strideH, strideW, pads[0], pads[1]);
-        (int outH, int outW) = OutputSize(name, "Conv", window, pads);
         if (bias is not null && bias.Length != outC) throw Mismatch(name, "the Conv bias has " + bias.Length + " values but there are " + outC + " output channels");
-        Add(new ConvLayer(name, Shape, outC, window, outH, outW, weights, bias ?? new float[outC]));
+        int[] outSpatial = OutputSize(name, "Conv", window, pads);
+        Add(new ConvLayer(name, Shape, outC, window, outSpatial, weights, bias ?? new float[outC], groups));
     }
 
-    public void Pool(string name, PoolKind kind, int kernelH, int kernelW, int strideH, int strideW, int[] pads, bool countIncludePad)
+    /// <summary>1-D or 2-D pooling; the window is 2-D (height 1 for 1-D) and pads are (top, left, bottom, right).</summary>
+    public void Pool(string name, PoolKind kind, Window window, int[] pads, bool countIncludePad)
     {
         string op = kind == PoolKind.Max ? "MaxPool" : "AveragePool";
-        if (Shape.Length != 3) throw Mismatch(name, op + " needs a (channels, height, width) input but gets " + Network.Shape.Format(Shape));
-        if (kernelH < 1 || kernelW < 1 || strideH < 1 || strideW < 1) throw Mismatch(name, "the pooling kernel and strides must be positive");
-        var window = new Window(kernelH, kernelW, strideH, strideW, pads[0], pads[1]);
-        (int outH, int outW) = OutputSize(name, op, window, pads);
-        Add(new PoolLayer(name, kind, Shape, window, outH, outW, countIncludePad));
+        Spatial(name, op);
+        Add(new PoolLayer(name, kind, Shape, window, OutputSize(name, op, window, pads), countIncludePad));
     }
 
-    /// <summary>Where a window fits in the padded input (pads as top, left, bottom, right).</summary>
-    private (int, int) OutputSize(string name, string op, Window window, int[] pads)
+    /// <summary>The number of spatial axes of the current value, which a window operator needs to be 1 or 2.</summary>
+    public int Spatial(string name, string op)
     {
-        if (pads.Length != 4 || pads.Any(p => p < 0 || p > 1 << 16)) throw Mismatch(name, op + " pads must be four values between 0 and 65536");
-        long outH = ((long)Shape[1] + pads[0] + pads[2] - window.KernelH) / window.StrideH + 1;
-        long outW = ((long)Shape[2] + pads[1] + pads[3] - window.KernelW) / window.StrideW + 1;
-        if (window.KernelH < 1 || window.KernelW < 1 || outH < 1 || outW < 1) throw Mismatch(name, "the " + op + " kernel is larger than its padded input");
-        return ((int)outH, (int)outW);
+        if (Shape.Length is not (2 or 3))
+            throw Mismatch(name, op + " needs a (channels, length) or (channels, height, width) input but gets " + Network.Shape.Format(Shape));
+        return Shape.Length - 1;
+    }
+
+    /// <summary>The output's spatial shape: where the (dilated) window fits in the padded input.</summary>
+    private int[] OutputSize(string name, string op, Window window, int[] pads)
+    {
+        if (pads.Length != 4 || pads.Any(p => p < 0 || p > 1 << 16)) throw Mismatch(name, op + " pads must be between 0 and 65536");
+        if (window.KernelH < 1 || window.KernelW < 1 || window.StrideH < 1 || window.StrideW < 1 || window.DilationH < 1 || window.DilationW < 1
+            || window.KernelH > 1 << 16 || window.KernelW > 1 << 16 || window.DilationH > 1 << 16 || window.DilationW > 1 << 16)
+            throw Mismatch(name, "the " + op + " kernel, strides and dilations must be positive and at most 65536");
+        int inH = Shape.Length == 3 ? Shape[1] : 1, inW = Shape[Shape.Length - 1];
+        long outH = ((long)inH + pads[0] + pads[2] - ((long)window.KernelH - 1) * window.DilationH - 1) / window.StrideH + 1;
+        long outW = ((long)inW + pads[1] + pads[3] - ((long)window.KernelW - 1) * window.DilationW - 1) / window.StrideW + 1;
+        if (outH < 1 || outW < 1) throw Mismatch(name, "the " + op + " kernel is larger than its padded input");
+        return Shape.Length == 3 ? new[] { (int)outH, (int)outW } : new[] { (int)outW };
     }
 
     public void Relu(string name) => Add(new ReluLayer(name, Shape));

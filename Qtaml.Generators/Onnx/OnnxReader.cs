@@ -546,64 +546,73 @@ internal static class OnnxReader
 
     private static void ReadConv(Context context, NodeProto node, string name, NetworkBuilder network, NodeAttributes a)
     {
-        if (a.Int("group", 1) != 1) throw network.Mismatch(name, "grouped convolution (group = " + a.Int("group", 1) + ") is not supported");
+        int rank = network.Spatial(name, "Conv");
         (int[] dims, float[] w) = context.Tensor(node.Input[1], name);
-        if (dims.Length != 4) throw network.Mismatch(name, "the Conv weight has shape " + Shape.Format(dims) + "; Qtaml compiles 2-D convolutions (a [M, C, kH, kW] weight)");
-        long[] kernel = a.Ints("kernel_shape");
-        if (kernel.Length > 0 && (kernel.Length != 2 || kernel[0] != dims[2] || kernel[1] != dims[3]))
-            throw new ModelReadException(Diagnostics.MalformedFile, context.Path, "Conv node '" + name + "' has kernel_shape [" + string.Join(", ", kernel) + "] but its weight is " + Shape.Format(dims));
-        if (a.Ints("dilations").Any(d => d != 1)) throw network.Mismatch(name, "dilated convolution (dilations [" + string.Join(", ", a.Ints("dilations")) + "]) is not supported");
-        (int sh, int sw) = Pair(a, name, network, "strides");
+        if (dims.Length != rank + 2) throw network.Mismatch(name, "the Conv weight has shape " + Shape.Format(dims) + " but the input " + Shape.Format(network.Shape) + " is " + rank + "-D");
+        int[] kernel = dims.Skip(2).ToArray();
+        long[] declared = a.Ints("kernel_shape");
+        if (declared.Length > 0 && !declared.SequenceEqual(kernel.Select(k => (long)k)))
+            throw new ModelReadException(Diagnostics.MalformedFile, context.Path, "Conv node '" + name + "' has kernel_shape [" + string.Join(", ", declared) + "] but its weight is " + Shape.Format(dims));
+        long groups = a.Int("group", 1);
+        if (groups < 1 || groups > network.Shape[0]) throw network.Mismatch(name, "group = " + groups + " must be between 1 and the " + network.Shape[0] + " input channels");
+        (Window window, int[] pads) = ReadWindow(context, a, name, network, kernel, dilated: true);
         float[]? bias = node.Input.Count > 2 && node.Input[2].Length > 0 ? context.Tensor(node.Input[2], name).Values : null;
-        network.Conv(name, w, dims, bias, sh, sw, Pads(context, a, name, network, dims[2], dims[3], sh, sw));
+        network.Conv(name, w, dims, bias, window, pads, (int)groups);
     }
 
     private static void ReadPool(Context context, NodeProto node, string name, NetworkBuilder network, PoolKind kind, NodeAttributes a)
     {
+        int rank = network.Spatial(name, node.OpType);
         if (a.Int("ceil_mode", 0) != 0) throw network.Mismatch(name, "ceil_mode = 1 is not supported");
         if (a.Ints("dilations").Any(d => d != 1)) throw network.Mismatch(name, "dilated pooling (dilations [" + string.Join(", ", a.Ints("dilations")) + "]) is not supported");
         long[] kernel = a.Ints("kernel_shape");
-        if (kernel.Length != 2 || kernel.Any(k => k < 1 || k > 1 << 16)) throw network.Mismatch(name, node.OpType + " needs a two-dimensional positive kernel_shape");
-        (int sh, int sw) = Pair(a, name, network, "strides");
-        int[] pads = Pads(context, a, name, network, (int)kernel[0], (int)kernel[1], sh, sw);
-        network.Pool(name, kind, (int)kernel[0], (int)kernel[1], sh, sw, pads, a.Int("count_include_pad", 0) != 0);
+        if (kernel.Length != rank || kernel.Any(k => k < 1 || k > 1 << 16)) throw network.Mismatch(name, node.OpType + " needs a positive kernel_shape of " + rank + " value(s) for its " + rank + "-D input");
+        (Window window, int[] pads) = ReadWindow(context, a, name, network, kernel.Select(k => (int)k).ToArray(), dilated: false);
+        network.Pool(name, kind, window, pads, a.Int("count_include_pad", 0) != 0);
     }
 
     /// <summary>
-    /// The padding (top, left, bottom, right) of a 2-D window: explicit pads with auto_pad NOTSET; none with
-    /// VALID; with SAME_UPPER / SAME_LOWER, what keeps ceil(input / stride) outputs, the odd pixel at the end
-    /// (UPPER) or the start (LOWER). auto_pad together with nonzero pads is not a valid file.
+    /// The window of a 1-D or 2-D Conv or pool over the current value, as a 2-D window (height 1 for 1-D), and
+    /// its padding (top, left, bottom, right): explicit pads with auto_pad NOTSET; none with VALID; with
+    /// SAME_UPPER / SAME_LOWER, what keeps ceil(input / stride) outputs, the odd pixel at the end (UPPER) or the
+    /// start (LOWER). auto_pad together with nonzero pads is not a valid file.
     /// </summary>
-    private static int[] Pads(Context context, NodeAttributes a, string name, NetworkBuilder network, int kernelH, int kernelW, int strideH, int strideW)
+    private static (Window Window, int[] Pads) ReadWindow(Context context, NodeAttributes a, string name, NetworkBuilder network, int[] kernel, bool dilated)
     {
+        int rank = kernel.Length;
+        int[] strides = PerAxis(a, name, network, "strides", rank);
+        int[] dilations = dilated ? PerAxis(a, name, network, "dilations", rank) : Enumerable.Repeat(1, rank).ToArray();
         string autoPad = a.String("auto_pad", "NOTSET");
         long[] pads = a.Ints("pads");
         if (autoPad != "NOTSET" && pads.Any(p => p != 0))
             throw new ModelReadException(Diagnostics.MalformedFile, context.Path, "node '" + name + "' sets both auto_pad = " + autoPad + " and pads; ONNX allows one or the other");
+        var begin = new int[rank];
+        var end = new int[rank];
         switch (autoPad)
         {
             case "NOTSET":
-                if (pads.Length == 0) return new int[4];
-                if (pads.Length != 4 || pads.Any(p => p < 0 || p > 1 << 16)) throw network.Mismatch(name, "pads must be four values between 0 and 65536");
-                return pads.Select(p => (int)p).ToArray();
+                if (pads.Length == 0) break;
+                if (pads.Length != 2 * rank || pads.Any(p => p < 0 || p > 1 << 16)) throw network.Mismatch(name, "pads must be " + (2 * rank) + " values between 0 and 65536");
+                for (int d = 0; d < rank; d++) (begin[d], end[d]) = ((int)pads[d], (int)pads[rank + d]);
+                break;
             case "VALID":
-                return new int[4];
+                break;
             case "SAME_UPPER":
             case "SAME_LOWER":
-            {
-                int[] shape = network.Shape;
-                if (shape.Length != 3) throw network.Mismatch(name, "a 2-D window needs a (channels, height, width) input but gets " + Shape.Format(shape));
-                (int top, int bottom) = Same(shape[1], kernelH, strideH, autoPad == "SAME_UPPER");
-                (int left, int right) = Same(shape[2], kernelW, strideW, autoPad == "SAME_UPPER");
-                return new[] { top, left, bottom, right };
-            }
+                for (int d = 0; d < rank; d++)
+                    (begin[d], end[d]) = Same(network.Shape[1 + d], (kernel[d] - 1L) * dilations[d] + 1, strides[d], autoPad == "SAME_UPPER");
+                break;
             default:
                 throw new ModelReadException(Diagnostics.MalformedFile, context.Path, "node '" + name + "' has auto_pad = '" + autoPad + "'; ONNX defines NOTSET, VALID, SAME_UPPER and SAME_LOWER");
         }
+        // A 1-D window is a 2-D one of height 1.
+        int Axis(int[] values, int d, int fill) => rank == 2 ? values[d] : d == 0 ? fill : values[0];
+        var window = new Window(Axis(kernel, 0, 1), Axis(kernel, 1, 1), Axis(strides, 0, 1), Axis(strides, 1, 1), Axis(begin, 0, 0), Axis(begin, 1, 0), Axis(dilations, 0, 1), Axis(dilations, 1, 1));
+        return (window, new[] { Axis(begin, 0, 0), Axis(begin, 1, 0), Axis(end, 0, 0), Axis(end, 1, 0) });
     }
 
     /// <summary>SAME padding of one axis: the total that gives ceil(size / stride) outputs, split with the odd one at the end (upper) or start.</summary>
-    private static (int Begin, int End) Same(int size, int kernel, int stride, bool upper)
+    private static (int Begin, int End) Same(int size, long kernel, int stride, bool upper)
     {
         long outputs = (size + (long)stride - 1) / stride;
         long total = Math.Max(0, (outputs - 1) * stride + kernel - size);
@@ -611,12 +620,13 @@ internal static class OnnxReader
         return upper ? (small, large) : (large, small);
     }
 
-    private static (int, int) Pair(NodeAttributes a, string name, NetworkBuilder network, string attribute)
+    /// <summary>A per-axis attribute (strides, dilations): one positive value per spatial axis, 1 where it is absent.</summary>
+    private static int[] PerAxis(NodeAttributes a, string name, NetworkBuilder network, string attribute, int rank)
     {
         long[] values = a.Ints(attribute);
-        if (values.Length == 0) return (1, 1);
-        if (values.Length != 2 || values.Any(v => v < 1 || v > 1 << 16)) throw network.Mismatch(name, attribute + " must hold two positive values");
-        return ((int)values[0], (int)values[1]);
+        if (values.Length == 0) return Enumerable.Repeat(1, rank).ToArray();
+        if (values.Length != rank || values.Any(v => v < 1 || v > 1 << 16)) throw network.Mismatch(name, attribute + " must hold " + rank + " positive value(s) up to 65536");
+        return values.Select(v => (int)v).ToArray();
     }
 
     private static float[] Transpose(float[] w, int rows, int columns)

@@ -5,6 +5,7 @@ using System.Linq;
 using System.Threading;
 using Qtaml.Generators.Emit;
 using Qtaml.Generators.Model;
+using Qtaml.Generators.Lowering;
 using Qtaml.Generators.Network;
 using Qtaml.Generators.Onnx;
 using Qtaml.Generators.Parsing;
@@ -130,11 +131,13 @@ internal static class ModelCompiler
         }
         cancellationToken.ThrowIfCancellationRequested();
 
-        ModelPlan plan = ModelPlanner.Plan(graph, nodeLabel, flips, request.Quantize ? bits : 0, request.Quantize ? budget : 0, allocator, inputMeanSquare);
+        // The kernels are chosen first: the weight image stores each layer's codes in the order its kernel reads them.
+        KernelProgram program = ProgramCompiler.Compile(graph);
+        ModelPlan plan = ModelPlanner.Plan(graph, program, nodeLabel, flips, request.Quantize ? bits : 0, request.Quantize ? budget : 0, allocator, inputMeanSquare);
         // Only TAC promises the best use of a budget; a baseline is compiled to be compared, so its budget is not judged.
         if (plan.IsQuantized && allocator == Allocator.Tac) ReportBudget(plan, request, nodeLabel, diagnostics);
 
-        string source = ModelEmitter.Emit(request, path, plan, Version);
+        string source = ModelEmitter.Emit(request, path, plan, program, Version);
         return new GenerationResult(target.HintName, source, new EquatableArray<DiagnosticInfo>(diagnostics));
     }
 

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using Qtaml.Generators.Lowering;
 using Qtaml.Generators.Network;
 using Qtaml.Moments;
 using Qtaml.Physics;
@@ -18,7 +19,7 @@ internal static class ModelPlanner
     /// <summary>Weight images are laid out as Qtaml.Faults.WeightImage does: every layer on a 32-byte boundary.</summary>
     public const int Alignment = 32;
 
-    public static ModelPlan Plan(NetworkGraph graph, string nodeLabel, FlipProbabilities flips, int bits, double budget, Allocator allocator = Allocator.Tac, double inputMeanSquare = 1)
+    public static ModelPlan Plan(NetworkGraph graph, KernelProgram program, string nodeLabel, FlipProbabilities flips, int bits, double budget, Allocator allocator = Allocator.Tac, double inputMeanSquare = 1)
     {
         WeightLayer[] weightLayers = graph.Layers.OfType<WeightLayer>().ToArray();
         double[] sensitivity = Sensitivity.Estimate(graph, inputMeanSquare);
@@ -50,7 +51,7 @@ internal static class ModelPlanner
             quantized[l] = new QuantizedLayer(weightLayers[l], corrected.ToArray(), channelScales, (float)corrected.CodeOffset, m, sensitivity[l], corrected.WorstCaseResidual);
         }
 
-        (byte[] image, int[] offsets) = LayOut(quantized, bits);
+        (byte[] image, int[] offsets) = LayOut(quantized, bits, layer => program.KernelOf(Array.IndexOf(graph.Layers, layer)));
         return new ModelPlan(graph, nodeLabel, flips, bits, budget, quantized, protection, saturation, image, offsets, inputMeanSquare);
     }
 
@@ -81,8 +82,8 @@ internal static class ModelPlanner
         return (codes, scales);
     }
 
-    /// <summary>The stored patterns of every layer, each on a 32-byte boundary: b ≤ 8 in bytes, else little-endian 16-bit words.</summary>
-    private static (byte[] Image, int[] Offsets) LayOut(QuantizedLayer[] layers, int bits)
+    /// <summary>The stored patterns of every layer, each on a 32-byte boundary, in the order its kernel reads them (<see cref="WeightOrder"/>): b ≤ 8 in bytes, else little-endian 16-bit words.</summary>
+    private static (byte[] Image, int[] Offsets) LayOut(QuantizedLayer[] layers, int bits, Func<WeightLayer, Kernel> kernelOf)
     {
         int bytesPerCode = bits <= 8 ? 1 : 2;
         var offsets = new int[layers.Length];
@@ -96,16 +97,12 @@ internal static class ModelPlanner
         for (int l = 0; l < layers.Length; l++)
         {
             int[] codes = layers[l].StoredCodes;
-            Layer layer = layers[l].Layer;
+            WeightLayer layer = layers[l].Layer;
+            Kernel kernel = kernelOf(layer);
             for (int i = 0; i < codes.Length; i++)
             {
                 int pattern = StoredCode.ToPattern(codes[i], bits);
-                int at = layer switch
-                {
-                    DenseLayer dense => dense.StoredPosition(i),
-                    ConvLayer conv => conv.StoredPosition(i),
-                    _ => i,
-                };
+                int at = WeightOrder.StoredPosition(kernel, layer, i);
                 if (bytesPerCode == 1) image[offsets[l] + at] = (byte)pattern;
                 else
                 {

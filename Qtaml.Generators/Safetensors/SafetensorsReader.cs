@@ -106,7 +106,8 @@ internal static class SafetensorsReader
             {
                 (int[] dims, float[] w) = reader.Float(name + ".weight", name);
                 int stride = Option("stride", 1), pad = Option("pad", 0);
-                network.Conv(name, w, dims, reader.OptionalFloat(name + ".bias", name), stride, stride, new[] { pad, pad, pad, pad });
+                if (dims.Length != 4) throw network.Mismatch(name, "the weight has shape " + Shape.Format(dims) + "; a 2-D convolution's [out, in, kh, kw] is needed");
+                network.Conv(name, w, dims, reader.OptionalFloat(name + ".bias", name), new Window(dims[2], dims[3], stride, stride, pad, pad), new[] { pad, pad, pad, pad });
                 break;
             }
             case "BatchNorm":
@@ -123,7 +124,7 @@ internal static class SafetensorsReader
             case "AveragePool":
             {
                 int k = Option("k", 2), stride = Option("stride", k), pad = Option("pad", 0);
-                network.Pool(name, op == "MaxPool" ? PoolKind.Max : PoolKind.Average, k, k, stride, stride, new[] { pad, pad, pad, pad }, false);
+                network.Pool(name, op == "MaxPool" ? PoolKind.Max : PoolKind.Average, new Window(k, k, stride, stride, pad, pad), new[] { pad, pad, pad, pad }, false);
                 break;
             }
             case "Relu": network.Relu(name); break;

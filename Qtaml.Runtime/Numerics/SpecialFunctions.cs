@@ -48,4 +48,22 @@ public static class SpecialFunctions
     /// <summary>GELU of 8 values at once: x/2·(1 + erf(x/√2)).</summary>
     public static Vector256<float> Gelu(Vector256<float> x) =>
         Vector256.Create(0.5f) * x * (Vector256<float>.One + Erf(x * Vector256.Create(0.70710678118654752f)));
+
+    /// <summary>erf of 4 values at once: <see cref="Erf(Vector256{float})"/> at half the width (ARM64 NEON, x64 without AVX2).</summary>
+    public static Vector128<float> Erf(Vector128<float> x)
+    {
+        Vector128<float> a = Vector128.Abs(x);
+        Vector128<float> t = Vector128<float>.One / (Vector128<float>.One + Vector128.Create(0.3275911f) * a);
+        Vector128<float> poly = Vector128.Create(1.061405429f);
+        poly = VectorMath.MultiplyAdd(poly, t, Vector128.Create(-1.453152027f));
+        poly = VectorMath.MultiplyAdd(poly, t, Vector128.Create(1.421413741f));
+        poly = VectorMath.MultiplyAdd(poly, t, Vector128.Create(-0.284496736f));
+        poly = VectorMath.MultiplyAdd(poly, t, Vector128.Create(0.254829592f));
+        Vector128<float> y = Vector128<float>.One - poly * t * VectorMath.Exp(-(a * a));
+        return Vector128.ConditionalSelect(Vector128.LessThan(x, Vector128<float>.Zero), -y, y);
+    }
+
+    /// <summary>GELU of 4 values at once: x/2·(1 + erf(x/√2)).</summary>
+    public static Vector128<float> Gelu(Vector128<float> x) =>
+        Vector128.Create(0.5f) * x * (Vector128<float>.One + Erf(x * Vector128.Create(0.70710678118654752f)));
 }

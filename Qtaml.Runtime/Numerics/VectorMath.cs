@@ -41,7 +41,18 @@ public static class VectorMath
         return a * b + c;
     }
 
-    /// <summary>e^x of 8 values: the runtime's vectorized exponential where it has one (.NET 9 and later), else <see cref="ExpPolynomial"/>.</summary>
+    /// <summary>e^x of 4 values: the runtime's vectorized exponential where it has one (.NET 9 and later), else <see cref="ExpPolynomial(Vector128{float})"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Exp(Vector128<float> x)
+    {
+#if NET9_0_OR_GREATER
+        return Vector128.Exp(x);
+#else
+        return ExpPolynomial(x);
+#endif
+    }
+
+    /// <summary>e^x of 8 values: the runtime's vectorized exponential where it has one (.NET 9 and later), else <see cref="ExpPolynomial(Vector256{float})"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Exp(Vector256<float> x)
     {
@@ -76,5 +87,23 @@ public static class VectorMath
         p = MultiplyAdd(p, r, Vector256<float>.One);
         Vector256<int> scale = Vector256.ShiftLeft(Vector256.ConvertToInt32(n) + Vector256.Create(127), 23);
         return p * scale.AsSingle();
+    }
+
+    /// <summary>e^x of 4 values, computed as <see cref="ExpPolynomial(Vector256{float})"/> computes 8 (same reduction, polynomial and clamp).</summary>
+    public static Vector128<float> ExpPolynomial(Vector128<float> x)
+    {
+        x = Vector128.Min(Vector128.Max(x, Vector128.Create(-87.3f)), Vector128.Create(88.37f));
+        Vector128<float> n = Vector128.Floor(MultiplyAdd(x, Vector128.Create(1.44269504088896341f), Vector128.Create(0.5f)));
+        Vector128<float> r = MultiplyAdd(n, Vector128.Create(-0.693359375f), x);
+        r = MultiplyAdd(n, Vector128.Create(2.12194440e-4f), r);
+        Vector128<float> p = Vector128.Create(1f / 5040f);
+        p = MultiplyAdd(p, r, Vector128.Create(1f / 720f));
+        p = MultiplyAdd(p, r, Vector128.Create(1f / 120f));
+        p = MultiplyAdd(p, r, Vector128.Create(1f / 24f));
+        p = MultiplyAdd(p, r, Vector128.Create(1f / 6f));
+        p = MultiplyAdd(p, r, Vector128.Create(0.5f));
+        p = MultiplyAdd(p, r, Vector128<float>.One);
+        p = MultiplyAdd(p, r, Vector128<float>.One);
+        return p * Vector128.ShiftLeft(Vector128.ConvertToInt32(n) + Vector128.Create(127), 23).AsSingle();
     }
 }

@@ -1,0 +1,345 @@
+using System;
+using System.Linq;
+using Qtaml.Generators.Lowering;
+using Qtaml.Generators.Network;
+using Qtaml.Generators.Planning;
+
+namespace Qtaml.Generators.Emit.Kernels;
+
+/// <summary>
+/// Convolutions. The table kernels read their input channels-last inside a zero border (staged first when the
+/// layer pads or its input arrives in planes), so their inner loops have no bounds tests and no branches, and
+/// write channels-last: a vector of output channels per position. Every index is a constant or a loop counter
+/// times a constant.
+/// </summary>
+internal static class ConvKernels
+{
+    /// <summary>Vector registers a blocked kernel may fill (x64 has 16; ARM64 32).</summary>
+    private const int Registers = 16;
+
+    public static void Write(SourceWriter w, KernelContext k, Step step, ConvLayer c)
+    {
+        switch (step.Kernel)
+        {
+            case Kernel.ConvTable: WriteTable(w, k, step, c); break;
+            case Kernel.ConvDepthwise: WriteDepthwise(w, k, step, c); break;
+            default: WriteDirect(w, k, step, c); break;
+        }
+    }
+
+    private static string Signature(KernelContext k, string method) => k.IsQuantized
+        ? "private static void " + method + "(ReadOnlySpan<byte> w, ReadOnlySpan<float> x, Span<float> y)"
+        : "private static void " + method + "(ReadOnlySpan<float> x, Span<float> y)";
+
+    /// <summary>The geometry of a staged, zero-bordered, channels-last input.</summary>
+    private sealed record Staging(bool Stages, bool Transposes, int PaddedH, int PaddedW, int ChannelStride)
+    {
+        public long Length => (long)PaddedH * PaddedW * ChannelStride;
+    }
+
+    private static Staging Stage(KernelContext k, Step step, ConvLayer c, int channelStride)
+    {
+        Window win = c.Window;
+        ValueInfo input = k.Value(step.Inputs[0]);
+        bool pads = win.PadTop > 0 || win.PadLeft > 0 || (c.OutH - 1) * win.StrideH + win.ExtentH > c.InH || (c.OutW - 1) * win.StrideW + win.ExtentW > c.InW;
+        bool planes = input.Layout == Layout.Planes;
+        // One channel in planes is already channels-last with stride 1; a channels-last input keeps its slots.
+        bool transposes = planes && channelStride > 1;
+        bool restrides = !planes && input.ChannelSlots != channelStride;
+        int paddedH = pads ? Math.Max(c.InH + win.PadTop, (c.OutH - 1) * win.StrideH + win.ExtentH) : c.InH;
+        int paddedW = pads ? Math.Max(c.InW + win.PadLeft, (c.OutW - 1) * win.StrideW + win.ExtentW) : c.InW;
+        return new Staging(pads || transposes || restrides, transposes || restrides, paddedH, paddedW, channelStride);
+    }
+
+    /// <summary>Declares <c>pixels</c>, a reference to the input channels-last inside its zero border.</summary>
+    private static void WriteStaging(SourceWriter w, KernelContext k, Step step, ConvLayer c, string method, Staging s)
+    {
+        ValueInfo input = k.Value(step.Inputs[0]);
+        Window win = c.Window;
+        if (!s.Stages)
+        {
+            w.Line("ref float pixels = ref MemoryMarshal.GetReference(x);");
+            return;
+        }
+        w.Line("// The input channels-last" + (s.PaddedH > c.InH || s.PaddedW > c.InW ? " inside a zero border of " + win.PadTop + " row(s) and " + win.PadLeft + " column(s)" : "") + ": " + s.PaddedH + " x " + s.PaddedW + " x " + s.ChannelStride + ".");
+        w.Line(KernelContext.Scratch("staged", method, s.Length));
+        if (s.Length > KernelContext.StackFloats) w.Line("staged.Clear();");
+        w.Line("ref float pixels = ref MemoryMarshal.GetReference(staged);");
+        w.Line("ref float source = ref MemoryMarshal.GetReference(x);");
+        int inSlots = input.Layout == Layout.Planes ? 0 : input.ChannelSlots;
+        if (s.Transposes)
+        {
+            using (w.Block("for (nuint ic = 0; ic < " + c.InChannels + "; ic++)"))
+            using (w.Block("for (nuint iy = 0; iy < " + c.InH + "; iy++)"))
+            {
+                string from = inSlots == 0 ? "(ic * " + c.InH + " + iy) * " + c.InW + " + ix" : "(iy * " + c.InW + " + ix) * " + inSlots + " + ic";
+                w.Line("for (nuint ix = 0; ix < " + c.InW + "; ix++) Unsafe.Add(ref pixels, ((iy + " + win.PadTop + ") * " + s.PaddedW + " + ix + " + win.PadLeft + ") * " + s.ChannelStride + " + ic) = Unsafe.Add(ref source, " + from + ");");
+            }
+        }
+        else
+        {
+            int row = c.InW * s.ChannelStride;
+            using (w.Block("for (int iy = 0; iy < " + c.InH + "; iy++)"))
+                w.Line("x.Slice(iy * " + row + ", " + row + ").CopyTo(staged.Slice(((iy + " + win.PadTop + ") * " + s.PaddedW + " + " + win.PadLeft + ") * " + s.ChannelStride + ", " + row + "));");
+        }
+    }
+
+    /// <summary>The largest block of output columns that divides the row and fits the registers with <paramref name="vectors"/> weight vectors.</summary>
+    private static int ColumnBlock(int columns, int vectors, int extraPerColumn) =>
+        Enumerable.Range(1, Math.Min(8, columns)).Where(b => columns % b == 0 && vectors + b * (vectors + extraPerColumn) + 1 <= Registers).DefaultIfEmpty(1).Max();
+
+    /// <summary>
+    /// A convolution as a table of weights [tap][output channel], per group, padded to whole vectors: converted
+    /// from the codes once per call with the mean-correction offset added to every code (Σ(q + p01)·x is the
+    /// corrected sum, so no window sums are needed), or baked as floats in an unquantized build. For each block of
+    /// output columns and each chunk of up to four channel vectors, every tap's weight vectors are loaded once and
+    /// multiply-added with each column's input value, broadcast; (columns × vectors) accumulators stay in registers.
+    /// Scale, bias and a fused ReLU are applied to whole vectors as they are stored channels-last.
+    /// </summary>
+    private static void WriteTable(SourceWriter w, KernelContext k, Step step, ConvLayer c)
+    {
+        string method = step.Method;
+        Window win = c.Window;
+        QuantizedLayer? q = k.IsQuantized ? k.Quantized(c) : null;
+        int groups = c.Groups, groupOut = c.OutChannels / groups, groupIn = c.GroupInChannels, taps = c.TapsPerGroup;
+        int slots = AssignLayouts.Slots(c.OutChannels);
+        // One group: its channels padded to the slots. Several: each group is whole vectors of 8 (ChooseKernels).
+        int groupSlots = groups == 1 ? slots : groupOut;
+        long table = (long)groups * taps * groupSlots;
+        ValueInfo input = k.Value(step.Inputs[0]);
+        int channelStride = input.Layout == Layout.ChannelsLast ? input.ChannelSlots : c.InChannels;
+        Staging s = Stage(k, step, c, channelStride);
+        ValueInfo output = k.Value(step.Output);
+
+        w.Line("/// <summary>" + Escape.XmlDoc(c.Name) + ": Conv " + Shape.Format(c.InputShape) + " -> " + Shape.Format(c.OutputShape) + ", kernel " + win
+            + (groups > 1 ? ", " + groups + " groups" : "") + (step.FusedRelu ? ", ReLU fused in" : "") + "; reads " + (input.Layout == Layout.ChannelsLast ? "channels-last (" + input.ChannelSlots + " slots)" : "planes")
+            + ", writes channels-last (" + slots + " slots).</summary>");
+        using (w.Block(Signature(k, method)))
+        {
+            w.Line(KernelContext.LengthCheck(k.IsQuantized ? new[] { ("w", (long)c.Weights.Length * k.Plan.BytesPerCode), ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) } : new[] { ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) }));
+            if (q is not null)
+            {
+                w.Line(k.CodeSpan());
+                w.Line("// The codes (stored " + (groups > 1 ? "per group, " : "") + "tap-major) as floats" + (q.CodeOffset != 0 ? " plus the mean-correction offset " + Literals.Float(q.CodeOffset) : "") + ": [tap][output channel], padded with zeros to " + groupSlots + ".");
+                w.Line(KernelContext.Scratch("table", method, table));
+                k.WriteCodeTable(w, groups * taps, groupOut, groupSlots, q.CodeOffset);
+                w.Line("ref float weights = ref MemoryMarshal.GetReference(table);");
+                w.Line("ref float scales = ref MemoryMarshal.GetReference(" + method + "_Scale);");
+            }
+            else
+            {
+                w.Line("ref float weights = ref MemoryMarshal.GetReference(" + method + "_Table);");
+            }
+            w.Line("ref float biases = ref MemoryMarshal.GetReference(" + method + "_Bias);");
+            WriteStaging(w, k, step, c, method, s);
+            w.Line("ref float result = ref MemoryMarshal.GetReference(y);");
+            VectorWidth.Dispatch(w, v =>
+            {
+                int vectors = groupSlots / v.Lanes, chunk = Math.Min(vectors, 4), block = ColumnBlock(c.OutW, chunk, 0);
+                int fullChunks = vectors / chunk, rest = vectors % chunk;
+                IDisposable? groupLoop = groups > 1 ? w.Block("for (nuint g = 0; g < " + groups + "; g++)") : null;
+                string groupTable = groups > 1 ? "g * " + (taps * groupSlots) + " + " : "";
+                string groupInput = groups > 1 ? "g * " + groupIn + " + " : "";
+                string groupOutput = groups > 1 ? "g * " + groupOut + " + " : "";
+                using (w.Block("for (nuint oy = 0; oy < " + c.OutH + "; oy++)"))
+                using (w.Block("for (nuint ox = 0; ox < " + c.OutW + "; ox += " + block + ")"))
+                {
+                    if (fullChunks > 1)
+                        using (w.Block("for (nuint chunk = 0; chunk < " + fullChunks * chunk * v.Lanes + "; chunk += " + chunk * v.Lanes + ")"))
+                            WriteTableChunk(w, k, step, c, v, s, chunk, block, "chunk", groupTable, groupInput, groupOutput, groupSlots, slots, q);
+                    else
+                        WriteTableChunk(w, k, step, c, v, s, chunk, block, "0", groupTable, groupInput, groupOutput, groupSlots, slots, q);
+                    if (rest > 0)
+                        WriteTableChunk(w, k, step, c, v, s, rest, block, (fullChunks * chunk * v.Lanes).ToString(), groupTable, groupInput, groupOutput, groupSlots, slots, q);
+                }
+                groupLoop?.Dispose();
+            });
+        }
+        w.Line();
+        KernelContext.WriteScratchField(w, "table", method, k.IsQuantized ? table : 0);
+        KernelContext.WriteScratchField(w, "staged", method, s.Stages ? s.Length : 0);
+        if (q is not null)
+        {
+            float[] scales = Enumerable.Range(0, groups).SelectMany(g => KernelContext.Pad(q.ChannelScales.Skip(g * groupOut).Take(groupOut).ToArray(), groupSlots)).ToArray();
+            w.Line("// Per-channel scale and bias, padded with zeros so the padding slots hold 0.");
+            w.Line("private static ReadOnlySpan<float> " + method + "_Scale => " + Literals.FloatArray(scales) + ";");
+        }
+        else
+        {
+            float[] weights = KernelContext.PaddedRuns(c.Weights, groups * taps, groupOut, groupSlots, i => WeightOrder.StoredPosition(Kernel.ConvTable, c, i));
+            w.Line("// The weights [" + (groups > 1 ? "group][" : "") + "tap][output channel], padded with zeros to " + groupSlots + " channels.");
+            w.Line("private static ReadOnlySpan<float> " + method + "_Table => " + Literals.FloatArray(weights) + ";");
+        }
+        float[] bias = Enumerable.Range(0, groups).SelectMany(g => KernelContext.Pad(c.Bias.Skip(g * groupOut).Take(groupOut).ToArray(), groupSlots)).ToArray();
+        w.Line("private static ReadOnlySpan<float> " + method + "_Bias => " + Literals.FloatArray(bias) + ";");
+        w.Line();
+    }
+
+    /// <summary>One chunk of <paramref name="count"/> channel vectors starting at channel <paramref name="first"/> for a block of output columns.</summary>
+    private static void WriteTableChunk(SourceWriter w, KernelContext k, Step step, ConvLayer c, VectorWidth v, Staging s, int count, int block, string first,
+        string groupTable, string groupInput, string groupOutput, int groupSlots, int slots, QuantizedLayer? q)
+    {
+        Window win = c.Window;
+        int cs = s.ChannelStride;
+        using (w.Block("// channels " + first + " + " + (count * v.Lanes) + " of each group, " + block + " column(s)"))
+        {
+            for (int p = 0; p < block; p++)
+                w.Line(string.Join(" ", Enumerable.Range(0, count).Select(g => v.Floats + " acc" + p + "_" + g + " = default;")));
+            using (w.Block("for (nuint ic = 0; ic < " + c.GroupInChannels + "; ic++)"))
+            using (w.Block("for (nuint ky = 0; ky < " + win.KernelH + "; ky++)"))
+            {
+                w.Line("nuint row = ((oy * " + win.StrideH + " + ky * " + win.DilationH + ") * " + s.PaddedW + " + ox * " + win.StrideW + ") * " + cs + " + " + groupInput + "ic;");
+                w.Line("nuint tap = " + groupTable + "(ic * " + win.KernelH + " + ky) * " + (win.KernelW * groupSlots) + " + " + first + ";");
+                for (int kx = 0; kx < win.KernelW; kx++)
+                using (w.Block("// kx = " + kx + ": the weight vectors once, every column's input broadcast"))
+                {
+                    for (int g = 0; g < count; g++)
+                        w.Line(v.Floats + " w" + g + " = " + v.Load("weights", "tap + " + (kx * groupSlots + g * v.Lanes)) + ";");
+                    for (int p = 0; p < block; p++)
+                    {
+                        w.Line("{ " + v.Floats + " pixel = " + v.Splat("Unsafe.Add(ref pixels, row + " + ((p * win.StrideW + kx * win.DilationW) * cs) + ")") + ";");
+                        for (int g = 0; g < count; g++)
+                            w.Line("  acc" + p + "_" + g + " = " + VectorWidth.MultiplyAdd("w" + g, "pixel", "acc" + p + "_" + g) + ";" + (g == count - 1 ? " }" : ""));
+                    }
+                }
+            }
+            for (int g = 0; g < count; g++)
+            {
+                string channel = first + " + " + (g * v.Lanes);
+                // Scales and biases are padded per group like the table, so a group's channels start at g · groupSlots = g · groupOut.
+                w.Line("{ " + (q is not null ? v.Floats + " scale = " + v.Load("scales", groupOutput + channel) + "; " : "")
+                    + v.Floats + " bias = " + v.Load("biases", groupOutput + channel) + ";");
+                for (int p = 0; p < block; p++)
+                {
+                    string value = q is not null ? VectorWidth.MultiplyAdd("acc" + p + "_" + g, "scale", "bias") : "acc" + p + "_" + g + " + bias";
+                    if (step.FusedRelu) value = v.Type + ".Max(" + value + ", " + v.Zero + ")";
+                    w.Line("  " + v.Store(value, "result", "(oy * " + c.OutW + " + ox + " + p + ") * " + slots + " + " + groupOutput + channel) + (p == block - 1 ? " }" : ""));
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// A depthwise convolution: each channel convolved with its own window. The weights are a [tap][channel] table
+    /// padded to whole vectors and the input channels-last, so a vector of channels at a time is multiplied
+    /// element-wise with the same channels' inputs, with no broadcast.
+    /// </summary>
+    private static void WriteDepthwise(SourceWriter w, KernelContext k, Step step, ConvLayer c)
+    {
+        string method = step.Method;
+        Window win = c.Window;
+        QuantizedLayer? q = k.IsQuantized ? k.Quantized(c) : null;
+        int slots = AssignLayouts.Slots(c.OutChannels), taps = win.Size;
+        ValueInfo input = k.Value(step.Inputs[0]);
+        // Vectors of channels are loaded from the input, so it is staged with the padded slots unless it has them.
+        Staging s = Stage(k, step, c, slots);
+        ValueInfo output = k.Value(step.Output);
+        w.Line("/// <summary>" + Escape.XmlDoc(c.Name) + ": depthwise Conv " + Shape.Format(c.InputShape) + " -> " + Shape.Format(c.OutputShape) + ", kernel " + win
+            + (step.FusedRelu ? ", ReLU fused in" : "") + "; channels-last with " + slots + " slots.</summary>");
+        using (w.Block(Signature(k, method)))
+        {
+            w.Line(KernelContext.LengthCheck(k.IsQuantized ? new[] { ("w", (long)c.Weights.Length * k.Plan.BytesPerCode), ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) } : new[] { ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) }));
+            if (q is not null)
+            {
+                w.Line(k.CodeSpan());
+                w.Line("// The codes (stored tap-major) as floats" + (q.CodeOffset != 0 ? " plus the mean-correction offset " + Literals.Float(q.CodeOffset) : "") + ": [tap][channel], padded with zeros to " + slots + ".");
+                w.Line(KernelContext.Scratch("table", method, (long)taps * slots));
+                k.WriteCodeTable(w, taps, c.OutChannels, slots, q.CodeOffset);
+                w.Line("ref float weights = ref MemoryMarshal.GetReference(table);");
+                w.Line("ref float scales = ref MemoryMarshal.GetReference(" + method + "_Scale);");
+            }
+            else
+            {
+                w.Line("ref float weights = ref MemoryMarshal.GetReference(" + method + "_Table);");
+            }
+            w.Line("ref float biases = ref MemoryMarshal.GetReference(" + method + "_Bias);");
+            WriteStaging(w, k, step, c, method, s);
+            w.Line("ref float result = ref MemoryMarshal.GetReference(y);");
+            VectorWidth.Dispatch(w, v =>
+            {
+                int vectors = slots / v.Lanes, block = ColumnBlock(c.OutW, 1, 1);
+                using (w.Block("for (nuint oy = 0; oy < " + c.OutH + "; oy++)"))
+                using (w.Block("for (nuint ox = 0; ox < " + c.OutW + "; ox += " + block + ")"))
+                using (w.Block("for (nuint channel = 0; channel < " + (vectors * v.Lanes) + "; channel += " + v.Lanes + ")"))
+                {
+                    w.Line(string.Join(" ", Enumerable.Range(0, block).Select(p => v.Floats + " acc" + p + " = default;")));
+                    for (int ky = 0; ky < win.KernelH; ky++)
+                    {
+                        w.Line("{ nuint row = ((oy * " + win.StrideH + " + " + (ky * win.DilationH) + ") * " + s.PaddedW + " + ox * " + win.StrideW + ") * " + slots + " + channel;");
+                        for (int kx = 0; kx < win.KernelW; kx++)
+                        {
+                            w.Line("  { " + v.Floats + " weight = " + v.Load("weights", (ky * win.KernelW + kx) * slots + " + channel") + ";");
+                            for (int p = 0; p < block; p++)
+                                w.Line("    acc" + p + " = " + VectorWidth.MultiplyAdd("weight", v.Load("pixels", "row + " + ((p * win.StrideW + kx * win.DilationW) * slots)), "acc" + p) + ";" + (p == block - 1 ? " }" : ""));
+                        }
+                        w.Line("}");
+                    }
+                    w.Line((q is not null ? v.Floats + " scale = " + v.Load("scales", "channel") + "; " : "") + v.Floats + " bias = " + v.Load("biases", "channel") + ";");
+                    for (int p = 0; p < block; p++)
+                    {
+                        string value = q is not null ? VectorWidth.MultiplyAdd("acc" + p, "scale", "bias") : "acc" + p + " + bias";
+                        if (step.FusedRelu) value = v.Type + ".Max(" + value + ", " + v.Zero + ")";
+                        w.Line(v.Store(value, "result", "(oy * " + c.OutW + " + ox + " + p + ") * " + slots + " + channel"));
+                    }
+                }
+            });
+        }
+        w.Line();
+        KernelContext.WriteScratchField(w, "table", method, k.IsQuantized ? (long)taps * slots : 0);
+        KernelContext.WriteScratchField(w, "staged", method, s.Stages ? s.Length : 0);
+        if (q is not null) w.Line("private static ReadOnlySpan<float> " + method + "_Scale => " + Literals.FloatArray(KernelContext.Pad(q.ChannelScales, slots)) + ";");
+        else w.Line("private static ReadOnlySpan<float> " + method + "_Table => " + Literals.FloatArray(KernelContext.PaddedRuns(c.Weights, taps, c.OutChannels, slots, i => WeightOrder.StoredPosition(Kernel.ConvDepthwise, c, i))) + ";");
+        w.Line("private static ReadOnlySpan<float> " + method + "_Bias => " + Literals.FloatArray(KernelContext.Pad(c.Bias, slots)) + ";");
+        w.Line();
+    }
+
+    /// <summary>
+    /// A grouped convolution whose groups are not whole vectors of channels: direct loops over planes, every tap
+    /// bounds-tested. Correct for every shape; the table kernels cover the shapes networks use.
+    /// </summary>
+    private static void WriteDirect(SourceWriter w, KernelContext k, Step step, ConvLayer c)
+    {
+        string method = step.Method;
+        Window win = c.Window;
+        QuantizedLayer? q = k.IsQuantized ? k.Quantized(c) : null;
+        bool offset = q is not null && q.CodeOffset != 0;
+        int groupOut = c.OutChannels / c.Groups;
+        w.Line("/// <summary>" + Escape.XmlDoc(c.Name) + ": Conv " + Shape.Format(c.InputShape) + " -> " + Shape.Format(c.OutputShape) + ", kernel " + win + ", " + c.Groups + " groups" + (step.FusedRelu ? ", ReLU fused in" : "") + "; direct loops over planes.</summary>");
+        using (w.Block(Signature(k, method)))
+        {
+            w.Line(q is not null ? k.CodeSpan() : "ReadOnlySpan<float> q = " + method + "_Weights;");
+            if (q is not null) w.Line("ReadOnlySpan<float> scale = " + method + "_Scale;");
+            w.Line("ReadOnlySpan<float> bias = " + method + "_Bias;");
+            using (w.Block("for (int oc = 0; oc < " + c.OutChannels + "; oc++)"))
+            using (w.Block("for (int oy = 0; oy < " + c.OutH + "; oy++)"))
+            using (w.Block("for (int ox = 0; ox < " + c.OutW + "; ox++)"))
+            {
+                w.Line("float sum = 0f;");
+                if (offset) w.Line("float windowSum = 0f;");
+                using (w.Block("for (int ic = 0; ic < " + c.GroupInChannels + "; ic++)"))
+                using (w.Block("for (int ky = 0; ky < " + win.KernelH + "; ky++)"))
+                {
+                    w.Line("int iy = oy * " + win.StrideH + " - " + win.PadTop + " + ky * " + win.DilationH + ";");
+                    w.Line("if ((uint)iy >= " + c.InH + "u) continue;");
+                    w.Line("int kernelRow = ((oc * " + c.GroupInChannels + " + ic) * " + win.KernelH + " + ky) * " + win.KernelW + ";");
+                    w.Line("int inputRow = ((oc / " + groupOut + " * " + c.GroupInChannels + " + ic) * " + c.InH + " + iy) * " + c.InW + ";");
+                    using (w.Block("for (int kx = 0; kx < " + win.KernelW + "; kx++)"))
+                    {
+                        w.Line("int ix = ox * " + win.StrideW + " - " + win.PadLeft + " + kx * " + win.DilationW + ";");
+                        w.Line("if ((uint)ix >= " + c.InW + "u) continue;");
+                        w.Line("float v = x[inputRow + ix];");
+                        w.Line("sum += " + (q is not null ? k.CodeRead("kernelRow + kx") : "q[kernelRow + kx]") + " * v;");
+                        if (offset) w.Line("windowSum += v;");
+                    }
+                }
+                string value = q is not null ? "scale[oc] * (sum" + (offset ? " + " + Literals.Float(q.CodeOffset) + " * windowSum" : "") + ") + bias[oc]" : "sum + bias[oc]";
+                w.Line("y[(oc * " + c.OutH + " + oy) * " + c.OutW + " + ox] = " + (step.FusedRelu ? "MathF.Max(0f, " + value + ")" : value) + ";");
+            }
+        }
+        w.Line();
+        if (q is not null) w.Line("private static ReadOnlySpan<float> " + method + "_Scale => " + Literals.FloatArray(q.ChannelScales) + ";");
+        else w.Line("private static ReadOnlySpan<float> " + method + "_Weights => " + Literals.FloatArray(c.Weights) + ";");
+        w.Line("private static ReadOnlySpan<float> " + method + "_Bias => " + Literals.FloatArray(c.Bias) + ";");
+        w.Line();
+    }
+}

@@ -1,0 +1,163 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Qtaml.Generators.Lowering;
+using Qtaml.Generators.Network;
+
+namespace Qtaml.Generators.Emit.Kernels;
+
+/// <summary>
+/// Element-wise operators. They run over the value as stored, so the same loop serves planes and channels-last
+/// values (the padding slots compute something harmless that no reader looks at). Whole vectors first, then the
+/// last values one at a time.
+/// </summary>
+internal static class ElementwiseKernels
+{
+    public static void WriteRelu(SourceWriter w, KernelContext k, Step step, Layer layer)
+    {
+        int n = k.Value(step.Output).StoredLength;
+        w.Line("/// <summary>" + Escape.XmlDoc(layer.Name) + ": max(x, 0) over " + n + " values.</summary>");
+        using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
+            WriteMap(w, n, v => v.Type + ".Max(" + v.Load("from", "(nuint)i") + ", " + v.Zero + ")", "MathF.Max(0f, x[i])");
+        w.Line();
+    }
+
+    /// <summary>A loop over <paramref name="n"/> values: <paramref name="vector"/> of the vector at i, then <paramref name="scalar"/> for the rest.</summary>
+    private static void WriteMap(SourceWriter w, int n, Func<VectorWidth, string>? vector, string scalar)
+    {
+        w.Line(KernelContext.LengthCheck(("x", n), ("y", n)));
+        w.Line("int i = 0;");
+        if (vector is not null && n >= 4)
+        {
+            w.Line("ref float from = ref MemoryMarshal.GetReference(x);");
+            w.Line("ref float to = ref MemoryMarshal.GetReference(y);");
+            VectorWidth.Dispatch(w, v =>
+            {
+                int whole = n / v.Lanes * v.Lanes;
+                if (whole == 0) return;
+                using (w.Block("for (; i < " + whole + "; i += " + v.Lanes + ")"))
+                    w.Line(v.Store(vector(v), "to", "(nuint)i"));
+            });
+        }
+        w.Line("for (; i < " + n + "; i++) y[i] = " + scalar + ";");
+    }
+
+    public static void WriteUnary(SourceWriter w, KernelContext k, Step step, UnaryLayer u)
+    {
+        int n = k.Value(step.Output).StoredLength;
+        string scalar = u.Kind switch
+        {
+            UnaryKind.Erf => "SpecialFunctions.Erf(x[i])",
+            UnaryKind.Gelu => "SpecialFunctions.Gelu(x[i])",
+            UnaryKind.Sqrt => "MathF.Sqrt(x[i])",
+            UnaryKind.Tanh => "MathF.Tanh(x[i])",
+            UnaryKind.Sigmoid => "1f / (1f + MathF.Exp(-x[i]))",
+            UnaryKind.Exp => "MathF.Exp(x[i])",
+            UnaryKind.Neg => "-x[i]",
+            UnaryKind.Abs => "MathF.Abs(x[i])",
+            _ => "1f / x[i]",
+        };
+        Func<VectorWidth, string>? vector = u.Kind switch
+        {
+            UnaryKind.Erf or UnaryKind.Gelu => v => "SpecialFunctions." + u.Kind + "(" + v.Load("from", "(nuint)i") + ")",
+            UnaryKind.Sqrt => v => v.Type + ".Sqrt(" + v.Load("from", "(nuint)i") + ")",
+            UnaryKind.Exp => v => "VectorMath.Exp(" + v.Load("from", "(nuint)i") + ")",
+            UnaryKind.Sigmoid => v => v.Floats + ".One / (" + v.Floats + ".One + VectorMath.Exp(-" + v.Load("from", "(nuint)i") + "))",
+            UnaryKind.Neg => v => "-" + v.Load("from", "(nuint)i"),
+            UnaryKind.Abs => v => v.Type + ".Abs(" + v.Load("from", "(nuint)i") + ")",
+            UnaryKind.Reciprocal => v => v.Floats + ".One / " + v.Load("from", "(nuint)i"),
+            _ => null,   // tanh: no vectorized form on .NET 8
+        };
+        w.Line("/// <summary>" + Escape.XmlDoc(u.Name) + ": " + u.Operator + ", element-wise over " + n + " values.</summary>");
+        using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
+            WriteMap(w, n, vector, scalar);
+        w.Line();
+    }
+
+    /// <summary>
+    /// Broadcasting as nested loops over the output's axes, each operand indexed with its own strides (0 on an
+    /// axis it is broadcast along); equal shapes and scalars take one flat loop, vectorized for + − × ÷ and x².
+    /// </summary>
+    public static void WriteBinary(SourceWriter w, KernelContext k, Step step, BinaryLayer b)
+    {
+        string method = step.Method;
+        int[] output = b.OutputShape;
+        int n = k.Value(step.Output).StoredLength;
+        bool square = b.Kind == BinaryKind.Pow && IsScalar(b.Right, 2f);
+        string Element(Operand o, string name, string index) => o.Length == 1 ? (o.IsConstant ? Literals.Float(o.Constant![0]) : name + "[0]") : name + "[" + index + "]";
+        string Combine(string l, string r) => b.Kind switch
+        {
+            BinaryKind.Add => l + " + " + r,
+            BinaryKind.Sub => l + " - " + r,
+            BinaryKind.Mul => l + " * " + r,
+            BinaryKind.Div => l + " / " + r,
+            _ => square ? l + " * " + l : IsScalar(b.Right, 0.5f) ? "MathF.Sqrt(" + l + ")" : "MathF.Pow(" + l + ", " + r + ")",
+        };
+        string Relu(string value, VectorWidth? v) => !step.FusedRelu ? value : v is null ? "MathF.Max(0f, " + value + ")" : v.Type + ".Max(" + value + ", " + v.Zero + ")";
+        var parameters = new List<string>();
+        if (!b.Left.IsConstant) parameters.Add("ReadOnlySpan<float> a");
+        if (!b.Right.IsConstant) parameters.Add("ReadOnlySpan<float> b");
+        parameters.Add("Span<float> y");
+        string left = b.Left.IsConstant ? "ca" : "a", right = b.Right.IsConstant ? "cb" : "b";
+
+        w.Line("/// <summary>" + Escape.XmlDoc(b.Name) + ": " + b.Operator + " of " + Describe(b.Left) + " and " + Describe(b.Right) + " -> " + Shape.Format(output) + (step.FusedRelu ? ", ReLU fused in" : "") + ".</summary>");
+        using (w.Block("private static void " + method + "(" + string.Join(", ", parameters) + ")"))
+        {
+            if (b.Left.IsConstant && b.Left.Length > 1) w.Line("ReadOnlySpan<float> " + left + " = " + method + "_A;");
+            if (b.Right.IsConstant && b.Right.Length > 1) w.Line("ReadOnlySpan<float> " + right + " = " + method + "_B;");
+            bool flat = (b.Left.Length == 1 || Same(b.Left.Shape, output)) && (b.Right.Length == 1 || Same(b.Right.Shape, output));
+            string? op = b.Kind switch { BinaryKind.Add => "+", BinaryKind.Sub => "-", BinaryKind.Mul => "*", BinaryKind.Div => "/", _ => square ? "square" : null };
+            if (flat && op is not null && n >= 4)
+            {
+                var checks = new List<(string, long)> { ("y", n) };
+                if (!b.Left.IsConstant && b.Left.Length > 1) checks.Add(("a", n));
+                if (!b.Right.IsConstant && b.Right.Length > 1) checks.Add(("b", n));
+                w.Line(KernelContext.LengthCheck(checks.ToArray()));
+                if (b.Left.Length > 1) w.Line("ref float " + left + "Start = ref MemoryMarshal.GetReference(" + left + ");");
+                if (b.Right.Length > 1 && op != "square") w.Line("ref float " + right + "Start = ref MemoryMarshal.GetReference(" + right + ");");
+                w.Line("ref float yStart = ref MemoryMarshal.GetReference(y);");
+                w.Line("int i = 0;");
+                VectorWidth.Dispatch(w, v =>
+                {
+                    string VectorOf(Operand o, string name) => o.Length == 1 ? v.Splat(Element(o, name, "0")) : v.Load(name + "Start", "(nuint)i");
+                    int whole = n / v.Lanes * v.Lanes;
+                    using (w.Block("for (; i < " + whole + "; i += " + v.Lanes + ")"))
+                    {
+                        if (op == "square")
+                        {
+                            w.Line(v.Floats + " value = " + VectorOf(b.Left, left) + ";");
+                            w.Line(v.Store(Relu("value * value", v), "yStart", "(nuint)i"));
+                        }
+                        else
+                        {
+                            w.Line(v.Store(Relu(VectorOf(b.Left, left) + " " + op + " " + VectorOf(b.Right, right), v), "yStart", "(nuint)i"));
+                        }
+                    }
+                });
+                w.Line("for (; i < " + n + "; i++) y[i] = " + Relu(Combine(Element(b.Left, left, "i"), Element(b.Right, right, "i")), null) + ";");
+            }
+            else if (flat)
+            {
+                w.Line("for (int i = 0; i < " + n + "; i++) y[i] = " + Relu(Combine(Element(b.Left, left, "i"), Element(b.Right, right, "i")), null) + ";");
+            }
+            else
+            {
+                int[] ls = TensorKernels.BroadcastStrides(b.Left.Shape, output), rs = TensorKernels.BroadcastStrides(b.Right.Shape, output);
+                var blocks = new List<IDisposable>();
+                for (int d = 0; d < output.Length; d++) blocks.Add(w.Block("for (int i" + d + " = 0; i" + d + " < " + output[d] + "; i" + d + "++)"));
+                string Index(int[] strides) => string.Join(" + ", Enumerable.Range(0, output.Length).Where(d => strides[d] != 0).Select(d => "i" + d + " * " + strides[d]).DefaultIfEmpty("0"));
+                w.Line("y[" + Index(TensorKernels.BroadcastStrides(output, output)) + "] = " + Relu(Combine(Element(b.Left, left, Index(ls)), Element(b.Right, right, Index(rs))), null) + ";");
+                for (int i = blocks.Count - 1; i >= 0; i--) blocks[i].Dispose();
+            }
+        }
+        if (b.Left.IsConstant && b.Left.Length > 1) w.Line("private static ReadOnlySpan<float> " + method + "_A => " + Literals.FloatArray(b.Left.Constant!) + ";");
+        if (b.Right.IsConstant && b.Right.Length > 1) w.Line("private static ReadOnlySpan<float> " + method + "_B => " + Literals.FloatArray(b.Right.Constant!) + ";");
+        w.Line();
+    }
+
+    private static bool IsScalar(Operand o, float value) => o.IsConstant && o.Length == 1 && o.Constant![0] == value;
+
+    public static string Describe(Operand o) => (o.IsConstant ? (o.Length == 1 ? "the constant " + Literals.Float(o.Constant![0]) : "a constant ") : "a value ") + (o.Length == 1 ? "" : Shape.Format(o.Shape));
+
+    private static bool Same(int[] a, int[] b) => a.Length == b.Length && a.SequenceEqual(b);
+}

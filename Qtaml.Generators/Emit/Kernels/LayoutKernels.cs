@@ -1,0 +1,23 @@
+using Qtaml.Generators.Lowering;
+
+namespace Qtaml.Generators.Emit.Kernels;
+
+/// <summary>Conversions between layouts, written once per shape and shared by the steps that need them.</summary>
+internal static class LayoutKernels
+{
+    /// <summary>Copies a channels-last value into the ONNX graph's channel planes (the padding slots are dropped).</summary>
+    public static void WriteToPlanes(SourceWriter w, Step step, ValueInfo value)
+    {
+        int channels = value.Shape[0], positions = value.Positions, slots = value.ChannelSlots;
+        w.Line("/// <summary>[" + positions + " positions][" + slots + " slots] channels-last to [" + channels + "][" + positions + "] planes.</summary>");
+        using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
+        {
+            w.Line(KernelContext.LengthCheck(("x", (long)positions * slots), ("y", (long)channels * positions)));
+            w.Line("ref float source = ref MemoryMarshal.GetReference(x);");
+            w.Line("ref float target = ref MemoryMarshal.GetReference(y);");
+            using (w.Block("for (nuint c = 0; c < " + channels + "; c++)"))
+                w.Line("for (nuint p = 0; p < " + positions + "; p++) Unsafe.Add(ref target, c * " + positions + " + p) = Unsafe.Add(ref source, p * " + slots + " + c);");
+        }
+        w.Line();
+    }
+}

@@ -1,0 +1,100 @@
+using System.Linq;
+using Qtaml.Generators.Lowering;
+using Qtaml.Generators.Network;
+
+namespace Qtaml.Generators.Emit.Kernels;
+
+/// <summary>Max and average pooling, over planes or over channels-last values a vector of channels at a time.</summary>
+internal static class PoolKernels
+{
+    public static void Write(SourceWriter w, KernelContext k, Step step, PoolLayer p)
+    {
+        ValueInfo input = k.Value(step.Inputs[0]);
+        if (input.Layout == Layout.ChannelsLast) WriteChannelsLast(w, step, p, input.ChannelSlots);
+        else WritePlanes(w, step, p);
+    }
+
+    private static string Describe(PoolLayer p) =>
+        Escape.XmlDoc(p.Name) + ": " + p.Operator + " " + Shape.Format(p.InputShape) + " -> " + Shape.Format(p.OutputShape) + ", window " + p.Window;
+
+    private static void WritePlanes(SourceWriter w, Step step, PoolLayer p)
+    {
+        bool max = p.Kind == PoolKind.Max;
+        Window k = p.Window;
+        w.Line("/// <summary>" + Describe(p) + ".</summary>");
+        using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
+        using (w.Block("for (int c = 0; c < " + p.Channels + "; c++)"))
+        using (w.Block("for (int oy = 0; oy < " + p.OutH + "; oy++)"))
+        using (w.Block("for (int ox = 0; ox < " + p.OutW + "; ox++)"))
+        {
+            w.Line(max ? "float best = float.NegativeInfinity;" : "float sum = 0f;");
+            if (!max && !p.CountIncludePad) w.Line("int count = 0;");
+            using (w.Block("for (int ky = 0; ky < " + k.KernelH + "; ky++)"))
+            {
+                w.Line("int iy = oy * " + k.StrideH + " - " + k.PadTop + " + ky;");
+                w.Line("if ((uint)iy >= " + p.InH + "u) continue;");
+                using (w.Block("for (int kx = 0; kx < " + k.KernelW + "; kx++)"))
+                {
+                    w.Line("int ix = ox * " + k.StrideW + " - " + k.PadLeft + " + kx;");
+                    w.Line("if ((uint)ix >= " + p.InW + "u) continue;");
+                    w.Line("float v = x[(c * " + p.InH + " + iy) * " + p.InW + " + ix];");
+                    w.Line(max ? "if (v > best) best = v;" : p.CountIncludePad ? "sum += v;" : "sum += v; count++;");
+                }
+            }
+            string value = max ? "best" : p.CountIncludePad ? "sum / " + k.Size + "f" : "count == 0 ? 0f : sum / count";
+            w.Line("y[(c * " + p.OutH + " + oy) * " + p.OutW + " + ox] = " + value + ";");
+        }
+        w.Line();
+    }
+
+    /// <summary>
+    /// Pooling over channels-last input: each window position contributes whole vectors of channels, so one
+    /// maximum (or sum) covers a vector of channels. Positions outside the input are skipped (max) or count as
+    /// zeros only where the model says so (average with count_include_pad).
+    /// </summary>
+    private static void WriteChannelsLast(SourceWriter w, Step step, PoolLayer p, int slots)
+    {
+        bool max = p.Kind == PoolKind.Max;
+        Window k = p.Window;
+        bool inside = k.PadTop == 0 && k.PadLeft == 0 && (p.OutH - 1) * k.StrideH + k.KernelH <= p.InH && (p.OutW - 1) * k.StrideW + k.KernelW <= p.InW;
+        w.Line("/// <summary>" + Describe(p) + "; channels-last with " + slots + " channel slots.</summary>");
+        using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
+        {
+            w.Line(KernelContext.LengthCheck(("x", (long)p.InH * p.InW * slots), ("y", (long)p.OutH * p.OutW * slots)));
+            w.Line("ref float source = ref MemoryMarshal.GetReference(x);");
+            w.Line("ref float target = ref MemoryMarshal.GetReference(y);");
+            VectorWidth.Dispatch(w, v =>
+            {
+                int vectors = slots / v.Lanes;
+                using (w.Block("for (int oy = 0; oy < " + p.OutH + "; oy++)"))
+                using (w.Block("for (int ox = 0; ox < " + p.OutW + "; ox++)"))
+                {
+                    string start = max ? v.Splat("float.NegativeInfinity") : v.Zero;
+                    w.Line(string.Join(" ", Enumerable.Range(0, vectors).Select(g => v.Floats + " r" + g + " = " + start + ";")));
+                    if (!max && !p.CountIncludePad && !inside) w.Line("int count = 0;");
+                    using (w.Block("for (int ky = 0; ky < " + k.KernelH + "; ky++)"))
+                    {
+                        w.Line("int iy = oy * " + k.StrideH + (k.PadTop > 0 ? " - " + k.PadTop : "") + " + ky;");
+                        if (!inside) w.Line("if ((uint)iy >= " + p.InH + "u) continue;");
+                        using (w.Block("for (int kx = 0; kx < " + k.KernelW + "; kx++)"))
+                        {
+                            w.Line("int ix = ox * " + k.StrideW + (k.PadLeft > 0 ? " - " + k.PadLeft : "") + " + kx;");
+                            if (!inside) w.Line("if ((uint)ix >= " + p.InW + "u) continue;");
+                            w.Line("nuint at = (nuint)((iy * " + p.InW + " + ix) * " + slots + ");");
+                            for (int g = 0; g < vectors; g++)
+                            {
+                                string load = v.Load("source", "at + " + (g * v.Lanes));
+                                w.Line("r" + g + " = " + (max ? v.Type + ".Max(r" + g + ", " + load + ");" : "r" + g + " + " + load + ";"));
+                            }
+                            if (!max && !p.CountIncludePad && !inside) w.Line("count++;");
+                        }
+                    }
+                    string divisor = max ? "" : p.CountIncludePad || inside ? " / " + Literals.Float(k.Size) : " / " + v.Splat("(float)Math.Max(count, 1)");
+                    for (int g = 0; g < vectors; g++)
+                        w.Line(v.Store("r" + g + divisor, "target", "(nuint)((oy * " + p.OutW + " + ox) * " + slots + " + " + (g * v.Lanes) + ")"));
+                }
+            });
+        }
+        w.Line();
+    }
+}

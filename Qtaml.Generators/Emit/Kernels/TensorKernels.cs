@@ -1,0 +1,271 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Qtaml.Generators.Lowering;
+using Qtaml.Generators.Network;
+using Qtaml.Generators.Planning;
+
+namespace Qtaml.Generators.Emit.Kernels;
+
+/// <summary>Operators that move or combine whole tensors: products of computed values, transposes, reductions, concatenation, embeddings.</summary>
+internal static class TensorKernels
+{
+    /// <summary>An operand's strides over the output's axes (aligned from the right), 0 where it is broadcast.</summary>
+    public static int[] BroadcastStrides(int[] shape, int[] output)
+    {
+        var strides = new int[output.Length];
+        int stride = 1;
+        for (int d = output.Length - 1; d >= 0; d--)
+        {
+            int own = d - (output.Length - shape.Length);
+            if (own < 0) continue;
+            strides[d] = shape[own] == 1 ? 0 : stride;
+            stride *= shape[own];
+        }
+        return strides;
+    }
+
+    /// <summary>
+    /// Where the vectors covering <paramref name="length"/> ≥ <paramref name="lanes"/> values start: every whole
+    /// vector, then, when the length is not whole vectors, one more that ends at the last value and overlaps the
+    /// one before. Computing a value twice in the same order gives the same bits, so storing the overlap twice is harmless.
+    /// </summary>
+    private static List<int> VectorStarts(int length, int lanes)
+    {
+        List<int> starts = Enumerable.Range(0, length / lanes).Select(v => v * lanes).ToList();
+        if (length % lanes != 0) starts.Add(length - lanes);
+        return starts;
+    }
+
+    /// <summary>Output vectors a product keeps in registers at a time.</summary>
+    private const int OutputVectors = 8;
+
+    /// <summary>
+    /// A product of two computed values (attention scores, attention mixing): each output row is accumulated in
+    /// registers, every left value broadcast and multiply-added with the right row's vectors.
+    /// </summary>
+    public static void WriteMatMul(SourceWriter w, Step step, MatMulLayer m)
+    {
+        w.Line("/// <summary>" + Escape.XmlDoc(m.Name) + ": " + m.Batch + " product(s) of [" + m.M + " x " + m.K + "] by [" + m.K + " x " + m.N + "] computed values.</summary>");
+        using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y)"))
+        {
+            long rightLength = m.RightIsShared ? (long)m.K * m.N : (long)m.Batch * m.K * m.N;
+            w.Line(KernelContext.LengthCheck(("a", (long)m.Batch * m.M * m.K), ("b", rightLength), ("y", m.OutputLength)));
+            if (m.N < 4)
+            {
+                WriteSmallMatMul(w, m);
+                return;
+            }
+            w.Line("ref float left = ref MemoryMarshal.GetReference(a);");
+            w.Line("ref float right = ref MemoryMarshal.GetReference(b);");
+            w.Line("ref float result = ref MemoryMarshal.GetReference(y);");
+            VectorWidth.Dispatch(w, v =>
+            {
+                if (m.N < v.Lanes)
+                {
+                    WriteSmallMatMul(w, m);
+                    return;
+                }
+                List<int> columns = VectorStarts(m.N, v.Lanes);
+                using (w.Block("for (int batch = 0; batch < " + m.Batch + "; batch++)"))
+                {
+                    w.Line("nuint rightStart = " + (m.RightIsShared ? "0" : "(nuint)(batch * " + (m.K * m.N) + ")") + ";");
+                    using (w.Block("for (int i = 0; i < " + m.M + "; i++)"))
+                    {
+                        w.Line("nuint leftRow = (nuint)((batch * " + m.M + " + i) * " + m.K + "), resultRow = (nuint)((batch * " + m.M + " + i) * " + m.N + ");");
+                        for (int start = 0; start < columns.Count; start += OutputVectors)
+                        {
+                            List<int> group = columns.Skip(start).Take(OutputVectors).ToList();
+                            using (w.Block("// columns " + group[0] + " to " + (group[group.Count - 1] + v.Lanes) + ", " + group.Count + " vector(s) in registers"))
+                            {
+                                w.Line(string.Join(" ", group.Select((_, g) => v.Floats + " acc" + g + " = default;")));
+                                using (w.Block("for (nuint k = 0; k < " + m.K + "; k++)"))
+                                {
+                                    w.Line(v.Floats + " broadcast = " + v.Splat("Unsafe.Add(ref left, leftRow + k)") + ";");
+                                    w.Line("nuint at = rightStart + k * " + m.N + ";");
+                                    for (int g = 0; g < group.Count; g++)
+                                        w.Line("acc" + g + " = " + VectorWidth.MultiplyAdd(v.Load("right", "at + " + group[g]), "broadcast", "acc" + g) + ";");
+                                }
+                                for (int g = 0; g < group.Count; g++) w.Line(v.Store("acc" + g, "result", "resultRow + " + group[g]));
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        w.Line();
+    }
+
+    /// <summary>Fewer output columns than a vector: plain loops.</summary>
+    private static void WriteSmallMatMul(SourceWriter w, MatMulLayer m)
+    {
+        w.Line("y.Slice(0, " + m.OutputLength + ").Clear();");
+        using (w.Block("for (int batch = 0; batch < " + m.Batch + "; batch++)"))
+        {
+            w.Line("ReadOnlySpan<float> leftRows = a.Slice(batch * " + (m.M * m.K) + ", " + (m.M * m.K) + ");");
+            w.Line("ReadOnlySpan<float> rightRows = b.Slice(" + (m.RightIsShared ? "0" : "batch * " + (m.K * m.N)) + ", " + (m.K * m.N) + ");");
+            w.Line("Span<float> product = y.Slice(batch * " + (m.M * m.N) + ", " + (m.M * m.N) + ");");
+            using (w.Block("for (int i = 0; i < " + m.M + "; i++)"))
+            using (w.Block("for (int k = 0; k < " + m.K + "; k++)"))
+            {
+                w.Line("float v = leftRows[i * " + m.K + " + k];");
+                w.Line("for (int j = 0; j < " + m.N + "; j++) product[i * " + m.N + " + j] += v * rightRows[k * " + m.N + " + j];");
+            }
+        }
+    }
+
+    public static void WriteTranspose(SourceWriter w, Step step, TransposeLayer t)
+    {
+        int[] input = t.InputShape, output = t.OutputShape;
+        int[] inStrides = BroadcastStrides(input, input);
+        w.Line("/// <summary>" + Escape.XmlDoc(t.Name) + ": Transpose " + Shape.Format(input) + " -> " + Shape.Format(output) + ", axes (" + string.Join(", ", t.Perm) + ").</summary>");
+        using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
+        {
+            int last = output.Length - 1;
+            if (last > 0 && t.Perm[last] == last && output[last] >= 4)
+            {
+                // The last axis stays where it is: copy whole runs of it.
+                int run = output[last];
+                w.Line("int o = 0;");
+                var outer = new List<IDisposable>();
+                for (int d = 0; d < last; d++) outer.Add(w.Block("for (int i" + d + " = 0; i" + d + " < " + output[d] + "; i" + d + "++)"));
+                w.Line("x.Slice(" + string.Join(" + ", Enumerable.Range(0, last).Select(d => "i" + d + " * " + inStrides[t.Perm[d]])) + ", " + run + ").CopyTo(y.Slice(o, " + run + "));");
+                w.Line("o += " + run + ";");
+                for (int i = outer.Count - 1; i >= 0; i--) outer[i].Dispose();
+            }
+            else
+            {
+                // Element by element; both lengths are checked once, so the loop reads and writes without bounds tests.
+                w.Line(KernelContext.LengthCheck(("x", t.InputLength), ("y", t.OutputLength)));
+                w.Line("ref float source = ref MemoryMarshal.GetReference(x);");
+                w.Line("ref float target = ref MemoryMarshal.GetReference(y);");
+                w.Line("nuint o = 0;");
+                var blocks = new List<IDisposable>();
+                for (int d = 0; d < output.Length; d++) blocks.Add(w.Block("for (nuint i" + d + " = 0; i" + d + " < " + output[d] + "; i" + d + "++)"));
+                w.Line("Unsafe.Add(ref target, o++) = Unsafe.Add(ref source, " + string.Join(" + ", Enumerable.Range(0, output.Length).Select(d => "i" + d + " * " + inStrides[t.Perm[d]])) + ");");
+                for (int i = blocks.Count - 1; i >= 0; i--) blocks[i].Dispose();
+            }
+        }
+        w.Line();
+    }
+
+    public static void WriteReduceMean(SourceWriter w, Step step, ReduceMeanLayer r)
+    {
+        w.Line("/// <summary>" + Escape.XmlDoc(r.Name) + ": the mean over axis " + r.Axis + " of " + Shape.Format(r.InputShape) + " (" + r.Reduced + " values each).</summary>");
+        using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
+        {
+            w.Line(KernelContext.LengthCheck(("x", r.InputLength), ("y", r.OutputLength)));
+            if (r.Inner >= 4)
+            {
+                // A vector of inner positions at a time, summed over the reduced axis in the same order as one at a
+                // time; a last vector overlapping the one before recomputes the same sums.
+                w.Line("ref float source = ref MemoryMarshal.GetReference(x);");
+                w.Line("ref float target = ref MemoryMarshal.GetReference(y);");
+                VectorWidth.Dispatch(w, v =>
+                {
+                    if (r.Inner < v.Lanes)
+                    {
+                        WriteScalarReduceMean(w, r);
+                        return;
+                    }
+                    using (w.Block("for (int o = 0; o < " + r.Outer + "; o++)"))
+                        foreach (int start in VectorStarts(r.Inner, v.Lanes))
+                            using (w.Block("// positions " + start + " to " + (start + v.Lanes)))
+                            {
+                                w.Line(v.Floats + " sum = " + v.Zero + ";");
+                                w.Line("for (int k = 0; k < " + r.Reduced + "; k++) sum += " + v.Load("source", "(nuint)((o * " + r.Reduced + " + k) * " + r.Inner + " + " + start + ")") + ";");
+                                w.Line(v.Store("sum * " + v.Splat(Literals.Float(1f / r.Reduced)), "target", "(nuint)(o * " + r.Inner + " + " + start + ")"));
+                            }
+                });
+            }
+            else
+            {
+                WriteScalarReduceMean(w, r);
+            }
+        }
+        w.Line();
+    }
+
+    private static void WriteScalarReduceMean(SourceWriter w, ReduceMeanLayer r)
+    {
+        w.Line("y.Slice(0, " + r.OutputLength + ").Clear();");
+        using (w.Block("for (int o = 0; o < " + r.Outer + "; o++)"))
+        using (w.Block("for (int k = 0; k < " + r.Reduced + "; k++)"))
+            w.Line("for (int i = 0; i < " + r.Inner + "; i++) y[o * " + r.Inner + " + i] += x[(o * " + r.Reduced + " + k) * " + r.Inner + " + i];");
+        w.Line("for (int i = 0; i < " + r.OutputLength + "; i++) y[i] *= " + Literals.Float(1f / r.Reduced) + ";");
+    }
+
+    public static void WriteConcat(SourceWriter w, Step step, ConcatLayer c)
+    {
+        string method = step.Method;
+        var parameters = new List<string>();
+        var sources = new List<string>();
+        int valueIndex = 0;
+        foreach (Operand part in c.Parts)
+        {
+            if (part.IsConstant)
+            {
+                sources.Add(method + "_Part" + sources.Count);
+            }
+            else
+            {
+                parameters.Add("ReadOnlySpan<float> x" + valueIndex);
+                sources.Add("x" + valueIndex++);
+            }
+        }
+        parameters.Add("Span<float> y");
+        int total = c.Parts.Sum(c.Chunk);
+        w.Line("/// <summary>" + Escape.XmlDoc(c.Name) + ": Concat of " + string.Join(", ", c.Parts.Select(ElementwiseKernels.Describe)) + " along axis " + c.Axis + ".</summary>");
+        using (w.Block("private static void " + method + "(" + string.Join(", ", parameters) + ")"))
+        using (w.Block("for (int o = 0; o < " + c.Outer + "; o++)"))
+        {
+            int at = 0;
+            for (int p = 0; p < c.Parts.Length; p++)
+            {
+                int chunk = c.Chunk(c.Parts[p]);
+                string source = c.Parts[p].IsConstant ? "((ReadOnlySpan<float>)" + sources[p] + ")" : sources[p];
+                w.Line(source + ".Slice(o * " + chunk + ", " + chunk + ").CopyTo(y.Slice(o * " + total + " + " + at + ", " + chunk + "));");
+                at += chunk;
+            }
+        }
+        for (int p = 0; p < c.Parts.Length; p++)
+            if (c.Parts[p].IsConstant) w.Line("private static ReadOnlySpan<float> " + sources[p] + " => " + Literals.FloatArray(c.Parts[p].Constant!) + ";");
+        w.Line();
+    }
+
+    /// <summary>An embedding: each picked row dequantized (or copied) into place.</summary>
+    public static void WriteEmbedding(SourceWriter w, KernelContext k, Step step, EmbeddingLayer e)
+    {
+        string method = step.Method;
+        w.Line("/// <summary>" + Escape.XmlDoc(e.Name) + ": rows of a " + e.Channels + " x " + e.Width + " embedding table at " + e.Indices.Length + " baked indices.</summary>");
+        if (!k.IsQuantized)
+        {
+            using (w.Block("private static void " + method + "(Span<float> y)"))
+            {
+                w.Line("ReadOnlySpan<float> table = " + method + "_Table;");
+                w.Line("ReadOnlySpan<int> indices = " + method + "_Indices;");
+                w.Line("for (int t = 0; t < " + e.Indices.Length + "; t++) table.Slice(indices[t] * " + e.Width + ", " + e.Width + ").CopyTo(y.Slice(t * " + e.Width + ", " + e.Width + "));");
+            }
+            w.Line("private static ReadOnlySpan<float> " + method + "_Table => " + Literals.FloatArray(e.Weights) + ";");
+        }
+        else
+        {
+            QuantizedLayer q = k.Quantized(e);
+            using (w.Block("private static void " + method + "(ReadOnlySpan<byte> w, Span<float> y)"))
+            {
+                w.Line(k.CodeSpan());
+                w.Line("ReadOnlySpan<float> scale = " + method + "_Scale;");
+                w.Line("ReadOnlySpan<int> indices = " + method + "_Indices;");
+                using (w.Block("for (int t = 0; t < " + e.Indices.Length + "; t++)"))
+                {
+                    w.Line("int row = indices[t];");
+                    w.Line("for (int i = 0; i < " + e.Width + "; i++) y[t * " + e.Width + " + i] = scale[row] * (" + k.CodeRead("row * " + e.Width + " + i")
+                        + (q.CodeOffset != 0 ? " + " + Literals.Float(q.CodeOffset) : "") + ");");
+                }
+            }
+            w.Line("private static ReadOnlySpan<float> " + method + "_Scale => " + Literals.FloatArray(q.ChannelScales) + ";");
+        }
+        w.Line("private static ReadOnlySpan<int> " + method + "_Indices => new int[] { " + string.Join(", ", e.Indices.Select(i => Literals.Int(i))) + " };");
+        w.Line();
+    }
+}

@@ -1,0 +1,161 @@
+using System.Collections.Generic;
+using System.Linq;
+using Qtaml.Generators.Emit.Kernels;
+using Qtaml.Generators.Lowering;
+using Qtaml.Generators.Network;
+
+namespace Qtaml.Generators.Emit;
+
+/// <summary>
+/// Prints a <see cref="KernelProgram"/>: <c>Forward</c>, one call per step over fixed slices of one arena, then one
+/// method per step from the kernel writers. Everything the printer decides was decided by the passes; it only
+/// spells it out.
+/// </summary>
+internal static class ProgramPrinter
+{
+    public static void Write(SourceWriter w, KernelContext k, NetworkGraph graph)
+    {
+        KernelProgram program = k.Program;
+        SharedKernels shared = ShareDenseKernels(k, graph, w.Indent);
+        WriteForward(w, k, graph, shared);
+        var written = new HashSet<string>();
+        foreach (Step step in program.Steps)
+        {
+            if (!written.Add(step.Method)) continue;   // a layout conversion of a shape met before
+            WriteStep(w, k, graph, step, shared);
+        }
+    }
+
+    /// <summary>The expression for a value's storage as a step reads or writes it.</summary>
+    private static string Storage(KernelProgram program, int value)
+    {
+        int root = program.Root(value);
+        Placement place = program.Placements[root];
+        return place.Buffer switch
+        {
+            Buffer.Input => "input",
+            Buffer.Output => "output",
+            _ => "arena.Slice(" + place.Offset + ", " + program.Values[root].StoredLength + ")",
+        };
+    }
+
+    private static void WriteForward(SourceWriter w, KernelContext k, NetworkGraph graph, SharedKernels shared)
+    {
+        KernelProgram program = k.Program;
+        var weightIndex = WeightIndices(graph);
+        var parameters = k.IsQuantized ? k.Plan.Layers.Select((_, l) => "ReadOnlySpan<byte> w" + l).ToList() : new List<string>();
+        parameters.Add("ReadOnlySpan<float> input");
+        parameters.Add("Span<float> output");
+        w.Line("/// <summary>");
+        w.Line("/// The network as " + program.Steps.Count + " kernel steps" + (program.ArenaFloats > 0 ? " over one arena of " + program.ArenaFloats + " floats: each value has a fixed slice, reused once nothing reads it" : "") + ".");
+        w.Line("/// </summary>");
+        using (w.Block("private static void Forward(" + string.Join(", ", parameters) + ")"))
+        {
+            if (program.ArenaFloats > 0)
+                w.Line(program.ArenaFloats <= KernelContext.StackFloats
+                    ? "Span<float> arena = stackalloc float[" + program.ArenaFloats + "];"
+                    : "Span<float> arena = s_arena ??= new float[" + program.ArenaFloats + "];");
+            foreach (Step step in program.Steps)
+            {
+                string y = Storage(program, step.Output);
+                string inputs = string.Join(", ", step.Inputs.Select(v => Storage(program, v)));
+                if (step.IsConversion)
+                {
+                    w.Line("// channels-last back to planes for the readers that need them");
+                    w.Line(step.Method + "(" + inputs + ", " + y + ");");
+                    continue;
+                }
+                Layer layer = graph.Layers[step.Layer];
+                w.Line("// " + Escape.LineComment(layer.Name) + ": " + layer.Operator + " " + Shape.Format(layer.InputShape) + " -> " + Shape.Format(layer.OutputShape) + (step.FusedRelu ? ", ReLU fused" : ""));
+                string codes = k.IsQuantized && layer is WeightLayer ? "w" + weightIndex[step.Layer] : "";
+                switch (layer)
+                {
+                    case EmbeddingLayer:
+                        w.Line(step.Method + "(" + (codes.Length > 0 ? codes + ", " : "") + y + ");");
+                        break;
+                    case DenseLayer when step.Kernel == Kernel.DenseRow && k.IsQuantized:
+                        w.Line(shared.Call(layer, step.Method, codes, inputs + ", " + y) + ";");
+                        break;
+                    default:
+                        w.Line(step.Method + "(" + (codes.Length > 0 ? codes + ", " : "") + inputs + ", " + y + ");");
+                        break;
+                }
+            }
+            if (program.Placements[program.Root(program.OutputValue)].Buffer == Buffer.Input)
+                w.Line("input.CopyTo(output);   // the network computes nothing: its output is its input");
+        }
+        if (program.ArenaFloats > KernelContext.StackFloats)
+        {
+            w.Line();
+            w.Line("[ThreadStatic] private static float[]? s_arena;");
+        }
+        w.Line();
+    }
+
+    /// <summary>For each network layer with weights, its index among the weight layers (the weight image's layer).</summary>
+    private static Dictionary<int, int> WeightIndices(NetworkGraph graph)
+    {
+        var result = new Dictionary<int, int>();
+        for (int i = 0; i < graph.Layers.Length; i++)
+            if (graph.Layers[i] is WeightLayer) result[i] = result.Count;
+        return result;
+    }
+
+    private static void WriteStep(SourceWriter w, KernelContext k, NetworkGraph graph, Step step, SharedKernels shared)
+    {
+        if (step.IsConversion)
+        {
+            LayoutKernels.WriteToPlanes(w, step, k.Value(step.Inputs[0]));
+            return;
+        }
+        switch (graph.Layers[step.Layer])
+        {
+            case ConvLayer c: ConvKernels.Write(w, k, step, c); break;
+            case DenseLayer d when step.Kernel == Kernel.DenseRows: DenseKernels.WriteRows(w, k, d, step); break;
+            case DenseLayer d when k.IsQuantized: WriteSharedDense(w, k, d, step, shared); break;
+            case DenseLayer d: DenseKernels.WriteFloatRow(w, d, step); break;
+            case PoolLayer p: PoolKernels.Write(w, k, step, p); break;
+            case ReluLayer relu: ElementwiseKernels.WriteRelu(w, k, step, relu); break;
+            case UnaryLayer u: ElementwiseKernels.WriteUnary(w, k, step, u); break;
+            case BinaryLayer b: ElementwiseKernels.WriteBinary(w, k, step, b); break;
+            case SoftmaxLayer s: NormalizationKernels.WriteSoftmax(w, step, s); break;
+            case LayerNormLayer n: NormalizationKernels.WriteLayerNorm(w, step, n); break;
+            case MatMulLayer m: TensorKernels.WriteMatMul(w, step, m); break;
+            case TransposeLayer t: TensorKernels.WriteTranspose(w, step, t); break;
+            case ReduceMeanLayer r: TensorKernels.WriteReduceMean(w, step, r); break;
+            case ConcatLayer c: TensorKernels.WriteConcat(w, step, c); break;
+            case EmbeddingLayer e: TensorKernels.WriteEmbedding(w, k, step, e); break;
+        }
+    }
+
+    /// <summary>A quantized one-row dense layer: its data, and the kernel of its shape if it is the first of that shape.</summary>
+    private static void WriteSharedDense(SourceWriter w, KernelContext k, DenseLayer layer, Step step, SharedKernels shared)
+    {
+        if (shared.Writes(layer))
+        {
+            int users = shared.Users(layer);
+            w.Line("/// <summary>" + Escape.XmlDoc(layer.Name) + ": " + layer.Operator + ", " + layer.InputCount + " inputs to " + layer.Outputs + " outputs" + (step.FusedRelu ? ", with the ReLU after it fused in" : "")
+                + (users > 1 ? "; the kernel of all " + users + " dense layers of this shape" : "") + ".</summary>");
+            w.Raw(shared.Text(layer).Replace(SharedKernels.Placeholder, step.Method));
+            w.Line();
+        }
+        w.Line("private static ReadOnlySpan<float> " + step.Method + "_Scale => " + Literals.FloatArray(k.Quantized(layer).ChannelScales) + ";");
+        w.Line("private static ReadOnlySpan<float> " + step.Method + "_Bias => " + Literals.FloatArray(layer.Bias) + ";");
+        w.Line();
+    }
+
+    /// <summary>Renders the kernel of every quantized one-row dense layer, so equal kernels are written once (see <see cref="SharedKernels"/>).</summary>
+    private static SharedKernels ShareDenseKernels(KernelContext k, NetworkGraph graph, int indent)
+    {
+        var shared = new SharedKernels();
+        if (!k.IsQuantized) return shared;
+        foreach (Step step in k.Program.Steps)
+        {
+            if (step.IsConversion || step.Kernel != Kernel.DenseRow || graph.Layers[step.Layer] is not DenseLayer dense) continue;
+            var kernel = new SourceWriter(indent);
+            DenseKernels.WriteQuantizedRow(kernel, k, dense, SharedKernels.Placeholder, step.FusedRelu);
+            shared.Add(dense, step.Method, kernel.ToString());
+        }
+        return shared;
+    }
+}

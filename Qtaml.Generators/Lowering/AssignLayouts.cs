@@ -1,0 +1,104 @@
+using System.Collections.Generic;
+using System.Linq;
+using Qtaml.Generators.Model;
+using Qtaml.Generators.Network;
+
+namespace Qtaml.Generators.Lowering;
+
+/// <summary>
+/// Chooses each value's layout. A table or depthwise convolution writes channels-last (a vector of channels per
+/// position), and ReLU, pooling and element-wise operations of equal channels-last shapes (a residual add) keep
+/// it, in any graph. Every other reader gets the ONNX graph's planes: a conversion step is inserted once per
+/// value, before its first such reader, and the output is always planes. Convolutions read either layout.
+/// </summary>
+internal static class AssignLayouts
+{
+    /// <summary>Channels are padded to whole groups of 8: two Vector128, one Vector256, half a Vector512.</summary>
+    public const int SlotMultiple = 8;
+
+    public static int Slots(int channels) => (channels + SlotMultiple - 1) / SlotMultiple * SlotMultiple;
+
+    public static KernelProgram Run(NetworkGraph graph, KernelProgram program)
+    {
+        var values = program.Values.ToList();
+        var alias = program.Alias.ToList();
+        var steps = new List<Step>();
+        var planesOf = new Dictionary<int, int>();
+
+        int Root(int v)
+        {
+            while (alias[v] != v) v = alias[v];
+            return v;
+        }
+
+        bool IsChannelsLast(int v) => values[Root(v)].Layout == Layout.ChannelsLast;
+
+        // The value read in planes: itself, or (once per value) a conversion inserted here. A reshape of a
+        // channels-last value is re-pointed at the conversion, so the alias reads planes too.
+        int InPlanes(int v)
+        {
+            int root = Root(v);
+            if (values[root].Layout == Layout.Planes) return v;
+            if (!planesOf.TryGetValue(root, out int converted))
+            {
+                ValueInfo source = values[root];
+                converted = values.Count;
+                values.Add(source with { Layout = Layout.Planes, ChannelSlots = 0 });
+                alias.Add(converted);
+                steps.Add(new Step(ToPlanesName(source), -1, Kernel.ToPlanes, new EquatableArray<int>(new[] { root }), converted, FusedRelu: false));
+                planesOf[root] = converted;
+            }
+            if (v == root) return converted;
+            int link = v;
+            while (alias[link] != root) link = alias[link];
+            alias[link] = converted;
+            return v;
+        }
+
+        foreach (Step step in program.Steps)
+        {
+            Layer layer = graph.Layers[step.Layer];
+            bool direct(int v) => alias[v] == v;   // not a reshape: its shape is the one the layer was built for
+            int[] inputs = step.Inputs.ToArray();
+            int slots = 0;
+            switch (step.Kernel)
+            {
+                case Kernel.ConvTable or Kernel.ConvDepthwise:
+                    if (!direct(inputs[0])) inputs[0] = InPlanes(inputs[0]);
+                    slots = Slots(((ConvLayer)layer).OutChannels);
+                    break;
+                case Kernel.Default when KeepsLayout(layer) && inputs.Length > 0 && inputs.All(v => direct(v) && IsChannelsLast(v))
+                    && inputs.Select(v => values[v].ChannelSlots).Distinct().Count() == 1
+                    && inputs.All(v => values[v].Shape.Equals(values[inputs[0]].Shape)):
+                    slots = values[inputs[0]].ChannelSlots;
+                    break;
+                default:
+                    inputs = inputs.Select(InPlanes).ToArray();
+                    break;
+            }
+            if (slots > 0) values[step.Output] = values[step.Output] with { Layout = Layout.ChannelsLast, ChannelSlots = slots };
+            steps.Add(step with { Inputs = new EquatableArray<int>(inputs) });
+        }
+        int output = InPlanes(program.OutputValue);
+        return program with
+        {
+            Steps = new EquatableArray<Step>(steps),
+            Values = new EquatableArray<ValueInfo>(values),
+            Alias = new EquatableArray<int>(alias),
+            OutputValue = output,
+        };
+    }
+
+    /// <summary>Operators that compute each channel at each position alike, so they work on either layout.</summary>
+    private static bool KeepsLayout(Layer layer) => layer switch
+    {
+        ReluLayer or PoolLayer => true,
+        // Element-wise of values only, or with a scalar constant (which applies to the padding slots harmlessly).
+        BinaryLayer b => b.Kind != BinaryKind.Pow && (!b.Left.IsConstant || b.Left.Length == 1) && (!b.Right.IsConstant || b.Right.Length == 1) && b.OutputShape.Length >= 2,
+        UnaryLayer => true,
+        _ => false,
+    };
+
+    public static string ToPlanesName(ValueInfo value) =>
+        "ToPlanes_" + string.Join("x", value.Shape) + "_Slots" + value.ChannelSlots;
+}

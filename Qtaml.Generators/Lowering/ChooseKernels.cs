@@ -1,0 +1,57 @@
+using System.Linq;
+using Qtaml.Generators.Model;
+using Qtaml.Generators.Network;
+
+namespace Qtaml.Generators.Lowering;
+
+/// <summary>
+/// Picks each weight layer's kernel from its shape. The kernel fixes the order the layer's codes are stored in
+/// (<see cref="WeightOrder"/>): the weight image is laid out from these choices, not from the network.
+/// </summary>
+internal static class ChooseKernels
+{
+    public static KernelProgram Run(NetworkGraph graph, KernelProgram program) =>
+        program with { Steps = new EquatableArray<Step>(program.Steps.Select(s => s with { Kernel = For(graph.Layers[s.Layer]) })) };
+
+    public static Kernel For(Layer layer) => layer switch
+    {
+        DenseLayer { Rows: 1 } => Kernel.DenseRow,
+        DenseLayer => Kernel.DenseRows,
+        ConvLayer { Groups: 1 } => Kernel.ConvTable,
+        ConvLayer c when c.IsDepthwise => Kernel.ConvDepthwise,
+        // A grouped convolution whose groups each fill whole vectors of 8 output channels runs as one table per group.
+        ConvLayer c when c.OutChannels / c.Groups % 8 == 0 => Kernel.ConvTable,
+        ConvLayer => Kernel.ConvDirect,
+        _ => Kernel.Default,
+    };
+}
+
+/// <summary>Where a weight layer's codes sit in the weight image, given its kernel. The fault model does not care where a code sits within its layer.</summary>
+internal static class WeightOrder
+{
+    /// <summary>Where code <paramref name="index"/> of the file's row-major weights is stored within its layer.</summary>
+    public static int StoredPosition(Kernel kernel, WeightLayer layer, int index)
+    {
+        switch (kernel, layer)
+        {
+            case (Kernel.DenseRows, DenseLayer d):
+                // [in][out]: the table every row reuses is a run of whole vectors per input.
+                return index % d.InputCount * d.Outputs + index / d.InputCount;
+            case (Kernel.ConvTable, ConvLayer c):
+            {
+                // Per group, [tap][output channel of the group]: the table the kernel converts once per call.
+                int taps = c.TapsPerGroup, perGroup = c.OutChannels / c.Groups;
+                int oc = index / taps, tap = index % taps;
+                return oc / perGroup * taps * perGroup + tap * perGroup + oc % perGroup;
+            }
+            case (Kernel.ConvDepthwise, ConvLayer c):
+            {
+                // [tap][channel]: a vector of channels per tap.
+                int taps = c.Window.Size;
+                return index % taps * c.OutChannels + index / taps;
+            }
+            default:
+                return index;
+        }
+    }
+}

@@ -1,0 +1,99 @@
+using System.Linq;
+using Qtaml.Generators.Model;
+
+namespace Qtaml.Generators.Lowering;
+
+/// <summary>How a value's floats are ordered in its buffer.</summary>
+internal enum Layout
+{
+    /// <summary>Row-major in the shape the ONNX graph gives it: for an image, one plane per channel.</summary>
+    Planes,
+
+    /// <summary>
+    /// An image as [position][channel slot]: every position holds <see cref="ValueInfo.ChannelSlots"/> floats, the
+    /// channels then padding up to whole vectors. Convolutions read and write whole vectors of channels this way.
+    /// </summary>
+    ChannelsLast,
+}
+
+/// <summary>A value the program computes: its ONNX shape (batch dropped) and how it is stored.</summary>
+internal sealed record ValueInfo(EquatableArray<int> Shape, Layout Layout, int ChannelSlots)
+{
+    /// <summary>The number of elements of the shape.</summary>
+    public int Length => Shape.Aggregate(1, (a, b) => a * b);
+
+    /// <summary>Image positions (every axis after the channel axis); 1 for a flat value.</summary>
+    public int Positions => Shape.Skip(1).Aggregate(1, (a, b) => a * b);
+
+    /// <summary>The floats the value takes as stored.</summary>
+    public int StoredLength => Layout == Layout.ChannelsLast ? Positions * ChannelSlots : Length;
+
+    public static ValueInfo InPlanes(int[] shape) => new(new EquatableArray<int>(shape), Layout.Planes, 0);
+}
+
+/// <summary>Which kernel computes a step; for weight layers it also fixes the order of the stored codes.</summary>
+internal enum Kernel
+{
+    /// <summary>The operator's only kernel (element-wise, normalization, shape operators).</summary>
+    Default,
+
+    /// <summary>A dense layer on one row: dot products over the file's [out][in] rows.</summary>
+    DenseRow,
+
+    /// <summary>A dense layer on many rows (token-wise projections): an [in][out] table every row reuses.</summary>
+    DenseRows,
+
+    /// <summary>A convolution as a [tap][output channel] table multiplied with broadcast inputs, channel vectors by column blocks.</summary>
+    ConvTable,
+
+    /// <summary>A depthwise convolution (one input channel per output channel): [tap][channel] vectors times input vectors.</summary>
+    ConvDepthwise,
+
+    /// <summary>A grouped convolution that neither table kernel covers: direct loops over channel-major planes.</summary>
+    ConvDirect,
+
+    /// <summary>Layout conversion: a channels-last value back to planes.</summary>
+    ToPlanes,
+}
+
+/// <summary>
+/// One step of the program: a layer of the network (or a layout conversion, <see cref="Layer"/> = −1) reading
+/// values and writing one. <see cref="Method"/> is the generated method's name.
+/// </summary>
+internal sealed record Step(string Method, int Layer, Kernel Kernel, EquatableArray<int> Inputs, int Output, bool FusedRelu)
+{
+    public bool IsConversion => Kernel == Kernel.ToPlanes;
+}
+
+/// <summary>Where a value lives while the program runs.</summary>
+internal sealed record Placement(Buffer Buffer, int Offset);
+
+internal enum Buffer { Input, Arena, Output }
+
+/// <summary>
+/// The network lowered to kernels: steps in execution order over numbered values (value 0 is the input), each
+/// value stored in a layout and placed in a buffer. Built by <see cref="ProgramCompiler"/>: lowering, then the
+/// passes, each a function from program to program, then printed once by <c>Emit.ProgramPrinter</c>.
+/// Reshapes are not steps: a reshaped value is an alias (<see cref="Alias"/>) of the value it reshapes.
+/// </summary>
+internal sealed record KernelProgram(
+    EquatableArray<Step> Steps,
+    EquatableArray<ValueInfo> Values,
+    EquatableArray<int> Alias,
+    int OutputValue,
+    EquatableArray<Placement> Placements,
+    int ArenaFloats)
+{
+    /// <summary>The value whose storage <paramref name="value"/> shares: itself, or what a chain of reshapes read.</summary>
+    public int Root(int value)
+    {
+        while (Alias[value] != value) value = Alias[value];
+        return value;
+    }
+
+    /// <summary>The step that computes a value, or null for the input and aliases.</summary>
+    public Step? Producer(int value) => Steps.FirstOrDefault(s => s.Output == value);
+
+    /// <summary>The kernel chosen for network layer <paramref name="layer"/>.</summary>
+    public Kernel KernelOf(int layer) => Steps.FirstOrDefault(s => s.Layer == layer)?.Kernel ?? Kernel.Default;
+}

@@ -1,0 +1,25 @@
+using Qtaml.Generators.Network;
+
+namespace Qtaml.Generators.Lowering;
+
+/// <summary>
+/// Lowers a network into a <see cref="KernelProgram"/> and runs the passes over it, in this order:
+/// <list type="number">
+/// <item><see cref="Lower"/>: one step per layer over the network's values, reshapes as aliases.</item>
+/// <item><see cref="FuseActivations"/>: a ReLU folded into the step that computes its input.</item>
+/// <item><see cref="ChooseKernels"/>: each step's kernel, and with it the order of a weight layer's stored codes.</item>
+/// <item><see cref="AssignLayouts"/>: channels-last runs through convolutions, pools and residual adds; conversions back to planes where a reader needs them.</item>
+/// <item><see cref="PlanMemory"/>: every value a slice of one arena, reused once nothing reads it.</item>
+/// </list>
+/// </summary>
+internal static class ProgramCompiler
+{
+    public static KernelProgram Compile(NetworkGraph graph)
+    {
+        KernelProgram program = Lower.Network(graph);
+        program = FuseActivations.Run(graph, program);
+        program = ChooseKernels.Run(graph, program);
+        program = AssignLayouts.Run(graph, program);
+        return PlanMemory.Run(graph, program);
+    }
+}
