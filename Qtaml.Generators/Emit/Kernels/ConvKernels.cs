@@ -137,20 +137,18 @@ internal static class ConvKernels
             {
                 int vectors = groupSlots / v.Lanes, chunk = Math.Min(vectors, 4), block = ColumnBlock(c.OutW, chunk, 0);
                 int fullChunks = vectors / chunk, rest = vectors % chunk;
+                var geometry = new TableGeometry(c, s, groups > 1 ? "g" : "", groupSlots, slots, block);
                 IDisposable? groupLoop = groups > 1 ? w.Block("for (nuint g = 0; g < " + groups + "; g++)") : null;
-                string groupTable = groups > 1 ? "g * " + (taps * groupSlots) + " + " : "";
-                string groupInput = groups > 1 ? "g * " + groupIn + " + " : "";
-                string groupOutput = groups > 1 ? "g * " + groupOut + " + " : "";
                 using (w.Block("for (nuint oy = 0; oy < " + c.OutH + "; oy++)"))
                 using (w.Block("for (nuint ox = 0; ox < " + c.OutW + "; ox += " + block + ")"))
                 {
                     if (fullChunks > 1)
                         using (w.Block("for (nuint chunk = 0; chunk < " + fullChunks * chunk * v.Lanes + "; chunk += " + chunk * v.Lanes + ")"))
-                            WriteTableChunk(w, k, step, c, v, s, chunk, block, "chunk", groupTable, groupInput, groupOutput, groupSlots, slots, q);
+                            WriteTableChunk(w, step, v, geometry, chunk, "chunk", 0, q);
                     else
-                        WriteTableChunk(w, k, step, c, v, s, chunk, block, "0", groupTable, groupInput, groupOutput, groupSlots, slots, q);
+                        WriteTableChunk(w, step, v, geometry, chunk, "", 0, q);
                     if (rest > 0)
-                        WriteTableChunk(w, k, step, c, v, s, rest, block, (fullChunks * chunk * v.Lanes).ToString(), groupTable, groupInput, groupOutput, groupSlots, slots, q);
+                        WriteTableChunk(w, step, v, geometry, rest, "", fullChunks * chunk * v.Lanes, q);
                 }
                 groupLoop?.Dispose();
             });
@@ -175,45 +173,53 @@ internal static class ConvKernels
         w.Line();
     }
 
-    /// <summary>One chunk of <paramref name="count"/> channel vectors starting at channel <paramref name="first"/> for a block of output columns.</summary>
-    private static void WriteTableChunk(SourceWriter w, KernelContext k, Step step, ConvLayer c, VectorWidth v, Staging s, int count, int block, string first,
-        string groupTable, string groupInput, string groupOutput, int groupSlots, int slots, QuantizedLayer? q)
+    /// <summary>What a table kernel's loops index: the layer, its staged input, the group variable ("" for one group) and the padded channel counts.</summary>
+    private sealed record TableGeometry(ConvLayer Conv, Staging Input, string Group, int GroupSlots, int Slots, int Block);
+
+    /// <summary>
+    /// One chunk of <paramref name="count"/> channel vectors for a block of output columns, its first channel
+    /// <paramref name="chunk"/> (a loop variable, or "") plus <paramref name="first"/>.
+    /// </summary>
+    private static void WriteTableChunk(SourceWriter w, Step step, VectorWidth v, TableGeometry t, int count, string chunk, int first, QuantizedLayer? q)
     {
+        ConvLayer c = t.Conv;
         Window win = c.Window;
-        int cs = s.ChannelStride;
-        using (w.Block("// channels " + first + " + " + (count * v.Lanes) + " of each group, " + block + " column(s)"))
+        int cs = t.Input.ChannelStride, pw = t.Input.PaddedW, groupOut = c.OutChannels / c.Groups;
+        using (w.Block("// output channels " + (chunk.Length > 0 ? chunk + " + " : "") + first + " to +" + (count * v.Lanes) + (c.Groups > 1 ? " of group g" : "") + ", " + t.Block + " column(s)"))
         {
-            for (int p = 0; p < block; p++)
+            for (int p = 0; p < t.Block; p++)
                 w.Line(string.Join(" ", Enumerable.Range(0, count).Select(g => v.Floats + " acc" + p + "_" + g + " = default;")));
-            using (w.Block("for (nuint ic = 0; ic < " + c.GroupInChannels + "; ic++)"))
+            IDisposable? icLoop = c.GroupInChannels > 1 ? w.Block("for (nuint ic = 0; ic < " + c.GroupInChannels + "; ic++)") : null;
+            string ic = c.GroupInChannels > 1 ? "ic" : "";
             using (w.Block("for (nuint ky = 0; ky < " + win.KernelH + "; ky++)"))
             {
-                w.Line("nuint row = ((oy * " + win.StrideH + " + ky * " + win.DilationH + ") * " + s.PaddedW + " + ox * " + win.StrideW + ") * " + cs + " + " + groupInput + "ic;");
-                w.Line("nuint tap = " + groupTable + "(ic * " + win.KernelH + " + ky) * " + (win.KernelW * groupSlots) + " + " + first + ";");
+                w.Line("nuint row = " + IndexExpression.Of(0, ("oy", (long)win.StrideH * pw * cs), ("ky", (long)win.DilationH * pw * cs), ("ox", (long)win.StrideW * cs), (t.Group, c.GroupInChannels), (ic, 1)) + ";");
+                w.Line("nuint tap = " + IndexExpression.Of(first, (t.Group, (long)c.TapsPerGroup * t.GroupSlots), (ic, (long)win.Size * t.GroupSlots), ("ky", (long)win.KernelW * t.GroupSlots), (chunk, 1)) + ";");
                 for (int kx = 0; kx < win.KernelW; kx++)
                 using (w.Block("// kx = " + kx + ": the weight vectors once, every column's input broadcast"))
                 {
                     for (int g = 0; g < count; g++)
-                        w.Line(v.Floats + " w" + g + " = " + v.Load("weights", "tap + " + (kx * groupSlots + g * v.Lanes)) + ";");
-                    for (int p = 0; p < block; p++)
+                        w.Line(v.Floats + " w" + g + " = " + v.Load("weights", IndexExpression.Plus("tap", kx * t.GroupSlots + g * v.Lanes)) + ";");
+                    for (int p = 0; p < t.Block; p++)
                     {
-                        w.Line("{ " + v.Floats + " pixel = " + v.Splat("Unsafe.Add(ref pixels, row + " + ((p * win.StrideW + kx * win.DilationW) * cs) + ")") + ";");
+                        w.Line("{ " + v.Floats + " pixel = " + v.Splat("Unsafe.Add(ref pixels, " + IndexExpression.Plus("row", (p * win.StrideW + kx * win.DilationW) * cs) + ")") + ";");
                         for (int g = 0; g < count; g++)
                             w.Line("  acc" + p + "_" + g + " = " + VectorWidth.MultiplyAdd("w" + g, "pixel", "acc" + p + "_" + g) + ";" + (g == count - 1 ? " }" : ""));
                     }
                 }
             }
+            icLoop?.Dispose();
             for (int g = 0; g < count; g++)
             {
-                string channel = first + " + " + (g * v.Lanes);
-                // Scales and biases are padded per group like the table, so a group's channels start at g · groupSlots = g · groupOut.
-                w.Line("{ " + (q is not null ? v.Floats + " scale = " + v.Load("scales", groupOutput + channel) + "; " : "")
-                    + v.Floats + " bias = " + v.Load("biases", groupOutput + channel) + ";");
-                for (int p = 0; p < block; p++)
+                // Scales and biases are padded per group like the table, so group g's channels start at g · groupOut.
+                string channel = IndexExpression.Of(first + g * v.Lanes, (t.Group, groupOut), (chunk, 1));
+                w.Line("{ " + (q is not null ? v.Floats + " scale = " + v.Load("scales", channel) + "; " : "") + v.Floats + " bias = " + v.Load("biases", channel) + ";");
+                for (int p = 0; p < t.Block; p++)
                 {
                     string value = q is not null ? VectorWidth.MultiplyAdd("acc" + p + "_" + g, "scale", "bias") : "acc" + p + "_" + g + " + bias";
                     if (step.FusedRelu) value = v.Type + ".Max(" + value + ", " + v.Zero + ")";
-                    w.Line("  " + v.Store(value, "result", "(oy * " + c.OutW + " + ox + " + p + ") * " + slots + " + " + groupOutput + channel) + (p == block - 1 ? " }" : ""));
+                    string at = IndexExpression.Of(p * t.Slots + first + g * v.Lanes, ("oy", (long)c.OutW * t.Slots), ("ox", t.Slots), (t.Group, groupOut), (chunk, 1));
+                    w.Line("  " + v.Store(value, "result", at) + (p == t.Block - 1 ? " }" : ""));
                 }
             }
         }
@@ -265,12 +271,12 @@ internal static class ConvKernels
                     w.Line(string.Join(" ", Enumerable.Range(0, block).Select(p => v.Floats + " acc" + p + " = default;")));
                     for (int ky = 0; ky < win.KernelH; ky++)
                     {
-                        w.Line("{ nuint row = ((oy * " + win.StrideH + " + " + (ky * win.DilationH) + ") * " + s.PaddedW + " + ox * " + win.StrideW + ") * " + slots + " + channel;");
+                        w.Line("{ nuint row = " + IndexExpression.Of((long)ky * win.DilationH * s.PaddedW * slots, ("oy", (long)win.StrideH * s.PaddedW * slots), ("ox", (long)win.StrideW * slots), ("channel", 1)) + ";");
                         for (int kx = 0; kx < win.KernelW; kx++)
                         {
-                            w.Line("  { " + v.Floats + " weight = " + v.Load("weights", (ky * win.KernelW + kx) * slots + " + channel") + ";");
+                            w.Line("  { " + v.Floats + " weight = " + v.Load("weights", IndexExpression.Of((ky * win.KernelW + kx) * slots, ("channel", 1))) + ";");
                             for (int p = 0; p < block; p++)
-                                w.Line("    acc" + p + " = " + VectorWidth.MultiplyAdd("weight", v.Load("pixels", "row + " + ((p * win.StrideW + kx * win.DilationW) * slots)), "acc" + p) + ";" + (p == block - 1 ? " }" : ""));
+                                w.Line("    acc" + p + " = " + VectorWidth.MultiplyAdd("weight", v.Load("pixels", IndexExpression.Plus("row", (p * win.StrideW + kx * win.DilationW) * slots)), "acc" + p) + ";" + (p == block - 1 ? " }" : ""));
                         }
                         w.Line("}");
                     }
@@ -279,7 +285,7 @@ internal static class ConvKernels
                     {
                         string value = q is not null ? VectorWidth.MultiplyAdd("acc" + p, "scale", "bias") : "acc" + p + " + bias";
                         if (step.FusedRelu) value = v.Type + ".Max(" + value + ", " + v.Zero + ")";
-                        w.Line(v.Store(value, "result", "(oy * " + c.OutW + " + ox + " + p + ") * " + slots + " + channel"));
+                        w.Line(v.Store(value, "result", IndexExpression.Of(p * slots, ("oy", (long)c.OutW * slots), ("ox", slots), ("channel", 1))));
                     }
                 }
             });
