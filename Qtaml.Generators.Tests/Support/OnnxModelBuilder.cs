@@ -81,6 +81,40 @@ internal sealed class OnnxModelBuilder
             Ints("kernel_shape", kernel, kernel), Ints("strides", stride, stride), Ints("pads", pad, pad, pad, pad));
     }
 
+    /// <summary>The value the next node reads: keep it to read it again later (a residual connection).</summary>
+    public string Current => _current;
+
+    /// <summary>
+    /// A 1-D or 2-D convolution of any grouping and dilation (the kernel's length gives the rank); only ONNX Runtime
+    /// serves as its reference.
+    /// </summary>
+    public OnnxModelBuilder ConvNd(int inChannels, int outChannels, int[] kernel, int[] strides, int[] pads, int[] dilations, int group = 1, double scale = 0.5)
+    {
+        int taps = kernel.Aggregate(1, (a, b) => a * b);
+        float[] w = RandomTensor(outChannels * inChannels / group * taps, scale), b = RandomTensor(outChannels, 0.1);
+        string id = "conv" + _counter;
+        long[] dims = new long[] { outChannels, inChannels / group }.Concat(kernel.Select(k => (long)k)).ToArray();
+        WeightLayers.Add(("Conv", w, dims, b));
+        Ops.Add(new ReferenceOp.Unsupported("general Conv"));
+        return Node("Conv", new[] { Initializer(id + "_w", dims, w), Initializer(id + "_b", new long[] { outChannels }, b) },
+            Ints("kernel_shape", kernel.Select(k => (long)k).ToArray()), Ints("strides", strides.Select(k => (long)k).ToArray()),
+            Ints("pads", pads.Select(k => (long)k).ToArray()), Ints("dilations", dilations.Select(k => (long)k).ToArray()), Int("group", group));
+    }
+
+    /// <summary>The current value plus an earlier one (a residual connection).</summary>
+    public OnnxModelBuilder AddValue(string earlier)
+    {
+        Ops.Add(new ReferenceOp.Unsupported("Add of two values"));
+        return Node("Add", new[] { earlier });
+    }
+
+    /// <summary>A pooling of any rank (the kernel's length gives it); only ONNX Runtime serves as its reference.</summary>
+    public OnnxModelBuilder PoolNd(string op, int[] kernel, int[] strides)
+    {
+        Ops.Add(new ReferenceOp.Unsupported(op));
+        return Node(op, Array.Empty<string>(), Ints("kernel_shape", kernel.Select(k => (long)k).ToArray()), Ints("strides", strides.Select(k => (long)k).ToArray()));
+    }
+
     public OnnxModelBuilder BatchNormalization(int channels)
     {
         Ops.Add(new ReferenceOp.Unsupported("BatchNormalization"));

@@ -1,0 +1,99 @@
+using Qtaml.Generators.Tests.Support;
+
+namespace Qtaml.Generators.Tests.Generator;
+
+/// <summary>
+/// Every convolution kernel and layout the lowering can choose, against ONNX Runtime: wide convolutions (more
+/// channels than one register block holds), depthwise and grouped ones (table and direct kernels), dilated and
+/// 1-D ones, and a residual add that keeps channels-last with a ReLU fused into it. Float builds within 1e-4;
+/// quantized builds against ONNX Runtime running the same dequantized weights, so they must agree to float rounding.
+/// </summary>
+public class KernelCoverageTests
+{
+    private const int Inputs = 20;
+
+    public static TheoryData<string> Shapes => new() { "wide-conv", "depthwise-separable", "residual", "grouped-dilated", "conv-1d" };
+
+    internal static OnnxModelBuilder Build(string name)
+    {
+        switch (name)
+        {
+            case "wide-conv":
+                return new OnnxModelBuilder(new long[] { 1, 16, 10, 10 }, seed: 11)
+                    .ConvNd(16, 96, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, scale: 0.2).Relu()
+                    .ConvNd(96, 72, new[] { 3, 3 }, new[] { 2, 2 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, scale: 0.08).Relu()
+                    .ConvNd(72, 100, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, scale: 0.2)
+                    .Flatten().Gemm(2500, 10, 0.05);
+            case "depthwise-separable":
+                return new OnnxModelBuilder(new long[] { 1, 8, 12, 12 }, seed: 12)
+                    .ConvNd(8, 24, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }).Relu()
+                    .ConvNd(24, 24, new[] { 3, 3 }, new[] { 2, 2 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, group: 24).Relu()
+                    .ConvNd(24, 32, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, scale: 0.3).Relu()
+                    .Flatten().Gemm(32 * 36, 10, 0.05);
+            case "residual":
+            {
+                var builder = new OnnxModelBuilder(new long[] { 1, 8, 10, 10 }, seed: 13)
+                    .ConvNd(8, 16, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, scale: 0.3).Relu();
+                string skip = builder.Current;
+                return builder.ConvNd(16, 16, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, scale: 0.15)
+                    .AddValue(skip).Relu()
+                    .PoolNd("MaxPool", new[] { 2, 2 }, new[] { 2, 2 })
+                    .Flatten().Gemm(16 * 25, 10, 0.1);
+            }
+            case "grouped-dilated":
+                return new OnnxModelBuilder(new long[] { 1, 12, 11, 11 }, seed: 14)
+                    .ConvNd(12, 16, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 2, 2, 2, 2 }, new[] { 2, 2 }, group: 2, scale: 0.3).Relu()
+                    .ConvNd(16, 12, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 0, 1, 0 }, new[] { 1, 1 }, group: 4, scale: 0.3)
+                    .Flatten().Gemm(12 * 11 * 9, 10, 0.05);
+            default:
+                return new OnnxModelBuilder(new long[] { 1, 4, 50 }, seed: 15)
+                    .ConvNd(4, 12, new[] { 5 }, new[] { 1 }, new[] { 2, 2 }, new[] { 1 }, scale: 0.4).Relu()
+                    .PoolNd("MaxPool", new[] { 2 }, new[] { 2 })
+                    .ConvNd(12, 16, new[] { 3 }, new[] { 1 }, new[] { 0, 0 }, new[] { 2 }, scale: 0.3).Relu()
+                    .Flatten().Gemm(16 * 21, 10, 0.1);
+        }
+    }
+
+    private static float[] SignedInput(long[] shape, int seed) =>
+        TestModels.Input((int)shape.Skip(1).Aggregate(1L, (a, b) => a * b), seed).Select(v => 2 * v - 1).ToArray();
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Unquantized_build_matches_OnnxRuntime_within_1e_4(string name)
+    {
+        OnnxModelBuilder builder = Build(name);
+        byte[] model = builder.Build(new long[] { 1, 10 });
+        using var reference = new OnnxRuntimeReference(model, builder.InputShape);
+        (Func<float[], float[]> run, _) = OnnxRuntimeComparisonTests.Compile(model, ", Quantize = false");
+        for (int seed = 0; seed < Inputs; seed++)
+        {
+            float[] input = SignedInput(builder.InputShape, seed);
+            float[] expected = reference.Run(input), actual = run(input);
+            for (int i = 0; i < expected.Length; i++)
+                Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"{name}, input {seed}, output {i}: ONNX Runtime {expected[i]}, generated {actual[i]}");
+        }
+    }
+
+    [Theory]
+    [InlineData("wide-conv", 8)]
+    [InlineData("depthwise-separable", 8)]
+    [InlineData("residual", 8)]
+    [InlineData("grouped-dilated", 8)]
+    [InlineData("conv-1d", 8)]
+    [InlineData("depthwise-separable", 4)]
+    [InlineData("grouped-dilated", 12)]
+    public void Quantized_build_matches_OnnxRuntime_on_the_same_dequantized_weights(string name, int bits)
+    {
+        OnnxModelBuilder builder = Build(name);
+        byte[] model = builder.Build(new long[] { 1, 10 });
+        using var reference = new OnnxRuntimeReference(DequantizedOnnx.Rewrite(model, bits), builder.InputShape);
+        (Func<float[], float[]> run, _) = OnnxRuntimeComparisonTests.Compile(model, $", Bits = {bits}, FlipProbability = 0.0, EccBudget = 0.0");
+        for (int seed = 0; seed < Inputs; seed++)
+        {
+            float[] input = SignedInput(builder.InputShape, seed);
+            float[] expected = reference.Run(input), actual = run(input);
+            for (int i = 0; i < expected.Length; i++)
+                Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"{name}, {bits} bits, input {seed}, output {i}: ONNX Runtime {expected[i]}, generated {actual[i]}");
+        }
+    }
+}
