@@ -4,12 +4,25 @@ using Qtaml.Data;
 using Qtaml.Train;
 
 // Trains the sample models on the fixed 8,000-digit training split and exports them next to the sample app:
-//   dotnet run -c Release --project tools/Qtaml.Train [-- --out sample-app/Models] [--only mlp|cnn|transformer] [--check] [--slice-conv2]
+//   dotnet run -c Release --project tools/Qtaml.Train [-- --out sample-app/Models] [--only mlp|cnn|transformer] [--check] [--slice-conv2] [--benchmark-models]
 // Seeded: the same files on every machine (the two training threads split each batch the same way).
 // --check compares the transformer's hand-written gradients with central differences and exits.
 // --slice-conv2 cuts the sample CNN's second convolution (node conv3, + ReLU) into benchmarks/Qtaml.Benchmarks/Models/cnn-conv2.onnx, so
 // the benchmark can time the CNN's largest layer alone, and exits.
+// --benchmark-models writes the benchmark matrix's other shapes (BenchmarkModels: a 96-channel CNN, a depthwise-separable
+// net and a residual CNN, seeded random weights) into benchmarks/Qtaml.Benchmarks/Models/, and exits.
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+if (args.Contains("--benchmark-models"))
+{
+    string models = Path.Combine("benchmarks", "Qtaml.Benchmarks", "Models");
+    Directory.CreateDirectory(models);
+    foreach ((string name, byte[] onnx) in BenchmarkModels.All())
+    {
+        File.WriteAllBytes(Path.Combine(models, name + ".onnx"), onnx);
+        Console.WriteLine(name + ".onnx written to " + models);
+    }
+    return 0;
+}
 if (args.Contains("--slice-conv2"))
 {
     string models = Path.Combine("benchmarks", "Qtaml.Benchmarks", "Models");
