@@ -14,9 +14,6 @@ namespace Qtaml.Generators.Emit.Kernels;
 /// </summary>
 internal static class ConvKernels
 {
-    /// <summary>Vector registers a blocked kernel may fill (x64 has 16; ARM64 32).</summary>
-    private const int Registers = 16;
-
     public static void Write(SourceWriter w, KernelContext k, Step step, ConvLayer c)
     {
         switch (step.Kernel)
@@ -31,6 +28,20 @@ internal static class ConvKernels
         ? "private static void " + method + "(ReadOnlySpan<byte> w, ReadOnlySpan<float> x, Span<float> y)"
         : "private static void " + method + "(ReadOnlySpan<float> x, Span<float> y)";
 
+    /// <summary>
+    /// The spatial extent a kernel loops over: the layer's, except that a pointwise convolution (1x1, stride 1, no
+    /// padding) sees its positions as one long row, so its column blocks are whole and its loops short.
+    /// </summary>
+    private sealed record Plane(int InH, int InW, int OutH, int OutW)
+    {
+        public static Plane Of(ConvLayer c)
+        {
+            Window k = c.Window;
+            bool pointwise = k.Size == 1 && k.StrideH == 1 && k.StrideW == 1 && k.PadTop == 0 && k.PadLeft == 0 && c.OutH == c.InH && c.OutW == c.InW;
+            return pointwise ? new Plane(1, c.InH * c.InW, 1, c.OutH * c.OutW) : new Plane(c.InH, c.InW, c.OutH, c.OutW);
+        }
+    }
+
     /// <summary>The geometry of a staged, zero-bordered, channels-last input.</summary>
     private sealed record Staging(bool Stages, bool Transposes, int PaddedH, int PaddedW, int ChannelStride)
     {
@@ -40,14 +51,15 @@ internal static class ConvKernels
     private static Staging Stage(KernelContext k, Step step, ConvLayer c, int channelStride)
     {
         Window win = c.Window;
+        Plane v = Plane.Of(c);
         ValueInfo input = k.Value(step.Inputs[0]);
-        bool pads = win.PadTop > 0 || win.PadLeft > 0 || (c.OutH - 1) * win.StrideH + win.ExtentH > c.InH || (c.OutW - 1) * win.StrideW + win.ExtentW > c.InW;
+        bool pads = win.PadTop > 0 || win.PadLeft > 0 || (v.OutH - 1) * win.StrideH + win.ExtentH > v.InH || (v.OutW - 1) * win.StrideW + win.ExtentW > v.InW;
         bool planes = input.Layout == Layout.Planes;
         // One channel in planes is already channels-last with stride 1; a channels-last input keeps its slots.
         bool transposes = planes && channelStride > 1;
         bool restrides = !planes && input.ChannelSlots != channelStride;
-        int paddedH = pads ? Math.Max(c.InH + win.PadTop, (c.OutH - 1) * win.StrideH + win.ExtentH) : c.InH;
-        int paddedW = pads ? Math.Max(c.InW + win.PadLeft, (c.OutW - 1) * win.StrideW + win.ExtentW) : c.InW;
+        int paddedH = pads ? Math.Max(v.InH + win.PadTop, (v.OutH - 1) * win.StrideH + win.ExtentH) : v.InH;
+        int paddedW = pads ? Math.Max(v.InW + win.PadLeft, (v.OutW - 1) * win.StrideW + win.ExtentW) : v.InW;
         return new Staging(pads || transposes || restrides, transposes || restrides, paddedH, paddedW, channelStride);
     }
 
@@ -56,12 +68,13 @@ internal static class ConvKernels
     {
         ValueInfo input = k.Value(step.Inputs[0]);
         Window win = c.Window;
+        Plane plane = Plane.Of(c);
         if (!s.Stages)
         {
             w.Line("ref float pixels = ref MemoryMarshal.GetReference(x);");
             return;
         }
-        w.Line("// The input channels-last" + (s.PaddedH > c.InH || s.PaddedW > c.InW ? " inside a zero border of " + win.PadTop + " row(s) and " + win.PadLeft + " column(s)" : "") + ": " + s.PaddedH + " x " + s.PaddedW + " x " + s.ChannelStride + ".");
+        w.Line("// The input channels-last" + (s.PaddedH > plane.InH || s.PaddedW > plane.InW ? " inside a zero border of " + win.PadTop + " row(s) and " + win.PadLeft + " column(s)" : "") + ": " + s.PaddedH + " x " + s.PaddedW + " x " + s.ChannelStride + ".");
         w.Line(KernelContext.Scratch("staged", method, s.Length));
         if (s.Length > KernelContext.StackFloats) w.Line("staged.Clear();");
         w.Line("ref float pixels = ref MemoryMarshal.GetReference(staged);");
@@ -70,23 +83,48 @@ internal static class ConvKernels
         if (s.Transposes)
         {
             using (w.Block("for (nuint ic = 0; ic < " + c.InChannels + "; ic++)"))
-            using (w.Block("for (nuint iy = 0; iy < " + c.InH + "; iy++)"))
+            using (w.Block("for (nuint iy = 0; iy < " + plane.InH + "; iy++)"))
             {
-                string from = inSlots == 0 ? "(ic * " + c.InH + " + iy) * " + c.InW + " + ix" : "(iy * " + c.InW + " + ix) * " + inSlots + " + ic";
-                w.Line("for (nuint ix = 0; ix < " + c.InW + "; ix++) Unsafe.Add(ref pixels, ((iy + " + win.PadTop + ") * " + s.PaddedW + " + ix + " + win.PadLeft + ") * " + s.ChannelStride + " + ic) = Unsafe.Add(ref source, " + from + ");");
+                string from = inSlots == 0 ? IndexExpression.Of(0, ("ic", (long)plane.InH * plane.InW), ("iy", plane.InW), ("ix", 1)) : IndexExpression.Of(0, ("iy", (long)plane.InW * inSlots), ("ix", inSlots), ("ic", 1));
+                string to = IndexExpression.Of(((long)win.PadTop * s.PaddedW + win.PadLeft) * s.ChannelStride, ("iy", (long)s.PaddedW * s.ChannelStride), ("ix", s.ChannelStride), ("ic", 1));
+                w.Line("for (nuint ix = 0; ix < " + plane.InW + "; ix++) Unsafe.Add(ref pixels, " + to + ") = Unsafe.Add(ref source, " + from + ");");
             }
         }
         else
         {
-            int row = c.InW * s.ChannelStride;
-            using (w.Block("for (int iy = 0; iy < " + c.InH + "; iy++)"))
-                w.Line("x.Slice(iy * " + row + ", " + row + ").CopyTo(staged.Slice(((iy + " + win.PadTop + ") * " + s.PaddedW + " + " + win.PadLeft + ") * " + s.ChannelStride + ", " + row + "));");
+            int row = plane.InW * s.ChannelStride;
+            using (w.Block("for (int iy = 0; iy < " + plane.InH + "; iy++)"))
+                w.Line("x.Slice(" + IndexExpression.Of(0, ("iy", row)) + ", " + row + ").CopyTo(staged.Slice(" + IndexExpression.Of(((long)win.PadTop * s.PaddedW + win.PadLeft) * s.ChannelStride, ("iy", (long)s.PaddedW * s.ChannelStride)) + ", " + row + "));");
         }
     }
 
-    /// <summary>The largest block of output columns that divides the row and fits the registers with <paramref name="vectors"/> weight vectors.</summary>
-    private static int ColumnBlock(int columns, int vectors, int extraPerColumn) =>
-        Enumerable.Range(1, Math.Min(8, columns)).Where(b => columns % b == 0 && vectors + b * (vectors + extraPerColumn) + 1 <= Registers).DefaultIfEmpty(1).Max();
+    /// <summary>
+    /// The largest block of output columns (up to 8) whose accumulators fit the registers beside
+    /// <paramref name="vectors"/> weight vectors and one broadcast (<paramref name="extraPerColumn"/> more per column).
+    /// A row that is not whole blocks ends with one shorter block.
+    /// </summary>
+    private static int ColumnBlock(VectorWidth v, int columns, int vectors, int extraPerColumn) =>
+        Enumerable.Range(1, Math.Min(8, columns)).Where(b => vectors + b * (vectors + extraPerColumn) + 1 <= v.Registers).DefaultIfEmpty(1).Max();
+
+    /// <summary>
+    /// The loop over output rows and blocks of <paramref name="block"/> columns, and a last shorter block where the
+    /// row is not whole blocks; <paramref name="body"/> writes one block of the given width at column <c>ox</c>.
+    /// </summary>
+    private static void WriteColumnBlocks(SourceWriter w, int rows, int columns, int block, Action<int> body)
+    {
+        using (w.Block("for (nuint oy = 0; oy < " + rows + "; oy++)"))
+        {
+            int whole = columns / block * block;
+            using (w.Block("for (nuint ox = 0; ox < " + whole + "; ox += " + block + ")"))
+                body(block);
+            if (whole < columns)
+                using (w.Block("// the last " + (columns - whole) + " column(s)"))
+                {
+                    w.Line("nuint ox = " + whole + ";");
+                    body(columns - whole);
+                }
+        }
+    }
 
     /// <summary>
     /// A convolution as a table of weights [tap][output channel], per group, padded to whole vectors: converted
@@ -133,15 +171,15 @@ internal static class ConvKernels
             w.Line("ref float biases = ref MemoryMarshal.GetReference(" + method + "_Bias);");
             WriteStaging(w, k, step, c, method, s);
             w.Line("ref float result = ref MemoryMarshal.GetReference(y);");
+            Plane plane = Plane.Of(c);
             VectorWidth.Dispatch(w, v =>
             {
-                int vectors = groupSlots / v.Lanes, chunk = Math.Min(vectors, 4), block = ColumnBlock(c.OutW, chunk, 0);
+                int vectors = groupSlots / v.Lanes, chunk = Math.Min(vectors, 4), block = ColumnBlock(v, plane.OutW, chunk, 0);
                 int fullChunks = vectors / chunk, rest = vectors % chunk;
-                var geometry = new TableGeometry(c, s, groups > 1 ? "g" : "", groupSlots, slots, block);
                 IDisposable? groupLoop = groups > 1 ? w.Block("for (nuint g = 0; g < " + groups + "; g++)") : null;
-                using (w.Block("for (nuint oy = 0; oy < " + c.OutH + "; oy++)"))
-                using (w.Block("for (nuint ox = 0; ox < " + c.OutW + "; ox += " + block + ")"))
+                WriteColumnBlocks(w, plane.OutH, plane.OutW, block, columns =>
                 {
+                    var geometry = new TableGeometry(c, plane, s, groups > 1 ? "g" : "", groupSlots, slots, columns);
                     if (fullChunks > 1)
                         using (w.Block("for (nuint chunk = 0; chunk < " + fullChunks * chunk * v.Lanes + "; chunk += " + chunk * v.Lanes + ")"))
                             WriteTableChunk(w, step, v, geometry, chunk, "chunk", 0, q);
@@ -149,9 +187,9 @@ internal static class ConvKernels
                         WriteTableChunk(w, step, v, geometry, chunk, "", 0, q);
                     if (rest > 0)
                         WriteTableChunk(w, step, v, geometry, rest, "", fullChunks * chunk * v.Lanes, q);
-                }
+                });
                 groupLoop?.Dispose();
-            });
+            }, wide: groupSlots % VectorWidth.V512.Lanes == 0);
         }
         w.Line();
         KernelContext.WriteScratchField(w, "table", method, k.IsQuantized ? table : 0);
@@ -174,7 +212,7 @@ internal static class ConvKernels
     }
 
     /// <summary>What a table kernel's loops index: the layer, its staged input, the group variable ("" for one group) and the padded channel counts.</summary>
-    private sealed record TableGeometry(ConvLayer Conv, Staging Input, string Group, int GroupSlots, int Slots, int Block);
+    private sealed record TableGeometry(ConvLayer Conv, Plane Plane, Staging Input, string Group, int GroupSlots, int Slots, int Block);
 
     /// <summary>
     /// One chunk of <paramref name="count"/> channel vectors for a block of output columns, its first channel
@@ -218,7 +256,7 @@ internal static class ConvKernels
                 {
                     string value = q is not null ? VectorWidth.MultiplyAdd("acc" + p + "_" + g, "scale", "bias") : "acc" + p + "_" + g + " + bias";
                     if (step.FusedRelu) value = v.Type + ".Max(" + value + ", " + v.Zero + ")";
-                    string at = IndexExpression.Of(p * t.Slots + first + g * v.Lanes, ("oy", (long)c.OutW * t.Slots), ("ox", t.Slots), (t.Group, groupOut), (chunk, 1));
+                    string at = IndexExpression.Of(p * t.Slots + first + g * v.Lanes, ("oy", (long)t.Plane.OutW * t.Slots), ("ox", t.Slots), (t.Group, groupOut), (chunk, 1));
                     w.Line("  " + v.Store(value, "result", at) + (p == t.Block - 1 ? " }" : ""));
                 }
             }
@@ -263,32 +301,33 @@ internal static class ConvKernels
             w.Line("ref float result = ref MemoryMarshal.GetReference(y);");
             VectorWidth.Dispatch(w, v =>
             {
-                int vectors = slots / v.Lanes, block = ColumnBlock(c.OutW, 1, 1);
-                using (w.Block("for (nuint oy = 0; oy < " + c.OutH + "; oy++)"))
-                using (w.Block("for (nuint ox = 0; ox < " + c.OutW + "; ox += " + block + ")"))
-                using (w.Block("for (nuint channel = 0; channel < " + (vectors * v.Lanes) + "; channel += " + v.Lanes + ")"))
+                int vectors = slots / v.Lanes;
+                WriteColumnBlocks(w, c.OutH, c.OutW, ColumnBlock(v, c.OutW, 1, 1), block =>
                 {
-                    w.Line(string.Join(" ", Enumerable.Range(0, block).Select(p => v.Floats + " acc" + p + " = default;")));
-                    for (int ky = 0; ky < win.KernelH; ky++)
+                    using (w.Block("for (nuint channel = 0; channel < " + (vectors * v.Lanes) + "; channel += " + v.Lanes + ")"))
                     {
-                        w.Line("{ nuint row = " + IndexExpression.Of((long)ky * win.DilationH * s.PaddedW * slots, ("oy", (long)win.StrideH * s.PaddedW * slots), ("ox", (long)win.StrideW * slots), ("channel", 1)) + ";");
-                        for (int kx = 0; kx < win.KernelW; kx++)
+                        w.Line(string.Join(" ", Enumerable.Range(0, block).Select(p => v.Floats + " acc" + p + " = default;")));
+                        for (int ky = 0; ky < win.KernelH; ky++)
                         {
-                            w.Line("  { " + v.Floats + " weight = " + v.Load("weights", IndexExpression.Of((ky * win.KernelW + kx) * slots, ("channel", 1))) + ";");
-                            for (int p = 0; p < block; p++)
-                                w.Line("    acc" + p + " = " + VectorWidth.MultiplyAdd("weight", v.Load("pixels", IndexExpression.Plus("row", (p * win.StrideW + kx * win.DilationW) * slots)), "acc" + p) + ";" + (p == block - 1 ? " }" : ""));
+                            w.Line("{ nuint row = " + IndexExpression.Of((long)ky * win.DilationH * s.PaddedW * slots, ("oy", (long)win.StrideH * s.PaddedW * slots), ("ox", (long)win.StrideW * slots), ("channel", 1)) + ";");
+                            for (int kx = 0; kx < win.KernelW; kx++)
+                            {
+                                w.Line("  { " + v.Floats + " weight = " + v.Load("weights", IndexExpression.Of((ky * win.KernelW + kx) * slots, ("channel", 1))) + ";");
+                                for (int p = 0; p < block; p++)
+                                    w.Line("    acc" + p + " = " + VectorWidth.MultiplyAdd("weight", v.Load("pixels", IndexExpression.Plus("row", (p * win.StrideW + kx * win.DilationW) * slots)), "acc" + p) + ";" + (p == block - 1 ? " }" : ""));
+                            }
+                            w.Line("}");
                         }
-                        w.Line("}");
+                        w.Line((q is not null ? v.Floats + " scale = " + v.Load("scales", "channel") + "; " : "") + v.Floats + " bias = " + v.Load("biases", "channel") + ";");
+                        for (int p = 0; p < block; p++)
+                        {
+                            string value = q is not null ? VectorWidth.MultiplyAdd("acc" + p, "scale", "bias") : "acc" + p + " + bias";
+                            if (step.FusedRelu) value = v.Type + ".Max(" + value + ", " + v.Zero + ")";
+                            w.Line(v.Store(value, "result", IndexExpression.Of(p * slots, ("oy", (long)c.OutW * slots), ("ox", slots), ("channel", 1))));
+                        }
                     }
-                    w.Line((q is not null ? v.Floats + " scale = " + v.Load("scales", "channel") + "; " : "") + v.Floats + " bias = " + v.Load("biases", "channel") + ";");
-                    for (int p = 0; p < block; p++)
-                    {
-                        string value = q is not null ? VectorWidth.MultiplyAdd("acc" + p, "scale", "bias") : "acc" + p + " + bias";
-                        if (step.FusedRelu) value = v.Type + ".Max(" + value + ", " + v.Zero + ")";
-                        w.Line(v.Store(value, "result", IndexExpression.Of(p * slots, ("oy", (long)c.OutW * slots), ("ox", slots), ("channel", 1))));
-                    }
-                }
-            });
+                });
+            }, wide: slots % VectorWidth.V512.Lanes == 0);
         }
         w.Line();
         KernelContext.WriteScratchField(w, "table", method, k.IsQuantized ? (long)taps * slots : 0);

@@ -180,7 +180,7 @@ internal static class DenseKernels
                 using (w.Block("for (; o <= " + (layer.Outputs - 4) + "; o += 4)")) Rows(4);
                 if (layer.Outputs % 4 != 0)
                     using (w.Block("for (; o < " + layer.Outputs + "; o++)")) Rows(1);
-            });
+            }, wide: true);
         }
         w.Line();
         w.Line("private static ReadOnlySpan<float> " + method + "_Weights => " + Literals.FloatArray(layer.Weights) + ";");
@@ -234,7 +234,7 @@ internal static class DenseKernels
                 if (d.Rows % 2 == 1)
                     using (w.Block("// the last row"))
                         WriteRowsBlock(w, d, step, q, v, padded, 1);
-            });
+            }, wide: padded % VectorWidth.V512.Lanes == 0);
         }
         w.Line();
         KernelContext.WriteScratchField(w, "table", method, k.IsQuantized ? table : 0);

@@ -23,7 +23,7 @@ internal static class ElementwiseKernels
     }
 
     /// <summary>A loop over <paramref name="n"/> values: <paramref name="vector"/> of the vector at i, then <paramref name="scalar"/> for the rest.</summary>
-    private static void WriteMap(SourceWriter w, int n, Func<VectorWidth, string>? vector, string scalar)
+    private static void WriteMap(SourceWriter w, int n, Func<VectorWidth, string>? vector, string scalar, bool wide = true)
     {
         w.Line(KernelContext.LengthCheck(("x", n), ("y", n)));
         w.Line("int i = 0;");
@@ -37,7 +37,7 @@ internal static class ElementwiseKernels
                 if (whole == 0) return;
                 using (w.Block("for (; i < " + whole + "; i += " + v.Lanes + ")"))
                     w.Line(v.Store(vector(v), "to", "(nuint)i"));
-            });
+            }, wide);
         }
         w.Line("for (; i < " + n + "; i++) y[i] = " + scalar + ";");
     }
@@ -70,7 +70,8 @@ internal static class ElementwiseKernels
         };
         w.Line("/// <summary>" + Escape.XmlDoc(u.Name) + ": " + u.Operator + ", element-wise over " + n + " values.</summary>");
         using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
-            WriteMap(w, n, vector, scalar);
+            // The transcendental functions have Vector128 and Vector256 forms only.
+            WriteMap(w, n, vector, scalar, wide: u.Kind is UnaryKind.Sqrt or UnaryKind.Neg or UnaryKind.Abs or UnaryKind.Reciprocal);
         w.Line();
     }
 
@@ -133,7 +134,7 @@ internal static class ElementwiseKernels
                             w.Line(v.Store(Relu(VectorOf(b.Left, left) + " " + op + " " + VectorOf(b.Right, right), v), "yStart", "(nuint)i"));
                         }
                     }
-                });
+                }, wide: true);
                 w.Line("for (; i < " + n + "; i++) y[i] = " + Relu(Combine(Element(b.Left, left, "i"), Element(b.Right, right, "i")), null) + ";");
             }
             else if (flat)

@@ -123,7 +123,7 @@ internal static class NormalizationKernels
                         w.Line(v.Floats + " inverse = " + v.Splat("1f / MathF.Sqrt(" + v.Type + ".Sum(squares) * " + Literals.Float(1f / n.Length) + " + " + Literals.Float(n.Epsilon) + ")") + ";");
                         w.Line(each + v.Store(VectorWidth.MultiplyAdd("(" + v.Load("source", "row + i") + " - mean) * inverse", v.Load("gamma", "i"), v.Load("beta", "i")), "target", "row + i"));
                     }
-                });
+                }, wide: n.Length % VectorWidth.V512.Lanes == 0);
             }
             else
             {

@@ -93,7 +93,7 @@ internal static class PoolKernels
                     for (int g = 0; g < vectors; g++)
                         w.Line(v.Store("r" + g + divisor, "target", "(nuint)((oy * " + p.OutW + " + ox) * " + slots + " + " + (g * v.Lanes) + ")"));
                 }
-            });
+            }, wide: slots % VectorWidth.V512.Lanes == 0);
         }
         w.Line();
     }

@@ -91,7 +91,7 @@ internal static class TensorKernels
                         }
                     }
                 }
-            });
+            }, wide: m.N >= VectorWidth.V512.Lanes);
         }
         w.Line();
     }
@@ -176,7 +176,7 @@ internal static class TensorKernels
                                 w.Line("for (int k = 0; k < " + r.Reduced + "; k++) sum += " + v.Load("source", "(nuint)((o * " + r.Reduced + " + k) * " + r.Inner + " + " + start + ")") + ";");
                                 w.Line(v.Store("sum * " + v.Splat(Literals.Float(1f / r.Reduced)), "target", "(nuint)(o * " + r.Inner + " + " + start + ")"));
                             }
-                });
+                }, wide: r.Inner >= VectorWidth.V512.Lanes);
             }
             else
             {

@@ -4,21 +4,26 @@ namespace Qtaml.Generators.Emit.Kernels;
 
 /// <summary>
 /// One vector width a kernel body is written for. Kernels are printed once per width and chosen by
-/// <c>Vector256.IsHardwareAccelerated</c>, a constant to the JIT and to NativeAOT, so each build runs one body
-/// with no branch: Vector256 on AVX2 machines, Vector128 on ARM64 (NEON), x86-64-v2 and x64 without AVX2.
-/// Channel layouts pad to 8 floats, one Vector256 or two Vector128.
+/// <c>Vector512.IsHardwareAccelerated</c> and <c>Vector256.IsHardwareAccelerated</c>, constants to the JIT and to
+/// NativeAOT, so each build runs one body with no branch: Vector512 on AVX-512 machines (where the shape fills
+/// whole 16-float vectors), Vector256 on AVX2 machines, Vector128 on ARM64 (NEON), x86-64-v2 and x64 without
+/// AVX2. Channel layouts pad to 8 floats: half a Vector512, one Vector256, two Vector128.
 /// </summary>
 internal sealed class VectorWidth
 {
     public static readonly VectorWidth V128 = new(4);
     public static readonly VectorWidth V256 = new(8);
+    public static readonly VectorWidth V512 = new(16);
 
     private VectorWidth(int lanes) => Lanes = lanes;
 
     /// <summary>Floats per vector.</summary>
     public int Lanes { get; }
 
-    /// <summary>The static class: Vector128 or Vector256.</summary>
+    /// <summary>Vector registers a blocked kernel may fill: 32 with AVX-512 (zmm0-31), 16 on x64 otherwise (ARM64 has 32, but one body serves both).</summary>
+    public int Registers => Lanes == 16 ? 32 : 16;
+
+    /// <summary>The static class: Vector128, Vector256 or Vector512.</summary>
     public string Type => "Vector" + (Lanes * 32);
 
     /// <summary>The vector-of-floats type.</summary>
@@ -35,10 +40,21 @@ internal sealed class VectorWidth
     /// <summary>a·b + c: one instruction where the hardware fuses, a multiply and an add where it does not; never a call.</summary>
     public static string MultiplyAdd(string a, string b, string c) => "VectorMath.MultiplyAdd(" + a + ", " + b + ", " + c + ")";
 
-    /// <summary>Writes <paramref name="body"/> for Vector256 where it is accelerated and for Vector128 otherwise.</summary>
-    public static void Dispatch(SourceWriter w, Action<VectorWidth> body)
+    /// <summary>
+    /// Writes <paramref name="body"/> for Vector512 where it is accelerated and <paramref name="wide"/> (the shape
+    /// fills whole 16-float vectors), else for Vector256 where it is accelerated, else for Vector128.
+    /// </summary>
+    public static void Dispatch(SourceWriter w, Action<VectorWidth> body, bool wide = false)
     {
-        using (w.Block("if (Vector256.IsHardwareAccelerated)")) body(V256);
+        if (wide)
+        {
+            using (w.Block("if (Vector512.IsHardwareAccelerated)")) body(V512);
+            using (w.Block("else if (Vector256.IsHardwareAccelerated)")) body(V256);
+        }
+        else
+        {
+            using (w.Block("if (Vector256.IsHardwareAccelerated)")) body(V256);
+        }
         using (w.Block("else")) body(V128);
     }
 }
