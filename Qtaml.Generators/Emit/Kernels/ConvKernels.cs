@@ -172,14 +172,16 @@ internal static class ConvKernels
             WriteStaging(w, k, step, c, method, s);
             w.Line("ref float result = ref MemoryMarshal.GetReference(y);");
             Plane plane = Plane.Of(c);
+            int positions = plane.OutH * plane.OutW;
+            w.Line("ref int starts = ref MemoryMarshal.GetReference(" + method + "_Starts);");
             VectorWidth.Dispatch(w, v =>
             {
-                int vectors = groupSlots / v.Lanes, chunk = Math.Min(vectors, 4), block = ColumnBlock(v, plane.OutW, chunk, 0);
+                int vectors = groupSlots / v.Lanes, chunk = Math.Min(vectors, 4), block = ColumnBlock(v, positions, chunk, 0);
                 int fullChunks = vectors / chunk, rest = vectors % chunk;
                 IDisposable? groupLoop = groups > 1 ? w.Block("for (nuint g = 0; g < " + groups + "; g++)") : null;
-                WriteColumnBlocks(w, plane.OutH, plane.OutW, block, columns =>
+                WritePositionBlocks(w, positions, block, columns =>
                 {
-                    var geometry = new TableGeometry(c, plane, s, groups > 1 ? "g" : "", groupSlots, slots, columns);
+                    var geometry = new TableGeometry(c, s, groups > 1 ? "g" : "", groupSlots, slots, columns);
                     if (fullChunks > 1)
                         using (w.Block("for (nuint chunk = 0; chunk < " + fullChunks * chunk * v.Lanes + "; chunk += " + chunk * v.Lanes + ")"))
                             WriteTableChunk(w, step, v, geometry, chunk, "chunk", 0, q);
@@ -208,14 +210,42 @@ internal static class ConvKernels
         }
         float[] bias = Enumerable.Range(0, groups).SelectMany(g => KernelContext.Pad(c.Bias.Skip(g * groupOut).Take(groupOut).ToArray(), groupSlots)).ToArray();
         w.Line("private static ReadOnlySpan<float> " + method + "_Bias => " + Literals.FloatArray(bias) + ";");
+        Plane view = Plane.Of(c);
+        w.Line("// Where each output position's window starts in the staged input: blocks of positions may span rows.");
+        w.Line("private static ReadOnlySpan<int> " + method + "_Starts => new int[] { " + string.Join(", ", Enumerable.Range(0, view.OutH * view.OutW)
+            .Select(p => Literals.Int(((long)p / view.OutW * win.StrideH * s.PaddedW + (long)p % view.OutW * win.StrideW) * s.ChannelStride))) + " };");
         w.Line();
     }
 
+    /// <summary>
+    /// The loop over blocks of <paramref name="block"/> output positions (row after row, a block may span two),
+    /// and a last shorter block; <paramref name="body"/> writes one block of the given size at position <c>at</c>,
+    /// with <c>start0</c>.. the offsets of its windows in the staged input.
+    /// </summary>
+    private static void WritePositionBlocks(SourceWriter w, int positions, int block, Action<int> body)
+    {
+        int whole = positions / block * block;
+        string Starts(int count) => "nuint " + string.Join(", ", Enumerable.Range(0, count).Select(p => "start" + p + " = (nuint)Unsafe.Add(ref starts, " + IndexExpression.Plus("at", p) + ")")) + ";";
+        if (whole > 0)
+            using (w.Block("for (nuint at = 0; at < " + whole + "; at += " + block + ")"))
+            {
+                w.Line(Starts(block));
+                body(block);
+            }
+        if (whole < positions)
+            using (w.Block("// the last " + (positions - whole) + " position(s)"))
+            {
+                w.Line("nuint at = " + whole + ";");
+                w.Line(Starts(positions - whole));
+                body(positions - whole);
+            }
+    }
+
     /// <summary>What a table kernel's loops index: the layer, its staged input, the group variable ("" for one group) and the padded channel counts.</summary>
-    private sealed record TableGeometry(ConvLayer Conv, Plane Plane, Staging Input, string Group, int GroupSlots, int Slots, int Block);
+    private sealed record TableGeometry(ConvLayer Conv, Staging Input, string Group, int GroupSlots, int Slots, int Block);
 
     /// <summary>
-    /// One chunk of <paramref name="count"/> channel vectors for a block of output columns, its first channel
+    /// One chunk of <paramref name="count"/> channel vectors for a block of output positions, its first channel
     /// <paramref name="chunk"/> (a loop variable, or "") plus <paramref name="first"/>.
     /// </summary>
     private static void WriteTableChunk(SourceWriter w, Step step, VectorWidth v, TableGeometry t, int count, string chunk, int first, QuantizedLayer? q)
@@ -223,7 +253,7 @@ internal static class ConvKernels
         ConvLayer c = t.Conv;
         Window win = c.Window;
         int cs = t.Input.ChannelStride, pw = t.Input.PaddedW, groupOut = c.OutChannels / c.Groups;
-        using (w.Block("// output channels " + (chunk.Length > 0 ? chunk + " + " : "") + first + " to +" + (count * v.Lanes) + (c.Groups > 1 ? " of group g" : "") + ", " + t.Block + " column(s)"))
+        using (w.Block("// output channels " + (chunk.Length > 0 ? chunk + " + " : "") + first + " to +" + (count * v.Lanes) + (c.Groups > 1 ? " of group g" : "") + ", " + t.Block + " position(s)"))
         {
             for (int p = 0; p < t.Block; p++)
                 w.Line(string.Join(" ", Enumerable.Range(0, count).Select(g => v.Floats + " acc" + p + "_" + g + " = default;")));
@@ -231,7 +261,7 @@ internal static class ConvKernels
             string ic = c.GroupInChannels > 1 ? "ic" : "";
             using (w.Block("for (nuint ky = 0; ky < " + win.KernelH + "; ky++)"))
             {
-                w.Line("nuint row = " + IndexExpression.Of(0, ("oy", (long)win.StrideH * pw * cs), ("ky", (long)win.DilationH * pw * cs), ("ox", (long)win.StrideW * cs), (t.Group, c.GroupInChannels), (ic, 1)) + ";");
+                w.Line("nuint row = " + IndexExpression.Of(0, ("ky", (long)win.DilationH * pw * cs), (t.Group, c.GroupInChannels), (ic, 1)) + ";");
                 w.Line("nuint tap = " + IndexExpression.Of(first, (t.Group, (long)c.TapsPerGroup * t.GroupSlots), (ic, (long)win.Size * t.GroupSlots), ("ky", (long)win.KernelW * t.GroupSlots), (chunk, 1)) + ";");
                 for (int kx = 0; kx < win.KernelW; kx++)
                 using (w.Block("// kx = " + kx + ": the weight vectors once, every column's input broadcast"))
@@ -240,7 +270,7 @@ internal static class ConvKernels
                         w.Line(v.Floats + " w" + g + " = " + v.Load("weights", IndexExpression.Plus("tap", kx * t.GroupSlots + g * v.Lanes)) + ";");
                     for (int p = 0; p < t.Block; p++)
                     {
-                        w.Line("{ " + v.Floats + " pixel = " + v.Splat("Unsafe.Add(ref pixels, " + IndexExpression.Plus("row", (p * win.StrideW + kx * win.DilationW) * cs) + ")") + ";");
+                        w.Line("{ " + v.Floats + " pixel = " + v.Splat("Unsafe.Add(ref pixels, " + IndexExpression.Plus("start" + p + " + row", kx * win.DilationW * cs) + ")") + ";");
                         for (int g = 0; g < count; g++)
                             w.Line("  acc" + p + "_" + g + " = " + VectorWidth.MultiplyAdd("w" + g, "pixel", "acc" + p + "_" + g) + ";" + (g == count - 1 ? " }" : ""));
                     }
@@ -256,7 +286,7 @@ internal static class ConvKernels
                 {
                     string value = q is not null ? VectorWidth.MultiplyAdd("acc" + p + "_" + g, "scale", "bias") : "acc" + p + "_" + g + " + bias";
                     if (step.FusedRelu) value = v.Type + ".Max(" + value + ", " + v.Zero + ")";
-                    string at = IndexExpression.Of(p * t.Slots + first + g * v.Lanes, ("oy", (long)t.Plane.OutW * t.Slots), ("ox", t.Slots), (t.Group, groupOut), (chunk, 1));
+                    string at = IndexExpression.Of(p * t.Slots + first + g * v.Lanes, ("at", t.Slots), (t.Group, groupOut), (chunk, 1));
                     w.Line("  " + v.Store(value, "result", at) + (p == t.Block - 1 ? " }" : ""));
                 }
             }
