@@ -99,12 +99,12 @@ internal static class ConvKernels
     }
 
     /// <summary>
-    /// The largest block of output columns (up to 8) whose accumulators fit the registers beside
+    /// The largest block of output columns (up to 14) whose accumulators fit the registers beside
     /// <paramref name="vectors"/> weight vectors and one broadcast (<paramref name="extraPerColumn"/> more per column).
     /// A row that is not whole blocks ends with one shorter block.
     /// </summary>
     private static int ColumnBlock(VectorWidth v, int columns, int vectors, int extraPerColumn) =>
-        Enumerable.Range(1, Math.Min(8, columns)).Where(b => vectors + b * (vectors + extraPerColumn) + 1 <= v.Registers).DefaultIfEmpty(1).Max();
+        Enumerable.Range(1, Math.Min(14, columns)).Where(b => vectors + b * (vectors + extraPerColumn) + 1 <= v.Registers).DefaultIfEmpty(1).Max();
 
     /// <summary>
     /// The loop over output rows and blocks of <paramref name="block"/> columns, and a last shorter block where the
@@ -176,7 +176,8 @@ internal static class ConvKernels
             w.Line("ref int starts = ref MemoryMarshal.GetReference(" + method + "_Starts);");
             VectorWidth.Dispatch(w, v =>
             {
-                int vectors = groupSlots / v.Lanes, chunk = Math.Min(vectors, 4), block = ColumnBlock(v, positions, chunk, 0);
+                // Chunks of at most four channel vectors, as equal as they can be (96 channels of Vector512: two of 3, not 4 + 2).
+                int vectors = groupSlots / v.Lanes, passes = (vectors + 3) / 4, chunk = (vectors + passes - 1) / passes, block = ColumnBlock(v, positions, chunk, 0);
                 int fullChunks = vectors / chunk, rest = vectors % chunk;
                 IDisposable? groupLoop = groups > 1 ? w.Block("for (nuint g = 0; g < " + groups + "; g++)") : null;
                 WritePositionBlocks(w, positions, block, columns =>
