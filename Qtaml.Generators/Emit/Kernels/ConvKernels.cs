@@ -260,23 +260,28 @@ internal static class ConvKernels
                 w.Line(string.Join(" ", Enumerable.Range(0, count).Select(g => v.Floats + " acc" + p + "_" + g + " = default;")));
             IDisposable? icLoop = c.GroupInChannels > 1 ? w.Block("for (nuint ic = 0; ic < " + c.GroupInChannels + "; ic++)") : null;
             string ic = c.GroupInChannels > 1 ? "ic" : "";
-            using (w.Block("for (nuint ky = 0; ky < " + win.KernelH + "; ky++)"))
+            // Small windows are unrolled whole (every tap's offsets constants); larger ones loop over their rows.
+            bool unrolled = win.Size <= 25;
+            IDisposable? kyLoop = unrolled ? null : w.Block("for (nuint ky = 0; ky < " + win.KernelH + "; ky++)");
+            string ky = unrolled ? "" : "ky";
+            w.Line("nuint row = " + IndexExpression.Of(0, (ky, (long)win.DilationH * pw * cs), (t.Group, c.GroupInChannels), (ic, 1)) + ";");
+            w.Line("nuint tap = " + IndexExpression.Of(first, (t.Group, (long)c.TapsPerGroup * t.GroupSlots), (ic, (long)win.Size * t.GroupSlots), (ky, (long)win.KernelW * t.GroupSlots), (chunk, 1)) + ";");
+            for (int y = 0; y < (unrolled ? win.KernelH : 1); y++)
+            for (int kx = 0; kx < win.KernelW; kx++)
+            using (w.Block("// " + (unrolled ? "ky = " + y + ", " : "") + "kx = " + kx + ": the weight vectors once, every position's input broadcast"))
             {
-                w.Line("nuint row = " + IndexExpression.Of(0, ("ky", (long)win.DilationH * pw * cs), (t.Group, c.GroupInChannels), (ic, 1)) + ";");
-                w.Line("nuint tap = " + IndexExpression.Of(first, (t.Group, (long)c.TapsPerGroup * t.GroupSlots), (ic, (long)win.Size * t.GroupSlots), ("ky", (long)win.KernelW * t.GroupSlots), (chunk, 1)) + ";");
-                for (int kx = 0; kx < win.KernelW; kx++)
-                using (w.Block("// kx = " + kx + ": the weight vectors once, every column's input broadcast"))
+                int tapOffset = (y * win.KernelW + kx) * t.GroupSlots;
+                long pixelOffset = ((long)y * win.DilationH * pw + (long)kx * win.DilationW) * cs;
+                for (int g = 0; g < count; g++)
+                    w.Line(v.Floats + " w" + g + " = " + v.Load("weights", IndexExpression.Plus("tap", tapOffset + g * v.Lanes)) + ";");
+                for (int p = 0; p < t.Block; p++)
                 {
+                    w.Line("{ " + v.Floats + " pixel = " + v.Splat("Unsafe.Add(ref pixels, " + IndexExpression.Plus("start" + p + " + row", pixelOffset) + ")") + ";");
                     for (int g = 0; g < count; g++)
-                        w.Line(v.Floats + " w" + g + " = " + v.Load("weights", IndexExpression.Plus("tap", kx * t.GroupSlots + g * v.Lanes)) + ";");
-                    for (int p = 0; p < t.Block; p++)
-                    {
-                        w.Line("{ " + v.Floats + " pixel = " + v.Splat("Unsafe.Add(ref pixels, " + IndexExpression.Plus("start" + p + " + row", kx * win.DilationW * cs) + ")") + ";");
-                        for (int g = 0; g < count; g++)
-                            w.Line("  acc" + p + "_" + g + " = " + VectorWidth.MultiplyAdd("w" + g, "pixel", "acc" + p + "_" + g) + ";" + (g == count - 1 ? " }" : ""));
-                    }
+                        w.Line("  acc" + p + "_" + g + " = " + VectorWidth.MultiplyAdd("w" + g, "pixel", "acc" + p + "_" + g) + ";" + (g == count - 1 ? " }" : ""));
                 }
             }
+            kyLoop?.Dispose();
             icLoop?.Dispose();
             for (int g = 0; g < count; g++)
             {
