@@ -96,4 +96,17 @@ public class KernelCoverageTests
                 Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"{name}, {bits} bits, input {seed}, output {i}: ONNX Runtime {expected[i]}, generated {actual[i]}");
         }
     }
+
+    [Fact]
+    public void A_padding_that_would_stage_billions_of_values_is_a_diagnostic_not_code()
+    {
+        // Strides as large as the padding keep the output at 3 x 3, but a kernel would copy its input into a
+        // 120,004 x 120,004 zero border: more than an array can hold.
+        byte[] model = new OnnxModelBuilder(new long[] { 1, 1, 4, 4 }, 1)
+            .ConvNd(1, 8, new[] { 3, 3 }, new[] { 60000, 60000 }, new[] { 60000, 60000, 60000, 60000 }, new[] { 1, 1 })
+            .Flatten().Gemm(72, 10).Build(new long[] { 1, 10 });
+        var result = GeneratorHarness.Run(TestModels.Consumer("Models/model.onnx", ""), new[] { GeneratorHarness.WeightFile("Models/model.onnx", model) });
+        var error = Assert.Single(result.GeneratorDiagnostics, d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error);
+        Assert.Contains("padded input", error.GetMessage(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+    }
 }

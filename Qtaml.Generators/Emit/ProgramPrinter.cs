@@ -23,6 +23,7 @@ internal static class ProgramPrinter
         {
             if (!written.Add(step.Method)) continue;   // a layout conversion of a shape met before
             WriteStep(w, k, graph, step, shared);
+            w.WriteDeferred();   // the kernel's per-width bodies
         }
     }
 

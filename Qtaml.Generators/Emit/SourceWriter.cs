@@ -48,6 +48,22 @@ internal sealed class SourceWriter
         return new Closer(this);
     }
 
+    private readonly System.Collections.Generic.List<Action<SourceWriter>> _deferred = new();
+
+    /// <summary>Holds a member to write once the current one is closed (see <see cref="WriteDeferred"/>).</summary>
+    public void Defer(Action<SourceWriter> member) => _deferred.Add(member);
+
+    /// <summary>Writes the members deferred while the last one was written, at this writer's indentation.</summary>
+    public void WriteDeferred()
+    {
+        while (_deferred.Count > 0)
+        {
+            Action<SourceWriter>[] pending = _deferred.ToArray();
+            _deferred.Clear();
+            foreach (Action<SourceWriter> member in pending) member(this);
+        }
+    }
+
     public override string ToString() => _text.ToString();
 
     private sealed class Closer : IDisposable

@@ -117,6 +117,10 @@ internal sealed class NetworkBuilder
             || window.KernelH > 1 << 16 || window.KernelW > 1 << 16 || window.DilationH > 1 << 16 || window.DilationW > 1 << 16)
             throw Mismatch(name, "the " + op + " kernel, strides and dilations must be positive and at most 65536");
         int inH = Shape.Length == 3 ? Shape[1] : 1, inW = Shape[Shape.Length - 1];
+        // A kernel copies its input into a zero border of this size (channels padded to 8): bounded like a value.
+        long padded = ((long)inH + pads[0] + pads[2]) * ((long)inW + pads[1] + pads[3]) * ((Shape[0] + 7L) / 8 * 8);
+        if (padded > 4 * MaxValueElements)
+            throw Mismatch(name, "its padded input (" + (inH + (long)pads[0] + pads[2]) + " x " + (inW + (long)pads[1] + pads[3]) + " positions of " + Shape[0] + " channels) is larger than Qtaml supports (" + 4 * MaxValueElements + " values)");
         long outH = ((long)inH + pads[0] + pads[2] - ((long)window.KernelH - 1) * window.DilationH - 1) / window.StrideH + 1;
         long outW = ((long)inW + pads[1] + pads[3] - ((long)window.KernelW - 1) * window.DilationW - 1) / window.StrideW + 1;
         if (outH < 1 || outW < 1) throw Mismatch(name, "the " + op + " kernel is larger than its padded input");

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using Qtaml.Generators.Lowering;
 using Qtaml.Generators.Network;
@@ -78,10 +79,10 @@ internal static class ConvKernels
         w.Line(KernelContext.Scratch("staged", method, s.Length));
         if (s.Length > KernelContext.StackFloats) w.Line("staged.Clear();");
         w.Line("ref float pixels = ref MemoryMarshal.GetReference(staged);");
-        w.Line("ref float source = ref MemoryMarshal.GetReference(x);");
         int inSlots = input.Layout == Layout.Planes ? 0 : input.ChannelSlots;
         if (s.Transposes)
         {
+            w.Line("ref float source = ref MemoryMarshal.GetReference(x);");
             using (w.Block("for (nuint ic = 0; ic < " + c.InChannels + "; ic++)"))
             using (w.Block("for (nuint iy = 0; iy < " + plane.InH + "; iy++)"))
             {
@@ -174,7 +175,10 @@ internal static class ConvKernels
             Plane plane = Plane.Of(c);
             int positions = plane.OutH * plane.OutW;
             w.Line("ref int starts = ref MemoryMarshal.GetReference(" + method + "_Starts);");
-            VectorWidth.Dispatch(w, v =>
+            var parameters = new List<(string, string)> { ("ref float", "weights") };
+            if (q is not null) parameters.Add(("ref float", "scales"));
+            parameters.AddRange(new[] { ("ref float", "biases"), ("ref float", "pixels"), ("ref int", "starts"), ("ref float", "result") });
+            VectorWidth.DispatchToMethods(w, method, Escape.XmlDoc(c.Name) + ": the multiply-adds", parameters.ToArray(), (w, v) =>
             {
                 // Chunks of at most four channel vectors, as equal as they can be (96 channels of Vector512: two of 3, not 4 + 2).
                 int vectors = groupSlots / v.Lanes, passes = (vectors + 3) / 4, chunk = (vectors + passes - 1) / passes, block = ColumnBlock(v, positions, chunk, 0);
@@ -260,8 +264,9 @@ internal static class ConvKernels
                 w.Line(string.Join(" ", Enumerable.Range(0, count).Select(g => v.Floats + " acc" + p + "_" + g + " = default;")));
             IDisposable? icLoop = c.GroupInChannels > 1 ? w.Block("for (nuint ic = 0; ic < " + c.GroupInChannels + "; ic++)") : null;
             string ic = c.GroupInChannels > 1 ? "ic" : "";
-            // Small windows are unrolled whole (every tap's offsets constants); larger ones loop over their rows.
-            bool unrolled = win.Size <= 25;
+            // Small windows are unrolled whole (every tap's offsets constants); larger ones loop over their rows, so
+            // a kernel stays within the size the JIT optimizes fully.
+            bool unrolled = win.Size * t.Block * count <= 160;
             IDisposable? kyLoop = unrolled ? null : w.Block("for (nuint ky = 0; ky < " + win.KernelH + "; ky++)");
             string ky = unrolled ? "" : "ky";
             w.Line("nuint row = " + IndexExpression.Of(0, (ky, (long)win.DilationH * pw * cs), (t.Group, c.GroupInChannels), (ic, 1)) + ";");
@@ -335,10 +340,14 @@ internal static class ConvKernels
             w.Line("ref float biases = ref MemoryMarshal.GetReference(" + method + "_Bias);");
             WriteStaging(w, k, step, c, method, s);
             w.Line("ref float result = ref MemoryMarshal.GetReference(y);");
-            VectorWidth.Dispatch(w, v =>
+            var parameters = new List<(string, string)> { ("ref float", "weights") };
+            if (q is not null) parameters.Add(("ref float", "scales"));
+            parameters.AddRange(new[] { ("ref float", "biases"), ("ref float", "pixels"), ("ref float", "result") });
+            VectorWidth.DispatchToMethods(w, method, Escape.XmlDoc(c.Name) + ": the multiply-adds", parameters.ToArray(), (w, v) =>
             {
                 int vectors = slots / v.Lanes;
-                WriteColumnBlocks(w, c.OutH, c.OutW, ColumnBlock(v, c.OutW, 1, 1), block =>
+                // Every tap is unrolled, so the block is bounded to keep the method within what the JIT optimizes fully.
+                WriteColumnBlocks(w, c.OutH, c.OutW, Math.Max(1, Math.Min(ColumnBlock(v, c.OutW, 1, 1), 160 / win.Size)), block =>
                 {
                     using (w.Block("for (nuint channel = 0; channel < " + (vectors * v.Lanes) + "; channel += " + v.Lanes + ")"))
                     {

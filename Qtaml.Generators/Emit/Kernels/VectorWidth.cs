@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 
 namespace Qtaml.Generators.Emit.Kernels;
 
@@ -56,5 +57,32 @@ internal sealed class VectorWidth
             using (w.Block("if (Vector256.IsHardwareAccelerated)")) body(V256);
         }
         using (w.Block("else")) body(V128);
+    }
+
+    /// <summary>
+    /// Like <see cref="Dispatch"/>, but each width's body is a method of its own (<paramref name="method"/>_V512,
+    /// _V256, _V128) taking <paramref name="parameters"/>: the JIT compiles only the one a machine runs, and an
+    /// unrolled kernel stays within the size the JIT fully optimizes (past about 20,000 IL instructions a method
+    /// is compiled without optimization).
+    /// </summary>
+    public static void DispatchToMethods(SourceWriter w, string method, string summary, (string Type, string Name)[] parameters, Action<SourceWriter, VectorWidth> body, bool wide = false)
+    {
+        string arguments = string.Join(", ", parameters.Select(p => (p.Type.StartsWith("ref ", StringComparison.Ordinal) ? "ref " : "") + p.Name));
+        var widths = wide ? new[] { V512, V256, V128 } : new[] { V256, V128 };
+        for (int i = 0; i < widths.Length; i++)
+        {
+            string call = method + "_V" + widths[i].Lanes * 32 + "(" + arguments + ");";
+            if (i == widths.Length - 1) w.Line(i == 0 ? call : "else " + call);
+            else w.Line((i == 0 ? "if" : "else if") + " (" + widths[i].Type + ".IsHardwareAccelerated) " + call);
+        }
+        string signature = string.Join(", ", parameters.Select(p => p.Type + " " + p.Name));
+        foreach (VectorWidth v in widths)
+            w.Defer(member =>
+            {
+                member.Line("/// <summary>" + summary + " with " + v.Type + ".</summary>");
+                using (member.Block("private static void " + method + "_V" + v.Lanes * 32 + "(" + signature + ")"))
+                    body(member, v);
+                member.Line();
+            });
     }
 }
