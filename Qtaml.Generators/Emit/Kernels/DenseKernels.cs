@@ -59,10 +59,9 @@ internal static class DenseKernels
     }
 
     /// <summary>
-    /// Four outputs at a time (two on the portable path), so each 16 inputs are loaded once for several rows of
-    /// codes; each row's multiply-adds go to independent accumulators (one Vector512, two Vector256 or two
-    /// Vector128 per row). The inputs past the last whole 16 and the outputs past the last whole group take the
-    /// scalar path.
+    /// Four outputs at a time, so each 16 inputs are loaded once for four rows of codes; each row's multiply-adds
+    /// go to independent accumulators (one Vector512, two Vector256 or four Vector128 per row). The inputs past the
+    /// last whole 16 and the outputs past the last whole 4 take the scalar path.
     /// </summary>
     private static void WriteRowGroups(SourceWriter w, KernelContext k, DenseLayer layer, QuantizedLayer q, bool relu, CodeVectors kind)
     {
@@ -93,15 +92,11 @@ internal static class DenseKernels
             }
         }
         string Inputs() => string.Join(" ", Enumerable.Range(0, parts).Select(p => v + "<float> x" + p + " = " + v + ".LoadUnsafe(ref input, i" + (p == 0 ? "" : " + " + (p * lanes)) + ");"));
-        // Registers: x64 has 16 vector registers without AVX-512. The portable path's 16 codes fill four vectors, so
-        // it takes two rows at a time with two accumulators each (parts 0 and 2, 1 and 3 share one), not four rows
-        // of four, which would spill.
-        int accumulators = kind == CodeVectors.Portable ? 2 : parts, group = kind == CodeVectors.Portable ? 2 : 4;
-        string Sum(string r) => v + ".Sum(" + string.Join(" + ", Enumerable.Range(0, accumulators).Select(p => "acc" + r + "_" + p)) + ")";
+        string Sum(string r) => v + ".Sum(" + string.Join(" + ", Enumerable.Range(0, parts).Select(p => "acc" + r + "_" + p)) + ")";
         void Rows(int rows, string first)
         {
             w.Line(string.Join(" ", Enumerable.Range(0, rows).Select(r => "nuint row" + r + " = (nuint)((" + first + " + " + r + ") * " + n + ");")));
-            for (int r = 0; r < rows; r++) w.Line(string.Join(" ", Enumerable.Range(0, accumulators).Select(p => v + "<float> acc" + r + "_" + p + " = default;")));
+            for (int r = 0; r < rows; r++) w.Line(string.Join(" ", Enumerable.Range(0, parts).Select(p => v + "<float> acc" + r + "_" + p + " = default;")));
             using (w.Block("for (nuint i = 0; i < " + whole + "; i += 16)"))
             {
                 w.Line(Inputs());
@@ -109,7 +104,7 @@ internal static class DenseKernels
                 {
                     w.Line("{");
                     Codes("row" + r + " + i");
-                    for (int p = 0; p < parts; p++) w.Line("  acc" + r + "_" + p % accumulators + " = " + VectorWidth.MultiplyAdd("c" + p, "x" + p, "acc" + r + "_" + p % accumulators) + ";");
+                    for (int p = 0; p < parts; p++) w.Line("  acc" + r + "_" + p + " = " + VectorWidth.MultiplyAdd("c" + p, "x" + p, "acc" + r + "_" + p) + ";");
                     w.Line("}");
                 }
             }
@@ -121,8 +116,8 @@ internal static class DenseKernels
             }
         }
         w.Line("int o = 0;");
-        using (w.Block("for (; o <= " + (layer.Outputs - group) + "; o += " + group + ")")) Rows(group, "o");
-        if (layer.Outputs % group != 0)
+        using (w.Block("for (; o <= " + (layer.Outputs - 4) + "; o += 4)")) Rows(4, "o");
+        if (layer.Outputs % 4 != 0)
             using (w.Block("for (; o < " + layer.Outputs + "; o++)")) Rows(1, "o");
     }
 
