@@ -100,6 +100,42 @@ internal static class ConvKernels
     }
 
     /// <summary>
+    /// What a table kernel does before its multiply-adds: the weight table (codes converted, or the baked floats),
+    /// references to scales and biases, the staged input and the output.
+    /// </summary>
+    private static void WritePrologue(SourceWriter w, KernelContext k, Step step, ConvLayer c, Staging s, QuantizedLayer? q, int runs, int length, int padded, string order, string layout)
+    {
+        string method = step.Method;
+        if (q is not null)
+        {
+            w.Line(k.CodeSpan());
+            w.Line("// The codes (stored " + order + ") as floats" + (q.CodeOffset != 0 ? " plus the mean-correction offset " + Literals.Float(q.CodeOffset) : "") + ": " + layout + ", padded with zeros to " + padded + ".");
+            w.Line(KernelContext.Scratch("table", method, (long)runs * padded));
+            k.WriteCodeTable(w, runs, length, padded, q.CodeOffset);
+            w.Line("ref float weights = ref MemoryMarshal.GetReference(table);");
+            w.Line("ref float scales = ref MemoryMarshal.GetReference(" + method + "_Scale);");
+        }
+        else
+        {
+            w.Line("ref float weights = ref MemoryMarshal.GetReference(" + method + "_Table);");
+        }
+        w.Line("ref float biases = ref MemoryMarshal.GetReference(" + method + "_Bias);");
+        WriteStaging(w, k, step, c, method, s);
+        w.Line("ref float result = ref MemoryMarshal.GetReference(y);");
+    }
+
+    /// <summary>The references a table kernel's per-width method takes (<see cref="WritePrologue"/> declares them).</summary>
+    private static (string, string)[] KernelParameters(QuantizedLayer? q, params string[] intTables)
+    {
+        var parameters = new List<(string, string)> { ("ref float", "weights") };
+        if (q is not null) parameters.Add(("ref float", "scales"));
+        parameters.AddRange(new[] { ("ref float", "biases"), ("ref float", "pixels") });
+        parameters.AddRange(intTables.Select(name => ("ref int", name)));
+        parameters.Add(("ref float", "result"));
+        return parameters.ToArray();
+    }
+
+    /// <summary>
     /// The largest block of output columns (up to 14) whose accumulators fit the registers beside
     /// <paramref name="vectors"/> weight vectors and one broadcast (<paramref name="extraPerColumn"/> more per column).
     /// A row that is not whole blocks ends with one shorter block.
@@ -156,29 +192,11 @@ internal static class ConvKernels
         using (w.Block(Signature(k, method)))
         {
             w.Line(KernelContext.LengthCheck(k.IsQuantized ? new[] { ("w", (long)c.Weights.Length * k.Plan.BytesPerCode), ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) } : new[] { ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) }));
-            if (q is not null)
-            {
-                w.Line(k.CodeSpan());
-                w.Line("// The codes (stored " + (groups > 1 ? "per group, " : "") + "tap-major) as floats" + (q.CodeOffset != 0 ? " plus the mean-correction offset " + Literals.Float(q.CodeOffset) : "") + ": [tap][output channel], padded with zeros to " + groupSlots + ".");
-                w.Line(KernelContext.Scratch("table", method, table));
-                k.WriteCodeTable(w, groups * taps, groupOut, groupSlots, q.CodeOffset);
-                w.Line("ref float weights = ref MemoryMarshal.GetReference(table);");
-                w.Line("ref float scales = ref MemoryMarshal.GetReference(" + method + "_Scale);");
-            }
-            else
-            {
-                w.Line("ref float weights = ref MemoryMarshal.GetReference(" + method + "_Table);");
-            }
-            w.Line("ref float biases = ref MemoryMarshal.GetReference(" + method + "_Bias);");
-            WriteStaging(w, k, step, c, method, s);
-            w.Line("ref float result = ref MemoryMarshal.GetReference(y);");
+            WritePrologue(w, k, step, c, s, q, groups * taps, groupOut, groupSlots, (groups > 1 ? "per group, " : "") + "tap-major", "[tap][output channel]");
             Plane plane = Plane.Of(c);
             int positions = plane.OutH * plane.OutW;
             w.Line("ref int starts = ref MemoryMarshal.GetReference(" + method + "_Starts);");
-            var parameters = new List<(string, string)> { ("ref float", "weights") };
-            if (q is not null) parameters.Add(("ref float", "scales"));
-            parameters.AddRange(new[] { ("ref float", "biases"), ("ref float", "pixels"), ("ref int", "starts"), ("ref float", "result") });
-            VectorWidth.DispatchToMethods(w, method, Escape.XmlDoc(c.Name) + ": the multiply-adds", parameters.ToArray(), (w, v) =>
+            VectorWidth.DispatchToMethods(w, method, Escape.XmlDoc(c.Name) + ": the multiply-adds", KernelParameters(q, "starts"), (w, v) =>
             {
                 // Chunks of at most four channel vectors, as equal as they can be (96 channels of Vector512: two of 3, not 4 + 2).
                 int vectors = groupSlots / v.Lanes, passes = (vectors + 3) / 4, chunk = (vectors + passes - 1) / passes, block = ColumnBlock(v, positions, chunk, 0);
@@ -324,26 +342,8 @@ internal static class ConvKernels
         using (w.Block(Signature(k, method)))
         {
             w.Line(KernelContext.LengthCheck(k.IsQuantized ? new[] { ("w", (long)c.Weights.Length * k.Plan.BytesPerCode), ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) } : new[] { ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) }));
-            if (q is not null)
-            {
-                w.Line(k.CodeSpan());
-                w.Line("// The codes (stored tap-major) as floats" + (q.CodeOffset != 0 ? " plus the mean-correction offset " + Literals.Float(q.CodeOffset) : "") + ": [tap][channel], padded with zeros to " + slots + ".");
-                w.Line(KernelContext.Scratch("table", method, (long)taps * slots));
-                k.WriteCodeTable(w, taps, c.OutChannels, slots, q.CodeOffset);
-                w.Line("ref float weights = ref MemoryMarshal.GetReference(table);");
-                w.Line("ref float scales = ref MemoryMarshal.GetReference(" + method + "_Scale);");
-            }
-            else
-            {
-                w.Line("ref float weights = ref MemoryMarshal.GetReference(" + method + "_Table);");
-            }
-            w.Line("ref float biases = ref MemoryMarshal.GetReference(" + method + "_Bias);");
-            WriteStaging(w, k, step, c, method, s);
-            w.Line("ref float result = ref MemoryMarshal.GetReference(y);");
-            var parameters = new List<(string, string)> { ("ref float", "weights") };
-            if (q is not null) parameters.Add(("ref float", "scales"));
-            parameters.AddRange(new[] { ("ref float", "biases"), ("ref float", "pixels"), ("ref float", "result") });
-            VectorWidth.DispatchToMethods(w, method, Escape.XmlDoc(c.Name) + ": the multiply-adds", parameters.ToArray(), (w, v) =>
+            WritePrologue(w, k, step, c, s, q, taps, c.OutChannels, slots, "tap-major", "[tap][channel]");
+            VectorWidth.DispatchToMethods(w, method, Escape.XmlDoc(c.Name) + ": the multiply-adds", KernelParameters(q), (w, v) =>
             {
                 int vectors = slots / v.Lanes;
                 // Every tap is unrolled, so the block is bounded to keep the method within what the JIT optimizes fully.
