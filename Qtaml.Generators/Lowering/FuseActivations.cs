@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using Qtaml.Generators.Model;
 using Qtaml.Generators.Network;
@@ -6,30 +7,38 @@ namespace Qtaml.Generators.Lowering;
 
 /// <summary>
 /// A ReLU whose input is computed by a convolution, a dense layer or an element-wise add, and read by nothing
-/// else, is applied as that step stores its results: one pass over memory instead of two.
+/// else, is applied as that step stores its results: one pass over memory instead of two. One pass over the
+/// steps, so a network of thousands of layers fuses in linear time.
 /// </summary>
 internal static class FuseActivations
 {
     public static KernelProgram Run(NetworkGraph graph, KernelProgram program)
     {
-        var steps = program.Steps.ToList();
-        for (int i = 0; i < steps.Count; i++)
+        Step[] steps = program.Steps.ToArray();
+        var producerOf = new Dictionary<int, int>();
+        for (int i = 0; i < steps.Length; i++) producerOf[steps[i].Output] = i;
+        // Readers of each value: the steps' inputs and the reshapes (aliases) of it.
+        var readers = new int[program.Values.Count];
+        foreach (Step step in steps)
+            foreach (int input in step.Inputs) readers[input]++;
+        for (int v = 0; v < program.Alias.Count; v++)
+            if (program.Alias[v] != v) readers[program.Alias[v]]++;
+
+        var fused = new bool[steps.Length];
+        for (int i = 0; i < steps.Length; i++)
         {
             Step relu = steps[i];
             if (graph.Layers[relu.Layer] is not ReluLayer) continue;
             int input = relu.Inputs[0];
-            int producerIndex = steps.FindIndex(s => s.Output == input);
-            if (producerIndex < 0) continue;
-            Step producer = steps[producerIndex];
+            if (!producerOf.TryGetValue(input, out int p)) continue;
+            Step producer = steps[p];
             bool fusable = graph.Layers[producer.Layer] is ConvLayer or DenseLayer or BinaryLayer { Kind: BinaryKind.Add } && !producer.FusedRelu;
-            bool onlyReader = input != program.OutputValue
-                && steps.Count(s => s.Inputs.Contains(input)) == 1
-                && Enumerable.Range(0, program.Alias.Count).All(v => v == input || program.Alias[v] != input);
+            bool onlyReader = input != program.OutputValue && readers[input] == 1;
             if (!fusable || !onlyReader) continue;
-            steps[producerIndex] = producer with { Output = relu.Output, FusedRelu = true };
-            steps.RemoveAt(i);
-            i--;
+            steps[p] = producer with { Output = relu.Output, FusedRelu = true };
+            producerOf[relu.Output] = p;
+            fused[i] = true;
         }
-        return program with { Steps = new EquatableArray<Step>(steps) };
+        return program with { Steps = new EquatableArray<Step>(steps.Where((_, i) => !fused[i])) };
     }
 }

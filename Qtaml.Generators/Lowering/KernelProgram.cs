@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using Qtaml.Generators.Model;
 
@@ -91,9 +92,6 @@ internal sealed record KernelProgram(
         return value;
     }
 
-    /// <summary>The step that computes a value, or null for the input and aliases.</summary>
-    public Step? Producer(int value) => Steps.FirstOrDefault(s => s.Output == value);
-
-    /// <summary>The kernel chosen for network layer <paramref name="layer"/>.</summary>
-    public Kernel KernelOf(int layer) => Steps.FirstOrDefault(s => s.Layer == layer)?.Kernel ?? Kernel.Default;
+    /// <summary>For each network layer that is a step, the kernel chosen for it.</summary>
+    public Dictionary<int, Kernel> KernelsByLayer() => Steps.Where(s => !s.IsConversion).ToDictionary(s => s.Layer, s => s.Kernel);
 }

@@ -1,5 +1,4 @@
 using System.Collections.Generic;
-using System.Linq;
 using Qtaml.Generators.Emit;
 using Qtaml.Generators.Model;
 using Qtaml.Generators.Network;
@@ -32,17 +31,4 @@ internal static class Lower
 
     /// <summary>The generated method of layer <paramref name="index"/>: its position and its operator.</summary>
     public static string MethodName(Layer layer, int index) => "Layer" + index + "_" + Escape.Identifier(layer.Operator);
-
-    /// <summary>The steps that read <paramref name="value"/>, directly or through reshapes of it.</summary>
-    public static IEnumerable<Step> Readers(KernelProgram program, int value) =>
-        program.Steps.Where(s => s.Inputs.Any(input => ReadsThrough(program, input, value)));
-
-    private static bool ReadsThrough(KernelProgram program, int input, int value)
-    {
-        for (int v = input; ; v = program.Alias[v])
-        {
-            if (v == value) return true;
-            if (program.Alias[v] == v) return false;
-        }
-    }
 }

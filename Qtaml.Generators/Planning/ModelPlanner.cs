@@ -51,7 +51,10 @@ internal static class ModelPlanner
             quantized[l] = new QuantizedLayer(weightLayers[l], corrected.ToArray(), channelScales, (float)corrected.CodeOffset, m, sensitivity[l], corrected.WorstCaseResidual);
         }
 
-        (byte[] image, int[] offsets) = LayOut(quantized, bits, layer => program.KernelOf(Array.IndexOf(graph.Layers, layer)));
+        Dictionary<int, Kernel> kernels = program.KernelsByLayer();
+        Kernel[] weightKernels = graph.Layers.Select((layer, i) => (layer, i)).Where(p => p.layer is WeightLayer)
+            .Select(p => kernels.TryGetValue(p.i, out Kernel kernel) ? kernel : Kernel.Default).ToArray();
+        (byte[] image, int[] offsets) = LayOut(quantized, bits, weightKernels);
         return new ModelPlan(graph, nodeLabel, flips, bits, budget, quantized, protection, saturation, image, offsets, inputMeanSquare);
     }
 
@@ -83,7 +86,7 @@ internal static class ModelPlanner
     }
 
     /// <summary>The stored patterns of every layer, each on a 32-byte boundary, in the order its kernel reads them (<see cref="WeightOrder"/>): b ≤ 8 in bytes, else little-endian 16-bit words.</summary>
-    private static (byte[] Image, int[] Offsets) LayOut(QuantizedLayer[] layers, int bits, Func<WeightLayer, Kernel> kernelOf)
+    private static (byte[] Image, int[] Offsets) LayOut(QuantizedLayer[] layers, int bits, Kernel[] kernels)
     {
         int bytesPerCode = bits <= 8 ? 1 : 2;
         var offsets = new int[layers.Length];
@@ -98,7 +101,7 @@ internal static class ModelPlanner
         {
             int[] codes = layers[l].StoredCodes;
             WeightLayer layer = layers[l].Layer;
-            Kernel kernel = kernelOf(layer);
+            Kernel kernel = kernels[l];
             for (int i = 0; i < codes.Length; i++)
             {
                 int pattern = StoredCode.ToPattern(codes[i], bits);
