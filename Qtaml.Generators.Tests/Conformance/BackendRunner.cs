@@ -1,0 +1,127 @@
+using System.Globalization;
+using System.Reflection;
+using Microsoft.CodeAnalysis;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Qtaml.Generators.Tests.Support;
+
+namespace Qtaml.Generators.Tests.Conformance;
+
+/// <summary>
+/// Compiles a backend test's model as a user would (the generator, then the C# compiler), runs it on the test's
+/// inputs and compares with the reference. Float builds are compared with the ONNX project's expected outputs;
+/// 8-bit builds with ONNX Runtime running the same file with every weight replaced by its dequantized value
+/// (<see cref="DequantizedOnnx"/>), which is exactly what the quantized code computes with no flips. Both within
+/// 1e-4 of the tensor's largest magnitude (float32 summation order differs; the quantization error itself is
+/// reported beside it as the distance to the float reference).
+/// </summary>
+internal static class BackendRunner
+{
+    public const double Tolerance = 1e-4;
+
+    public static BackendResult Run(BackendCase test)
+    {
+        (string[] operators, long opset) = test.Operators();
+        OnnxTensorFile[] inputs = test.Inputs, expected = test.Outputs;
+        BuildResult single = SupportedByHarness(inputs, expected);
+        if (single.Outcome == Outcome.Diagnostic) return new BackendResult(test, operators, opset, single, BuildResult.NotApplicable);
+
+        BuildResult result = Build(test.Model, ", Quantize = false", inputs, expected.Select(e => e.Values!).ToArray(), null);
+        BuildResult quantized = BuildResult.NotApplicable;
+        if (result.Outcome == Outcome.Pass && test.HasWeights())
+        {
+            float[][] reference = OnnxRuntime(DequantizedOnnx.Rewrite(test.Model, 8), inputs);
+            quantized = Build(test.Model, ", Bits = 8, FlipProbability = 0.0, EccBudget = 0.0", inputs, reference, expected.Select(e => e.Values!).ToArray());
+        }
+        return new BackendResult(test, operators, opset, result, quantized);
+    }
+
+    /// <summary>The harness feeds float tensors only; a test with integer inputs or outputs is reported as such.</summary>
+    private static BuildResult SupportedByHarness(OnnxTensorFile[] inputs, OnnxTensorFile[] outputs)
+    {
+        OnnxTensorFile? other = inputs.Concat(outputs).FirstOrDefault(t => !t.IsFloat);
+        return other is null ? new BuildResult(Outcome.Pass, "")
+            : new BuildResult(Outcome.Diagnostic, "(harness) a tensor of ONNX type " + other.DataType + "; the generated Run takes float32 spans");
+    }
+
+    private static BuildResult Build(byte[] model, string arguments, OnnxTensorFile[] inputs, float[][] reference, float[][]? floatReference)
+    {
+        string source = Consumer(inputs.Length, reference.Length, arguments);
+        var generated = GeneratorHarness.Run(source, new[] { GeneratorHarness.WeightFile("Models/model.onnx", model) });
+        Diagnostic? error = generated.GeneratorDiagnostics.FirstOrDefault(d => d.Severity == DiagnosticSeverity.Error);
+        if (error is not null) return new BuildResult(Outcome.Diagnostic, error.Id + ": " + error.GetMessage(CultureInfo.InvariantCulture));
+
+        Assembly assembly;
+        try
+        {
+            assembly = GeneratorHarness.CompileAndLoad(generated.Output);
+        }
+        catch (Xunit.Sdk.XunitException e)
+        {
+            return new BuildResult(Outcome.Wrong, "the generated code does not compile: " + e.Message.Split('\n').Skip(1).FirstOrDefault());
+        }
+        MethodInfo run = assembly.GetType("Models.Harness")!.GetMethod("Run")!;
+        float[][] actual = reference.Select(r => new float[r.Length]).ToArray();
+        try
+        {
+            run.Invoke(null, inputs.Select(i => (object)i.Values!).Concat(actual).ToArray());
+        }
+        catch (TargetInvocationException e) when (e.InnerException is ArgumentException)
+        {
+            return new BuildResult(Outcome.Wrong, "the generated Run refused the test's tensors: " + e.InnerException.Message);
+        }
+        double worst = 0;
+        for (int o = 0; o < reference.Length; o++)
+        {
+            double scale = Math.Max(1e-30, reference[o].Max(v => Math.Abs((double)v)));
+            for (int i = 0; i < reference[o].Length; i++)
+            {
+                double error_ = Math.Abs(actual[o][i] - (double)reference[o][i]) / Math.Max(scale, Math.Abs(reference[o][i]));
+                if (!(error_ <= Tolerance))
+                    return new BuildResult(Outcome.Wrong, $"output {o} value {i}: expected {reference[o][i]:G9}, got {actual[o][i]:G9}");
+                worst = Math.Max(worst, error_);
+            }
+        }
+        string detail = "max error " + worst.ToString("0.0e0", CultureInfo.InvariantCulture);
+        if (floatReference is not null)
+        {
+            double quantization = 0;
+            for (int o = 0; o < floatReference.Length; o++)
+            {
+                double scale = Math.Max(1e-30, floatReference[o].Max(v => Math.Abs((double)v)));
+                for (int i = 0; i < floatReference[o].Length; i++) quantization = Math.Max(quantization, Math.Abs(actual[o][i] - (double)floatReference[o][i]) / scale);
+            }
+            detail += ", " + quantization.ToString("0.0e0", CultureInfo.InvariantCulture) + " from float";
+        }
+        return new BuildResult(Outcome.Pass, detail);
+    }
+
+    /// <summary>ONNX Runtime's outputs for the test's inputs, fed to the graph's inputs in order.</summary>
+    private static float[][] OnnxRuntime(byte[] model, OnnxTensorFile[] inputs)
+    {
+        using var session = new InferenceSession(model);
+        string[] names = session.InputMetadata.Keys.ToArray();
+        var feeds = inputs.Select((t, i) => NamedOnnxValue.CreateFromTensor(names[i], new DenseTensor<float>(t.Values!, t.Dims.Select(d => (int)d).ToArray()))).ToList();
+        using var results = session.Run(feeds);
+        return results.Select(r => r.AsTensor<float>().ToArray()).ToArray();
+    }
+
+    /// <summary>A consumer with the model and a harness that passes arrays as the generated Run's spans.</summary>
+    private static string Consumer(int inputs, int outputs, string arguments)
+    {
+        string parameters = string.Join(", ", Enumerable.Range(0, inputs).Select(i => "float[] x" + i).Concat(Enumerable.Range(0, outputs).Select(o => "float[] y" + o)));
+        string call = string.Join(", ", Enumerable.Range(0, inputs).Select(i => "x" + i).Concat(Enumerable.Range(0, outputs).Select(o => "y" + o)));
+        return $$"""
+            namespace Models
+            {
+                [global::Qtaml.TunnelingCompensated("Models/model.onnx"{{arguments}})]
+                public static partial class Model { }
+
+                public static class Harness
+                {
+                    public static void Run({{parameters}}) => Model.Run({{call}});
+                }
+            }
+            """;
+    }
+}
