@@ -30,8 +30,18 @@ internal static class BackendRunner
         BuildResult quantized = BuildResult.NotApplicable;
         if (result.Outcome == Outcome.Pass && test.HasWeights())
         {
-            float[][] reference = OnnxRuntime(DequantizedOnnx.Rewrite(test.Model, 8), inputs);
-            quantized = Build(test.Model, ", Bits = 8, FlipProbability = 0.0, EccBudget = 0.0", inputs, reference, expected.Select(e => e.Values!).ToArray());
+            byte[] dequantized = DequantizedOnnx.Rewrite(test.Model, 8);
+            (float[][]? reference, string by) = (OnnxRuntime(dequantized, inputs), "ONNX Runtime");
+            if (reference is null)
+            {
+                // ONNX Runtime no longer runs the oldest opsets; the float build, which matched the ONNX project's own
+                // outputs above, runs the dequantized file instead.
+                reference = FloatBuild(dequantized, inputs, expected.Length);
+                by = "the float build";
+            }
+            quantized = reference is null ? new BuildResult(Outcome.Diagnostic, "(harness) no reference runs the dequantized file")
+                : Build(test.Model, ", Bits = 8, FlipProbability = 0.0, EccBudget = 0.0", inputs, reference, expected.Select(e => e.Values!).ToArray());
+            if (quantized.Outcome == Outcome.Pass) quantized = quantized with { Detail = quantized.Detail + ", against " + by };
         }
         return new BackendResult(test, operators, opset, result, quantized);
     }
@@ -73,9 +83,11 @@ internal static class BackendRunner
         double worst = 0;
         for (int o = 0; o < reference.Length; o++)
         {
-            double scale = Math.Max(1e-30, reference[o].Max(v => Math.Abs((double)v)));
+            double scale = Math.Max(1e-30, reference[o].Where(float.IsFinite).Select(v => Math.Abs((double)v)).DefaultIfEmpty(0).Max());
             for (int i = 0; i < reference[o].Length; i++)
             {
+                // A NaN or infinity where the reference has the same (the square root of a negative input) agrees.
+                if (!float.IsFinite(reference[o][i]) && reference[o][i].Equals(actual[o][i])) continue;
                 double error_ = Math.Abs(actual[o][i] - (double)reference[o][i]) / Math.Max(scale, Math.Abs(reference[o][i]));
                 if (!(error_ <= Tolerance))
                     return new BuildResult(Outcome.Wrong, $"output {o} value {i}: expected {reference[o][i]:G9}, got {actual[o][i]:G9}");
@@ -96,10 +108,33 @@ internal static class BackendRunner
         return new BuildResult(Outcome.Pass, detail);
     }
 
-    /// <summary>ONNX Runtime's outputs for the test's inputs, fed to the graph's inputs in order.</summary>
-    private static float[][] OnnxRuntime(byte[] model, OnnxTensorFile[] inputs)
+    /// <summary>The float build's outputs for the test's inputs, or null when it does not compile.</summary>
+    private static float[][]? FloatBuild(byte[] model, OnnxTensorFile[] inputs, int outputs)
     {
-        using var session = new InferenceSession(model);
+        var generated = GeneratorHarness.Run(Consumer(inputs.Length, outputs, ", Quantize = false"), new[] { GeneratorHarness.WeightFile("Models/model.onnx", model) });
+        if (generated.GeneratorDiagnostics.Any(d => d.Severity == DiagnosticSeverity.Error)) return null;
+        if (outputs != 1) return null;
+        Assembly assembly = GeneratorHarness.CompileAndLoad(generated.Output);
+        MethodInfo run = assembly.GetType("Models.Harness")!.GetMethod("Run")!;
+        var y = new float[(int)assembly.GetType("Models.Model")!.GetProperty("OutputLength")!.GetValue(null)!];
+        run.Invoke(null, inputs.Select(i => (object)i.Values!).Append(y).ToArray());
+        return new[] { y };
+    }
+
+    /// <summary>ONNX Runtime's outputs for the test's inputs, fed to the graph's inputs in order; null where it cannot run the file.</summary>
+    private static float[][]? OnnxRuntime(byte[] model, OnnxTensorFile[] inputs)
+    {
+        using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
+        InferenceSession session;
+        try
+        {
+            session = new InferenceSession(model, options);
+        }
+        catch (OnnxRuntimeException)
+        {
+            return null;
+        }
+        using var _ = session;
         string[] names = session.InputMetadata.Keys.ToArray();
         var feeds = inputs.Select((t, i) => NamedOnnxValue.CreateFromTensor(names[i], new DenseTensor<float>(t.Values!, t.Dims.Select(d => (int)d).ToArray()))).ToList();
         using var results = session.Run(feeds);

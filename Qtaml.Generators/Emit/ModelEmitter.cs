@@ -76,11 +76,12 @@ internal static class ModelEmitter
     private static void WriteMembers(SourceWriter w, ModelRequest request, string modelPath, ModelPlan plan)
     {
         NetworkGraph graph = plan.Graph;
-        w.Line("/// <summary>The number of input values: shape " + Shape.Format(graph.InputShape) + ", batch 1.</summary>");
-        w.Line("public static int InputLength => " + graph.InputLength + ";");
+        string batch = graph.Batch == 1 ? "batch 1" : "a batch of " + graph.Batch + " samples, computed one at a time";
+        w.Line("/// <summary>The number of input values: shape " + Shape.Format(graph.InputShape) + ", " + batch + ".</summary>");
+        w.Line("public static int InputLength => " + (long)graph.Batch * graph.InputLength + ";");
         w.Line();
-        w.Line("/// <summary>The number of output values.</summary>");
-        w.Line("public static int OutputLength => " + graph.OutputLength + ";");
+        w.Line("/// <summary>The number of output values" + (graph.Batch == 1 ? "" : ": " + graph.OutputLength + " per sample") + ".</summary>");
+        w.Line("public static int OutputLength => " + (long)graph.Batch * graph.OutputLength + ";");
         w.Line();
         w.Line("/// <summary>What was compiled, for which node, with which protection.</summary>");
         w.Line("public static global::Qtaml.ModelInfo Info { get; } = new global::Qtaml.ModelInfo(");
@@ -105,7 +106,7 @@ internal static class ModelEmitter
         using (w.Block("public static void Run(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)"))
         {
             WriteLengthChecks(w);
-            w.Line(plan.IsQuantized ? "Forward(" + layerArgs + (plan.Layers.Length > 0 ? ", " : "") + "input, output);" : "Forward(input, output);");
+            WriteForwardCall(w, graph, plan.IsQuantized ? layerArgs : "");
         }
         w.Line();
         w.Line("/// <summary>Runs the network over the stored bits in <paramref name=\"weights\"/>, faulted or not. Allocates nothing.</summary>");
@@ -121,14 +122,14 @@ internal static class ModelEmitter
                 w.Line("if (!weights.HasSameLayout(Layout))");
                 w.Line("    throw new global::System.ArgumentException(\"The weight image does not have this model's layout; make it with " + request.Target.Name + ".CreateWeightImage().\", nameof(weights));");
                 WriteLengthChecks(w);
-                w.Line("Forward(" + imageArgs + (plan.Layers.Length > 0 ? ", " : "") + "input, output);");
+                WriteForwardCall(w, graph, imageArgs);
             }
         }
         w.Line();
         w.Line("/// <summary>The index of the largest output: the predicted class.</summary>");
         using (w.Block("public static int Predict(global::System.ReadOnlySpan<float> input)"))
         {
-            w.Line("global::System.Span<float> scores = stackalloc float[" + graph.OutputLength + "];");
+            w.Line("global::System.Span<float> scores = stackalloc float[" + (long)graph.Batch * graph.OutputLength + "];");
             w.Line("Run(input, scores);");
             w.Line("int best = 0;");
             w.Line("for (int i = 1; i < scores.Length; i++) if (scores[i] > scores[best]) best = i;");
@@ -156,6 +157,19 @@ internal static class ModelEmitter
             w.Line("    throw new global::System.NotSupportedException(\"This is an unquantized reference build (Quantize = false): it stores no weight codes to fault. Remove Quantize = false.\");");
         }
         w.Line();
+    }
+
+    /// <summary>The call of Forward over the whole input and output, or over each sample's slices of a batch.</summary>
+    private static void WriteForwardCall(SourceWriter w, NetworkGraph graph, string weightArgs)
+    {
+        string prefix = "Forward(" + weightArgs + (weightArgs.Length > 0 ? ", " : "");
+        if (graph.Batch == 1)
+        {
+            w.Line(prefix + "input, output);");
+            return;
+        }
+        w.Line("for (int sample = 0; sample < " + graph.Batch + "; sample++)");
+        w.Line("    " + prefix + "input.Slice(sample * " + graph.InputLength + ", " + graph.InputLength + "), output.Slice(sample * " + graph.OutputLength + ", " + graph.OutputLength + "));");
     }
 
     private static void WriteLengthChecks(SourceWriter w)

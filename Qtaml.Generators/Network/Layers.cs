@@ -7,18 +7,24 @@ namespace Qtaml.Generators.Network;
 /// The network as Qtaml compiles it: layers in evaluation order, each reading earlier values. Value 0 is the
 /// network's input and value i + 1 is the output of layer i, so a layer can only read what is already computed.
 /// Most networks are chains (each layer reads the one before); a transformer is not (residual connections,
-/// attention reads three projections). Shapes are batch-1 and row-major; the batch dimension is dropped.
+/// attention reads three projections). Shapes are per sample and row-major; the batch dimension is dropped: a
+/// file with a fixed batch of <see cref="Batch"/> samples, in which no operator mixes samples, is this graph run
+/// once per sample.
 /// </summary>
 internal sealed class NetworkGraph
 {
-    public NetworkGraph(int[] inputShape, Layer[] layers, int outputValue)
+    public NetworkGraph(int[] inputShape, Layer[] layers, int outputValue, int batch = 1)
     {
         InputShape = inputShape;
         Layers = layers;
         OutputValue = outputValue;
+        Batch = batch;
     }
 
     public NetworkGraph(int[] inputShape, Layer[] layers) : this(inputShape, layers, layers.Length) { }
+
+    /// <summary>The samples one call computes, each through the whole graph on its own slice of input and output.</summary>
+    public int Batch { get; }
 
     public int[] InputShape { get; }
     public Layer[] Layers { get; }

@@ -46,7 +46,7 @@ internal sealed class NetworkBuilder
 
     public NetworkGraph Build() => Build(_layers.Count);
 
-    public NetworkGraph Build(int outputValue) => new(_inputShape, _layers.ToArray(), outputValue);
+    public NetworkGraph Build(int outputValue, int batch = 1) => new(_inputShape, _layers.ToArray(), outputValue, batch);
 
     private int Add(Layer layer) => Add(layer, new[] { Current });
 

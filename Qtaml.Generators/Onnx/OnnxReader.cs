@@ -56,7 +56,7 @@ internal static class OnnxReader
         if (dataInputs.Length > 1)
             throw new ModelReadException(Diagnostics.ShapeMismatch, path, dataInputs[1].Name, "the graph has " + dataInputs.Length + " data inputs; Qtaml compiles models with one input");
         ValueInfoProto input = dataInputs[0];
-        int[] inputShape = ReadInputShape(path, input);
+        (int[] inputShape, int batch) = ReadInputShape(path, input);
         if (graph.Output.Count > 1)
             throw new ModelReadException(Diagnostics.ShapeMismatch, path, graph.Output[1].Name, "the graph has " + graph.Output.Count + " outputs; Qtaml compiles models with one output");
 
@@ -65,7 +65,7 @@ internal static class OnnxReader
         foreach (string name in graph.Node.SelectMany(n => n.Input).Concat(graph.Output.Select(o => o.Name)))
             uses[name] = uses.TryGetValue(name, out int n) ? n + 1 : 1;
 
-        var reading = new Reading(new Context(path, initializers), new NetworkBuilder(path, inputShape), uses, opset);
+        var reading = new Reading(new Context(path, initializers), new NetworkBuilder(path, inputShape), uses, opset, batch);
         reading.Values[input.Name] = 0;
         reading.HasBatch.Add(true);
         foreach (NodeProto node in graph.Node)
@@ -92,7 +92,9 @@ internal static class OnnxReader
         string outputName = graph.Output.Count > 0 ? graph.Output[0].Name : graph.Node[graph.Node.Count - 1].Output[0];
         if (!reading.Values.TryGetValue(outputName, out int output))
             throw new ModelReadException(Diagnostics.ShapeMismatch, path, outputName, "the graph's output is not computed by any node");
-        return reading.Network.Build(output);
+        if (batch > 1 && !reading.HasBatch[output])
+            throw new ModelReadException(Diagnostics.ShapeMismatch, path, outputName, "the graph's output does not depend on the input's " + batch + " samples; export with batch 1");
+        return reading.Network.Build(output, batch);
     }
 
     /// <summary>The opset of the default domain, which decides what each operator means; one the reader does not know is a diagnostic.</summary>
@@ -139,13 +141,20 @@ internal static class OnnxReader
     /// <summary>The state of one read: the builder, which ONNX tensor is which value, and which values carry the batch axis.</summary>
     private sealed class Reading
     {
-        public Reading(Context context, NetworkBuilder network, Dictionary<string, int> uses, int opset)
+        public Reading(Context context, NetworkBuilder network, Dictionary<string, int> uses, int opset, int batch)
         {
             Context = context;
             Network = network;
             Uses = uses;
             Opset = opset;
+            Batch = batch;
         }
+
+        /// <summary>The samples of the input's fixed batch, each computed on its own.</summary>
+        public int Batch { get; }
+
+        /// <summary>A value's rank as ONNX sees it: with the batch axis in front where it has one.</summary>
+        public int OnnxRank(int value) => Network.ShapeOf(value).Length + (HasBatch[value] ? 1 : 0);
 
         /// <summary>The file's opset of the default domain: what each operator means.</summary>
         public int Opset { get; }
@@ -179,7 +188,20 @@ internal static class OnnxReader
             string tensor = node.Input[index];
             if (Values.TryGetValue(tensor, out int value)) return Network.ValueOperand(value);
             (int[] dims, float[] values) = Context.Tensor(tensor, name);
+            CheckPerSample(node, name, tensor, dims);
             return Generators.Network.Operand.OfConstant(values, dims.SkipWhile(d => d == 1).ToArray());
+        }
+
+        /// <summary>
+        /// With several samples, a constant combined with batched values must not vary along their batch axis
+        /// (its axes aligned from the right, as broadcasting aligns them): each sample is computed on its own.
+        /// </summary>
+        private void CheckPerSample(NodeProto node, string name, string tensor, int[] dims)
+        {
+            if (Batch == 1) return;
+            int rank = node.Input.Where(t => Values.TryGetValue(t, out int v) && HasBatch[v]).Select(t => OnnxRank(Values[t])).DefaultIfEmpty(int.MaxValue).Max();
+            if (dims.Length >= rank && dims.Take(dims.Length - rank + 1).Any(d => d != 1))
+                throw Network.Mismatch(name, "the constant '" + tensor + "' of shape " + Generators.Network.Shape.Format(dims) + " varies along the batch axis; Qtaml computes the " + Batch + " samples one at a time, so export with batch 1");
         }
 
         /// <summary>An ONNX axis of a value as our axis: negative axes count from the end, the batch axis is not there.</summary>
@@ -229,13 +251,17 @@ internal static class OnnxReader
         return tensor;
     }
 
-    private static int[] ReadInputShape(string path, ValueInfoProto input)
+    /// <summary>
+    /// The input's shape per sample and the batch: the first dimension is the batch, 1 when it is symbolic. A fixed
+    /// batch of several samples compiles as one sample at a time, which is exact while no operator mixes samples
+    /// (the reader refuses those that would).
+    /// </summary>
+    private static (int[] Shape, int Batch) ReadInputShape(string path, ValueInfoProto input)
     {
         var dims = input.Type?.TensorType?.Shape?.Dim;
         if (dims is null || dims.Count == 0) throw new ModelReadException(Diagnostics.MalformedFile, path, "the input '" + input.Name + "' has no shape");
         int elemType = input.Type!.TensorType!.ElemType;
         if (elemType != FloatType) throw new ModelReadException(Diagnostics.UnsupportedDataType, path, input.Name, elemType);
-        // The first dimension is the batch: a symbolic or unit dimension, compiled for batch 1.
         var shape = new List<int>();
         for (int i = 1; i < dims.Count; i++)
         {
@@ -244,10 +270,10 @@ internal static class OnnxReader
                 throw new ModelReadException(Diagnostics.ShapeMismatch, path, input.Name, "input dimension " + i + " is " + (d == 0 ? "symbolic" : d.ToString()) + "; Qtaml needs fixed positive sizes after the batch dimension");
             shape.Add((int)d);
         }
-        if (dims[0].DimValue > 1) throw new ModelReadException(Diagnostics.ShapeMismatch, path, input.Name, "the batch dimension is " + dims[0].DimValue + "; export with batch 1 or a symbolic batch");
+        long batch = dims[0].DimValue < 1 ? 1 : dims[0].DimValue;
         if (shape.Count == 0) shape.Add(1);
-        if (shape.Aggregate(1L, (a, b) => a * b) > MaxTensorElements) throw new ModelReadException(Diagnostics.ShapeMismatch, path, input.Name, "the input is larger than Qtaml supports");
-        return shape.ToArray();
+        if (shape.Aggregate(batch, (a, b) => a * b) > MaxTensorElements) throw new ModelReadException(Diagnostics.ShapeMismatch, path, input.Name, "the input is larger than Qtaml supports");
+        return (shape.ToArray(), (int)batch);
     }
 
     /// <summary>Translates one node, whose attributes are already checked against its schema, and returns the value that holds its output.</summary>
@@ -389,6 +415,8 @@ internal static class OnnxReader
         long positive = onnxAxis < 0 ? onnxAxis + onnxRank : onnxAxis;
         if (positive < 0 || positive >= onnxRank) throw network.Mismatch(name, "Softmax axis " + onnxAxis + " is outside the tensor's " + onnxRank + " axes");
         // Our axis where the flattened block starts; the batch axis (size 1) is part of the leading block or, at axis 0, of a block of one batch.
+        if (positive == 0 && r.HasBatch[value] && r.Batch > 1)
+            throw network.Mismatch(name, "Softmax with axis 0 (opset " + r.Opset + ") normalizes across the " + r.Batch + " samples of the batch; Qtaml computes samples one at a time");
         int start = Math.Max(0, (int)positive - (r.HasBatch[value] ? 1 : 0));
         if (start == shape.Length - 1)
         {
@@ -528,8 +556,14 @@ internal static class OnnxReader
         int value = r.Data(node, name);
         long[] target = context.Longs(node.Input[1], name);
         int total = Shape.Length(network.Shape);
-        // With the batch axis, the first entry is the batch; the rest may hold one -1 for "whatever is left".
-        long[] rest = target.Length > 1 && r.HasBatch[value] ? target.Skip(1).ToArray() : target;
+        // With the batch axis, the first entry is the batch (its size, -1 or 0 for "as it is"); the rest may hold one
+        // -1 for "whatever is left". Any other first entry would move values between samples.
+        bool batched = target.Length > 1 && r.HasBatch[value];
+        if (batched && target[0] != r.Batch && target[0] != -1 && !(target[0] == 0 && a.Int("allowzero", 0) == 0))
+            throw network.Mismatch(name, "Reshape to [" + string.Join(", ", target) + "] changes the batch axis of " + r.Batch + " sample(s); Qtaml computes samples one at a time");
+        if (batched && target[0] == -1 && target.Skip(1).Contains(-1))
+            throw new ModelReadException(Diagnostics.MalformedFile, context.Path, "node '" + name + "' reshapes to [" + string.Join(", ", target) + "], with more than one -1");
+        long[] rest = batched ? target.Skip(1).ToArray() : target;
         long known = 1;
         int unknown = 0;
         foreach (long d in rest)
