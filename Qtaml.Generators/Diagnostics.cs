@@ -21,10 +21,10 @@ internal static class Diagnostics
         "The weight file '{0}' cannot be read: {1}. Re-export the model, or check that the file is not truncated or a Git LFS pointer.");
 
     public static readonly DiagnosticDescriptor UnsupportedOperator = Error("QTAML003", "Unsupported operator",
-        "The model '{0}' uses the operator '{1}' (node '{2}'), which Qtaml cannot compile. Supported: Gemm, MatMul, Add, Sub, Mul, Div, Pow, Relu, Gelu, Erf, Sqrt, Tanh, Sigmoid, Exp, Neg, Abs, Reciprocal, Conv, MaxPool, AveragePool, BatchNormalization, LayerNormalization, Softmax, Transpose, Reshape, Flatten, ReduceMean, Concat, Gather, Constant, Identity, Dropout.");
+        "The model '{0}' uses {1}, which Qtaml cannot compile. Supported: {2}.");
 
     public static readonly DiagnosticDescriptor UnsupportedDataType = Error("QTAML004", "Unsupported tensor data type",
-        "The tensor '{1}' in '{0}' has data type {2}; Qtaml reads float32 weights (ONNX type 1, safetensors F32). Export the model in float32.");
+        "The tensor '{1}' in '{0}' has data type {2}; Qtaml reads float32 tensors (ONNX type 1, safetensors F32). Export the model in float32, with float32 inputs.");
 
     public static readonly DiagnosticDescriptor ShapeMismatch = Error("QTAML005", "Shape or graph structure not supported",
         "The model '{0}' cannot be compiled at node '{1}': {2}");

@@ -79,5 +79,5 @@ internal static class ConformanceReport
     }
 
     /// <summary>A table cell: one line, no pipes, model paths shortened.</summary>
-    private static string Cell(string text) => text.Replace("|", "\\|").Replace("\n", " ").Replace("'Models/model.onnx' ", "");
+    private static string Cell(string text) => text.Replace("|", "\\|").Replace("\n", " ").Replace("The model 'Models/model.onnx'", "The model").Replace("'Models/model.onnx'", "the model");
 }

@@ -164,10 +164,10 @@ internal sealed class OnnxModelBuilder
         return Node(op, Array.Empty<string>(), Ints("kernel_shape", kernel, kernel), Ints("strides", stride, stride), Ints("pads", pad, pad, pad, pad));
     }
 
-    public byte[] Build(long[] outputShape)
+    public byte[] Build(long[] outputShape, int opset = 13)
     {
         _graph.Output.Add(OnnxProto.Value(_current, outputShape.Select(d => (long?)d).ToArray()));
-        return OnnxProto.Model(_graph, "qtaml-tests");
+        return OnnxProto.Model(_graph, "qtaml-tests", opset);
     }
 
     public static AttributeProto Int(string name, long value) => OnnxProto.Int(name, value);

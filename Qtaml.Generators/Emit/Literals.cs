@@ -7,7 +7,11 @@ namespace Qtaml.Generators.Emit;
 /// <summary>C# literals that round-trip exactly and never depend on the build machine's culture.</summary>
 internal static class Literals
 {
-    public static string Float(float value) => value.ToString("R", CultureInfo.InvariantCulture) + "f";
+    public static string Float(float value) =>
+        float.IsPositiveInfinity(value) ? "float.PositiveInfinity"
+        : float.IsNegativeInfinity(value) ? "float.NegativeInfinity"
+        : float.IsNaN(value) ? "float.NaN"
+        : value.ToString("R", CultureInfo.InvariantCulture) + "f";
 
     public static string Double(double value) =>
         double.IsPositiveInfinity(value) ? "double.PositiveInfinity"

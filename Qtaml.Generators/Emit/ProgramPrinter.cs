@@ -123,7 +123,7 @@ internal static class ProgramPrinter
             case LayerNormLayer n: NormalizationKernels.WriteLayerNorm(w, step, n); break;
             case MatMulLayer m: TensorKernels.WriteMatMul(w, step, m); break;
             case TransposeLayer t: TensorKernels.WriteTranspose(w, step, t); break;
-            case ReduceMeanLayer r: TensorKernels.WriteReduceMean(w, step, r); break;
+            case ReduceLayer r: TensorKernels.WriteReduce(w, step, r); break;
             case ConcatLayer c: TensorKernels.WriteConcat(w, step, c); break;
             case EmbeddingLayer e: TensorKernels.WriteEmbedding(w, k, step, e); break;
         }

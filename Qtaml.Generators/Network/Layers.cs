@@ -214,10 +214,13 @@ internal sealed class ReluLayer : Layer
     public ReluLayer(string name, int[] shape) : base(name, "Relu", shape, shape) { }
 }
 
-/// <summary>Softmax over the last axis (the whole vector when it is flat).</summary>
+/// <summary>Softmax, or its logarithm (LogSoftmax), over the last axis (the whole vector when it is flat).</summary>
 internal sealed class SoftmaxLayer : Layer
 {
-    public SoftmaxLayer(string name, int[] shape) : base(name, "Softmax", shape, shape) { }
+    public SoftmaxLayer(string name, int[] shape, bool log = false) : base(name, log ? "LogSoftmax" : "Softmax", shape, shape) => Log = log;
+
+    /// <summary>ln softmax(x) = x − max − ln Σ e^(x − max), computed as such (not as the log of a rounded softmax).</summary>
+    public bool Log { get; }
 
     public int Length => InputShape[InputShape.Length - 1];
     public int Rows => InputLength / Length;

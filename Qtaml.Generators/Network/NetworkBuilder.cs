@@ -130,7 +130,7 @@ internal sealed class NetworkBuilder
     public void Relu(string name) => Add(new ReluLayer(name, Shape));
 
     /// <summary>Softmax over the last axis.</summary>
-    public void Softmax(string name) => Add(new SoftmaxLayer(name, Shape));
+    public void Softmax(string name, bool log = false) => Add(new SoftmaxLayer(name, Shape, log));
 
     public void Flatten(string name, string op = "Flatten") => Add(new ReshapeLayer(name, op, Shape, new[] { Network.Shape.Length(Shape) }));
 
@@ -144,7 +144,13 @@ internal sealed class NetworkBuilder
         return previous;
     }
 
-    public int Unary(string name, UnaryKind kind) => Add(new UnaryLayer(name, kind, Shape));
+    public int Unary(string name, UnaryKind kind, float alpha = 0, float beta = 0)
+    {
+        if (!IsFinite(alpha) || !IsFinite(beta)) throw Mismatch(name, kind + "'s parameters must be finite");
+        return Add(new UnaryLayer(name, kind, Shape, alpha, beta));
+    }
+
+    private static bool IsFinite(float value) => !float.IsNaN(value) && !float.IsInfinity(value);
 
     public int Binary(string name, BinaryKind kind, Operand left, Operand right)
     {
@@ -185,10 +191,10 @@ internal sealed class NetworkBuilder
         return Add(new TransposeLayer(name, Shape, perm));
     }
 
-    public int ReduceMean(string name, int axis, bool keepDims)
+    public int Reduce(string name, ReduceKind kind, int axis, bool keepDims)
     {
-        if (axis < 0 || axis >= Shape.Length) throw Mismatch(name, "ReduceMean over axis " + axis + " of " + Network.Shape.Format(Shape));
-        return Add(new ReduceMeanLayer(name, Shape, axis, keepDims));
+        if (axis < 0 || axis >= Shape.Length) throw Mismatch(name, "Reduce" + kind + " over axis " + axis + " of " + Network.Shape.Format(Shape));
+        return Add(new ReduceLayer(name, kind, Shape, axis, keepDims));
     }
 
     public int Concat(string name, Operand[] parts, int axis)

@@ -26,17 +26,56 @@ internal sealed class Operand
     public static Operand OfConstant(float[] values, int[] shape) => new(-1, values, shape);
 }
 
-internal enum UnaryKind { Erf, Gelu, Sqrt, Tanh, Sigmoid, Exp, Neg, Abs, Reciprocal }
-
-/// <summary>An elementwise function of one value.</summary>
-internal sealed class UnaryLayer : Layer
+internal enum UnaryKind
 {
-    public UnaryLayer(string name, UnaryKind kind, int[] shape) : base(name, kind.ToString(), shape, shape) => Kind = kind;
+    Erf, Gelu, Sqrt, Tanh, Sigmoid, Exp, Neg, Abs, Reciprocal, Log,
 
-    public UnaryKind Kind { get; }
+    /// <summary>x for x ≥ 0, α·x below.</summary>
+    LeakyRelu,
+
+    /// <summary>x for x &gt; 0, α·(eˣ − 1) at and below 0.</summary>
+    Elu,
+
+    /// <summary>γ·x for x &gt; 0, γ·α·(eˣ − 1) at and below 0 (α = <see cref="UnaryLayer.Alpha"/>, γ = <see cref="UnaryLayer.Beta"/>).</summary>
+    Selu,
+
+    /// <summary>ln(1 + eˣ).</summary>
+    Softplus,
+
+    /// <summary>x / (1 + |x|).</summary>
+    Softsign,
+
+    /// <summary>max(0, min(1, α·x + β)).</summary>
+    HardSigmoid,
+
+    /// <summary>x·max(0, min(1, x/6 + 1/2)).</summary>
+    HardSwish,
+
+    /// <summary>min(max(x, α), β): α and β are the bounds (ReLU6 is Clip(0, 6)).</summary>
+    Clip,
 }
 
-internal enum BinaryKind { Add, Sub, Mul, Div, Pow }
+/// <summary>An elementwise function of one value, with up to two constant parameters.</summary>
+internal sealed class UnaryLayer : Layer
+{
+    public UnaryLayer(string name, UnaryKind kind, int[] shape, float alpha = 0, float beta = 0) : base(name, kind.ToString(), shape, shape)
+    {
+        Kind = kind;
+        Alpha = alpha;
+        Beta = beta;
+    }
+
+    public UnaryKind Kind { get; }
+
+    /// <summary>The first parameter: LeakyRelu's, Elu's and Selu's α, HardSigmoid's slope, Clip's lower bound.</summary>
+    public float Alpha { get; }
+
+    /// <summary>The second parameter: Selu's γ, HardSigmoid's offset, Clip's upper bound.</summary>
+    public float Beta { get; }
+}
+
+/// <summary>Element-wise operations of two operands; PRelu is x for x ≥ 0 and x·slope below, the slope the right operand.</summary>
+internal enum BinaryKind { Add, Sub, Mul, Div, Pow, Max, Min, PRelu }
 
 /// <summary>An elementwise operation of two operands with NumPy broadcasting (shapes aligned from the right).</summary>
 internal sealed class BinaryLayer : Layer
@@ -111,17 +150,21 @@ internal sealed class TransposeLayer : Layer
     public int[] Perm { get; }
 }
 
-/// <summary>The mean over one axis, which is kept as length 1 or dropped.</summary>
-internal sealed class ReduceMeanLayer : Layer
+internal enum ReduceKind { Mean, Sum, Max, Min }
+
+/// <summary>The mean, sum, largest or smallest value over one axis, which is kept as length 1 or dropped.</summary>
+internal sealed class ReduceLayer : Layer
 {
-    public ReduceMeanLayer(string name, int[] input, int axis, bool keepDims)
-        : base(name, "ReduceMean", input, keepDims
+    public ReduceLayer(string name, ReduceKind kind, int[] input, int axis, bool keepDims)
+        : base(name, "Reduce" + kind, input, keepDims
             ? input.Select((d, i) => i == axis ? 1 : d).ToArray()
             : input.Where((_, i) => i != axis).DefaultIfEmpty(1).ToArray())
     {
+        Kind = kind;
         Axis = axis;
     }
 
+    public ReduceKind Kind { get; }
     public int Axis { get; }
     public int Outer => InputShape.Take(Axis).Aggregate(1, (a, b) => a * b);
     public int Reduced => InputShape[Axis];

@@ -13,7 +13,7 @@ namespace Qtaml.Generators.Onnx;
 /// attribute is checked before it is used, and nothing is allocated from a size the file merely claims
 /// (protobuf itself only allocates what the bytes contain).
 /// </summary>
-internal static class OnnxReader
+internal static partial class OnnxReader
 {
     /// <summary>The most elements a single tensor may hold (the baked route's limit is lower still).</summary>
     private const long MaxTensorElements = 64L * 1024 * 1024;
@@ -65,6 +65,7 @@ internal static class OnnxReader
         foreach (string name in graph.Node.SelectMany(n => n.Input).Concat(graph.Output.Select(o => o.Name)))
             uses[name] = uses.TryGetValue(name, out int n) ? n + 1 : 1;
 
+        CheckOperatorsKnown(path, graph, opset);
         var reading = new Reading(new Context(path, initializers), new NetworkBuilder(path, inputShape), uses, opset, batch);
         reading.Values[input.Name] = 0;
         reading.HasBatch.Add(true);
@@ -83,9 +84,11 @@ internal static class OnnxReader
             }
             int before = reading.Network.LayerCount;
             int value = ReadNode(reading, node, nodeName, attributes);
-            // Layers this node added carry the batch axis if any value they read does.
+            // Layers this node added carry the batch axis if any value they read does, unless the node moved it.
             for (int i = before; i < reading.Network.LayerCount; i++)
                 reading.HasBatch.Add(reading.Network.LayerAt(i).Inputs.Any(v => reading.HasBatch[v]));
+            if (reading.ResultHasBatch is bool hasBatch) reading.HasBatch[value] = hasBatch;
+            reading.ResultHasBatch = null;
             reading.Values[node.Output[0]] = value;
         }
 
@@ -116,14 +119,23 @@ internal static class OnnxReader
 
     private static bool IsDefaultDomain(string domain) => domain.Length == 0 || domain == "ai.onnx";
 
+    /// <summary>Every node's operator is one Qtaml compiles; if not, one diagnostic lists all that are not, with their nodes.</summary>
+    private static void CheckOperatorsKnown(string path, GraphProto graph, int opset)
+    {
+        var unknown = graph.Node.Where(n => !IsDefaultDomain(n.Domain) || !OperatorSchemas.TryGet(n.OpType, out _))
+            .Select(n => (Qualified(n), string.IsNullOrEmpty(n.Name) ? n.OpType : n.Name)).ToList();
+        if (unknown.Count > 0) throw UnsupportedOperators.Exception(path, unknown, OperatorSchemas.SupportedList);
+    }
+
+    /// <summary>An operator's name, with its domain when it is not the default one (com.microsoft.FusedGemm).</summary>
+    private static string Qualified(NodeProto node) => IsDefaultDomain(node.Domain) ? node.OpType : node.Domain + "." + node.OpType;
+
     /// <summary>The node's operator is one Qtaml knows at this opset, with a fitting number of inputs, and no output beyond those it computes is read.</summary>
     private static OperatorSchema CheckNode(Reading r, NodeProto node, string name)
     {
         string path = r.Context.Path;
-        if (!IsDefaultDomain(node.Domain))
-            throw new ModelReadException(Diagnostics.UnsupportedOperator, path, node.Domain + "." + node.OpType, name);
-        if (!OperatorSchemas.TryGet(node.OpType, out OperatorSchema schema))
-            throw new ModelReadException(Diagnostics.UnsupportedOperator, path, node.OpType, name);
+        if (!IsDefaultDomain(node.Domain) || !OperatorSchemas.TryGet(node.OpType, out OperatorSchema schema))
+            throw UnsupportedOperators.Exception(path, new[] { (Qualified(node), name) }, OperatorSchemas.SupportedList);
         if (r.Opset < schema.SinceOpset)
             throw new ModelReadException(Diagnostics.MalformedFile, path, "node '" + name + "' uses " + node.OpType + ", which ONNX defines from opset " + schema.SinceOpset + ", but the file imports opset " + r.Opset);
         if (node.Input.Count < schema.MinInputs || node.Input.Count > schema.MaxInputs)
@@ -166,6 +178,9 @@ internal static class OnnxReader
 
         /// <summary>Per value: whether its ONNX shape has the batch axis in front (ours never does).</summary>
         public List<bool> HasBatch { get; } = new();
+
+        /// <summary>Set by a node that decides whether its result has the batch axis in front (a Squeeze of it).</summary>
+        public bool? ResultHasBatch { get; set; }
 
         /// <summary>Points the builder at the node's data input <paramref name="index"/> and returns that value.</summary>
         public int Data(NodeProto node, string name, int index = 0)
@@ -303,6 +318,21 @@ internal static class OnnxReader
             case "Neg": return Unary(r, node, name, UnaryKind.Neg);
             case "Abs": return Unary(r, node, name, UnaryKind.Abs);
             case "Reciprocal": return Unary(r, node, name, UnaryKind.Reciprocal);
+            case "Log": return Unary(r, node, name, UnaryKind.Log);
+            case "Softplus": return Unary(r, node, name, UnaryKind.Softplus);
+            case "Softsign": return Unary(r, node, name, UnaryKind.Softsign);
+            case "HardSwish": return Unary(r, node, name, UnaryKind.HardSwish);
+            case "LeakyRelu": return Unary(r, node, name, UnaryKind.LeakyRelu, a.Float("alpha", 0.01f));
+            case "Elu": return Unary(r, node, name, UnaryKind.Elu, a.Float("alpha", 1f));
+            case "Selu": return Unary(r, node, name, UnaryKind.Selu, a.Float("alpha", 1.67326319217681884765625f), a.Float("gamma", 1.05070102214813232421875f));
+            case "HardSigmoid": return Unary(r, node, name, UnaryKind.HardSigmoid, a.Float("alpha", 0.2f), a.Float("beta", 0.5f));
+            case "Clip": return ReadClip(r, node, name, a);
+            case "PRelu": return ReadPRelu(r, node, name);
+            case "Max": return ReadVariadic(r, node, name, BinaryKind.Max);
+            case "Min": return ReadVariadic(r, node, name, BinaryKind.Min);
+            case "Sum": return ReadVariadic(r, node, name, BinaryKind.Add);
+            case "Mean": return ReadVariadic(r, node, name, BinaryKind.Add, mean: true);
+            case "LogSoftmax": return ReadSoftmax(r, node, name, a, log: true);
             case "Gelu":
             {
                 string approximate = a.String("approximate", "none");
@@ -335,15 +365,14 @@ internal static class OnnxReader
                 }
                 return network.Transpose(name, perm.Select(p => p < 0 || p >= rank ? -1 : (int)p).ToArray());
             }
-            case "ReduceMean":
-            {
-                int value = r.Data(node, name);
-                if (r.Opset < 18 && node.Input.Count > 1) throw new ModelReadException(Diagnostics.MalformedFile, context.Path, "node '" + name + "' gives ReduceMean its axes as an input, which ONNX allows from opset 18; the file imports opset " + r.Opset);
-                long[] axes = node.Input.Count > 1 && node.Input[1].Length > 0 ? context.Longs(node.Input[1], name) : a.Ints("axes");
-                if (axes.Length == 0 && a.Int("noop_with_empty_axes", 0) != 0) return value;   // ONNX: no axes and this flag is the identity
-                if (axes.Length != 1) throw network.Mismatch(name, "ReduceMean over " + (axes.Length == 0 ? "all axes" : axes.Length + " axes") + " is not supported; reduce one axis");
-                return network.ReduceMean(name, r.Axis(value, axes[0], name, "ReduceMean"), a.Int("keepdims", 1) != 0);
-            }
+            case "ReduceMean": return ReadReduce(r, node, name, a, ReduceKind.Mean, axesInputFrom: 18);
+            case "ReduceSum": return ReadReduce(r, node, name, a, ReduceKind.Sum, axesInputFrom: 13);
+            case "ReduceMax": return ReadReduce(r, node, name, a, ReduceKind.Max, axesInputFrom: 18);
+            case "ReduceMin": return ReadReduce(r, node, name, a, ReduceKind.Min, axesInputFrom: 18);
+            case "Squeeze": return ReadSqueeze(r, node, name, a, squeeze: true);
+            case "Unsqueeze": return ReadSqueeze(r, node, name, a, squeeze: false);
+            case "GlobalAveragePool": return ReadGlobalPool(r, node, name, PoolKind.Average);
+            case "GlobalMaxPool": return ReadGlobalPool(r, node, name, PoolKind.Max);
             case "Concat":
             {
                 if (!a.Has("axis")) throw new ModelReadException(Diagnostics.MalformedFile, context.Path, "Concat node '" + name + "' has no axis; ONNX requires one");
@@ -382,15 +411,15 @@ internal static class OnnxReader
             case "AveragePool": r.Data(node, name); ReadPool(context, node, name, network, PoolKind.Average, a); break;
             case "BatchNormalization": return ReadBatchNormalization(r, node, name, a);
             default:
-                throw new ModelReadException(Diagnostics.UnsupportedOperator, context.Path, node.OpType, name);
+                throw UnsupportedOperators.Exception(context.Path, new[] { (node.OpType, name) }, OperatorSchemas.SupportedList);
         }
         return network.Current;
     }
 
-    private static int Unary(Reading r, NodeProto node, string name, UnaryKind kind)
+    private static int Unary(Reading r, NodeProto node, string name, UnaryKind kind, float alpha = 0, float beta = 0)
     {
         r.Data(node, name);
-        return r.Network.Unary(name, kind);
+        return r.Network.Unary(name, kind, alpha, beta);
     }
 
     /// <summary>
@@ -398,7 +427,7 @@ internal static class OnnxReader
     /// the axis (default 1) and normalized the flattened block of every axis from there on: the same as a softmax
     /// over the last axis of the input reshaped to [leading..., rest], which is how it is compiled.
     /// </summary>
-    private static int ReadSoftmax(Reading r, NodeProto node, string name, NodeAttributes a)
+    private static int ReadSoftmax(Reading r, NodeProto node, string name, NodeAttributes a, bool log = false)
     {
         NetworkBuilder network = r.Network;
         int value = r.Data(node, name);
@@ -406,26 +435,26 @@ internal static class OnnxReader
         if (r.Opset >= 13)
         {
             int axis = r.Axis(value, a.Int("axis", -1), name, "Softmax");
-            if (axis != shape.Length - 1) throw network.Mismatch(name, "Softmax over axis " + axis + " of " + Shape.Format(shape) + " is not supported; Qtaml normalizes the last axis");
-            network.Softmax(name);
+            if (axis != shape.Length - 1) throw network.Mismatch(name, node.OpType + " over axis " + axis + " of " + Shape.Format(shape) + " is not supported; Qtaml normalizes the last axis");
+            network.Softmax(name, log);
             return network.Current;
         }
         long onnxAxis = a.Int("axis", 1);
         int onnxRank = shape.Length + (r.HasBatch[value] ? 1 : 0);
         long positive = onnxAxis < 0 ? onnxAxis + onnxRank : onnxAxis;
-        if (positive < 0 || positive >= onnxRank) throw network.Mismatch(name, "Softmax axis " + onnxAxis + " is outside the tensor's " + onnxRank + " axes");
+        if (positive < 0 || positive >= onnxRank) throw network.Mismatch(name, node.OpType + " axis " + onnxAxis + " is outside the tensor's " + onnxRank + " axes");
         // Our axis where the flattened block starts; the batch axis (size 1) is part of the leading block or, at axis 0, of a block of one batch.
         if (positive == 0 && r.HasBatch[value] && r.Batch > 1)
-            throw network.Mismatch(name, "Softmax with axis 0 (opset " + r.Opset + ") normalizes across the " + r.Batch + " samples of the batch; Qtaml computes samples one at a time");
+            throw network.Mismatch(name, node.OpType + " with axis 0 (opset " + r.Opset + ") normalizes across the " + r.Batch + " samples of the batch; Qtaml computes samples one at a time");
         int start = Math.Max(0, (int)positive - (r.HasBatch[value] ? 1 : 0));
         if (start == shape.Length - 1)
         {
-            network.Softmax(name);
+            network.Softmax(name, log);
             return network.Current;
         }
         int[] coerced = shape.Take(start).Concat(new[] { Shape.Length(shape.Skip(start).ToArray()) }).ToArray();
         network.Reshape(name + " (coerced to 2-D, opset " + r.Opset + ")", coerced);
-        network.Softmax(name);
+        network.Softmax(name, log);
         network.Reshape(name + " (back to " + Shape.Format(shape) + ")", shape);
         return network.Current;
     }

@@ -93,7 +93,12 @@ internal static class Sensitivity
                 UnaryKind.Sqrt => Math.Sqrt(input),
                 UnaryKind.Reciprocal => 1 / Math.Max(input, 1e-30),
                 UnaryKind.Exp => Math.Exp(2 * Math.Sqrt(input)),
-                _ => input,
+                UnaryKind.LeakyRelu => 0.5 * input * (1 + u.Alpha * u.Alpha),
+                UnaryKind.Elu or UnaryKind.Selu or UnaryKind.Softplus or UnaryKind.HardSwish => 0.5 * input * (u.Kind == UnaryKind.Selu ? u.Beta * u.Beta : 1),
+                UnaryKind.Softsign => Math.Min(1, input),
+                UnaryKind.HardSigmoid => 0.25,
+                UnaryKind.Clip => Math.Min(input, Math.Max(u.Alpha * u.Alpha, u.Beta * u.Beta)),
+                _ => input,   // neg, abs, log: the scale of the values is kept, roughly
             };
             case BinaryLayer b:
             {
@@ -103,6 +108,8 @@ internal static class Sensitivity
                     BinaryKind.Add or BinaryKind.Sub => left + right,
                     BinaryKind.Mul => left * right,
                     BinaryKind.Div => left / Math.Max(right, 1e-30),
+                    BinaryKind.Max or BinaryKind.Min => Math.Max(left, right),
+                    BinaryKind.PRelu => 0.5 * left * (1 + right),   // half the inputs pass, half are scaled by the slope
                     _ => left * left,   // Pow: a square, as in a decomposed LayerNorm
                 };
             }
@@ -135,7 +142,13 @@ internal static class Sensitivity
                     UnaryKind.Sqrt => 1 / (4 * Math.Max(input, 1e-30)),
                     UnaryKind.Reciprocal => 1 / Math.Max(input * input, 1e-30),
                     UnaryKind.Exp => Math.Exp(2 * Math.Sqrt(input)),
-                    _ => 1,
+                    UnaryKind.LeakyRelu => 0.5 * (1 + u.Alpha * u.Alpha),
+                    UnaryKind.Elu or UnaryKind.Softplus or UnaryKind.HardSwish => 0.5,
+                    UnaryKind.Selu => 0.5 * u.Beta * u.Beta,
+                    UnaryKind.Softsign => 1 / Math.Sqrt(1 + 4 * input),
+                    UnaryKind.HardSigmoid => u.Alpha * u.Alpha * 0.5,
+                    UnaryKind.Log => 1 / Math.Max(input, 1e-30),
+                    _ => 1,   // neg, abs, clip: slope 1 where they pass values
                 };
             }
             case BinaryLayer b:
@@ -150,6 +163,8 @@ internal static class Sensitivity
                     BinaryKind.Div => ReferenceEquals(self, b.Left)
                         ? (other.IsConstant ? other.Constant!.Average(c => 1 / Math.Max((double)c * c, 1e-30)) : 1 / Math.Max(otherSquare, 1e-30))
                         : MeanSquare(b.Left, meanSquare) / Math.Max(otherSquare * otherSquare, 1e-30),
+                    BinaryKind.Max or BinaryKind.Min => 0.5,   // each operand decides about half the outputs
+                    BinaryKind.PRelu => ReferenceEquals(self, b.Left) ? 0.5 * (1 + otherSquare) : 0.5 * meanSquare[b.Left.Value],
                     _ => 4 * meanSquare[self.Value],   // d(x²)/dx = 2x
                 };
                 return gain * fanOut;
@@ -157,7 +172,7 @@ internal static class Sensitivity
             case LayerNormLayer n: return MeanSquare(n.Gamma) / Math.Max(meanSquare[n.Inputs[0]], 1e-30);
             case MatMulLayer m: return k == 0 ? m.N * meanSquare[m.Inputs[1]] : m.M * meanSquare[m.Inputs[0]] * (m.RightIsShared ? m.Batch : 1);
             case SoftmaxLayer s: return 1.0 / (4.0 * s.Length);
-            case ReduceMeanLayer r: return 1.0 / ((double)r.Reduced * r.Reduced);
+            case ReduceLayer r: return r.Kind switch { ReduceKind.Mean => 1.0 / ((double)r.Reduced * r.Reduced), ReduceKind.Sum => 1, _ => 1.0 / r.Reduced };   // max/min: one input in Reduced moves the output
             default: return 1;   // reshape, transpose, concat
         }
     }

@@ -77,9 +77,12 @@ internal static class SafetensorsReader
         ["Flatten"] = Array.Empty<string>(),
     };
 
+    private static ModelReadException Unsupported(string path, string op, string name) =>
+        UnsupportedOperators.Exception(path, new[] { (op, name) }, string.Join(", ", LayerOptions.Keys.OrderBy(k => k, StringComparer.Ordinal)));
+
     private static void AddLayer(string path, NetworkBuilder network, TensorReader reader, string op, string name, Dictionary<string, string> options)
     {
-        if (!LayerOptions.TryGetValue(op, out string[]? accepted)) throw new ModelReadException(Diagnostics.UnsupportedOperator, path, op, name);
+        if (!LayerOptions.TryGetValue(op, out string[]? accepted)) throw Unsupported(path, op, name);
         foreach (string key in options.Keys)
             if (Array.IndexOf(accepted, key) < 0)
                 throw network.Mismatch(name, op + " has no option '" + key + "'" + (accepted.Length == 0 ? "; it takes none" : "; it takes " + string.Join(", ", accepted)));
@@ -131,7 +134,7 @@ internal static class SafetensorsReader
             case "Softmax": network.Softmax(name); break;
             case "Flatten": network.Flatten(name); break;
             default:
-                throw new ModelReadException(Diagnostics.UnsupportedOperator, path, op, name);
+                throw Unsupported(path, op, name);
         }
     }
 

@@ -18,12 +18,15 @@ internal static class ElementwiseKernels
         int n = k.Value(step.Output).StoredLength;
         w.Line("/// <summary>" + Escape.XmlDoc(layer.Name) + ": max(x, 0) over " + n + " values.</summary>");
         using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
-            WriteMap(w, n, v => v.Type + ".Max(" + v.Load("from", "(nuint)i") + ", " + v.Zero + ")", "MathF.Max(0f, x[i])");
+            WriteMap(w, n, (v, x) => v.Type + ".Max(" + x + ", " + v.Zero + ")", "MathF.Max(0f, x[i])");
         w.Line();
     }
 
-    /// <summary>A loop over <paramref name="n"/> values: <paramref name="vector"/> of the vector at i, then <paramref name="scalar"/> for the rest.</summary>
-    private static void WriteMap(SourceWriter w, int n, Func<VectorWidth, string>? vector, string scalar, bool wide = true)
+    /// <summary>
+    /// A loop over <paramref name="n"/> values: <paramref name="vector"/> of the vector at i (loaded once into a
+    /// local whose name it is given), then <paramref name="scalar"/> of x[i] for the rest.
+    /// </summary>
+    private static void WriteMap(SourceWriter w, int n, Func<VectorWidth, string, string>? vector, string scalar, bool wide = true)
     {
         w.Line(KernelContext.LengthCheck(("x", n), ("y", n)));
         w.Line("int i = 0;");
@@ -36,7 +39,10 @@ internal static class ElementwiseKernels
                 int whole = n / v.Lanes * v.Lanes;
                 if (whole == 0) return;
                 using (w.Block("for (; i < " + whole + "; i += " + v.Lanes + ")"))
-                    w.Line(v.Store(vector(v), "to", "(nuint)i"));
+                {
+                    w.Line(v.Floats + " value = " + v.Load("from", "(nuint)i") + ";");
+                    w.Line(v.Store(vector(v, "value"), "to", "(nuint)i"));
+                }
             }, wide);
         }
         w.Line("for (; i < " + n + "; i++) y[i] = " + scalar + ";");
@@ -45,6 +51,7 @@ internal static class ElementwiseKernels
     public static void WriteUnary(SourceWriter w, KernelContext k, Step step, UnaryLayer u)
     {
         int n = k.Value(step.Output).StoredLength;
+        string alpha = Literals.Float(u.Alpha), beta = Literals.Float(u.Beta);
         string scalar = u.Kind switch
         {
             UnaryKind.Erf => "SpecialFunctions.Erf(x[i])",
@@ -55,24 +62,67 @@ internal static class ElementwiseKernels
             UnaryKind.Exp => "MathF.Exp(x[i])",
             UnaryKind.Neg => "-x[i]",
             UnaryKind.Abs => "MathF.Abs(x[i])",
+            UnaryKind.Log => "MathF.Log(x[i])",
+            UnaryKind.LeakyRelu => "x[i] >= 0f ? x[i] : " + alpha + " * x[i]",
+            UnaryKind.Elu => "x[i] > 0f ? x[i] : " + alpha + " * (MathF.Exp(x[i]) - 1f)",
+            UnaryKind.Selu => beta + " * (x[i] > 0f ? x[i] : " + alpha + " * (MathF.Exp(x[i]) - 1f))",
+            // max(x, 0) + ln(1 + e^−|x|): ln(1 + eˣ) without overflow for large x.
+            UnaryKind.Softplus => "MathF.Max(x[i], 0f) + MathF.Log(1f + MathF.Exp(-MathF.Abs(x[i])))",
+            UnaryKind.Softsign => "x[i] / (1f + MathF.Abs(x[i]))",
+            UnaryKind.HardSigmoid => "MathF.Max(0f, MathF.Min(1f, " + alpha + " * x[i] + " + beta + "))",
+            UnaryKind.HardSwish => "x[i] * MathF.Max(0f, MathF.Min(1f, x[i] * " + Literals.Float(1f / 6) + " + 0.5f))",
+            UnaryKind.Clip => ClipScalar(u),
             _ => "1f / x[i]",
         };
-        Func<VectorWidth, string>? vector = u.Kind switch
+        Func<VectorWidth, string, string>? vector = u.Kind switch
         {
-            UnaryKind.Erf or UnaryKind.Gelu => v => "SpecialFunctions." + u.Kind + "(" + v.Load("from", "(nuint)i") + ")",
-            UnaryKind.Sqrt => v => v.Type + ".Sqrt(" + v.Load("from", "(nuint)i") + ")",
-            UnaryKind.Exp => v => "VectorMath.Exp(" + v.Load("from", "(nuint)i") + ")",
-            UnaryKind.Sigmoid => v => v.Floats + ".One / (" + v.Floats + ".One + VectorMath.Exp(-" + v.Load("from", "(nuint)i") + "))",
-            UnaryKind.Neg => v => "-" + v.Load("from", "(nuint)i"),
-            UnaryKind.Abs => v => v.Type + ".Abs(" + v.Load("from", "(nuint)i") + ")",
-            UnaryKind.Reciprocal => v => v.Floats + ".One / " + v.Load("from", "(nuint)i"),
-            _ => null,   // tanh: no vectorized form on .NET 8
+            UnaryKind.Erf or UnaryKind.Gelu => (v, x) => "SpecialFunctions." + u.Kind + "(" + x + ")",
+            UnaryKind.Sqrt => (v, x) => v.Type + ".Sqrt(" + x + ")",
+            UnaryKind.Exp => (v, x) => "VectorMath.Exp(" + x + ")",
+            UnaryKind.Sigmoid => (v, x) => v.Floats + ".One / (" + v.Floats + ".One + VectorMath.Exp(-" + x + "))",
+            UnaryKind.Neg => (v, x) => "-" + x,
+            UnaryKind.Abs => (v, x) => v.Type + ".Abs(" + x + ")",
+            UnaryKind.Reciprocal => (v, x) => v.Floats + ".One / " + x,
+            UnaryKind.LeakyRelu => (v, x) => v.Type + ".ConditionalSelect(" + v.Type + ".GreaterThanOrEqual(" + x + ", " + v.Zero + "), " + x + ", " + x + " * " + v.Splat(alpha) + ")",
+            UnaryKind.Elu => (v, x) => v.Type + ".ConditionalSelect(" + v.Type + ".GreaterThan(" + x + ", " + v.Zero + "), " + x + ", " + v.Splat(alpha) + " * (VectorMath.Exp(" + x + ") - " + v.Floats + ".One))",
+            UnaryKind.Selu => (v, x) => v.Splat(beta) + " * " + v.Type + ".ConditionalSelect(" + v.Type + ".GreaterThan(" + x + ", " + v.Zero + "), " + x + ", " + v.Splat(alpha) + " * (VectorMath.Exp(" + x + ") - " + v.Floats + ".One))",
+            UnaryKind.Softsign => (v, x) => x + " / (" + v.Floats + ".One + " + v.Type + ".Abs(" + x + "))",
+            UnaryKind.HardSigmoid => (v, x) => v.Type + ".Max(" + v.Zero + ", " + v.Type + ".Min(" + v.Floats + ".One, " + x + " * " + v.Splat(alpha) + " + " + v.Splat(beta) + "))",
+            UnaryKind.HardSwish => (v, x) => x + " * " + v.Type + ".Max(" + v.Zero + ", " + v.Type + ".Min(" + v.Floats + ".One, " + x + " * " + v.Splat(Literals.Float(1f / 6)) + " + " + v.Splat("0.5f") + "))",
+            UnaryKind.Clip => (v, x) => ClipVector(v, x, u),
+            _ => null,   // tanh, log, softplus: no vectorized form on .NET 8
         };
-        w.Line("/// <summary>" + Escape.XmlDoc(u.Name) + ": " + u.Operator + ", element-wise over " + n + " values.</summary>");
+        w.Line("/// <summary>" + Escape.XmlDoc(u.Name) + ": " + Describe(u) + ", element-wise over " + n + " values.</summary>");
         using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
-            // The transcendental functions have Vector128 and Vector256 forms only.
-            WriteMap(w, n, vector, scalar, wide: u.Kind is UnaryKind.Sqrt or UnaryKind.Neg or UnaryKind.Abs or UnaryKind.Reciprocal);
+            // The exponentials and special functions have Vector128 and Vector256 forms only.
+            WriteMap(w, n, vector, scalar, wide: u.Kind is not (UnaryKind.Erf or UnaryKind.Gelu or UnaryKind.Exp or UnaryKind.Sigmoid or UnaryKind.Elu or UnaryKind.Selu));
         w.Line();
+    }
+
+    /// <summary>The operator with its parameters, for the kernel's summary.</summary>
+    private static string Describe(UnaryLayer u) => u.Kind switch
+    {
+        UnaryKind.LeakyRelu or UnaryKind.Elu => u.Operator + " (alpha " + Literals.Float(u.Alpha) + ")",
+        UnaryKind.Selu => "Selu (alpha " + Literals.Float(u.Alpha) + ", gamma " + Literals.Float(u.Beta) + ")",
+        UnaryKind.HardSigmoid => "HardSigmoid (alpha " + Literals.Float(u.Alpha) + ", beta " + Literals.Float(u.Beta) + ")",
+        UnaryKind.Clip => "Clip to [" + Literals.Float(u.Alpha) + ", " + Literals.Float(u.Beta) + "]",
+        _ => u.Operator,
+    };
+
+    /// <summary>Clip's bounds, leaving out an infinite one (ONNX: an absent bound is no bound).</summary>
+    private static string ClipScalar(UnaryLayer u)
+    {
+        string x = "x[i]";
+        if (!float.IsNegativeInfinity(u.Alpha)) x = "MathF.Max(" + x + ", " + Literals.Float(u.Alpha) + ")";
+        if (!float.IsPositiveInfinity(u.Beta)) x = "MathF.Min(" + x + ", " + Literals.Float(u.Beta) + ")";
+        return x;
+    }
+
+    private static string ClipVector(VectorWidth v, string x, UnaryLayer u)
+    {
+        if (!float.IsNegativeInfinity(u.Alpha)) x = v.Type + ".Max(" + x + ", " + v.Splat(Literals.Float(u.Alpha)) + ")";
+        if (!float.IsPositiveInfinity(u.Beta)) x = v.Type + ".Min(" + x + ", " + v.Splat(Literals.Float(u.Beta)) + ")";
+        return x;
     }
 
     /// <summary>
@@ -92,6 +142,9 @@ internal static class ElementwiseKernels
             BinaryKind.Sub => l + " - " + r,
             BinaryKind.Mul => l + " * " + r,
             BinaryKind.Div => l + " / " + r,
+            BinaryKind.Max => "MathF.Max(" + l + ", " + r + ")",
+            BinaryKind.Min => "MathF.Min(" + l + ", " + r + ")",
+            BinaryKind.PRelu => l + " >= 0f ? " + l + " : " + l + " * " + r,
             _ => square ? l + " * " + l : IsScalar(b.Right, 0.5f) ? "MathF.Sqrt(" + l + ")" : "MathF.Pow(" + l + ", " + r + ")",
         };
         string Relu(string value, VectorWidth? v) => !step.FusedRelu ? value : v is null ? "MathF.Max(0f, " + value + ")" : v.Type + ".Max(" + value + ", " + v.Zero + ")";
@@ -107,7 +160,12 @@ internal static class ElementwiseKernels
             if (b.Left.IsConstant && b.Left.Length > 1) w.Line("ReadOnlySpan<float> " + left + " = " + method + "_A;");
             if (b.Right.IsConstant && b.Right.Length > 1) w.Line("ReadOnlySpan<float> " + right + " = " + method + "_B;");
             bool flat = (b.Left.Length == 1 || Same(b.Left.Shape, output)) && (b.Right.Length == 1 || Same(b.Right.Shape, output));
-            string? op = b.Kind switch { BinaryKind.Add => "+", BinaryKind.Sub => "-", BinaryKind.Mul => "*", BinaryKind.Div => "/", _ => square ? "square" : null };
+            string? op = b.Kind switch
+            {
+                BinaryKind.Add => "+", BinaryKind.Sub => "-", BinaryKind.Mul => "*", BinaryKind.Div => "/",
+                BinaryKind.Max => "Max", BinaryKind.Min => "Min", BinaryKind.PRelu => "PRelu",
+                _ => square ? "square" : null,
+            };
             if (flat && op is not null && n >= 4)
             {
                 var checks = new List<(string, long)> { ("y", n) };
@@ -128,6 +186,15 @@ internal static class ElementwiseKernels
                         {
                             w.Line(v.Floats + " value = " + VectorOf(b.Left, left) + ";");
                             w.Line(v.Store(Relu("value * value", v), "yStart", "(nuint)i"));
+                        }
+                        else if (op is "Max" or "Min")
+                        {
+                            w.Line(v.Store(Relu(v.Type + "." + op + "(" + VectorOf(b.Left, left) + ", " + VectorOf(b.Right, right) + ")", v), "yStart", "(nuint)i"));
+                        }
+                        else if (op == "PRelu")
+                        {
+                            w.Line(v.Floats + " value = " + VectorOf(b.Left, left) + ";");
+                            w.Line(v.Store(Relu(v.Type + ".ConditionalSelect(" + v.Type + ".GreaterThanOrEqual(value, " + v.Zero + "), value, value * " + VectorOf(b.Right, right) + ")", v), "yStart", "(nuint)i"));
                         }
                         else
                         {

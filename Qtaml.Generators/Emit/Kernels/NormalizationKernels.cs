@@ -15,6 +15,11 @@ internal static class NormalizationKernels
     /// </summary>
     public static void WriteSoftmax(SourceWriter w, Step step, SoftmaxLayer s)
     {
+        if (s.Log)
+        {
+            WriteLogSoftmax(w, step, s);
+            return;
+        }
         int length = s.Length;
         w.Line("/// <summary>" + Escape.XmlDoc(s.Name) + ": softmax over the last axis (" + s.Rows + " rows of " + length + "), shifted by each row's maximum.</summary>");
         using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
@@ -67,6 +72,33 @@ internal static class NormalizationKernels
                     if (tail > 0) w.Line("for (nuint k = " + whole + "; k < " + length + "; k++) Unsafe.Add(ref target, row + k) *= inverse;");
                 }
             });
+        }
+        w.Line();
+    }
+
+    /// <summary>
+    /// LogSoftmax over the last axis: x − max − ln Σ e^(x − max), which keeps full precision for very negative
+    /// log-probabilities where the log of a computed softmax would be ln 0. A row at a time, in scalar code: it is
+    /// a classifier's last layer, a few values per call.
+    /// </summary>
+    private static void WriteLogSoftmax(SourceWriter w, Step step, SoftmaxLayer s)
+    {
+        int length = s.Length;
+        w.Line("/// <summary>" + Escape.XmlDoc(s.Name) + ": log-softmax over the last axis (" + s.Rows + " rows of " + length + ").</summary>");
+        using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
+        {
+            w.Line(KernelContext.LengthCheck(("x", s.InputLength), ("y", s.InputLength)));
+            using (w.Block("for (int r = 0; r < " + s.Rows + "; r++)"))
+            {
+                w.Line("ReadOnlySpan<float> row = x.Slice(r * " + length + ", " + length + ");");
+                w.Line("Span<float> result = y.Slice(r * " + length + ", " + length + ");");
+                w.Line("float max = float.NegativeInfinity;");
+                w.Line("for (int i = 0; i < " + length + "; i++) max = MathF.Max(max, row[i]);");
+                w.Line("float sum = 0f;");
+                w.Line("for (int i = 0; i < " + length + "; i++) sum += MathF.Exp(row[i] - max);");
+                w.Line("float shift = max + MathF.Log(sum);");
+                w.Line("for (int i = 0; i < " + length + "; i++) result[i] = row[i] - shift;");
+            }
         }
         w.Line();
     }

@@ -149,50 +149,71 @@ internal static class TensorKernels
         w.Line();
     }
 
-    public static void WriteReduceMean(SourceWriter w, Step step, ReduceMeanLayer r)
+    public static void WriteReduce(SourceWriter w, Step step, ReduceLayer r)
     {
-        w.Line("/// <summary>" + Escape.XmlDoc(r.Name) + ": the mean over axis " + r.Axis + " of " + Shape.Format(r.InputShape) + " (" + r.Reduced + " values each).</summary>");
+        string what = r.Kind switch { ReduceKind.Mean => "the mean", ReduceKind.Sum => "the sum", ReduceKind.Max => "the largest value", _ => "the smallest value" };
+        w.Line("/// <summary>" + Escape.XmlDoc(r.Name) + ": " + what + " over axis " + r.Axis + " of " + Shape.Format(r.InputShape) + " (" + r.Reduced + " values each).</summary>");
         using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
         {
             w.Line(KernelContext.LengthCheck(("x", r.InputLength), ("y", r.OutputLength)));
             if (r.Inner >= 4)
             {
-                // A vector of inner positions at a time, summed over the reduced axis in the same order as one at a
-                // time; a last vector overlapping the one before recomputes the same sums.
+                // A vector of inner positions at a time, reduced over the axis in the same order as one at a time; a
+                // last vector overlapping the one before recomputes the same results.
                 w.Line("ref float source = ref MemoryMarshal.GetReference(x);");
                 w.Line("ref float target = ref MemoryMarshal.GetReference(y);");
                 VectorWidth.Dispatch(w, v =>
                 {
                     if (r.Inner < v.Lanes)
                     {
-                        WriteScalarReduceMean(w, r);
+                        WriteScalarReduce(w, r);
                         return;
                     }
+                    string Load(string k) => v.Load("source", "(nuint)((o * " + r.Reduced + " + " + k + ") * " + r.Inner + " + start)");
                     using (w.Block("for (int o = 0; o < " + r.Outer + "; o++)"))
-                        foreach (int start in VectorStarts(r.Inner, v.Lanes))
-                            using (w.Block("// positions " + start + " to " + (start + v.Lanes)))
-                            {
-                                w.Line(v.Floats + " sum = " + v.Zero + ";");
-                                w.Line("for (int k = 0; k < " + r.Reduced + "; k++) sum += " + v.Load("source", "(nuint)((o * " + r.Reduced + " + k) * " + r.Inner + " + " + start + ")") + ";");
-                                w.Line(v.Store("sum * " + v.Splat(Literals.Float(1f / r.Reduced)), "target", "(nuint)(o * " + r.Inner + " + " + start + ")"));
-                            }
+                    using (w.Block("for (int next = 0; next < " + r.Inner + "; next += " + v.Lanes + ")"))
+                    {
+                        w.Line(r.Inner % v.Lanes == 0 ? "int start = next;" : "int start = Math.Min(next, " + (r.Inner - v.Lanes) + ");   // the last vector overlaps the one before");
+                        if (r.Kind is ReduceKind.Mean or ReduceKind.Sum)
+                        {
+                            w.Line(v.Floats + " sum = " + v.Zero + ";");
+                            w.Line("for (int k = 0; k < " + r.Reduced + "; k++) sum += " + Load("k") + ";");
+                            w.Line(v.Store(r.Kind == ReduceKind.Mean ? "sum * " + v.Splat(Literals.Float(1f / r.Reduced)) : "sum", "target", "(nuint)(o * " + r.Inner + " + start)"));
+                        }
+                        else
+                        {
+                            w.Line(v.Floats + " best = " + Load("0") + ";");
+                            w.Line("for (int k = 1; k < " + r.Reduced + "; k++) best = " + v.Type + "." + r.Kind + "(best, " + Load("k") + ");");
+                            w.Line(v.Store("best", "target", "(nuint)(o * " + r.Inner + " + start)"));
+                        }
+                    }
                 }, wide: r.Inner >= VectorWidth.V512.Lanes);
             }
             else
             {
-                WriteScalarReduceMean(w, r);
+                WriteScalarReduce(w, r);
             }
         }
         w.Line();
     }
 
-    private static void WriteScalarReduceMean(SourceWriter w, ReduceMeanLayer r)
+    private static void WriteScalarReduce(SourceWriter w, ReduceLayer r)
     {
-        w.Line("y.Slice(0, " + r.OutputLength + ").Clear();");
+        if (r.Kind is ReduceKind.Mean or ReduceKind.Sum)
+        {
+            w.Line("y.Slice(0, " + r.OutputLength + ").Clear();");
+            using (w.Block("for (int o = 0; o < " + r.Outer + "; o++)"))
+            using (w.Block("for (int k = 0; k < " + r.Reduced + "; k++)"))
+                w.Line("for (int i = 0; i < " + r.Inner + "; i++) y[o * " + r.Inner + " + i] += x[(o * " + r.Reduced + " + k) * " + r.Inner + " + i];");
+            if (r.Kind == ReduceKind.Mean) w.Line("for (int i = 0; i < " + r.OutputLength + "; i++) y[i] *= " + Literals.Float(1f / r.Reduced) + ";");
+            return;
+        }
         using (w.Block("for (int o = 0; o < " + r.Outer + "; o++)"))
-        using (w.Block("for (int k = 0; k < " + r.Reduced + "; k++)"))
-            w.Line("for (int i = 0; i < " + r.Inner + "; i++) y[o * " + r.Inner + " + i] += x[(o * " + r.Reduced + " + k) * " + r.Inner + " + i];");
-        w.Line("for (int i = 0; i < " + r.OutputLength + "; i++) y[i] *= " + Literals.Float(1f / r.Reduced) + ";");
+        {
+            w.Line("for (int i = 0; i < " + r.Inner + "; i++) y[o * " + r.Inner + " + i] = x[o * " + r.Reduced + " * " + r.Inner + " + i];");
+            using (w.Block("for (int k = 1; k < " + r.Reduced + "; k++)"))
+                w.Line("for (int i = 0; i < " + r.Inner + "; i++) y[o * " + r.Inner + " + i] = MathF." + r.Kind + "(y[o * " + r.Inner + " + i], x[(o * " + r.Reduced + " + k) * " + r.Inner + " + i]);");
+        }
     }
 
     public static void WriteConcat(SourceWriter w, Step step, ConcatLayer c)

@@ -1,0 +1,102 @@
+using Qtaml.Generators.Tests.Support;
+
+namespace Qtaml.Generators.Tests.Generator;
+
+/// <summary>
+/// Every operator added for third-party models (activations, PRelu, Clip/ReLU6, Log, variadic Max/Min/Sum/Mean,
+/// LogSoftmax, reductions over several axes, global pooling, Squeeze/Unsqueeze), each between a convolution and a
+/// dense layer so the quantized build has weights on both sides, against ONNX Runtime: float builds within 1e-4,
+/// 8-bit builds against ONNX Runtime on the same dequantized weights, also within 1e-4 (float rounding only).
+/// </summary>
+public class OperatorComparisonTests
+{
+    private const int Inputs = 8;
+
+    public static TheoryData<string> Operators => new()
+    {
+        "LeakyRelu", "PRelu", "Elu", "Selu", "Softplus", "Softsign", "HardSigmoid", "HardSwish", "Clip", "Relu6", "Log",
+        "Max", "Min", "Sum", "Mean", "LogSoftmax", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceMean",
+        "GlobalAveragePool", "GlobalMaxPool", "SqueezeUnsqueeze",
+    };
+
+    private static readonly long[] InputShape = { 1, 4, 6, 6 };
+
+    /// <summary>Conv(4 → 8, 3×3, same size) → the operator → Flatten → Gemm to 10 outputs (LogSoftmax after the Gemm).</summary>
+    internal static (byte[] Model, OnnxModelBuilder Builder) Build(string op)
+    {
+        var b = new OnnxModelBuilder(InputShape, seed: 31).ConvNd(4, 8, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, scale: 0.6);
+        string conv = b.Current;
+        int features = 8 * 36, opset = 13;
+        string Scalar(string name, float value) => b.Initializer(name, Array.Empty<long>(), new[] { value });
+        string PerChannel(string name) => b.Initializer(name, new long[] { 8, 1, 1 }, b.RandomTensor(8, 0.5));
+        switch (op)
+        {
+            case "LeakyRelu": b.Node("LeakyRelu", Array.Empty<string>(), OnnxModelBuilder.Float("alpha", 0.1f)); break;
+            case "PRelu": b.Node("PRelu", new[] { PerChannel("slope") }); break;
+            case "Elu": b.Node("Elu", Array.Empty<string>(), OnnxModelBuilder.Float("alpha", 0.7f)); break;
+            case "Selu": b.Node("Selu", Array.Empty<string>()); break;
+            case "Softplus": b.Node("Softplus", Array.Empty<string>()); break;
+            case "Softsign": b.Node("Softsign", Array.Empty<string>()); break;
+            case "HardSigmoid": b.Node("HardSigmoid", Array.Empty<string>(), OnnxModelBuilder.Float("alpha", 0.3f), OnnxModelBuilder.Float("beta", 0.4f)); break;
+            case "HardSwish": b.Node("HardSwish", Array.Empty<string>()); opset = 14; break;
+            case "Clip": b.Node("Clip", new[] { Scalar("low", -0.5f), Scalar("high", 0.8f) }); break;
+            case "Relu6": b.Node("Clip", new[] { Scalar("low", 0f), Scalar("high", 6f) }); break;
+            case "Log": b.Node("Sigmoid", Array.Empty<string>()).Node("Log", Array.Empty<string>()); break;
+            case "Max": b.Node("Max", new[] { PerChannel("floor") }); break;
+            case "Min": b.Node("Min", new[] { PerChannel("ceiling"), conv }); break;
+            case "Sum": b.Relu().Node("Sum", new[] { conv, PerChannel("shift") }); break;
+            case "Mean": b.Relu().Node("Mean", new[] { conv, PerChannel("shift") }); break;
+            case "ReduceSum": b.Node("ReduceSum", new[] { b.Int64Initializer("axes", new long[] { 2, 3 }) }); features = 8; break;
+            case "ReduceMax": b.Node("ReduceMax", Array.Empty<string>(), OnnxModelBuilder.Ints("axes", 2, 3)); features = 8; break;
+            case "ReduceMin": b.Node("ReduceMin", Array.Empty<string>(), OnnxModelBuilder.Ints("axes", -1), OnnxModelBuilder.Int("keepdims", 0)); features = 48; break;
+            case "ReduceMean": b.Node("ReduceMean", Array.Empty<string>(), OnnxModelBuilder.Ints("axes", 1, 3)); features = 6; break;
+            case "GlobalAveragePool": b.Node("GlobalAveragePool", Array.Empty<string>()); features = 8; break;
+            case "GlobalMaxPool": b.Node("GlobalMaxPool", Array.Empty<string>()); features = 8; break;
+            case "SqueezeUnsqueeze":
+                b.Node("GlobalAveragePool", Array.Empty<string>())
+                    .Node("Squeeze", new[] { b.Int64Initializer("squeezed", new long[] { 2, 3 }) })
+                    .Node("Unsqueeze", new[] { b.Int64Initializer("unsqueezed", new long[] { 1 }) });
+                features = 8;
+                break;
+            case "LogSoftmax": break;
+            default: throw new ArgumentException(op);
+        }
+        b.Flatten().Gemm(features, 10, 0.3);
+        if (op == "LogSoftmax") b.Node("LogSoftmax", Array.Empty<string>(), OnnxModelBuilder.Int("axis", 1));
+        return (b.Build(new long[] { 1, 10 }, opset), b);
+    }
+
+    private static float[] SignedInput(int seed) => TestModels.Input(4 * 36, seed).Select(v => 2 * v - 1).ToArray();
+
+    [Theory]
+    [MemberData(nameof(Operators))]
+    public void Unquantized_build_matches_OnnxRuntime_within_1e_4(string op)
+    {
+        (byte[] model, _) = Build(op);
+        using var reference = new OnnxRuntimeReference(model, InputShape);
+        (Func<float[], float[]> run, _) = OnnxRuntimeComparisonTests.Compile(model, ", Quantize = false");
+        AssertAgree(op, reference, run);
+    }
+
+    [Theory]
+    [MemberData(nameof(Operators))]
+    public void Eight_bit_build_matches_OnnxRuntime_on_the_same_dequantized_weights(string op)
+    {
+        (byte[] model, _) = Build(op);
+        using var reference = new OnnxRuntimeReference(DequantizedOnnx.Rewrite(model, 8), InputShape);
+        (Func<float[], float[]> run, _) = OnnxRuntimeComparisonTests.Compile(model, ", Bits = 8, FlipProbability = 0.0, EccBudget = 0.0");
+        AssertAgree(op, reference, run);
+    }
+
+    private static void AssertAgree(string op, OnnxRuntimeReference reference, Func<float[], float[]> run)
+    {
+        for (int seed = 0; seed < Inputs; seed++)
+        {
+            float[] input = SignedInput(seed);
+            float[] expected = reference.Run(input), actual = run(input);
+            Assert.Equal(expected.Length, actual.Length);
+            for (int i = 0; i < expected.Length; i++)
+                Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"{op}, input {seed}, output {i}: ONNX Runtime {expected[i]}, generated {actual[i]}");
+        }
+    }
+}

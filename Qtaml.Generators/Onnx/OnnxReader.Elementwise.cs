@@ -1,0 +1,65 @@
+using System.Linq;
+using Qtaml.Generators.Network;
+using Qtaml.Generators.Onnx.Schema;
+
+namespace Qtaml.Generators.Onnx;
+
+/// <summary>Element-wise operators with parameters or several inputs: Clip, PRelu, and variadic Max, Min, Sum and Mean.</summary>
+internal static partial class OnnxReader
+{
+    /// <summary>
+    /// Clip to [min, max]. Before opset 11 the bounds are attributes; from 11 they are optional inputs, which must be
+    /// constants (a bound computed at run time is a diagnostic). An absent bound is no bound.
+    /// </summary>
+    private static int ReadClip(Reading r, NodeProto node, string name, NodeAttributes a)
+    {
+        if (r.Opset < 11 && node.Input.Count > 1)
+            throw new ModelReadException(Diagnostics.MalformedFile, r.Context.Path, "node '" + name + "' gives Clip its bounds as inputs, which ONNX allows from opset 11; the file imports opset " + r.Opset);
+        float Bound(int index, string attribute, float none)
+        {
+            if (r.Opset < 11) return a.Float(attribute, none);
+            if (node.Input.Count <= index || node.Input[index].Length == 0) return none;
+            if (r.IsValue(node.Input[index])) throw r.Network.Mismatch(name, "Clip's " + attribute + " is computed at run time; Qtaml needs it as a constant");
+            (int[] dims, float[] values) = r.Context.Tensor(node.Input[index], name);
+            if (values.Length != 1) throw new ModelReadException(Diagnostics.MalformedFile, r.Context.Path, "node '" + name + "' gives Clip a " + attribute + " of shape " + Shape.Format(dims) + "; ONNX needs a scalar");
+            return values[0];
+        }
+        float min = Bound(1, "min", float.NegativeInfinity), max = Bound(2, "max", float.PositiveInfinity);
+        if (float.IsNaN(min) || float.IsNaN(max)) throw r.Network.Mismatch(name, "Clip's bounds must be numbers");
+        r.Data(node, name);
+        return r.Network.Unary(name, UnaryKind.Clip, min, max);
+    }
+
+    /// <summary>PRelu: x for x ≥ 0, slope·x below; the slope (a constant, or a value) broadcasts to x's shape, never the other way.</summary>
+    private static int ReadPRelu(Reading r, NodeProto node, string name)
+    {
+        Operand x = r.Operand(node, name, 0), slope = r.Operand(node, name, 1);
+        if (x.IsConstant) throw r.Network.Mismatch(name, "PRelu of a constant; fold it when exporting");
+        // Before opset 7 (no broadcasting rule), a slope of one value per channel applies along ONNX axis 1.
+        if (r.Opset < 7 && slope.IsConstant && slope.Shape.Length == 1 && r.HasBatch[x.Value] && x.Shape.Length > 1 && slope.Length == x.Shape[0])
+            slope = Operand.OfConstant(slope.Constant!, new[] { slope.Length }.Concat(Enumerable.Repeat(1, x.Shape.Length - 1)).ToArray());
+        int[]? shape = BinaryLayer.Broadcast(x.Shape, slope.Shape);
+        if (shape is null || !shape.SequenceEqual(x.Shape))
+            throw r.Network.Mismatch(name, "the PRelu slope " + Shape.Format(slope.Shape) + " does not broadcast to its input " + Shape.Format(x.Shape));
+        return r.Network.Binary(name, BinaryKind.PRelu, x, slope);
+    }
+
+    /// <summary>
+    /// Max, Min, Sum or Mean of any number of operands with broadcasting, as a chain of two-operand layers in input
+    /// order (Mean: their sum times 1/n). One operand is the identity.
+    /// </summary>
+    private static int ReadVariadic(Reading r, NodeProto node, string name, BinaryKind kind, bool mean = false)
+    {
+        Operand[] operands = Enumerable.Range(0, node.Input.Count).Select(i => r.Operand(node, name, i)).ToArray();
+        if (operands.All(o => o.IsConstant)) throw r.Network.Mismatch(name, node.OpType + " of constants only; fold it when exporting");
+        if (operands.Length == 1) return r.Data(node, name);
+        Operand result = operands[0];
+        for (int i = 1; i < operands.Length; i++)
+        {
+            string step = operands.Length == 2 && !mean ? name : name + " (" + (i == 1 ? "inputs 1 and 2" : "input " + (i + 1)) + ")";
+            result = r.Network.ValueOperand(r.Network.Binary(step, kind, result, operands[i]));
+        }
+        if (mean) return r.Network.Binary(name + " (mean)", BinaryKind.Mul, result, Operand.OfConstant(new[] { 1f / operands.Length }, Scalar));
+        return result.Value;
+    }
+}
