@@ -76,13 +76,22 @@ internal static class ModelEmitter
     private static void WriteMembers(SourceWriter w, ModelRequest request, string modelPath, ModelPlan plan)
     {
         NetworkGraph graph = plan.Graph;
+        bool single = graph.Inputs.Length == 1 && graph.Outputs.Length == 1;
         string batch = graph.Batch == 1 ? "batch 1" : "a batch of " + graph.Batch + " samples, computed one at a time";
-        w.Line("/// <summary>The number of input values: shape " + Shape.Format(graph.InputShape) + ", " + batch + ".</summary>");
-        w.Line("public static int InputLength => " + (long)graph.Batch * graph.InputLength + ";");
-        w.Line();
-        w.Line("/// <summary>The number of output values" + (graph.Batch == 1 ? "" : ": " + graph.OutputLength + " per sample") + ".</summary>");
-        w.Line("public static int OutputLength => " + (long)graph.Batch * graph.OutputLength + ";");
-        w.Line();
+        if (single)
+        {
+            w.Line("/// <summary>The number of input values: shape " + Shape.Format(graph.InputShape) + ", " + batch + ".</summary>");
+            w.Line("public static int InputLength => " + (long)graph.Batch * graph.InputLength + ";");
+            w.Line();
+            w.Line("/// <summary>The number of output values" + (graph.Batch == 1 ? "" : ": " + graph.OutputLength + " per sample") + ".</summary>");
+            w.Line("public static int OutputLength => " + (long)graph.Batch * graph.OutputLength + ";");
+            w.Line();
+        }
+        else
+        {
+            WritePortMembers(w, graph, "input", graph.Inputs, batch);
+            WritePortMembers(w, graph, "output", graph.Outputs, batch);
+        }
         w.Line("/// <summary>What was compiled, for which node, with which protection.</summary>");
         w.Line("public static global::Qtaml.ModelInfo Info { get; } = new global::Qtaml.ModelInfo(");
         w.Line("    " + Escape.StringLiteral(modelPath) + ", " + Escape.StringLiteral(plan.NodeLabel) + ", " + plan.Bits + ", " + Literals.Double(plan.Flips.P10) + ", " + Literals.Double(plan.Flips.P01) + ", " + Literals.Double(plan.Budget) + ",");
@@ -102,13 +111,23 @@ internal static class ModelEmitter
         string layerArgs = string.Join(", ", plan.Layers.Select((_, l) => "Weights.Slice(" + plan.LayerOffsets[l] + ", " + LayerBytes(plan, l) + ")"));
         string imageArgs = string.Join(", ", plan.Layers.Select((_, l) => "weights.LayerBytes(" + l + ")"));
 
-        w.Line("/// <summary>Runs the network over the baked weights. Allocates nothing.</summary>");
+        w.Line("/// <summary>Runs the network over the baked weights" + (single ? "" : ", every input and output concatenated in the file's order (see InputNames)") + ". Allocates nothing.</summary>");
         using (w.Block("public static void Run(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)"))
         {
             WriteLengthChecks(w);
-            WriteForwardCall(w, graph, plan.IsQuantized ? layerArgs : "");
+            WriteForwardCall(w, graph, plan.IsQuantized ? layerArgs : "", named: false);
         }
         w.Line();
+        if (!single)
+        {
+            w.Line("/// <summary>Runs the network over the baked weights, one span per graph input and output. Allocates nothing.</summary>");
+            using (w.Block("public static void Run(" + NamedParameters(graph) + ")"))
+            {
+                WriteNamedLengthChecks(w, graph);
+                WriteForwardCall(w, graph, plan.IsQuantized ? layerArgs : "", named: true);
+            }
+            w.Line();
+        }
         w.Line("/// <summary>Runs the network over the stored bits in <paramref name=\"weights\"/>, faulted or not. Allocates nothing.</summary>");
         using (w.Block("public static void Run(global::Qtaml.Faults.WeightImage weights, global::System.ReadOnlySpan<float> input, global::System.Span<float> output)"))
         {
@@ -122,7 +141,7 @@ internal static class ModelEmitter
                 w.Line("if (!weights.HasSameLayout(Layout))");
                 w.Line("    throw new global::System.ArgumentException(\"The weight image does not have this model's layout; make it with " + request.Target.Name + ".CreateWeightImage().\", nameof(weights));");
                 WriteLengthChecks(w);
-                WriteForwardCall(w, graph, imageArgs);
+                WriteForwardCall(w, graph, imageArgs, named: false);
             }
         }
         w.Line();
@@ -159,17 +178,95 @@ internal static class ModelEmitter
         w.Line();
     }
 
-    /// <summary>The call of Forward over the whole input and output, or over each sample's slices of a batch.</summary>
-    private static void WriteForwardCall(SourceWriter w, NetworkGraph graph, string weightArgs)
+    /// <summary>
+    /// The call of Forward: over the caller's spans, or each sample's slices of them for a batch. Concatenated
+    /// (<paramref name="named"/> false, several ports) means each port's whole batch follows the one before.
+    /// </summary>
+    private static void WriteForwardCall(SourceWriter w, NetworkGraph graph, string weightArgs, bool named)
     {
-        string prefix = "Forward(" + weightArgs + (weightArgs.Length > 0 ? ", " : "");
+        bool single = graph.Inputs.Length == 1 && graph.Outputs.Length == 1;
+        var arguments = new List<string>();
+        if (weightArgs.Length > 0) arguments.Add(weightArgs);
+        foreach ((GraphPort[] ports, string whole, string[] names) in new[] { (graph.Inputs, "input", ParameterNames(graph).Inputs), (graph.Outputs, "output", ParameterNames(graph).Outputs) })
+        {
+            long start = 0;
+            for (int k = 0; k < ports.Length; k++)
+            {
+                int length = graph.PortLength(ports[k]);
+                string span = named ? names[k] : whole;
+                long offset = named ? 0 : start;
+                start += (long)graph.Batch * length;
+                if (graph.Batch == 1) arguments.Add(single || offset == 0 && (named || ports.Length == 1) ? span : span + ".Slice(" + offset + ", " + length + ")");
+                else arguments.Add(span + ".Slice(" + (offset > 0 ? offset + " + " : "") + "sample * " + length + ", " + length + ")");
+            }
+        }
+        string call = "Forward(" + string.Join(", ", arguments) + ");";
         if (graph.Batch == 1)
         {
-            w.Line(prefix + "input, output);");
+            w.Line(call);
             return;
         }
         w.Line("for (int sample = 0; sample < " + graph.Batch + "; sample++)");
-        w.Line("    " + prefix + "input.Slice(sample * " + graph.InputLength + ", " + graph.InputLength + "), output.Slice(sample * " + graph.OutputLength + ", " + graph.OutputLength + "));");
+        w.Line("    " + call);
+    }
+
+    /// <summary>
+    /// Members that describe several inputs (or outputs): the total length, and each one's name and length in the
+    /// file's order, which is the order of the named Run's parameters and of the concatenated spans.
+    /// </summary>
+    private static void WritePortMembers(SourceWriter w, NetworkGraph graph, string kind, GraphPort[] ports, string batch)
+    {
+        string title = kind == "input" ? "Input" : "Output";
+        w.Line("/// <summary>The number of " + kind + " values, all " + ports.Length + " " + kind + "s concatenated (" + batch + "):");
+        foreach (GraphPort port in ports)
+            w.Line("/// '" + Escape.XmlDoc(port.Name) + "' " + Shape.Format(graph.ValueShape(port.Value)) + ", " + (long)graph.Batch * graph.PortLength(port) + " values.");
+        w.Line("/// </summary>");
+        w.Line("public static int " + title + "Length => " + ports.Sum(p => (long)graph.Batch * graph.PortLength(p)) + ";");
+        w.Line();
+        w.Line("/// <summary>The graph's " + kind + "s by their names in the file, in order.</summary>");
+        w.Line("public static global::System.Collections.Generic.IReadOnlyList<string> " + title + "Names { get; } = new string[] { " + string.Join(", ", ports.Select(p => Escape.StringLiteral(p.Name))) + " };");
+        w.Line();
+        w.Line("/// <summary>The number of values of each " + kind + ", in the order of " + title + "Names.</summary>");
+        w.Line("public static global::System.ReadOnlySpan<int> " + title + "Lengths => new int[] { " + string.Join(", ", ports.Select(p => (long)graph.Batch * graph.PortLength(p))) + " };");
+        w.Line();
+    }
+
+    /// <summary>The named Run's parameters: a ReadOnlySpan per input, then a Span per output.</summary>
+    private static string NamedParameters(NetworkGraph graph)
+    {
+        (string[] inputs, string[] outputs) = ParameterNames(graph);
+        return string.Join(", ", inputs.Select(n => "global::System.ReadOnlySpan<float> " + n).Concat(outputs.Select(n => "global::System.Span<float> " + n)));
+    }
+
+    private static void WriteNamedLengthChecks(SourceWriter w, NetworkGraph graph)
+    {
+        (string[] inputs, string[] outputs) = ParameterNames(graph);
+        var ports = graph.Inputs.Zip(inputs, (p, n) => (p, n)).Concat(graph.Outputs.Zip(outputs, (p, n) => (p, n)));
+        foreach ((GraphPort port, string name) in ports)
+        {
+            long length = (long)graph.Batch * graph.PortLength(port);
+            string message = Escape.StringLiteral("'" + port.Name + "' must hold " + length + " values; it holds ");
+            w.Line("if (" + name + ".Length != " + length + ") throw new global::System.ArgumentException(" + message + " + " + name + ".Length + \".\", nameof(" + name + "));");
+        }
+    }
+
+    /// <summary>
+    /// C# parameter names for the graph's inputs and outputs, from their names in the file: identifier characters
+    /// only, keywords prefixed with @, made distinct from each other and from the names Run uses itself.
+    /// </summary>
+    private static (string[] Inputs, string[] Outputs) ParameterNames(NetworkGraph graph)
+    {
+        var taken = new HashSet<string>(System.StringComparer.Ordinal) { "weights", "sample", "input", "output" };
+        string Name(string file)
+        {
+            string name = Escape.Identifier(file);
+            if (name.Length > 0 && char.IsUpper(name[0])) name = char.ToLowerInvariant(name[0]) + name.Substring(1);
+            string unique = name;
+            for (int n = 2; !taken.Add(unique); n++) unique = name + "_" + n;
+            return Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetKeywordKind(unique) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None
+                || Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetContextualKeywordKind(unique) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None ? "@" + unique : unique;
+        }
+        return (graph.Inputs.Select(p => Name(p.Name)).ToArray(), graph.Outputs.Select(p => Name(p.Name)).ToArray());
     }
 
     private static void WriteLengthChecks(SourceWriter w)

@@ -34,19 +34,24 @@ internal static class ProgramPrinter
         Placement place = program.Placements[root];
         return place.Buffer switch
         {
-            Buffer.Input => "input",
-            Buffer.Output => "output",
+            Buffer.Input => InputName(place.Port),
+            Buffer.Output => OutputName(place.Port),
             _ => "arena.Slice(" + place.Offset + ", " + program.Values[root].StoredLength + ")",
         };
     }
+
+    /// <summary>Forward's parameter for graph input <paramref name="port"/>: input, input1, input2...</summary>
+    public static string InputName(int port) => port == 0 ? "input" : "input" + port;
+
+    public static string OutputName(int port) => port == 0 ? "output" : "output" + port;
 
     private static void WriteForward(SourceWriter w, KernelContext k, NetworkGraph graph, SharedKernels shared)
     {
         KernelProgram program = k.Program;
         var weightIndex = WeightIndices(graph);
         var parameters = k.IsQuantized ? k.Plan.Layers.Select((_, l) => "ReadOnlySpan<byte> w" + l).ToList() : new List<string>();
-        parameters.Add("ReadOnlySpan<float> input");
-        parameters.Add("Span<float> output");
+        parameters.AddRange(program.InputValues.Select((_, port) => "ReadOnlySpan<float> " + InputName(port)));
+        parameters.AddRange(program.OutputValues.Select((_, port) => "Span<float> " + OutputName(port)));
         w.Line("/// <summary>");
         w.Line("/// The network as " + program.Steps.Count + " kernel steps" + (program.ArenaFloats > 0 ? " over one arena of " + program.ArenaFloats + " floats: each value has a fixed slice, reused once nothing reads it" : "") + ".");
         w.Line("/// </summary>");
@@ -60,6 +65,12 @@ internal static class ProgramPrinter
             {
                 string y = Storage(program, step.Output);
                 string inputs = string.Join(", ", step.Inputs.Select(v => Storage(program, v)));
+                if (step.Kernel == Kernel.Copy)
+                {
+                    w.Line("// an output that no step writes in place: " + (program.Placements[program.Root(step.Inputs[0])].Buffer == Buffer.Input ? "a graph input returned as it is" : "a value another output also returns"));
+                    w.Line(step.Method + "(" + inputs + ", " + y + ");");
+                    continue;
+                }
                 if (step.IsConversion)
                 {
                     w.Line("// channels-last back to planes for the readers that need them");
@@ -82,8 +93,6 @@ internal static class ProgramPrinter
                         break;
                 }
             }
-            if (program.Placements[program.Root(program.OutputValue)].Buffer == Buffer.Input)
-                w.Line("input.CopyTo(output);   // the network computes nothing: its output is its input");
         }
         if (program.ArenaFloats > KernelContext.StackFloats)
         {
@@ -104,6 +113,11 @@ internal static class ProgramPrinter
 
     private static void WriteStep(SourceWriter w, KernelContext k, NetworkGraph graph, Step step, SharedKernels shared)
     {
+        if (step.Kernel == Kernel.Copy)
+        {
+            LayoutKernels.WriteCopy(w, step, k.Value(step.Inputs[0]));
+            return;
+        }
         if (step.IsConversion)
         {
             LayoutKernels.WriteToPlanes(w, step, k.Value(step.Inputs[0]));

@@ -9,7 +9,7 @@ namespace Qtaml.Generators.Lowering;
 /// Chooses each value's layout. A table or depthwise convolution writes channels-last (a vector of channels per
 /// position), and ReLU, pooling and element-wise operations of equal channels-last shapes (a residual add) keep
 /// it, in any graph. Every other reader gets the ONNX graph's planes: a conversion step is inserted once per
-/// value, before its first such reader, and the output is always planes. Convolutions read either layout.
+/// value, before its first such reader, and the outputs are always planes. Convolutions read either layout.
 /// </summary>
 internal static class AssignLayouts
 {
@@ -79,13 +79,13 @@ internal static class AssignLayouts
             if (slots > 0) values[step.Output] = values[step.Output] with { Layout = Layout.ChannelsLast, ChannelSlots = slots };
             steps.Add(step with { Inputs = new EquatableArray<int>(inputs) });
         }
-        int output = InPlanes(program.OutputValue);
+        int[] outputs = program.OutputValues.Select(InPlanes).ToArray();
         return program with
         {
             Steps = new EquatableArray<Step>(steps),
             Values = new EquatableArray<ValueInfo>(values),
             Alias = new EquatableArray<int>(alias),
-            OutputValue = output,
+            OutputValues = new EquatableArray<int>(outputs),
         };
     }
 

@@ -33,7 +33,7 @@ internal static class FuseActivations
             if (!producerOf.TryGetValue(input, out int p)) continue;
             Step producer = steps[p];
             bool fusable = graph.Layers[producer.Layer] is ConvLayer or DenseLayer or BinaryLayer { Kind: BinaryKind.Add } && !producer.FusedRelu;
-            bool onlyReader = input != program.OutputValue && readers[input] == 1;
+            bool onlyReader = !program.OutputValues.Contains(input) && readers[input] == 1;
             if (!fusable || !onlyReader) continue;
             steps[p] = producer with { Output = relu.Output, FusedRelu = true };
             producerOf[relu.Output] = p;

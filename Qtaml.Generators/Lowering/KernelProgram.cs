@@ -55,6 +55,9 @@ internal enum Kernel
 
     /// <summary>Layout conversion: a channels-last value back to planes.</summary>
     ToPlanes,
+
+    /// <summary>A copy into an output span, for an output that is a graph input or that another output already holds.</summary>
+    Copy,
 }
 
 /// <summary>
@@ -63,16 +66,19 @@ internal enum Kernel
 /// </summary>
 internal sealed record Step(string Method, int Layer, Kernel Kernel, EquatableArray<int> Inputs, int Output, bool FusedRelu)
 {
-    public bool IsConversion => Kernel == Kernel.ToPlanes;
+    public bool IsConversion => Kernel is Kernel.ToPlanes or Kernel.Copy;
 }
 
-/// <summary>Where a value lives while the program runs.</summary>
-internal sealed record Placement(Buffer Buffer, int Offset);
+/// <summary>
+/// Where a value lives while the program runs: a slice of the arena from <see cref="Offset"/>, or the whole span
+/// the caller passed for graph input or output number <see cref="Port"/>.
+/// </summary>
+internal sealed record Placement(Buffer Buffer, int Offset, int Port = 0);
 
 internal enum Buffer { Input, Arena, Output }
 
 /// <summary>
-/// The network lowered to kernels: steps in execution order over numbered values (value 0 is the input), each
+/// The network lowered to kernels: steps in execution order over numbered values (value 0 is the first input), each
 /// value stored in a layout and placed in a buffer. Built by <see cref="ProgramCompiler"/>: lowering, then the
 /// passes, each a function from program to program, then printed once by <c>Emit.ProgramPrinter</c>.
 /// Reshapes are not steps: a reshaped value is an alias (<see cref="Alias"/>) of the value it reshapes.
@@ -81,10 +87,14 @@ internal sealed record KernelProgram(
     EquatableArray<Step> Steps,
     EquatableArray<ValueInfo> Values,
     EquatableArray<int> Alias,
-    int OutputValue,
+    EquatableArray<int> InputValues,
+    EquatableArray<int> OutputValues,
     EquatableArray<Placement> Placements,
     int ArenaFloats)
 {
+    /// <summary>The value of the first output.</summary>
+    public int OutputValue => OutputValues[0];
+
     /// <summary>The value whose storage <paramref name="value"/> shares: itself, or what a chain of reshapes read.</summary>
     public int Root(int value)
     {

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using Qtaml.Generators.Emit;
 using Qtaml.Generators.Model;
 using Qtaml.Generators.Network;
@@ -6,8 +7,8 @@ using Qtaml.Generators.Network;
 namespace Qtaml.Generators.Lowering;
 
 /// <summary>
-/// The first form of the program: value 0 is the network's input, value i + 1 the output of layer i, every layer
-/// but a reshape one step with the default kernel, every value in the ONNX graph's planes.
+/// The first form of the program: value 0 is the network's first input, value i + 1 the output of layer i, every
+/// layer but a reshape or another graph input one step with the default kernel, every value in the ONNX graph's planes.
 /// </summary>
 internal static class Lower
 {
@@ -22,11 +23,12 @@ internal static class Lower
             Layer layer = layers[i];
             values.Add(ValueInfo.InPlanes(layer.OutputShape));
             alias.Add(layer is ReshapeLayer ? layer.Inputs[0] : i + 1);
-            if (layer is not ReshapeLayer)
+            if (layer is not (ReshapeLayer or GraphInputLayer))
                 steps.Add(new Step(MethodName(layer, i), i, Kernel.Default, new EquatableArray<int>(layer.Inputs), i + 1, FusedRelu: false));
         }
         return new KernelProgram(new EquatableArray<Step>(steps), new EquatableArray<ValueInfo>(values), new EquatableArray<int>(alias),
-            graph.OutputValue, EquatableArray<Placement>.Empty, 0);
+            new EquatableArray<int>(graph.Inputs.Select(p => p.Value).ToArray()), new EquatableArray<int>(graph.Outputs.Select(p => p.Value).ToArray()),
+            EquatableArray<Placement>.Empty, 0);
     }
 
     /// <summary>The generated method of layer <paramref name="index"/>: its position and its operator.</summary>

@@ -7,34 +7,57 @@ using Qtaml.Generators.Network;
 namespace Qtaml.Generators.Lowering;
 
 /// <summary>
-/// Places every value: the input where the caller passed it, the output's value straight into the caller's
-/// output span, every other value a slice of one arena. A slice is freed after the last step that reads it
-/// (through any reshape) and reused whole by a later value that fits, the smallest such slice first; for a
-/// chain this finds two ping-pong buffers.
+/// Places every value: each graph input where the caller passed it, each output's value straight into the
+/// caller's span for it, every other value a slice of one arena. A slice is freed after the last step that
+/// reads it (through any reshape) and reused whole by a later value that fits, the smallest such slice first;
+/// for a chain this finds two ping-pong buffers. An output no step writes (a graph input returned as it is) or
+/// that another output already holds gets a copy step at the end.
 /// </summary>
 internal static class PlanMemory
 {
     public static KernelProgram Run(NetworkGraph graph, KernelProgram program)
     {
-        int values = program.Values.Count;
-        var lastUse = new int[values];
-        for (int i = 0; i < program.Steps.Count; i++)
-            foreach (int input in program.Steps[i].Inputs) lastUse[program.Root(input)] = Math.Max(lastUse[program.Root(input)], i);
-        int outputRoot = program.Root(program.OutputValue);
+        var steps = program.Steps.ToList();
+        var values = program.Values.ToList();
+        var alias = program.Alias.ToList();
+        var outputs = program.OutputValues.ToArray();
+        var written = new HashSet<int>(steps.Select(s => s.Output));
+        var claimed = new HashSet<int>();
+        for (int k = 0; k < outputs.Length; k++)
+        {
+            int root = program.Root(outputs[k]);
+            if (written.Contains(root) && claimed.Add(root)) continue;
+            int copy = values.Count;
+            values.Add(values[root]);
+            alias.Add(copy);
+            steps.Add(new Step("Copy_" + values[root].StoredLength, -1, Kernel.Copy, new EquatableArray<int>(new[] { root }), copy, FusedRelu: false));
+            outputs[k] = copy;
+        }
+        program = program with
+        {
+            Steps = new EquatableArray<Step>(steps), Values = new EquatableArray<ValueInfo>(values),
+            Alias = new EquatableArray<int>(alias), OutputValues = new EquatableArray<int>(outputs),
+        };
 
-        var placements = Enumerable.Repeat(new Placement(Buffer.Arena, -1), values).ToArray();
-        placements[0] = new Placement(Buffer.Input, 0);
+        var lastUse = new int[values.Count];
+        for (int i = 0; i < steps.Count; i++)
+            foreach (int input in steps[i].Inputs) lastUse[program.Root(input)] = Math.Max(lastUse[program.Root(input)], i);
+        var outputPort = new Dictionary<int, int>();
+        for (int k = 0; k < outputs.Length; k++) outputPort[program.Root(outputs[k])] = k;
+
+        var placements = Enumerable.Repeat(new Placement(Buffer.Arena, -1), values.Count).ToArray();
+        for (int k = 0; k < program.InputValues.Count; k++) placements[program.InputValues[k]] = new Placement(Buffer.Input, 0, k);
         var blocks = new List<(int Offset, int Size, int FreeAfter)>();
         int size = 0;
-        for (int i = 0; i < program.Steps.Count; i++)
+        for (int i = 0; i < steps.Count; i++)
         {
-            int v = program.Steps[i].Output;
-            if (v == outputRoot)
+            int v = steps[i].Output;
+            if (outputPort.TryGetValue(v, out int port))
             {
-                placements[v] = new Placement(Buffer.Output, 0);
+                placements[v] = new Placement(Buffer.Output, 0, port);
                 continue;
             }
-            int length = program.Values[v].StoredLength, best = -1;
+            int length = values[v].StoredLength, best = -1;
             for (int b = 0; b < blocks.Count; b++)
                 if (blocks[b].FreeAfter < i && blocks[b].Size >= length && (best < 0 || blocks[b].Size < blocks[best].Size)) best = b;
             if (best < 0)

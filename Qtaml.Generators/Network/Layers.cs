@@ -14,29 +14,51 @@ namespace Qtaml.Generators.Network;
 internal sealed class NetworkGraph
 {
     public NetworkGraph(int[] inputShape, Layer[] layers, int outputValue, int batch = 1)
-    {
-        InputShape = inputShape;
-        Layers = layers;
-        OutputValue = outputValue;
-        Batch = batch;
-    }
+        : this(new[] { new GraphPort("input", 0) }, inputShape, layers, new[] { new GraphPort("output", outputValue) }, batch) { }
 
     public NetworkGraph(int[] inputShape, Layer[] layers) : this(inputShape, layers, layers.Length) { }
 
-    /// <summary>The samples one call computes, each through the whole graph on its own slice of input and output.</summary>
+    /// <summary>
+    /// A graph with named inputs and outputs: input 0 is value 0 of shape <paramref name="inputShape"/>, every
+    /// other input the value of a <see cref="GraphInputLayer"/>.
+    /// </summary>
+    public NetworkGraph(GraphPort[] inputs, int[] inputShape, Layer[] layers, GraphPort[] outputs, int batch)
+    {
+        InputShape = inputShape;
+        Layers = layers;
+        Inputs = inputs;
+        Outputs = outputs;
+        Batch = batch;
+    }
+
+    /// <summary>The samples one call computes, each through the whole graph on its own slice of every input and output.</summary>
     public int Batch { get; }
 
+    /// <summary>The shape of the first input.</summary>
     public int[] InputShape { get; }
     public Layer[] Layers { get; }
 
-    /// <summary>The value the network returns.</summary>
-    public int OutputValue { get; }
+    /// <summary>The graph's inputs in the file's order, with the values that hold them.</summary>
+    public GraphPort[] Inputs { get; }
 
+    /// <summary>The graph's outputs in the file's order, with the values they return.</summary>
+    public GraphPort[] Outputs { get; }
+
+    /// <summary>The value the network returns first.</summary>
+    public int OutputValue => Outputs[0].Value;
+
+    /// <summary>The first input's and output's lengths per sample.</summary>
     public int InputLength => Shape.Length(InputShape);
     public int OutputLength => Shape.Length(ValueShape(OutputValue));
 
     public int[] ValueShape(int value) => value == 0 ? InputShape : Layers[value - 1].OutputShape;
+
+    /// <summary>The length per sample of a graph input or output.</summary>
+    public int PortLength(GraphPort port) => Shape.Length(ValueShape(port.Value));
 }
+
+/// <summary>A graph input or output: its name in the file and the value that holds it.</summary>
+internal sealed record GraphPort(string Name, int Value);
 
 internal static class Shape
 {
@@ -206,6 +228,18 @@ internal sealed class PoolLayer : Layer
     public int InW => InputShape[InputShape.Length - 1];
     public int OutH => OutputShape.Length == 3 ? OutputShape[1] : 1;
     public int OutW => OutputShape[OutputShape.Length - 1];
+}
+
+/// <summary>
+/// A graph input after the first: no computation, its value is the span the caller passes for it. (The first
+/// input is value 0 and has no layer.)
+/// </summary>
+internal sealed class GraphInputLayer : Layer
+{
+    public GraphInputLayer(string name, int index, int[] shape) : base(name, "Input", shape, shape) => Index = index;
+
+    /// <summary>The input's position among the graph's inputs (1 or more).</summary>
+    public int Index { get; }
 }
 
 /// <summary>max(x, 0), elementwise.</summary>

@@ -48,6 +48,11 @@ internal sealed class NetworkBuilder
 
     public NetworkGraph Build(int outputValue, int batch = 1) => new(_inputShape, _layers.ToArray(), outputValue, batch);
 
+    public NetworkGraph Build(GraphPort[] inputs, GraphPort[] outputs, int batch) => new(inputs, _inputShape, _layers.ToArray(), outputs, batch);
+
+    /// <summary>A graph input after the first, as a value of its own.</summary>
+    public int GraphInput(string name, int index, int[] shape) => Add(new GraphInputLayer(name, index, shape), Array.Empty<int>());
+
     private int Add(Layer layer) => Add(layer, new[] { Current });
 
     private int Add(Layer layer, int[] inputs)

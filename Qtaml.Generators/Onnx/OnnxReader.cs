@@ -53,12 +53,15 @@ internal static partial class OnnxReader
 
         ValueInfoProto[] dataInputs = graph.Input.Where(i => !initializers.ContainsKey(i.Name)).ToArray();
         if (dataInputs.Length == 0) throw new ModelReadException(Diagnostics.MalformedFile, path, "the graph declares no data input");
-        if (dataInputs.Length > 1)
-            throw new ModelReadException(Diagnostics.ShapeMismatch, path, dataInputs[1].Name, "the graph has " + dataInputs.Length + " data inputs; Qtaml compiles models with one input");
-        ValueInfoProto input = dataInputs[0];
-        (int[] inputShape, int batch) = ReadInputShape(path, input);
-        if (graph.Output.Count > 1)
-            throw new ModelReadException(Diagnostics.ShapeMismatch, path, graph.Output[1].Name, "the graph has " + graph.Output.Count + " outputs; Qtaml compiles models with one output");
+        if (dataInputs.Length > MaxPorts)
+            throw new ModelReadException(Diagnostics.ShapeMismatch, path, dataInputs[MaxPorts].Name, "the graph has " + dataInputs.Length + " data inputs; Qtaml compiles models with up to " + MaxPorts);
+        if (graph.Output.Count > MaxPorts)
+            throw new ModelReadException(Diagnostics.ShapeMismatch, path, graph.Output[MaxPorts].Name, "the graph has " + graph.Output.Count + " outputs; Qtaml compiles models with up to " + MaxPorts);
+        var inputShapes = dataInputs.Select(i => ReadInputShape(path, i)).ToArray();
+        (int[] inputShape, int batch) = inputShapes[0];
+        for (int k = 1; k < inputShapes.Length; k++)
+            if (inputShapes[k].Batch != batch)
+                throw new ModelReadException(Diagnostics.ShapeMismatch, path, dataInputs[k].Name, "the input's batch of " + inputShapes[k].Batch + " differs from the first input's " + batch + "; Qtaml computes every input's samples together");
 
         // How often each tensor is read: a bias Add or a batch normalization folds into its weight layer only if nothing else reads the product.
         var uses = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -67,8 +70,13 @@ internal static partial class OnnxReader
 
         CheckOperatorsKnown(path, graph, opset);
         var reading = new Reading(new Context(path, initializers), new NetworkBuilder(path, inputShape), uses, opset, batch);
-        reading.Values[input.Name] = 0;
+        reading.Values[dataInputs[0].Name] = 0;
         reading.HasBatch.Add(true);
+        for (int k = 1; k < dataInputs.Length; k++)
+        {
+            reading.Values[dataInputs[k].Name] = reading.Network.GraphInput(dataInputs[k].Name, k, inputShapes[k].Shape);
+            reading.HasBatch.Add(true);
+        }
         foreach (NodeProto node in graph.Node)
         {
             string nodeName = string.IsNullOrEmpty(node.Name) ? node.OpType : node.Name;
@@ -92,13 +100,22 @@ internal static partial class OnnxReader
             reading.Values[node.Output[0]] = value;
         }
 
-        string outputName = graph.Output.Count > 0 ? graph.Output[0].Name : graph.Node[graph.Node.Count - 1].Output[0];
-        if (!reading.Values.TryGetValue(outputName, out int output))
-            throw new ModelReadException(Diagnostics.ShapeMismatch, path, outputName, "the graph's output is not computed by any node");
-        if (batch > 1 && !reading.HasBatch[output])
-            throw new ModelReadException(Diagnostics.ShapeMismatch, path, outputName, "the graph's output does not depend on the input's " + batch + " samples; export with batch 1");
-        return reading.Network.Build(output, batch);
+        string[] outputNames = graph.Output.Count > 0 ? graph.Output.Select(o => o.Name).ToArray() : new[] { graph.Node[graph.Node.Count - 1].Output[0] };
+        var outputs = new GraphPort[outputNames.Length];
+        for (int k = 0; k < outputs.Length; k++)
+        {
+            if (!reading.Values.TryGetValue(outputNames[k], out int output))
+                throw new ModelReadException(Diagnostics.ShapeMismatch, path, outputNames[k], "the graph's output is not computed by any node" + (initializers.ContainsKey(outputNames[k]) ? " (it is a constant)" : ""));
+            if (batch > 1 && !reading.HasBatch[output])
+                throw new ModelReadException(Diagnostics.ShapeMismatch, path, outputNames[k], "the graph's output does not depend on the input's " + batch + " samples; export with batch 1");
+            outputs[k] = new GraphPort(outputNames[k], output);
+        }
+        GraphPort[] inputs = dataInputs.Select(i => new GraphPort(i.Name, reading.Values[i.Name])).ToArray();
+        return reading.Network.Build(inputs, outputs, batch);
     }
+
+    /// <summary>The most graph inputs, and outputs, one model may have (each is a parameter of the generated Run).</summary>
+    private const int MaxPorts = 16;
 
     /// <summary>The opset of the default domain, which decides what each operator means; one the reader does not know is a diagnostic.</summary>
     private static int DefaultOpset(string path, ModelProto model)

@@ -48,12 +48,12 @@ internal static class Sensitivity
 
         // downstream[v]: squared gain from one element of value v to the network's output.
         var downstream = new double[layers.Length + 1];
-        downstream[graph.OutputValue] = 1;
+        foreach (GraphPort output in graph.Outputs) downstream[output.Value] = 1;
         for (int i = layers.Length - 1; i >= 0; i--)
         {
             double after = downstream[i + 1];
             if (after == 0) continue;
-            bool finalSoftmax = layers[i] is SoftmaxLayer && i + 1 == graph.OutputValue;
+            bool finalSoftmax = layers[i] is SoftmaxLayer && graph.Outputs.Any(o => o.Value == i + 1);
             for (int k = 0; k < layers[i].Inputs.Length; k++)
                 downstream[layers[i].Inputs[k]] += after * (finalSoftmax ? 1 : Backward(layers[i], k, meanSquare));
         }
@@ -84,6 +84,7 @@ internal static class Sensitivity
         {
             case EmbeddingLayer e: return MeanSquare(e.Weights);
             case WeightLayer w: return input * FrobeniusSquared(w) / w.Channels;   // each output sums its row: Σ w² E[x²]
+            case GraphInputLayer: return meanSquare[0];   // every input is taken to have the first one's mean square
             case ReluLayer: return 0.5 * input;
             case UnaryLayer u: return u.Kind switch
             {

@@ -20,4 +20,13 @@ internal static class LayoutKernels
         }
         w.Line();
     }
+
+    /// <summary>Copies a value (in planes) into an output span: an output that is an input, or that another output holds.</summary>
+    public static void WriteCopy(SourceWriter w, Step step, ValueInfo value)
+    {
+        w.Line("/// <summary>Copies " + value.Length + " values.</summary>");
+        using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
+            w.Line("x.Slice(0, " + value.Length + ").CopyTo(y);");
+        w.Line();
+    }
 }
