@@ -164,6 +164,27 @@ internal sealed class OnnxModelBuilder
         return Node(op, Array.Empty<string>(), Ints("kernel_shape", kernel, kernel), Ints("strides", stride, stride), Ints("pads", pad, pad, pad, pad));
     }
 
+    /// <summary>Declares another graph input and returns its name.</summary>
+    public string AddInput(string name, long[] shape)
+    {
+        _graph.Input.Add(OnnxProto.Value(name, shape.Select(d => (long?)d).ToArray()));
+        return name;
+    }
+
+    /// <summary>Points the chain at an earlier value, so the next node reads it.</summary>
+    public OnnxModelBuilder From(string value)
+    {
+        _current = value;
+        return this;
+    }
+
+    /// <summary>A model with several outputs, each a value of the graph and its shape.</summary>
+    public byte[] Build((string Value, long[] Shape)[] outputs, int opset = 13)
+    {
+        foreach ((string value, long[] shape) in outputs) _graph.Output.Add(OnnxProto.Value(value, shape.Select(d => (long?)d).ToArray()));
+        return OnnxProto.Model(_graph, "qtaml-tests", opset);
+    }
+
     public byte[] Build(long[] outputShape, int opset = 13)
     {
         _graph.Output.Add(OnnxProto.Value(_current, outputShape.Select(d => (long?)d).ToArray()));

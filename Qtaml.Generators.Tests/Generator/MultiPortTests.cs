@@ -1,0 +1,89 @@
+using System.Reflection;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Qtaml.Generators.Tests.Support;
+
+namespace Qtaml.Generators.Tests.Generator;
+
+/// <summary>
+/// A model with several inputs and outputs (a streaming cell's state in and out): the generated Run takes one span
+/// per input and output, named after them, and the concatenated Run of <c>ICompiledModel</c> agrees with it; both
+/// match ONNX Runtime, including an output that is a graph input returned as it is.
+/// </summary>
+public class MultiPortTests
+{
+    /// <summary>features [1, 6] and state [1, 4] in; logits = Gemm(features) + Gemm(state), new_state = tanh(logits), and the state itself, out.</summary>
+    private static byte[] Model() => ModelAndOutputs().Model;
+
+    private static (byte[] Model, string[] Outputs) ModelAndOutputs()
+    {
+        var b = new OnnxModelBuilder(new long[] { 1, 6 }, seed: 41);
+        string state = b.AddInput("state", new long[] { 1, 4 });
+        string fromFeatures = b.Gemm(6, 4).Current;
+        string fromState = b.From(state).Gemm(4, 4).Current;
+        string logits = b.From(fromFeatures).Node("Add", new[] { fromState }).Current;
+        string next = b.Node("Tanh", Array.Empty<string>()).Current;
+        return (b.Build(new[] { (logits, new long[] { 1, 4 }), (next, new long[] { 1, 4 }), (state, new long[] { 1, 4 }) }), new[] { logits, next, state });
+    }
+
+    private const string Consumer = """
+        namespace Models
+        {
+            [global::Qtaml.TunnelingCompensated("Models/model.onnx", Quantize = false)]
+            public static partial class Model { }
+
+            public static class Harness
+            {
+                public static void Named(float[] input, float[] state, float[] a, float[] b, float[] c) => Model.Run(input, state, a, b, c);
+                public static void Concatenated(float[] input, float[] output) => Model.Run(input, output);
+                public static string Names => string.Join(",", Model.InputNames) + ";" + string.Join(",", Model.OutputNames);
+                public static string Lengths => string.Join(",", Model.InputLengths.ToArray()) + ";" + string.Join(",", Model.OutputLengths.ToArray());
+            }
+        }
+        """;
+
+    [Fact]
+    public void Named_and_concatenated_runs_match_OnnxRuntime_for_every_output()
+    {
+        (byte[] model, string[] outputs) = ModelAndOutputs();
+        var result = GeneratorHarness.Run(Consumer, new[] { GeneratorHarness.WeightFile("Models/model.onnx", model) });
+        Assert.Empty(result.GeneratorDiagnostics.Where(d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error));
+        Type harness = GeneratorHarness.CompileAndLoad(result.Output).GetType("Models.Harness")!;
+        Assert.Equal("input,state;" + string.Join(",", outputs), (string)harness.GetProperty("Names")!.GetValue(null)!);
+        Assert.Equal("6,4;4,4,4", (string)harness.GetProperty("Lengths")!.GetValue(null)!);
+
+        using var session = new InferenceSession(model);
+        for (int seed = 0; seed < 5; seed++)
+        {
+            float[] features = TestModels.Input(6, seed), state = TestModels.Input(4, seed + 100).Select(v => 2 * v - 1).ToArray();
+            using var expected = session.Run(new[]
+            {
+                NamedOnnxValue.CreateFromTensor("input", new DenseTensor<float>(features, new[] { 1, 6 })),
+                NamedOnnxValue.CreateFromTensor("state", new DenseTensor<float>(state, new[] { 1, 4 })),
+            });
+            float[][] reference = expected.Select(r => r.AsTensor<float>().ToArray()).ToArray();
+
+            float[][] named = { new float[4], new float[4], new float[4] };
+            harness.GetMethod("Named")!.Invoke(null, new object[] { features, state, named[0], named[1], named[2] });
+            var concatenated = new float[12];
+            harness.GetMethod("Concatenated")!.Invoke(null, new object[] { features.Concat(state).ToArray(), concatenated });
+            for (int o = 0; o < 3; o++)
+                for (int i = 0; i < 4; i++)
+                {
+                    Assert.True(Math.Abs(reference[o][i] - named[o][i]) <= 1e-5, $"output {o}[{i}]: ONNX Runtime {reference[o][i]}, named Run {named[o][i]}");
+                    Assert.Equal(named[o][i], concatenated[o * 4 + i]);
+                }
+        }
+    }
+
+    [Fact]
+    public void A_span_of_the_wrong_length_is_refused_with_the_name_of_its_input()
+    {
+        var result = GeneratorHarness.Run(Consumer, new[] { GeneratorHarness.WeightFile("Models/model.onnx", Model()) });
+        MethodInfo named = GeneratorHarness.CompileAndLoad(result.Output).GetType("Models.Harness")!.GetMethod("Named")!;
+        var error = Assert.Throws<TargetInvocationException>(() => named.Invoke(null, new object[] { new float[6], new float[3], new float[4], new float[4], new float[4] }));
+        var argument = Assert.IsType<ArgumentException>(error.InnerException);
+        Assert.Equal("state", argument.ParamName);
+        Assert.Contains("'state' must hold 4 values; it holds 3", argument.Message, StringComparison.Ordinal);
+    }
+}
