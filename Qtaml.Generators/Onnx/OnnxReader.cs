@@ -69,7 +69,7 @@ internal static partial class OnnxReader
             uses[name] = uses.TryGetValue(name, out int n) ? n + 1 : 1;
 
         CheckOperatorsKnown(path, graph, opset);
-        var reading = new Reading(new Context(path, initializers), new NetworkBuilder(path, inputShape), uses, opset, batch);
+        var reading = new Reading(new Context(path, initializers), new NetworkBuilder(path, inputShape), uses, opset, batch, initializers);
         reading.Values[dataInputs[0].Name] = 0;
         reading.HasBatch.Add(true);
         for (int k = 1; k < dataInputs.Length; k++)
@@ -88,6 +88,12 @@ internal static partial class OnnxReader
             if (node.OpType == "Constant")
             {
                 initializers[node.Output[0]] = ConstantValue(path, node, nodeName, attributes);
+                continue;
+            }
+            ConstantTensor? folded = ConstantFolding.TryFold(path, node, nodeName, attributes, opset, reading.Constant, reading.OnnxShape);
+            if (folded is not null)
+            {
+                initializers[node.Output[0]] = folded.Encode(node.Output[0]);
                 continue;
             }
             int before = reading.Network.LayerCount;
@@ -170,13 +176,37 @@ internal static partial class OnnxReader
     /// <summary>The state of one read: the builder, which ONNX tensor is which value, and which values carry the batch axis.</summary>
     private sealed class Reading
     {
-        public Reading(Context context, NetworkBuilder network, Dictionary<string, int> uses, int opset, int batch)
+        private readonly Dictionary<string, TensorProto> _initializers;
+        private readonly Dictionary<string, ConstantTensor> _decoded = new(StringComparer.Ordinal);
+
+        public Reading(Context context, NetworkBuilder network, Dictionary<string, int> uses, int opset, int batch, Dictionary<string, TensorProto> initializers)
         {
             Context = context;
             Network = network;
             Uses = uses;
             Opset = opset;
             Batch = batch;
+            _initializers = initializers;
+        }
+
+        /// <summary>A tensor known at build time (an initializer, a Constant node, a folded node), or null for a computed value.</summary>
+        public ConstantTensor? Constant(string name)
+        {
+            if (Values.ContainsKey(name) || !_initializers.TryGetValue(name, out TensorProto? tensor)) return null;
+            if (!_decoded.TryGetValue(name, out ConstantTensor? decoded))
+            {
+                if (tensor.DataLocation != TensorProto.Types.DataLocation.Default || tensor.ExternalData.Count > 0) return null;   // the read reports it
+                _decoded[name] = decoded = ConstantTensor.Decode(Context.Path, tensor);
+            }
+            return decoded;
+        }
+
+        /// <summary>A computed value's shape as ONNX sees it (the batch in front where it has one), or null for a constant.</summary>
+        public long[]? OnnxShape(string name)
+        {
+            if (!Values.TryGetValue(name, out int value)) return null;
+            IEnumerable<long> shape = Network.ShapeOf(value).Select(d => (long)d);
+            return (HasBatch[value] ? new long[] { Batch }.Concat(shape) : shape).ToArray();
         }
 
         /// <summary>The samples of the input's fixed batch, each computed on its own.</summary>
@@ -388,6 +418,17 @@ internal static partial class OnnxReader
             case "ReduceMin": return ReadReduce(r, node, name, a, ReduceKind.Min, axesInputFrom: 18);
             case "Squeeze": return ReadSqueeze(r, node, name, a, squeeze: true);
             case "Unsqueeze": return ReadSqueeze(r, node, name, a, squeeze: false);
+            case "Cast":
+            {
+                // Values are float32 at run time: a cast to float32 is the identity; to anything else it changes them.
+                long to = a.Int("to", 0);
+                if (to != ConstantTensor.Float) throw network.Mismatch(name, "Cast of a computed value to ONNX type " + to + " is not supported; Qtaml computes in float32 (type 1)");
+                return r.Data(node, name);
+            }
+            case "ConstantOfShape":
+            case "Range":
+            case "Slice":
+                throw network.Mismatch(name, node.OpType + " of a value computed at run time is not supported; Qtaml computes it at build time when its inputs are constants");
             case "GlobalAveragePool": return ReadGlobalPool(r, node, name, PoolKind.Average);
             case "GlobalMaxPool": return ReadGlobalPool(r, node, name, PoolKind.Max);
             case "Concat":
