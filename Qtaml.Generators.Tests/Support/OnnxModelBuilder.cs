@@ -35,6 +35,15 @@ internal sealed class OnnxModelBuilder
 
     public string Int64Initializer(string name, long[] values) => OnnxProto.Int64Tensor(_graph, name, values);
 
+    /// <summary>An int64 initializer of rank 0 (a scalar index or bound).</summary>
+    public string Int64Scalar(string name, long value)
+    {
+        var tensor = new TensorProto { Name = name, DataType = 7 };
+        tensor.Int64Data.Add(value);
+        _graph.Initializer.Add(tensor);
+        return name;
+    }
+
     public OnnxModelBuilder Node(string op, IEnumerable<string> extraInputs, params AttributeProto[] attributes)
     {
         string output = op.ToLowerInvariant() + "_" + _counter++;
