@@ -140,6 +140,8 @@ internal static class ProgramPrinter
             case ReduceLayer r: TensorKernels.WriteReduce(w, step, r); break;
             case ConcatLayer c: TensorKernels.WriteConcat(w, step, c); break;
             case EmbeddingLayer e: TensorKernels.WriteEmbedding(w, k, step, e); break;
+            case AxisMapLayer m: AxisMapKernels.Write(w, step, m); break;
+            case InstanceNormLayer n: AxisMapKernels.WriteInstanceNorm(w, step, n); break;
         }
     }
 

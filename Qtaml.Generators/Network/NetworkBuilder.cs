@@ -166,6 +166,24 @@ internal sealed class NetworkBuilder
         return Add(new BinaryLayer(name, kind, left, right, shape), inputs);
     }
 
+    /// <summary>A copy that reads, on every axis, the input index a table gives (Slice, Pad, Tile, Split); see <see cref="AxisMapLayer"/>.</summary>
+    public int AxisMap(string name, string op, int[][] sources, float fill = 0)
+    {
+        int[] shape = Shape;
+        if (sources.Length != shape.Length || sources.Where((s, d) => s.Any(i => i < -1 || i >= shape[d])).Any())
+            throw Mismatch(name, op + " reads outside its input " + Network.Shape.Format(shape));
+        if (sources.Any(s => s.Length == 0)) throw Mismatch(name, op + " makes an empty tensor");
+        return Add(new AxisMapLayer(name, op, shape, sources, fill));
+    }
+
+    public int InstanceNorm(string name, float[] scale, float[] bias, float epsilon)
+    {
+        if (Shape.Length < 2) throw Mismatch(name, "InstanceNormalization needs (channels, positions...) but gets " + Network.Shape.Format(Shape));
+        if (scale.Length != Shape[0] || bias.Length != Shape[0]) throw Mismatch(name, "InstanceNormalization has parameters for " + scale.Length + " channels, its input " + Shape[0]);
+        if (!(epsilon >= 0)) throw Mismatch(name, "the InstanceNormalization epsilon is negative");
+        return Add(new InstanceNormLayer(name, Shape, scale, bias, epsilon));
+    }
+
     public int LayerNorm(string name, float[] gamma, float[]? beta, float epsilon)
     {
         int length = Shape[Shape.Length - 1];

@@ -208,3 +208,43 @@ internal sealed class EmbeddingLayer : WeightLayer
     /// <summary>How often each table entry is read per inference, on average over the rows.</summary>
     public override int Reuse => Math.Max(1, Indices.Length / Channels);
 }
+
+/// <summary>
+/// A copy that picks, along every axis independently, which input index each output index reads: Slice (start
+/// and step), Pad (an index before or after the input reads the fill value, or the reflected or edge index),
+/// Tile (the index modulo the size) and each output of Split. <see cref="Sources"/>[axis][i] is the input index
+/// output index i reads on that axis, or −1 for the fill value.
+/// </summary>
+internal sealed class AxisMapLayer : Layer
+{
+    public AxisMapLayer(string name, string op, int[] input, int[][] sources, float fill)
+        : base(name, op, input, sources.Select(s => s.Length).ToArray())
+    {
+        Sources = sources;
+        Fill = fill;
+    }
+
+    public int[][] Sources { get; }
+    public float Fill { get; }
+
+    /// <summary>Whether some output reads the fill value (constant padding).</summary>
+    public bool Fills => Sources.Any(s => s.Contains(-1));
+}
+
+/// <summary>Instance normalization: each channel's plane normalized by its own mean and variance, then scaled and shifted per channel.</summary>
+internal sealed class InstanceNormLayer : Layer
+{
+    public InstanceNormLayer(string name, int[] shape, float[] scale, float[] bias, float epsilon)
+        : base(name, "InstanceNormalization", shape, shape)
+    {
+        Scale = scale;
+        Bias = bias;
+        Epsilon = epsilon;
+    }
+
+    public float[] Scale { get; }
+    public float[] Bias { get; }
+    public float Epsilon { get; }
+    public int Channels => InputShape[0];
+    public int Plane => InputLength / Channels;
+}

@@ -246,35 +246,9 @@ internal static class ConstantFolding
 
         public ConstantTensor Slice(ConstantTensor x, long[] starts, long[] ends, long[]? axes, long[]? steps)
         {
-            int rank = x.Dims.Length;
-            axes ??= Enumerable.Range(0, starts.Length).Select(i => (long)i).ToArray();
-            steps ??= Enumerable.Repeat(1L, starts.Length).ToArray();
-            if (ends.Length != starts.Length || axes.Length != starts.Length || steps.Length != starts.Length) throw Bad("has starts, ends, axes and steps of different lengths");
-            var begin = new long[rank];
-            var step = Enumerable.Repeat(1L, rank).ToArray();
-            var count = x.Dims.Select(d => (long)d).ToArray();
-            for (int i = 0; i < starts.Length; i++)
-            {
-                int axis = Axis(axes[i], rank);
-                long size = x.Dims[axis], s = steps[i];
-                if (s == 0) throw Bad("has a step of 0");
-                long Clamp(long v, long low, long high) => Math.Max(low, Math.Min(high, v < 0 ? v + size : v));
-                long first = s > 0 ? Clamp(starts[i], 0, size) : Clamp(starts[i], -1, size - 1);
-                long last = s > 0 ? Clamp(ends[i], 0, size) : Clamp(ends[i], -1, size - 1);
-                begin[axis] = first;
-                step[axis] = s;
-                count[axis] = Math.Max(0, s > 0 ? (last - first + s - 1) / s : (first - last - s - 1) / -s);
-            }
-            int[] dims = Checked(count);
-            long[] inStrides = Strides(x.Dims), outStrides = Strides(dims);
-            var values = new double[dims.Aggregate(1L, (p, d) => p * d)];
-            for (long o = 0; o < values.Length; o++)
-            {
-                long source = 0, rest = o;
-                for (int d = 0; d < rank; d++) { long index = rest / outStrides[d]; rest %= outStrides[d]; source += (begin[d] + index * step[d]) * inStrides[d]; }
-                values[o] = x.Values[source];
-            }
-            return new ConstantTensor(dims, x.Type, values);
+            int[][] tables = AxisTables.Slice(x.Dims, starts, ends, axes, steps, Bad);
+            int[] dims = Checked(tables.Select(t => (long)t.Length));
+            return new ConstantTensor(dims, x.Type, AxisTables.Apply(x.Values, x.Dims, tables, 0));
         }
 
         public ConstantTensor Arithmetic(ConstantTensor left, ConstantTensor right, string op)

@@ -167,7 +167,7 @@ internal static partial class OnnxReader
         if (node.Output.Count < 1 || node.Output[0].Length == 0) throw new ModelReadException(Diagnostics.MalformedFile, path, "node '" + name + "' has no output");
         if (node.Output.Count > schema.Outputs)
             throw new ModelReadException(Diagnostics.MalformedFile, path, "node '" + name + "' gives " + node.OpType + " " + node.Output.Count + " outputs; it has " + schema.Outputs);
-        for (int i = 1; i < node.Output.Count; i++)
+        for (int i = 1; i < node.Output.Count && schema.Outputs != int.MaxValue; i++)   // an operator of any number of outputs computes them all
             if (node.Output[i].Length > 0 && r.Uses.ContainsKey(node.Output[i]))
                 throw new ModelReadException(Diagnostics.ShapeMismatch, path, name, node.OpType + "'s output " + (i + 1) + " ('" + node.Output[i] + "') is read, and Qtaml computes only the first output");
         return schema;
@@ -425,9 +425,13 @@ internal static partial class OnnxReader
                 if (to != ConstantTensor.Float) throw network.Mismatch(name, "Cast of a computed value to ONNX type " + to + " is not supported; Qtaml computes in float32 (type 1)");
                 return r.Data(node, name);
             }
+            case "Slice": return ReadSlice(r, node, name, a);
+            case "Pad": return ReadPad(r, node, name, a);
+            case "Tile": return ReadTile(r, node, name);
+            case "Split": return ReadSplit(r, node, name, a);
+            case "InstanceNormalization": return ReadInstanceNormalization(r, node, name, a);
             case "ConstantOfShape":
             case "Range":
-            case "Slice":
                 throw network.Mismatch(name, node.OpType + " of a value computed at run time is not supported; Qtaml computes it at build time when its inputs are constants");
             case "GlobalAveragePool": return ReadGlobalPool(r, node, name, PoolKind.Average);
             case "GlobalMaxPool": return ReadGlobalPool(r, node, name, PoolKind.Max);
