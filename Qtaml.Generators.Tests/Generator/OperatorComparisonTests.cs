@@ -4,7 +4,8 @@ namespace Qtaml.Generators.Tests.Generator;
 
 /// <summary>
 /// Every operator added for third-party models (activations, PRelu, Clip/ReLU6, Log, variadic Max/Min/Sum/Mean,
-/// LogSoftmax, reductions over several axes, global pooling, Squeeze/Unsqueeze), each between a convolution and a
+/// LogSoftmax, reductions over several axes, global pooling, Squeeze/Unsqueeze, Pad, Slice, Tile, Split,
+/// InstanceNormalization, Cast), each between a convolution and a
 /// dense layer so the quantized build has weights on both sides, against ONNX Runtime: float builds within 1e-4,
 /// 8-bit builds against ONNX Runtime on the same dequantized weights, also within 1e-4 (float rounding only).
 /// </summary>
@@ -17,6 +18,7 @@ public class OperatorComparisonTests
         "LeakyRelu", "PRelu", "Elu", "Selu", "Softplus", "Softsign", "HardSigmoid", "HardSwish", "Clip", "Relu6", "Log",
         "Max", "Min", "Sum", "Mean", "LogSoftmax", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceMean",
         "GlobalAveragePool", "GlobalMaxPool", "SqueezeUnsqueeze",
+        "PadConstant", "PadReflect", "PadEdge", "Slice", "Tile", "Split", "InstanceNormalization", "Cast",
     };
 
     private static readonly long[] InputShape = { 1, 4, 6, 6 };
@@ -58,6 +60,29 @@ public class OperatorComparisonTests
                     .Node("Unsqueeze", new[] { b.Int64Initializer("unsqueezed", new long[] { 1 }) });
                 features = 8;
                 break;
+            case "PadConstant": b.Node("Pad", new[] { b.Int64Initializer("pads", new long[] { 0, 0, 1, 2, 0, 0, 2, 0 }), b.Initializer("fill", Array.Empty<long>(), new[] { 0.25f }) }); features = 8 * 9 * 8; break;
+            case "PadReflect": b.Node("Pad", new[] { b.Int64Initializer("pads", new long[] { 0, 0, 2, 1, 0, 0, 1, 3 }) }, OnnxModelBuilder.String("mode", "reflect")); features = 8 * 9 * 10; break;
+            case "PadEdge": b.Node("Pad", new[] { b.Int64Initializer("pads", new long[] { 0, 0, 0, 2, 0, 0, 0, 2 }) }, OnnxModelBuilder.String("mode", "edge")); features = 8 * 6 * 10; break;
+            case "Slice":
+                b.Node("Slice", new[] { b.Int64Initializer("starts", new long[] { 1, 5, -1 }), b.Int64Initializer("ends", new long[] { 7, 0, -100 }),
+                    b.Int64Initializer("axes", new long[] { 1, 2, 3 }), b.Int64Initializer("steps", new long[] { 2, -2, -1 }) });
+                features = 3 * 3 * 6;
+                break;
+            case "Tile": b.Node("Tile", new[] { b.Int64Initializer("repeats", new long[] { 1, 2, 1, 3 }) }); features = 16 * 6 * 18; break;
+            case "Split":
+            {
+                var split = new Onnx.Schema.NodeProto { OpType = "Split", Name = "split" };
+                split.Input.Add(conv);
+                split.Output.Add("low");
+                split.Output.Add("high");
+                split.Attribute.Add(OnnxModelBuilder.Int("axis", 1));
+                b.Raw(split);
+                b.From("low").Node("Mul", new[] { "high" });
+                features = 4 * 36;
+                break;
+            }
+            case "InstanceNormalization": b.Node("InstanceNormalization", new[] { b.Initializer("gamma", new long[] { 8 }, b.RandomTensor(8, 1)), b.Initializer("beta", new long[] { 8 }, b.RandomTensor(8, 0.5)) }); break;
+            case "Cast": b.Node("Cast", Array.Empty<string>(), OnnxModelBuilder.Int("to", 1)).Relu(); break;
             case "LogSoftmax": break;
             default: throw new ArgumentException(op);
         }

@@ -205,4 +205,14 @@ internal sealed class OnnxModelBuilder
     public static AttributeProto Float(string name, float value) => OnnxProto.Float(name, value);
 
     public static AttributeProto Ints(string name, params long[] values) => OnnxProto.Ints(name, values);
+
+    public static AttributeProto String(string name, string value) =>
+        new() { Name = name, S = Google.Protobuf.ByteString.CopyFromUtf8(value), Type = AttributeProto.Types.AttributeType.String };
+
+    /// <summary>Adds a node as it is (several outputs, say); the chain is not moved.</summary>
+    public OnnxModelBuilder Raw(NodeProto node)
+    {
+        _graph.Node.Add(node);
+        return this;
+    }
 }
