@@ -19,6 +19,7 @@ public class OperatorComparisonTests
         "Max", "Min", "Sum", "Mean", "LogSoftmax", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceMean",
         "GlobalAveragePool", "GlobalMaxPool", "SqueezeUnsqueeze",
         "PadConstant", "PadReflect", "PadEdge", "Slice", "Tile", "Split", "InstanceNormalization", "Cast",
+        "ConvTranspose", "ConvTransposeGrouped",
     };
 
     private static readonly long[] InputShape = { 1, 4, 6, 6 };
@@ -83,6 +84,18 @@ public class OperatorComparisonTests
             }
             case "InstanceNormalization": b.Node("InstanceNormalization", new[] { b.Initializer("gamma", new long[] { 8 }, b.RandomTensor(8, 1)), b.Initializer("beta", new long[] { 8 }, b.RandomTensor(8, 0.5)) }); break;
             case "Cast": b.Node("Cast", Array.Empty<string>(), OnnxModelBuilder.Int("to", 1)).Relu(); break;
+            case "ConvTranspose":
+                // 8 → 5 channels, 3×3, stride 2, pads 1/0, output_padding 1: 6×6 → 12×12.
+                b.Node("ConvTranspose", new[] { b.Initializer("up", new long[] { 8, 5, 3, 3 }, b.RandomTensor(360, 0.4)), b.Initializer("up_bias", new long[] { 5 }, b.RandomTensor(5, 0.2)) },
+                    OnnxModelBuilder.Ints("strides", 2, 2), OnnxModelBuilder.Ints("pads", 1, 1, 0, 0), OnnxModelBuilder.Ints("output_padding", 1, 1));
+                features = 5 * 13 * 13;
+                break;
+            case "ConvTransposeGrouped":
+                // 8 → 6 channels in 2 groups, 2×3 kernel, stride (1, 3), dilation (2, 1).
+                b.Node("ConvTranspose", new[] { b.Initializer("up", new long[] { 8, 3, 2, 3 }, b.RandomTensor(144, 0.4)) },
+                    OnnxModelBuilder.Int("group", 2), OnnxModelBuilder.Ints("strides", 1, 3), OnnxModelBuilder.Ints("dilations", 2, 1));
+                features = 6 * 8 * 18;
+                break;
             case "LogSoftmax": break;
             default: throw new ArgumentException(op);
         }

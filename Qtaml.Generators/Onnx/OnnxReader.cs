@@ -425,6 +425,7 @@ internal static partial class OnnxReader
                 if (to != ConstantTensor.Float) throw network.Mismatch(name, "Cast of a computed value to ONNX type " + to + " is not supported; Qtaml computes in float32 (type 1)");
                 return r.Data(node, name);
             }
+            case "ConvTranspose": return ReadConvTranspose(r, node, name, a);
             case "Slice": return ReadSlice(r, node, name, a);
             case "Pad": return ReadPad(r, node, name, a);
             case "Tile": return ReadTile(r, node, name);

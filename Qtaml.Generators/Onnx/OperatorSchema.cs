@@ -89,6 +89,7 @@ internal static class OperatorSchemas
         Op("Range", 11, 3, 3, 1),
         Op("Cast", 6, 1, 1, 1, Int("to"), Int("saturate", 19)),
         Op("Slice", 1, 1, 5, 1, Ints("starts", before: 10), Ints("ends", before: 10), Ints("axes", before: 10)),
+        Op("ConvTranspose", 1, 2, 3, 1, String("auto_pad"), Ints("dilations"), Int("group"), Ints("kernel_shape"), Ints("output_padding"), Ints("output_shape"), Ints("pads"), Ints("strides")),
         Op("Pad", 2, 1, 4, 1, String("mode"), Ints("pads", before: 11), Float("value", before: 11)),
         Op("Tile", 6, 2, 2, 1),
         Op("Split", 2, 1, 2, int.MaxValue, Int("axis"), Ints("split", before: 13), Int("num_outputs", 18)),
