@@ -19,7 +19,7 @@ public class OperatorComparisonTests
         "Max", "Min", "Sum", "Mean", "LogSoftmax", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceMean",
         "GlobalAveragePool", "GlobalMaxPool", "SqueezeUnsqueeze",
         "PadConstant", "PadReflect", "PadEdge", "Slice", "Tile", "Split", "InstanceNormalization", "Cast",
-        "ConvTranspose", "ConvTransposeGrouped",
+        "ConvTranspose", "ConvTransposeGrouped", "MaxPoolDilated",
     };
 
     private static readonly long[] InputShape = { 1, 4, 6, 6 };
@@ -95,6 +95,11 @@ public class OperatorComparisonTests
                 b.Node("ConvTranspose", new[] { b.Initializer("up", new long[] { 8, 3, 2, 3 }, b.RandomTensor(144, 0.4)) },
                     OnnxModelBuilder.Int("group", 2), OnnxModelBuilder.Ints("strides", 1, 3), OnnxModelBuilder.Ints("dilations", 2, 1));
                 features = 6 * 8 * 18;
+                break;
+            case "MaxPoolDilated":
+                b.Node("MaxPool", Array.Empty<string>(), OnnxModelBuilder.Ints("kernel_shape", 2, 3), OnnxModelBuilder.Ints("strides", 1, 2),
+                    OnnxModelBuilder.Ints("pads", 1, 1, 1, 1), OnnxModelBuilder.Ints("dilations", 2, 2));
+                features = 8 * 6 * 2;
                 break;
             case "LogSoftmax": break;
             default: throw new ArgumentException(op);

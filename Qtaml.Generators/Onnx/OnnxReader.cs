@@ -690,10 +690,9 @@ internal static partial class OnnxReader
     {
         int rank = network.Spatial(name, node.OpType);
         if (a.Int("ceil_mode", 0) != 0) throw network.Mismatch(name, "ceil_mode = 1 is not supported");
-        if (a.Ints("dilations").Any(d => d != 1)) throw network.Mismatch(name, "dilated pooling (dilations [" + string.Join(", ", a.Ints("dilations")) + "]) is not supported");
         long[] kernel = a.Ints("kernel_shape");
         if (kernel.Length != rank || kernel.Any(k => k < 1 || k > 1 << 16)) throw network.Mismatch(name, node.OpType + " needs a positive kernel_shape of " + rank + " value(s) for its " + rank + "-D input");
-        (Window window, int[] pads) = ReadWindow(context, a, name, network, kernel.Select(k => (int)k).ToArray(), dilated: false);
+        (Window window, int[] pads) = ReadWindow(context, a, name, network, kernel.Select(k => (int)k).ToArray(), dilated: true);
         network.Pool(name, kind, window, pads, a.Int("count_include_pad", 0) != 0);
     }
 

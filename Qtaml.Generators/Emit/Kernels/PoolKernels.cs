@@ -31,11 +31,11 @@ internal static class PoolKernels
             if (!max && !p.CountIncludePad) w.Line("int count = 0;");
             using (w.Block("for (int ky = 0; ky < " + k.KernelH + "; ky++)"))
             {
-                w.Line("int iy = oy * " + k.StrideH + " - " + k.PadTop + " + ky;");
+                w.Line("int iy = oy * " + k.StrideH + " - " + k.PadTop + " + " + Tap("ky", k.DilationH) + ";");
                 w.Line("if ((uint)iy >= " + p.InH + "u) continue;");
                 using (w.Block("for (int kx = 0; kx < " + k.KernelW + "; kx++)"))
                 {
-                    w.Line("int ix = ox * " + k.StrideW + " - " + k.PadLeft + " + kx;");
+                    w.Line("int ix = ox * " + k.StrideW + " - " + k.PadLeft + " + " + Tap("kx", k.DilationW) + ";");
                     w.Line("if ((uint)ix >= " + p.InW + "u) continue;");
                     w.Line("float v = x[(c * " + p.InH + " + iy) * " + p.InW + " + ix];");
                     w.Line(max ? "if (v > best) best = v;" : p.CountIncludePad ? "sum += v;" : "sum += v; count++;");
@@ -56,7 +56,7 @@ internal static class PoolKernels
     {
         bool max = p.Kind == PoolKind.Max;
         Window k = p.Window;
-        bool inside = k.PadTop == 0 && k.PadLeft == 0 && (p.OutH - 1) * k.StrideH + k.KernelH <= p.InH && (p.OutW - 1) * k.StrideW + k.KernelW <= p.InW;
+        bool inside = k.PadTop == 0 && k.PadLeft == 0 && (p.OutH - 1) * k.StrideH + k.ExtentH <= p.InH && (p.OutW - 1) * k.StrideW + k.ExtentW <= p.InW;
         w.Line("/// <summary>" + Describe(p) + "; channels-last with " + slots + " channel slots.</summary>");
         using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
         {
@@ -74,11 +74,11 @@ internal static class PoolKernels
                     if (!max && !p.CountIncludePad && !inside) w.Line("int count = 0;");
                     using (w.Block("for (int ky = 0; ky < " + k.KernelH + "; ky++)"))
                     {
-                        w.Line("int iy = oy * " + k.StrideH + (k.PadTop > 0 ? " - " + k.PadTop : "") + " + ky;");
+                        w.Line("int iy = oy * " + k.StrideH + (k.PadTop > 0 ? " - " + k.PadTop : "") + " + " + Tap("ky", k.DilationH) + ";");
                         if (!inside) w.Line("if ((uint)iy >= " + p.InH + "u) continue;");
                         using (w.Block("for (int kx = 0; kx < " + k.KernelW + "; kx++)"))
                         {
-                            w.Line("int ix = ox * " + k.StrideW + (k.PadLeft > 0 ? " - " + k.PadLeft : "") + " + kx;");
+                            w.Line("int ix = ox * " + k.StrideW + (k.PadLeft > 0 ? " - " + k.PadLeft : "") + " + " + Tap("kx", k.DilationW) + ";");
                             if (!inside) w.Line("if ((uint)ix >= " + p.InW + "u) continue;");
                             w.Line("nuint at = (nuint)((iy * " + p.InW + " + ix) * " + slots + ");");
                             for (int g = 0; g < vectors; g++)
@@ -97,4 +97,7 @@ internal static class PoolKernels
         }
         w.Line();
     }
+
+    /// <summary>The offset of window tap <paramref name="index"/> in the input: the tap times the dilation.</summary>
+    private static string Tap(string index, int dilation) => dilation == 1 ? index : index + " * " + dilation;
 }
