@@ -53,7 +53,8 @@ public sealed class TunnelingCompensatedGenerator : IIncrementalGenerator
             .WithTrackingName(TrackingNames.Requests);
 
         IncrementalValueProvider<ImmutableArray<WeightFileText>> files = context.AdditionalTextsProvider
-            .Select(static (text, ct) => ReadWeightFile(text, ct))
+            .Combine(context.AnalyzerConfigOptionsProvider)
+            .Select(static (pair, ct) => ReadWeightFile(pair.Left, pair.Right.GetOptions(pair.Left), ct))
             .Where(static file => file is not null)
             .Select(static (file, _) => file!)
             .WithTrackingName(TrackingNames.WeightFiles)
@@ -123,7 +124,7 @@ public sealed class TunnelingCompensatedGenerator : IIncrementalGenerator
     }
 
     /// <summary>A weight file's base64 form: a header line naming the original file, then the base64 text.</summary>
-    private static WeightFileText? ReadWeightFile(AdditionalText text, CancellationToken cancellationToken)
+    private static WeightFileText? ReadWeightFile(AdditionalText text, AnalyzerConfigOptions metadata, CancellationToken cancellationToken)
     {
         if (!text.Path.EndsWith(".qtaml.b64", StringComparison.OrdinalIgnoreCase)) return null;
         string? content = text.GetText(cancellationToken)?.ToString();
@@ -131,7 +132,8 @@ public sealed class TunnelingCompensatedGenerator : IIncrementalGenerator
         int newline = content.IndexOf('\n');
         if (newline < 0) return null;
         string original = content.Substring(WeightFileHeader.Length, newline - WeightFileHeader.Length).TrimEnd('\r');
-        return new WeightFileText(original, content.Substring(newline + 1).Trim());
+        string? Metadata(string name) => metadata.TryGetValue("build_metadata.AdditionalFiles." + name, out string? value) && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;
+        return new WeightFileText(original, content.Substring(newline + 1).Trim(), Metadata("QtamlInputShape"), Metadata("QtamlConstantInputs"));
     }
 
     private static BuildDefaults ReadDefaults(AnalyzerConfigOptions options)

@@ -53,6 +53,21 @@ public sealed class TunnelingCompensatedAttribute : Attribute
     public double InputMeanSquare { get; set; } = -1;
 
     /// <summary>
+    /// Fixes the input shape where the file leaves a dimension symbolic (a sequence length, a sample count), batch
+    /// first: <c>"1,16,96"</c> for a model's only input, or one per input by name, <c>"audio=1,16000; state=1,64"</c>.
+    /// A fixed dimension must be given as the file has it. A symbolic leading batch dimension is 1 unless pinned.
+    /// MSBuild, per weight file: <c>&lt;AdditionalFiles Update="model.onnx" QtamlInputShape="1,16,96" /&gt;</c>.
+    /// </summary>
+    public string? InputShape { get; set; }
+
+    /// <summary>
+    /// Graph inputs that are constants of this build, by name, with their values in row-major order:
+    /// <c>"sample_rate=16000"</c>, several separated by ';'. Such an input is not a parameter of Run, and what
+    /// depends only on it is computed at build time. MSBuild, per weight file: QtamlConstantInputs.
+    /// </summary>
+    public string? ConstantInputs { get; set; }
+
+    /// <summary>
     /// Which rule spends the ECC budget: <see cref="Tac.Allocator.Tac"/> (the default, the exact optimum), or a
     /// baseline to compare it with: <see cref="Tac.Allocator.UniformMsp"/>, <see cref="Tac.Allocator.MagnitudeBased"/>,
     /// <see cref="Tac.Allocator.None"/>.

@@ -34,6 +34,14 @@ internal static class GeneratorHarness
     public static AdditionalText EncodedWeightFile(string encodedPath, string projectPath, byte[] bytes) =>
         new InMemoryText(encodedPath, QtamlGenerator.WeightFileHeader + projectPath + "\n" + Convert.ToBase64String(bytes) + "\n");
 
+    /// <summary>A weight file with MSBuild item metadata (QtamlInputShape, say), as the package's targets pass it to the compiler.</summary>
+    public static AdditionalText WeightFile(string path, byte[] bytes, IReadOnlyDictionary<string, string> metadata)
+    {
+        var text = (InMemoryText)WeightFile(path, bytes);
+        text.Metadata = metadata;
+        return text;
+    }
+
     public static GeneratorDriver CreateDriver(IEnumerable<AdditionalText> files, IReadOnlyDictionary<string, string>? buildProperties = null) =>
         CSharpGeneratorDriver.Create(new[] { new QtamlGenerator().AsSourceGenerator() }, files,
             new CSharpParseOptions(LanguageVersion.Latest), new OptionsProvider(buildProperties ?? new Dictionary<string, string>()),
@@ -74,6 +82,9 @@ internal static class GeneratorHarness
 
         public override string Path { get; }
 
+        /// <summary>The item's MSBuild metadata, by name.</summary>
+        public IReadOnlyDictionary<string, string> Metadata { get; set; } = new Dictionary<string, string>();
+
         public override SourceText GetText(CancellationToken cancellationToken = default) => _text;
     }
 
@@ -88,7 +99,9 @@ internal static class GeneratorHarness
 
         public override AnalyzerConfigOptions GetOptions(SyntaxTree tree) => Options.Empty;
 
-        public override AnalyzerConfigOptions GetOptions(AdditionalText textFile) => Options.Empty;
+        public override AnalyzerConfigOptions GetOptions(AdditionalText textFile) => textFile is InMemoryText { Metadata.Count: > 0 } text
+            ? new Options(text.Metadata.ToDictionary(m => "build_metadata.AdditionalFiles." + m.Key, m => m.Value))
+            : Options.Empty;
 
         private sealed class Options : AnalyzerConfigOptions
         {

@@ -15,6 +15,7 @@ internal enum Argument
     NodeParameter,
     InputMeanSquare,
     Allocator,
+    InputShape,
 }
 
 /// <summary>

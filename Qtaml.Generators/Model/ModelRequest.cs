@@ -17,7 +17,9 @@ internal sealed record ModelRequest(
     double? ReverseLeakRatio,
     int? Allocator,
     bool Quantize,
-    double? InputMeanSquare)
+    double? InputMeanSquare,
+    string? InputShape = null,
+    string? ConstantInputs = null)
 {
     /// <summary>A request with every argument at its default, for a public static partial class <c>Model</c>: tests and the fuzz target.</summary>
     public static ModelRequest ForFile(string path, int bits = 8, double budget = 1.0) =>
@@ -84,7 +86,8 @@ internal sealed record RequestLocations(
     LocationInfo? FlipProbability,
     LocationInfo? NodeParameter,
     LocationInfo? InputMeanSquare,
-    LocationInfo? Allocator)
+    LocationInfo? Allocator,
+    LocationInfo? InputShape = null)
 {
     public LocationInfo? For(Argument argument) => argument switch
     {
@@ -96,6 +99,7 @@ internal sealed record RequestLocations(
         Argument.NodeParameter => NodeParameter,
         Argument.InputMeanSquare => InputMeanSquare,
         Argument.Allocator => Allocator,
+        Argument.InputShape => InputShape,
         _ => Class,
     };
 }
@@ -103,8 +107,11 @@ internal sealed record RequestLocations(
 /// <summary>An attributed type as the syntax step finds it: the request and where its parts are written.</summary>
 internal sealed record AttributedType(ModelRequest Request, RequestLocations Locations);
 
-/// <summary>A weight file as the compiler sees it: the original file's path and its bytes as base64 text.</summary>
-internal sealed record WeightFileText(string Path, string Base64);
+/// <summary>
+/// A weight file as the compiler sees it: the original file's path, its bytes as base64 text, and the shape pins
+/// set on it in MSBuild (QtamlInputShape, QtamlConstantInputs metadata), which the attribute's arguments override.
+/// </summary>
+internal sealed record WeightFileText(string Path, string Base64, string? InputShape = null, string? ConstantInputs = null);
 
 /// <summary>Project-wide defaults from MSBuild (QtamlNode, QtamlBits, QtamlEccBudget, QtamlRetentionMs, QtamlHoldVolts, QtamlReverseLeakRatio).</summary>
 internal sealed record BuildDefaults(string? Node, int? Bits, double? EccBudget, double? RetentionMilliseconds = null, double? HoldVolts = null, double? ReverseLeakRatio = null);

@@ -151,7 +151,8 @@ internal sealed class NetworkBuilder
 
     public int Unary(string name, UnaryKind kind, float alpha = 0, float beta = 0)
     {
-        if (!IsFinite(alpha) || !IsFinite(beta)) throw Mismatch(name, kind + "'s parameters must be finite");
+        // Clip's bounds may be infinite (no bound on that side); every other parameter is a finite number.
+        if (kind == UnaryKind.Clip ? float.IsNaN(alpha) || float.IsNaN(beta) : !IsFinite(alpha) || !IsFinite(beta)) throw Mismatch(name, kind + "'s parameters must be " + (kind == UnaryKind.Clip ? "numbers" : "finite"));
         return Add(new UnaryLayer(name, kind, Shape, alpha, beta));
     }
 

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using Google.Protobuf;
+using Qtaml.Generators.Model;
 using Qtaml.Generators.Network;
 using Qtaml.Generators.Onnx.Schema;
 
@@ -21,7 +22,9 @@ internal static partial class OnnxReader
     private const int FloatType = 1;
     private const int Int64Type = 7;
 
-    public static NetworkGraph Read(string path, byte[] bytes)
+    public static NetworkGraph Read(string path, byte[] bytes) => Read(path, bytes, InputPins.None);
+
+    public static NetworkGraph Read(string path, byte[] bytes, InputPins pins)
     {
         ModelProto model;
         try
@@ -51,13 +54,19 @@ internal static partial class OnnxReader
             if (!initializers.ContainsKey(graphInput.Name) && !defined.Add(graphInput.Name))
                 throw new ModelReadException(Diagnostics.MalformedFile, path, "the graph input '" + graphInput.Name + "' is declared twice");
 
-        ValueInfoProto[] dataInputs = graph.Input.Where(i => !initializers.ContainsKey(i.Name)).ToArray();
-        if (dataInputs.Length == 0) throw new ModelReadException(Diagnostics.MalformedFile, path, "the graph declares no data input");
+        ValueInfoProto[] declared = graph.Input.Where(i => !initializers.ContainsKey(i.Name)).ToArray();
+        CheckPinnedNames(path, declared, pins);
+        foreach (ValueInfoProto constant in declared.Where(i => pins.Constants.ContainsKey(i.Name)))
+            initializers[constant.Name] = ConstantInput(path, constant, pins);
+        ValueInfoProto[] dataInputs = declared.Where(i => !pins.Constants.ContainsKey(i.Name)).ToArray();
+        if (dataInputs.Length == 0) throw new ModelReadException(Diagnostics.MalformedFile, path, "the graph declares no data input" + (declared.Length > 0 ? " besides its constant inputs" : ""));
+        if (pins.Unnamed is not null && dataInputs.Length > 1)
+            throw new ModelReadException(Diagnostics.InvalidInputPin, "InputShape", string.Join(",", pins.Unnamed), "the model has " + dataInputs.Length + " inputs (" + string.Join(", ", dataInputs.Select(i => "'" + i.Name + "'")) + "); name the input each shape is for");
         if (dataInputs.Length > MaxPorts)
             throw new ModelReadException(Diagnostics.ShapeMismatch, path, dataInputs[MaxPorts].Name, "the graph has " + dataInputs.Length + " data inputs; Qtaml compiles models with up to " + MaxPorts);
         if (graph.Output.Count > MaxPorts)
             throw new ModelReadException(Diagnostics.ShapeMismatch, path, graph.Output[MaxPorts].Name, "the graph has " + graph.Output.Count + " outputs; Qtaml compiles models with up to " + MaxPorts);
-        var inputShapes = dataInputs.Select(i => ReadInputShape(path, i)).ToArray();
+        var inputShapes = dataInputs.Select(i => ReadInputShape(path, i, pins.Unnamed ?? (pins.Shapes.TryGetValue(i.Name, out long[]? pin) ? pin : null))).ToArray();
         (int[] inputShape, int batch) = inputShapes[0];
         for (int k = 1; k < inputShapes.Length; k++)
             if (inputShapes[k].Batch != batch)
@@ -318,24 +327,72 @@ internal static partial class OnnxReader
     /// batch of several samples compiles as one sample at a time, which is exact while no operator mixes samples
     /// (the reader refuses those that would).
     /// </summary>
-    private static (int[] Shape, int Batch) ReadInputShape(string path, ValueInfoProto input)
+    private static (int[] Shape, int Batch) ReadInputShape(string path, ValueInfoProto input, long[]? pin)
     {
         var dims = input.Type?.TensorType?.Shape?.Dim;
         if (dims is null || dims.Count == 0) throw new ModelReadException(Diagnostics.MalformedFile, path, "the input '" + input.Name + "' has no shape");
         int elemType = input.Type!.TensorType!.ElemType;
         if (elemType != FloatType) throw new ModelReadException(Diagnostics.UnsupportedDataType, path, input.Name, elemType);
-        var shape = new List<int>();
-        for (int i = 1; i < dims.Count; i++)
+        if (pin is not null && pin.Length != dims.Count)
+            throw new ModelReadException(Diagnostics.InvalidInputPin, "InputShape", string.Join(",", pin), "the input '" + input.Name + "' has " + dims.Count + " dimensions, batch first, and the shape gives " + pin.Length);
+        var full = new long[dims.Count];
+        for (int i = 0; i < dims.Count; i++)
         {
+            bool symbolic = IsSymbolic(dims[i]);
             long d = dims[i].DimValue;
+            if (pin is not null)
+            {
+                if (!symbolic && d != pin[i])
+                    throw new ModelReadException(Diagnostics.InvalidInputPin, "InputShape", string.Join(",", pin), "dimension " + i + " of the input '" + input.Name + "' is " + d + " in the file, not " + pin[i]);
+                d = pin[i];
+            }
+            else if (symbolic)
+            {
+                if (i == 0) d = 1;   // a symbolic batch: one sample per call
+                else
+                {
+                    string example = string.Join(",", dims.Select((x, k) => k == 0 ? "1" : !IsSymbolic(x) ? x.DimValue.ToString(System.Globalization.CultureInfo.InvariantCulture) : "?"));
+                    throw new ModelReadException(Diagnostics.ShapeMismatch, path, input.Name, "input dimension " + i + (dims[i].DimParam.Length > 0 ? " ('" + dims[i].DimParam + "')" : "") + " is symbolic; pin it with InputShape = \"" + example + "\" (a size for each ?) on the attribute, or QtamlInputShape on the weight file in MSBuild");
+                }
+            }
             if (d < 1 || d > MaxTensorElements)
-                throw new ModelReadException(Diagnostics.ShapeMismatch, path, input.Name, "input dimension " + i + " is " + (d == 0 ? "symbolic" : d.ToString()) + "; Qtaml needs fixed positive sizes after the batch dimension");
-            shape.Add((int)d);
+                throw new ModelReadException(Diagnostics.ShapeMismatch, path, input.Name, "input dimension " + i + " is " + d + "; Qtaml needs positive sizes");
+            full[i] = d;
         }
-        long batch = dims[0].DimValue < 1 ? 1 : dims[0].DimValue;
+        long batch = full[0];
+        var shape = full.Skip(1).Select(d => (int)d).ToList();
         if (shape.Count == 0) shape.Add(1);
         if (shape.Aggregate(batch, (a, b) => a * b) > MaxTensorElements) throw new ModelReadException(Diagnostics.ShapeMismatch, path, input.Name, "the input is larger than Qtaml supports");
         return (shape.ToArray(), (int)batch);
+    }
+
+    /// <summary>A dimension the file names (dim_param) or leaves unset, rather than giving its size.</summary>
+    private static bool IsSymbolic(TensorShapeProto.Types.Dimension dimension) => dimension.DimParam.Length > 0 || dimension.DimValue == 0;
+
+    /// <summary>Every input a pin names is an input of the graph.</summary>
+    private static void CheckPinnedNames(string path, ValueInfoProto[] inputs, InputPins pins)
+    {
+        var names = inputs.Select(i => i.Name).ToList();
+        foreach ((string property, IEnumerable<string> pinned) in new[] { ("InputShape", pins.Shapes.Keys), ("ConstantInputs", pins.Constants.Keys) })
+            foreach (string name in pinned.Where(n => !names.Contains(n)))
+                throw new ModelReadException(Diagnostics.InvalidInputPin, property, name, "the model has no input '" + name + "'; its inputs are " + string.Join(", ", names.Select(n => "'" + n + "'")));
+    }
+
+    /// <summary>A constant input as an initializer: its pinned or declared shape (or a vector of its values), filled with the values.</summary>
+    private static TensorProto ConstantInput(string path, ValueInfoProto input, InputPins pins)
+    {
+        float[] values = pins.Constants[input.Name];
+        long[] shape = pins.Shapes.TryGetValue(input.Name, out long[]? pin) ? pin
+            : input.Type?.TensorType?.Shape?.Dim is { } dims && dims.All(d => !IsSymbolic(d)) ? dims.Select(d => d.DimValue).ToArray()
+            : new long[] { values.Length };
+        if (shape.Aggregate(1L, (a, b) => a * b) != values.Length)
+            throw new ModelReadException(Diagnostics.InvalidInputPin, "ConstantInputs", input.Name, "the input '" + input.Name + "' has shape [" + string.Join(", ", shape) + "], which holds " + shape.Aggregate(1L, (a, b) => a * b) + " values, and " + values.Length + " are given");
+        var tensor = new TensorProto { Name = input.Name, DataType = input.Type?.TensorType?.ElemType is int t && t != 0 ? t : FloatType };
+        tensor.Dims.Add(shape);
+        if (tensor.DataType == Int64Type) tensor.Int64Data.Add(values.Select(v => (long)v));
+        else if (tensor.DataType == FloatType) tensor.FloatData.Add(values);
+        else throw new ModelReadException(Diagnostics.UnsupportedDataType, path, input.Name, tensor.DataType);
+        return tensor;
     }
 
     /// <summary>Translates one node, whose attributes are already checked against its schema, and returns the value that holds its output.</summary>

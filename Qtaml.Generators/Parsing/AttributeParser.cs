@@ -27,6 +27,7 @@ internal static class AttributeParser
         double? budget = null, flip = null, retention = null, hold = null, reverse = null, inputMeanSquare = null;
         bool quantize = true;
         int? allocator = null;
+        string? inputShape = null, constantInputs = null;
         foreach (var named in attribute.NamedArguments)
         {
             object? value = named.Value.Value;
@@ -42,6 +43,8 @@ internal static class AttributeParser
                 case "InputMeanSquare": inputMeanSquare = value is double m ? m : null; break;
                 case "Quantize": quantize = value is not bool q || q; break;
                 case "Allocator": allocator = value is int a ? a : null; break;
+                case "InputShape": inputShape = value as string; break;
+                case "ConstantInputs": constantInputs = value as string; break;
             }
         }
 
@@ -49,7 +52,7 @@ internal static class AttributeParser
         LocationInfo? Named(params string[] names) =>
             LocationInfo.From(arguments.FirstOrDefault(a => a.NameEquals is { } n && names.Contains(n.Name.Identifier.ValueText))?.Expression) ?? LocationInfo.From(syntax);
 
-        var request = new ModelRequest(Target(type, declaration), path, node, bits, budget, flip, retention, hold, reverse, allocator, quantize, inputMeanSquare);
+        var request = new ModelRequest(Target(type, declaration), path, node, bits, budget, flip, retention, hold, reverse, allocator, quantize, inputMeanSquare, inputShape, constantInputs);
         var locations = new RequestLocations(
             LocationInfo.From(declaration.Identifier.GetLocation()),
             LocationInfo.From(arguments.FirstOrDefault(a => a.NameEquals is null)?.Expression) ?? LocationInfo.From(syntax),
@@ -59,7 +62,8 @@ internal static class AttributeParser
             Named("FlipProbability"),
             Named("RetentionMilliseconds", "HoldVolts", "ReverseLeakRatio"),
             Named("InputMeanSquare"),
-            Named("Allocator"));
+            Named("Allocator"),
+            Named("InputShape", "ConstantInputs"));
         return new AttributedType(request, locations);
     }
 

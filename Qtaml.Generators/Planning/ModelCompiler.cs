@@ -114,20 +114,38 @@ internal static class ModelCompiler
                 .WithReplacement(lookup.Suggestion is null ? null : Emit.Escape.StringLiteral(lookup.Suggestion)));
         cancellationToken.ThrowIfCancellationRequested();
 
+        // Shape pins: the attribute's, else the weight file's MSBuild metadata.
+        bool pinsFromAttribute = request.InputShape is not null || request.ConstantInputs is not null;
+        string? shapeText = request.InputShape ?? file.InputShape, constantsText = request.ConstantInputs ?? file.ConstantInputs;
+        InputPins pins;
+        try
+        {
+            pins = InputPins.Parse(shapeText, constantsText);
+        }
+        catch (FormatException e)
+        {
+            bool shapeFailed = shapeText is not null && !TryParse(shapeText, null);
+            return Fail(DiagnosticInfo.Create(Diagnostics.InvalidInputPin, pinsFromAttribute ? Argument.InputShape : Argument.Path,
+                (shapeFailed ? "InputShape" : "ConstantInputs") + (pinsFromAttribute ? "" : " (MSBuild metadata Qtaml" + (shapeFailed ? "InputShape" : "ConstantInputs") + ")"),
+                shapeFailed ? shapeText! : constantsText ?? "", e.Message));
+        }
+
         NetworkGraph graph;
         try
         {
             byte[] bytes;
             try { bytes = Convert.FromBase64String(file.Base64); }
             catch (FormatException) { throw new ModelReadException(Diagnostics.MalformedFile, path, "its base64 form in obj/ is corrupt; rebuild"); }
-            graph = Read(path, bytes);
+            graph = Read(path, bytes, pins);
             long weights = ModelPlanner.WeightCount(graph);
             if (weights > MaxWeights) return Fail(DiagnosticInfo.Create(Diagnostics.ModelTooLarge, Argument.Path, path, weights, MaxWeights));
             if (request.Quantize && weights == 0) throw new ModelReadException(Diagnostics.ShapeMismatch, path, path, "the model has no weight layers to quantize");
         }
         catch (ModelReadException e)
         {
-            return Fail(DiagnosticInfo.Create(e.Descriptor, Argument.Path, e.Arguments));
+            // A pin the model does not fit is reported where it is written: on the attribute's argument, if it is there.
+            Argument where = e.Descriptor == Diagnostics.InvalidInputPin && pinsFromAttribute ? Argument.InputShape : Argument.Path;
+            return Fail(DiagnosticInfo.Create(e.Descriptor, where, e.Arguments));
         }
         cancellationToken.ThrowIfCancellationRequested();
 
@@ -163,10 +181,28 @@ internal static class ModelCompiler
         return (end < 0 ? message : message.Substring(0, end)).Trim();
     }
 
-    private static NetworkGraph Read(string path, byte[] bytes)
+    /// <summary>Whether a shape pin parses on its own (to say which of the two strings is wrong).</summary>
+    private static bool TryParse(string? shape, string? constants)
     {
-        if (path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return OnnxReader.Read(path, bytes);
-        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) return SafetensorsReader.Read(path, bytes);
+        try
+        {
+            InputPins.Parse(shape, constants);
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    private static NetworkGraph Read(string path, byte[] bytes, InputPins pins)
+    {
+        if (path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return OnnxReader.Read(path, bytes, pins);
+        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+        {
+            if (pins != InputPins.None) throw new ModelReadException(Diagnostics.InvalidInputPin, "InputShape/ConstantInputs", path, "a safetensors file gives its input shape in its header");
+            return SafetensorsReader.Read(path, bytes);
+        }
         throw new ModelReadException(Diagnostics.MalformedFile, path, "Qtaml reads .onnx and .safetensors files");
     }
 
