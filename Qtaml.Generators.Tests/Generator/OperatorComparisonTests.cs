@@ -19,7 +19,7 @@ public class OperatorComparisonTests
         "Max", "Min", "Sum", "Mean", "LogSoftmax", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceMean",
         "GlobalAveragePool", "GlobalMaxPool", "SqueezeUnsqueeze",
         "PadConstant", "PadReflect", "PadEdge", "Slice", "Tile", "Split", "InstanceNormalization", "Cast",
-        "ConvTranspose", "ConvTransposeGrouped", "MaxPoolDilated",
+        "ConvTranspose", "ConvTransposeGrouped", "MaxPoolDilated", "CompareWhere", "EqualOrXor",
     };
 
     private static readonly long[] InputShape = { 1, 4, 6, 6 };
@@ -101,6 +101,26 @@ public class OperatorComparisonTests
                     OnnxModelBuilder.Ints("pads", 1, 1, 1, 1), OnnxModelBuilder.Ints("dilations", 2, 2));
                 features = 8 * 6 * 2;
                 break;
+            case "CompareWhere":
+            {
+                // Where(x > -0.2 and not (x >= 0.3), x, -x / 2): a band kept, the rest folded.
+                string low = b.From(conv).Node("Greater", new[] { Scalar("low", -0.2f) }).Current;
+                string high = b.From(conv).Node("GreaterOrEqual", new[] { Scalar("high", 0.3f) }).Node("Not", Array.Empty<string>()).Current;
+                string band = b.From(low).Node("And", new[] { high }).Current;
+                string folded = b.From(conv).Node("Mul", new[] { Scalar("half", -0.5f) }).Current;
+                b.From(band).Node("Where", new[] { conv, folded });
+                break;
+            }
+            case "EqualOrXor":
+            {
+                // Booleans as numbers: Where(relu(x) == 0 or (x < 0.1 xor x <= -0.1), 1, x).
+                string zero = b.From(conv).Relu().Node("Equal", new[] { Scalar("zero", 0f) }).Current;
+                string small = b.From(conv).Node("Less", new[] { Scalar("small", 0.1f) }).Current;
+                string negative = b.From(conv).Node("LessOrEqual", new[] { Scalar("negative", -0.1f) }).Current;
+                string mask = b.From(small).Node("Xor", new[] { negative }).Node("Or", new[] { zero }).Current;
+                b.From(mask).Node("Where", new[] { Scalar("one", 1f), conv });
+                break;
+            }
             case "LogSoftmax": break;
             default: throw new ArgumentException(op);
         }

@@ -24,8 +24,19 @@ internal static class DequantizedOnnx
     public static byte[] Rewrite(byte[] onnx, int bits)
     {
         ModelProto model = ModelProto.Parser.ParseFrom(onnx);
-        var byName = model.Graph.Initializer.ToDictionary(t => t.Name);
-        foreach (NodeProto node in model.Graph.Node)
+        Rewrite(model.Graph, new Dictionary<string, TensorProto>(), bits);
+        return model.ToByteArray();
+    }
+
+    /// <summary>The weights of a graph's nodes and, with the scope around them, of its subgraphs (an If's branches).</summary>
+    private static void Rewrite(GraphProto graph, Dictionary<string, TensorProto> outer, int bits)
+    {
+        var byName = new Dictionary<string, TensorProto>(outer);
+        foreach (TensorProto initializer in graph.Initializer) byName[initializer.Name] = initializer;
+        foreach (NodeProto node in graph.Node)
+            foreach (AttributeProto attribute in node.Attribute.Where(a => a.G is not null))
+                Rewrite(attribute.G, byName, bits);
+        foreach (NodeProto node in graph.Node)
         {
             (string? weight, bool channelsAreRows) = node.OpType switch
             {
@@ -62,6 +73,5 @@ internal static class DequantizedOnnx
             Buffer.BlockCopy(w, 0, raw, 0, raw.Length);
             tensor.RawData = ByteString.CopyFrom(raw);
         }
-        return model.ToByteArray();
     }
 }

@@ -78,7 +78,10 @@ internal static class ProgramPrinter
                     continue;
                 }
                 Layer layer = graph.Layers[step.Layer];
-                w.Line("// " + Escape.LineComment(layer.Name) + ": " + layer.Operator + " " + Shape.Format(layer.InputShape) + " -> " + Shape.Format(layer.OutputShape) + (step.FusedRelu ? ", ReLU fused" : ""));
+                w.Line("// " + Escape.LineComment(layer.Name) + ": " + layer.Operator + " " + Shape.Format(layer.InputShape) + " -> " + Shape.Format(layer.OutputShape) + (step.FusedRelu ? ", ReLU fused" : "")
+                    + (step.IsGuarded ? ", in the " + (step.GuardWhen ? "then" : "else") + " branch of an If" : ""));
+                // A step of an If branch runs only when the condition picks its branch; the Where after the If reads the one that ran.
+                using System.IDisposable? branch = step.IsGuarded ? w.Block("if (" + Storage(program, step.GuardValue) + "[0] " + (step.GuardWhen ? "!=" : "==") + " 0f)") : null;
                 string codes = k.IsQuantized && layer is WeightLayer ? "w" + weightIndex[step.Layer] : "";
                 switch (layer)
                 {
@@ -141,6 +144,7 @@ internal static class ProgramPrinter
             case ConcatLayer c: TensorKernels.WriteConcat(w, step, c); break;
             case EmbeddingLayer e: TensorKernels.WriteEmbedding(w, k, step, e); break;
             case AxisMapLayer m: AxisMapKernels.Write(w, step, m); break;
+            case WhereLayer where: ElementwiseKernels.WriteWhere(w, step, where); break;
             case InstanceNormLayer n: AxisMapKernels.WriteInstanceNorm(w, step, n); break;
         }
     }

@@ -64,8 +64,11 @@ internal enum Kernel
 /// One step of the program: a layer of the network (or a layout conversion, <see cref="Layer"/> = −1) reading
 /// values and writing one. <see cref="Method"/> is the generated method's name.
 /// </summary>
-internal sealed record Step(string Method, int Layer, Kernel Kernel, EquatableArray<int> Inputs, int Output, bool FusedRelu)
+internal sealed record Step(string Method, int Layer, Kernel Kernel, EquatableArray<int> Inputs, int Output, bool FusedRelu, int GuardValue = -1, bool GuardWhen = false)
 {
+    /// <summary>Whether the step runs only when value <see cref="GuardValue"/> is <see cref="GuardWhen"/> (a branch of an If).</summary>
+    public bool IsGuarded => GuardValue >= 0;
+
     public bool IsConversion => Kernel is Kernel.ToPlanes or Kernel.Copy;
 }
 

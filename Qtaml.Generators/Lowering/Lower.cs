@@ -24,7 +24,8 @@ internal static class Lower
             values.Add(ValueInfo.InPlanes(layer.OutputShape));
             alias.Add(layer is ReshapeLayer ? layer.Inputs[0] : i + 1);
             if (layer is not (ReshapeLayer or GraphInputLayer))
-                steps.Add(new Step(MethodName(layer, i), i, Kernel.Default, new EquatableArray<int>(layer.Inputs), i + 1, FusedRelu: false));
+                steps.Add(new Step(MethodName(layer, i), i, Kernel.Default, new EquatableArray<int>(layer.Inputs), i + 1, FusedRelu: false,
+                    layer.Guard?.Value ?? -1, layer.Guard?.When ?? false));
         }
         return new KernelProgram(new EquatableArray<Step>(steps), new EquatableArray<ValueInfo>(values), new EquatableArray<int>(alias),
             new EquatableArray<int>(graph.Inputs.Select(p => p.Value).ToArray()), new EquatableArray<int>(graph.Outputs.Select(p => p.Value).ToArray()),

@@ -57,6 +57,9 @@ internal sealed class NetworkGraph
     public int PortLength(GraphPort port) => Shape.Length(ValueShape(port.Value));
 }
 
+/// <summary>The condition a layer of an If branch runs under: value <see cref="Value"/> (a boolean, true where not 0) is <see cref="When"/>.</summary>
+internal sealed record Guard(int Value, bool When);
+
 /// <summary>A graph input or output: its name in the file and the value that holds it.</summary>
 internal sealed record GraphPort(string Name, int Value);
 
@@ -90,6 +93,9 @@ internal abstract class Layer
 
     /// <summary>The values this layer reads (see <see cref="NetworkGraph"/>), set as the builder adds it.</summary>
     public int[] Inputs { get; set; } = Array.Empty<int>();
+
+    /// <summary>For a layer in a branch of a data-dependent If: it is computed only when this value (a boolean) is <see cref="Guard.When"/>.</summary>
+    public Guard? Guard { get; set; }
 
     /// <summary>The shape of the first input.</summary>
     public int[] InputShape { get; }

@@ -15,6 +15,8 @@ internal sealed class NetworkBuilder
     /// <summary>The most elements one computed value may hold (a transformer's attention scores included).</summary>
     public const long MaxValueElements = 4L * 1024 * 1024;
 
+    private static readonly int[] Scalar = { 1 };
+
     private readonly string _path;
     private readonly int[] _inputShape;
     private readonly List<Layer> _layers = new();
@@ -55,8 +57,12 @@ internal sealed class NetworkBuilder
 
     private int Add(Layer layer) => Add(layer, new[] { Current });
 
+    /// <summary>The condition the layers added now run under (inside a branch of a data-dependent If), or null.</summary>
+    public Guard? Guard { get; set; }
+
     private int Add(Layer layer, int[] inputs)
     {
+        layer.Guard = Guard;
         if (Network.Shape.LongLength(layer.OutputShape) > MaxValueElements || layer.OutputShape.Any(d => d < 1))
             throw Mismatch(layer.Name, "its output " + Network.Shape.Format(layer.OutputShape) + " is empty or larger than Qtaml supports (" + MaxValueElements + " values)");
         layer.Inputs = inputs;
@@ -183,6 +189,16 @@ internal sealed class NetworkBuilder
         if (scale.Length != Shape[0] || bias.Length != Shape[0]) throw Mismatch(name, "InstanceNormalization has parameters for " + scale.Length + " channels, its input " + Shape[0]);
         if (!(epsilon >= 0)) throw Mismatch(name, "the InstanceNormalization epsilon is negative");
         return Add(new InstanceNormLayer(name, Shape, scale, bias, epsilon));
+    }
+
+    public int Where(string name, Operand condition, Operand whenTrue, Operand whenFalse)
+    {
+        int[] shape = BinaryLayer.Broadcast(condition.Shape, whenTrue.Shape) is { } partial ? BinaryLayer.Broadcast(partial, whenFalse.Shape) ?? Array.Empty<int>() : Array.Empty<int>();
+        if (shape.Length == 0 && (condition.Shape.Length > 0 || whenTrue.Shape.Length > 0 || whenFalse.Shape.Length > 0))
+            throw Mismatch(name, "Where of shapes " + Network.Shape.Format(condition.Shape) + ", " + Network.Shape.Format(whenTrue.Shape) + " and " + Network.Shape.Format(whenFalse.Shape) + ", which do not broadcast");
+        Operand[] operands = { condition, whenTrue, whenFalse };
+        if (operands.All(o => o.IsConstant)) throw Mismatch(name, "Where of constants only; fold it when exporting");
+        return Add(new WhereLayer(name, condition, whenTrue, whenFalse, shape.Length == 0 ? Scalar : shape), operands.Where(o => !o.IsConstant).Select(o => o.Value).ToArray());
     }
 
     public int LayerNorm(string name, float[] gamma, float[]? beta, float epsilon)

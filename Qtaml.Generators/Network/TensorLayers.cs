@@ -53,6 +53,9 @@ internal enum UnaryKind
 
     /// <summary>min(max(x, α), β): α and β are the bounds (ReLU6 is Clip(0, 6)).</summary>
     Clip,
+
+    /// <summary>Logical not of a boolean held as 0 or 1: 1 where x is 0, else 0.</summary>
+    Not,
 }
 
 /// <summary>An elementwise function of one value, with up to two constant parameters.</summary>
@@ -74,8 +77,11 @@ internal sealed class UnaryLayer : Layer
     public float Beta { get; }
 }
 
-/// <summary>Element-wise operations of two operands; PRelu is x for x ≥ 0 and x·slope below, the slope the right operand.</summary>
-internal enum BinaryKind { Add, Sub, Mul, Div, Pow, Max, Min, PRelu }
+/// <summary>
+/// Element-wise operations of two operands; PRelu is x for x ≥ 0 and x·slope below, the slope the right operand.
+/// Comparisons and logical operators give booleans as 1 and 0 (a boolean operand is true where it is not 0).
+/// </summary>
+internal enum BinaryKind { Add, Sub, Mul, Div, Pow, Max, Min, PRelu, Equal, Greater, Less, GreaterOrEqual, LessOrEqual, And, Or, Xor }
 
 /// <summary>An elementwise operation of two operands with NumPy broadcasting (shapes aligned from the right).</summary>
 internal sealed class BinaryLayer : Layer
@@ -247,4 +253,22 @@ internal sealed class InstanceNormLayer : Layer
     public float Epsilon { get; }
     public int Channels => InputShape[0];
     public int Plane => InputLength / Channels;
+}
+
+/// <summary>Where: the first operand (a boolean, true where not 0) picks the second or the third, all three broadcast.</summary>
+internal sealed class WhereLayer : Layer
+{
+    public WhereLayer(string name, Operand condition, Operand whenTrue, Operand whenFalse, int[] output)
+        : base(name, "Where", condition.Shape, output)
+    {
+        Condition = condition;
+        WhenTrue = whenTrue;
+        WhenFalse = whenFalse;
+    }
+
+    public Operand Condition { get; }
+    public Operand WhenTrue { get; }
+    public Operand WhenFalse { get; }
+
+    public Operand[] Operands => new[] { Condition, WhenTrue, WhenFalse };
 }

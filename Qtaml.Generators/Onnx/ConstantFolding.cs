@@ -19,6 +19,7 @@ internal static class ConstantFolding
     {
         "Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "ConstantOfShape", "Range", "Reshape", "Transpose",
         "Slice", "Identity", "Flatten", "Add", "Sub", "Mul", "Div", "Neg",
+        "Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "And", "Or", "Xor", "Not",
     };
 
     /// <summary>
@@ -63,6 +64,7 @@ internal static class ConstantFolding
                 ? f.Slice(x, Longs(Input(1)), Longs(Input(2)), Input(3) is null ? null : Longs(Input(3)), Input(4) is null ? null : Longs(Input(4)))
                 : f.Slice(x, a.Ints("starts"), a.Ints("ends"), a.Has("axes") ? a.Ints("axes") : null, null),
             "Neg" => new ConstantTensor(x.Dims, x.Type, x.Values.Select(v => -v).ToArray()),
+            "Not" => new ConstantTensor(x.Dims, ConstantTensor.Bool, x.Values.Select(v => v == 0 ? 1d : 0d).ToArray()),
             _ => f.Arithmetic(x, Input(1) ?? throw f.Bad("has one input"), node.OpType),
         };
     }
@@ -255,7 +257,7 @@ internal static class ConstantFolding
         {
             int[] dims = BinaryLayer.Broadcast(left.Dims, right.Dims) ?? throw Bad("combines shapes that do not broadcast");
             dims = Checked(dims.Select(d => (long)d));
-            bool integer = left.IsInteger && right.IsInteger;
+            bool integer = left.IsInteger && right.IsInteger, logical = op is not ("Add" or "Sub" or "Mul" or "Div");
             int rank = dims.Length;
             long[] outStrides = Strides(dims);
             long[] Aligned(ConstantTensor t)
@@ -275,11 +277,19 @@ internal static class ConstantFolding
                     "Add" => a + b,
                     "Sub" => a - b,
                     "Mul" => a * b,
-                    _ => integer ? (b == 0 ? throw Bad("divides an integer by 0") : Math.Truncate(a / b)) : a / b,
+                    "Div" => integer ? (b == 0 ? throw Bad("divides an integer by 0") : Math.Truncate(a / b)) : a / b,
+                    "Equal" => a == b ? 1 : 0,
+                    "Greater" => a > b ? 1 : 0,
+                    "Less" => a < b ? 1 : 0,
+                    "GreaterOrEqual" => a >= b ? 1 : 0,
+                    "LessOrEqual" => a <= b ? 1 : 0,
+                    "And" => a != 0 && b != 0 ? 1 : 0,
+                    "Or" => a != 0 || b != 0 ? 1 : 0,
+                    _ => (a != 0) != (b != 0) ? 1 : 0,
                 };
-                if (!integer) values[o] = (float)values[o];   // float32 arithmetic, as at run time
+                if (!integer && !logical) values[o] = (float)values[o];   // float32 arithmetic, as at run time
             }
-            return new ConstantTensor(dims, integer ? left.Type : ConstantTensor.Float, values);
+            return new ConstantTensor(dims, logical ? ConstantTensor.Bool : integer ? left.Type : ConstantTensor.Float, values);
         }
     }
 }

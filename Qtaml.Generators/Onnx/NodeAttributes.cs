@@ -53,6 +53,8 @@ internal sealed class NodeAttributes
 
     public TensorProto? Tensor(string name) => _byName.TryGetValue(name, out AttributeProto? a) ? a.T : null;
 
+    public GraphProto? Graph(string name) => _byName.TryGetValue(name, out AttributeProto? a) ? a.G : null;
+
     /// <summary>The one attribute that is set, of those named (Constant's value forms).</summary>
     public string? Which(params string[] names) => names.FirstOrDefault(Has);
 

@@ -74,7 +74,7 @@ internal static partial class OnnxReader
 
         // How often each tensor is read: a bias Add or a batch normalization folds into its weight layer only if nothing else reads the product.
         var uses = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (string name in graph.Node.SelectMany(n => n.Input).Concat(graph.Output.Select(o => o.Name)))
+        foreach (string name in AllNodes(path, graph, 0).SelectMany(n => n.Input).Concat(graph.Output.Select(o => o.Name)))
             uses[name] = uses.TryGetValue(name, out int n) ? n + 1 : 1;
 
         CheckOperatorsKnown(path, graph, opset);
@@ -86,34 +86,8 @@ internal static partial class OnnxReader
             reading.Values[dataInputs[k].Name] = reading.Network.GraphInput(dataInputs[k].Name, k, inputShapes[k].Shape);
             reading.HasBatch.Add(true);
         }
-        foreach (NodeProto node in graph.Node)
-        {
-            string nodeName = string.IsNullOrEmpty(node.Name) ? node.OpType : node.Name;
-            OperatorSchema schema = CheckNode(reading, node, nodeName);
-            foreach (string written in node.Output)
-                if (written.Length > 0 && !defined.Add(written))
-                    throw new ModelReadException(Diagnostics.MalformedFile, path, "the value '" + written + "' is defined twice (node '" + nodeName + "' writes it again)");
-            NodeAttributes attributes = NodeAttributes.Check(path, node, nodeName, schema, opset);
-            if (node.OpType == "Constant")
-            {
-                initializers[node.Output[0]] = ConstantValue(path, node, nodeName, attributes);
-                continue;
-            }
-            ConstantTensor? folded = ConstantFolding.TryFold(path, node, nodeName, attributes, opset, reading.Constant, reading.OnnxShape);
-            if (folded is not null)
-            {
-                initializers[node.Output[0]] = folded.Encode(node.Output[0]);
-                continue;
-            }
-            int before = reading.Network.LayerCount;
-            int value = ReadNode(reading, node, nodeName, attributes);
-            // Layers this node added carry the batch axis if any value they read does, unless the node moved it.
-            for (int i = before; i < reading.Network.LayerCount; i++)
-                reading.HasBatch.Add(reading.Network.LayerAt(i).Inputs.Any(v => reading.HasBatch[v]));
-            if (reading.ResultHasBatch is bool hasBatch) reading.HasBatch[value] = hasBatch;
-            reading.ResultHasBatch = null;
-            reading.Values[node.Output[0]] = value;
-        }
+        reading.Defined.UnionWith(defined);
+        ReadNodes(reading, graph.Node);
 
         string[] outputNames = graph.Output.Count > 0 ? graph.Output.Select(o => o.Name).ToArray() : new[] { graph.Node[graph.Node.Count - 1].Output[0] };
         var outputs = new GraphPort[outputNames.Length];
@@ -151,10 +125,63 @@ internal static partial class OnnxReader
 
     private static bool IsDefaultDomain(string domain) => domain.Length == 0 || domain == "ai.onnx";
 
+    /// <summary>
+    /// Reads nodes in order into the network: a Constant becomes an initializer, a node whose inputs are all known
+    /// at build time is folded, any other adds layers. Used for the graph and for the branches of an If.
+    /// </summary>
+    private static void ReadNodes(Reading reading, IEnumerable<NodeProto> nodes)
+    {
+        string path = reading.Context.Path;
+        foreach (NodeProto node in nodes)
+        {
+            string nodeName = string.IsNullOrEmpty(node.Name) ? node.OpType : node.Name;
+            OperatorSchema schema = CheckNode(reading, node, nodeName);
+            foreach (string written in node.Output)
+                if (written.Length > 0 && !reading.Defined.Add(written))
+                    throw new ModelReadException(Diagnostics.MalformedFile, path, "the value '" + written + "' is defined twice (node '" + nodeName + "' writes it again)");
+            NodeAttributes attributes = NodeAttributes.Check(path, node, nodeName, schema, reading.Opset);
+            if (node.OpType == "Constant")
+            {
+                reading.Initializers[node.Output[0]] = ConstantValue(path, node, nodeName, attributes);
+                continue;
+            }
+            ConstantTensor? folded = ConstantFolding.TryFold(path, node, nodeName, attributes, reading.Opset, reading.Constant, reading.OnnxShape);
+            if (folded is not null)
+            {
+                reading.Initializers[node.Output[0]] = folded.Encode(node.Output[0]);
+                continue;
+            }
+            int value = ReadNode(reading, node, nodeName, attributes);
+            // Layers this node added carry the batch axis if any value they read does, unless the node moved it.
+            while (reading.HasBatch.Count <= reading.Network.LayerCount)
+                reading.HasBatch.Add(reading.Network.LayerAt(reading.HasBatch.Count - 1).Inputs.Any(v => reading.HasBatch[v]));
+            if (value < 0) continue;   // the node registered its outputs itself (an If)
+            if (reading.ResultHasBatch is bool hasBatch) reading.HasBatch[value] = hasBatch;
+            reading.ResultHasBatch = null;
+            reading.Values[node.Output[0]] = value;
+        }
+    }
+
+    /// <summary>The deepest nesting of If branches read.</summary>
+    private const int MaxBranchDepth = 4;
+
+    /// <summary>The graph's nodes and, depth first, those of its If branches.</summary>
+    private static IEnumerable<NodeProto> AllNodes(string path, GraphProto graph, int depth)
+    {
+        if (depth > MaxBranchDepth) throw new ModelReadException(Diagnostics.ShapeMismatch, path, graph.Name, "If branches nest deeper than " + MaxBranchDepth + " levels");
+        foreach (NodeProto node in graph.Node)
+        {
+            yield return node;
+            foreach (AttributeProto attribute in node.Attribute)
+                if (attribute.G is not null)
+                    foreach (NodeProto inner in AllNodes(path, attribute.G, depth + 1)) yield return inner;
+        }
+    }
+
     /// <summary>Every node's operator is one Qtaml compiles; if not, one diagnostic lists all that are not, with their nodes.</summary>
     private static void CheckOperatorsKnown(string path, GraphProto graph, int opset)
     {
-        var unknown = graph.Node.Where(n => !IsDefaultDomain(n.Domain) || !OperatorSchemas.TryGet(n.OpType, out _))
+        var unknown = AllNodes(path, graph, 0).Where(n => !IsDefaultDomain(n.Domain) || !OperatorSchemas.TryGet(n.OpType, out _))
             .Select(n => (Qualified(n), string.IsNullOrEmpty(n.Name) ? n.OpType : n.Name)).ToList();
         if (unknown.Count > 0) throw UnsupportedOperators.Exception(path, unknown, OperatorSchemas.SupportedList);
     }
@@ -186,6 +213,13 @@ internal static partial class OnnxReader
     private sealed class Reading
     {
         private readonly Dictionary<string, TensorProto> _initializers;
+
+        /// <summary>The constants known so far: the file's initializers, Constant nodes and folded nodes, by name.</summary>
+        public Dictionary<string, TensorProto> Initializers => _initializers;
+
+        /// <summary>Every name defined so far (ONNX assigns each once).</summary>
+        public HashSet<string> Defined { get; } = new(StringComparer.Ordinal);
+
         private readonly Dictionary<string, ConstantTensor> _decoded = new(StringComparer.Ordinal);
 
         public Reading(Context context, NetworkBuilder network, Dictionary<string, int> uses, int opset, int batch, Dictionary<string, TensorProto> initializers)
@@ -258,7 +292,10 @@ internal static partial class OnnxReader
         {
             string tensor = node.Input[index];
             if (Values.TryGetValue(tensor, out int value)) return Network.ValueOperand(value);
-            (int[] dims, float[] values) = Context.Tensor(tensor, name);
+            // A boolean or integer constant (a mask, a threshold) is used as float values, as booleans are 0 and 1 at run time.
+            (int[] dims, float[] values) = _initializers.TryGetValue(tensor, out TensorProto? stored) && stored.DataType != FloatType && Constant(tensor) is { } other
+                ? (other.Dims, other.Values.Select(v => (float)v).ToArray())
+                : Context.Tensor(tensor, name);
             CheckPerSample(node, name, tensor, dims);
             return Generators.Network.Operand.OfConstant(values, dims.SkipWhile(d => d == 1).ToArray());
         }
@@ -432,6 +469,16 @@ internal static partial class OnnxReader
             case "HardSigmoid": return Unary(r, node, name, UnaryKind.HardSigmoid, a.Float("alpha", 0.2f), a.Float("beta", 0.5f));
             case "Clip": return ReadClip(r, node, name, a);
             case "PRelu": return ReadPRelu(r, node, name);
+            case "Equal": return ReadBinary(r, node, name, BinaryKind.Equal, a);
+            case "Greater": return ReadBinary(r, node, name, BinaryKind.Greater, a);
+            case "Less": return ReadBinary(r, node, name, BinaryKind.Less, a);
+            case "GreaterOrEqual": return ReadBinary(r, node, name, BinaryKind.GreaterOrEqual, a);
+            case "LessOrEqual": return ReadBinary(r, node, name, BinaryKind.LessOrEqual, a);
+            case "And": return ReadBinary(r, node, name, BinaryKind.And, a);
+            case "Or": return ReadBinary(r, node, name, BinaryKind.Or, a);
+            case "Xor": return ReadBinary(r, node, name, BinaryKind.Xor, a);
+            case "Not": return Unary(r, node, name, UnaryKind.Not);
+            case "Where": return r.Network.Where(name, r.Operand(node, name, 0), r.Operand(node, name, 1), r.Operand(node, name, 2));
             case "Max": return ReadVariadic(r, node, name, BinaryKind.Max);
             case "Min": return ReadVariadic(r, node, name, BinaryKind.Min);
             case "Sum": return ReadVariadic(r, node, name, BinaryKind.Add);
@@ -483,6 +530,7 @@ internal static partial class OnnxReader
                 return r.Data(node, name);
             }
             case "ConvTranspose": return ReadConvTranspose(r, node, name, a);
+            case "If": return ReadIf(r, node, name, a);
             case "Slice": return ReadSlice(r, node, name, a);
             case "Pad": return ReadPad(r, node, name, a);
             case "Tile": return ReadTile(r, node, name);

@@ -111,10 +111,12 @@ internal static class Sensitivity
                     BinaryKind.Div => left / Math.Max(right, 1e-30),
                     BinaryKind.Max or BinaryKind.Min => Math.Max(left, right),
                     BinaryKind.PRelu => 0.5 * left * (1 + right),   // half the inputs pass, half are scaled by the slope
+                    >= BinaryKind.Equal => 0.5,   // booleans: 0 or 1
                     _ => left * left,   // Pow: a square, as in a decomposed LayerNorm
                 };
             }
             case LayerNormLayer n: return MeanSquare(n.Gamma) + MeanSquare(n.Beta);
+            case WhereLayer where: return Math.Max(MeanSquare(where.WhenTrue, meanSquare), MeanSquare(where.WhenFalse, meanSquare));
             case MatMulLayer m: return m.K * input * meanSquare[layer.Inputs[1]];
             case SoftmaxLayer s: return 1.0 / s.Length;
             case ConcatLayer c: return c.Parts.Sum(p => p.Length * MeanSquare(p, meanSquare)) / c.OutputLength;
@@ -149,6 +151,7 @@ internal static class Sensitivity
                     UnaryKind.Softsign => 1 / Math.Sqrt(1 + 4 * input),
                     UnaryKind.HardSigmoid => u.Alpha * u.Alpha * 0.5,
                     UnaryKind.Log => 1 / Math.Max(input, 1e-30),
+                    UnaryKind.Not => 0,
                     _ => 1,   // neg, abs, clip: slope 1 where they pass values
                 };
             }
@@ -166,6 +169,7 @@ internal static class Sensitivity
                         : MeanSquare(b.Left, meanSquare) / Math.Max(otherSquare * otherSquare, 1e-30),
                     BinaryKind.Max or BinaryKind.Min => 0.5,   // each operand decides about half the outputs
                     BinaryKind.PRelu => ReferenceEquals(self, b.Left) ? 0.5 * (1 + otherSquare) : 0.5 * meanSquare[b.Left.Value],
+                    >= BinaryKind.Equal => 0,   // a comparison is flat almost everywhere
                     _ => 4 * meanSquare[self.Value],   // d(x²)/dx = 2x
                 };
                 return gain * fanOut;
@@ -173,6 +177,7 @@ internal static class Sensitivity
             case LayerNormLayer n: return MeanSquare(n.Gamma) / Math.Max(meanSquare[n.Inputs[0]], 1e-30);
             case MatMulLayer m: return k == 0 ? m.N * meanSquare[m.Inputs[1]] : m.M * meanSquare[m.Inputs[0]] * (m.RightIsShared ? m.Batch : 1);
             case SoftmaxLayer s: return 1.0 / (4.0 * s.Length);
+            case WhereLayer where: return where.Condition.IsConstant || k > 0 ? 0.5 : 0;   // the picked operand passes; the condition is flat
             case ReduceLayer r: return r.Kind switch { ReduceKind.Mean => 1.0 / ((double)r.Reduced * r.Reduced), ReduceKind.Sum => 1, _ => 1.0 / r.Reduced };   // max/min: one input in Reduced moves the output
             default: return 1;   // reshape, transpose, concat
         }

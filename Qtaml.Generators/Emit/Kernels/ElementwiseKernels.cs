@@ -72,6 +72,7 @@ internal static class ElementwiseKernels
             UnaryKind.HardSigmoid => "MathF.Max(0f, MathF.Min(1f, " + alpha + " * x[i] + " + beta + "))",
             UnaryKind.HardSwish => "x[i] * MathF.Max(0f, MathF.Min(1f, x[i] * " + Literals.Float(1f / 6) + " + 0.5f))",
             UnaryKind.Clip => ClipScalar(u),
+            UnaryKind.Not => "x[i] == 0f ? 1f : 0f",
             _ => "1f / x[i]",
         };
         Func<VectorWidth, string, string>? vector = u.Kind switch
@@ -145,6 +146,14 @@ internal static class ElementwiseKernels
             BinaryKind.Max => "MathF.Max(" + l + ", " + r + ")",
             BinaryKind.Min => "MathF.Min(" + l + ", " + r + ")",
             BinaryKind.PRelu => l + " >= 0f ? " + l + " : " + l + " * " + r,
+            BinaryKind.Equal => l + " == " + r + " ? 1f : 0f",
+            BinaryKind.Greater => l + " > " + r + " ? 1f : 0f",
+            BinaryKind.Less => l + " < " + r + " ? 1f : 0f",
+            BinaryKind.GreaterOrEqual => l + " >= " + r + " ? 1f : 0f",
+            BinaryKind.LessOrEqual => l + " <= " + r + " ? 1f : 0f",
+            BinaryKind.And => l + " != 0f && " + r + " != 0f ? 1f : 0f",
+            BinaryKind.Or => l + " != 0f || " + r + " != 0f ? 1f : 0f",
+            BinaryKind.Xor => (l + " != 0f") + " != (" + r + " != 0f) ? 1f : 0f",
             _ => square ? l + " * " + l : IsScalar(b.Right, 0.5f) ? "MathF.Sqrt(" + l + ")" : "MathF.Pow(" + l + ", " + r + ")",
         };
         string Relu(string value, VectorWidth? v) => !step.FusedRelu ? value : v is null ? "MathF.Max(0f, " + value + ")" : v.Type + ".Max(" + value + ", " + v.Zero + ")";
@@ -220,6 +229,33 @@ internal static class ElementwiseKernels
         }
         if (b.Left.IsConstant && b.Left.Length > 1) w.Line("private static ReadOnlySpan<float> " + method + "_A => " + Literals.FloatArray(b.Left.Constant!) + ";");
         if (b.Right.IsConstant && b.Right.Length > 1) w.Line("private static ReadOnlySpan<float> " + method + "_B => " + Literals.FloatArray(b.Right.Constant!) + ";");
+        w.Line();
+    }
+
+    /// <summary>Where: nested loops over the output's axes, each operand indexed with its own broadcast strides.</summary>
+    public static void WriteWhere(SourceWriter w, Step step, WhereLayer where)
+    {
+        string method = step.Method;
+        int[] output = where.OutputShape;
+        string[] names = { "c", "a", "b" };
+        Operand[] operands = where.Operands;
+        var parameters = operands.Select((o, i) => (o, i)).Where(p => !p.o.IsConstant).Select(p => "ReadOnlySpan<float> " + names[p.i]).Append("Span<float> y");
+        w.Line("/// <summary>" + Escape.XmlDoc(where.Name) + ": Where of " + string.Join(", ", operands.Select(Describe)) + " -> " + Shape.Format(output) + ".</summary>");
+        using (w.Block("private static void " + method + "(" + string.Join(", ", parameters) + ")"))
+        {
+            for (int i = 0; i < 3; i++)
+                if (operands[i].IsConstant && operands[i].Length > 1) w.Line("ReadOnlySpan<float> " + names[i] + " = " + method + "_" + names[i].ToUpperInvariant() + ";");
+            var blocks = new List<IDisposable>();
+            for (int d = 0; d < output.Length; d++) blocks.Add(w.Block("for (int i" + d + " = 0; i" + d + " < " + output[d] + "; i" + d + "++)"));
+            string Index(int[] strides) => string.Join(" + ", Enumerable.Range(0, output.Length).Where(d => strides[d] != 0).Select(d => "i" + d + " * " + strides[d]).DefaultIfEmpty("0"));
+            string Element(int i) => operands[i].Length == 1
+                ? operands[i].IsConstant ? Literals.Float(operands[i].Constant![0]) : names[i] + "[0]"
+                : names[i] + "[" + Index(TensorKernels.BroadcastStrides(operands[i].Shape, output)) + "]";
+            w.Line("y[" + Index(TensorKernels.BroadcastStrides(output, output)) + "] = " + Element(0) + " != 0f ? " + Element(1) + " : " + Element(2) + ";");
+            for (int i = blocks.Count - 1; i >= 0; i--) blocks[i].Dispose();
+        }
+        for (int i = 0; i < 3; i++)
+            if (operands[i].IsConstant && operands[i].Length > 1) w.Line("private static ReadOnlySpan<float> " + method + "_" + names[i].ToUpperInvariant() + " => " + Literals.FloatArray(operands[i].Constant!) + ";");
         w.Line();
     }
 
