@@ -45,33 +45,43 @@ internal static class DequantizedOnnx
                 "Conv" => (node.Input[1], true),
                 "Gather" when byName.ContainsKey(node.Input[0]) => (node.Input[0], true),
                 "ConvTranspose" => (node.Input[1], false),
+                "LSTM" or "GRU" => (node.Input[1], true),
                 _ => ((string?)null, false),
             };
-            if (weight is null || !byName.ContainsKey(weight)) continue;
-            TensorProto tensor = byName[weight];
-            int rows = (int)tensor.Dims[0], columns = (int)tensor.Dims.Skip(1).Aggregate(1L, (a, d) => a * d);   // a Conv kernel: [out][in·kh·kw]
-            float[] w = new float[rows * columns];
-            if (tensor.RawData.Length > 0) Buffer.BlockCopy(tensor.RawData.ToByteArray(), 0, w, 0, w.Length * 4);
-            else tensor.FloatData.CopyTo(w, 0);
-            tensor.FloatData.Clear();
-            // A ConvTranspose kernel is [in][out / groups][taps]: output channel o of group g reads column o − g·(out / groups) of its group's rows.
-            int groups = (int)(node.Attribute.FirstOrDefault(a => a.Name == "group")?.I ?? 1);
-            int transposedOut = node.OpType == "ConvTranspose" ? (int)tensor.Dims[1] : 0, taps = node.OpType == "ConvTranspose" ? columns / transposedOut : 0;
-            int channels = node.OpType == "ConvTranspose" ? transposedOut * groups : channelsAreRows ? rows : columns;
-            for (int c = 0; c < channels; c++)
-            {
-                IEnumerable<int> indices = node.OpType == "ConvTranspose"
-                    ? Enumerable.Range(c / transposedOut * (rows / groups), rows / groups).SelectMany(i => Enumerable.Range(0, taps).Select(t => (i * transposedOut + c % transposedOut) * taps + t))
-                    : channelsAreRows
-                    ? Enumerable.Range(c * columns, columns)
-                    : Enumerable.Range(0, rows).Select(r => r * columns + c);
-                int[] members = indices.ToArray();
-                float scale = ChannelScale(members.Max(i => Math.Abs(w[i])), bits);
-                foreach (int i in members) w[i] = scale * Code(w[i], scale, bits);
-            }
-            var raw = new byte[w.Length * 4];
-            Buffer.BlockCopy(w, 0, raw, 0, raw.Length);
-            tensor.RawData = ByteString.CopyFrom(raw);
+            if (weight is null) continue;
+            Quantize(node, weight, channelsAreRows, byName, bits);
+            // A recurrent cell's R is a second weight: rows of [directions · gates · hidden][hidden].
+            if (node.OpType is "LSTM" or "GRU") Quantize(node, node.Input[2], true, byName, bits);
         }
+    }
+
+    private static void Quantize(NodeProto node, string weight, bool channelsAreRows, Dictionary<string, TensorProto> byName, int bits)
+    {
+        if (!byName.TryGetValue(weight, out TensorProto? tensor)) return;
+        bool recurrent = node.OpType is "LSTM" or "GRU";
+        int rows = recurrent ? (int)(tensor.Dims[0] * tensor.Dims[1]) : (int)tensor.Dims[0];
+        int columns = (int)tensor.Dims.Skip(recurrent ? 2 : 1).Aggregate(1L, (a, d) => a * d);   // a Conv kernel: [out][in·kh·kw]
+        float[] w = new float[rows * columns];
+        if (tensor.RawData.Length > 0) Buffer.BlockCopy(tensor.RawData.ToByteArray(), 0, w, 0, w.Length * 4);
+        else tensor.FloatData.CopyTo(w, 0);
+        tensor.FloatData.Clear();
+        // A ConvTranspose kernel is [in][out / groups][taps]: output channel o of group g reads column o − g·(out / groups) of its group's rows.
+        int groups = (int)(node.Attribute.FirstOrDefault(a => a.Name == "group")?.I ?? 1);
+        int transposedOut = node.OpType == "ConvTranspose" ? (int)tensor.Dims[1] : 0, taps = node.OpType == "ConvTranspose" ? columns / transposedOut : 0;
+        int channels = node.OpType == "ConvTranspose" ? transposedOut * groups : channelsAreRows ? rows : columns;
+        for (int c = 0; c < channels; c++)
+        {
+            IEnumerable<int> indices = node.OpType == "ConvTranspose"
+                ? Enumerable.Range(c / transposedOut * (rows / groups), rows / groups).SelectMany(i => Enumerable.Range(0, taps).Select(t => (i * transposedOut + c % transposedOut) * taps + t))
+                : channelsAreRows
+                ? Enumerable.Range(c * columns, columns)
+                : Enumerable.Range(0, rows).Select(r => r * columns + c);
+            int[] members = indices.ToArray();
+            float scale = ChannelScale(members.Max(i => Math.Abs(w[i])), bits);
+            foreach (int i in members) w[i] = scale * Code(w[i], scale, bits);
+        }
+        var raw = new byte[w.Length * 4];
+        Buffer.BlockCopy(w, 0, raw, 0, raw.Length);
+        tensor.RawData = ByteString.CopyFrom(raw);
     }
 }

@@ -53,6 +53,8 @@ internal sealed class NodeAttributes
 
     public TensorProto? Tensor(string name) => _byName.TryGetValue(name, out AttributeProto? a) ? a.T : null;
 
+    public string[] Strings(string name) => _byName.TryGetValue(name, out AttributeProto? a) ? a.Strings.Select(b => b.ToStringUtf8()).ToArray() : System.Array.Empty<string>();
+
     public GraphProto? Graph(string name) => _byName.TryGetValue(name, out AttributeProto? a) ? a.G : null;
 
     /// <summary>The one attribute that is set, of those named (Constant's value forms).</summary>

@@ -200,10 +200,11 @@ internal static partial class OnnxReader
         if (node.Input.Count < schema.MinInputs || node.Input.Count > schema.MaxInputs)
             throw new ModelReadException(Diagnostics.MalformedFile, path, "node '" + name + "' gives " + node.OpType + " " + node.Input.Count + " inputs; it takes "
                 + (schema.MinInputs == schema.MaxInputs ? schema.MinInputs.ToString(CultureInfo.InvariantCulture) : schema.MinInputs + " to " + (schema.MaxInputs == int.MaxValue ? "any number" : schema.MaxInputs.ToString(CultureInfo.InvariantCulture))));
-        if (node.Output.Count < 1 || node.Output[0].Length == 0) throw new ModelReadException(Diagnostics.MalformedFile, path, "node '" + name + "' has no output");
+        if (node.Output.Count < 1 || (node.Output[0].Length == 0 && !(schema.ComputesAllOutputs && node.Output.Any(o => o.Length > 0))))
+            throw new ModelReadException(Diagnostics.MalformedFile, path, "node '" + name + "' has no output");
         if (node.Output.Count > schema.Outputs)
             throw new ModelReadException(Diagnostics.MalformedFile, path, "node '" + name + "' gives " + node.OpType + " " + node.Output.Count + " outputs; it has " + schema.Outputs);
-        for (int i = 1; i < node.Output.Count && schema.Outputs != int.MaxValue; i++)   // an operator of any number of outputs computes them all
+        for (int i = 1; i < node.Output.Count && !schema.ComputesAllOutputs; i++)
             if (node.Output[i].Length > 0 && r.Uses.ContainsKey(node.Output[i]))
                 throw new ModelReadException(Diagnostics.ShapeMismatch, path, name, node.OpType + "'s output " + (i + 1) + " ('" + node.Output[i] + "') is read, and Qtaml computes only the first output");
         return schema;
@@ -531,6 +532,8 @@ internal static partial class OnnxReader
             }
             case "ConvTranspose": return ReadConvTranspose(r, node, name, a);
             case "If": return ReadIf(r, node, name, a);
+            case "LSTM": return ReadRecurrent(r, node, name, a, lstm: true);
+            case "GRU": return ReadRecurrent(r, node, name, a, lstm: false);
             case "Slice": return ReadSlice(r, node, name, a);
             case "Pad": return ReadPad(r, node, name, a);
             case "Tile": return ReadTile(r, node, name);

@@ -15,6 +15,9 @@ internal sealed record AttributeSchema(string Name, AttributeType Type, int From
 /// </summary>
 internal sealed record OperatorSchema(string Name, int SinceOpset, int MinInputs, int MaxInputs, int Outputs, AttributeSchema[] Attributes)
 {
+    /// <summary>Whether Qtaml computes every output of the operator (Split, If, LSTM), not only the first.</summary>
+    public bool ComputesAllOutputs => Outputs > 1 && Name is "Split" or "If" or "LSTM" or "GRU";
+
     /// <summary>The attributes this operator has at <paramref name="opset"/>.</summary>
     public IEnumerable<AttributeSchema> AttributesAt(int opset) => Attributes.Where(a => opset >= a.FromOpset && opset < a.BeforeOpset);
 }
@@ -33,6 +36,8 @@ internal static class OperatorSchemas
     private static AttributeSchema Ints(string name, int from = 1, int before = int.MaxValue) => new(name, AttributeType.Ints, from, before);
     private static AttributeSchema String(string name, int from = 1, int before = int.MaxValue) => new(name, AttributeType.String, from, before);
     private static AttributeSchema Tensor(string name, int from = 1, int before = int.MaxValue) => new(name, AttributeType.Tensor, from, before);
+    private static AttributeSchema Floats(string name, int from = 1, int before = int.MaxValue) => new(name, AttributeType.Floats, from, before);
+    private static AttributeSchema Strings(string name, int from = 1, int before = int.MaxValue) => new(name, AttributeType.Strings, from, before);
 
     /// <summary>The legacy broadcast flags of element-wise arithmetic before opset 7.</summary>
     private static readonly AttributeSchema[] LegacyBroadcast = { Int("broadcast", before: 7), Int("axis", before: 7) };
@@ -104,6 +109,8 @@ internal static class OperatorSchemas
         Op("Xor", 7, 2, 2, 1),
         Op("Not", 1, 1, 1, 1),
         Op("Where", 9, 3, 3, 1),
+        Op("LSTM", 7, 3, 8, 3, Floats("activation_alpha"), Floats("activation_beta"), Strings("activations"), Float("clip"), String("direction"), Int("hidden_size"), Int("input_forget"), Int("layout", 14)),
+        Op("GRU", 7, 3, 6, 2, Floats("activation_alpha"), Floats("activation_beta"), Strings("activations"), Float("clip"), String("direction"), Int("hidden_size"), Int("linear_before_reset"), Int("layout", 14)),
         Op("If", 1, 1, 1, int.MaxValue, new AttributeSchema("then_branch", AttributeType.Graph), new AttributeSchema("else_branch", AttributeType.Graph)),
         Op("GlobalAveragePool", 1, 1, 1, 1),
         Op("GlobalMaxPool", 1, 1, 1, 1),
