@@ -33,12 +33,17 @@ public class OnnxBackendConformanceTests
     }
 
     [Fact]
-    public void The_committed_conformance_table_is_up_to_date()
+    public void The_committed_conformance_table_is_up_to_date() => AssertApproved("conformance.md", ConformanceReport.Write(Results.Value));
+
+    [Fact]
+    public void The_committed_operator_table_is_up_to_date() => AssertApproved("operators.md", OperatorsReport.Write(Results.Value));
+
+    /// <summary>A generated document under docs/ equals the committed one (QTAML_APPROVE=1 writes it).</summary>
+    private static void AssertApproved(string name, string actual)
     {
-        string actual = ConformanceReport.Write(Results.Value);
-        string path = RepositoryPaths.Combine("docs", "conformance.md");
+        string path = RepositoryPaths.Combine("docs", name);
         if (Environment.GetEnvironmentVariable("QTAML_APPROVE") == "1") File.WriteAllText(path, actual);
-        Assert.True(File.Exists(path), "No docs/conformance.md: run QTAML_APPROVE=1 dotnet test and review it.");
+        Assert.True(File.Exists(path), "No docs/" + name + ": run QTAML_APPROVE=1 dotnet test and review it.");
         Assert.Equal(File.ReadAllText(path).ReplaceLineEndings("\n"), actual);
     }
 }

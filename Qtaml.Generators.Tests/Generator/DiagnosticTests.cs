@@ -79,11 +79,28 @@ public class DiagnosticTests
     [Fact]
     public void QTAML003_unsupported_operator_names_it()
     {
-        byte[] model = Mutate(Mlp(), m => m.Graph.Node[1].OpType = "LSTM");
+        byte[] model = Mutate(Mlp(), m => m.Graph.Node[1].OpType = "TopK");
         (Diagnostic d, string source) = Single(TestModels.Consumer(Path), model, "QTAML003");
         AssertAt(d, source, "\"" + Path + "\"", DiagnosticSeverity.Error);
-        Assert.Contains("'LSTM'", d.GetMessage());
+        Assert.Contains("'TopK'", d.GetMessage());
     }
+
+    [Fact]
+    public void QTAML003_lists_every_unsupported_operator_with_its_nodes_in_one_diagnostic()
+    {
+        byte[] model = Mutate(Mlp(), m =>
+        {
+            m.Graph.Node[0].OpType = "Mod";
+            m.Graph.Node[1].OpType = "TopK";
+            m.Graph.Node[3].OpType = "TopK";
+        });
+        (Diagnostic d, _) = Single(TestModels.Consumer(Path), model, "QTAML003");
+        string message = d.GetMessage(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains("uses 2 operators 'Mod' (node '" + Parsed(model).Graph.Node[0].Name + "'), 'TopK' (2 nodes: '"
+            + Parsed(model).Graph.Node[1].Name + "', '" + Parsed(model).Graph.Node[3].Name + "')", message, StringComparison.Ordinal);
+    }
+
+    private static ModelProto Parsed(byte[] model) => ModelProto.Parser.ParseFrom(model);
 
     [Fact]
     public void QTAML004_unsupported_data_type_names_the_tensor()

@@ -134,6 +134,9 @@ internal static class OperatorSchemas
 
     public static bool TryGet(string op, out OperatorSchema schema) => Known.TryGetValue(op, out schema!);
 
+    /// <summary>Every supported operator's schema, by name.</summary>
+    public static IEnumerable<OperatorSchema> All => Known.Values.OrderBy(o => o.Name, System.StringComparer.Ordinal);
+
     /// <summary>Every supported operator, for the unsupported-operator diagnostic.</summary>
     public static string SupportedList => string.Join(", ", Known.Keys.OrderBy(k => k, System.StringComparer.Ordinal));
 }
