@@ -68,6 +68,8 @@ AnsiConsole.MarkupLine($"[bold]Digits[/]: the CNN compiled for {Digits.Info.Node
     + $"protected planes per layer [[{string.Join(", ", Digits.Info.Protection)}]], rho* = {Digits.Info.Rho:F2}");
 AnsiConsole.MarkupLine($"  clean accuracy on the {test.Count} test digits: float [green]{floatAccuracy:P2}[/]; baked, read before any leak {bakedAccuracy:P2}; "
     + $"after a 64 ms retention window at 2nm [green]{shipped.Mean:P2}[/] ± {shipped.HalfWidth95:P2} (10 trials)");
+AnsiConsole.MarkupLine($"[bold]Separable[/]: a MobileNet-style net (depthwise and pointwise convolutions), {Separable8Bit.Info.Layers.Count} weight layers: "
+    + $"float {Accuracy(input => SeparableFloat.Predict(input)):P2}, 8-bit {Accuracy(input => Separable8Bit.Predict(input)):P2} on the same digits");
 AnsiConsole.WriteLine();
 
 CampaignPoint[] points = options.Model switch { "cnn" => Variants.Cnn, "transformer" => Variants.Transformer, _ => Variants.Mlp };

@@ -185,3 +185,10 @@ public static class Variants
         CampaignPoint.Of<TransformerTac400>(),
     };
 }
+
+// Separable: Models/digits-separable.onnx, a MobileNet-style net (a stem convolution, then depthwise 3x3 stride-2 and
+// pointwise 1x1 blocks), trained by tools/Qtaml.Train --only separable: the shape of the small vision nets people bring.
+/// <summary>The MobileNet-style net unquantized, as trained.</summary>
+[TunnelingCompensated("Models/digits-separable.onnx", Quantize = false)] public static partial class SeparableFloat { }
+/// <summary>The MobileNet-style net with 8-bit weights and no flips: what its quantization alone costs.</summary>
+[TunnelingCompensated("Models/digits-separable.onnx", Bits = 8, FlipProbability = 0.0, EccBudget = 0.0)] public static partial class Separable8Bit { }

@@ -25,11 +25,12 @@ internal static class Export
             switch (layer)
             {
                 case Conv c:
-                    node.Input.Add(OnnxProto.Tensor(graph, node.Name + ".weight", new long[] { c.OutChannels, c.InChannels, c.Kernel, c.Kernel }, c.Weights));
+                    node.Input.Add(OnnxProto.Tensor(graph, node.Name + ".weight", new long[] { c.OutChannels, c.GroupIn, c.Kernel, c.Kernel }, c.Weights));
                     node.Input.Add(OnnxProto.Tensor(graph, node.Name + ".bias", new long[] { c.OutChannels }, c.Bias));
                     node.Attribute.Add(OnnxProto.Ints("kernel_shape", c.Kernel, c.Kernel));
                     node.Attribute.Add(OnnxProto.Ints("pads", c.Pad, c.Pad, c.Pad, c.Pad));
-                    node.Attribute.Add(OnnxProto.Ints("strides", 1, 1));
+                    node.Attribute.Add(OnnxProto.Ints("strides", c.Stride, c.Stride));
+                    if (c.Groups > 1) node.Attribute.Add(OnnxProto.Int("group", c.Groups));
                     break;
                 case Dense d:
                     node.Input.Add(OnnxProto.Tensor(graph, node.Name + ".weight", new long[] { d.Outputs, d.Inputs }, d.Weights));
@@ -66,8 +67,10 @@ internal static class Export
             string name = NameOf(layer, index++);
             switch (layer)
             {
+                case Conv { Groups: > 1 }:
+                    throw new NotSupportedException("the safetensors layer declarations have no grouped convolution; export ONNX only");
                 case Conv c:
-                    declarations.Add($"Conv {name} pad={c.Pad}");
+                    declarations.Add(c.Stride == 1 ? $"Conv {name} pad={c.Pad}" : $"Conv {name} stride={c.Stride} pad={c.Pad}");
                     tensors.Add((name + ".weight", new long[] { c.OutChannels, c.InChannels, c.Kernel, c.Kernel }, c.Weights));
                     tensors.Add((name + ".bias", new long[] { c.OutChannels }, c.Bias));
                     break;

@@ -69,16 +69,21 @@ internal sealed class Dense : Layer
     }
 }
 
+/// <summary>
+/// A 2-D convolution, square kernel, with stride and groups (groups = channels: depthwise). Weights
+/// [out, in / groups, k, k], as ONNX stores them.
+/// </summary>
 internal sealed class Conv : Layer
 {
-    public Conv(int inChannels, int height, int width, int outChannels, int kernel, int pad, Random random)
+    public Conv(int inChannels, int height, int width, int outChannels, int kernel, int pad, Random random, int stride = 1, int groups = 1)
     {
-        (InChannels, InH, InW, OutChannels, Kernel, Pad) = (inChannels, height, width, outChannels, kernel, pad);
-        OutH = height + 2 * pad - kernel + 1;
-        OutW = width + 2 * pad - kernel + 1;
-        Weights = new float[outChannels * inChannels * kernel * kernel];   // [out, in, k, k]
+        if (inChannels % groups != 0 || outChannels % groups != 0) throw new ArgumentException("groups must divide the channels");
+        (InChannels, InH, InW, OutChannels, Kernel, Pad, Stride, Groups) = (inChannels, height, width, outChannels, kernel, pad, stride, groups);
+        OutH = (height + 2 * pad - kernel) / stride + 1;
+        OutW = (width + 2 * pad - kernel) / stride + 1;
+        Weights = new float[outChannels * GroupIn * kernel * kernel];   // [out, in / groups, k, k]
         Bias = new float[outChannels];
-        HeInit(Weights, inChannels * kernel * kernel, random);
+        HeInit(Weights, GroupIn * kernel * kernel, random);
     }
 
     public int InChannels { get; }
@@ -87,10 +92,19 @@ internal sealed class Conv : Layer
     public int OutChannels { get; }
     public int Kernel { get; }
     public int Pad { get; }
+    public int Stride { get; }
+    public int Groups { get; }
     public int OutH { get; }
     public int OutW { get; }
+
+    /// <summary>The input channels each output channel reads.</summary>
+    public int GroupIn => InChannels / Groups;
+
     public override string Kind => "Conv";
     public override int[] OutputShape => new[] { OutChannels, OutH, OutW };
+
+    /// <summary>The first input channel output channel <paramref name="oc"/> reads.</summary>
+    private int FirstInput(int oc) => oc / (OutChannels / Groups) * GroupIn;
 
     public override void Forward(float[] x, float[] y)
     {
@@ -99,15 +113,15 @@ internal sealed class Conv : Layer
         for (int ox = 0; ox < OutW; ox++)
         {
             float sum = Bias[oc];
-            for (int ic = 0; ic < InChannels; ic++)
+            for (int j = 0; j < GroupIn; j++)
             for (int ky = 0; ky < Kernel; ky++)
             {
-                int iy = oy - Pad + ky;
+                int iy = oy * Stride - Pad + ky, ic = FirstInput(oc) + j;
                 if (iy < 0 || iy >= InH) continue;
-                int wRow = ((oc * InChannels + ic) * Kernel + ky) * Kernel, xRow = (ic * InH + iy) * InW;
+                int wRow = ((oc * GroupIn + j) * Kernel + ky) * Kernel, xRow = (ic * InH + iy) * InW;
                 for (int kx = 0; kx < Kernel; kx++)
                 {
-                    int ix = ox - Pad + kx;
+                    int ix = ox * Stride - Pad + kx;
                     if (ix >= 0 && ix < InW) sum += Weights[wRow + kx] * x[xRow + ix];
                 }
             }
@@ -125,15 +139,15 @@ internal sealed class Conv : Layer
             float g = dy[(oc * OutH + oy) * OutW + ox];
             if (g == 0) continue;
             dB[oc] += g;
-            for (int ic = 0; ic < InChannels; ic++)
+            for (int j = 0; j < GroupIn; j++)
             for (int ky = 0; ky < Kernel; ky++)
             {
-                int iy = oy - Pad + ky;
+                int iy = oy * Stride - Pad + ky, ic = FirstInput(oc) + j;
                 if (iy < 0 || iy >= InH) continue;
-                int wRow = ((oc * InChannels + ic) * Kernel + ky) * Kernel, xRow = (ic * InH + iy) * InW;
+                int wRow = ((oc * GroupIn + j) * Kernel + ky) * Kernel, xRow = (ic * InH + iy) * InW;
                 for (int kx = 0; kx < Kernel; kx++)
                 {
-                    int ix = ox - Pad + kx;
+                    int ix = ox * Stride - Pad + kx;
                     if (ix < 0 || ix >= InW) continue;
                     dW[wRow + kx] += g * x[xRow + ix];
                     dx[xRow + ix] += g * Weights[wRow + kx];

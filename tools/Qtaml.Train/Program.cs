@@ -4,7 +4,7 @@ using Qtaml.Data;
 using Qtaml.Train;
 
 // Trains the sample models on the fixed 8,000-digit training split and exports them next to the sample app:
-//   dotnet run -c Release --project tools/Qtaml.Train [-- --out sample-app/Models] [--only mlp|cnn|transformer] [--check] [--slice-conv2] [--benchmark-models]
+//   dotnet run -c Release --project tools/Qtaml.Train [-- --out sample-app/Models] [--only mlp|cnn|transformer|separable] [--separable] [--check] [--slice-conv2] [--benchmark-models]
 // Seeded: the same files on every machine (the two training threads split each batch the same way).
 // --check compares the transformer's hand-written gradients with central differences and exits.
 // --slice-conv2 cuts the sample CNN's second convolution (node conv3, + ReLU) into benchmarks/Qtaml.Benchmarks/Models/cnn-conv2.onnx, so
@@ -65,6 +65,19 @@ Layer[] cnn =
     new Dense(84, 10, random),
 };
 if (only is null or "cnn") TrainAndExport("cnn", cnn, new[] { 1, 28, 28 }, epochs: 12, learningRate: 2e-3f);
+
+// MobileNet-style: a stem convolution, then depthwise 3x3 (stride 2) + pointwise 1x1 blocks, then a classifier.
+Layer[] separable =
+{
+    new Conv(1, 28, 28, 8, 3, 1, random), new Relu(new[] { 8, 28, 28 }),
+    new Conv(8, 28, 28, 8, 3, 1, random, stride: 2, groups: 8), new Relu(new[] { 8, 14, 14 }),
+    new Conv(8, 14, 14, 16, 1, 0, random), new Relu(new[] { 16, 14, 14 }),
+    new Conv(16, 14, 14, 16, 3, 1, random, stride: 2, groups: 16), new Relu(new[] { 16, 7, 7 }),
+    new Conv(16, 7, 7, 32, 1, 0, random), new Relu(new[] { 32, 7, 7 }),
+    new Flatten(32 * 49),
+    new Dense(32 * 49, 10, random),
+};
+if (only is "separable" || (only is null && args.Contains("--separable"))) TrainAndExport("separable", separable, new[] { 1, 28, 28 }, epochs: 10, learningRate: 2e-3f, safetensors: false);
 if (only is null or "transformer") TrainTransformer();
 return 0;
 
@@ -83,13 +96,13 @@ void TrainTransformer()
     Console.WriteLine($"transformer: {encoder.ParameterCount} parameters, test accuracy {trainer.Accuracy(test):P2}, written to {output}");
 }
 
-void TrainAndExport(string name, Layer[] layers, int[] inputShape, int epochs, float learningRate)
+void TrainAndExport(string name, Layer[] layers, int[] inputShape, int epochs, float learningRate, bool safetensors = true)
 {
     var trainer = new Trainer(layers, inputShape);
     var clock = Stopwatch.StartNew();
     trainer.Train(train, epochs, batchSize: 32, learningRate, decayPerEpoch: 0.75f, seed: 11, (epoch, loss) =>
         Console.WriteLine($"{name} epoch {epoch + 1}/{epochs}: loss {loss:F4}, test accuracy {trainer.Accuracy(test):P2} ({clock.Elapsed.TotalSeconds:F0} s)"));
     File.WriteAllBytes(Path.Combine(output, $"digits-{name}.onnx"), Export.Onnx(layers, inputShape, name));
-    File.WriteAllBytes(Path.Combine(output, $"digits-{name}.safetensors"), Export.Safetensors(layers, inputShape));
+    if (safetensors) File.WriteAllBytes(Path.Combine(output, $"digits-{name}.safetensors"), Export.Safetensors(layers, inputShape));
     Console.WriteLine($"{name}: {layers.Sum(l => l.Weights.Length + l.Bias.Length)} parameters, test accuracy {trainer.Accuracy(test):P2}, written to {output}");
 }
