@@ -88,22 +88,29 @@ internal static class NormalizationKernels
         using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
         {
             w.Line(KernelContext.LengthCheck(("x", s.InputLength), ("y", s.InputLength)));
-            using (w.Block("for (int r = 0; r < " + s.Rows + "; r++)"))
+            WriteRows(w, s, () =>
             {
-                w.Line("ReadOnlySpan<float> row = x.Slice(r * " + length + ", " + length + ");");
-                w.Line("Span<float> result = y.Slice(r * " + length + ", " + length + ");");
-                w.Line("float max = float.NegativeInfinity;");
-                w.Line("for (int i = 0; i < " + length + "; i++) max = MathF.Max(max, row[i]);");
-                w.Line("float sum = 0f;");
                 w.Line("for (int i = 0; i < " + length + "; i++) sum += MathF.Exp(row[i] - max);");
                 w.Line("float shift = max + MathF.Log(sum);");
                 w.Line("for (int i = 0; i < " + length + "; i++) result[i] = row[i] - shift;");
-            }
+            });
         }
         w.Line();
     }
 
     private static void WriteScalarRows(SourceWriter w, SoftmaxLayer s)
+    {
+        int length = s.Length;
+        WriteRows(w, s, () =>
+        {
+            w.Line("for (int i = 0; i < " + length + "; i++) { float e = MathF.Exp(row[i] - max); result[i] = e; sum += e; }");
+            w.Line("float inverse = 1f / sum;");
+            w.Line("for (int i = 0; i < " + length + "; i++) result[i] *= inverse;");
+        });
+    }
+
+    /// <summary>The loop over rows, one at a time in scalar code: each row's slices, its maximum and a zero sum, then <paramref name="rest"/>.</summary>
+    private static void WriteRows(SourceWriter w, SoftmaxLayer s, System.Action rest)
     {
         int length = s.Length;
         using (w.Block("for (int r = 0; r < " + s.Rows + "; r++)"))
@@ -113,9 +120,7 @@ internal static class NormalizationKernels
             w.Line("float max = float.NegativeInfinity;");
             w.Line("for (int i = 0; i < " + length + "; i++) max = MathF.Max(max, row[i]);");
             w.Line("float sum = 0f;");
-            w.Line("for (int i = 0; i < " + length + "; i++) { float e = MathF.Exp(row[i] - max); result[i] = e; sum += e; }");
-            w.Line("float inverse = 1f / sum;");
-            w.Line("for (int i = 0; i < " + length + "; i++) result[i] *= inverse;");
+            rest();
         }
     }
 
