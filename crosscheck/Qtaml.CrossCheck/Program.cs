@@ -11,6 +11,7 @@ Run<CnnFloat.Compiled>("cnn-float");
 Run<Mlp8.Compiled>("mlp-8bit");
 Run<Encoder8.Compiled>("encoder-8bit");
 Run<EncoderFloat.Compiled>("encoder-float");
+Run<Separable8.Compiled>("separable-8bit");
 
 if (args.Length == 2 && args[0] == "--compare")
 {
@@ -24,7 +25,7 @@ if (args.Length == 2 && args[0] == "--compare")
         double a = double.Parse(mine[3], CultureInfo.InvariantCulture), b = double.Parse(theirs[3], CultureInfo.InvariantCulture);
         worst = Math.Max(worst, Math.Abs(a - b) / Math.Max(1, Math.Abs(b)));
     }
-    Console.WriteLine($"{RuntimeInformation.ProcessArchitecture}: {lines.Count} outputs of 5 models, largest difference from the reference {worst:G3} (bound 1e-5)");
+    Console.WriteLine($"{RuntimeInformation.ProcessArchitecture}: {lines.Count} outputs of 6 models, largest difference from the reference {worst:G3} (bound 1e-5)");
     return worst <= 1e-5 ? 0 : 1;
 }
 foreach (string line in lines) Console.WriteLine(line);
@@ -46,3 +47,4 @@ void Run<T>(string name) where T : ICompiledModel
 [TunnelingCompensated("Models/digits-mlp.onnx")] internal static partial class Mlp8;
 [TunnelingCompensated("Models/digits-transformer.onnx", InputMeanSquare = 0.11)] internal static partial class Encoder8;
 [TunnelingCompensated("Models/digits-transformer.onnx", Quantize = false)] internal static partial class EncoderFloat;
+[TunnelingCompensated("Models/digits-separable.onnx")] internal static partial class Separable8;
