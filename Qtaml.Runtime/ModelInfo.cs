@@ -14,8 +14,11 @@ public sealed class ModelInfo
     /// <summary>Used by generated code.</summary>
     public ModelInfo(string modelPath, string node, int bits, double p10, double p01, double eccBudget,
         double predictedDistortion, double noiseFloor, double rho, double minimumTacBudget, double uniformMspBudget, LayerInfo[] layers,
-        string allocator = "Tac")
+        string allocator = "Tac", string operatingPoint = "static", double windowEndP10 = double.NaN, double windowEndP01 = double.NaN)
     {
+        OperatingPoint = operatingPoint;
+        WindowEndP10 = double.IsNaN(windowEndP10) ? p10 : windowEndP10;
+        WindowEndP01 = double.IsNaN(windowEndP01) ? p01 : windowEndP01;
         Allocator = allocator;
         ModelPath = modelPath;
         Node = node;
@@ -41,10 +44,25 @@ public sealed class ModelInfo
     /// <summary>The bit width of every stored weight (0 for an unquantized reference build).</summary>
     public int Bits { get; }
 
-    /// <summary>Probability that a stored 1 reads as 0.</summary>
+    /// <summary>
+    /// What the stored codes are compensated for: "window average" (a node's read-out averaged over its retention
+    /// window), "end of window", or "static" (an explicit flip probability, no window).
+    /// </summary>
+    public string OperatingPoint { get; }
+
+    /// <summary>Whether the flips grow through a retention window (a node build), rather than being a static probability.</summary>
+    public bool HasWindow => OperatingPoint != "static";
+
+    /// <summary>p10 at the end of the retention window, the most flips a read meets (for a static build, <see cref="P10"/>).</summary>
+    public double WindowEndP10 { get; }
+
+    /// <summary>p01 at the end of the retention window (for a static build, <see cref="P01"/>).</summary>
+    public double WindowEndP01 { get; }
+
+    /// <summary>Probability that a stored 1 reads as 0, at the operating point the codes are compensated for.</summary>
     public double P10 { get; }
 
-    /// <summary>Probability that a stored 0 reads as 1.</summary>
+    /// <summary>Probability that a stored 0 reads as 1, at the operating point the codes are compensated for.</summary>
     public double P01 { get; }
 
     /// <summary>The rule that made the protection plan: Tac, UniformMsp, MagnitudeBased or None.</summary>

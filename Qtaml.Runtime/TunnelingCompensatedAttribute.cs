@@ -61,6 +61,14 @@ public sealed class TunnelingCompensatedAttribute : Attribute
     public string? InputShape { get; set; }
 
     /// <summary>
+    /// Which read-out of a node's retention window the stored codes are compensated for: the read-out averaged over
+    /// the window (<see cref="Physics.OperatingPoint.WindowAverage"/>, the default: right on average at every
+    /// moment, just after a refresh included) or its end (<see cref="Physics.OperatingPoint.EndOfWindow"/>). An
+    /// explicit <see cref="FlipProbability"/> has no window and ignores it.
+    /// </summary>
+    public Physics.OperatingPoint OperatingPoint { get; set; } = Physics.OperatingPoint.WindowAverage;
+
+    /// <summary>
     /// Graph inputs that are constants of this build, by name, with their values in row-major order:
     /// <c>"sample_rate=16000"</c>, several separated by ';'. Such an input is not a parameter of Run, and what
     /// depends only on it is computed at build time. MSBuild, per weight file: QtamlConstantInputs.

@@ -124,13 +124,31 @@ public class GeneratorBehaviourTests
         // Twice the 2nm retention window: the survival probability squares, p10 = 1 − 0.9² = 0.19.
         string attribute = GeneratorHarness.Run(TestModels.Consumer(Path, ", RetentionMilliseconds = 128.0"), files).Source;
         Assert.Contains("for node 2nm (retention 128 ms).", attribute);
-        Assert.Contains("p10 = 0.19 ", attribute);
+        Assert.Contains("p10 = 0.19, p01 = 0 at its end.", attribute);
+        // Compensated, by default, for the read-out averaged over the window: 1 − P/(−ln(1 − P)) with P = 0.19.
+        double averaged = 1 - 0.19 / -Math.Log(1 - 0.19);
+        Assert.Contains("Compensated for the read-out averaged over the window: p10 = " + averaged.ToString("G4", CultureInfo.InvariantCulture) + ", p01 = 0.", attribute);
         var properties = new Dictionary<string, string> { ["QtamlReverseLeakRatio"] = "0.5" };
         string msbuild = GeneratorHarness.Run(TestModels.Consumer(Path), files, properties).Source;
         Assert.Contains("(eta 0.5)", msbuild);
         // The two-state chain with b = a/2: p10 = (1 − e^{−1.5·a·t})/1.5 with a·t = −ln 0.9 (the 2nm anchor), p01 = p10/2.
         double p10 = (1 - Math.Exp(1.5 * Math.Log(0.9))) / 1.5;
-        Assert.Contains("p10 = " + p10.ToString("G4", CultureInfo.InvariantCulture) + " ", msbuild);
-        Assert.Contains("p01 = " + (p10 / 2).ToString("G4", CultureInfo.InvariantCulture) + " ", msbuild);
+        Assert.Contains("p10 = " + p10.ToString("G4", CultureInfo.InvariantCulture) + ", p01 = " + (p10 / 2).ToString("G4", CultureInfo.InvariantCulture) + " at its end.", msbuild);
+    }
+
+    [Fact]
+    public void A_node_build_compensates_for_the_window_average_unless_asked_for_its_end()
+    {
+        var files = new[] { GeneratorHarness.WeightFile(Path, Tiny()) };
+        var average = GeneratorHarness.Run(TestModels.Consumer(Path, ", Node = \"2nm\""), files);
+        var end = GeneratorHarness.Run(TestModels.Consumer(Path, ", Node = \"2nm\", OperatingPoint = global::Qtaml.Physics.OperatingPoint.EndOfWindow"), files);
+        var info = (ModelInfo)GeneratorHarness.CompileAndLoad(average.Output).GetType("Models.Harness")!.GetProperty("Info")!.GetValue(null)!;
+        var endInfo = (ModelInfo)GeneratorHarness.CompileAndLoad(end.Output).GetType("Models.Harness")!.GetProperty("Info")!.GetValue(null)!;
+        Assert.Equal("window average", info.OperatingPoint);
+        Assert.Equal(1 - 0.1 / -Math.Log(0.9), info.P10, 1e-12);
+        Assert.Equal(0.1, info.WindowEndP10, 1e-12);
+        Assert.Equal("end of window", endInfo.OperatingPoint);
+        Assert.Equal(0.1, endInfo.P10, 1e-12);
+        Assert.Contains("Compensated for the end of the window: p10 = 0.1, p01 = 0.", end.Source, StringComparison.Ordinal);
     }
 }

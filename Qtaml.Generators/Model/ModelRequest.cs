@@ -19,7 +19,8 @@ internal sealed record ModelRequest(
     bool Quantize,
     double? InputMeanSquare,
     string? InputShape = null,
-    string? ConstantInputs = null)
+    string? ConstantInputs = null,
+    int? OperatingPoint = null)
 {
     /// <summary>A request with every argument at its default, for a public static partial class <c>Model</c>: tests and the fuzz target.</summary>
     public static ModelRequest ForFile(string path, int bits = 8, double budget = 1.0) =>

@@ -28,6 +28,7 @@ internal static class AttributeParser
         bool quantize = true;
         int? allocator = null;
         string? inputShape = null, constantInputs = null;
+        int? operatingPoint = null;
         foreach (var named in attribute.NamedArguments)
         {
             object? value = named.Value.Value;
@@ -45,6 +46,7 @@ internal static class AttributeParser
                 case "Allocator": allocator = value is int a ? a : null; break;
                 case "InputShape": inputShape = value as string; break;
                 case "ConstantInputs": constantInputs = value as string; break;
+                case "OperatingPoint": operatingPoint = value is int o ? o : null; break;
             }
         }
 
@@ -52,7 +54,7 @@ internal static class AttributeParser
         LocationInfo? Named(params string[] names) =>
             LocationInfo.From(arguments.FirstOrDefault(a => a.NameEquals is { } n && names.Contains(n.Name.Identifier.ValueText))?.Expression) ?? LocationInfo.From(syntax);
 
-        var request = new ModelRequest(Target(type, declaration), path, node, bits, budget, flip, retention, hold, reverse, allocator, quantize, inputMeanSquare, inputShape, constantInputs);
+        var request = new ModelRequest(Target(type, declaration), path, node, bits, budget, flip, retention, hold, reverse, allocator, quantize, inputMeanSquare, inputShape, constantInputs, operatingPoint);
         var locations = new RequestLocations(
             LocationInfo.From(declaration.Identifier.GetLocation()),
             LocationInfo.From(arguments.FirstOrDefault(a => a.NameEquals is null)?.Expression) ?? LocationInfo.From(syntax),

@@ -95,10 +95,16 @@ internal static class ModelCompiler
                 holdVolts is double h ? "V_hold " + h.ToString(CultureInfo.InvariantCulture) + " V" : null,
                 reverse is double e2 ? "eta " + e2.ToString(CultureInfo.InvariantCulture) : null,
             }.Where(x => x is not null)) + ")";
+        // A node's flips grow through its retention window: compensate for the read-out averaged over it (DESIGN 3.2),
+        // or for its end when asked. An explicit flip probability is static: no window.
+        FlipProbabilities windowEnd = flips;
+        string operatingPoint = request.OperatingPoint == (int)OperatingPoint.EndOfWindow ? "end of window" : "window average";
+        if (operatingPoint == "window average") flips = RetentionModel.WindowAverage(windowEnd);
         if (request.FlipProbability is double p && p >= 0)
         {
             if (!(p < 0.5)) return Fail(DiagnosticInfo.Create(Diagnostics.FlipProbabilityOutOfRange, Argument.FlipProbability, p.ToString(CultureInfo.InvariantCulture)));
-            flips = FlipProbabilities.Symmetric(p);
+            flips = windowEnd = FlipProbabilities.Symmetric(p);
+            operatingPoint = "static";
             nodeLabel = preset.Name + " (symmetric p = " + p.ToString(CultureInfo.InvariantCulture) + ")";
         }
 
@@ -151,7 +157,7 @@ internal static class ModelCompiler
 
         // The kernels are chosen first: the weight image stores each layer's codes in the order its kernel reads them.
         KernelProgram program = ProgramCompiler.Compile(graph);
-        ModelPlan plan = ModelPlanner.Plan(graph, program, nodeLabel, flips, request.Quantize ? bits : 0, request.Quantize ? budget : 0, allocator, inputMeanSquare);
+        ModelPlan plan = ModelPlanner.Plan(graph, program, nodeLabel, flips, request.Quantize ? bits : 0, request.Quantize ? budget : 0, allocator, inputMeanSquare, operatingPoint, windowEnd);
         // Only TAC promises the best use of a budget; a baseline is compiled to be compared, so its budget is not judged.
         if (plan.IsQuantized && allocator == Allocator.Tac) ReportBudget(plan, request, nodeLabel, diagnostics);
 
@@ -210,11 +216,12 @@ internal static class ModelCompiler
     {
         var saturation = plan.Saturation!;
         string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
-        // The code fix's value: TAC's budget rounded up to the thousandth the message shows, so it still meets it.
+        // A budget a user is told to give is rounded up to the thousandth shown, so giving it meets the need.
+        string Up(double v) => (Math.Ceiling(v * 1000 - 1e-6) / 1000).ToString("F3", CultureInfo.InvariantCulture);
         string recommended = (Math.Ceiling(saturation.TacBudget * 1000 - 1e-6) / 1000).ToString("0.0##", CultureInfo.InvariantCulture);
         if (plan.Budget < saturation.TacBudget - 1e-9)
-            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BudgetTooSmall, Argument.Budget, F(plan.Budget), nodeLabel, F(saturation.TacBudget), F(saturation.UniformMspBudget)).WithReplacement(recommended));
+            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BudgetTooSmall, Argument.Budget, F(plan.Budget), nodeLabel, Up(saturation.TacBudget), Up(saturation.UniformMspBudget)).WithReplacement(recommended));
         else if (plan.Budget > saturation.TacBudget + WasteTolerance)
-            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BudgetWasted, Argument.Budget, F(plan.Budget), nodeLabel, F(saturation.TacBudget), F(plan.Budget - saturation.TacBudget)).WithReplacement(recommended));
+            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BudgetWasted, Argument.Budget, F(plan.Budget), nodeLabel, Up(saturation.TacBudget), F(plan.Budget - double.Parse(Up(saturation.TacBudget), CultureInfo.InvariantCulture))).WithReplacement(recommended));
     }
 }

@@ -38,8 +38,11 @@ internal sealed class QuantizedLayer
 internal sealed class ModelPlan
 {
     public ModelPlan(NetworkGraph graph, string nodeLabel, FlipProbabilities flips, int bits, double budget,
-        QuantizedLayer[] layers, ProtectionPlan? protection, SaturationReport? saturation, byte[] image, int[] layerOffsets, double inputMeanSquare = 1)
+        QuantizedLayer[] layers, ProtectionPlan? protection, SaturationReport? saturation, byte[] image, int[] layerOffsets, double inputMeanSquare = 1,
+        string operatingPoint = "static", FlipProbabilities? windowEnd = null)
     {
+        OperatingPoint = operatingPoint;
+        WindowEnd = windowEnd ?? flips;
         InputMeanSquare = inputMeanSquare;
         Graph = graph;
         NodeLabel = nodeLabel;
@@ -55,7 +58,15 @@ internal sealed class ModelPlan
 
     public NetworkGraph Graph { get; }
     public string NodeLabel { get; }
+
+    /// <summary>The flips the stored codes are compensated for (<see cref="OperatingPoint"/>).</summary>
     public FlipProbabilities Flips { get; }
+
+    /// <summary>"window average", "end of window", or "static" (an explicit flip probability: no window).</summary>
+    public string OperatingPoint { get; }
+
+    /// <summary>The flips at the end of the retention window, the most a read meets.</summary>
+    public FlipProbabilities WindowEnd { get; }
 
     /// <summary>The stored width, or 0 for an unquantized reference build.</summary>
     public int Bits { get; }

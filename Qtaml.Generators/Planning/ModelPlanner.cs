@@ -19,7 +19,11 @@ internal static class ModelPlanner
     /// <summary>Weight images are laid out as Qtaml.Faults.WeightImage does: every layer on a 32-byte boundary.</summary>
     public const int Alignment = 32;
 
-    public static ModelPlan Plan(NetworkGraph graph, KernelProgram program, string nodeLabel, FlipProbabilities flips, int bits, double budget, Allocator allocator = Allocator.Tac, double inputMeanSquare = 1)
+    /// <param name="flips">The operating point the codes are compensated for (a window average, a window's end, or a static probability).</param>
+    /// <param name="operatingPoint">Which of those it is, for the header and Info: "window average", "end of window" or "static".</param>
+    /// <param name="windowEnd">The flips at the end of the retention window (for a static build, <paramref name="flips"/>).</param>
+    public static ModelPlan Plan(NetworkGraph graph, KernelProgram program, string nodeLabel, FlipProbabilities flips, int bits, double budget, Allocator allocator = Allocator.Tac, double inputMeanSquare = 1,
+        string operatingPoint = "static", FlipProbabilities? windowEnd = null)
     {
         WeightLayer[] weightLayers = graph.Layers.OfType<WeightLayer>().ToArray();
         double[] sensitivity = Sensitivity.Estimate(graph, inputMeanSquare);
@@ -55,7 +59,7 @@ internal static class ModelPlanner
         Kernel[] weightKernels = graph.Layers.Select((layer, i) => (layer, i)).Where(p => p.layer is WeightLayer)
             .Select(p => kernels.TryGetValue(p.i, out Kernel kernel) ? kernel : Kernel.Default).ToArray();
         (byte[] image, int[] offsets) = LayOut(quantized, bits, weightKernels);
-        return new ModelPlan(graph, nodeLabel, flips, bits, budget, quantized, protection, saturation, image, offsets, inputMeanSquare);
+        return new ModelPlan(graph, nodeLabel, flips, bits, budget, quantized, protection, saturation, image, offsets, inputMeanSquare, operatingPoint, windowEnd ?? flips);
     }
 
     private static ModelPlan Unquantized(NetworkGraph graph, string nodeLabel, FlipProbabilities flips, WeightLayer[] layers, double[] sensitivity)

@@ -34,6 +34,20 @@ public sealed class TunnelingFaultModel
         return new TunnelingFaultModel(node.FlipProbabilities);
     }
 
+    /// <summary>The fault model of a named node preset at a moment of its retention window (0: just refreshed, 1: the end).</summary>
+    public static TunnelingFaultModel ForNode(string node, double fractionOfWindow) => new(NodePresets.Get(node).FlipProbabilitiesAt(fractionOfWindow));
+
+    /// <summary>
+    /// The faults a compiled model meets: its node's at the given moment of the retention window (0: just refreshed,
+    /// 1: the end, the default), or, for a build with an explicit flip probability, that static probability.
+    /// </summary>
+    public static TunnelingFaultModel ForModel(ModelInfo info, double fractionOfWindow = 1)
+    {
+        if (info is null) throw new ArgumentNullException(nameof(info));
+        var end = new FlipProbabilities(info.WindowEndP10, info.WindowEndP01);
+        return new(info.HasWindow ? RetentionModel.AtMoment(end, fractionOfWindow) : end);
+    }
+
     /// <summary>A symmetric model, p10 = p01 = <paramref name="pFlip"/>, as in the paper's experiments.</summary>
     public static TunnelingFaultModel Symmetric(double pFlip) => new(FlipProbabilities.Symmetric(pFlip));
 

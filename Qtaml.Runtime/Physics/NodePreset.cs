@@ -60,6 +60,12 @@ public sealed class NodePreset
     /// <summary>p10 and p01 at the end of the retention window.</summary>
     public FlipProbabilities FlipProbabilities => RetentionModel.FlipProbabilities(LeakRatePerSecond, ReverseLeakRatio, RetentionSeconds);
 
+    /// <summary>p10 and p01 of a read at a moment drawn uniformly over the retention window (what a build compensates for by default).</summary>
+    public FlipProbabilities WindowAveragedFlipProbabilities => RetentionModel.WindowAverage(FlipProbabilities);
+
+    /// <summary>p10 and p01 at the fraction <paramref name="fractionOfWindow"/> of the window (0: just refreshed, 1: its end).</summary>
+    public FlipProbabilities FlipProbabilitiesAt(double fractionOfWindow) => RetentionModel.AtMoment(FlipProbabilities, fractionOfWindow);
+
     /// <summary>The same preset with another gate stack.</summary>
     public NodePreset WithStack(GateStack stack) => new(Name, stack, HoldVolts, AttemptRateHz, ReverseLeakRatio, RetentionSeconds, Provenance);
 

@@ -45,6 +45,43 @@ public static class RetentionModel
         return new FlipProbabilities(p10, p01);
     }
 
+    /// <summary>
+    /// The flips a read sees at a moment of the retention window, from those at its end: the chain settles as
+    /// 1 − e^{−(a+b)t}, and at the end that is P = p10 + p01, so at the fraction f of the window it is
+    /// 1 − (1 − P)^f, shared between p10 and p01 in the end's proportion. f = 0 is just after a refresh (no flips).
+    /// </summary>
+    public static FlipProbabilities AtMoment(FlipProbabilities endOfWindow, double fractionOfWindow)
+    {
+        if (!(fractionOfWindow >= 0 && fractionOfWindow <= 1))
+            throw new ArgumentOutOfRangeException(nameof(fractionOfWindow), fractionOfWindow, "A moment of the window is a fraction in [0, 1]: 0 just after a refresh, 1 at the end.");
+        return Scaled(endOfWindow, settled => OneMinusExpNeg(-fractionOfWindow * Log1P(-settled)));
+    }
+
+    /// <summary>
+    /// The flips of a read at a moment drawn uniformly over the retention window: each bit's read-out averaged over
+    /// the window is a Bernoulli of the averaged probability, and since E[q~] is linear in (p10, p01), compensating
+    /// for these is right on average over every moment. With P = p10 + p01 at the end, the averaged settling is
+    /// ∫₀¹ 1 − (1 − P)^f df = 1 − P / (−ln(1 − P)); for small P about P/2.
+    /// </summary>
+    public static FlipProbabilities WindowAverage(FlipProbabilities endOfWindow) => Scaled(endOfWindow, settled =>
+    {
+        double rate = -Log1P(-settled);                     // (a + b)·t_R
+        if (rate < 1e-4) return rate / 2 - rate * rate / 6; // 1 − (1 − e^{−x})/x for small x
+        return 1 - settled / rate;
+    });
+
+    /// <summary>The end-of-window flips with their settled total P = p10 + p01 replaced by <paramref name="settle"/>(P), in the same proportion.</summary>
+    private static FlipProbabilities Scaled(FlipProbabilities end, Func<double, double> settle)
+    {
+        double total = end.P10 + end.P01;
+        if (total == 0) return Physics.FlipProbabilities.None;
+        double now = settle(total);
+        return new FlipProbabilities(now * end.P10 / total, now * end.P01 / total);
+    }
+
+    /// <summary>ln(1 + x), accurate for small x.</summary>
+    private static double Log1P(double x) => Math.Abs(x) < 1e-4 ? x * (1 - x * (0.5 - x / 3)) : Math.Log(1 + x);
+
     /// <summary>1 − e^{−x}, accurate for small x where the plain form cancels.</summary>
     internal static double OneMinusExpNeg(double x)
     {
