@@ -23,6 +23,7 @@ if (args.Contains("--help") || args.Contains("-h"))
           --test-images N     test digits per trial (default 500 of the 2,000-digit test split)
           --seed N            campaign seed (default 2026)
           --out DIR           where the chart and CSV go (default results)
+          --window            instead: each model compiled for 2nm, read through its retention window
 
         The models are compiled for those p (their mean correction and plans assume it); --p-flip and --node
         change only the faults injected, so a mismatch between design and reality can be measured too.
@@ -49,6 +50,11 @@ if (options.Trials < 2 || options.TestImages < 1) { Console.Error.WriteLine("Use
 
 var clock = Stopwatch.StartNew();
 (_, MnistData test) = MnistData.Load(MnistData.DefaultPath());
+if (args.Contains("--window"))
+{
+    WindowStudy.Run(test, options.Trials, options.Seed);
+    return 0;
+}
 
 // The shipped model: baked weights, allocation-free. Its stored codes are pre-compensated for the flips the
 // node will cause (TAC's mean correction), so it is meant to be read after a retention window, not before.

@@ -1,0 +1,53 @@
+using Qtaml.Data;
+using Qtaml.Faults;
+using Qtaml.Sample.Models;
+using Spectre.Console;
+
+namespace Qtaml.Sample;
+
+/// <summary>
+/// How a node build does through its retention window (--window): each model's accuracy on the test digits when
+/// read just after a refresh, halfway and at the end, for the build compensated for the window average and the one
+/// compensated for the end, next to its plain 8-bit build; seeded fault trials at each moment.
+/// </summary>
+internal static class WindowStudy
+{
+    private static readonly double[] Moments = { 0, 0.5, 1 };
+
+    public static void Run(MnistData test, int trials, ulong seed)
+    {
+        var table = new Table().AddColumns("model", "compensated for", "plain 8-bit", "just after a refresh", "halfway", "end of window", "95% of clean");
+        Row(table, "CNN", "window average", CampaignPoint.Of<Digits.Compiled>(), CampaignPoint.Of<CnnPlain8>(), CnnFloat.Predict, test, trials, seed);
+        Row(table, "CNN", "end of window", CampaignPoint.Of<CnnEndOfWindow>(), CampaignPoint.Of<CnnPlain8>(), CnnFloat.Predict, test, trials, seed);
+        Row(table, "MLP", "window average", CampaignPoint.Of<MlpNode>(), CampaignPoint.Of<MlpPlain8>(), MlpFloat.Predict, test, trials, seed);
+        Row(table, "MLP", "end of window", CampaignPoint.Of<MlpEndOfWindow>(), CampaignPoint.Of<MlpPlain8>(), MlpFloat.Predict, test, trials, seed);
+        Row(table, "encoder", "window average", CampaignPoint.Of<TransformerNode>(), CampaignPoint.Of<TransformerPlain8>(), TransformerFloat.Predict, test, trials, seed);
+        Row(table, "encoder", "end of window", CampaignPoint.Of<TransformerEndOfWindow>(), CampaignPoint.Of<TransformerPlain8>(), TransformerFloat.Predict, test, trials, seed);
+        AnsiConsole.MarkupLine($"[bold]Through the 2nm retention window[/] (p10 from 0 just after a refresh to 0.10 at 64 ms; 1 protected bit per weight; {trials} trials at each moment, mean ± 95% half-width):");
+        AnsiConsole.Write(table);
+    }
+
+    private delegate int Predictor(ReadOnlySpan<float> input);
+
+    private static void Row(Table table, string model, string target, CampaignPoint build, CampaignPoint plain, Predictor clean, MnistData test, int trials, ulong seed)
+    {
+        double cleanAccuracy = Enumerable.Range(0, test.Count).Count(i => clean(test.Images[i]) == test.Labels[i]) / (double)test.Count;
+        double plainAccuracy = plain.Accuracy(plain.CreateImage(), test, test.Count);
+        WeightImage stored = build.CreateImage();
+        var cells = new List<string> { model, target, plainAccuracy.ToString("P2") };
+        foreach (double moment in Moments)
+        {
+            TunnelingFaultModel leak = TunnelingFaultModel.ForModel(build.Info, moment);
+            CampaignResult result = FaultCampaign.Run(trials, seed, stored.Clone, (image, trial) =>
+            {
+                image.CopyFrom(stored);
+                leak.Inject(image, build.Info.Protection, trial.Seed);
+                return build.Accuracy(image, test, test.Count);
+            });
+            string cell = result.Mean.ToString("P2") + (moment == 0 ? "" : " ± " + result.HalfWidth95.ToString("P2"));
+            cells.Add(result.Mean >= 0.95 * cleanAccuracy ? cell : "[red]" + cell + "[/]");
+        }
+        cells.Add((0.95 * cleanAccuracy).ToString("P2"));
+        table.AddRow(cells.ToArray());
+    }
+}
