@@ -60,6 +60,36 @@ public static class ErrorMoments
         new(ReadMean(code, bits, protectedPlanes, flips), ReadVariance(code, bits, protectedPlanes, flips));
 
     /// <summary>
+    /// Mean and variance of the code read back in either encoding. Two's complement as above. Sign-magnitude
+    /// v = (1 − 2σ)·m, with σ the top bit and m = Σ_{k&lt;b−1} 2^k β_k; σ~ and m~ are independent, so
+    /// <code>
+    ///   E[v~]   = (1 − 2π_σ)·E[m~]                      E[m~] = Σ_k 2^k π_k
+    ///   Var[v~] = Var[m~] + 4π_σ(1 − π_σ)·E[m~]²        Var[m~] = Σ_{k∈U} 4^k π_k (1 − π_k)
+    /// </code>
+    /// with π the probability a bit reads 1 (its stored value where it is protected). With η = 0 and the sign
+    /// protected, E[v~] = v − p10·(the unprotected part of the magnitude, signed): nothing protected, a pure scale.
+    /// </summary>
+    public static ErrorMoment Read(int code, int bits, int protectedPlanes, FlipProbabilities flips, CodeEncoding encoding)
+    {
+        if (encoding == CodeEncoding.TwosComplement) return Read(code, bits, protectedPlanes, flips);
+        int pattern = CodeEncodings.ToPattern(code, bits, encoding);
+        double Reads(int k)
+        {
+            bool one = (pattern >> k & 1) != 0;
+            return (protectedPlanes & (1 << k)) != 0 ? (one ? 1 : 0) : flips.ReadsOne(one);
+        }
+        double magnitudeMean = 0, magnitudeVariance = 0;
+        for (int k = 0; k < bits - 1; k++)
+        {
+            double pi = Reads(k), w = 1 << k;
+            magnitudeMean += w * pi;
+            magnitudeVariance += w * w * pi * (1 - pi);
+        }
+        double sign = Reads(bits - 1);
+        return new ErrorMoment((1 - 2 * sign) * magnitudeMean, magnitudeVariance + 4 * sign * (1 - sign) * magnitudeMean * magnitudeMean);
+    }
+
+    /// <summary>
     /// The contribution of bit-plane <paramref name="plane"/> to Var[q~] of an unprotected code:
     /// w_k² π_k (1 − π_k). Summed over the planes it is <see cref="ReadVariance"/>.
     /// </summary>

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using Qtaml.Moments;
 using Qtaml.Physics;
 
@@ -95,6 +96,61 @@ public static class MeanCorrection
                     bestVariance = variance;
                 }
             }
+        }
+        return best;
+    }
+
+    /// <summary>
+    /// Mean correction in either encoding. Two's complement as <see cref="Apply(IReadOnlyList{int}, int, int, FlipProbabilities)"/>.
+    /// Sign-magnitude: with one-way leaks (p01 = 0) and only the sign plane protected, the read mean is
+    /// (1 − p10)·v exactly, a pure scale folded into dequantization with the codes stored as they are; otherwise
+    /// each intended code gets the stored code whose read mean is nearest (ties to the lower variance), found by
+    /// searching every code (bit widths up to <see cref="MaxSearchBits"/>).
+    /// </summary>
+    public static CorrectedLayer Apply(IReadOnlyList<int> intendedCodes, int bits, int protectedCount, FlipProbabilities flips, CodeEncoding encoding)
+    {
+        if (encoding == CodeEncoding.TwosComplement) return Apply(intendedCodes, bits, protectedCount, flips);
+        if (intendedCodes is null) throw new ArgumentNullException(nameof(intendedCodes));
+        StoredCode.ValidateBits(bits);
+        if (protectedCount < 0 || protectedCount > bits)
+            throw new ArgumentOutOfRangeException(nameof(protectedCount), protectedCount, $"Between 0 and {bits} planes can be protected.");
+        int minCode = CodeEncodings.MinCode(bits, encoding);
+        foreach (int code in intendedCodes)
+            if (code < minCode || code > StoredCode.MaxCode(bits))
+                throw new ArgumentOutOfRangeException(nameof(intendedCodes), code, $"A {bits}-bit sign-magnitude code must be between {minCode} and {StoredCode.MaxCode(bits)}.");
+        if (protectedCount == 1 && flips.P01 == 0 && flips.P10 < 1)
+            return new CorrectedLayer(intendedCodes.ToArray(), 1 / (1 - flips.P10), 0, 0);
+        if (protectedCount == bits || (flips.P10 == 0 && flips.P01 == 0))
+            return new CorrectedLayer(intendedCodes.ToArray(), 1, 0, 0);
+        if (bits > MaxSearchBits)
+            throw new NotSupportedException($"Mean correction of {bits}-bit sign-magnitude codes searches every code and is offered up to {MaxSearchBits} bits; use two's complement.");
+        int mask = StoredCode.TopPlanesMask(bits, protectedCount);
+        var stored = new int[intendedCodes.Count];
+        var memo = new int?[1 << bits];
+        double worst = 0;
+        for (int i = 0; i < stored.Length; i++)
+        {
+            int intended = intendedCodes[i];
+            stored[i] = memo[intended - minCode] ??= BestStoredCode(intended, bits, mask, flips, encoding);
+            worst = Math.Max(worst, Math.Abs(ErrorMoments.Read(stored[i], bits, mask, flips, encoding).Mean - intended));
+        }
+        return new CorrectedLayer(stored, 1, 0, worst);
+    }
+
+    /// <summary>The widest codes whose correction searches every code (2^b candidates for each intended code).</summary>
+    public const int MaxSearchBits = 12;
+
+    /// <summary>The stored code whose read mean, in <paramref name="encoding"/>, is nearest <paramref name="target"/>; ties to the lower variance, then the smaller code.</summary>
+    public static int BestStoredCode(double target, int bits, int protectedMask, FlipProbabilities flips, CodeEncoding encoding)
+    {
+        int best = 0;
+        double bestDistance = double.PositiveInfinity, bestVariance = double.PositiveInfinity;
+        for (int code = CodeEncodings.MinCode(bits, encoding); code <= StoredCode.MaxCode(bits); code++)
+        {
+            ErrorMoment read = ErrorMoments.Read(code, bits, protectedMask, flips, encoding);
+            double distance = Math.Abs(read.Mean - target);
+            if (distance < bestDistance || (distance == bestDistance && read.Variance < bestVariance))
+                (best, bestDistance, bestVariance) = (code, distance, read.Variance);
         }
         return best;
     }
