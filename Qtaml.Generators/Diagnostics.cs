@@ -80,6 +80,9 @@ internal static class Diagnostics
     public static readonly DiagnosticDescriptor InvalidInputPin = Error("QTAML024", "Invalid input shape or constant input",
         "{0} = \"{1}\" cannot be used: {2}. Write a shape batch first (\"1,16,96\"), or one per input by name (\"audio=1,16000; state=1,64\"); constant inputs as \"name=value,value...\".");
 
+    public static readonly DiagnosticDescriptor EncodingUnavailable = Error("QTAML025", "Encoding not available at this width",
+        "Encoding = SignMagnitude is offered for codes of up to {0} bits and Bits = {1}; use fewer bits, or TwosComplement (or Automatic)");
+
     public static readonly DiagnosticDescriptor FileNotEncoded = Error("QTAML022", "Weight file not encoded",
         "The weight file '{0}' is in AdditionalFiles, but its encoded form (obj/qtaml/*.qtaml.b64, written by the QtamlEncodeWeightFiles target of the Qtaml.Generators package) is missing. Reference Qtaml.Generators as a PackageReference so its build/ targets are imported (a bare Analyzer reference skips them), then rebuild.");
 }

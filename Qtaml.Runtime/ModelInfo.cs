@@ -14,8 +14,10 @@ public sealed class ModelInfo
     /// <summary>Used by generated code.</summary>
     public ModelInfo(string modelPath, string node, int bits, double p10, double p01, double eccBudget,
         double predictedDistortion, double noiseFloor, double rho, double minimumTacBudget, double uniformMspBudget, LayerInfo[] layers,
-        string allocator = "Tac", string operatingPoint = "static", double windowEndP10 = double.NaN, double windowEndP01 = double.NaN)
+        string allocator = "Tac", string operatingPoint = "static", double windowEndP10 = double.NaN, double windowEndP01 = double.NaN,
+        Moments.CodeEncoding encoding = Moments.CodeEncoding.TwosComplement)
     {
+        Encoding = encoding;
         OperatingPoint = operatingPoint;
         WindowEndP10 = double.IsNaN(windowEndP10) ? p10 : windowEndP10;
         WindowEndP01 = double.IsNaN(windowEndP01) ? p01 : windowEndP01;
@@ -49,6 +51,9 @@ public sealed class ModelInfo
     /// window), "end of window", or "static" (an explicit flip probability, no window).
     /// </summary>
     public string OperatingPoint { get; }
+
+    /// <summary>How the stored codes are laid out in their bits.</summary>
+    public Moments.CodeEncoding Encoding { get; }
 
     /// <summary>Whether the flips grow through a retention window (a node build), rather than being a static probability.</summary>
     public bool HasWindow => OperatingPoint != "static";

@@ -69,6 +69,13 @@ public sealed class TunnelingCompensatedAttribute : Attribute
     public Physics.OperatingPoint OperatingPoint { get; set; } = Physics.OperatingPoint.WindowAverage;
 
     /// <summary>
+    /// How the weight codes are laid out in their bits. <see cref="WeightEncoding.Automatic"/> (the default) picks,
+    /// per build, the encoding whose protection plan predicts the least distortion at the node: sign-magnitude under
+    /// one-way leaks, where two's complement's small negative weights are mostly charged bits. Force one to compare.
+    /// </summary>
+    public WeightEncoding Encoding { get; set; } = WeightEncoding.Automatic;
+
+    /// <summary>
     /// Graph inputs that are constants of this build, by name, with their values in row-major order:
     /// <c>"sample_rate=16000"</c>, several separated by ';'. Such an input is not a parameter of Run, and what
     /// depends only on it is computed at build time. MSBuild, per weight file: QtamlConstantInputs.

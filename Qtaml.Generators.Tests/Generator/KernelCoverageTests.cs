@@ -82,18 +82,29 @@ public class KernelCoverageTests
     [InlineData("conv-1d", 8)]
     [InlineData("depthwise-separable", 4)]
     [InlineData("grouped-dilated", 12)]
-    public void Quantized_build_matches_OnnxRuntime_on_the_same_dequantized_weights(string name, int bits)
+    [InlineData("wide-conv", 8, "SignMagnitude")]
+    [InlineData("depthwise-separable", 8, "SignMagnitude")]
+    [InlineData("residual", 8, "SignMagnitude")]
+    [InlineData("grouped-dilated", 8, "SignMagnitude")]
+    [InlineData("conv-1d", 8, "SignMagnitude")]
+    [InlineData("depthwise-separable", 4, "SignMagnitude")]
+    [InlineData("grouped-dilated", 10, "SignMagnitude")]
+    public void Quantized_build_matches_OnnxRuntime_on_the_same_dequantized_weights(string name, int bits, string encoding = "TwosComplement")
     {
         OnnxModelBuilder builder = Build(name);
         byte[] model = builder.Build(new long[] { 1, 10 });
         using var reference = new OnnxRuntimeReference(DequantizedOnnx.Rewrite(model, bits), builder.InputShape);
-        (Func<float[], float[]> run, _) = OnnxRuntimeComparisonTests.Compile(model, $", Bits = {bits}, FlipProbability = 0.0, EccBudget = 0.0");
+        // Codes are decoded by the kernels' sign extension and, for sign-magnitude, one compare and select: both
+        // encodings must give the same weights.
+        (Func<float[], float[]> run, var assembly) = OnnxRuntimeComparisonTests.Compile(model, $", Bits = {bits}, FlipProbability = 0.0, EccBudget = 0.0, Encoding = global::Qtaml.WeightEncoding.{encoding}");
+        var info = (ModelInfo)assembly.GetType("Models.Harness")!.GetProperty("Info")!.GetValue(null)!;
+        Assert.Equal(encoding, info.Encoding.ToString());
         for (int seed = 0; seed < Inputs; seed++)
         {
             float[] input = SignedInput(builder.InputShape, seed);
             float[] expected = reference.Run(input), actual = run(input);
             for (int i = 0; i < expected.Length; i++)
-                Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"{name}, {bits} bits, input {seed}, output {i}: ONNX Runtime {expected[i]}, generated {actual[i]}");
+                Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"{name}, {bits} bits {encoding}, input {seed}, output {i}: ONNX Runtime {expected[i]}, generated {actual[i]}");
         }
     }
 

@@ -26,7 +26,7 @@ public class CodeEncodingTests
     [MemberData(nameof(Encodings))]
     public void Every_code_round_trips_through_its_pattern(CodeEncoding encoding)
     {
-        foreach (int bits in new[] { 2, 4, 8, 12 })
+        foreach (int bits in new[] { 2, 4, 8, 10 })
             for (int code = CodeEncodings.MinCode(bits, encoding); code <= CodeEncodings.MaxCode(bits); code++)
                 Assert.Equal(code, CodeEncodings.FromPattern(CodeEncodings.ToPattern(code, bits, encoding), bits, encoding));
         Assert.Equal(0, CodeEncodings.FromPattern(0b1000_0000, 8, CodeEncoding.SignMagnitude));   // negative zero reads as 0

@@ -62,7 +62,8 @@ internal static class ModelEmitter
             w.Line("//   Unquantized reference build (Quantize = false): float weights, no fault model, no protection.");
             return;
         }
-        w.Line("//   " + plan.Bits + "-bit symmetric per-channel quantization; ECC budget " + G(plan.Budget) + " protected bits per weight.");
+        w.Line("//   " + plan.Bits + "-bit symmetric per-channel quantization, codes stored " + (plan.Encoding == Qtaml.Moments.CodeEncoding.SignMagnitude ? "sign-magnitude" : "in two's complement")
+            + "; ECC budget " + G(plan.Budget) + " protected bits per weight.");
         w.Line("//   Protection plan (" + plan.Protection!.Allocator switch
         {
             Qtaml.Tac.Allocator.Tac => "TAC, exact optimum of the predicted distortion within the budget",
@@ -112,7 +113,7 @@ internal static class ModelEmitter
             w.Line("        new global::Qtaml.LayerInfo(" + Escape.StringLiteral(q.Layer.Name) + ", " + Escape.StringLiteral(q.Layer.Operator) + ", " + q.Layer.Weights.Length + ", " + q.ProtectedPlanes + ", " + Literals.Double(q.Sensitivity) + "),");
         w.Line("    },");
         w.Line("    " + Escape.StringLiteral(plan.Protection?.Allocator.ToString() ?? "None") + ", " + Escape.StringLiteral(plan.OperatingPoint) + ", "
-            + Literals.Double(plan.WindowEnd.P10) + ", " + Literals.Double(plan.WindowEnd.P01) + ");");
+            + Literals.Double(plan.WindowEnd.P10) + ", " + Literals.Double(plan.WindowEnd.P01) + ", global::Qtaml.Moments.CodeEncoding." + plan.Encoding + ");");
         w.Line();
 
         string layerArgs = string.Join(", ", plan.Layers.Select((_, l) => "Weights.Slice(" + plan.LayerOffsets[l] + ", " + LayerBytes(plan, l) + ")"));
@@ -170,7 +171,7 @@ internal static class ModelEmitter
             w.Line("private static readonly global::Qtaml.Faults.WeightImage Layout = global::Qtaml.Faults.WeightImage.FromBytes(" + plan.Bits + ",");
             w.Line("    new string[] { " + string.Join(", ", plan.Layers.Select(q => Escape.StringLiteral(q.Layer.Name))) + " },");
             w.Line("    new int[] { " + string.Join(", ", plan.Layers.Select(q => q.StoredCodes.Length.ToString(CultureInfo.InvariantCulture))) + " },");
-            w.Line("    Weights);");
+            w.Line("    Weights, global::Qtaml.Moments.CodeEncoding." + plan.Encoding + ");");
             w.Line();
             w.Line("/// <summary>The stored codes of every layer, " + plan.Image.Length + " bytes packed two per char, laid out as a WeightImage.</summary>");
             w.Line("private static global::System.ReadOnlySpan<byte> Weights => global::System.Runtime.InteropServices.MemoryMarshal.AsBytes(global::System.MemoryExtensions.AsSpan(WeightData));");

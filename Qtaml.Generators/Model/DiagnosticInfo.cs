@@ -16,6 +16,7 @@ internal enum Argument
     InputMeanSquare,
     Allocator,
     InputShape,
+    Encoding,
 }
 
 /// <summary>

@@ -20,7 +20,8 @@ internal sealed record ModelRequest(
     double? InputMeanSquare,
     string? InputShape = null,
     string? ConstantInputs = null,
-    int? OperatingPoint = null)
+    int? OperatingPoint = null,
+    int? Encoding = null)
 {
     /// <summary>A request with every argument at its default, for a public static partial class <c>Model</c>: tests and the fuzz target.</summary>
     public static ModelRequest ForFile(string path, int bits = 8, double budget = 1.0) =>
@@ -88,7 +89,8 @@ internal sealed record RequestLocations(
     LocationInfo? NodeParameter,
     LocationInfo? InputMeanSquare,
     LocationInfo? Allocator,
-    LocationInfo? InputShape = null)
+    LocationInfo? InputShape = null,
+    LocationInfo? Encoding = null)
 {
     public LocationInfo? For(Argument argument) => argument switch
     {
@@ -101,6 +103,7 @@ internal sealed record RequestLocations(
         Argument.InputMeanSquare => InputMeanSquare,
         Argument.Allocator => Allocator,
         Argument.InputShape => InputShape,
+        Argument.Encoding => Encoding,
         _ => Class,
     };
 }

@@ -28,7 +28,7 @@ internal static class AttributeParser
         bool quantize = true;
         int? allocator = null;
         string? inputShape = null, constantInputs = null;
-        int? operatingPoint = null;
+        int? operatingPoint = null, encoding = null;
         foreach (var named in attribute.NamedArguments)
         {
             object? value = named.Value.Value;
@@ -47,6 +47,7 @@ internal static class AttributeParser
                 case "InputShape": inputShape = value as string; break;
                 case "ConstantInputs": constantInputs = value as string; break;
                 case "OperatingPoint": operatingPoint = value is int o ? o : null; break;
+                case "Encoding": encoding = value is int en ? en : null; break;
             }
         }
 
@@ -54,7 +55,7 @@ internal static class AttributeParser
         LocationInfo? Named(params string[] names) =>
             LocationInfo.From(arguments.FirstOrDefault(a => a.NameEquals is { } n && names.Contains(n.Name.Identifier.ValueText))?.Expression) ?? LocationInfo.From(syntax);
 
-        var request = new ModelRequest(Target(type, declaration), path, node, bits, budget, flip, retention, hold, reverse, allocator, quantize, inputMeanSquare, inputShape, constantInputs, operatingPoint);
+        var request = new ModelRequest(Target(type, declaration), path, node, bits, budget, flip, retention, hold, reverse, allocator, quantize, inputMeanSquare, inputShape, constantInputs, operatingPoint, encoding);
         var locations = new RequestLocations(
             LocationInfo.From(declaration.Identifier.GetLocation()),
             LocationInfo.From(arguments.FirstOrDefault(a => a.NameEquals is null)?.Expression) ?? LocationInfo.From(syntax),
@@ -65,7 +66,8 @@ internal static class AttributeParser
             Named("RetentionMilliseconds", "HoldVolts", "ReverseLeakRatio"),
             Named("InputMeanSquare"),
             Named("Allocator"),
-            Named("InputShape", "ConstantInputs"));
+            Named("InputShape", "ConstantInputs"),
+            Named("Encoding"));
         return new AttributedType(request, locations);
     }
 

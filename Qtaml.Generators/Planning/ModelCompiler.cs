@@ -10,6 +10,7 @@ using Qtaml.Generators.Network;
 using Qtaml.Generators.Onnx;
 using Qtaml.Generators.Parsing;
 using Qtaml.Generators.Safetensors;
+using Qtaml.Moments;
 using Qtaml.Physics;
 using Qtaml.Tac;
 
@@ -52,6 +53,9 @@ internal static class ModelCompiler
         double budget = request.EccBudget ?? defaults.EccBudget ?? 1.0;
         if (request.Quantize && (double.IsNaN(budget) || budget < 0 || budget > bits))
             return Fail(DiagnosticInfo.Create(Diagnostics.BudgetOutOfRange, Argument.Budget, budget.ToString(CultureInfo.InvariantCulture), bits));
+
+        if (request.Quantize && request.Encoding == 2 && bits > MeanCorrection.MaxSearchBits)
+            return Fail(DiagnosticInfo.Create(Diagnostics.EncodingUnavailable, Argument.Encoding, MeanCorrection.MaxSearchBits, bits));
 
         int allocatorValue = request.Allocator ?? (int)Allocator.Tac;
         if (!Enum.IsDefined(typeof(Allocator), allocatorValue))
@@ -157,7 +161,8 @@ internal static class ModelCompiler
 
         // The kernels are chosen first: the weight image stores each layer's codes in the order its kernel reads them.
         KernelProgram program = ProgramCompiler.Compile(graph);
-        ModelPlan plan = ModelPlanner.Plan(graph, program, nodeLabel, flips, request.Quantize ? bits : 0, request.Quantize ? budget : 0, allocator, inputMeanSquare, operatingPoint, windowEnd);
+        ModelPlan plan = ModelPlanner.Plan(graph, program, nodeLabel, flips, request.Quantize ? bits : 0, request.Quantize ? budget : 0, allocator, inputMeanSquare, operatingPoint, windowEnd,
+            request.Encoding switch { 1 => CodeEncoding.TwosComplement, 2 => CodeEncoding.SignMagnitude, _ => null });
         // Only TAC promises the best use of a budget; a baseline is compiled to be compared, so its budget is not judged.
         if (plan.IsQuantized && allocator == Allocator.Tac) ReportBudget(plan, request, nodeLabel, diagnostics);
 

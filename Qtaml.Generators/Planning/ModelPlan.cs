@@ -1,4 +1,5 @@
 using Qtaml.Generators.Network;
+using Qtaml.Moments;
 using Qtaml.Physics;
 using Qtaml.Tac;
 
@@ -39,8 +40,9 @@ internal sealed class ModelPlan
 {
     public ModelPlan(NetworkGraph graph, string nodeLabel, FlipProbabilities flips, int bits, double budget,
         QuantizedLayer[] layers, ProtectionPlan? protection, SaturationReport? saturation, byte[] image, int[] layerOffsets, double inputMeanSquare = 1,
-        string operatingPoint = "static", FlipProbabilities? windowEnd = null)
+        string operatingPoint = "static", FlipProbabilities? windowEnd = null, CodeEncoding encoding = CodeEncoding.TwosComplement)
     {
+        Encoding = encoding;
         OperatingPoint = operatingPoint;
         WindowEnd = windowEnd ?? flips;
         InputMeanSquare = inputMeanSquare;
@@ -64,6 +66,9 @@ internal sealed class ModelPlan
 
     /// <summary>"window average", "end of window", or "static" (an explicit flip probability: no window).</summary>
     public string OperatingPoint { get; }
+
+    /// <summary>How the stored codes are laid out in their bits.</summary>
+    public CodeEncoding Encoding { get; }
 
     /// <summary>The flips at the end of the retention window, the most a read meets.</summary>
     public FlipProbabilities WindowEnd { get; }

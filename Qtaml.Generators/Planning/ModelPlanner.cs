@@ -23,7 +23,7 @@ internal static class ModelPlanner
     /// <param name="operatingPoint">Which of those it is, for the header and Info: "window average", "end of window" or "static".</param>
     /// <param name="windowEnd">The flips at the end of the retention window (for a static build, <paramref name="flips"/>).</param>
     public static ModelPlan Plan(NetworkGraph graph, KernelProgram program, string nodeLabel, FlipProbabilities flips, int bits, double budget, Allocator allocator = Allocator.Tac, double inputMeanSquare = 1,
-        string operatingPoint = "static", FlipProbabilities? windowEnd = null)
+        string operatingPoint = "static", FlipProbabilities? windowEnd = null, CodeEncoding? encoding = null)
     {
         WeightLayer[] weightLayers = graph.Layers.OfType<WeightLayer>().ToArray();
         double[] sensitivity = Sensitivity.Estimate(graph, inputMeanSquare);
@@ -32,25 +32,38 @@ internal static class ModelPlanner
         int maxCode = StoredCode.MaxCode(bits);
         var intended = new int[weightLayers.Length][];
         var scales = new float[weightLayers.Length][];
-        var profiles = new LayerProfile[weightLayers.Length];
+        var rms = new double[weightLayers.Length];
         for (int l = 0; l < weightLayers.Length; l++)
         {
-            WeightLayer layer = weightLayers[l];
-            (intended[l], scales[l]) = Quantize(layer, maxCode);
+            (intended[l], scales[l]) = Quantize(weightLayers[l], maxCode);
             // The layer scale s_l of D(m): the root mean square of its channel scales, so n_l·s_l² = Σ_c n_c·s_c².
-            double rms = Math.Sqrt(scales[l].Average(s => (double)s * s));
-            profiles[l] = LayerProfile.FromCodes(layer.Name, intended[l], Math.Max(rms, 1e-30), sensitivity[l], bits, flips);
+            rms[l] = Math.Max(Math.Sqrt(scales[l].Average(s => (double)s * s)), 1e-30);
         }
 
-        var problem = new ProtectionProblem(bits, profiles);
-        ProtectionPlan protection = problem.Allocate(allocator, budget);
+        // The plan in an encoding: each layer's profile of flip variance per plane, and the allocator's choice.
+        (ProtectionProblem Problem, ProtectionPlan Protection) Design(CodeEncoding e)
+        {
+            var profiles = weightLayers.Select((layer, l) => LayerProfile.FromCodes(layer.Name, intended[l], rms[l], sensitivity[l], bits, flips, e)).ToArray();
+            var problem = new ProtectionProblem(bits, profiles);
+            return (problem, problem.Allocate(allocator, budget));
+        }
+        // The encoding: the one asked for, else the one whose plan predicts less distortion (two's complement on a
+        // tie, such as a build with no flips). Sign-magnitude's correction searches every code: picked automatically up to 8 bits, on request up to 10.
+        (ProtectionProblem problem, ProtectionPlan protection) = Design(CodeEncoding.TwosComplement);
+        CodeEncoding chosen = CodeEncoding.TwosComplement;
+        if (encoding == CodeEncoding.SignMagnitude || (encoding is null && bits <= 8))
+        {
+            var signMagnitude = Design(CodeEncoding.SignMagnitude);
+            if (encoding == CodeEncoding.SignMagnitude || signMagnitude.Protection.PredictedDistortion < protection.PredictedDistortion * (1 - 1e-9))
+                (problem, protection, chosen) = (signMagnitude.Problem, signMagnitude.Protection, CodeEncoding.SignMagnitude);
+        }
         SaturationReport saturation = problem.Saturation();
 
         var quantized = new QuantizedLayer[weightLayers.Length];
         for (int l = 0; l < weightLayers.Length; l++)
         {
             int m = protection.ProtectedPlanes[l];
-            CorrectedLayer corrected = MeanCorrection.Apply(intended[l], bits, m, flips);
+            CorrectedLayer corrected = MeanCorrection.Apply(intended[l], bits, m, flips, chosen);
             float[] channelScales = scales[l].Select(s => (float)(s * corrected.ScaleFactor)).ToArray();
             quantized[l] = new QuantizedLayer(weightLayers[l], corrected.ToArray(), channelScales, (float)corrected.CodeOffset, m, sensitivity[l], corrected.WorstCaseResidual);
         }
@@ -58,8 +71,8 @@ internal static class ModelPlanner
         Dictionary<int, Kernel> kernels = program.KernelsByLayer();
         Kernel[] weightKernels = graph.Layers.Select((layer, i) => (layer, i)).Where(p => p.layer is WeightLayer)
             .Select(p => kernels.TryGetValue(p.i, out Kernel kernel) ? kernel : Kernel.Default).ToArray();
-        (byte[] image, int[] offsets) = LayOut(quantized, bits, weightKernels);
-        return new ModelPlan(graph, nodeLabel, flips, bits, budget, quantized, protection, saturation, image, offsets, inputMeanSquare, operatingPoint, windowEnd ?? flips);
+        (byte[] image, int[] offsets) = LayOut(quantized, bits, weightKernels, chosen);
+        return new ModelPlan(graph, nodeLabel, flips, bits, budget, quantized, protection, saturation, image, offsets, inputMeanSquare, operatingPoint, windowEnd ?? flips, chosen);
     }
 
     private static ModelPlan Unquantized(NetworkGraph graph, string nodeLabel, FlipProbabilities flips, WeightLayer[] layers, double[] sensitivity)
@@ -90,7 +103,7 @@ internal static class ModelPlanner
     }
 
     /// <summary>The stored patterns of every layer, each on a 32-byte boundary, in the order its kernel reads them (<see cref="WeightOrder"/>): b ≤ 8 in bytes, else little-endian 16-bit words.</summary>
-    private static (byte[] Image, int[] Offsets) LayOut(QuantizedLayer[] layers, int bits, Kernel[] kernels)
+    private static (byte[] Image, int[] Offsets) LayOut(QuantizedLayer[] layers, int bits, Kernel[] kernels, CodeEncoding encoding)
     {
         int bytesPerCode = bits <= 8 ? 1 : 2;
         var offsets = new int[layers.Length];
@@ -108,7 +121,7 @@ internal static class ModelPlanner
             Kernel kernel = kernels[l];
             for (int i = 0; i < codes.Length; i++)
             {
-                int pattern = StoredCode.ToPattern(codes[i], bits);
+                int pattern = CodeEncodings.ToPattern(codes[i], bits, encoding);
                 int at = WeightOrder.StoredPosition(kernel, layer, i);
                 if (bytesPerCode == 1) image[offsets[l] + at] = (byte)pattern;
                 else

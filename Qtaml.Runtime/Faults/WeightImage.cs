@@ -20,8 +20,9 @@ public sealed class WeightImage
     private readonly byte[] _storage;
     private readonly WeightSegment[] _segments;
 
-    private WeightImage(int bits, WeightSegment[] segments, byte[] storage)
+    private WeightImage(int bits, WeightSegment[] segments, byte[] storage, CodeEncoding encoding = CodeEncoding.TwosComplement)
     {
+        Encoding = encoding;
         Bits = bits;
         _segments = segments;
         _storage = storage;
@@ -74,13 +75,21 @@ public sealed class WeightImage
     /// bakes exactly that layout).
     /// </summary>
     public static WeightImage FromBytes(int bits, IReadOnlyList<string> layerNames, IReadOnlyList<int> layerCounts, ReadOnlySpan<byte> bytes)
+        => FromBytes(bits, layerNames, layerCounts, bytes, CodeEncoding.TwosComplement);
+
+    /// <summary>An image from its raw bytes, whose codes are stored in <paramref name="encoding"/>.</summary>
+    public static WeightImage FromBytes(int bits, IReadOnlyList<string> layerNames, IReadOnlyList<int> layerCounts, ReadOnlySpan<byte> bytes, CodeEncoding encoding)
     {
-        WeightImage image = Allocate(bits, layerNames, layerCounts);
+        WeightImage allocated = Allocate(bits, layerNames, layerCounts);
+        var image = new WeightImage(bits, allocated._segments, allocated._storage, encoding);
         if (bytes.Length != image._storage.Length)
             throw new ArgumentException($"The layers need {image._storage.Length} bytes with padding, but {bytes.Length} were given; the bytes must come from an image of the same layout.", nameof(bytes));
         bytes.CopyTo(image._storage);
         return image;
     }
+
+    /// <summary>How each code is laid out in its bits (the fault model flips bits; what a flip does to a weight depends on this).</summary>
+    public CodeEncoding Encoding { get; }
 
     /// <summary>The bit width b of every code.</summary>
     public int Bits { get; }
@@ -113,7 +122,7 @@ public sealed class WeightImage
         int pattern = BytesPerCode == 1
             ? _storage[segment.ByteOffset + index]
             : MemoryMarshal.Cast<byte, ushort>(_storage.AsSpan(segment.ByteOffset, segment.Count * 2))[index];
-        return StoredCode.FromPattern(pattern, Bits);
+        return CodeEncodings.FromPattern(pattern, Bits, Encoding);
     }
 
     /// <summary>Stores a code, which must fit in b bits.</summary>
@@ -121,8 +130,7 @@ public sealed class WeightImage
     {
         WeightSegment segment = Segment(layer);
         if ((uint)index >= (uint)segment.Count) throw new ArgumentOutOfRangeException(nameof(index), index, $"Layer {layer} holds {segment.Count} weights.");
-        StoredCode.ValidateCode(code, Bits);
-        int pattern = StoredCode.ToPattern(code, Bits);
+        int pattern = CodeEncodings.ToPattern(code, Bits, Encoding);
         if (BytesPerCode == 1) _storage[segment.ByteOffset + index] = (byte)pattern;
         else MemoryMarshal.Cast<byte, ushort>(_storage.AsSpan(segment.ByteOffset, segment.Count * 2))[index] = (ushort)pattern;
     }
@@ -153,12 +161,12 @@ public sealed class WeightImage
     }
 
     /// <summary>A deep copy.</summary>
-    public WeightImage Clone() => new(Bits, _segments, (byte[])_storage.Clone());
+    public WeightImage Clone() => new(Bits, _segments, (byte[])_storage.Clone(), Encoding);
 
     /// <summary>Whether another image has the same bit width and layers, so codes line up.</summary>
     public bool HasSameLayout(WeightImage other)
     {
-        if (other is null || other.Bits != Bits || other._segments.Length != _segments.Length) return false;
+        if (other is null || other.Bits != Bits || other.Encoding != Encoding || other._segments.Length != _segments.Length) return false;
         for (int l = 0; l < _segments.Length; l++)
             if (other._segments[l].Count != _segments[l].Count) return false;
         return true;

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Collections.Generic;
 using Qtaml.Moments;
 using Qtaml.Physics;
@@ -20,8 +21,10 @@ public sealed class LayerProfile
     /// <param name="scale">s_l, the quantization step (greater than zero).</param>
     /// <param name="sensitivity">G_l (zero or more).</param>
     /// <param name="planeFlipVariance">v̄_{l,k} for k = 0..b−1, each in [0, 1/4].</param>
-    public LayerProfile(string name, long weightCount, double scale, double sensitivity, IReadOnlyList<double> planeFlipVariance)
+    /// <param name="encoding">How the codes are laid out: it sets each plane's weight in D(m) (see <see cref="PlaneWeightSquared"/>).</param>
+    public LayerProfile(string name, long weightCount, double scale, double sensitivity, IReadOnlyList<double> planeFlipVariance, CodeEncoding encoding = CodeEncoding.TwosComplement)
     {
+        Encoding = encoding;
         if (weightCount < 1) throw new ArgumentOutOfRangeException(nameof(weightCount), weightCount, "A layer holds at least one weight.");
         if (!(scale > 0) || double.IsInfinity(scale)) throw new ArgumentOutOfRangeException(nameof(scale), scale, "The layer scale must be finite and greater than zero.");
         if (!(sensitivity >= 0) || double.IsInfinity(sensitivity)) throw new ArgumentOutOfRangeException(nameof(sensitivity), sensitivity, "The sensitivity must be finite, zero or more.");
@@ -45,7 +48,33 @@ public sealed class LayerProfile
     /// over the layer's weights.
     /// </summary>
     public static LayerProfile FromCodes(string name, IReadOnlyList<int> codes, double scale, double sensitivity, int bits, FlipProbabilities flips)
+        => FromCodes(name, codes, scale, sensitivity, bits, flips, CodeEncoding.TwosComplement);
+
+    /// <summary>
+    /// Profiles a layer in either encoding. In sign-magnitude a flipped sign moves a weight by 2m, so the sign
+    /// plane's term is the mean of 4m²·π(1 − π): it is kept as v̄ = mean of (m / 2^{b−1})²·π(1 − π) with the plane
+    /// weighing 4^b (DESIGN 3.4, from Var[v~] = Var[m~] + 4π_σ(1 − π_σ)E[m~]² with E[m~] ≈ m).
+    /// </summary>
+    public static LayerProfile FromCodes(string name, IReadOnlyList<int> codes, double scale, double sensitivity, int bits, FlipProbabilities flips, CodeEncoding encoding)
     {
+        if (encoding == CodeEncoding.SignMagnitude)
+        {
+            if (codes is null) throw new ArgumentNullException(nameof(codes));
+            if (codes.Count == 0) throw new ArgumentException("A layer holds at least one weight.", nameof(codes));
+            var planes = new double[bits];
+            double top = 1 << (bits - 1);
+            foreach (int code in codes)
+            {
+                int pattern = CodeEncodings.ToPattern(code, bits, encoding);
+                for (int k = 0; k < bits; k++)
+                {
+                    bool one = (pattern >> k & 1) != 0;
+                    double pi = flips.ReadsOne(one), variance = pi * (1 - pi);
+                    planes[k] += k < bits - 1 ? variance : (code / top) * (code / top) * variance;
+                }
+            }
+            return new LayerProfile(name, codes.Count, scale, sensitivity, planes.Select(v => v / codes.Count).ToArray(), encoding);
+        }
         if (codes is null) throw new ArgumentNullException(nameof(codes));
         if (codes.Count == 0) throw new ArgumentException("A layer holds at least one weight.", nameof(codes));
         StoredCode.ValidateBits(bits);
@@ -78,6 +107,14 @@ public sealed class LayerProfile
     /// <summary>G_l.</summary>
     public double Sensitivity { get; }
 
+    /// <summary>How the layer's codes are laid out.</summary>
+    public CodeEncoding Encoding { get; }
+
+    /// <summary>A plane's weight in D(m): w_k² of the encoding (in sign-magnitude the sign plane weighs 4^b, see <see cref="FromCodes(string, IReadOnlyList{int}, double, double, int, FlipProbabilities, CodeEncoding)"/>).</summary>
+    public double PlaneWeightSquared(int plane) => Encoding == CodeEncoding.SignMagnitude
+        ? (plane == Bits - 1 ? Math.Pow(4, Bits) : Math.Pow(4, plane))
+        : Math.Pow(StoredCode.BitWeight(plane, Bits), 2);
+
     /// <summary>The bit width b of the layer's codes.</summary>
     public int Bits => _planeFlipVariance.Length;
 
@@ -93,11 +130,7 @@ public sealed class LayerProfile
         if (protectedCount < 0 || protectedCount > Bits)
             throw new ArgumentOutOfRangeException(nameof(protectedCount), protectedCount, $"Between 0 and {Bits} planes can be protected.");
         double sum = 0;
-        for (int k = 0; k < Bits - protectedCount; k++)
-        {
-            double w = StoredCode.BitWeight(k, Bits);
-            sum += w * w * _planeFlipVariance[k];
-        }
+        for (int k = 0; k < Bits - protectedCount; k++) sum += PlaneWeightSquared(k) * _planeFlipVariance[k];
         return Sensitivity * WeightCount * Scale * Scale * sum;
     }
 

@@ -138,7 +138,7 @@ public static class MeanCorrection
     }
 
     /// <summary>The widest codes whose correction searches every code (2^b candidates for each intended code).</summary>
-    public const int MaxSearchBits = 12;
+    public const int MaxSearchBits = 10;
 
     /// <summary>The stored code whose read mean, in <paramref name="encoding"/>, is nearest <paramref name="target"/>; ties to the lower variance, then the smaller code.</summary>
     public static int BestStoredCode(double target, int bits, int protectedMask, FlipProbabilities flips, CodeEncoding encoding)

@@ -40,8 +40,16 @@ internal sealed class KernelContext
         _ => "ReadOnlySpan<ushort> q = MemoryMarshal.Cast<byte, ushort>(w);",
     };
 
-    /// <summary>The expression that reads code i of <c>q</c> as an int, sign-extended from b bits.</summary>
-    public string CodeRead(string index)
+    /// <summary>Whether the codes are sign-magnitude patterns, decoded after the sign extension (CodeDecoding).</summary>
+    private bool SignMagnitude => Plan.Encoding == Moments.CodeEncoding.SignMagnitude;
+
+    /// <summary>2^{b−1}: what a sign-magnitude pattern read as two's complement is offset by when negative.</summary>
+    private string Top => (1 << (Bits - 1)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The expression that reads code i of <c>q</c> as an int: sign-extended from b bits, then decoded if sign-magnitude.</summary>
+    public string CodeRead(string index) => SignMagnitude ? "CodeDecoding.SignMagnitude(" + TwosRead(index) + ", " + Top + ")" : TwosRead(index);
+
+    private string TwosRead(string index)
     {
         if (Bits is 8 or 16) return "q[" + index + "]";   // sbyte or short spans: already signed
         int shift = (Bits <= 8 ? 8 : 16) - Bits;
@@ -51,8 +59,11 @@ internal sealed class KernelContext
     }
 
     /// <summary>Int lanes holding b-bit codes read through a sign extension from 8 bits, sign-extended from bit b − 1.</summary>
-    public string SignExtended(string vectorClass, string ints) =>
-        Bits < 8 ? vectorClass + ".ShiftRightArithmetic(" + vectorClass + ".ShiftLeft(" + ints + ", " + (32 - Bits) + "), " + (32 - Bits) + ")" : ints;
+    public string SignExtended(string vectorClass, string ints)
+    {
+        string twos = Bits < 8 ? vectorClass + ".ShiftRightArithmetic(" + vectorClass + ".ShiftLeft(" + ints + ", " + (32 - Bits) + "), " + (32 - Bits) + ")" : ints;
+        return SignMagnitude ? "CodeDecoding.SignMagnitude(" + twos + ", " + Top + ")" : twos;
+    }
 
     /// <summary>A span of floats a kernel needs: on the stack when small, else a per-thread buffer (declared by <see cref="WriteScratchField"/>).</summary>
     public static string Scratch(string name, string method, long length) => length <= StackFloats
