@@ -16,13 +16,15 @@ internal static class WindowStudy
 
     public static void Run(MnistData test, int trials, ulong seed)
     {
-        var table = new Table().AddColumns("model", "compensated for", "plain 8-bit", "just after a refresh", "halfway", "end of window", "95% of clean");
-        Row(table, "CNN", "window average", CampaignPoint.Of<Digits.Compiled>(), CampaignPoint.Of<CnnPlain8>(), CnnFloat.Predict, test, trials, seed);
-        Row(table, "CNN", "end of window", CampaignPoint.Of<CnnEndOfWindow>(), CampaignPoint.Of<CnnPlain8>(), CnnFloat.Predict, test, trials, seed);
-        Row(table, "MLP", "window average", CampaignPoint.Of<MlpNode>(), CampaignPoint.Of<MlpPlain8>(), MlpFloat.Predict, test, trials, seed);
-        Row(table, "MLP", "end of window", CampaignPoint.Of<MlpEndOfWindow>(), CampaignPoint.Of<MlpPlain8>(), MlpFloat.Predict, test, trials, seed);
-        Row(table, "encoder", "window average", CampaignPoint.Of<TransformerNode>(), CampaignPoint.Of<TransformerPlain8>(), TransformerFloat.Predict, test, trials, seed);
-        Row(table, "encoder", "end of window", CampaignPoint.Of<TransformerEndOfWindow>(), CampaignPoint.Of<TransformerPlain8>(), TransformerFloat.Predict, test, trials, seed);
+        var table = new Table().AddColumns("model", "build", "plain 8-bit", "just after a refresh", "halfway", "end of window", "95% of clean");
+        foreach ((string model, Predictor clean, CampaignPoint plain, (string Build, CampaignPoint Point)[] builds) in new (string, Predictor, CampaignPoint, (string, CampaignPoint)[])[]
+        {
+            ("CNN", CnnFloat.Predict, CampaignPoint.Of<CnnPlain8>(), new[] { ("default", CampaignPoint.Of<Digits.Compiled>()), ("two's complement", CampaignPoint.Of<CnnTwos>()), ("before: two's complement, end of window", CampaignPoint.Of<CnnEndOfWindow>()) }),
+            ("MLP", MlpFloat.Predict, CampaignPoint.Of<MlpPlain8>(), new[] { ("default", CampaignPoint.Of<MlpNode>()), ("two's complement", CampaignPoint.Of<MlpTwos>()), ("before: two's complement, end of window", CampaignPoint.Of<MlpEndOfWindow>()) }),
+            ("encoder", TransformerFloat.Predict, CampaignPoint.Of<TransformerPlain8>(), new[] { ("default", CampaignPoint.Of<TransformerNode>()), ("two's complement", CampaignPoint.Of<TransformerTwos>()), ("before: two's complement, end of window", CampaignPoint.Of<TransformerEndOfWindow>()) }),
+        })
+            foreach ((string build, CampaignPoint point) in builds)
+                Row(table, model, build == "default" ? "default: window average, " + point.Info.Encoding : build, point, plain, clean, test, trials, seed);
         AnsiConsole.MarkupLine($"[bold]Through the 2nm retention window[/] (p10 from 0 just after a refresh to 0.10 at 64 ms; 1 protected bit per weight; {trials} trials at each moment, mean ± 95% half-width):");
         AnsiConsole.Write(table);
     }

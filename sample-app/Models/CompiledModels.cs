@@ -193,14 +193,17 @@ public static class Variants
 /// <summary>The MobileNet-style net with 8-bit weights and no flips: what its quantization alone costs.</summary>
 [TunnelingCompensated("Models/digits-separable.onnx", Bits = 8, FlipProbability = 0.0, EccBudget = 0.0)] public static partial class Separable8Bit { }
 
-// The retention-window study (--window): each model compiled for the 2nm node at 1 protected bit per weight,
-// compensated for the window average (the default) and for the window's end, and its plain 8-bit build (no flips)
-// as the yardstick for reads just after a refresh.
-[TunnelingCompensated("Models/digits-cnn.onnx", Node = "2nm", EccBudget = 1.0, OperatingPoint = Qtaml.Physics.OperatingPoint.EndOfWindow)] public sealed partial class CnnEndOfWindow { }
+// The retention-window study (--window): each model compiled for the 2nm node at 1 protected bit per weight, as
+// builds are made now (the window average, the encoding picked: sign-magnitude), in two's complement, and as they
+// were made before (two's complement, the window's end); its plain 8-bit build (no flips) is the yardstick.
+[TunnelingCompensated("Models/digits-cnn.onnx", Node = "2nm", EccBudget = 1.0, Encoding = WeightEncoding.TwosComplement)] public sealed partial class CnnTwos { }
+[TunnelingCompensated("Models/digits-cnn.onnx", Node = "2nm", EccBudget = 1.0, OperatingPoint = Qtaml.Physics.OperatingPoint.EndOfWindow, Encoding = WeightEncoding.TwosComplement)] public sealed partial class CnnEndOfWindow { }
 [TunnelingCompensated("Models/digits-cnn.onnx", FlipProbability = 0.0, EccBudget = 0.0)] public sealed partial class CnnPlain8 { }
 [TunnelingCompensated("Models/digits-mlp.onnx", Node = "2nm", EccBudget = 1.0)] public sealed partial class MlpNode { }
-[TunnelingCompensated("Models/digits-mlp.onnx", Node = "2nm", EccBudget = 1.0, OperatingPoint = Qtaml.Physics.OperatingPoint.EndOfWindow)] public sealed partial class MlpEndOfWindow { }
+[TunnelingCompensated("Models/digits-mlp.onnx", Node = "2nm", EccBudget = 1.0, Encoding = WeightEncoding.TwosComplement)] public sealed partial class MlpTwos { }
+[TunnelingCompensated("Models/digits-mlp.onnx", Node = "2nm", EccBudget = 1.0, OperatingPoint = Qtaml.Physics.OperatingPoint.EndOfWindow, Encoding = WeightEncoding.TwosComplement)] public sealed partial class MlpEndOfWindow { }
 [TunnelingCompensated("Models/digits-mlp.onnx", FlipProbability = 0.0, EccBudget = 0.0)] public sealed partial class MlpPlain8 { }
 [TunnelingCompensated("Models/digits-transformer.onnx", Node = "2nm", EccBudget = 1.0, InputMeanSquare = 0.11)] public sealed partial class TransformerNode { }
-[TunnelingCompensated("Models/digits-transformer.onnx", Node = "2nm", EccBudget = 1.0, InputMeanSquare = 0.11, OperatingPoint = Qtaml.Physics.OperatingPoint.EndOfWindow)] public sealed partial class TransformerEndOfWindow { }
+[TunnelingCompensated("Models/digits-transformer.onnx", Node = "2nm", EccBudget = 1.0, InputMeanSquare = 0.11, Encoding = WeightEncoding.TwosComplement)] public sealed partial class TransformerTwos { }
+[TunnelingCompensated("Models/digits-transformer.onnx", Node = "2nm", EccBudget = 1.0, InputMeanSquare = 0.11, OperatingPoint = Qtaml.Physics.OperatingPoint.EndOfWindow, Encoding = WeightEncoding.TwosComplement)] public sealed partial class TransformerEndOfWindow { }
 [TunnelingCompensated("Models/digits-transformer.onnx", FlipProbability = 0.0, EccBudget = 0.0, InputMeanSquare = 0.11)] public sealed partial class TransformerPlain8 { }
