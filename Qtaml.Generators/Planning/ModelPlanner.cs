@@ -51,7 +51,7 @@ internal static class ModelPlanner
         // tie, such as a build with no flips). Sign-magnitude's correction searches every code: picked automatically up to 8 bits, on request up to 10.
         (ProtectionProblem problem, ProtectionPlan protection) = Design(CodeEncoding.TwosComplement);
         CodeEncoding chosen = CodeEncoding.TwosComplement;
-        if (encoding == CodeEncoding.SignMagnitude || (encoding is null && bits <= 8))
+        if (encoding == CodeEncoding.SignMagnitude || (encoding is null && bits <= 8 && flips.P10 + flips.P01 > 0))
         {
             var signMagnitude = Design(CodeEncoding.SignMagnitude);
             if (encoding == CodeEncoding.SignMagnitude || signMagnitude.Protection.PredictedDistortion < protection.PredictedDistortion * (1 - 1e-9))

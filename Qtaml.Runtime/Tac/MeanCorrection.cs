@@ -125,17 +125,60 @@ public static class MeanCorrection
         if (bits > MaxSearchBits)
             throw new NotSupportedException($"Mean correction of {bits}-bit sign-magnitude codes searches every code and is offered up to {MaxSearchBits} bits; use two's complement.");
         int mask = StoredCode.TopPlanesMask(bits, protectedCount);
+        (int[] best, double[] residual) = SignMagnitudeTable(bits, mask, flips);
         var stored = new int[intendedCodes.Count];
-        var memo = new int?[1 << bits];
         double worst = 0;
         for (int i = 0; i < stored.Length; i++)
         {
-            int intended = intendedCodes[i];
-            stored[i] = memo[intended - minCode] ??= BestStoredCode(intended, bits, mask, flips, encoding);
-            worst = Math.Max(worst, Math.Abs(ErrorMoments.Read(stored[i], bits, mask, flips, encoding).Mean - intended));
+            stored[i] = best[intendedCodes[i] - minCode];
+            worst = Math.Max(worst, residual[intendedCodes[i] - minCode]);
         }
         return new CorrectedLayer(stored, 1, 0, worst);
     }
+
+    /// <summary>
+    /// For every intended sign-magnitude code, the stored code whose read mean is nearest and how far that mean is
+    /// from it. It depends only on the width, the protected planes and the flips, which every layer of a build
+    /// shares, so it is computed once per combination (2^b × 2^b moment evaluations) and kept.
+    /// </summary>
+    private static (int[] Best, double[] Residual) SignMagnitudeTable(int bits, int mask, FlipProbabilities flips)
+    {
+        var key = (bits, mask, flips.P10, flips.P01);
+        lock (Tables)
+        {
+            if (Tables.TryGetValue(key, out var cached)) return cached;
+        }
+        int minCode = CodeEncodings.MinCode(bits, CodeEncoding.SignMagnitude), count = StoredCode.MaxCode(bits) - minCode + 1;
+        var means = new double[count];
+        var variances = new double[count];
+        for (int c = 0; c < count; c++)
+        {
+            ErrorMoment read = ErrorMoments.Read(minCode + c, bits, mask, flips, CodeEncoding.SignMagnitude);
+            (means[c], variances[c]) = (read.Mean, read.Variance);
+        }
+        var best = new int[count];
+        var residual = new double[count];
+        for (int target = 0; target < count; target++)
+        {
+            int chosen = 0;
+            double distance = double.PositiveInfinity, variance = double.PositiveInfinity;
+            for (int c = 0; c < count; c++)
+            {
+                double d = Math.Abs(means[c] - (minCode + target));
+                if (d < distance || (d == distance && variances[c] < variance)) (chosen, distance, variance) = (c, d, variances[c]);
+            }
+            best[target] = minCode + chosen;
+            residual[target] = distance;
+        }
+        lock (Tables)
+        {
+            if (Tables.Count >= 64) Tables.Clear();   // a build uses a handful; keep the cache bounded
+            Tables[key] = (best, residual);
+        }
+        return (best, residual);
+    }
+
+    private static readonly Dictionary<(int, int, double, double), (int[], double[])> Tables = new();
 
     /// <summary>The widest codes whose correction searches every code (2^b candidates for each intended code).</summary>
     public const int MaxSearchBits = 10;
