@@ -31,8 +31,7 @@ internal static partial class OnnxReader
 
     private static int[] OnnxDims(Reading r, NodeProto node) => r.OnnxShape(node.Input[0])!.Select(d => (int)d).ToArray();
 
-    private static Func<string, Exception> Bad(Reading r, string name, string op) =>
-        what => new ModelReadException(Diagnostics.MalformedFile, r.Context.Path, "node '" + name + "' (" + op + ") " + what);
+    private static Func<string, Exception> Bad(Reading r, string name, string op) => what => Malformed(r, name, op, what);
 
     private static int ReadSlice(Reading r, NodeProto node, string name, NodeAttributes a)
     {

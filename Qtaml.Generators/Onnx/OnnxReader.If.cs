@@ -14,15 +14,15 @@ internal static partial class OnnxReader
 {
     private static int ReadIf(Reading r, NodeProto node, string name, NodeAttributes a)
     {
-        GraphProto thenBranch = a.Graph("then_branch") ?? throw Malformed(r, name, "has no then_branch");
-        GraphProto elseBranch = a.Graph("else_branch") ?? throw Malformed(r, name, "has no else_branch");
+        GraphProto thenBranch = a.Graph("then_branch") ?? throw Malformed(r, name, "If", "has no then_branch");
+        GraphProto elseBranch = a.Graph("else_branch") ?? throw Malformed(r, name, "If", "has no else_branch");
         if (thenBranch.Output.Count != node.Output.Count || elseBranch.Output.Count != node.Output.Count)
-            throw Malformed(r, name, "has branches with " + thenBranch.Output.Count + " and " + elseBranch.Output.Count + " outputs for its " + node.Output.Count);
+            throw Malformed(r, name, "If", "has branches with " + thenBranch.Output.Count + " and " + elseBranch.Output.Count + " outputs for its " + node.Output.Count);
 
         string condition = node.Input[0];
         if (r.Constant(condition) is { } known)
         {
-            if (known.Count != 1) throw Malformed(r, name, "has a condition of " + known.Count + " values; ONNX needs one");
+            if (known.Count != 1) throw Malformed(r, name, "If", "has a condition of " + known.Count + " values; ONNX needs one");
             GraphProto taken = known.Values[0] != 0 ? thenBranch : elseBranch;
             ReadBranch(r, taken);
             for (int k = 0; k < node.Output.Count; k++) Forward(r, taken.Output[k].Name, node.Output[k], name);
@@ -53,7 +53,7 @@ internal static partial class OnnxReader
     {
         foreach (TensorProto constant in branch.Initializer)
         {
-            if (!r.Defined.Add(constant.Name)) throw Malformed(r, branch.Name, "defines '" + constant.Name + "' again");
+            if (!r.Defined.Add(constant.Name)) throw Malformed(r, branch.Name, "If", "defines '" + constant.Name + "' again");
             r.Initializers[constant.Name] = constant;
         }
         ReadNodes(r, branch.Node);
@@ -83,7 +83,4 @@ internal static partial class OnnxReader
         }
         throw r.Network.Mismatch(name, "the If branch output '" + tensor + "' is not computed in the branch or around it");
     }
-
-    private static ModelReadException Malformed(Reading r, string name, string what) =>
-        new(Diagnostics.MalformedFile, r.Context.Path, "node '" + name + "' (If) " + what);
 }

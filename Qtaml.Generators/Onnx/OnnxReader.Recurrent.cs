@@ -162,7 +162,4 @@ internal static partial class OnnxReader
         if (node.Output[0].Length == 0) return -1;
         return Output(hNext, new[] { 1, 1, h }, "Y");
     }
-
-    private static ModelReadException Malformed(Reading r, string name, string op, string what) =>
-        new(Diagnostics.MalformedFile, r.Context.Path, "node '" + name + "' (" + op + ") " + what);
 }

@@ -186,6 +186,10 @@ internal static partial class OnnxReader
         if (unknown.Count > 0) throw UnsupportedOperators.Exception(path, unknown, OperatorSchemas.SupportedList);
     }
 
+    /// <summary>A node the file gets wrong: QTAML002 naming the node and its operator.</summary>
+    private static ModelReadException Malformed(Reading r, string name, string op, string what) =>
+        new(Diagnostics.MalformedFile, r.Context.Path, "node '" + name + "' (" + op + ") " + what);
+
     /// <summary>An operator's name, with its domain when it is not the default one (com.microsoft.FusedGemm).</summary>
     private static string Qualified(NodeProto node) => IsDefaultDomain(node.Domain) ? node.OpType : node.Domain + "." + node.OpType;
 
