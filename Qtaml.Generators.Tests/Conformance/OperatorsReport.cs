@@ -20,7 +20,7 @@ internal static class OperatorsReport
         ["Abs"] = "element-wise", ["Add"] = "broadcasting; a constant after a Conv/Gemm folds into its bias", ["And"] = "booleans as 1/0",
         ["AveragePool"] = "1-D/2-D, pads, count_include_pad, dilations (opset 19); no ceil_mode",
         ["BatchNormalization"] = "inference only; folded into the Conv/Gemm before it, else a per-channel scale and shift",
-        ["Cast"] = "of constants: folded (float, double, int32, int64, bool); of a value: to float32 only (the identity)",
+        ["Cast"] = "of constants: folded (float, double, int32, int64, bool); of a value: to float32 or double (the identity: values stay float32) or float16 (rounded to the nearest half)",
         ["Clip"] = "bounds as attributes (<11) or constant inputs; ReLU6", ["Concat"] = "values and constants; of constants: folded",
         ["Constant"] = "value, value_float(s), value_int(s)", ["ConstantOfShape"] = "folded at build time (size-bounded)",
         ["Conv"] = "1-D/2-D, groups, dilations, pads, auto_pad; quantized and vectorized (table, depthwise, direct kernels)",

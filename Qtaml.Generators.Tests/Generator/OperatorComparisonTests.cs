@@ -19,7 +19,7 @@ public class OperatorComparisonTests
         "Max", "Min", "Sum", "Mean", "LogSoftmax", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceMean",
         "GlobalAveragePool", "GlobalMaxPool", "SqueezeUnsqueeze",
         "PadConstant", "PadReflect", "PadEdge", "Slice", "Tile", "Split", "InstanceNormalization", "Cast",
-        "ConvTranspose", "ConvTransposeGrouped", "MaxPoolDilated", "CompareWhere", "EqualOrXor",
+        "ConvTranspose", "ConvTransposeGrouped", "MaxPoolDilated", "CompareWhere", "EqualOrXor", "CastFloat16",
     };
 
     private static readonly long[] InputShape = { 1, 4, 6, 6 };
@@ -84,6 +84,7 @@ public class OperatorComparisonTests
             }
             case "InstanceNormalization": b.Node("InstanceNormalization", new[] { b.Initializer("gamma", new long[] { 8 }, b.RandomTensor(8, 1)), b.Initializer("beta", new long[] { 8 }, b.RandomTensor(8, 0.5)) }); break;
             case "Cast": b.Node("Cast", Array.Empty<string>(), OnnxModelBuilder.Int("to", 1)).Relu(); break;
+            case "CastFloat16": b.Node("Cast", Array.Empty<string>(), OnnxModelBuilder.Int("to", 10)).Node("Cast", Array.Empty<string>(), OnnxModelBuilder.Int("to", 1)); break;
             case "ConvTranspose":
                 // 8 → 5 channels, 3×3, stride 2, pads 1/0, output_padding 1: 6×6 → 12×12.
                 b.Node("ConvTranspose", new[] { b.Initializer("up", new long[] { 8, 5, 3, 3 }, b.RandomTensor(360, 0.4)), b.Initializer("up_bias", new long[] { 5 }, b.RandomTensor(5, 0.2)) },

@@ -56,6 +56,9 @@ internal enum UnaryKind
 
     /// <summary>Logical not of a boolean held as 0 or 1: 1 where x is 0, else 0.</summary>
     Not,
+
+    /// <summary>x rounded to the nearest half-precision value (a Cast to float16), kept in float32.</summary>
+    RoundToHalf,
 }
 
 /// <summary>An elementwise function of one value, with up to two constant parameters.</summary>

@@ -529,10 +529,14 @@ internal static partial class OnnxReader
             case "Unsqueeze": return ReadSqueeze(r, node, name, a, squeeze: false);
             case "Cast":
             {
-                // Values are float32 at run time: a cast to float32 is the identity; to anything else it changes them.
+                // Values are float32 at run time. A cast to float32 is the identity; to double too (every float32 is a
+                // double, and what follows is computed in float32); to float16 rounds to the nearest half. Casts to
+                // integer or boolean types change what values mean and are not compiled.
+                const long Float16 = 10;
                 long to = a.Int("to", 0);
-                if (to != ConstantTensor.Float) throw network.Mismatch(name, "Cast of a computed value to ONNX type " + to + " is not supported; Qtaml computes in float32 (type 1)");
-                return r.Data(node, name);
+                if (to is ConstantTensor.Float or ConstantTensor.Double) return r.Data(node, name);
+                if (to == Float16) return Unary(r, node, name, UnaryKind.RoundToHalf);
+                throw network.Mismatch(name, "Cast of a computed value to ONNX type " + to + " is not supported; Qtaml computes in float32 (casts to float, double and float16 compile)");
             }
             case "ConvTranspose": return ReadConvTranspose(r, node, name, a);
             case "If": return ReadIf(r, node, name, a);

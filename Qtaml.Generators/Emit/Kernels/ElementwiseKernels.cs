@@ -73,6 +73,7 @@ internal static class ElementwiseKernels
             UnaryKind.HardSwish => "x[i] * MathF.Max(0f, MathF.Min(1f, x[i] * " + Literals.Float(1f / 6) + " + 0.5f))",
             UnaryKind.Clip => ClipScalar(u),
             UnaryKind.Not => "x[i] == 0f ? 1f : 0f",
+            UnaryKind.RoundToHalf => "(float)(Half)x[i]",
             _ => "1f / x[i]",
         };
         Func<VectorWidth, string, string>? vector = u.Kind switch
