@@ -98,9 +98,31 @@ public sealed class ModelInfo
     public IReadOnlyList<int> Protection => _protection;
 
     /// <inheritdoc />
-    public override string ToString() => string.Format(CultureInfo.InvariantCulture,
-        "{0} at {1}: {2}-bit, p10 = {3:G4}, p01 = {4:G4}, {8} budget {5} bits/weight, protection [{6}], rho* = {7:F2}",
-        ModelPath, Node, Bits, P10, P01, EccBudget, string.Join(", ", _protection), Rho, Allocator);
+    public override string ToString()
+    {
+        var text = new System.Text.StringBuilder();
+        string F(double v) => v.ToString("G4", CultureInfo.InvariantCulture);
+        if (Bits == 0)
+            return text.Append(ModelPath).Append(": unquantized reference build (float weights, no fault model), ").Append(_layers.Length).Append(" weight layers").ToString();
+        text.Append(ModelPath).Append(" at ").Append(Node).Append(": ").Append(Bits).Append("-bit ")
+            .Append(Encoding == Moments.CodeEncoding.SignMagnitude ? "sign-magnitude" : "two's complement").Append(" codes, ")
+            .Append(Allocator).Append(" at ").Append(F(EccBudget)).Append(" protected bits/weight").AppendLine();
+        if (HasWindow)
+            text.Append("  flips: p10 = ").Append(F(WindowEndP10)).Append(", p01 = ").Append(F(WindowEndP01)).Append(" at the end of the retention window, none just after a refresh; ")
+                .Append("codes compensated for the ").Append(OperatingPoint).Append(" (p10 = ").Append(F(P10)).Append(", p01 = ").Append(F(P01)).Append(')').AppendLine();
+        else
+            text.Append("  flips: p10 = ").Append(F(P10)).Append(", p01 = ").Append(F(P01)).Append(", static").AppendLine();
+        text.Append("  predicted distortion ").Append(F(PredictedDistortion)).Append(" (quantization noise floor ").Append(F(NoiseFloor))
+            .Append("); to reach the floor TAC needs ").Append(F(MinimumTacBudget)).Append(" bits/weight, Uniform-MSP ").Append(F(UniformMspBudget))
+            .Append(" (rho* = ").Append(Rho.ToString("F2", CultureInfo.InvariantCulture)).Append(')').AppendLine();
+        int width = Math.Max(5, _layers.Select(l => l.Name.Length).DefaultIfEmpty(0).Max());
+        text.Append("  ").Append("layer".PadRight(width)).Append("  operator            weights  protected  sensitivity G").AppendLine();
+        foreach (LayerInfo layer in _layers)
+            text.Append("  ").Append(layer.Name.PadRight(width)).Append("  ").Append(layer.Operator.PadRight(18))
+                .Append(layer.WeightCount.ToString(CultureInfo.InvariantCulture).PadLeft(9)).Append("  ")
+                .Append((layer.ProtectedPlanes + " of " + Bits).PadLeft(9)).Append("  ").Append(F(layer.Sensitivity)).AppendLine();
+        return text.ToString().TrimEnd();
+    }
 }
 
 /// <summary>One weight layer of a compiled model.</summary>

@@ -150,5 +150,13 @@ public class GeneratorBehaviourTests
         Assert.Equal("end of window", endInfo.OperatingPoint);
         Assert.Equal(0.1, endInfo.P10, 1e-12);
         Assert.Contains("Compensated for the end of the window: p10 = 0.1, p01 = 0.", end.Source, StringComparison.Ordinal);
+
+        // What an engineer reads: the encoding, the operating point, the budgets, and a row per layer.
+        string report = info.ToString();
+        Assert.Contains("at 2nm: 8-bit ", report, StringComparison.Ordinal);
+        Assert.Contains("codes compensated for the window average (p10 = " + info.P10.ToString("G4", CultureInfo.InvariantCulture), report, StringComparison.Ordinal);
+        Assert.Contains("rho* = ", report, StringComparison.Ordinal);
+        foreach (LayerInfo layer in info.Layers)
+            Assert.Matches(System.Text.RegularExpressions.Regex.Escape(layer.Name) + @"\s+" + layer.Operator + @"\s+" + layer.WeightCount + @"\s+" + layer.ProtectedPlanes + " of 8", report);
     }
 }
