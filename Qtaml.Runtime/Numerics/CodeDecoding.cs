@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Qtaml.Numerics;
 
@@ -14,6 +15,17 @@ public static class CodeDecoding
     /// <summary>The sign-magnitude value of a b-bit pattern read as two's complement (<paramref name="top"/> = 2^{b−1}).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int SignMagnitude(int twos, int top) => twos < 0 ? -top - twos : twos;
+
+    /// <summary>
+    /// Sixteen 8-bit sign-magnitude codes, decoded before they are widened: a negative byte t stands for −128 − t,
+    /// which fits a byte. One compare and select per sixteen codes, not per four.
+    /// </summary>
+    /// <remarks>On x86 (SSSE3, every x86-64-v2 part) two instructions: the magnitude bits, negated where the byte is negative (psignb).</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<sbyte> SignMagnitude(Vector128<sbyte> twos) =>
+        Ssse3.IsSupported
+            ? Ssse3.Sign(twos & Vector128.Create((sbyte)0x7F), twos)
+            : Vector128.ConditionalSelect(Vector128.LessThan(twos, Vector128<sbyte>.Zero), Vector128.Create((sbyte)-128) - twos, twos);
 
     /// <inheritdoc cref="SignMagnitude(int, int)"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

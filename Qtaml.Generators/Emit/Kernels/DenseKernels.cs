@@ -69,7 +69,7 @@ internal static class DenseKernels
         int parts = kind switch { CodeVectors.Avx512 => 1, CodeVectors.Avx2 => 2, _ => 4 };
         string v = kind switch { CodeVectors.Avx512 => "Vector512", CodeVectors.Avx2 => "Vector256", _ => "Vector128" };
         int lanes = 16 / parts;
-        string load(string at) => "Vector128.LoadUnsafe(ref codes, " + at + ")";
+        string load(string at) => k.CodeVector("Vector128.LoadUnsafe(ref codes, " + at + ")");
         // The statements that leave the 16 codes at `at` as floats c0..c{parts-1}.
         void Codes(string at)
         {

@@ -62,8 +62,12 @@ internal sealed class KernelContext
     public string SignExtended(string vectorClass, string ints)
     {
         string twos = Bits < 8 ? vectorClass + ".ShiftRightArithmetic(" + vectorClass + ".ShiftLeft(" + ints + ", " + (32 - Bits) + "), " + (32 - Bits) + ")" : ints;
-        return SignMagnitude ? "CodeDecoding.SignMagnitude(" + twos + ", " + Top + ")" : twos;
+        // 8-bit sign-magnitude codes are decoded as bytes when loaded (CodeVector), sixteen at a time.
+        return SignMagnitude && Bits != 8 ? "CodeDecoding.SignMagnitude(" + twos + ", " + Top + ")" : twos;
     }
+
+    /// <summary>A load of sixteen stored 8-bit codes as the signed bytes they stand for (decoded here if sign-magnitude).</summary>
+    public string CodeVector(string load) => SignMagnitude && Bits == 8 ? "CodeDecoding.SignMagnitude(" + load + ")" : load;
 
     /// <summary>A span of floats a kernel needs: on the stack when small, else a per-thread buffer (declared by <see cref="WriteScratchField"/>).</summary>
     public static string Scratch(string name, string method, long length) => length <= StackFloats
@@ -116,16 +120,16 @@ internal sealed class KernelContext
             }
             string Offset(string vector) => offset != 0 ? " + " + vector + ".Create(" + Literals.Float(offset) + ")" : "";
             Loop("if (Avx512F.IsSupported)", "Sixteen codes sign-extended by one instruction and converted by one more.", (from, to) =>
-                w.Line("Vector512.StoreUnsafe(Avx512F.ConvertToVector512Single(" + SignExtended("Vector512", "Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref codes, " + from + "))") + ")" + Offset("Vector512") + ", ref entries, " + to + ");"));
+                w.Line("Vector512.StoreUnsafe(Avx512F.ConvertToVector512Single(" + SignExtended("Vector512", "Avx512F.ConvertToVector512Int32(" + CodeVector("Vector128.LoadUnsafe(ref codes, " + from + ")") + ")") + ")" + Offset("Vector512") + ", ref entries, " + to + ");"));
             Loop("else if (Avx2.IsSupported)", "Sixteen codes as two halves of eight, each sign-extended by one instruction.", (from, to) =>
             {
-                w.Line("Vector128<sbyte> sixteen = Vector128.LoadUnsafe(ref codes, " + from + ");");
+                w.Line("Vector128<sbyte> sixteen = " + CodeVector("Vector128.LoadUnsafe(ref codes, " + from + ")") + ";");
                 w.Line("Vector256.StoreUnsafe(Vector256.ConvertToSingle(" + SignExtended("Vector256", "Avx2.ConvertToVector256Int32(sixteen)") + ")" + Offset("Vector256") + ", ref entries, " + to + ");");
                 w.Line("Vector256.StoreUnsafe(Vector256.ConvertToSingle(" + SignExtended("Vector256", "Avx2.ConvertToVector256Int32(Sse2.ShiftRightLogical128BitLane(sixteen, 8))") + ")" + Offset("Vector256") + ", ref entries, " + IndexExpression.Plus(to, 8) + ");");
             });
             Loop("else if (Vector128.IsHardwareAccelerated)", "Sixteen codes widened twice to ints (SSE4.1 pmovsx, NEON sxtl) and converted, four vectors.", (from, to) =>
             {
-                w.Line("(Vector128<short> low, Vector128<short> high) = Vector128.Widen(Vector128.LoadUnsafe(ref codes, " + from + "));");
+                w.Line("(Vector128<short> low, Vector128<short> high) = Vector128.Widen(" + CodeVector("Vector128.LoadUnsafe(ref codes, " + from + ")") + ");");
                 w.Line("(Vector128<int> c0, Vector128<int> c1) = Vector128.Widen(low);");
                 w.Line("(Vector128<int> c2, Vector128<int> c3) = Vector128.Widen(high);");
                 for (int k = 0; k < 4; k++)
