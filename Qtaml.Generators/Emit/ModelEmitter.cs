@@ -195,7 +195,8 @@ internal static class ModelEmitter
         bool single = graph.Inputs.Length == 1 && graph.Outputs.Length == 1;
         var arguments = new List<string>();
         if (weightArgs.Length > 0) arguments.Add(weightArgs);
-        foreach ((GraphPort[] ports, string whole, string[] names) in new[] { (graph.Inputs, "input", ParameterNames(graph).Inputs), (graph.Outputs, "output", ParameterNames(graph).Outputs) })
+        (string[] inputNames, string[] outputNames) = ParameterNames(graph);
+        foreach ((GraphPort[] ports, string whole, string[] names) in new[] { (graph.Inputs, "input", inputNames), (graph.Outputs, "output", outputNames) })
         {
             long start = 0;
             for (int k = 0; k < ports.Length; k++)

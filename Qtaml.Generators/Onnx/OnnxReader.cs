@@ -77,7 +77,7 @@ internal static partial class OnnxReader
         foreach (string name in AllNodes(path, graph, 0).SelectMany(n => n.Input).Concat(graph.Output.Select(o => o.Name)))
             uses[name] = uses.TryGetValue(name, out int n) ? n + 1 : 1;
 
-        CheckOperatorsKnown(path, graph, opset);
+        CheckOperatorsKnown(path, graph);
         var reading = new Reading(new Context(path, initializers), new NetworkBuilder(path, inputShape), uses, opset, batch, initializers);
         reading.Values[dataInputs[0].Name] = 0;
         reading.HasBatch.Add(true);
@@ -134,7 +134,7 @@ internal static partial class OnnxReader
         string path = reading.Context.Path;
         foreach (NodeProto node in nodes)
         {
-            string nodeName = string.IsNullOrEmpty(node.Name) ? node.OpType : node.Name;
+            string nodeName = NodeName(node);
             OperatorSchema schema = CheckNode(reading, node, nodeName);
             foreach (string written in node.Output)
                 if (written.Length > 0 && !reading.Defined.Add(written))
@@ -179,16 +179,19 @@ internal static partial class OnnxReader
     }
 
     /// <summary>Every node's operator is one Qtaml compiles; if not, one diagnostic lists all that are not, with their nodes.</summary>
-    private static void CheckOperatorsKnown(string path, GraphProto graph, int opset)
+    private static void CheckOperatorsKnown(string path, GraphProto graph)
     {
         var unknown = AllNodes(path, graph, 0).Where(n => !IsDefaultDomain(n.Domain) || !OperatorSchemas.TryGet(n.OpType, out _))
-            .Select(n => (Qualified(n), string.IsNullOrEmpty(n.Name) ? n.OpType : n.Name)).ToList();
+            .Select(n => (Qualified(n), NodeName(n))).ToList();
         if (unknown.Count > 0) throw UnsupportedOperators.Exception(path, unknown, OperatorSchemas.SupportedList);
     }
 
     /// <summary>A node the file gets wrong: QTAML002 naming the node and its operator.</summary>
     private static ModelReadException Malformed(Reading r, string name, string op, string what) =>
         new(Diagnostics.MalformedFile, r.Context.Path, "node '" + name + "' (" + op + ") " + what);
+
+    /// <summary>How diagnostics name a node: its name, or its operator when the file leaves it unnamed.</summary>
+    private static string NodeName(NodeProto node) => string.IsNullOrEmpty(node.Name) ? node.OpType : node.Name;
 
     /// <summary>An operator's name, with its domain when it is not the default one (com.microsoft.FusedGemm).</summary>
     private static string Qualified(NodeProto node) => IsDefaultDomain(node.Domain) ? node.OpType : node.Domain + "." + node.OpType;

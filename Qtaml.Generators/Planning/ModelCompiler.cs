@@ -221,12 +221,14 @@ internal static class ModelCompiler
     {
         var saturation = plan.Saturation!;
         string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
-        // A budget a user is told to give is rounded up to the thousandth shown, so giving it meets the need.
-        string Up(double v) => (Math.Ceiling(v * 1000 - 1e-6) / 1000).ToString("F3", CultureInfo.InvariantCulture);
-        string recommended = (Math.Ceiling(saturation.TacBudget * 1000 - 1e-6) / 1000).ToString("0.0##", CultureInfo.InvariantCulture);
+        // A budget a user is told to give is rounded up to the thousandth shown, so giving it meets the need; the
+        // code fix's value is the same number.
+        static double RoundedUp(double v) => Math.Ceiling(v * 1000 - 1e-6) / 1000;
+        double needed = RoundedUp(saturation.TacBudget);
+        string recommended = needed.ToString("0.0##", CultureInfo.InvariantCulture);
         if (plan.Budget < saturation.TacBudget - 1e-9)
-            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BudgetTooSmall, Argument.Budget, F(plan.Budget), nodeLabel, Up(saturation.TacBudget), Up(saturation.UniformMspBudget)).WithReplacement(recommended));
+            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BudgetTooSmall, Argument.Budget, F(plan.Budget), nodeLabel, F(needed), F(RoundedUp(saturation.UniformMspBudget))).WithReplacement(recommended));
         else if (plan.Budget > saturation.TacBudget + WasteTolerance)
-            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BudgetWasted, Argument.Budget, F(plan.Budget), nodeLabel, Up(saturation.TacBudget), F(plan.Budget - double.Parse(Up(saturation.TacBudget), CultureInfo.InvariantCulture))).WithReplacement(recommended));
+            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BudgetWasted, Argument.Budget, F(plan.Budget), nodeLabel, F(needed), F(plan.Budget - needed)).WithReplacement(recommended));
     }
 }

@@ -183,21 +183,6 @@ public static class MeanCorrection
     /// <summary>The widest codes whose correction searches every code (2^b candidates for each intended code).</summary>
     public const int MaxSearchBits = 10;
 
-    /// <summary>The stored code whose read mean, in <paramref name="encoding"/>, is nearest <paramref name="target"/>; ties to the lower variance, then the smaller code.</summary>
-    public static int BestStoredCode(double target, int bits, int protectedMask, FlipProbabilities flips, CodeEncoding encoding)
-    {
-        int best = 0;
-        double bestDistance = double.PositiveInfinity, bestVariance = double.PositiveInfinity;
-        for (int code = CodeEncodings.MinCode(bits, encoding); code <= StoredCode.MaxCode(bits); code++)
-        {
-            ErrorMoment read = ErrorMoments.Read(code, bits, protectedMask, flips, encoding);
-            double distance = Math.Abs(read.Mean - target);
-            if (distance < bestDistance || (distance == bestDistance && read.Variance < bestVariance))
-                (best, bestDistance, bestVariance) = (code, distance, read.Variance);
-        }
-        return best;
-    }
-
     /// <summary>
     /// The largest |E[q~] − q| the correction can leave for any target q in the code range, with the top
     /// <paramref name="protectedCount"/> planes protected (0 when nothing or everything is protected).

@@ -223,7 +223,7 @@ internal static class ElementwiseKernels
                 int[] ls = TensorKernels.BroadcastStrides(b.Left.Shape, output), rs = TensorKernels.BroadcastStrides(b.Right.Shape, output);
                 var blocks = new List<IDisposable>();
                 for (int d = 0; d < output.Length; d++) blocks.Add(w.Block("for (int i" + d + " = 0; i" + d + " < " + output[d] + "; i" + d + "++)"));
-                string Index(int[] strides) => string.Join(" + ", Enumerable.Range(0, output.Length).Where(d => strides[d] != 0).Select(d => "i" + d + " * " + strides[d]).DefaultIfEmpty("0"));
+                string Index(int[] strides) => BroadcastIndex(strides);
                 w.Line("y[" + Index(TensorKernels.BroadcastStrides(output, output)) + "] = " + Relu(Combine(Element(b.Left, left, Index(ls)), Element(b.Right, right, Index(rs))), null) + ";");
                 for (int i = blocks.Count - 1; i >= 0; i--) blocks[i].Dispose();
             }
@@ -248,7 +248,7 @@ internal static class ElementwiseKernels
                 if (operands[i].IsConstant && operands[i].Length > 1) w.Line("ReadOnlySpan<float> " + names[i] + " = " + method + "_" + names[i].ToUpperInvariant() + ";");
             var blocks = new List<IDisposable>();
             for (int d = 0; d < output.Length; d++) blocks.Add(w.Block("for (int i" + d + " = 0; i" + d + " < " + output[d] + "; i" + d + "++)"));
-            string Index(int[] strides) => string.Join(" + ", Enumerable.Range(0, output.Length).Where(d => strides[d] != 0).Select(d => "i" + d + " * " + strides[d]).DefaultIfEmpty("0"));
+            string Index(int[] strides) => BroadcastIndex(strides);
             string Element(int i) => operands[i].Length == 1
                 ? operands[i].IsConstant ? Literals.Float(operands[i].Constant![0]) : names[i] + "[0]"
                 : names[i] + "[" + Index(TensorKernels.BroadcastStrides(operands[i].Shape, output)) + "]";
@@ -259,6 +259,10 @@ internal static class ElementwiseKernels
             if (operands[i].IsConstant && operands[i].Length > 1) w.Line("private static ReadOnlySpan<float> " + method + "_" + names[i].ToUpperInvariant() + " => " + Literals.FloatArray(operands[i].Constant!) + ";");
         w.Line();
     }
+
+    /// <summary>The flat index, in nested loops i0, i1... over the output's axes, of an operand with these broadcast strides.</summary>
+    private static string BroadcastIndex(int[] strides) =>
+        string.Join(" + ", Enumerable.Range(0, strides.Length).Where(d => strides[d] != 0).Select(d => "i" + d + " * " + strides[d]).DefaultIfEmpty("0"));
 
     private static bool IsScalar(Operand o, float value) => o.IsConstant && o.Length == 1 && o.Constant![0] == value;
 
