@@ -41,11 +41,21 @@ internal static class Diagnostics
     public static readonly DiagnosticDescriptor BudgetOutOfRange = Error("QTAML009", "ECC budget out of range",
         "EccBudget = {0} is not between 0 and Bits = {1} protected bits per weight");
 
-    public static readonly DiagnosticDescriptor BudgetTooSmall = Warning("QTAML010", "ECC budget below the noise floor",
-        "EccBudget = {0} bits/weight leaves the predicted fault distortion above the quantization noise floor at {1}; TAC needs {2} bits/weight to reach it (Uniform-MSP would need {3})");
+    public static readonly DiagnosticDescriptor BudgetTooSmall = Warning("QTAML010", "ECC budget below the accuracy target",
+        "EccBudget = {0} bits/weight is predicted to keep {1} of decisions at {2}, below the target {3}; TAC needs {4} bits/weight for it (Uniform-MSP {5}, magnitude-based {6}). Predicted on {7} calibration inputs.");
 
-    public static readonly DiagnosticDescriptor BudgetWasted = Warning("QTAML011", "ECC budget above saturation",
-        "EccBudget = {0} bits/weight is beyond saturation at {1}: TAC reaches the quantization noise floor with {2} bits/weight, so {3} bits/weight buy nothing visible");
+    public static readonly DiagnosticDescriptor BudgetWasted = Warning("QTAML011", "ECC budget far above the accuracy target",
+        "EccBudget = {0} bits/weight is more than the target needs at {1}: TAC keeps {2} of decisions with {3} bits/weight (this budget: {4}), so {5} bits/weight buy little. Predicted on {6} calibration inputs; raise TargetAgreement to ask for more.");
+
+    public static readonly DiagnosticDescriptor CalibrationUnusable = Error("QTAML026", "Calibration inputs cannot be used",
+        "The calibration file '{0}' cannot be used: {1}");
+
+    public static readonly DiagnosticDescriptor TargetAgreementOutOfRange = Error("QTAML027", "Target agreement out of range",
+        "TargetAgreement = {0} is not a share in (0, 1]; 0.95 asks that 95% of decisions survive the faults");
+
+    public static readonly DiagnosticDescriptor BudgetUnchecked = new("QTAML028", "ECC budget not checked against an accuracy target",
+        "EccBudget = {0} bits/weight is not checked against an accuracy target at {1}: the build has no calibration inputs. Give Calibration = \"inputs.npy\" (unlabeled samples of the model's input) to predict the decisions it keeps. Data-free bound: TAC reaches the quantization noise floor with {2} bits/weight (Uniform-MSP {3}).",
+        Category, DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: HelpBase + "qtaml028");
 
     public static readonly DiagnosticDescriptor ModelTooLarge = Error("QTAML012", "Model too large to bake",
         "The model '{0}' has {1} weights; Qtaml bakes at most {2} into one class. Split the model or use fewer parameters.");

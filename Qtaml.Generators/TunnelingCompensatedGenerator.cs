@@ -62,7 +62,8 @@ public sealed class TunnelingCompensatedGenerator : IIncrementalGenerator
 
         // The models themselves, by path only: to tell "misspelt" from "present but not encoded" (the build step did not run).
         IncrementalValueProvider<ImmutableArray<string>> rawWeightFiles = context.AdditionalTextsProvider
-            .Where(static text => text.Path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) || text.Path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+            .Where(static text => text.Path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) || text.Path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
+                || text.Path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
             .Select(static (text, _) => text.Path)
             .Collect();
 
@@ -76,7 +77,7 @@ public sealed class TunnelingCompensatedGenerator : IIncrementalGenerator
             .Select(static (type, _) => type.Request)
             .Combine(files.Combine(rawWeightFiles))
             .Combine(defaults)
-            .Select(static (input, _) => new CompileInput(input.Left.Left, WeightFileLookup.Find(input.Left.Right.Left, input.Left.Right.Right, input.Left.Left.ModelPath), input.Right))
+            .Select(static (input, _) => Pair(input.Left.Left, input.Left.Right.Left, input.Left.Right.Right, input.Right))
             .WithTrackingName(TrackingNames.Inputs);
 
         IncrementalValuesProvider<GenerationResult> results = inputs
@@ -103,6 +104,17 @@ public sealed class TunnelingCompensatedGenerator : IIncrementalGenerator
                 foreach (DiagnosticInfo diagnostic in result.Diagnostics) spc.ReportDiagnostic(diagnostic.ToDiagnostic(where, compilation));
             }
         });
+    }
+
+    /// <summary>
+    /// A request with its own files: the weight file it names, and the calibration file the attribute names or, failing
+    /// that, the weight file's QtamlCalibration metadata names.
+    /// </summary>
+    private static CompileInput Pair(ModelRequest request, ImmutableArray<WeightFileText> files, ImmutableArray<string> rawFiles, BuildDefaults defaults)
+    {
+        WeightFileMatch model = WeightFileLookup.Find(files, rawFiles, request.ModelPath);
+        string? calibration = request.Calibration ?? model.File?.Calibration;
+        return new CompileInput(request, model, defaults, calibration is null ? null : WeightFileLookup.Find(files, rawFiles, calibration));
     }
 
     private static GenerationResult CompileSafely(CompileInput input, CancellationToken cancellationToken)
@@ -133,7 +145,7 @@ public sealed class TunnelingCompensatedGenerator : IIncrementalGenerator
         if (newline < 0) return null;
         string original = content.Substring(WeightFileHeader.Length, newline - WeightFileHeader.Length).TrimEnd('\r');
         string? Metadata(string name) => metadata.TryGetValue("build_metadata.AdditionalFiles." + name, out string? value) && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;
-        return new WeightFileText(original, content.Substring(newline + 1).Trim(), Metadata("QtamlInputShape"), Metadata("QtamlConstantInputs"));
+        return new WeightFileText(original, content.Substring(newline + 1).Trim(), Metadata("QtamlInputShape"), Metadata("QtamlConstantInputs"), Metadata("QtamlCalibration"));
     }
 
     private static BuildDefaults ReadDefaults(AnalyzerConfigOptions options)

@@ -15,8 +15,9 @@ public sealed class ModelInfo
     public ModelInfo(string modelPath, string node, int bits, double p10, double p01, double eccBudget,
         double predictedDistortion, double noiseFloor, double rho, double minimumTacBudget, double uniformMspBudget, LayerInfo[] layers,
         string allocator = "Tac", string operatingPoint = "static", double windowEndP10 = double.NaN, double windowEndP01 = double.NaN,
-        Moments.CodeEncoding encoding = Moments.CodeEncoding.TwosComplement)
+        Moments.CodeEncoding encoding = Moments.CodeEncoding.TwosComplement, AgreementForecast? forecast = null)
     {
+        Forecast = forecast;
         Encoding = encoding;
         OperatingPoint = operatingPoint;
         WindowEndP10 = double.IsNaN(windowEndP10) ? p10 : windowEndP10;
@@ -91,6 +92,12 @@ public sealed class ModelInfo
     /// <summary>The budget Uniform-MSP needs to reach the noise floor.</summary>
     public double UniformMspBudget { get; }
 
+    /// <summary>
+    /// With calibration inputs: the predicted share of decisions the plan keeps and the budget each allocator needs
+    /// for the target; null for a build without them (its budgets are the data-free bound at the noise floor).
+    /// </summary>
+    public AgreementForecast? Forecast { get; }
+
     /// <summary>The weight layers, in the order of the weight image.</summary>
     public IReadOnlyList<LayerInfo> Layers => _layers;
 
@@ -112,6 +119,8 @@ public sealed class ModelInfo
                 .Append("codes compensated for the ").Append(OperatingPoint).Append(" (p10 = ").Append(F(P10)).Append(", p01 = ").Append(F(P01)).Append(')').AppendLine();
         else
             text.Append("  flips: p10 = ").Append(F(P10)).Append(", p01 = ").Append(F(P01)).Append(", static").AppendLine();
+        if (Forecast is { } forecast)
+            text.Append("  ").Append(forecast).AppendLine();
         text.Append("  predicted distortion ").Append(F(PredictedDistortion)).Append(" (quantization noise floor ").Append(F(NoiseFloor))
             .Append("); to reach the floor TAC needs ").Append(F(MinimumTacBudget)).Append(" bits/weight, Uniform-MSP ").Append(F(UniformMspBudget))
             .Append(" (rho* = ").Append(Rho.ToString("F2", CultureInfo.InvariantCulture)).Append(')').AppendLine();
@@ -122,6 +131,34 @@ public sealed class ModelInfo
                 .Append(layer.WeightCount.ToString(CultureInfo.InvariantCulture).PadLeft(9)).Append("  ")
                 .Append((layer.ProtectedPlanes + " of " + Bits).PadLeft(9)).Append("  ").Append(F(layer.Sensitivity)).AppendLine();
         return text.ToString().TrimEnd();
+    }
+}
+
+/// <summary>
+/// What a build with calibration inputs predicts about decisions: the share of calibration inputs whose arg max
+/// survives the faults under the plan, and the smallest budget per allocator that keeps <paramref name="TargetAgreement"/>
+/// of them (+∞ where none does), in protected bits per weight.
+/// </summary>
+/// <param name="Samples">The calibration inputs the prediction rests on.</param>
+/// <param name="TargetAgreement">The share of decisions a budget must keep (the attribute's TargetAgreement, default 0.95).</param>
+/// <param name="PredictedAgreement">The share the compiled plan is predicted to keep.</param>
+/// <param name="Ceiling">The share kept with every bit-plane protected: what quantization alone leaves.</param>
+/// <param name="TacBudget">The budget TAC needs for the target.</param>
+/// <param name="UniformMspBudget">The budget Uniform-MSP needs for the target.</param>
+/// <param name="MagnitudeBudget">The budget magnitude-based allocation needs for the target.</param>
+public sealed record AgreementForecast(int Samples, double TargetAgreement, double PredictedAgreement, double Ceiling, double TacBudget, double UniformMspBudget, double MagnitudeBudget)
+{
+    /// <summary>ρ* at the target: Uniform-MSP's budget over TAC's.</summary>
+    public double Rho => TacBudget == 0 ? (UniformMspBudget == 0 ? 1 : double.PositiveInfinity) : UniformMspBudget / TacBudget;
+
+    /// <inheritdoc />
+    public override string ToString()
+    {
+        static string P(double v) => v.ToString("P1", CultureInfo.InvariantCulture);
+        static string B(double v) => double.IsPositiveInfinity(v) ? "unreachable" : v.ToString("0.###", CultureInfo.InvariantCulture);
+        return "calibrated on " + Samples + " inputs: predicted to keep " + P(PredictedAgreement) + " of decisions (" + P(Ceiling) + " fully protected); for "
+            + P(TargetAgreement) + " TAC needs " + B(TacBudget) + " bits/weight, Uniform-MSP " + B(UniformMspBudget) + ", magnitude-based " + B(MagnitudeBudget)
+            + " (rho* = " + Rho.ToString("F2", CultureInfo.InvariantCulture) + ")";
     }
 }
 

@@ -90,6 +90,22 @@ public sealed class TunnelingCompensatedAttribute : Attribute
     public Tac.Allocator Allocator { get; set; } = Tac.Allocator.Tac;
 
     /// <summary>
+    /// Unlabeled calibration inputs: a NumPy .npy file (float32, shape [N, input...]: N samples of the model's first
+    /// input) in the project, e.g. <c>"Models/calibration.npy"</c>. With them the build evaluates the float model on
+    /// the first 256 samples, measures each layer's sensitivity through its Jacobian and each decision's margin,
+    /// predicts the share of decisions the plan keeps under the faults, and states the budget each allocator needs
+    /// for <see cref="TargetAgreement"/> (QTAML010, QTAML011, Info). Without them the budgets are a data-free bound.
+    /// MSBuild, per weight file: <c>&lt;AdditionalFiles Update="model.onnx" QtamlCalibration="Models/calibration.npy" /&gt;</c>.
+    /// </summary>
+    public string? Calibration { get; set; }
+
+    /// <summary>
+    /// The share of calibration inputs whose decision (arg max of the output) must survive the faults for a budget to
+    /// be enough, in (0, 1]. Default 0.95. Needs <see cref="Calibration"/>. Negative: not set.
+    /// </summary>
+    public double TargetAgreement { get; set; } = -1;
+
+    /// <summary>
     /// false compiles an unquantized float reference build (no TAC, no weight image): for checking the
     /// generated code against another runtime. Default true.
     /// </summary>

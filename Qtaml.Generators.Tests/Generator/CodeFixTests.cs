@@ -42,7 +42,7 @@ public class CodeFixTests
             }
             // The budget warnings are not what most of these tests are about.
             if (quietBudget)
-                TestState.AnalyzerConfigFiles.Add(("/.globalconfig", "is_global = true\ndotnet_diagnostic.QTAML010.severity = none\ndotnet_diagnostic.QTAML011.severity = none\n"));
+                TestState.AnalyzerConfigFiles.Add(("/.globalconfig", "is_global = true\ndotnet_diagnostic.QTAML010.severity = none\ndotnet_diagnostic.QTAML011.severity = none\ndotnet_diagnostic.QTAML028.severity = none\n"));
             TestBehaviors = TestBehaviors.SkipGeneratedSourcesCheck;
         }
 
@@ -83,20 +83,25 @@ public class CodeFixTests
         await test.RunAsync(TestContext.Current.CancellationToken);
     }
 
-    /// <summary>The budget the build recommends for the MLP at 2nm (what the fix must write), read from the generator's own diagnostic.</summary>
+    private static readonly byte[] CalibrationInputs = DiagnosticTests.Calibration();
+    private const string Calibrated = "Calibration = \"Models/calibration.npy\", FlipProbability = 0.2";
+
+    /// <summary>The budget the calibrated build recommends for the MLP (what the fix must write), read from the generator's own diagnostic.</summary>
     private static (string Budget, string Message) RecommendedBudget()
     {
-        var run = GeneratorHarness.Run(TestModels.Consumer("Models/m.onnx", ", EccBudget = 1.0"), new[] { GeneratorHarness.WeightFile("Models/m.onnx", Mlp) });
+        var run = GeneratorHarness.Run(TestModels.Consumer("Models/m.onnx", ", " + Calibrated + ", EccBudget = 0.0"),
+            new[] { GeneratorHarness.WeightFile("Models/m.onnx", Mlp), GeneratorHarness.WeightFile("Models/calibration.npy", CalibrationInputs) });
         Diagnostic warning = run.GeneratorDiagnostics.Single(d => d.Id == "QTAML010");
         return (warning.Properties["QtamlReplacement"]!, warning.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
     }
 
     [Fact]
-    public async Task A_budget_below_what_TAC_needs_is_set_to_the_recommended_value_and_the_warning_goes()
+    public async Task A_budget_below_what_the_target_needs_is_set_to_the_recommended_value_and_the_warning_goes()
     {
         (string recommended, string message) = RecommendedBudget();
-        Assert.True(double.Parse(recommended, System.Globalization.CultureInfo.InvariantCulture) > 1.0);
-        var test = new Test<ReplaceArgumentCodeFix>(Attributed("\"Models/m.onnx\", EccBudget = {|#0:1.0|}"), Attributed("\"Models/m.onnx\", EccBudget = " + recommended), quietBudget: false, ("Models/m.onnx", Mlp));
+        Assert.True(double.Parse(recommended, System.Globalization.CultureInfo.InvariantCulture) > 0);
+        var test = new Test<ReplaceArgumentCodeFix>(Attributed("\"Models/m.onnx\", " + Calibrated + ", EccBudget = {|#0:0.0|}"), Attributed("\"Models/m.onnx\", " + Calibrated + ", EccBudget = " + recommended),
+            quietBudget: false, ("Models/m.onnx", Mlp), ("Models/calibration.npy", CalibrationInputs));
         test.ExpectedDiagnostics.Add(new DiagnosticResult("QTAML010", DiagnosticSeverity.Warning).WithLocation(0).WithMessage(message));
         await test.RunAsync(TestContext.Current.CancellationToken);
     }
@@ -104,13 +109,15 @@ public class CodeFixTests
     [Fact]
     public async Task A_budget_that_is_not_written_is_added_to_the_attribute()
     {
-        // The budget comes from the default (1.0): the warning is on the attribute, and the fix writes EccBudget.
+        // The budget comes from MSBuild (QtamlEccBudget = 0): the warning is on the attribute, and the fix writes EccBudget.
         (string recommended, string message) = RecommendedBudget();
         var test = new Test<ReplaceArgumentCodeFix>(
-            "namespace App\n{\n    [{|#0:global::Qtaml.TunnelingCompensated(\"Models/m.onnx\")|}]\n    public static partial class Model { }\n}",
-            "namespace App\n{\n    [global::Qtaml.TunnelingCompensated(\"Models/m.onnx\", EccBudget = " + recommended + ")]\n    public static partial class Model { }\n}",
-            quietBudget: false, ("Models/m.onnx", Mlp));
-        test.ExpectedDiagnostics.Add(new DiagnosticResult("QTAML010", DiagnosticSeverity.Warning).WithLocation(0).WithMessage(message));
+            "namespace App\n{\n    [{|#0:global::Qtaml.TunnelingCompensated(\"Models/m.onnx\", " + Calibrated + ")|}]\n    public static partial class Model { }\n}",
+            "namespace App\n{\n    [global::Qtaml.TunnelingCompensated(\"Models/m.onnx\", " + Calibrated + ", EccBudget = " + recommended + ")]\n    public static partial class Model { }\n}",
+            quietBudget: false, ("Models/m.onnx", Mlp), ("Models/calibration.npy", CalibrationInputs));
+        test.TestState.AnalyzerConfigFiles.Add(("/.globalconfig", "is_global = true\nbuild_property.QtamlEccBudget = 0.0\n"));
+        test.FixedState.AnalyzerConfigFiles.Add(("/.globalconfig", "is_global = true\nbuild_property.QtamlEccBudget = 0.0\n"));
+        test.ExpectedDiagnostics.Add(new DiagnosticResult("QTAML010", DiagnosticSeverity.Warning).WithLocation(0).WithMessage(message.Replace("EccBudget = 0.000", "EccBudget = 0.000")));
         await test.RunAsync(TestContext.Current.CancellationToken);
     }
 }

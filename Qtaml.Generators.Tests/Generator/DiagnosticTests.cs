@@ -155,25 +155,100 @@ public class DiagnosticTests
         Assert.Contains("between 0 and Bits = 8", d.GetMessage());
     }
 
+    private const string CalibrationPath = "Models/calibration.npy";
+
+    /// <summary>64 unlabeled inputs for the test MLP (20 values each), as numpy.save writes them.</summary>
+    internal static byte[] Calibration() => Qtaml.Tools.NpyFile.Write(Enumerable.Range(0, 64).SelectMany(i => TestModels.Input(20, 100 + i)).ToArray(), 64, 20);
+
+    private static GeneratorHarness.Result Calibrated(string arguments) => GeneratorHarness.Run(TestModels.Consumer(Path, ", Calibration = \"" + CalibrationPath + "\"" + arguments),
+        new[] { GeneratorHarness.WeightFile(Path, Mlp()), GeneratorHarness.WeightFile(CalibrationPath, Calibration()) });
+
+    private static double Number(string message, string pattern) =>
+        double.Parse(System.Text.RegularExpressions.Regex.Match(message, pattern).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+
     [Fact]
-    public void QTAML010_budget_below_the_noise_floor_says_how_much_TAC_needs()
+    public void QTAML010_budget_below_the_target_says_what_it_keeps_and_what_each_allocator_needs()
     {
-        (Diagnostic d, string source) = Single(TestModels.Consumer(Path, ", Node = \"2nm\", EccBudget = 0.5"), Mlp(), "QTAML010");
-        AssertAt(d, source, "0.5", DiagnosticSeverity.Warning);
-        // The numbers: the budget given, and the budget TAC needs from the build's own saturation report.
-        Assert.Matches(@"EccBudget = 0\.500 bits/weight .* at 2nm; TAC needs \d+\.\d{3} bits/weight to reach it \(Uniform-MSP would need \d+\.\d{3}\)", d.GetMessage());
+        var run = Calibrated(", FlipProbability = 0.2, EccBudget = 0.0");
+        Diagnostic d = Assert.Single(run.GeneratorDiagnostics);
+        Assert.Equal("QTAML010", d.Id);
+        Assert.Equal(DiagnosticSeverity.Warning, d.DefaultSeverity);
+        Assert.Matches(@"^EccBudget = 0\.000 bits/weight is predicted to keep \d+\.\d % of decisions at 2nm \(symmetric p = 0\.2\), below the target 95\.0 %; TAC needs \d+\.\d{3} bits/weight for it \(Uniform-MSP \d+\.\d{3}, magnitude-based \d+\.\d{3}\)\. Predicted on 64 calibration inputs\.$", d.GetMessage());
+        double tac = Number(d.GetMessage(), @"TAC needs (\d+\.\d+)"), uniform = Number(d.GetMessage(), @"Uniform-MSP (\d+\.\d+)");
+        Assert.InRange(tac, 0.001, uniform);
+        // The code fix's value is the budget the message names; given it, the warning goes.
+        Assert.Equal(tac, double.Parse(d.Properties["QtamlReplacement"]!, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Empty(Calibrated(", FlipProbability = 0.2, EccBudget = " + d.Properties["QtamlReplacement"]).GeneratorDiagnostics);
     }
 
     [Fact]
-    public void QTAML011_budget_above_saturation_says_how_much_is_wasted()
+    public void QTAML011_budget_far_above_the_target_says_how_much_buys_little()
     {
-        (Diagnostic d, string source) = Single(TestModels.Consumer(Path, ", Node = \"7nm\", EccBudget = 8.0"), Mlp(), "QTAML011");
-        AssertAt(d, source, "8.0", DiagnosticSeverity.Warning);
-        var match = System.Text.RegularExpressions.Regex.Match(d.GetMessage(), @"reaches the quantization noise floor with (\d+\.\d{3}) bits/weight, so (\d+\.\d{3}) bits/weight buy nothing");
-        Assert.True(match.Success, d.GetMessage());
-        double needed = double.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-        double wasted = double.Parse(match.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
-        Assert.Equal(8.0, needed + wasted, 3);
+        var run = Calibrated(", FlipProbability = 0.2, EccBudget = 6.0");
+        Diagnostic d = Assert.Single(run.GeneratorDiagnostics);
+        Assert.Equal("QTAML011", d.Id);
+        Assert.Equal(DiagnosticSeverity.Warning, d.DefaultSeverity);
+        double needed = Number(d.GetMessage(), @"with (\d+\.\d{3}) bits/weight"), wasted = Number(d.GetMessage(), @"so (\d+\.\d{3}) bits/weight buy little");
+        Assert.Equal(6.0, needed + wasted, 3);
+        Assert.Contains("keeps 95.0 % of decisions", d.GetMessage());
+    }
+
+    [Fact]
+    public void A_budget_that_meets_the_target_is_silent_and_a_stricter_target_asks_for_more()
+    {
+        string needed = Calibrated(", FlipProbability = 0.2, EccBudget = 0.0").GeneratorDiagnostics.Single().Properties["QtamlReplacement"]!;
+        Assert.Empty(Calibrated(", FlipProbability = 0.2, EccBudget = " + needed).GeneratorDiagnostics);
+        Diagnostic stricter = Calibrated(", FlipProbability = 0.2, TargetAgreement = 0.999, EccBudget = " + needed).GeneratorDiagnostics.Single();
+        Assert.Equal("QTAML010", stricter.Id);
+        Assert.Contains("below the target 99.9 %", stricter.GetMessage());
+    }
+
+    [Fact]
+    public void QTAML028_without_calibration_the_budget_is_reported_unchecked_as_information_with_the_data_free_bound()
+    {
+        (Diagnostic d, string source) = Single(TestModels.Consumer(Path, ", Node = \"2nm\", EccBudget = 0.5"), Mlp(), "QTAML028");
+        AssertAt(d, source, "0.5", DiagnosticSeverity.Info);
+        Assert.Matches(@"EccBudget = 0\.500 bits/weight is not checked against an accuracy target at 2nm: the build has no calibration inputs\..*Data-free bound: TAC reaches the quantization noise floor with \d+\.\d{3} bits/weight \(Uniform-MSP \d+\.\d{3}\)", d.GetMessage());
+    }
+
+    [Theory]
+    [InlineData("Models/calibraton.npy", null, "it is not among the project's files (the Qtaml package adds every *.npy under the project); did you mean 'Models/calibration.npy'?")]
+    [InlineData(CalibrationPath, "rows of 9", "its samples have 9 values (shape [64, 9]) and the model's input [20] has 20; save an array of shape [N, 20]")]
+    [InlineData(CalibrationPath, "not npy", "it does not start with the .npy magic string (\\x93NUMPY); save it with numpy.save")]
+    public void QTAML026_unusable_calibration_inputs_point_at_Calibration_and_say_why(string path, string? defect, string reason)
+    {
+        byte[] calibration = defect switch
+        {
+            "rows of 9" => Qtaml.Tools.NpyFile.Write(new float[64 * 9], 64, 9),
+            "not npy" => System.Text.Encoding.ASCII.GetBytes("pixels,label\n0,1\n"),
+            _ => Calibration(),
+        };
+        string source = TestModels.Consumer(Path, ", Calibration = \"" + path + "\"");
+        var result = GeneratorHarness.Run(source, new[] { GeneratorHarness.WeightFile(Path, Mlp()), GeneratorHarness.WeightFile(CalibrationPath, calibration) });
+        Diagnostic d = Assert.Single(result.GeneratorDiagnostics);
+        Assert.Equal("QTAML026", d.Id);
+        AssertAt(d, source, "\"" + path + "\"", DiagnosticSeverity.Error);
+        Assert.Equal("The calibration file '" + path + "' cannot be used: " + reason, d.GetMessage());
+    }
+
+    [Fact]
+    public void QTAML026_from_MSBuild_metadata_points_at_the_model_path()
+    {
+        var metadata = new Dictionary<string, string> { ["QtamlCalibration"] = "Models/none.npy" };
+        string source = TestModels.Consumer(Path);
+        var result = GeneratorHarness.Run(source, new[] { GeneratorHarness.WeightFile(Path, Mlp(), metadata) });
+        Diagnostic d = Assert.Single(result.GeneratorDiagnostics);
+        Assert.Equal("QTAML026", d.Id);
+        AssertAt(d, source, "\"" + Path + "\"", DiagnosticSeverity.Error);
+    }
+
+    [Theory]
+    [InlineData("0.0")]
+    [InlineData("1.5")]
+    public void QTAML027_target_agreement_out_of_range_points_at_it(string value)
+    {
+        (Diagnostic d, string source) = Single(TestModels.Consumer(Path, ", TargetAgreement = " + value), Mlp(), "QTAML027");
+        AssertAt(d, source, value, DiagnosticSeverity.Error);
     }
 
     [Fact]
@@ -225,13 +300,12 @@ public class DiagnosticTests
     }
 
     [Fact]
-    public void A_good_model_at_its_saturation_budget_reports_nothing()
+    public void A_model_calibrated_through_MSBuild_metadata_is_forecast_like_one_calibrated_by_the_attribute()
     {
-        // Ask the generator what TAC needs, then give exactly that: no budget warning either way.
-        var first = GeneratorHarness.Run(TestModels.Consumer(Path, ", Node = \"7nm\""), new[] { GeneratorHarness.WeightFile(Path, Mlp()) });
-        Diagnostic budget = first.GeneratorDiagnostics.Single(d => d.Id is "QTAML010" or "QTAML011");
-        string needed = System.Text.RegularExpressions.Regex.Match(budget.GetMessage(), @"TAC (?:needs|reaches the quantization noise floor with) (\d+\.\d{3}) bits/weight").Groups[1].Value;
-        var second = GeneratorHarness.Run(TestModels.Consumer(Path, ", Node = \"7nm\", EccBudget = " + needed), new[] { GeneratorHarness.WeightFile(Path, Mlp()) });
-        Assert.Empty(second.GeneratorDiagnostics);
+        var metadata = new Dictionary<string, string> { ["QtamlCalibration"] = CalibrationPath };
+        var fromMetadata = GeneratorHarness.Run(TestModels.Consumer(Path, ", FlipProbability = 0.2, EccBudget = 0.0"),
+            new[] { GeneratorHarness.WeightFile(Path, Mlp(), metadata), GeneratorHarness.WeightFile(CalibrationPath, Calibration()) });
+        Assert.Equal(Calibrated(", FlipProbability = 0.2, EccBudget = 0.0").GeneratorDiagnostics.Single().GetMessage(), fromMetadata.GeneratorDiagnostics.Single().GetMessage());
+        Assert.Contains("Calibrated on 64 inputs", fromMetadata.Source);
     }
 }

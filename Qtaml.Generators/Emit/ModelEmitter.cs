@@ -75,7 +75,15 @@ internal static class ModelEmitter
             w.Line("//     " + Escape.LineComment(q.Layer.Name) + " (" + q.Layer.Operator + ", " + q.Layer.Weights.Length + " weights): top " + q.ProtectedPlanes + " of " + plan.Bits
                 + " bit-planes protected, sensitivity G = " + G(q.Sensitivity)
                 + (q.ProtectedPlanes == 0 ? ", mean drift folded into the dequantization scale" : ", worst-case mean residual " + G(q.ResidualBound) + " codes"));
-        w.Line("//   Sensitivities computed for inputs of mean square E[x²] = " + G(plan.InputMeanSquare) + (plan.InputMeanSquare == 1 ? " (the default; set InputMeanSquare to the real inputs')." : " (InputMeanSquare)."));
+        if (plan.Forecast is { } forecast)
+        {
+            w.Line("//   Calibrated on " + forecast.Samples + " inputs of mean square E[x²] = " + G(plan.InputMeanSquare) + ": sensitivities from the float network's Jacobian (random probes).");
+            w.Line("//   Predicted share of decisions (arg max) that survive the faults: " + Percent(forecast.Agreement) + " with this plan, " + Percent(forecast.Ceiling) + " with every plane protected.");
+            w.Line("//   For the target " + Percent(forecast.Target) + ": TAC needs " + Budget(forecast.TacBudget) + " bits/weight, Uniform-MSP " + Budget(forecast.UniformMspBudget)
+                + ", magnitude-based " + Budget(forecast.MagnitudeBudget) + "; rho* = " + F3(forecast.Rho) + ".");
+        }
+        else
+            w.Line("//   No calibration inputs: sensitivities are a data-free bound, for inputs of mean square E[x²] = " + G(plan.InputMeanSquare) + (plan.InputMeanSquare == 1 ? " (the default; set InputMeanSquare to the real inputs')." : " (InputMeanSquare)."));
         w.Line("//   Predicted distortion D = " + G(plan.Protection!.PredictedDistortion) + "; quantization noise floor D_q = " + G(plan.Saturation!.NoiseFloor) + ".");
         w.Line("//   To reach D_q: TAC needs " + F3(plan.Saturation.TacBudget) + " bits/weight, Uniform-MSP " + F3(plan.Saturation.UniformMspBudget) + "; rho* = " + F3(plan.Saturation.Rho) + ".");
     }
@@ -113,7 +121,10 @@ internal static class ModelEmitter
             w.Line("        new global::Qtaml.LayerInfo(" + Escape.StringLiteral(q.Layer.Name) + ", " + Escape.StringLiteral(q.Layer.Operator) + ", " + q.Layer.Weights.Length + ", " + q.ProtectedPlanes + ", " + Literals.Double(q.Sensitivity) + "),");
         w.Line("    },");
         w.Line("    " + Escape.StringLiteral(plan.Protection?.Allocator.ToString() ?? "None") + ", " + Escape.StringLiteral(plan.OperatingPoint) + ", "
-            + Literals.Double(plan.WindowEnd.P10) + ", " + Literals.Double(plan.WindowEnd.P01) + ", global::Qtaml.Moments.CodeEncoding." + plan.Encoding + ");");
+            + Literals.Double(plan.WindowEnd.P10) + ", " + Literals.Double(plan.WindowEnd.P01) + ", global::Qtaml.Moments.CodeEncoding." + plan.Encoding + (plan.Forecast is null ? ");" : ","));
+        if (plan.Forecast is { } f)
+            w.Line("    new global::Qtaml.AgreementForecast(" + f.Samples + ", " + Literals.Double(f.Target) + ", " + Literals.Double(f.Agreement) + ", " + Literals.Double(f.Ceiling) + ", "
+                + Literals.Double(f.TacBudget) + ", " + Literals.Double(f.UniformMspBudget) + ", " + Literals.Double(f.MagnitudeBudget) + "));");
         w.Line();
 
         string layerArgs = string.Join(", ", plan.Layers.Select((_, l) => "Weights.Slice(" + plan.LayerOffsets[l] + ", " + LayerBytes(plan, l) + ")"));
@@ -287,6 +298,10 @@ internal static class ModelEmitter
     private static int LayerBytes(ModelPlan plan, int layer) => plan.Layers[layer].StoredCodes.Length * plan.BytesPerCode;
 
     private static string G(double value) => value.ToString("G4", CultureInfo.InvariantCulture);
+
+    private static string Percent(double share) => share.ToString("P1", CultureInfo.InvariantCulture);
+
+    private static string Budget(double bitsPerWeight) => double.IsPositiveInfinity(bitsPerWeight) ? "more than full protection" : bitsPerWeight.ToString("0.###", CultureInfo.InvariantCulture);
 
     private static string F3(double value) => double.IsPositiveInfinity(value) ? "infinity" : value.ToString("F3", CultureInfo.InvariantCulture);
 

@@ -17,6 +17,8 @@ internal enum Argument
     Allocator,
     InputShape,
     Encoding,
+    Calibration,
+    TargetAgreement,
 }
 
 /// <summary>

@@ -21,7 +21,9 @@ internal sealed record ModelRequest(
     string? InputShape = null,
     string? ConstantInputs = null,
     int? OperatingPoint = null,
-    int? Encoding = null)
+    int? Encoding = null,
+    string? Calibration = null,
+    double? TargetAgreement = null)
 {
     /// <summary>A request with every argument at its default, for a public static partial class <c>Model</c>: tests and the fuzz target.</summary>
     public static ModelRequest ForFile(string path, int bits = 8, double budget = 1.0) =>
@@ -90,7 +92,9 @@ internal sealed record RequestLocations(
     LocationInfo? InputMeanSquare,
     LocationInfo? Allocator,
     LocationInfo? InputShape = null,
-    LocationInfo? Encoding = null)
+    LocationInfo? Encoding = null,
+    LocationInfo? Calibration = null,
+    LocationInfo? TargetAgreement = null)
 {
     public LocationInfo? For(Argument argument) => argument switch
     {
@@ -104,6 +108,8 @@ internal sealed record RequestLocations(
         Argument.Allocator => Allocator,
         Argument.InputShape => InputShape,
         Argument.Encoding => Encoding,
+        Argument.Calibration => Calibration,
+        Argument.TargetAgreement => TargetAgreement,
         _ => Class,
     };
 }
@@ -112,10 +118,11 @@ internal sealed record RequestLocations(
 internal sealed record AttributedType(ModelRequest Request, RequestLocations Locations);
 
 /// <summary>
-/// A weight file as the compiler sees it: the original file's path, its bytes as base64 text, and the shape pins
-/// set on it in MSBuild (QtamlInputShape, QtamlConstantInputs metadata), which the attribute's arguments override.
+/// A weight file (or calibration file) as the compiler sees it: the original file's path, its bytes as base64 text,
+/// and what MSBuild metadata sets on it (QtamlInputShape, QtamlConstantInputs, QtamlCalibration), which the
+/// attribute's arguments override.
 /// </summary>
-internal sealed record WeightFileText(string Path, string Base64, string? InputShape = null, string? ConstantInputs = null);
+internal sealed record WeightFileText(string Path, string Base64, string? InputShape = null, string? ConstantInputs = null, string? Calibration = null);
 
 /// <summary>Project-wide defaults from MSBuild (QtamlNode, QtamlBits, QtamlEccBudget, QtamlRetentionMs, QtamlHoldVolts, QtamlReverseLeakRatio).</summary>
 internal sealed record BuildDefaults(string? Node, int? Bits, double? EccBudget, double? RetentionMilliseconds = null, double? HoldVolts = null, double? ReverseLeakRatio = null);
@@ -125,9 +132,10 @@ internal sealed record BuildDefaults(string? Node, int? Bits, double? EccBudget,
 /// file, or why there is none) and the MSBuild defaults. Editing another class's weight file leaves this equal,
 /// so the step stays cached.
 /// </summary>
-internal sealed record CompileInput(ModelRequest Request, Parsing.WeightFileMatch File, BuildDefaults Defaults)
+internal sealed record CompileInput(ModelRequest Request, Parsing.WeightFileMatch File, BuildDefaults Defaults, Parsing.WeightFileMatch? CalibrationFile = null)
 {
-    public CompileInput(ModelRequest request, WeightFileText file, BuildDefaults defaults) : this(request, Parsing.WeightFileMatch.Found(file), defaults) { }
+    public CompileInput(ModelRequest request, WeightFileText file, BuildDefaults defaults, WeightFileText? calibration = null)
+        : this(request, Parsing.WeightFileMatch.Found(file), defaults, calibration is null ? null : Parsing.WeightFileMatch.Found(calibration)) { }
 }
 
 /// <summary>The generator's answer for one type: the source to add (if any) and the diagnostics to report, located by argument.</summary>

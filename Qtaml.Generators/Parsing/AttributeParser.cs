@@ -29,6 +29,8 @@ internal static class AttributeParser
         int? allocator = null;
         string? inputShape = null, constantInputs = null;
         int? operatingPoint = null, encoding = null;
+        string? calibration = null;
+        double? targetAgreement = null;
         foreach (var named in attribute.NamedArguments)
         {
             object? value = named.Value.Value;
@@ -48,6 +50,8 @@ internal static class AttributeParser
                 case "ConstantInputs": constantInputs = value as string; break;
                 case "OperatingPoint": operatingPoint = value is int o ? o : null; break;
                 case "Encoding": encoding = value is int en ? en : null; break;
+                case "Calibration": calibration = value as string; break;
+                case "TargetAgreement": targetAgreement = value is double t ? t : null; break;
             }
         }
 
@@ -55,7 +59,7 @@ internal static class AttributeParser
         LocationInfo? Named(params string[] names) =>
             LocationInfo.From(arguments.FirstOrDefault(a => a.NameEquals is { } n && names.Contains(n.Name.Identifier.ValueText))?.Expression) ?? LocationInfo.From(syntax);
 
-        var request = new ModelRequest(Target(type, declaration), path, node, bits, budget, flip, retention, hold, reverse, allocator, quantize, inputMeanSquare, inputShape, constantInputs, operatingPoint, encoding);
+        var request = new ModelRequest(Target(type, declaration), path, node, bits, budget, flip, retention, hold, reverse, allocator, quantize, inputMeanSquare, inputShape, constantInputs, operatingPoint, encoding, calibration, targetAgreement);
         var locations = new RequestLocations(
             LocationInfo.From(declaration.Identifier.GetLocation()),
             LocationInfo.From(arguments.FirstOrDefault(a => a.NameEquals is null)?.Expression) ?? LocationInfo.From(syntax),
@@ -67,7 +71,9 @@ internal static class AttributeParser
             Named("InputMeanSquare"),
             Named("Allocator"),
             Named("InputShape", "ConstantInputs"),
-            Named("Encoding"));
+            Named("Encoding"),
+            Named("Calibration"),
+            Named("TargetAgreement"));
         return new AttributedType(request, locations);
     }
 

@@ -3,6 +3,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using System.Linq;
 using System.Threading;
+using Qtaml.Generators.Calibration;
 using Qtaml.Generators.Emit;
 using Qtaml.Generators.Model;
 using Qtaml.Generators.Lowering;
@@ -25,8 +26,8 @@ internal static class ModelCompiler
     /// <summary>The most weights one class bakes (about 12 MB of generated source at 8 bits).</summary>
     public const long MaxWeights = 4_000_000;
 
-    /// <summary>How far above TAC's saturation budget a budget may be before it is reported as wasted, in bits per weight.</summary>
-    public const double WasteTolerance = 0.05;
+    /// <summary>How far above the budget TAC needs for the target a budget may be before it is reported as wasted, in bits per weight.</summary>
+    public const double WasteTolerance = 0.25;
 
     public static readonly string Version = typeof(ModelCompiler).Assembly.GetName().Version?.ToString(3) ?? "1.0.0";
 
@@ -68,6 +69,13 @@ internal static class ModelCompiler
             if (!(ms2 > 0) || double.IsInfinity(ms2))
                 return Fail(DiagnosticInfo.Create(Diagnostics.InputMeanSquareOutOfRange, Argument.InputMeanSquare, ms2.ToString(CultureInfo.InvariantCulture)));
             inputMeanSquare = ms2;
+        }
+
+        double targetAgreement = BudgetForecast.DefaultTarget;
+        if (request.TargetAgreement is double t && t != -1)
+        {
+            if (!(t > 0 && t <= 1)) return Fail(DiagnosticInfo.Create(Diagnostics.TargetAgreementOutOfRange, Argument.TargetAgreement, t.ToString(CultureInfo.InvariantCulture)));
+            targetAgreement = t;
         }
 
         string nodeName = request.Node ?? defaults.Node ?? "2nm";
@@ -161,10 +169,32 @@ internal static class ModelCompiler
 
         // The kernels are chosen first: the weight image stores each layer's codes in the order its kernel reads them.
         KernelProgram program = ProgramCompiler.Compile(graph);
-        ModelPlan plan = ModelPlanner.Plan(graph, program, nodeLabel, flips, request.Quantize ? bits : 0, request.Quantize ? budget : 0, allocator, inputMeanSquare, operatingPoint, windowEnd,
-            request.Encoding switch { 1 => CodeEncoding.TwosComplement, 2 => CodeEncoding.SignMagnitude, _ => null });
+        CodeEncoding? encoding = request.Encoding switch { 1 => CodeEncoding.TwosComplement, 2 => CodeEncoding.SignMagnitude, _ => null };
+        ModelPlan plan;
+        if (request.Quantize && input.CalibrationFile is { } calibrationMatch)
+        {
+            // Calibration: the sensitivities measured through the float network's Jacobian, and a forecast of the decisions each plan keeps.
+            Argument where = request.Calibration is not null ? Argument.Calibration : Argument.Path;
+            string calibrationPath = request.Calibration ?? file.Calibration ?? string.Empty;
+            NpyArray rows;
+            try
+            {
+                rows = CalibrationInputs(calibrationMatch, calibrationPath, graph);
+            }
+            catch (FormatException e)
+            {
+                return Fail(DiagnosticInfo.Create(Diagnostics.CalibrationUnusable, where, calibrationPath, e.Message));
+            }
+            CalibrationProfile profile = CalibrationCache.GetOrMeasure(file.Base64, calibrationMatch.File!.Base64, (shapeText ?? "") + "|" + (constantsText ?? ""), graph, rows, cancellationToken);
+            var designer = new PlanDesigner(graph.Layers.OfType<WeightLayer>().ToArray(), profile.Sensitivity, bits, flips, encoding);
+            BudgetForecast? forecast = profile.Agreement is { } model ? BudgetForecast.Make(designer, profile, model, targetAgreement, allocator, budget) : null;
+            double measuredMeanSquare = Enumerable.Range(0, profile.Samples).Average(s => rows.Row(s).Average(v => v * v));
+            plan = ModelPlanner.Plan(graph, program, designer, nodeLabel, budget, allocator, measuredMeanSquare, operatingPoint, windowEnd, forecast);
+        }
+        else
+            plan = ModelPlanner.Plan(graph, program, nodeLabel, flips, request.Quantize ? bits : 0, request.Quantize ? budget : 0, allocator, inputMeanSquare, operatingPoint, windowEnd, encoding);
         // Only TAC promises the best use of a budget; a baseline is compiled to be compared, so its budget is not judged.
-        if (plan.IsQuantized && allocator == Allocator.Tac) ReportBudget(plan, request, nodeLabel, diagnostics);
+        if (plan.IsQuantized && allocator == Allocator.Tac) ReportBudget(plan, nodeLabel, diagnostics);
 
         string source = ModelEmitter.Emit(request, path, plan, program, Version);
         return new GenerationResult(target.HintName, source, new EquatableArray<DiagnosticInfo>(diagnostics));
@@ -217,18 +247,54 @@ internal static class ModelCompiler
         throw new ModelReadException(Diagnostics.MalformedFile, path, "Qtaml reads .onnx and .safetensors files");
     }
 
-    private static void ReportBudget(ModelPlan plan, ModelRequest request, string nodeLabel, ImmutableArray<DiagnosticInfo>.Builder diagnostics)
+    /// <summary>
+    /// The calibration file's rows: found, decoded, read as .npy, and shaped like the model's input.
+    /// </summary>
+    /// <exception cref="FormatException">Why the file cannot be used.</exception>
+    private static NpyArray CalibrationInputs(WeightFileMatch match, string path, NetworkGraph graph)
     {
-        var saturation = plan.Saturation!;
-        string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
+        if (match.Ambiguous.Count > 0) throw new FormatException("the path matches several files ('" + string.Join("', '", match.Ambiguous) + "'); give each a distinct path");
+        if (match.NotEncoded) throw new FormatException("it is in AdditionalFiles but was not encoded by the Qtaml package's build step; reference Qtaml.Generators as a PackageReference and rebuild");
+        if (match.File is null)
+            throw new FormatException("it is not among the project's files (the Qtaml package adds every *.npy under the project)" + (match.Suggestion is null ? "" : "; did you mean '" + match.Suggestion + "'?"));
+        if (!path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) throw new FormatException("calibration inputs are a NumPy .npy file (numpy.save(\"inputs.npy\", x.astype(numpy.float32)))");
+        if (graph.Inputs.Length != 1) throw new FormatException("the model has " + graph.Inputs.Length + " inputs and calibration feeds one; pin the others with ConstantInputs");
+        byte[] bytes;
+        try { bytes = Convert.FromBase64String(match.File.Base64); }
+        catch (FormatException) { throw new FormatException("its base64 form in obj/ is corrupt; rebuild"); }
+        NpyArray rows = NpyReader.Read(bytes, CalibrationProfile.MaxSamples);
+        if (rows.Rows == 0) throw new FormatException("it holds no samples");
+        if (rows.RowLength != graph.InputLength)
+            throw new FormatException("its samples have " + rows.RowLength + " values (shape " + Shape.Format(rows.Shape) + ") and the model's input " + Shape.Format(graph.InputShape) + " has " + graph.InputLength + "; save an array of shape [N, " + string.Join(", ", graph.InputShape) + "]");
+        for (int s = 0; s < rows.Rows; s++)
+            if (rows.Row(s).Any(v => double.IsNaN(v) || double.IsInfinity(v))) throw new FormatException("sample " + s + " holds NaN or infinity");
+        return rows;
+    }
+
+    private static void ReportBudget(ModelPlan plan, string nodeLabel, ImmutableArray<DiagnosticInfo>.Builder diagnostics)
+    {
+        string F(double v) => double.IsPositiveInfinity(v) ? "more than full protection" : v.ToString("F3", CultureInfo.InvariantCulture);
+        string Share(double v) => v.ToString("P1", CultureInfo.InvariantCulture);
         // A budget a user is told to give is rounded up to the thousandth shown, so giving it meets the need; the
         // code fix's value is the same number.
-        static double RoundedUp(double v) => Math.Ceiling(v * 1000 - 1e-6) / 1000;
-        double needed = RoundedUp(saturation.TacBudget);
-        string recommended = needed.ToString("0.0##", CultureInfo.InvariantCulture);
-        if (plan.Budget < saturation.TacBudget - 1e-9)
-            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BudgetTooSmall, Argument.Budget, F(plan.Budget), nodeLabel, F(needed), F(RoundedUp(saturation.UniformMspBudget))).WithReplacement(recommended));
-        else if (plan.Budget > saturation.TacBudget + WasteTolerance)
-            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BudgetWasted, Argument.Budget, F(plan.Budget), nodeLabel, F(needed), F(plan.Budget - needed)).WithReplacement(recommended));
+        static double RoundedUp(double v) => double.IsPositiveInfinity(v) ? v : Math.Ceiling(v * 1000 - 1e-6) / 1000;
+        static string Recommended(double v) => v.ToString("0.0##", CultureInfo.InvariantCulture);
+        if (plan.Forecast is not { } forecast)
+        {
+            // No calibration: nothing to judge the budget against; say so, with the data-free bound.
+            SaturationReport saturation = plan.Saturation!;
+            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BudgetUnchecked, Argument.Budget, F(plan.Budget), nodeLabel, F(RoundedUp(saturation.TacBudget)), F(RoundedUp(saturation.UniformMspBudget))));
+            return;
+        }
+        double needed = RoundedUp(forecast.TacBudget);
+        if (forecast.Agreement < forecast.Target)
+        {
+            var diagnostic = DiagnosticInfo.Create(Diagnostics.BudgetTooSmall, Argument.Budget, F(plan.Budget), Share(forecast.Agreement), nodeLabel, Share(forecast.Target),
+                F(needed), F(RoundedUp(forecast.UniformMspBudget)), F(RoundedUp(forecast.MagnitudeBudget)), forecast.Samples);
+            diagnostics.Add(double.IsPositiveInfinity(needed) ? diagnostic : diagnostic.WithReplacement(Recommended(needed)));
+        }
+        else if (plan.Budget > needed + WasteTolerance)
+            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BudgetWasted, Argument.Budget, F(plan.Budget), nodeLabel, Share(forecast.Target), F(needed), Share(forecast.Agreement),
+                F(plan.Budget - needed), forecast.Samples).WithReplacement(Recommended(needed)));
     }
 }

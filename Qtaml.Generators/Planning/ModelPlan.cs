@@ -40,8 +40,9 @@ internal sealed class ModelPlan
 {
     public ModelPlan(NetworkGraph graph, string nodeLabel, FlipProbabilities flips, int bits, double budget,
         QuantizedLayer[] layers, ProtectionPlan? protection, SaturationReport? saturation, byte[] image, int[] layerOffsets, double inputMeanSquare = 1,
-        string operatingPoint = "static", FlipProbabilities? windowEnd = null, CodeEncoding encoding = CodeEncoding.TwosComplement)
+        string operatingPoint = "static", FlipProbabilities? windowEnd = null, CodeEncoding encoding = CodeEncoding.TwosComplement, BudgetForecast? forecast = null)
     {
+        Forecast = forecast;
         Encoding = encoding;
         OperatingPoint = operatingPoint;
         WindowEnd = windowEnd ?? flips;
@@ -91,4 +92,7 @@ internal sealed class ModelPlan
     public double InputMeanSquare { get; }
 
     public int BytesPerCode => Bits <= 8 ? 1 : 2;
+
+    /// <summary>With calibration inputs: the predicted agreement of this plan and the budgets each allocator needs for the target; else null.</summary>
+    public BudgetForecast? Forecast { get; }
 }

@@ -22,57 +22,42 @@ internal static class ModelPlanner
     /// <param name="flips">The operating point the codes are compensated for (a window average, a window's end, or a static probability).</param>
     /// <param name="operatingPoint">Which of those it is, for the header and Info: "window average", "end of window" or "static".</param>
     /// <param name="windowEnd">The flips at the end of the retention window (for a static build, <paramref name="flips"/>).</param>
+    /// <param name="sensitivity">G_l per weight layer when calibration measured it; else the data-free estimate is used.</param>
     public static ModelPlan Plan(NetworkGraph graph, KernelProgram program, string nodeLabel, FlipProbabilities flips, int bits, double budget, Allocator allocator = Allocator.Tac, double inputMeanSquare = 1,
-        string operatingPoint = "static", FlipProbabilities? windowEnd = null, CodeEncoding? encoding = null)
+        string operatingPoint = "static", FlipProbabilities? windowEnd = null, CodeEncoding? encoding = null, double[]? sensitivity = null, BudgetForecast? forecast = null)
     {
         WeightLayer[] weightLayers = graph.Layers.OfType<WeightLayer>().ToArray();
-        double[] sensitivity = Sensitivity.Estimate(graph, inputMeanSquare);
+        sensitivity ??= Sensitivity.Estimate(graph, inputMeanSquare);
         if (bits == 0) return Unquantized(graph, nodeLabel, flips, weightLayers, sensitivity);
+        return Plan(graph, program, new PlanDesigner(weightLayers, sensitivity, bits, flips, encoding), nodeLabel, budget, allocator, inputMeanSquare, operatingPoint, windowEnd, forecast);
+    }
 
-        int maxCode = StoredCode.MaxCode(bits);
-        var intended = new int[weightLayers.Length][];
-        var scales = new float[weightLayers.Length][];
-        var rms = new double[weightLayers.Length];
-        for (int l = 0; l < weightLayers.Length; l++)
-        {
-            (intended[l], scales[l]) = Quantize(weightLayers[l], maxCode);
-            // The layer scale s_l of D(m): the root mean square of its channel scales, so n_l·s_l² = Σ_c n_c·s_c².
-            rms[l] = Math.Max(Math.Sqrt(scales[l].Average(s => (double)s * s)), 1e-30);
-        }
-
-        // The plan in an encoding: each layer's profile of flip variance per plane, and the allocator's choice.
-        (ProtectionProblem Problem, ProtectionPlan Protection) Design(CodeEncoding e)
-        {
-            var profiles = weightLayers.Select((layer, l) => LayerProfile.FromCodes(layer.Name, intended[l], rms[l], sensitivity[l], bits, flips, e)).ToArray();
-            var problem = new ProtectionProblem(bits, profiles);
-            return (problem, problem.Allocate(allocator, budget));
-        }
-        // The encoding: the one asked for, else the one whose plan predicts less distortion (two's complement on a
-        // tie, such as a build with no flips). Sign-magnitude's correction searches every code: picked automatically up to 8 bits, on request up to 10.
-        (ProtectionProblem problem, ProtectionPlan protection) = Design(CodeEncoding.TwosComplement);
-        CodeEncoding chosen = CodeEncoding.TwosComplement;
-        if (encoding == CodeEncoding.SignMagnitude || (encoding is null && bits <= 8 && flips.P10 + flips.P01 > 0))
-        {
-            var signMagnitude = Design(CodeEncoding.SignMagnitude);
-            if (encoding == CodeEncoding.SignMagnitude || signMagnitude.Protection.PredictedDistortion < protection.PredictedDistortion * (1 - 1e-9))
-                (problem, protection, chosen) = (signMagnitude.Problem, signMagnitude.Protection, CodeEncoding.SignMagnitude);
-        }
-        SaturationReport saturation = problem.Saturation();
+    /// <summary>Plans with a designer made beforehand (the same one a <see cref="BudgetForecast"/> searched with).</summary>
+    public static ModelPlan Plan(NetworkGraph graph, KernelProgram program, PlanDesigner designer, string nodeLabel, double budget, Allocator allocator, double inputMeanSquare,
+        string operatingPoint, FlipProbabilities? windowEnd, BudgetForecast? forecast = null)
+    {
+        int bits = designer.Bits;
+        FlipProbabilities flips = designer.Flips;
+        WeightLayer[] weightLayers = designer.Layers;
+        PlanDesign design = designer.Design(allocator, budget);
+        CodeEncoding chosen = design.Encoding;
+        ProtectionPlan protection = design.Protection;
+        SaturationReport saturation = design.Problem.Saturation();
 
         var quantized = new QuantizedLayer[weightLayers.Length];
         for (int l = 0; l < weightLayers.Length; l++)
         {
             int m = protection.ProtectedPlanes[l];
-            CorrectedLayer corrected = MeanCorrection.Apply(intended[l], bits, m, flips, chosen);
-            float[] channelScales = scales[l].Select(s => (float)(s * corrected.ScaleFactor)).ToArray();
-            quantized[l] = new QuantizedLayer(weightLayers[l], corrected.ToArray(), channelScales, (float)corrected.CodeOffset, m, sensitivity[l], corrected.WorstCaseResidual);
+            CorrectedLayer corrected = MeanCorrection.Apply(designer.IntendedCodes[l], bits, m, flips, chosen);
+            float[] channelScales = designer.ChannelScales[l].Select(s => (float)(s * corrected.ScaleFactor)).ToArray();
+            quantized[l] = new QuantizedLayer(weightLayers[l], corrected.ToArray(), channelScales, (float)corrected.CodeOffset, m, designer.Sensitivity[l], corrected.WorstCaseResidual);
         }
 
         Dictionary<int, Kernel> kernels = program.KernelsByLayer();
         Kernel[] weightKernels = graph.Layers.Select((layer, i) => (layer, i)).Where(p => p.layer is WeightLayer)
             .Select(p => kernels.TryGetValue(p.i, out Kernel kernel) ? kernel : Kernel.Default).ToArray();
         (byte[] image, int[] offsets) = LayOut(quantized, bits, weightKernels, chosen);
-        return new ModelPlan(graph, nodeLabel, flips, bits, budget, quantized, protection, saturation, image, offsets, inputMeanSquare, operatingPoint, windowEnd ?? flips, chosen);
+        return new ModelPlan(graph, nodeLabel, flips, bits, budget, quantized, protection, saturation, image, offsets, inputMeanSquare, operatingPoint, windowEnd ?? flips, chosen, forecast);
     }
 
     private static ModelPlan Unquantized(NetworkGraph graph, string nodeLabel, FlipProbabilities flips, WeightLayer[] layers, double[] sensitivity)

@@ -125,13 +125,19 @@ public sealed class LayerProfile
     /// This layer's term of D(m): G_l·n_l·s_l²·Σ_{k unprotected} w_k²·v̄_{l,k}, with the top
     /// <paramref name="protectedCount"/> planes protected.
     /// </summary>
-    public double Distortion(int protectedCount)
+    public double Distortion(int protectedCount) => Sensitivity * WeightCount * Scale * Scale * FlipVariance(protectedCount);
+
+    /// <summary>
+    /// The variance one weight's code takes from flips with the top <paramref name="protectedCount"/> planes
+    /// protected, in squared code steps: Σ_{k unprotected} w_k²·v̄_{l,k}, averaged over the layer.
+    /// </summary>
+    public double FlipVariance(int protectedCount)
     {
         if (protectedCount < 0 || protectedCount > Bits)
             throw new ArgumentOutOfRangeException(nameof(protectedCount), protectedCount, $"Between 0 and {Bits} planes can be protected.");
         double sum = 0;
         for (int k = 0; k < Bits - protectedCount; k++) sum += PlaneWeightSquared(k) * _planeFlipVariance[k];
-        return Sensitivity * WeightCount * Scale * Scale * sum;
+        return sum;
     }
 
     /// <summary>This layer's term of the quantization noise floor: G_l·n_l·s_l²/12.</summary>

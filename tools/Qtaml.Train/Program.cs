@@ -6,6 +6,7 @@ using Qtaml.Train;
 // Trains the sample models on the fixed 8,000-digit training split and exports them next to the sample app:
 //   dotnet run -c Release --project tools/Qtaml.Train [-- --out sample-app/Models] [--only mlp|cnn|transformer|separable] [--separable] [--check] [--slice-conv2] [--benchmark-models]
 // Seeded: the same files on every machine (the two training threads split each batch the same way).
+// --calibration writes the last 256 test digits as sample-app/Models/calibration.npy (the builds' calibration inputs) and exits.
 // --check compares the transformer's hand-written gradients with central differences and exits.
 // --slice-conv2 cuts the sample CNN's second convolution (node conv3, + ReLU) into benchmarks/Qtaml.Benchmarks/Models/cnn-conv2.onnx, so
 // the benchmark can time the CNN's largest layer alone, and exits.
@@ -37,6 +38,19 @@ string? only = Option("--only");
 Directory.CreateDirectory(output);
 (MnistData train, MnistData test) = MnistData.Load(MnistData.DefaultPath());
 Console.WriteLine($"MNIST: {train.Count} training and {test.Count} test digits");
+
+if (args.Contains("--calibration"))
+{
+    // Unlabeled calibration inputs for the builds: the last 256 digits of the test split, held out from training (a
+    // trained network is surer of its training digits, so they would overstate its margins) and from the campaigns,
+    // which measure on the split's first digits.
+    const int count = 256;
+    float[] pixels = test.Images.Skip(test.Count - count).SelectMany(image => image).ToArray();
+    string file = Path.Combine(output, "calibration.npy");
+    File.WriteAllBytes(file, Qtaml.Tools.NpyFile.Write(pixels, count, 1, 28, 28));
+    Console.WriteLine($"the last {count} test digits written to {file} as float32 [{count}, 1, 28, 28]");
+    return 0;
+}
 
 if (args.Contains("--check"))
 {

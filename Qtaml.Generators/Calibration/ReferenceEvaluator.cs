@@ -1,0 +1,399 @@
+using System;
+using System.Linq;
+using Qtaml.Generators.Network;
+
+namespace Qtaml.Generators.Calibration;
+
+/// <summary>
+/// Runs the float network the kernel program is lowered from, one layer at a time in double precision, every value
+/// row-major in its ONNX shape: the plain arithmetic of each operator, written for clarity, not speed. The build
+/// uses it on calibration inputs (mean squares, Jacobian probes, decision margins); tests hold it against the
+/// compiled float build, which runs the lowered program, so the two readings of a layer cannot drift apart.
+///
+/// One <see cref="Run"/> evaluates every layer; <see cref="RunFrom"/> re-evaluates from a layer on with some weight
+/// tensors replaced, reusing the values before it (a probe of layer l recomputes only what l can change).
+/// </summary>
+internal sealed class ReferenceEvaluator
+{
+    private readonly NetworkGraph _graph;
+    private readonly int[] _weightOrdinal;   // per layer: its position among the weight layers, or −1
+    private readonly double[][] _weights;    // per weight layer: its weights, widened once
+    private readonly System.Collections.Generic.Dictionary<Operand, double[]> _constants = new();
+    private readonly System.Collections.Generic.Dictionary<(Operand, Layer), int[]?> _broadcasts = new();
+
+    public ReferenceEvaluator(NetworkGraph graph)
+    {
+        _graph = graph;
+        _weightOrdinal = new int[graph.Layers.Length];
+        int next = 0;
+        for (int i = 0; i < graph.Layers.Length; i++) _weightOrdinal[i] = graph.Layers[i] is WeightLayer ? next++ : -1;
+        WeightLayerIndices = Enumerable.Range(0, graph.Layers.Length).Where(i => graph.Layers[i] is WeightLayer).ToArray();
+        _weights = WeightLayerIndices.Select(i => Array.ConvertAll(((WeightLayer)graph.Layers[i]).Weights, w => (double)w)).ToArray();
+    }
+
+    /// <summary>For each weight layer in order, its index among all layers.</summary>
+    public int[] WeightLayerIndices { get; }
+
+    /// <summary>
+    /// Every value of the network for one sample: [0] is the first input, [i + 1] the output of layer i. Further
+    /// graph inputs are read from <paramref name="otherInputs"/> by their port index (1 or more).
+    /// </summary>
+    public double[][] Run(double[] input, double[][]? otherInputs = null)
+    {
+        var values = new double[_graph.Layers.Length + 1][];
+        values[0] = input;
+        RunFrom(values, 0, null, otherInputs);
+        return values;
+    }
+
+    /// <summary>
+    /// Recomputes values from layer <paramref name="first"/> on, in place; values before it must be filled.
+    /// <paramref name="weights"/>[k], when not null, replaces the weight tensor of weight layer k (same length).
+    /// </summary>
+    public void RunFrom(double[][] values, int first, double[]?[]? weights, double[][]? otherInputs = null)
+    {
+        Layer[] layers = _graph.Layers;
+        for (int i = first; i < layers.Length; i++)
+        {
+            Layer layer = layers[i];
+            var output = new double[layer.OutputLength];
+            if (layer.Guard is { } guard && values[guard.Value].Length > 0 && (values[guard.Value][0] != 0) != guard.When)
+            {
+                values[i + 1] = output;   // the branch not taken: its values are never read (a Where picks the other)
+                continue;
+            }
+            int ordinal = _weightOrdinal[i];
+            double[]? w = ordinal < 0 ? null : weights?[ordinal] ?? _weights[ordinal];
+            Evaluate(layer, values, output, w, otherInputs);
+            values[i + 1] = output;
+        }
+    }
+
+    private void Evaluate(Layer layer, double[][] values, double[] y, double[]? weights, double[][]? otherInputs)
+    {
+        double[] X(int k = 0) => values[layer.Inputs[k]];
+        switch (layer)
+        {
+            case DenseLayer d: Dense(d, X(), y, weights!); break;
+            case ConvLayer c: Conv(c, X(), y, weights!); break;
+            case EmbeddingLayer e: Embedding(e, y, weights!); break;
+            case PoolLayer p: Pool(p, X(), y); break;
+            case GraphInputLayer g:
+                double[] given = otherInputs is not null && g.Index < otherInputs.Length ? otherInputs[g.Index] : throw new ArgumentException("Graph input " + g.Index + " (" + g.Name + ") was not given.");
+                Array.Copy(given, y, y.Length);
+                break;
+            case ReluLayer: Map(X(), y, v => Math.Max(v, 0)); break;
+            case SoftmaxLayer s: Softmax(s, X(), y); break;
+            case ReshapeLayer: Array.Copy(X(), y, y.Length); break;
+            case UnaryLayer u: Map(X(), y, v => Unary(u, v)); break;
+            case BinaryLayer b: Binary(b, values, y); break;
+            case LayerNormLayer n: LayerNorm(n, X(), y); break;
+            case InstanceNormLayer n: InstanceNorm(n, X(), y); break;
+            case MatMulLayer m: MatMul(m, X(0), X(1), y); break;
+            case TransposeLayer t: Transpose(t, X(), y); break;
+            case ReduceLayer r: Reduce(r, X(), y); break;
+            case ConcatLayer c: Concat(c, values, y); break;
+            case AxisMapLayer a: AxisMap(a, X(), y); break;
+            case WhereLayer w: Where(w, values, y); break;
+            default: throw new NotSupportedException("The reference evaluator has no rule for " + layer.GetType().Name + ".");
+        }
+    }
+
+    private static void Dense(DenseLayer d, double[] x, double[] y, double[] w)
+    {
+        for (int r = 0; r < d.Rows; r++)
+            for (int o = 0; o < d.Outputs; o++)
+            {
+                double sum = d.Bias[o];
+                for (int i = 0; i < d.InputCount; i++) sum += w[o * d.InputCount + i] * x[r * d.InputCount + i];
+                y[r * d.Outputs + o] = sum;
+            }
+    }
+
+    private static void Conv(ConvLayer c, double[] x, double[] y, double[] w)
+    {
+        Window k = c.Window;
+        int groupIn = c.GroupInChannels, groupOut = c.OutChannels / c.Groups;
+        for (int o = 0; o < c.OutChannels; o++)
+        {
+            int firstIn = o / groupOut * groupIn;
+            for (int oy = 0; oy < c.OutH; oy++)
+                for (int ox = 0; ox < c.OutW; ox++)
+                {
+                    double sum = c.Bias[o];
+                    for (int ci = 0; ci < groupIn; ci++)
+                        for (int ky = 0; ky < k.KernelH; ky++)
+                        {
+                            int iy = oy * k.StrideH - k.PadTop + ky * k.DilationH;
+                            if (iy < 0 || iy >= c.InH) continue;
+                            for (int kx = 0; kx < k.KernelW; kx++)
+                            {
+                                int ix = ox * k.StrideW - k.PadLeft + kx * k.DilationW;
+                                if (ix < 0 || ix >= c.InW) continue;
+                                sum += w[((o * groupIn + ci) * k.KernelH + ky) * k.KernelW + kx] * x[((firstIn + ci) * c.InH + iy) * c.InW + ix];
+                            }
+                        }
+                    y[(o * c.OutH + oy) * c.OutW + ox] = sum;
+                }
+        }
+    }
+
+    private static void Embedding(EmbeddingLayer e, double[] y, double[] w)
+    {
+        for (int t = 0; t < e.Indices.Length; t++) Array.Copy(w, e.Indices[t] * e.Width, y, t * e.Width, e.Width);
+    }
+
+    private static void Pool(PoolLayer p, double[] x, double[] y)
+    {
+        Window k = p.Window;
+        bool max = p.Kind == PoolKind.Max;
+        for (int c = 0; c < p.Channels; c++)
+            for (int oy = 0; oy < p.OutH; oy++)
+                for (int ox = 0; ox < p.OutW; ox++)
+                {
+                    double best = double.NegativeInfinity, sum = 0;
+                    int count = 0;
+                    for (int ky = 0; ky < k.KernelH; ky++)
+                        for (int kx = 0; kx < k.KernelW; kx++)
+                        {
+                            int iy = oy * k.StrideH - k.PadTop + ky * k.DilationH, ix = ox * k.StrideW - k.PadLeft + kx * k.DilationW;
+                            if (iy < 0 || iy >= p.InH || ix < 0 || ix >= p.InW) continue;
+                            double v = x[(c * p.InH + iy) * p.InW + ix];
+                            best = Math.Max(best, v);
+                            sum += v;
+                            count++;
+                        }
+                    y[(c * p.OutH + oy) * p.OutW + ox] = max ? best : p.CountIncludePad ? sum / k.Size : count == 0 ? 0 : sum / count;
+                }
+    }
+
+    private static void Map(double[] x, double[] y, Func<double, double> f)
+    {
+        for (int i = 0; i < y.Length; i++) y[i] = f(x[i]);
+    }
+
+    private static double Unary(UnaryLayer u, double x) => u.Kind switch
+    {
+        UnaryKind.Erf => ReferenceMath.Erf(x),
+        UnaryKind.Gelu => 0.5 * x * (1 + ReferenceMath.Erf(x / Math.Sqrt(2))),
+        UnaryKind.Sqrt => Math.Sqrt(x),
+        UnaryKind.Tanh => Math.Tanh(x),
+        UnaryKind.Sigmoid => 1 / (1 + Math.Exp(-x)),
+        UnaryKind.Exp => Math.Exp(x),
+        UnaryKind.Neg => -x,
+        UnaryKind.Abs => Math.Abs(x),
+        UnaryKind.Reciprocal => 1 / x,
+        UnaryKind.Log => Math.Log(x),
+        UnaryKind.LeakyRelu => x >= 0 ? x : u.Alpha * x,
+        UnaryKind.Elu => x > 0 ? x : u.Alpha * (Math.Exp(x) - 1),
+        UnaryKind.Selu => u.Beta * (x > 0 ? x : u.Alpha * (Math.Exp(x) - 1)),
+        UnaryKind.Softplus => Math.Max(x, 0) + Math.Log(1 + Math.Exp(-Math.Abs(x))),
+        UnaryKind.Softsign => x / (1 + Math.Abs(x)),
+        UnaryKind.HardSigmoid => Math.Max(0, Math.Min(1, u.Alpha * x + u.Beta)),
+        UnaryKind.HardSwish => x * Math.Max(0, Math.Min(1, x / 6 + 0.5)),
+        UnaryKind.Clip => Math.Min(Math.Max(x, u.Alpha), u.Beta),
+        UnaryKind.Not => x == 0 ? 1 : 0,
+        UnaryKind.RoundToHalf => ReferenceMath.RoundToHalf(x),
+        _ => throw new NotSupportedException("The reference evaluator has no rule for " + u.Kind + "."),
+    };
+
+    private static double Binary(BinaryKind kind, double l, double r) => kind switch
+    {
+        BinaryKind.Add => l + r,
+        BinaryKind.Sub => l - r,
+        BinaryKind.Mul => l * r,
+        BinaryKind.Div => l / r,
+        BinaryKind.Pow => Math.Pow(l, r),
+        BinaryKind.Max => Math.Max(l, r),
+        BinaryKind.Min => Math.Min(l, r),
+        BinaryKind.PRelu => l >= 0 ? l : l * r,
+        BinaryKind.Equal => l == r ? 1 : 0,
+        BinaryKind.Greater => l > r ? 1 : 0,
+        BinaryKind.Less => l < r ? 1 : 0,
+        BinaryKind.GreaterOrEqual => l >= r ? 1 : 0,
+        BinaryKind.LessOrEqual => l <= r ? 1 : 0,
+        BinaryKind.And => l != 0 && r != 0 ? 1 : 0,
+        BinaryKind.Or => l != 0 || r != 0 ? 1 : 0,
+        _ => (l != 0) != (r != 0) ? 1 : 0,   // Xor
+    };
+
+    private double[] Read(Operand operand, double[][] values)
+    {
+        if (!operand.IsConstant) return values[operand.Value];
+        if (!_constants.TryGetValue(operand, out double[]? constant)) _constants[operand] = constant = Array.ConvertAll(operand.Constant!, v => (double)v);
+        return constant;
+    }
+
+    /// <summary>The flat index into an operand of shape <paramref name="shape"/> that output index <paramref name="flat"/> of shape <paramref name="output"/> reads under NumPy broadcasting.</summary>
+    private static int BroadcastIndex(int[] shape, int[] output, int flat)
+    {
+        int index = 0, stride = 1;
+        for (int d = output.Length - 1; d >= 0; d--)
+        {
+            int coordinate = flat % output[d];
+            flat /= output[d];
+            int s = d - (output.Length - shape.Length);
+            if (s < 0) continue;
+            if (shape[s] != 1) index += coordinate * stride;
+            stride *= shape[s];
+        }
+        return index;
+    }
+
+    /// <summary>For each output index of <paramref name="layer"/>, the index it reads in <paramref name="operand"/>; null where that is the same index (equal shapes).</summary>
+    private int[]? Broadcast(Operand operand, Layer layer)
+    {
+        if (_broadcasts.TryGetValue((operand, layer), out int[]? map)) return map;
+        if (operand.Length != layer.OutputLength)
+        {
+            map = new int[layer.OutputLength];
+            for (int i = 0; i < map.Length; i++) map[i] = BroadcastIndex(operand.Shape, layer.OutputShape, i);
+        }
+        _broadcasts[(operand, layer)] = map;
+        return map;
+    }
+
+    private void Binary(BinaryLayer b, double[][] values, double[] y)
+    {
+        double[] l = Read(b.Left, values), r = Read(b.Right, values);
+        int[]? left = Broadcast(b.Left, b), right = Broadcast(b.Right, b);
+        for (int i = 0; i < y.Length; i++)
+            y[i] = Binary(b.Kind, l[left?[i] ?? i], r[right?[i] ?? i]);
+    }
+
+    private void Where(WhereLayer w, double[][] values, double[] y)
+    {
+        double[] c = Read(w.Condition, values), t = Read(w.WhenTrue, values), f = Read(w.WhenFalse, values);
+        int[]? cs = Broadcast(w.Condition, w), ts = Broadcast(w.WhenTrue, w), fs = Broadcast(w.WhenFalse, w);
+        for (int i = 0; i < y.Length; i++) y[i] = c[cs?[i] ?? i] != 0 ? t[ts?[i] ?? i] : f[fs?[i] ?? i];
+    }
+
+    private static void Softmax(SoftmaxLayer s, double[] x, double[] y)
+    {
+        for (int r = 0; r < s.Rows; r++)
+        {
+            int at = r * s.Length;
+            double max = double.NegativeInfinity, sum = 0;
+            for (int i = 0; i < s.Length; i++) max = Math.Max(max, x[at + i]);
+            for (int i = 0; i < s.Length; i++) sum += Math.Exp(x[at + i] - max);
+            for (int i = 0; i < s.Length; i++) y[at + i] = s.Log ? x[at + i] - max - Math.Log(sum) : Math.Exp(x[at + i] - max) / sum;
+        }
+    }
+
+    private static void LayerNorm(LayerNormLayer n, double[] x, double[] y)
+    {
+        for (int r = 0; r < n.Rows; r++)
+        {
+            int at = r * n.Length;
+            double mean = 0, variance = 0;
+            for (int i = 0; i < n.Length; i++) mean += x[at + i];
+            mean /= n.Length;
+            for (int i = 0; i < n.Length; i++) variance += (x[at + i] - mean) * (x[at + i] - mean);
+            double inverse = 1 / Math.Sqrt(variance / n.Length + n.Epsilon);
+            for (int i = 0; i < n.Length; i++)
+                y[at + i] = (x[at + i] - mean) * inverse * n.Gamma[i % n.Gamma.Length] + (n.Beta.Length == 0 ? 0 : n.Beta[i % n.Beta.Length]);
+        }
+    }
+
+    private static void InstanceNorm(InstanceNormLayer n, double[] x, double[] y)
+    {
+        for (int c = 0; c < n.Channels; c++)
+        {
+            int at = c * n.Plane;
+            double mean = 0, variance = 0;
+            for (int i = 0; i < n.Plane; i++) mean += x[at + i];
+            mean /= n.Plane;
+            for (int i = 0; i < n.Plane; i++) variance += (x[at + i] - mean) * (x[at + i] - mean);
+            double inverse = 1 / Math.Sqrt(variance / n.Plane + n.Epsilon);
+            for (int i = 0; i < n.Plane; i++) y[at + i] = (x[at + i] - mean) * inverse * n.Scale[c] + n.Bias[c];
+        }
+    }
+
+    private static void MatMul(MatMulLayer m, double[] a, double[] b, double[] y)
+    {
+        for (int batch = 0; batch < m.Batch; batch++)
+        {
+            int left = batch * m.M * m.K, right = m.RightIsShared ? 0 : batch * m.K * m.N, result = batch * m.M * m.N;
+            for (int i = 0; i < m.M; i++)
+                for (int j = 0; j < m.N; j++)
+                {
+                    double sum = 0;
+                    for (int k = 0; k < m.K; k++) sum += a[left + i * m.K + k] * b[right + k * m.N + j];
+                    y[result + i * m.N + j] = sum;
+                }
+        }
+    }
+
+    private static int[] Strides(int[] shape)
+    {
+        var strides = new int[shape.Length];
+        int stride = 1;
+        for (int d = shape.Length - 1; d >= 0; d--)
+        {
+            strides[d] = stride;
+            stride *= shape[d];
+        }
+        return strides;
+    }
+
+    private static void Transpose(TransposeLayer t, double[] x, double[] y)
+    {
+        int[] inStrides = Strides(t.InputShape), output = t.OutputShape;
+        for (int o = 0; o < y.Length; o++)
+        {
+            int rest = o, source = 0;
+            for (int d = output.Length - 1; d >= 0; d--)
+            {
+                source += rest % output[d] * inStrides[t.Perm[d]];
+                rest /= output[d];
+            }
+            y[o] = x[source];
+        }
+    }
+
+    private static void Reduce(ReduceLayer r, double[] x, double[] y)
+    {
+        for (int outer = 0; outer < r.Outer; outer++)
+            for (int inner = 0; inner < r.Inner; inner++)
+            {
+                double acc = r.Kind switch { ReduceKind.Max => double.NegativeInfinity, ReduceKind.Min => double.PositiveInfinity, _ => 0 };
+                for (int k = 0; k < r.Reduced; k++)
+                {
+                    double v = x[(outer * r.Reduced + k) * r.Inner + inner];
+                    acc = r.Kind switch { ReduceKind.Max => Math.Max(acc, v), ReduceKind.Min => Math.Min(acc, v), _ => acc + v };
+                }
+                y[outer * r.Inner + inner] = r.Kind == ReduceKind.Mean ? acc / r.Reduced : acc;
+            }
+    }
+
+    private void Concat(ConcatLayer c, double[][] values, double[] y)
+    {
+        double[][] parts = c.Parts.Select(p => Read(p, values)).ToArray();
+        int at = 0;
+        for (int outer = 0; outer < c.Outer; outer++)
+            for (int k = 0; k < parts.Length; k++)
+            {
+                int chunk = c.Chunk(c.Parts[k]);
+                Array.Copy(parts[k], outer * chunk, y, at, chunk);
+                at += chunk;
+            }
+    }
+
+    private static void AxisMap(AxisMapLayer a, double[] x, double[] y)
+    {
+        int[] inStrides = Strides(a.InputShape), output = a.OutputShape;
+        for (int o = 0; o < y.Length; o++)
+        {
+            int rest = o, source = 0;
+            bool fill = false;
+            for (int d = output.Length - 1; d >= 0; d--)
+            {
+                int from = a.Sources[d][rest % output[d]];
+                rest /= output[d];
+                if (from < 0) fill = true;
+                else source += from * inStrides[d];
+            }
+            y[o] = fill ? a.Fill : x[source];
+        }
+    }
+}

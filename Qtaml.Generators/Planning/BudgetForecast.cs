@@ -1,0 +1,94 @@
+using System;
+using System.Linq;
+using Qtaml.Generators.Calibration;
+using Qtaml.Tac;
+
+namespace Qtaml.Generators.Planning;
+
+/// <summary>
+/// What calibration predicts about budgets (DESIGN 3.5.5): the share of calibration inputs whose decision survives
+/// the build's plan, and the smallest budget with which each allocator's plan keeps <see cref="Target"/> of them,
+/// found by bisection on a grid of <see cref="Step"/> bits per weight (every plan designed as the build designs its
+/// own: same quantization, same encoding choice). ρ* at the target is Uniform-MSP's budget over TAC's.
+/// </summary>
+internal sealed class BudgetForecast
+{
+    /// <summary>The budget grid of the search, in bits per weight.</summary>
+    public const double Step = 1.0 / 64;
+
+    /// <summary>The target when the attribute gives none: the share of decisions the faulted model must keep.</summary>
+    public const double DefaultTarget = 0.95;
+
+    private BudgetForecast(int samples, double target, double agreement, double ceiling, double tac, double uniform, double magnitude, double[] inputMeanSquare)
+    {
+        Samples = samples;
+        Target = target;
+        Agreement = agreement;
+        Ceiling = ceiling;
+        TacBudget = tac;
+        UniformMspBudget = uniform;
+        MagnitudeBudget = magnitude;
+        InputMeanSquare = inputMeanSquare;
+    }
+
+    /// <summary>The calibration inputs the prediction rests on.</summary>
+    public int Samples { get; }
+
+    /// <summary>The share of decisions a budget must keep to be enough.</summary>
+    public double Target { get; }
+
+    /// <summary>The predicted share of decisions the build's own plan keeps.</summary>
+    public double Agreement { get; }
+
+    /// <summary>The share kept with every plane protected: what quantization alone leaves.</summary>
+    public double Ceiling { get; }
+
+    /// <summary>The smallest budget per allocator that keeps the target (+∞ where none does), in bits per weight.</summary>
+    public double TacBudget { get; }
+    public double UniformMspBudget { get; }
+    public double MagnitudeBudget { get; }
+
+    /// <summary>Per weight layer, the E[x²] of its input measured on the calibration inputs.</summary>
+    public double[] InputMeanSquare { get; }
+
+    /// <summary>ρ* at the target: how many times TAC's budget Uniform-MSP needs.</summary>
+    public double Rho => TacBudget == 0 ? (UniformMspBudget == 0 ? 1 : double.PositiveInfinity) : UniformMspBudget / TacBudget;
+
+    public double BudgetFor(Allocator allocator) => allocator switch
+    {
+        Allocator.Tac => TacBudget,
+        Allocator.UniformMsp => UniformMspBudget,
+        Allocator.MagnitudeBased => MagnitudeBudget,
+        _ => Agreement >= Target ? 0 : double.PositiveInfinity,
+    };
+
+    public static BudgetForecast Make(PlanDesigner designer, CalibrationProfile profile, AgreementModel model, double target, Allocator allocator, double budget)
+    {
+        double Agree(Allocator a, double b) => model.Predict(designer.WeightErrorVariance(designer.Design(a, b)));
+        return new BudgetForecast(model.Inputs, target, Agree(allocator, budget), Agree(Allocator.Tac, designer.Bits),
+            MinimumBudget(b => Agree(Allocator.Tac, b), designer.Bits, target),
+            MinimumBudget(b => Agree(Allocator.UniformMsp, b), designer.Bits, target),
+            MinimumBudget(b => Agree(Allocator.MagnitudeBased, b), designer.Bits, target),
+            profile.InputMeanSquare);
+    }
+
+    /// <summary>
+    /// The smallest budget on the grid whose agreement reaches the target, by bisection, which takes agreement to
+    /// grow with the budget (it does for Uniform-MSP and magnitude-based, whose plans nest; TAC's optimal plans need
+    /// not nest, but their predicted distortion falls with the budget); +∞ if even full protection falls short.
+    /// </summary>
+    public static double MinimumBudget(Func<double, double> agreement, int bits, double target)
+    {
+        int high = bits * (int)(1 / Step);
+        if (agreement(high * Step) < target) return double.PositiveInfinity;
+        if (agreement(0) >= target) return 0;
+        int low = 0;   // agreement(low) < target ≤ agreement(high)
+        while (high - low > 1)
+        {
+            int middle = (low + high) / 2;
+            if (agreement(middle * Step) >= target) high = middle;
+            else low = middle;
+        }
+        return high * Step;
+    }
+}
