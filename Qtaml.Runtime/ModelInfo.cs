@@ -120,7 +120,7 @@ public sealed class ModelInfo
         else
             text.Append("  flips: p10 = ").Append(F(P10)).Append(", p01 = ").Append(F(P01)).Append(", static").AppendLine();
         if (Forecast is { } forecast)
-            text.Append("  ").Append(forecast).AppendLine();
+            text.Append("  ").Append(forecast).Append(HasWindow ? " (judged at the end of the window, the worst read)" : "").AppendLine();
         text.Append("  predicted distortion ").Append(F(PredictedDistortion)).Append(" (quantization noise floor ").Append(F(NoiseFloor))
             .Append("); to reach the floor TAC needs ").Append(F(MinimumTacBudget)).Append(" bits/weight, Uniform-MSP ").Append(F(UniformMspBudget))
             .Append(" (rho* = ").Append(Rho.ToString("F2", CultureInfo.InvariantCulture)).Append(')').AppendLine();
@@ -150,6 +150,15 @@ public sealed record AgreementForecast(int Samples, double TargetAgreement, doub
 {
     /// <summary>ρ* at the target: Uniform-MSP's budget over TAC's.</summary>
     public double Rho => TacBudget == 0 ? (UniformMspBudget == 0 ? 1 : double.PositiveInfinity) : UniformMspBudget / TacBudget;
+
+    /// <summary>The budget <paramref name="allocator"/> needs for the target; NaN for <see cref="Tac.Allocator.None"/>, which spends none.</summary>
+    public double BudgetFor(Tac.Allocator allocator) => allocator switch
+    {
+        Tac.Allocator.Tac => TacBudget,
+        Tac.Allocator.UniformMsp => UniformMspBudget,
+        Tac.Allocator.MagnitudeBased => MagnitudeBudget,
+        _ => double.NaN,
+    };
 
     /// <inheritdoc />
     public override string ToString()

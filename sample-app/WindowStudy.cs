@@ -24,8 +24,8 @@ internal static class WindowStudy
             ("encoder", TransformerFloat.Predict, CampaignPoint.Of<TransformerPlain8>(), new[] { ("default", CampaignPoint.Of<TransformerNode>()), ("two's complement", CampaignPoint.Of<TransformerTwos>()), ("before: two's complement, end of window", CampaignPoint.Of<TransformerEndOfWindow>()) }),
         })
             foreach ((string build, CampaignPoint point) in builds)
-                Row(table, model, build == "default" ? "default: window average, " + point.Info.Encoding : build, point, plain, clean, test, trials, seed);
-        AnsiConsole.MarkupLine($"[bold]Through the 2nm retention window[/] (p10 from 0 just after a refresh to 0.10 at 64 ms; 1 protected bit per weight; {trials} trials at each moment, mean ± 95% half-width):");
+                Row(table, model, build == "default" ? "default: window average, " + point.Info.Encoding + ", recommended " + point.Info.EccBudget.ToString("0.###") + " bits/weight" : build + ", 1 bit/weight", point, plain, clean, test, trials, seed);
+        AnsiConsole.MarkupLine($"[bold]Through the 2nm retention window[/] (p10 from 0 just after a refresh to 0.10 at 64 ms; {trials} trials at each moment, mean ± 95% half-width):");
         AnsiConsole.Write(table);
     }
 

@@ -184,12 +184,13 @@ public class DiagnosticTests
     [Fact]
     public void QTAML011_budget_far_above_the_target_says_how_much_buys_little()
     {
-        var run = Calibrated(", FlipProbability = 0.2, EccBudget = 6.0");
+        // The test MLP's random inputs have small margins: the target needs most of its 8 bits; all 8 are too many.
+        var run = Calibrated(", FlipProbability = 0.2, EccBudget = 8.0");
         Diagnostic d = Assert.Single(run.GeneratorDiagnostics);
         Assert.Equal("QTAML011", d.Id);
         Assert.Equal(DiagnosticSeverity.Warning, d.DefaultSeverity);
         double needed = Number(d.GetMessage(), @"with (\d+\.\d{3}) bits/weight"), wasted = Number(d.GetMessage(), @"so (\d+\.\d{3}) bits/weight buy little");
-        Assert.Equal(6.0, needed + wasted, 3);
+        Assert.Equal(8.0, needed + wasted, 3);
         Assert.Contains("keeps 95.0 % of decisions", d.GetMessage());
     }
 

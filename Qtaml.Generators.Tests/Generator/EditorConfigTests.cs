@@ -53,7 +53,7 @@ public class EditorConfigTests
             "QTAML008" => (Attributed(", Bits = 1"), new[] { model }, Array.Empty<(string, string)>()),
             "QTAML009" => (Attributed(", EccBudget = 9.0"), new[] { model }, Array.Empty<(string, string)>()),
             "QTAML010" => (Attributed(", Calibration = \"Models/calibration.npy\", FlipProbability = 0.2, EccBudget = 0.0"), new[] { model, calibration }, Array.Empty<(string, string)>()),
-            "QTAML011" => (Attributed(", Calibration = \"Models/calibration.npy\", FlipProbability = 0.2, EccBudget = 6.0"), new[] { model, calibration }, Array.Empty<(string, string)>()),
+            "QTAML011" => (Attributed(", Calibration = \"Models/calibration.npy\", FlipProbability = 0.2, EccBudget = 8.0"), new[] { model, calibration }, Array.Empty<(string, string)>()),
             "QTAML013" => (Attributed(", FlipProbability = 0.7"), new[] { model }, Array.Empty<(string, string)>()),
             "QTAML015" => (Attributed(", ReverseLeakRatio = 2.0"), new[] { model }, Array.Empty<(string, string)>()),
             "QTAML016" => (Attributed(", Allocator = (global::Qtaml.Tac.Allocator)9"), new[] { model }, Array.Empty<(string, string)>()),
@@ -92,7 +92,7 @@ public class EditorConfigTests
 
     [Theory]
     [InlineData("QTAML010", "0.0")]
-    [InlineData("QTAML011", "6.0")]
+    [InlineData("QTAML011", "8.0")]
     [InlineData("QTAML028", "1.0")]
     public async Task Severity_error_in_editorconfig_makes_a_warning_or_information_an_error(string id, string budget)
     {

@@ -55,12 +55,15 @@ internal sealed class AgreementModel
     /// The predicted share of inputs whose decision survives, for weight-error variances <paramref name="variance"/>
     /// (one per weight layer, in squared weight units).
     /// </summary>
-    public double Predict(double[] variance)
+    public double Predict(double[] variance) => Predict(variance, 1);
+
+    /// <summary>The same with every variance multiplied by <paramref name="scale"/> (the nonlinearity fitted by <see cref="FaultSimulation"/>).</summary>
+    public double Predict(double[] variance, double scale)
     {
         int layers = _responses.Length;
         if (variance.Length != layers) throw new ArgumentException("One variance per weight layer.", nameof(variance));
         int probes = layers == 0 ? 0 : _responses[0].Length;
-        var amplitude = variance.Select(v => Math.Sqrt(Math.Max(v, 0) / Math.Max(probes, 1))).ToArray();
+        var amplitude = variance.Select(v => Math.Sqrt(Math.Max(v * scale, 0) / Math.Max(probes, 1))).ToArray();
         int width = _clean.Length == 0 ? 0 : _clean[0].Length;
         var noisy = new double[width];
         long kept = 0;
@@ -84,7 +87,7 @@ internal sealed class AgreementModel
         return _clean.Length == 0 ? 1 : (double)kept / (_clean.Length * DrawsPerInput);
     }
 
-    private static int ArgMax(double[] values)
+    public static int ArgMax(double[] values)
     {
         int best = 0;
         for (int i = 1; i < values.Length; i++)

@@ -35,15 +35,31 @@ internal sealed class CalibrationProfile
     /// <summary>The most doubles the stored probe responses may take (layers × probes × inputs × decision width).</summary>
     private const long MaxResponseValues = 4_000_000;
 
-    private CalibrationProfile(int samples, double[] inputMeanSquare, double[] sensitivity, AgreementModel? agreement)
+    private CalibrationProfile(NetworkGraph graph, double[][] inputs, int decisionValue, int[] decisions, double[] inputMeanSquare, double[] sensitivity, AgreementModel? agreement)
     {
-        Samples = samples;
+        Graph = graph;
+        Inputs = inputs;
+        DecisionValue = decisionValue;
+        Decisions = decisions;
+        Samples = inputs.Length;
         InputMeanSquare = inputMeanSquare;
         Sensitivity = sensitivity;
         Agreement = agreement;
     }
 
-    /// <summary>The calibration inputs used.</summary>
+    /// <summary>The network profiled.</summary>
+    public NetworkGraph Graph { get; }
+
+    /// <summary>The calibration inputs used (each the first graph input of one sample).</summary>
+    public double[][] Inputs { get; }
+
+    /// <summary>The value decisions are read from (see <see cref="DecisionValueOf"/>).</summary>
+    public int DecisionValue { get; }
+
+    /// <summary>Each input's decision by the float network: the arg max of its decision value.</summary>
+    public int[] Decisions { get; }
+
+    /// <summary>The number of calibration inputs used.</summary>
     public int Samples { get; }
 
     /// <summary>Per weight layer, E[x²] of its input over the calibration inputs (0 for an embedding table, which reads no input).</summary>
@@ -60,7 +76,7 @@ internal sealed class CalibrationProfile
     {
         var evaluator = new ReferenceEvaluator(graph);
         int[] weightLayers = evaluator.WeightLayerIndices;
-        int decisionValue = DecisionValue(graph);
+        int decisionValue = DecisionValueOf(graph);
         int width = Shape.Length(graph.ValueShape(decisionValue));
         int probes = ProbesPerLayer;
         int samples = Math.Min(inputs.Rows, MaxSamples);
@@ -69,10 +85,11 @@ internal sealed class CalibrationProfile
 
         var inputMeanSquare = new double[weightLayers.Length];
         var clean = new double[samples][][];
+        double[][] rows = Enumerable.Range(0, samples).Select(inputs.Row).ToArray();
         for (int s = 0; s < samples; s++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            clean[s] = evaluator.Run(inputs.Row(s));
+            clean[s] = evaluator.Run(rows[s]);
             for (int k = 0; k < weightLayers.Length; k++)
             {
                 Layer layer = graph.Layers[weightLayers[k]];
@@ -100,7 +117,7 @@ internal sealed class CalibrationProfile
                 for (int i = 0; i < probe.Length; i++) probe[i] = layer.Weights[i] + sigma * Gaussian(ref random);
                 weights[k] = probe;
                 var changes = new double[samples][];
-                // The inputs are independent: spread over the cores (the evaluator only reads its caches, which the clean runs filled).
+                // The inputs are independent: spread over the cores.
                 System.Threading.Tasks.Parallel.For(0, samples, new System.Threading.Tasks.ParallelOptions { CancellationToken = cancellationToken }, s =>
                 {
                     double[][] values = (double[][])clean[s].Clone();
@@ -121,11 +138,12 @@ internal sealed class CalibrationProfile
         AgreementModel? agreement = width >= 2
             ? new AgreementModel(clean.Select(values => values[decisionValue]).ToArray(), responses, seed ^ 0xA9EE)
             : null;
-        return new CalibrationProfile(samples, inputMeanSquare, sensitivity, agreement);
+        int[] decisions = clean.Select(values => AgreementModel.ArgMax(values[decisionValue])).ToArray();
+        return new CalibrationProfile(graph, rows, decisionValue, decisions, inputMeanSquare, sensitivity, agreement);
     }
 
     /// <summary>The value decisions are read from: the first output, or the input of a softmax that produces it.</summary>
-    public static int DecisionValue(NetworkGraph graph)
+    public static int DecisionValueOf(NetworkGraph graph)
     {
         int output = graph.OutputValue;
         return output > 0 && graph.Layers[output - 1] is SoftmaxLayer softmax ? softmax.Inputs[0] : output;

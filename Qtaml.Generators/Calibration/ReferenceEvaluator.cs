@@ -18,8 +18,10 @@ internal sealed class ReferenceEvaluator
     private readonly NetworkGraph _graph;
     private readonly int[] _weightOrdinal;   // per layer: its position among the weight layers, or −1
     private readonly double[][] _weights;    // per weight layer: its weights, widened once
-    private readonly System.Collections.Generic.Dictionary<Operand, double[]> _constants = new();
-    private readonly System.Collections.Generic.Dictionary<(Operand, Layer), int[]?> _broadcasts = new();
+    // Widened constants and broadcast index maps, made on first use; concurrent, as calibration runs inputs in parallel.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Operand, double[]> _constants = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(Operand, Layer), int[]> _broadcasts = new();
+    private static readonly int[] SameIndex = Array.Empty<int>();
 
     public ReferenceEvaluator(NetworkGraph graph)
     {
@@ -220,8 +222,7 @@ internal sealed class ReferenceEvaluator
     private double[] Read(Operand operand, double[][] values)
     {
         if (!operand.IsConstant) return values[operand.Value];
-        if (!_constants.TryGetValue(operand, out double[]? constant)) _constants[operand] = constant = Array.ConvertAll(operand.Constant!, v => (double)v);
-        return constant;
+        return _constants.GetOrAdd(operand, o => Array.ConvertAll(o.Constant!, v => (double)v));
     }
 
     /// <summary>The flat index into an operand of shape <paramref name="shape"/> that output index <paramref name="flat"/> of shape <paramref name="output"/> reads under NumPy broadcasting.</summary>
@@ -243,14 +244,14 @@ internal sealed class ReferenceEvaluator
     /// <summary>For each output index of <paramref name="layer"/>, the index it reads in <paramref name="operand"/>; null where that is the same index (equal shapes).</summary>
     private int[]? Broadcast(Operand operand, Layer layer)
     {
-        if (_broadcasts.TryGetValue((operand, layer), out int[]? map)) return map;
-        if (operand.Length != layer.OutputLength)
+        int[] map = _broadcasts.GetOrAdd((operand, layer), key =>
         {
-            map = new int[layer.OutputLength];
-            for (int i = 0; i < map.Length; i++) map[i] = BroadcastIndex(operand.Shape, layer.OutputShape, i);
-        }
-        _broadcasts[(operand, layer)] = map;
-        return map;
+            if (key.Item1.Length == key.Item2.OutputLength) return SameIndex;
+            var indices = new int[key.Item2.OutputLength];
+            for (int i = 0; i < indices.Length; i++) indices[i] = BroadcastIndex(key.Item1.Shape, key.Item2.OutputShape, i);
+            return indices;
+        });
+        return ReferenceEquals(map, SameIndex) ? null : map;
     }
 
     private void Binary(BinaryLayer b, double[][] values, double[] y)

@@ -19,8 +19,12 @@ internal sealed class BudgetForecast
     /// <summary>The target when the attribute gives none: the share of decisions the faulted model must keep.</summary>
     public const double DefaultTarget = 0.95;
 
-    private BudgetForecast(int samples, double target, double agreement, double ceiling, double tac, double uniform, double magnitude, double[] inputMeanSquare)
+    private BudgetForecast(int samples, double target, double agreement, double ceiling, double tac, double uniform, double magnitude, double[] inputMeanSquare,
+        double scale, double simulatedBudget, double simulatedAgreement)
     {
+        Scale = scale;
+        SimulatedBudget = simulatedBudget;
+        SimulatedAgreement = simulatedAgreement;
         Samples = samples;
         Target = target;
         Agreement = agreement;
@@ -48,6 +52,13 @@ internal sealed class BudgetForecast
     public double UniformMspBudget { get; }
     public double MagnitudeBudget { get; }
 
+    /// <summary>κ, the scale on the Gaussian model's variances fitted to the simulation.</summary>
+    public double Scale { get; }
+
+    /// <summary>The TAC budget whose plan was simulated through the float network, and the share of decisions that survived there.</summary>
+    public double SimulatedBudget { get; }
+    public double SimulatedAgreement { get; }
+
     /// <summary>Per weight layer, the E[x²] of its input measured on the calibration inputs.</summary>
     public double[] InputMeanSquare { get; }
 
@@ -62,14 +73,41 @@ internal sealed class BudgetForecast
         _ => Agreement >= Target ? 0 : double.PositiveInfinity,
     };
 
-    public static BudgetForecast Make(PlanDesigner designer, CalibrationProfile profile, AgreementModel model, double target, Allocator allocator, double budget)
+    /// <summary>
+    /// The forecast: the Gaussian model's variances are first scaled by κ, fitted so that the model reproduces one
+    /// simulation of faults through the float network (<see cref="FaultSimulation"/>) at TAC's plan for the target
+    /// (as the unscaled model finds it; at the build's budget if that is 0 or unreachable). The linearized model misses
+    /// the network's nonlinearity and the flips' heavy tails, which make large errors do more harm than their
+    /// variance says; κ carries that, measured on this network, into every other plan.
+    /// </summary>
+    public static BudgetForecast Make(PlanDesigner designer, CalibrationProfile profile, AgreementModel model, double target, Allocator allocator, double budget, System.Threading.CancellationToken cancellationToken)
     {
-        double Agree(Allocator a, double b) => model.Predict(designer.WeightErrorVariance(designer.Design(a, b)));
-        return new BudgetForecast(model.Inputs, target, Agree(allocator, budget), Agree(Allocator.Tac, designer.Bits),
-            MinimumBudget(b => Agree(Allocator.Tac, b), designer.Bits, target),
-            MinimumBudget(b => Agree(Allocator.UniformMsp, b), designer.Bits, target),
-            MinimumBudget(b => Agree(Allocator.MagnitudeBased, b), designer.Bits, target),
-            profile.InputMeanSquare);
+        double Agree(Allocator a, double b, double scale) => model.Predict(designer.WeightErrorVariance(designer.Design(a, b)), scale);
+        double linear = MinimumBudget(b => Agree(Allocator.Tac, b, 1), designer.Bits, target);
+        double reference = linear > 0 && !double.IsPositiveInfinity(linear) ? linear : budget;
+        PlanDesign plan = designer.Design(Allocator.Tac, reference);
+        double simulated = FaultSimulation.Agreement(profile, designer, plan, 0x51_3D, cancellationToken);
+        double scale = FitScale(s => Agree(Allocator.Tac, reference, s), simulated);
+        return new BudgetForecast(model.Inputs, target, Agree(allocator, budget, scale), Agree(Allocator.Tac, designer.Bits, scale),
+            MinimumBudget(b => Agree(Allocator.Tac, b, scale), designer.Bits, target),
+            MinimumBudget(b => Agree(Allocator.UniformMsp, b, scale), designer.Bits, target),
+            MinimumBudget(b => Agree(Allocator.MagnitudeBased, b, scale), designer.Bits, target),
+            profile.InputMeanSquare, scale, reference, simulated);
+    }
+
+    /// <summary>The κ in [1/16, 64] at which the model's agreement equals <paramref name="simulated"/> (it falls as κ grows), by bisection on log κ.</summary>
+    private static double FitScale(Func<double, double> agreement, double simulated)
+    {
+        double low = Math.Log(1.0 / 16), high = Math.Log(64);
+        if (agreement(Math.Exp(low)) <= simulated) return Math.Exp(low);
+        if (agreement(Math.Exp(high)) >= simulated) return Math.Exp(high);
+        for (int i = 0; i < 24; i++)
+        {
+            double middle = (low + high) / 2;
+            if (agreement(Math.Exp(middle)) > simulated) low = middle;
+            else high = middle;
+        }
+        return Math.Exp((low + high) / 2);
     }
 
     /// <summary>

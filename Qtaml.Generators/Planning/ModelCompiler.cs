@@ -186,8 +186,8 @@ internal static class ModelCompiler
                 return Fail(DiagnosticInfo.Create(Diagnostics.CalibrationUnusable, where, calibrationPath, e.Message));
             }
             CalibrationProfile profile = CalibrationCache.GetOrMeasure(file.Base64, calibrationMatch.File!.Base64, (shapeText ?? "") + "|" + (constantsText ?? ""), graph, rows, cancellationToken);
-            var designer = new PlanDesigner(graph.Layers.OfType<WeightLayer>().ToArray(), profile.Sensitivity, bits, flips, encoding);
-            BudgetForecast? forecast = profile.Agreement is { } model ? BudgetForecast.Make(designer, profile, model, targetAgreement, allocator, budget) : null;
+            var designer = new PlanDesigner(graph.Layers.OfType<WeightLayer>().ToArray(), profile.Sensitivity, bits, flips, encoding, windowEnd);
+            BudgetForecast? forecast = profile.Agreement is { } model ? BudgetForecast.Make(designer, profile, model, targetAgreement, allocator, budget, cancellationToken) : null;
             double measuredMeanSquare = Enumerable.Range(0, profile.Samples).Average(s => rows.Row(s).Average(v => v * v));
             plan = ModelPlanner.Plan(graph, program, designer, nodeLabel, budget, allocator, measuredMeanSquare, operatingPoint, windowEnd, forecast);
         }
@@ -287,14 +287,16 @@ internal static class ModelCompiler
             return;
         }
         double needed = RoundedUp(forecast.TacBudget);
+        // A node build is judged at the worst read of its window, its end.
+        string where = plan.OperatingPoint == "static" ? nodeLabel : nodeLabel + " at the end of the retention window";
         if (forecast.Agreement < forecast.Target)
         {
-            var diagnostic = DiagnosticInfo.Create(Diagnostics.BudgetTooSmall, Argument.Budget, F(plan.Budget), Share(forecast.Agreement), nodeLabel, Share(forecast.Target),
+            var diagnostic = DiagnosticInfo.Create(Diagnostics.BudgetTooSmall, Argument.Budget, F(plan.Budget), Share(forecast.Agreement), where, Share(forecast.Target),
                 F(needed), F(RoundedUp(forecast.UniformMspBudget)), F(RoundedUp(forecast.MagnitudeBudget)), forecast.Samples);
             diagnostics.Add(double.IsPositiveInfinity(needed) ? diagnostic : diagnostic.WithReplacement(Recommended(needed)));
         }
         else if (plan.Budget > needed + WasteTolerance)
-            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BudgetWasted, Argument.Budget, F(plan.Budget), nodeLabel, Share(forecast.Target), F(needed), Share(forecast.Agreement),
+            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BudgetWasted, Argument.Budget, F(plan.Budget), where, Share(forecast.Target), F(needed), Share(forecast.Agreement),
                 F(plan.Budget - needed), forecast.Samples).WithReplacement(Recommended(needed)));
     }
 }

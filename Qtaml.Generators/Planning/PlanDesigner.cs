@@ -22,8 +22,10 @@ internal sealed class PlanDesigner
     private readonly CodeEncoding? _forced;
 
     /// <param name="encoding">The encoding asked for, or null for the one whose plan predicts less distortion.</param>
-    public PlanDesigner(WeightLayer[] layers, double[] sensitivity, int bits, FlipProbabilities flips, CodeEncoding? encoding)
+    /// <param name="worstRead">The flips of the worst moment a read meets (a node's window end), at which <see cref="WeightErrorVariance"/> judges a plan; default <paramref name="flips"/>.</param>
+    public PlanDesigner(WeightLayer[] layers, double[] sensitivity, int bits, FlipProbabilities flips, CodeEncoding? encoding, FlipProbabilities? worstRead = null)
     {
+        WorstRead = worstRead ?? flips;
         Layers = layers;
         Sensitivity = sensitivity;
         Bits = bits;
@@ -49,7 +51,11 @@ internal sealed class PlanDesigner
     public WeightLayer[] Layers { get; }
     public double[] Sensitivity { get; }
     public int Bits { get; }
+    /// <summary>The flips the stored codes are compensated for.</summary>
     public FlipProbabilities Flips { get; }
+
+    /// <summary>The flips of the worst read: the codes compensated for <see cref="Flips"/> are judged here.</summary>
+    public FlipProbabilities WorstRead { get; }
 
     /// <summary>Per layer, the intended codes, row-major like the weights.</summary>
     public int[][] IntendedCodes { get; }
@@ -58,14 +64,26 @@ internal sealed class PlanDesigner
     public float[][] ChannelScales { get; }
 
     /// <summary>
-    /// Per weight layer, the mean squared error of one weight under a plan, in squared weight units: what the faults
-    /// leave after mean correction (the read-out's variance and its residual bias, from the codes actually stored and
-    /// the scale they are read with) plus quantization's s²/12. Exact per weight (DESIGN 3.4), averaged over the layer.
+    /// Per weight layer, the mean squared error of one weight under a plan, in squared weight units, at the worst read
+    /// (<see cref="WorstRead"/>): the read-out's variance and its bias (the codes are stored and scaled for the
+    /// operating point, so at a later moment of a window their mean drifts), from the codes actually stored, plus
+    /// quantization's s²/12. Exact per weight (DESIGN 3.4), averaged over the layer.
     /// </summary>
     public double[] WeightErrorVariance(PlanDesign design) =>
         Enumerable.Range(0, Layers.Length).Select(l => LayerErrorVariance(design.Encoding, l, design.Protection.ProtectedPlanes[l])).ToArray();
 
     private readonly System.Collections.Generic.Dictionary<(CodeEncoding, int, int), double> _errorVariance = new();
+    private readonly System.Collections.Generic.Dictionary<(CodeEncoding, int, int), CorrectedLayer> _corrected = new();
+
+    /// <summary>Layer <paramref name="layer"/>'s stored codes and dequantization with its top <paramref name="protectedPlanes"/> planes protected, as the build makes them.</summary>
+    public CorrectedLayer Corrected(CodeEncoding encoding, int layer, int protectedPlanes)
+    {
+        lock (_corrected)
+            if (_corrected.TryGetValue((encoding, layer, protectedPlanes), out CorrectedLayer? known)) return known;
+        CorrectedLayer corrected = MeanCorrection.Apply(IntendedCodes[layer], Bits, protectedPlanes, Flips, encoding);
+        lock (_corrected) _corrected[(encoding, layer, protectedPlanes)] = corrected;
+        return corrected;
+    }
 
     private double LayerErrorVariance(CodeEncoding encoding, int layer, int protectedPlanes)
     {
@@ -73,7 +91,7 @@ internal sealed class PlanDesigner
             if (_errorVariance.TryGetValue((encoding, layer, protectedPlanes), out double known)) return known;
         int[] intended = IntendedCodes[layer];
         float[] scales = ChannelScales[layer];
-        CorrectedLayer corrected = MeanCorrection.Apply(intended, Bits, protectedPlanes, Flips, encoding);
+        CorrectedLayer corrected = Corrected(encoding, layer, protectedPlanes);
         int mask = StoredCode.TopPlanesMask(Bits, protectedPlanes), perChannel = intended.Length / scales.Length;
         // The read-out's moments depend only on the stored code: each distinct code's once.
         var moments = new System.Collections.Generic.Dictionary<int, ErrorMoment>();
@@ -81,7 +99,7 @@ internal sealed class PlanDesigner
         for (int i = 0; i < intended.Length; i++)
         {
             int stored = corrected.StoredCodes[i];
-            if (!moments.TryGetValue(stored, out ErrorMoment read)) moments[stored] = read = ErrorMoments.Read(stored, Bits, mask, Flips, encoding);
+            if (!moments.TryGetValue(stored, out ErrorMoment read)) moments[stored] = read = ErrorMoments.Read(stored, Bits, mask, WorstRead, encoding);
             double step = scales[i / perChannel] * corrected.ScaleFactor;
             double bias = step * (read.Mean + corrected.CodeOffset) - scales[i / perChannel] * intended[i];
             sum += step * step * read.Variance + bias * bias + scales[i / perChannel] * scales[i / perChannel] / 12.0;

@@ -1,0 +1,69 @@
+using System;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Qtaml.Faults;
+using Qtaml.Generators.Network;
+using Qtaml.Generators.Planning;
+using Qtaml.Moments;
+using Qtaml.Tac;
+
+namespace Qtaml.Generators.Calibration;
+
+/// <summary>
+/// A plan's faults simulated through the float reference network: the codes the build would store, their unprotected
+/// bits flipped at random with the worst read's probabilities, decoded and dequantized as the kernels do, and the
+/// calibration inputs run on those weights. The share of decisions that survive is what the Gaussian
+/// <see cref="AgreementModel"/> predicts without the network's nonlinearity and the flips' heavy tails; one such
+/// simulation fits the model's one free scale (<see cref="BudgetForecast"/>).
+/// </summary>
+internal static class FaultSimulation
+{
+    /// <summary>Fault trials per simulation (each runs every calibration input).</summary>
+    public const int Trials = 8;
+
+    public static double Agreement(CalibrationProfile profile, PlanDesigner designer, PlanDesign design, ulong seed, CancellationToken cancellationToken)
+    {
+        var evaluator = new ReferenceEvaluator(profile.Graph);
+        int kept = 0;
+        for (int trial = 0; trial < Trials; trial++)
+        {
+            var random = new SplitMix64(SplitMix64.Derive(seed, (ulong)trial));
+            double[]?[] weights = Enumerable.Range(0, designer.Layers.Length).Select(l => FaultedWeights(designer, design, l, ref random)).ToArray();
+            var agrees = new int[profile.Inputs.Length];
+            Parallel.For(0, profile.Inputs.Length, new ParallelOptions { CancellationToken = cancellationToken }, s =>
+            {
+                var values = new double[profile.Graph.Layers.Length + 1][];
+                values[0] = profile.Inputs[s];
+                evaluator.RunFrom(values, 0, weights);
+                agrees[s] = AgreementModel.ArgMax(values[profile.DecisionValue]) == profile.Decisions[s] ? 1 : 0;
+            });
+            kept += agrees.Sum();
+        }
+        return (double)kept / (Trials * Math.Max(profile.Inputs.Length, 1));
+    }
+
+    /// <summary>One draw of layer <paramref name="layer"/>'s weights as read back under the plan, in the weights' row-major order.</summary>
+    private static double[] FaultedWeights(PlanDesigner designer, PlanDesign design, int layer, ref SplitMix64 random)
+    {
+        int bits = designer.Bits, planes = design.Protection.ProtectedPlanes[layer];
+        int mask = StoredCode.TopPlanesMask(bits, planes);
+        CorrectedLayer corrected = designer.Corrected(design.Encoding, layer, planes);
+        float[] scales = designer.ChannelScales[layer];
+        int perChannel = corrected.StoredCodes.Count / scales.Length;
+        double p10 = designer.WorstRead.P10, p01 = designer.WorstRead.P01;
+        var weights = new double[corrected.StoredCodes.Count];
+        for (int i = 0; i < weights.Length; i++)
+        {
+            int pattern = CodeEncodings.ToPattern(corrected.StoredCodes[i], bits, design.Encoding);
+            for (int k = 0; k < bits; k++)
+            {
+                if ((mask >> k & 1) != 0) continue;
+                double u = (random.Next() >> 11) * (1.0 / (1UL << 53));
+                if (u < ((pattern >> k & 1) != 0 ? p10 : p01)) pattern ^= 1 << k;
+            }
+            weights[i] = corrected.Dequantize(CodeEncodings.FromPattern(pattern, bits, design.Encoding), scales[i / perChannel]);
+        }
+        return weights;
+    }
+}
