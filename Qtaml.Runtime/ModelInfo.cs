@@ -121,6 +121,8 @@ public sealed class ModelInfo
             text.Append("  flips: p10 = ").Append(F(P10)).Append(", p01 = ").Append(F(P01)).Append(", static").AppendLine();
         if (Forecast is { } forecast)
             text.Append("  ").Append(forecast).Append(HasWindow ? " (judged at the end of the window, the worst read)" : "").AppendLine();
+        else
+            text.Append("  no calibration inputs: the budgets below are a data-free bound, not a forecast of accuracy").AppendLine();
         text.Append("  predicted distortion ").Append(F(PredictedDistortion)).Append(" (quantization noise floor ").Append(F(NoiseFloor))
             .Append("); to reach the floor TAC needs ").Append(F(MinimumTacBudget)).Append(" bits/weight, Uniform-MSP ").Append(F(UniformMspBudget))
             .Append(" (rho* = ").Append(Rho.ToString("F2", CultureInfo.InvariantCulture)).Append(')').AppendLine();

@@ -76,7 +76,7 @@ Qtaml.Faults.CampaignResult AtMoment(double fraction)
 Qtaml.Faults.CampaignResult start = AtMoment(0), middle = AtMoment(0.5), shipped = AtMoment(1);
 AnsiConsole.MarkupLine($"[bold]Digits[/]: the CNN compiled for {Digits.Info.Node} (p10 = {Digits.Info.WindowEndP10:G3} at the end of its 64 ms window; compensated for the {Digits.Info.OperatingPoint}, "
     + $"p10 = {Digits.Info.P10:G3}), {Digits.Info.Bits}-bit, TAC at {Digits.Info.EccBudget} bits/weight, "
-    + $"protected planes per layer [[{string.Join(", ", Digits.Info.Protection)}]], rho* = {Digits.Info.Rho:F2}");
+    + $"protected planes per layer [[{string.Join(", ", Digits.Info.Protection)}]]; calibrated: {Digits.Info.Forecast!.PredictedAgreement:P1} of decisions predicted to survive the window's end");
 AnsiConsole.MarkupLine($"  accuracy on the {test.Count} test digits: float [green]{floatAccuracy:P2}[/]; baked, read just after a refresh [green]{start.Mean:P2}[/], "
     + $"halfway through the window [green]{middle.Mean:P2}[/], at its end [green]{shipped.Mean:P2}[/] ± {shipped.HalfWidth95:P2} (10 trials each)");
 AnsiConsole.MarkupLine($"[bold]Separable[/]: a MobileNet-style net (depthwise and pointwise convolutions), {Separable8Bit.Info.Layers.Count} weight layers: "
@@ -101,7 +101,8 @@ AnsiConsole.Write(table);
 string Budget(string allocator) => report.MinimumBudget(allocator) is double b ? $"{b:0.##} bits/weight" : "not reached";
 AnsiConsole.MarkupLine($"Clean accuracy on the campaign's {Math.Min(options.TestImages, test.Count)} digits: {report.CleanAccuracyOnSubset:P2}; target (95% of it): {report.Target:P2}");
 AnsiConsole.MarkupLine($"Minimum budget to keep 95% of clean accuracy: TAC {Budget("Tac")}, Uniform-MSP {Budget("UniformMsp")}, magnitude {Budget("MagnitudeBased")}, none {Budget("None")}");
-AnsiConsole.MarkupLine($"Uniform-MSP / TAC, measured: [bold]{(report.MeasuredRatio is double r ? r.ToString("F2") + "x" : "n/a")}[/]; predicted at build time (rho*): [bold]{report.TacInfo.Rho:F2}x[/]");
+AnsiConsole.MarkupLine($"Uniform-MSP / TAC, measured: [bold]{(report.MeasuredRatio is double r ? r.ToString("F2") + "x" : "n/a")}[/]; predicted at build time: rho* = [bold]{report.TacInfo.Rho:F2}x[/] at the noise floor"
+    + (report.TacInfo.Forecast is { } forecast ? $", [bold]{forecast.Rho:F2}x[/] for 95% of decisions (calibrated)" : ""));
 
 Directory.CreateDirectory(outputDirectory);
 string chart = Path.Combine(outputDirectory, $"accuracy-vs-budget-{options.Model}.svg");

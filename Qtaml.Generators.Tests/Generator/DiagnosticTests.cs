@@ -198,7 +198,15 @@ public class DiagnosticTests
     public void A_budget_that_meets_the_target_is_silent_and_a_stricter_target_asks_for_more()
     {
         string needed = Calibrated(", FlipProbability = 0.2, EccBudget = 0.0").GeneratorDiagnostics.Single().Properties["QtamlReplacement"]!;
-        Assert.Empty(Calibrated(", FlipProbability = 0.2, EccBudget = " + needed).GeneratorDiagnostics);
+        var met = Calibrated(", FlipProbability = 0.2, EccBudget = " + needed);
+        Assert.Empty(met.GeneratorDiagnostics);
+        // Info carries the same forecast, and says it to an engineer.
+        var info = (ModelInfo)GeneratorHarness.CompileAndLoad(met.Output).GetType("Models.Harness")!.GetProperty("Info")!.GetValue(null)!;
+        AgreementForecast forecast = info.Forecast!;
+        Assert.Equal(64, forecast.Samples);
+        Assert.True(forecast.PredictedAgreement >= 0.95 && forecast.TacBudget <= info.EccBudget, info.ToString());
+        Assert.Equal(double.Parse(needed, System.Globalization.CultureInfo.InvariantCulture), Math.Ceiling(forecast.TacBudget * 1000 - 1e-6) / 1000, 9);
+        Assert.Contains("calibrated on 64 inputs: predicted to keep ", info.ToString(), StringComparison.Ordinal);
         Diagnostic stricter = Calibrated(", FlipProbability = 0.2, TargetAgreement = 0.999, EccBudget = " + needed).GeneratorDiagnostics.Single();
         Assert.Equal("QTAML010", stricter.Id);
         Assert.Contains("below the target 99.9 %", stricter.GetMessage());
