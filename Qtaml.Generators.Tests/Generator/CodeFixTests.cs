@@ -29,12 +29,8 @@ public class CodeFixTests
         {
             TestCode = source;
             FixedCode = fixedSource;
-            // This runtime's own assemblies: no reference pack to download.
             ReferenceAssemblies = new ReferenceAssemblies("net10.0");
-            foreach (string path in ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
-                .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll"))
-                TestState.AdditionalReferences.Add(MetadataReference.CreateFromFile(path));
-            TestState.AdditionalReferences.Add(MetadataReference.CreateFromFile(typeof(ICompiledModel).Assembly.Location));
+            TestState.AdditionalReferences.AddRange(GeneratorHarness.ConsumerReferences);
             foreach ((string projectPath, byte[] bytes) in weightFiles)
             {
                 AdditionalText file = GeneratorHarness.WeightFile(projectPath, bytes);

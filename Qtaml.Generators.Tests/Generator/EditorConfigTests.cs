@@ -25,10 +25,7 @@ public class EditorConfigTests
             TestCode = source;
             FixedCode = source;
             ReferenceAssemblies = new ReferenceAssemblies("net10.0");
-            foreach (string path in ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
-                .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll"))
-                TestState.AdditionalReferences.Add(MetadataReference.CreateFromFile(path));
-            TestState.AdditionalReferences.Add(MetadataReference.CreateFromFile(typeof(ICompiledModel).Assembly.Location));
+            TestState.AdditionalReferences.AddRange(GeneratorHarness.ConsumerReferences);
             foreach (AdditionalText file in files) TestState.AdditionalFiles.Add((file.Path, file.GetText()!.ToString()));
             foreach ((string path, string text) in rawFiles) TestState.AdditionalFiles.Add((path, text));
             TestState.AnalyzerConfigFiles.Add(("/.editorconfig", editorConfig));

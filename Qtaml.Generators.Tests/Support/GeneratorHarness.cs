@@ -20,6 +20,9 @@ internal static class GeneratorHarness
             .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))
             .ToArray());
 
+    /// <summary>What a consumer project compiles against: this runtime's System assemblies (no reference pack to download) and Qtaml.Runtime.</summary>
+    public static IReadOnlyList<MetadataReference> ConsumerReferences => References.Value;
+
     public static CSharpCompilation CreateCompilation(params string[] sources) =>
         CSharpCompilation.Create("Consumer",
             sources.Select((s, i) => CSharpSyntaxTree.ParseText(s, new CSharpParseOptions(LanguageVersion.Latest), path: $"Source{i}.cs")),

@@ -286,13 +286,8 @@ internal sealed class ReferenceEvaluator
         for (int r = 0; r < n.Rows; r++)
         {
             int at = r * n.Length;
-            double mean = 0, variance = 0;
-            for (int i = 0; i < n.Length; i++) mean += x[at + i];
-            mean /= n.Length;
-            for (int i = 0; i < n.Length; i++) variance += (x[at + i] - mean) * (x[at + i] - mean);
-            double inverse = 1 / Math.Sqrt(variance / n.Length + n.Epsilon);
-            for (int i = 0; i < n.Length; i++)
-                y[at + i] = (x[at + i] - mean) * inverse * n.Gamma[i % n.Gamma.Length] + (n.Beta.Length == 0 ? 0 : n.Beta[i % n.Beta.Length]);
+            Standardize(x, y, at, n.Length, n.Epsilon);
+            for (int i = 0; i < n.Length; i++) y[at + i] = y[at + i] * n.Gamma[i % n.Gamma.Length] + (n.Beta.Length == 0 ? 0 : n.Beta[i % n.Beta.Length]);
         }
     }
 
@@ -301,13 +296,20 @@ internal sealed class ReferenceEvaluator
         for (int c = 0; c < n.Channels; c++)
         {
             int at = c * n.Plane;
-            double mean = 0, variance = 0;
-            for (int i = 0; i < n.Plane; i++) mean += x[at + i];
-            mean /= n.Plane;
-            for (int i = 0; i < n.Plane; i++) variance += (x[at + i] - mean) * (x[at + i] - mean);
-            double inverse = 1 / Math.Sqrt(variance / n.Plane + n.Epsilon);
-            for (int i = 0; i < n.Plane; i++) y[at + i] = (x[at + i] - mean) * inverse * n.Scale[c] + n.Bias[c];
+            Standardize(x, y, at, n.Plane, n.Epsilon);
+            for (int i = 0; i < n.Plane; i++) y[at + i] = y[at + i] * n.Scale[c] + n.Bias[c];
         }
+    }
+
+    /// <summary>y = (x − mean) / √(variance + ε) over the <paramref name="length"/> values from <paramref name="at"/> (the population variance, as ONNX normalizations use).</summary>
+    private static void Standardize(double[] x, double[] y, int at, int length, double epsilon)
+    {
+        double mean = 0, variance = 0;
+        for (int i = 0; i < length; i++) mean += x[at + i];
+        mean /= length;
+        for (int i = 0; i < length; i++) variance += (x[at + i] - mean) * (x[at + i] - mean);
+        double inverse = 1 / Math.Sqrt(variance / length + epsilon);
+        for (int i = 0; i < length; i++) y[at + i] = (x[at + i] - mean) * inverse;
     }
 
     private static void MatMul(MatMulLayer m, double[] a, double[] b, double[] y)
