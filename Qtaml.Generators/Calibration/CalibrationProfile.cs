@@ -32,8 +32,22 @@ internal sealed class CalibrationProfile
     /// <summary>The probe's deviation as a share of the layer's root-mean-square weight.</summary>
     public const double ProbeScale = 0.05;
 
-    /// <summary>The most doubles the stored probe responses may take (layers × probes × inputs × decision width).</summary>
+    /// <summary>The most doubles the stored probe responses, or the forecast's draws, may take.</summary>
     private const long MaxResponseValues = 4_000_000;
+
+    /// <summary>The multiply-adds the probes may cost in all (layers × probes × inputs × one pass), about 10 s of the reference evaluator on 2 cores; a network too large for it is probed on fewer inputs, never fewer than <see cref="MinSamples"/>.</summary>
+    private const long MaxProbeWork = 10_000_000_000;
+
+    private const int MinSamples = 8;
+
+    /// <summary>A pass's cost in multiply-adds: every weight times its reuse, every attention product, and one per other output value.</summary>
+    private static long PassCost(NetworkGraph graph) => graph.Layers.Sum(layer => layer switch
+    {
+        EmbeddingLayer e => (long)e.OutputLength,
+        WeightLayer w => (long)w.Weights.Length * w.Reuse,
+        MatMulLayer m => (long)m.Batch * m.M * m.K * m.N,
+        _ => (long)layer.OutputLength,
+    });
 
     private CalibrationProfile(NetworkGraph graph, double[][] inputs, int decisionValue, int[] decisions, double[] inputMeanSquare, double[] sensitivity, AgreementModel? agreement)
     {
@@ -79,9 +93,13 @@ internal sealed class CalibrationProfile
         int decisionValue = DecisionValueOf(graph);
         int width = Shape.Length(graph.ValueShape(decisionValue));
         int probes = ProbesPerLayer;
+        // Fewer inputs for bigger networks: what is stored per input (probe responses, the forecast's draws) and the
+        // multiply-adds the probes cost are bounded, so a large model calibrates in bounded memory and time.
         int samples = Math.Min(inputs.Rows, MaxSamples);
-        long perSample = (long)weightLayers.Length * probes * width;
-        if (perSample > 0) samples = (int)Math.Max(1, Math.Min(samples, MaxResponseValues / perSample));
+        long stored = Math.Max((long)weightLayers.Length * probes * width, (long)AgreementModel.DrawsPerInput * weightLayers.Length * probes);
+        if (stored > 0) samples = (int)Math.Max(1, Math.Min(samples, MaxResponseValues / stored));
+        long work = PassCost(graph) * weightLayers.Length * probes;
+        if (work > 0) samples = (int)Math.Min(samples, Math.Max(MinSamples, MaxProbeWork / work));
 
         var inputMeanSquare = new double[weightLayers.Length];
         var clean = new double[samples][][];
