@@ -160,6 +160,12 @@ public sealed class WeightImage
         source._storage.AsSpan().CopyTo(_storage);
     }
 
+    /// <summary>Writes the image to a stream in a versioned format (<see cref="WeightImageFile"/>), to replay or move it.</summary>
+    public void Save(System.IO.Stream stream) => WeightImageFile.Save(this, stream);
+
+    /// <summary>Reads an image <see cref="Save"/> wrote; one saved by another format version is refused with the reason.</summary>
+    public static WeightImage Load(System.IO.Stream stream) => WeightImageFile.Load(stream);
+
     /// <summary>A deep copy.</summary>
     public WeightImage Clone() => new(Bits, _segments, (byte[])_storage.Clone(), Encoding);
 
