@@ -151,7 +151,7 @@ public sealed class ModelInfo
 public sealed record AgreementForecast(int Samples, double TargetAgreement, double PredictedAgreement, double Ceiling, double TacBudget, double UniformMspBudget, double MagnitudeBudget)
 {
     /// <summary>ρ* at the target: Uniform-MSP's budget over TAC's.</summary>
-    public double Rho => TacBudget == 0 ? (UniformMspBudget == 0 ? 1 : double.PositiveInfinity) : UniformMspBudget / TacBudget;
+    public double Rho => Tac.SaturationReport.Ratio(UniformMspBudget, TacBudget);
 
     /// <summary>The budget <paramref name="allocator"/> needs for the target; NaN for <see cref="Tac.Allocator.None"/>, which spends none.</summary>
     public double BudgetFor(Tac.Allocator allocator) => allocator switch

@@ -29,11 +29,13 @@ internal sealed class AgreementModel
     private readonly double[][][][] _responses;  // [layer][probe][input][class]
     private readonly double[][] _draws;          // [input · draws + draw][layer · probes + probe]
 
-    public AgreementModel(double[][] clean, double[][][][] responses, ulong seed)
+    /// <param name="clean">Each input's clean decision vector.</param>
+    /// <param name="decisions">Each input's clean decision, the arg max of its vector.</param>
+    public AgreementModel(double[][] clean, int[] decisions, double[][][][] responses, ulong seed)
     {
         _clean = clean;
         _responses = responses;
-        _decision = clean.Select(ArgMax).ToArray();
+        _decision = decisions;
         int layers = responses.Length, probes = layers == 0 ? 0 : responses[0].Length;
         var random = new SplitMix64(seed);
         _draws = new double[clean.Length * DrawsPerInput][];
@@ -42,22 +44,16 @@ internal sealed class AgreementModel
             _draws[d] = new double[layers * probes];
             for (int i = 0; i < _draws[d].Length; i++) _draws[d][i] = CalibrationProfile.Gaussian(ref random);
         }
-        Margins = clean.Select(Margin).ToArray();
     }
 
     /// <summary>The calibration inputs.</summary>
     public int Inputs => _clean.Length;
 
-    /// <summary>Each input's margin between its best and second-best class, in output units.</summary>
-    public double[] Margins { get; }
-
     /// <summary>
     /// The predicted share of inputs whose decision survives, for weight-error variances <paramref name="variance"/>
-    /// (one per weight layer, in squared weight units).
+    /// (one per weight layer, in squared weight units), each multiplied by <paramref name="scale"/> (the nonlinearity
+    /// fitted by <see cref="FaultSimulation"/>; 1 for the plain Gaussian model).
     /// </summary>
-    public double Predict(double[] variance) => Predict(variance, 1);
-
-    /// <summary>The same with every variance multiplied by <paramref name="scale"/> (the nonlinearity fitted by <see cref="FaultSimulation"/>).</summary>
     public double Predict(double[] variance, double scale)
     {
         int layers = _responses.Length;
@@ -93,14 +89,5 @@ internal sealed class AgreementModel
         for (int i = 1; i < values.Length; i++)
             if (values[i] > values[best]) best = i;
         return best;
-    }
-
-    private static double Margin(double[] values)
-    {
-        int best = ArgMax(values);
-        double second = double.NegativeInfinity;
-        for (int i = 0; i < values.Length; i++)
-            if (i != best) second = Math.Max(second, values[i]);
-        return values[best] - second;
     }
 }

@@ -10,10 +10,9 @@ namespace Qtaml.Generators.Calibration;
 /// What unlabeled calibration inputs say about a trained network (DESIGN 3.5.2 and 3.5.5), from its float reference
 /// evaluation:
 /// <list type="bullet">
-/// <item>E[x²] of each weight layer's input, from data rather than carried forward from a guess;</item>
 /// <item>G_l, the output's squared change per unit error variance in one weight of layer l, from the Jacobian by
 ///   random probing: every weight of the layer moved by independent Gaussian noise of deviation σ_l, the squared
-///   change of the decision vector averaged over probes and inputs, divided by n_l·σ_l²;</item>
+///   change of the decision vector averaged over probes and inputs, divided by n_l·σ_l² (each layer's input E[x²] is in it, as the data has it, not carried forward from a guess);</item>
 /// <item>each input's decision (the arg max of the output, taken before a final softmax, which does not change it)
 ///   and the probes' changes of the decision vector, which <see cref="AgreementModel"/> turns into the share of
 ///   decisions that survive any plan's faults.</item>
@@ -49,20 +48,22 @@ internal sealed class CalibrationProfile
         _ => (long)layer.OutputLength,
     });
 
-    private CalibrationProfile(NetworkGraph graph, double[][] inputs, int decisionValue, int[] decisions, double[] inputMeanSquare, double[] sensitivity, AgreementModel? agreement)
+    private CalibrationProfile(ReferenceEvaluator evaluator, NetworkGraph graph, double[][] inputs, int decisionValue, int[] decisions, double[] sensitivity, AgreementModel? agreement)
     {
+        Evaluator = evaluator;
         Graph = graph;
         Inputs = inputs;
         DecisionValue = decisionValue;
         Decisions = decisions;
-        Samples = inputs.Length;
-        InputMeanSquare = inputMeanSquare;
         Sensitivity = sensitivity;
         Agreement = agreement;
     }
 
     /// <summary>The network profiled.</summary>
     public NetworkGraph Graph { get; }
+
+    /// <summary>The reference evaluator of <see cref="Graph"/> the profile ran (its caches filled; safe to share between threads).</summary>
+    public ReferenceEvaluator Evaluator { get; }
 
     /// <summary>The calibration inputs used (each the first graph input of one sample).</summary>
     public double[][] Inputs { get; }
@@ -74,10 +75,7 @@ internal sealed class CalibrationProfile
     public int[] Decisions { get; }
 
     /// <summary>The number of calibration inputs used.</summary>
-    public int Samples { get; }
-
-    /// <summary>Per weight layer, E[x²] of its input over the calibration inputs (0 for an embedding table, which reads no input).</summary>
-    public double[] InputMeanSquare { get; }
+    public int Samples => Inputs.Length;
 
     /// <summary>Per weight layer, G_l measured through the Jacobian.</summary>
     public double[] Sensitivity { get; }
@@ -101,20 +99,12 @@ internal sealed class CalibrationProfile
         long work = PassCost(graph) * weightLayers.Length * probes;
         if (work > 0) samples = (int)Math.Min(samples, Math.Max(MinSamples, MaxProbeWork / work));
 
-        var inputMeanSquare = new double[weightLayers.Length];
         var clean = new double[samples][][];
         double[][] rows = Enumerable.Range(0, samples).Select(inputs.Row).ToArray();
         for (int s = 0; s < samples; s++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             clean[s] = evaluator.Run(rows[s]);
-            for (int k = 0; k < weightLayers.Length; k++)
-            {
-                Layer layer = graph.Layers[weightLayers[k]];
-                if (layer is EmbeddingLayer) continue;
-                double[] x = clean[s][layer.Inputs[0]];
-                inputMeanSquare[k] += x.Length == 0 ? 0 : x.Sum(v => v * v) / x.Length / samples;
-            }
         }
 
         // responses[k][p][s]: the change of the decision vector of input s under probe p of weight layer k.
@@ -153,11 +143,11 @@ internal sealed class CalibrationProfile
             sensitivity[k] = squaredChange / probes / samples / layer.Weights.Length;
         }
 
-        AgreementModel? agreement = width >= 2
-            ? new AgreementModel(clean.Select(values => values[decisionValue]).ToArray(), responses, seed ^ 0xA9EE)
-            : null;
         int[] decisions = clean.Select(values => AgreementModel.ArgMax(values[decisionValue])).ToArray();
-        return new CalibrationProfile(graph, rows, decisionValue, decisions, inputMeanSquare, sensitivity, agreement);
+        AgreementModel? agreement = width >= 2
+            ? new AgreementModel(clean.Select(values => values[decisionValue]).ToArray(), decisions, responses, seed ^ 0xA9EE)
+            : null;
+        return new CalibrationProfile(evaluator, graph, rows, decisionValue, decisions, sensitivity, agreement);
     }
 
     /// <summary>The value decisions are read from: the first output, or the input of a softmax that produces it.</summary>

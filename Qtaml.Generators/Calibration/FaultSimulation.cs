@@ -24,7 +24,7 @@ internal static class FaultSimulation
 
     public static double Agreement(CalibrationProfile profile, PlanDesigner designer, PlanDesign design, ulong seed, CancellationToken cancellationToken)
     {
-        var evaluator = new ReferenceEvaluator(profile.Graph);
+        ReferenceEvaluator evaluator = profile.Evaluator;
         int kept = 0;
         for (int trial = 0; trial < Trials; trial++)
         {

@@ -225,18 +225,14 @@ internal sealed class ReferenceEvaluator
         return _constants.GetOrAdd(operand, o => Array.ConvertAll(o.Constant!, v => (double)v));
     }
 
-    /// <summary>The flat index into an operand of shape <paramref name="shape"/> that output index <paramref name="flat"/> of shape <paramref name="output"/> reads under NumPy broadcasting.</summary>
-    private static int BroadcastIndex(int[] shape, int[] output, int flat)
+    /// <summary>The flat index a value of the given strides (<see cref="Shape.BroadcastStrides"/>) holds at output index <paramref name="flat"/> of shape <paramref name="output"/>.</summary>
+    private static int Index(int[] strides, int[] output, int flat)
     {
-        int index = 0, stride = 1;
+        int index = 0;
         for (int d = output.Length - 1; d >= 0; d--)
         {
-            int coordinate = flat % output[d];
+            index += flat % output[d] * strides[d];
             flat /= output[d];
-            int s = d - (output.Length - shape.Length);
-            if (s < 0) continue;
-            if (shape[s] != 1) index += coordinate * stride;
-            stride *= shape[s];
         }
         return index;
     }
@@ -247,8 +243,9 @@ internal sealed class ReferenceEvaluator
         int[] map = _broadcasts.GetOrAdd((operand, layer), key =>
         {
             if (key.Item1.Length == key.Item2.OutputLength) return SameIndex;
+            int[] strides = Shape.BroadcastStrides(key.Item1.Shape, key.Item2.OutputShape);
             var indices = new int[key.Item2.OutputLength];
-            for (int i = 0; i < indices.Length; i++) indices[i] = BroadcastIndex(key.Item1.Shape, key.Item2.OutputShape, i);
+            for (int i = 0; i < indices.Length; i++) indices[i] = Index(strides, key.Item2.OutputShape, i);
             return indices;
         });
         return ReferenceEquals(map, SameIndex) ? null : map;
@@ -327,21 +324,9 @@ internal sealed class ReferenceEvaluator
         }
     }
 
-    private static int[] Strides(int[] shape)
-    {
-        var strides = new int[shape.Length];
-        int stride = 1;
-        for (int d = shape.Length - 1; d >= 0; d--)
-        {
-            strides[d] = stride;
-            stride *= shape[d];
-        }
-        return strides;
-    }
-
     private static void Transpose(TransposeLayer t, double[] x, double[] y)
     {
-        int[] inStrides = Strides(t.InputShape), output = t.OutputShape;
+        int[] inStrides = Shape.BroadcastStrides(t.InputShape, t.InputShape), output = t.OutputShape;
         for (int o = 0; o < y.Length; o++)
         {
             int rest = o, source = 0;
@@ -384,7 +369,7 @@ internal sealed class ReferenceEvaluator
 
     private static void AxisMap(AxisMapLayer a, double[] x, double[] y)
     {
-        int[] inStrides = Strides(a.InputShape), output = a.OutputShape;
+        int[] inStrides = Shape.BroadcastStrides(a.InputShape, a.InputShape), output = a.OutputShape;
         for (int o = 0; o < y.Length; o++)
         {
             int rest = o, source = 0;

@@ -67,6 +67,24 @@ internal static class Shape
 {
     public static int Length(int[] shape) => (int)LongLength(shape);
 
+    /// <summary>
+    /// An operand's row-major strides over the output's axes (aligned from the right, NumPy broadcasting), 0 where it
+    /// is broadcast; over its own shape, its plain strides.
+    /// </summary>
+    public static int[] BroadcastStrides(int[] shape, int[] output)
+    {
+        var strides = new int[output.Length];
+        int stride = 1;
+        for (int d = output.Length - 1; d >= 0; d--)
+        {
+            int own = d - (output.Length - shape.Length);
+            if (own < 0) continue;
+            strides[d] = shape[own] == 1 ? 0 : stride;
+            stride *= shape[own];
+        }
+        return strides;
+    }
+
     /// <summary>The element count without overflow: every factor is capped so a hostile shape cannot wrap around.</summary>
     public static long LongLength(int[] shape)
     {

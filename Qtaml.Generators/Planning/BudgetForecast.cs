@@ -19,7 +19,7 @@ internal sealed class BudgetForecast
     /// <summary>The target when the attribute gives none: the share of decisions the faulted model must keep.</summary>
     public const double DefaultTarget = 0.95;
 
-    private BudgetForecast(int samples, double target, double agreement, double ceiling, double tac, double uniform, double magnitude, double[] inputMeanSquare,
+    private BudgetForecast(int samples, double target, double agreement, double ceiling, double tac, double uniform, double magnitude,
         double scale, double simulatedBudget, double simulatedAgreement)
     {
         Scale = scale;
@@ -32,7 +32,6 @@ internal sealed class BudgetForecast
         TacBudget = tac;
         UniformMspBudget = uniform;
         MagnitudeBudget = magnitude;
-        InputMeanSquare = inputMeanSquare;
     }
 
     /// <summary>The calibration inputs the prediction rests on.</summary>
@@ -59,19 +58,8 @@ internal sealed class BudgetForecast
     public double SimulatedBudget { get; }
     public double SimulatedAgreement { get; }
 
-    /// <summary>Per weight layer, the E[x²] of its input measured on the calibration inputs.</summary>
-    public double[] InputMeanSquare { get; }
-
     /// <summary>ρ* at the target: how many times TAC's budget Uniform-MSP needs.</summary>
-    public double Rho => TacBudget == 0 ? (UniformMspBudget == 0 ? 1 : double.PositiveInfinity) : UniformMspBudget / TacBudget;
-
-    public double BudgetFor(Allocator allocator) => allocator switch
-    {
-        Allocator.Tac => TacBudget,
-        Allocator.UniformMsp => UniformMspBudget,
-        Allocator.MagnitudeBased => MagnitudeBudget,
-        _ => Agreement >= Target ? 0 : double.PositiveInfinity,
-    };
+    public double Rho => SaturationReport.Ratio(UniformMspBudget, TacBudget);
 
     /// <summary>
     /// The forecast: the Gaussian model's variances are first scaled by κ, fitted so that the model reproduces one
@@ -92,7 +80,7 @@ internal sealed class BudgetForecast
             MinimumBudget(b => Agree(Allocator.Tac, b, scale), designer.Bits, target),
             MinimumBudget(b => Agree(Allocator.UniformMsp, b, scale), designer.Bits, target),
             MinimumBudget(b => Agree(Allocator.MagnitudeBased, b, scale), designer.Bits, target),
-            profile.InputMeanSquare, scale, reference, simulated);
+            scale, reference, simulated);
     }
 
     /// <summary>The κ in [1/16, 64] at which the model's agreement equals <paramref name="simulated"/> (it falls as κ grows), by bisection on log κ.</summary>

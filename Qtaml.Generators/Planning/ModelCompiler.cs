@@ -188,7 +188,7 @@ internal static class ModelCompiler
             CalibrationProfile profile = CalibrationCache.GetOrMeasure(file.Base64, calibrationMatch.File!.Base64, (shapeText ?? "") + "|" + (constantsText ?? ""), graph, rows, cancellationToken);
             var designer = new PlanDesigner(graph.Layers.OfType<WeightLayer>().ToArray(), profile.Sensitivity, bits, flips, encoding, windowEnd);
             BudgetForecast? forecast = profile.Agreement is { } model ? BudgetForecast.Make(designer, profile, model, targetAgreement, allocator, budget, cancellationToken) : null;
-            double measuredMeanSquare = Enumerable.Range(0, profile.Samples).Average(s => rows.Row(s).Average(v => v * v));
+            double measuredMeanSquare = profile.Inputs.Average(row => row.Average(v => v * v));
             plan = ModelPlanner.Plan(graph, program, designer, nodeLabel, budget, allocator, measuredMeanSquare, operatingPoint, windowEnd, forecast);
         }
         else

@@ -22,14 +22,14 @@ internal static class ModelPlanner
     /// <param name="flips">The operating point the codes are compensated for (a window average, a window's end, or a static probability).</param>
     /// <param name="operatingPoint">Which of those it is, for the header and Info: "window average", "end of window" or "static".</param>
     /// <param name="windowEnd">The flips at the end of the retention window (for a static build, <paramref name="flips"/>).</param>
-    /// <param name="sensitivity">G_l per weight layer when calibration measured it; else the data-free estimate is used.</param>
+    /// <remarks>Sensitivities are the data-free estimate; a calibrated build plans through a <see cref="PlanDesigner"/> made with measured ones.</remarks>
     public static ModelPlan Plan(NetworkGraph graph, KernelProgram program, string nodeLabel, FlipProbabilities flips, int bits, double budget, Allocator allocator = Allocator.Tac, double inputMeanSquare = 1,
-        string operatingPoint = "static", FlipProbabilities? windowEnd = null, CodeEncoding? encoding = null, double[]? sensitivity = null, BudgetForecast? forecast = null)
+        string operatingPoint = "static", FlipProbabilities? windowEnd = null, CodeEncoding? encoding = null)
     {
         WeightLayer[] weightLayers = graph.Layers.OfType<WeightLayer>().ToArray();
-        sensitivity ??= Sensitivity.Estimate(graph, inputMeanSquare);
+        double[] sensitivity = Sensitivity.Estimate(graph, inputMeanSquare);
         if (bits == 0) return Unquantized(graph, nodeLabel, flips, weightLayers, sensitivity);
-        return Plan(graph, program, new PlanDesigner(weightLayers, sensitivity, bits, flips, encoding), nodeLabel, budget, allocator, inputMeanSquare, operatingPoint, windowEnd, forecast);
+        return Plan(graph, program, new PlanDesigner(weightLayers, sensitivity, bits, flips, encoding), nodeLabel, budget, allocator, inputMeanSquare, operatingPoint, windowEnd);
     }
 
     /// <summary>Plans with a designer made beforehand (the same one a <see cref="BudgetForecast"/> searched with).</summary>
@@ -48,7 +48,7 @@ internal static class ModelPlanner
         for (int l = 0; l < weightLayers.Length; l++)
         {
             int m = protection.ProtectedPlanes[l];
-            CorrectedLayer corrected = MeanCorrection.Apply(designer.IntendedCodes[l], bits, m, flips, chosen);
+            CorrectedLayer corrected = designer.Corrected(chosen, l, m);
             float[] channelScales = designer.ChannelScales[l].Select(s => (float)(s * corrected.ScaleFactor)).ToArray();
             quantized[l] = new QuantizedLayer(weightLayers[l], corrected.ToArray(), channelScales, (float)corrected.CodeOffset, m, designer.Sensitivity[l], corrected.WorstCaseResidual);
         }

@@ -32,7 +32,11 @@ public sealed class SaturationReport
     /// <summary>
     /// ρ* = B_UniformMSP(D_q)/B_TAC(D_q). 1 when neither needs any ECC; +∞ when only Uniform-MSP does.
     /// </summary>
-    public double Rho => TacBudget == 0 ? (UniformMspBudget == 0 ? 1 : double.PositiveInfinity) : UniformMspBudget / TacBudget;
+    public double Rho => Ratio(UniformMspBudget, TacBudget);
+
+    /// <summary>How many times TAC's budget Uniform-MSP's is: 1 when both are 0, +∞ when only TAC's is.</summary>
+    internal static double Ratio(double uniformMspBudget, double tacBudget) =>
+        tacBudget == 0 ? (uniformMspBudget == 0 ? 1 : double.PositiveInfinity) : uniformMspBudget / tacBudget;
 
     /// <inheritdoc />
     public override string ToString() => string.Format(CultureInfo.InvariantCulture,

@@ -17,7 +17,7 @@ internal static class AxisMapKernels
     {
         int[] input = m.InputShape, output = m.OutputShape;
         int rank = output.Length, last = rank - 1;
-        int[] strides = TensorKernels.BroadcastStrides(input, input);
+        int[] strides = Shape.BroadcastStrides(input, input);
         for (int d = 0; d < rank; d++) if (input[d] == 1) strides[d] = 0;
         bool contiguous = !m.Sources[last].Contains(-1) && m.Sources[last].Select((s, i) => s - i).Distinct().Count() == 1;
         w.Line("/// <summary>" + Escape.XmlDoc(m.Name) + ": " + m.Operator + " " + Shape.Format(input) + " -> " + Shape.Format(output) + (m.Fills ? ", padding with " + Literals.Float(m.Fill) : "") + ".</summary>");

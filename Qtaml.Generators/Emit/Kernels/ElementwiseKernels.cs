@@ -220,11 +220,11 @@ internal static class ElementwiseKernels
             }
             else
             {
-                int[] ls = TensorKernels.BroadcastStrides(b.Left.Shape, output), rs = TensorKernels.BroadcastStrides(b.Right.Shape, output);
+                int[] ls = Shape.BroadcastStrides(b.Left.Shape, output), rs = Shape.BroadcastStrides(b.Right.Shape, output);
                 var blocks = new List<IDisposable>();
                 for (int d = 0; d < output.Length; d++) blocks.Add(w.Block("for (int i" + d + " = 0; i" + d + " < " + output[d] + "; i" + d + "++)"));
                 string Index(int[] strides) => BroadcastIndex(strides);
-                w.Line("y[" + Index(TensorKernels.BroadcastStrides(output, output)) + "] = " + Relu(Combine(Element(b.Left, left, Index(ls)), Element(b.Right, right, Index(rs))), null) + ";");
+                w.Line("y[" + Index(Shape.BroadcastStrides(output, output)) + "] = " + Relu(Combine(Element(b.Left, left, Index(ls)), Element(b.Right, right, Index(rs))), null) + ";");
                 for (int i = blocks.Count - 1; i >= 0; i--) blocks[i].Dispose();
             }
         }
@@ -251,8 +251,8 @@ internal static class ElementwiseKernels
             string Index(int[] strides) => BroadcastIndex(strides);
             string Element(int i) => operands[i].Length == 1
                 ? operands[i].IsConstant ? Literals.Float(operands[i].Constant![0]) : names[i] + "[0]"
-                : names[i] + "[" + Index(TensorKernels.BroadcastStrides(operands[i].Shape, output)) + "]";
-            w.Line("y[" + Index(TensorKernels.BroadcastStrides(output, output)) + "] = " + Element(0) + " != 0f ? " + Element(1) + " : " + Element(2) + ";");
+                : names[i] + "[" + Index(Shape.BroadcastStrides(operands[i].Shape, output)) + "]";
+            w.Line("y[" + Index(Shape.BroadcastStrides(output, output)) + "] = " + Element(0) + " != 0f ? " + Element(1) + " : " + Element(2) + ";");
             for (int i = blocks.Count - 1; i >= 0; i--) blocks[i].Dispose();
         }
         for (int i = 0; i < 3; i++)

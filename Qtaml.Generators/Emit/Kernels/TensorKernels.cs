@@ -10,21 +10,6 @@ namespace Qtaml.Generators.Emit.Kernels;
 /// <summary>Operators that move or combine whole tensors: products of computed values, transposes, reductions, concatenation, embeddings.</summary>
 internal static class TensorKernels
 {
-    /// <summary>An operand's strides over the output's axes (aligned from the right), 0 where it is broadcast.</summary>
-    public static int[] BroadcastStrides(int[] shape, int[] output)
-    {
-        var strides = new int[output.Length];
-        int stride = 1;
-        for (int d = output.Length - 1; d >= 0; d--)
-        {
-            int own = d - (output.Length - shape.Length);
-            if (own < 0) continue;
-            strides[d] = shape[own] == 1 ? 0 : stride;
-            stride *= shape[own];
-        }
-        return strides;
-    }
-
     /// <summary>
     /// Where the vectors covering <paramref name="length"/> ≥ <paramref name="lanes"/> values start: every whole
     /// vector, then, when the length is not whole vectors, one more that ends at the last value and overlaps the
@@ -117,7 +102,7 @@ internal static class TensorKernels
     public static void WriteTranspose(SourceWriter w, Step step, TransposeLayer t)
     {
         int[] input = t.InputShape, output = t.OutputShape;
-        int[] inStrides = BroadcastStrides(input, input);
+        int[] inStrides = Shape.BroadcastStrides(input, input);
         w.Line("/// <summary>" + Escape.XmlDoc(t.Name) + ": Transpose " + Shape.Format(input) + " -> " + Shape.Format(output) + ", axes (" + string.Join(", ", t.Perm) + ").</summary>");
         using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
         {
