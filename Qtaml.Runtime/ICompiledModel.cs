@@ -28,4 +28,10 @@ public interface ICompiledModel
 
     /// <summary>A mutable copy of the stored weight bits, laid out as <see cref="Run(WeightImage, ReadOnlySpan{float}, Span{float})"/> reads them.</summary>
     static abstract WeightImage CreateWeightImage();
+
+    /// <summary>
+    /// The weights as quantization left them, before protection: the runtime designs the image of any plan
+    /// (allocator, budget, flip model) from it, and <see cref="Run(WeightImage, ReadOnlySpan{float}, Span{float})"/> runs it.
+    /// </summary>
+    static abstract Plans.QuantizedModel Quantized { get; }
 }

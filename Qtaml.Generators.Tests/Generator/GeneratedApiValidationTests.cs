@@ -42,7 +42,8 @@ public class GeneratedApiValidationTests
 
         WeightImage foreign = WeightImage.FromCodes(8, new[] { "other" }, new[] { new[] { 1, 2, 3 } });
         var error = Throws<ArgumentException>(() => runImage.Invoke(null, new object[] { foreign, new float[20], new float[10] }));
-        Assert.Contains("make it with Model.CreateWeightImage()", error.Message);
+        Assert.Contains("does not have this model's layout: it holds 1 layers and this model 2", error.Message);
+        Assert.Contains("Make it with Model.CreateWeightImage() or Model.Quantized.CreateImage(...)", error.Message);
 
         // An image of the same model is accepted, faulted or not.
         var own = (WeightImage)harness.GetMethod("CreateWeightImage")!.Invoke(null, null)!;

@@ -31,9 +31,13 @@ public class WeightImageFileTests
         int max = (1 << (bits - 1)) - 1;
         int[][] codes = { Enumerable.Range(0, 37).Select(_ => random.Next(-max, max + 1)).ToArray(), Enumerable.Range(0, 5).Select(_ => random.Next(-max, max + 1)).ToArray() };
         WeightImage source = WeightImage.FromCodes(bits, new[] { "conv", "dense ü" }, codes);
-        if (encoding == CodeEncoding.SignMagnitude) source = WeightImage.FromBytes(bits, new[] { "conv", "dense ü" }, new[] { 37, 5 }, source.Bytes, encoding);
+        source = WeightImage.FromBytes(bits, new[] { "conv", "dense ü" }, new[] { 37, 5 }, source.Bytes, encoding, "qtaml-layout-1:test");
+        source.SetDequantization(0, new LayerDequantization(1.25f, 0.05f));
         WeightImage copy = Loaded(Saved(source));
         Assert.True(copy.HasSameLayout(source));
+        Assert.Equal("qtaml-layout-1:test", copy.LayoutId);
+        Assert.Equal(new LayerDequantization(1.25f, 0.05f), copy.GetDequantization(0));
+        Assert.Equal(LayerDequantization.Identity, copy.GetDequantization(1));
         Assert.Equal(encoding, copy.Encoding);
         Assert.Equal(new[] { "conv", "dense ü" }, copy.Layers.Select(l => l.Name));
         Assert.True(copy.Bytes.SequenceEqual(source.Bytes));
@@ -62,9 +66,9 @@ public class WeightImageFileTests
     public void A_file_of_another_format_version_is_refused_with_both_versions()
     {
         byte[] file = Saved(CnnPlain8.CreateWeightImage());
-        BinaryPrimitives.WriteUInt16LittleEndian(file.AsSpan(8), 2);
+        BinaryPrimitives.WriteUInt16LittleEndian(file.AsSpan(8), 1);
         var error = Assert.Throws<InvalidDataException>(() => Loaded(file));
-        Assert.Contains("format version 2; this Qtaml.Runtime reads version 1", error.Message);
+        Assert.Contains("format version 1; this Qtaml.Runtime reads version 2", error.Message);
     }
 
     [Fact]
@@ -75,8 +79,13 @@ public class WeightImageFileTests
         Assert.Contains("truncated", Assert.Throws<InvalidDataException>(() => Loaded(file[..(file.Length - 7)])).Message);
         Assert.Contains("truncated", Assert.Throws<InvalidDataException>(() => Loaded(file[..20])).Message);
         // The first layer claims two billion weights in a file of a few kilobytes: refused from the layer table, nothing allocated.
-        int firstCount = 8 + 2 + 1 + 1 + 4 + 4 + CnnPlain8.CreateWeightImage().Layers[0].Name.Length;
+        WeightImage cnn = CnnPlain8.CreateWeightImage();
+        int firstCount = 8 + 2 + 1 + 1 + 4 + System.Text.Encoding.UTF8.GetByteCount(cnn.LayoutId) + 4 + 4 + cnn.Layers[0].Name.Length;
         BinaryPrimitives.WriteInt32LittleEndian(file.AsSpan(firstCount), int.MaxValue);
         Assert.Contains("lays out", Assert.Throws<InvalidDataException>(() => Loaded(file)).Message);
+        // A dequantization that is not a number is refused, not handed to the kernels.
+        file = Saved(cnn);
+        BinaryPrimitives.WriteSingleLittleEndian(file.AsSpan(firstCount + 4), float.NaN);
+        Assert.Contains("dequantization", Assert.Throws<InvalidDataException>(() => Loaded(file)).Message);
     }
 }

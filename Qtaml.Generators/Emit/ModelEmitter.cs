@@ -131,8 +131,8 @@ internal static class ModelEmitter
                 + Literals.Double(f.TacBudget) + ", " + Literals.Double(f.UniformMspBudget) + ", " + Literals.Double(f.MagnitudeBudget) + "));");
         w.Line();
 
-        string layerArgs = string.Join(", ", plan.Layers.Select((_, l) => "Weights.Slice(" + plan.LayerOffsets[l] + ", " + LayerBytes(plan, l) + ")"));
-        string imageArgs = string.Join(", ", plan.Layers.Select((_, l) => "weights.LayerBytes(" + l + ")"));
+        string layerArgs = string.Join(", ", plan.Layers.Select((_, l) => "Weights.Slice(" + plan.LayerOffsets[l] + ", " + LayerBytes(plan, l) + ")")) + ", BakedDequantization";
+        string imageArgs = string.Join(", ", plan.Layers.Select((_, l) => "weights.LayerBytes(" + l + ")")) + ", weights.Dequantization";
 
         w.Line("/// <summary>Runs the network over the baked weights" + (single ? "" : ", every input and output concatenated in the file's order (see InputNames)") + ". Allocates nothing.</summary>");
         using (w.Block("public static void Run(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)"))
@@ -162,7 +162,7 @@ internal static class ModelEmitter
             else
             {
                 w.Line("if (!weights.HasSameLayout(Layout))");
-                w.Line("    throw new global::System.ArgumentException(\"The weight image does not have this model's layout; make it with " + request.Target.Name + ".CreateWeightImage().\", nameof(weights));");
+                w.Line("    throw new global::System.ArgumentException(global::Qtaml.Faults.WeightImage.LayoutMismatch(weights, Layout, " + Escape.StringLiteral(request.Target.Name + ".CreateWeightImage() or " + request.Target.Name + ".Quantized.CreateImage(...)") + "), nameof(weights));");
                 WriteLengthChecks(w);
                 WriteForwardCall(w, graph, imageArgs, named: false);
             }
@@ -183,10 +183,22 @@ internal static class ModelEmitter
         {
             w.Line("public static global::Qtaml.Faults.WeightImage CreateWeightImage() => Layout.Clone();");
             w.Line();
-            w.Line("private static readonly global::Qtaml.Faults.WeightImage Layout = global::Qtaml.Faults.WeightImage.FromBytes(" + plan.Bits + ",");
-            w.Line("    new string[] { " + string.Join(", ", plan.Layers.Select(q => Escape.StringLiteral(q.Layer.Name))) + " },");
-            w.Line("    new int[] { " + string.Join(", ", plan.Layers.Select(q => q.StoredCodes.Length.ToString(CultureInfo.InvariantCulture))) + " },");
-            w.Line("    Weights, global::Qtaml.Moments.CodeEncoding." + plan.Encoding + ");");
+            WriteQuantizedModel(w, plan);
+            w.Line("private static readonly global::Qtaml.Faults.WeightImage Layout = Image(Weights, BakedDequantization);");
+            w.Line();
+            w.Line("/// <summary>An image of this model's layout holding <paramref name=\"codes\"/>, each layer read back with <paramref name=\"dequantization\"/>.</summary>");
+            using (w.Block("private static global::Qtaml.Faults.WeightImage Image(global::System.ReadOnlySpan<byte> codes, global::System.ReadOnlySpan<float> dequantization)"))
+            {
+                w.Line("global::Qtaml.Faults.WeightImage image = global::Qtaml.Faults.WeightImage.FromBytes(" + plan.Bits + ",");
+                w.Line("    new string[] { " + string.Join(", ", plan.Layers.Select(q => Escape.StringLiteral(q.Layer.Name))) + " },");
+                w.Line("    new int[] { " + string.Join(", ", plan.Layers.Select(q => q.StoredCodes.Length.ToString(CultureInfo.InvariantCulture))) + " },");
+                w.Line("    codes, global::Qtaml.Moments.CodeEncoding." + plan.Encoding + ", " + Escape.StringLiteral(plan.LayoutId) + ");");
+                w.Line("for (int l = 0; l < " + plan.Layers.Length + "; l++) image.SetDequantization(l, new global::Qtaml.Faults.LayerDequantization(dequantization[2 * l], dequantization[2 * l + 1]));");
+                w.Line("return image;");
+            }
+            w.Line();
+            w.Line("/// <summary>Each layer's dequantization in the build's plan, (scale factor, code offset) per layer: mean correction's choice for its protected planes.</summary>");
+            w.Line("private static global::System.ReadOnlySpan<float> BakedDequantization => " + Literals.FloatArray(plan.Layers.SelectMany(q => new[] { q.ScaleFactor, q.CodeOffset }).ToArray()) + ";");
             w.Line();
             w.Line("/// <summary>The stored codes of every layer, " + plan.Image.Length + " bytes packed two per char, laid out as a WeightImage.</summary>");
             w.Line("private static global::System.ReadOnlySpan<byte> Weights => global::System.Runtime.InteropServices.MemoryMarshal.AsBytes(global::System.MemoryExtensions.AsSpan(WeightData));");
@@ -197,6 +209,10 @@ internal static class ModelEmitter
         {
             w.Line("public static global::Qtaml.Faults.WeightImage CreateWeightImage() =>");
             w.Line("    throw new global::System.NotSupportedException(\"This is an unquantized reference build (Quantize = false): it stores no weight codes to fault. Remove Quantize = false.\");");
+            w.Line();
+            w.Line("/// <summary>Not available: an unquantized reference build has no codes to plan.</summary>");
+            w.Line("public static global::Qtaml.Plans.QuantizedModel Quantized =>");
+            w.Line("    throw new global::System.NotSupportedException(\"This is an unquantized reference build (Quantize = false): it has no quantized weights to plan. Remove Quantize = false.\");");
         }
         w.Line();
     }
@@ -298,6 +314,34 @@ internal static class ModelEmitter
         w.Line("if (input.Length != InputLength) throw new global::System.ArgumentException($\"The input must hold {InputLength} values; it holds {input.Length}.\", nameof(input));");
         w.Line("if (output.Length != OutputLength) throw new global::System.ArgumentException($\"The output must hold {OutputLength} values; it holds {output.Length}.\", nameof(output));");
     }
+
+    /// <summary>
+    /// <c>Quantized</c>: the intended codes (before mean correction, in the image's layout), each layer's scale and
+    /// sensitivity, so the runtime lays out the image of any plan for this class to run. Built on first use; a NativeAOT
+    /// app that never reads it does not carry its codes.
+    /// </summary>
+    private static void WriteQuantizedModel(SourceWriter w, ModelPlan plan)
+    {
+        w.Line("/// <summary>");
+        w.Line("/// The weights as quantization left them, before protection: intended codes laid out as this model's weight images,");
+        w.Line("/// each layer's scale and sensitivity G. <c>Quantized.CreateImage(allocator, budget, flips)</c> makes the image of any");
+        w.Line("/// plan, which <see cref=\"Run(global::Qtaml.Faults.WeightImage, global::System.ReadOnlySpan{float}, global::System.Span{float})\"/> runs.");
+        w.Line("/// </summary>");
+        w.Line("public static global::Qtaml.Plans.QuantizedModel Quantized => s_quantized ??= new global::Qtaml.Plans.QuantizedModel(");
+        w.Line("    Image(global::System.Runtime.InteropServices.MemoryMarshal.AsBytes(global::System.MemoryExtensions.AsSpan(IntendedData)), IdentityDequantization),");
+        w.Line("    new double[] { " + string.Join(", ", plan.Layers.Select(q => Literals.Double(q.LayerScale))) + " },");
+        w.Line("    new double[] { " + string.Join(", ", plan.Layers.Select(q => Literals.Double(q.Sensitivity))) + " });");
+        w.Line();
+        w.Line("private static global::Qtaml.Plans.QuantizedModel? s_quantized;");
+        w.Line();
+        w.Line("private static global::System.ReadOnlySpan<float> IdentityDequantization => " + Literals.FloatArray(plan.Layers.SelectMany(_ => IdentityPair).ToArray()) + ";");
+        w.Line();
+        w.Line("/// <summary>The intended codes of every layer, before mean correction, laid out as a WeightImage.</summary>");
+        w.Line("private const string IntendedData = " + Literals.PackedBytes(plan.IntendedImage) + ";");
+        w.Line();
+    }
+
+    private static readonly float[] IdentityPair = { 1f, 0f };
 
     private static int LayerBytes(ModelPlan plan, int layer) => plan.Layers[layer].StoredCodes.Length * plan.BytesPerCode;
 

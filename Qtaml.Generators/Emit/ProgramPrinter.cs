@@ -50,6 +50,8 @@ internal static class ProgramPrinter
         KernelProgram program = k.Program;
         var weightIndex = WeightIndices(graph);
         var parameters = k.IsQuantized ? k.Plan.Layers.Select((_, l) => "ReadOnlySpan<byte> w" + l).ToList() : new List<string>();
+        // Each layer's dequantization (scale factor, code offset) comes with its codes: from the image a Run was given.
+        if (k.IsQuantized) parameters.Add("ReadOnlySpan<float> dequantization");
         parameters.AddRange(program.InputValues.Select((_, port) => "ReadOnlySpan<float> " + InputName(port)));
         parameters.AddRange(program.OutputValues.Select((_, port) => "Span<float> " + OutputName(port)));
         w.Line("/// <summary>");
@@ -82,7 +84,7 @@ internal static class ProgramPrinter
                     + (step.IsGuarded ? ", in the " + (step.GuardWhen ? "then" : "else") + " branch of an If" : ""));
                 // A step of an If branch runs only when the condition picks its branch; the Where after the If reads the one that ran.
                 using System.IDisposable? branch = step.IsGuarded ? w.Block("if (" + Storage(program, step.GuardValue) + "[0] " + (step.GuardWhen ? "!=" : "==") + " 0f)") : null;
-                string codes = k.IsQuantized && layer is WeightLayer ? "w" + weightIndex[step.Layer] : "";
+                string codes = k.IsQuantized && layer is WeightLayer ? Codes(weightIndex[step.Layer]) : "";
                 switch (layer)
                 {
                     case EmbeddingLayer:
@@ -104,6 +106,9 @@ internal static class ProgramPrinter
         }
         w.Line();
     }
+
+    /// <summary>A quantized kernel's first arguments: weight layer <paramref name="l"/>'s codes and dequantization.</summary>
+    private static string Codes(int l) => "w" + l + ", dequantization[" + 2 * l + "], dequantization[" + (2 * l + 1) + "]";
 
     /// <summary>For each network layer with weights, its index among the weight layers (the weight image's layer).</summary>
     private static Dictionary<int, int> WeightIndices(NetworkGraph graph)

@@ -42,6 +42,7 @@ internal static class TypeShell
         ("void Run(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)", "input, output"),
         ("void Run(global::Qtaml.Faults.WeightImage weights, global::System.ReadOnlySpan<float> input, global::System.Span<float> output)", "weights, input, output"),
         ("global::Qtaml.Faults.WeightImage CreateWeightImage()", ""),
+        ("global::Qtaml.Plans.QuantizedModel Quantized", null),
     };
 
     /// <summary>The member's name: the last word before its parameter list.</summary>

@@ -8,11 +8,13 @@ namespace Qtaml.Generators.Planning;
 /// <summary>One weight layer after quantization and TAC: what is stored and how it is read back.</summary>
 internal sealed class QuantizedLayer
 {
-    public QuantizedLayer(WeightLayer layer, int[] storedCodes, float[] channelScales, float codeOffset, int protectedPlanes, double sensitivity, double residualBound)
+    public QuantizedLayer(WeightLayer layer, int[] intendedCodes, int[] storedCodes, float[] channelScales, float scaleFactor, float codeOffset, int protectedPlanes, double sensitivity, double residualBound)
     {
         Layer = layer;
+        IntendedCodes = intendedCodes;
         StoredCodes = storedCodes;
         ChannelScales = channelScales;
+        ScaleFactor = scaleFactor;
         CodeOffset = codeOffset;
         ProtectedPlanes = protectedPlanes;
         Sensitivity = sensitivity;
@@ -21,11 +23,20 @@ internal sealed class QuantizedLayer
 
     public WeightLayer Layer { get; }
 
+    /// <summary>The codes quantization chose, before mean correction, row-major like the weights (what a runtime plan starts from).</summary>
+    public int[] IntendedCodes { get; }
+
     /// <summary>The codes written to memory (after mean correction), row-major like the weights.</summary>
     public int[] StoredCodes { get; }
 
-    /// <summary>Per output channel: the quantization scale times the mean-correction factor.</summary>
+    /// <summary>Per output channel: the quantization scale s_c (baked; the image carries the factor on it).</summary>
     public float[] ChannelScales { get; }
+
+    /// <summary>The mean-correction factor on the scale (1/(1 − p10 − p01) without protection, else 1): the build's image carries it, kernels read it at run time.</summary>
+    public float ScaleFactor { get; }
+
+    /// <summary>s_l: the root mean square of the channel scales, the layer scale of D(m).</summary>
+    public double LayerScale => System.Math.Max(System.Math.Sqrt(System.Linq.Enumerable.Average(ChannelScales, s => (double)s * s)), 1e-30);
 
     /// <summary>Added to every read code before scaling (p01 without protection, else 0).</summary>
     public float CodeOffset { get; }
@@ -85,6 +96,12 @@ internal sealed class ModelPlan
 
     /// <summary>The weight image exactly as <c>Qtaml.Faults.WeightImage</c> lays it out.</summary>
     public byte[] Image { get; }
+
+    /// <summary>The intended codes in the same layout: what the generated class exposes for runtime plans.</summary>
+    public byte[] IntendedImage { get; init; } = System.Array.Empty<byte>();
+
+    /// <summary>Names the order the kernels read codes in (<c>WeightImage.LayoutId</c>): a saved image of another layout is refused.</summary>
+    public string LayoutId { get; init; } = string.Empty;
 
     public int[] LayerOffsets { get; }
 

@@ -49,20 +49,24 @@ internal static class ModelPlanner
         {
             int m = protection.ProtectedPlanes[l];
             CorrectedLayer corrected = designer.Corrected(chosen, l, m);
-            float[] channelScales = designer.ChannelScales[l].Select(s => (float)(s * corrected.ScaleFactor)).ToArray();
-            quantized[l] = new QuantizedLayer(weightLayers[l], corrected.ToArray(), channelScales, (float)corrected.CodeOffset, m, designer.Sensitivity[l], corrected.WorstCaseResidual);
+            quantized[l] = new QuantizedLayer(weightLayers[l], designer.IntendedCodes[l], corrected.ToArray(), designer.ChannelScales[l], (float)corrected.ScaleFactor, (float)corrected.CodeOffset, m, designer.Sensitivity[l], corrected.WorstCaseResidual);
         }
 
         Dictionary<int, Kernel> kernels = program.KernelsByLayer();
         Kernel[] weightKernels = graph.Layers.Select((layer, i) => (layer, i)).Where(p => p.layer is WeightLayer)
             .Select(p => kernels.TryGetValue(p.i, out Kernel kernel) ? kernel : Kernel.Default).ToArray();
-        (byte[] image, int[] offsets) = LayOut(quantized, bits, weightKernels, chosen);
-        return new ModelPlan(graph, nodeLabel, flips, bits, budget, quantized, protection, saturation, image, offsets, inputMeanSquare, operatingPoint, windowEnd ?? flips, chosen, forecast);
+        (byte[] image, int[] offsets) = LayOut(quantized.Select(q => q.StoredCodes).ToArray(), weightLayers, bits, weightKernels, chosen);
+        (byte[] intended, _) = LayOut(quantized.Select(q => q.IntendedCodes).ToArray(), weightLayers, bits, weightKernels, chosen);
+        return new ModelPlan(graph, nodeLabel, flips, bits, budget, quantized, protection, saturation, image, offsets, inputMeanSquare, operatingPoint, windowEnd ?? flips, chosen, forecast)
+        {
+            IntendedImage = intended,
+            LayoutId = LayoutIdentity.Of(weightLayers, weightKernels, bits, chosen),
+        };
     }
 
     private static ModelPlan Unquantized(NetworkGraph graph, string nodeLabel, FlipProbabilities flips, WeightLayer[] layers, double[] sensitivity)
     {
-        var quantized = layers.Select((layer, l) => new QuantizedLayer(layer, Array.Empty<int>(), Array.Empty<float>(), 0, 0, sensitivity[l], 0)).ToArray();
+        var quantized = layers.Select((layer, l) => new QuantizedLayer(layer, Array.Empty<int>(), Array.Empty<int>(), Array.Empty<float>(), 1, 0, 0, sensitivity[l], 0)).ToArray();
         return new ModelPlan(graph, nodeLabel, flips, 0, 0, quantized, null, null, Array.Empty<byte>(), new int[layers.Length]);
     }
 
@@ -88,7 +92,7 @@ internal static class ModelPlanner
     }
 
     /// <summary>The stored patterns of every layer, each on a 32-byte boundary, in the order its kernel reads them (<see cref="WeightOrder"/>): b ≤ 8 in bytes, else little-endian 16-bit words.</summary>
-    private static (byte[] Image, int[] Offsets) LayOut(QuantizedLayer[] layers, int bits, Kernel[] kernels, CodeEncoding encoding)
+    private static (byte[] Image, int[] Offsets) LayOut(int[][] layerCodes, WeightLayer[] layers, int bits, Kernel[] kernels, CodeEncoding encoding)
     {
         int bytesPerCode = bits <= 8 ? 1 : 2;
         var offsets = new int[layers.Length];
@@ -96,13 +100,13 @@ internal static class ModelPlanner
         for (int l = 0; l < layers.Length; l++)
         {
             offsets[l] = (int)total;
-            total += ((long)layers[l].StoredCodes.Length * bytesPerCode + Alignment - 1) / Alignment * Alignment;
+            total += ((long)layerCodes[l].Length * bytesPerCode + Alignment - 1) / Alignment * Alignment;
         }
         var image = new byte[total];
         for (int l = 0; l < layers.Length; l++)
         {
-            int[] codes = layers[l].StoredCodes;
-            WeightLayer layer = layers[l].Layer;
+            int[] codes = layerCodes[l];
+            WeightLayer layer = layers[l];
             Kernel kernel = kernels[l];
             for (int i = 0; i < codes.Length; i++)
             {

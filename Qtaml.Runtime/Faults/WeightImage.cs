@@ -12,6 +12,13 @@ namespace Qtaml.Faults;
 /// A fault campaign makes one image per worker and restores it with <see cref="CopyFrom"/> between
 /// trials, which allocates nothing.
 /// </summary>
+/// <remarks>
+/// An image also carries what reading it needs: each layer's dequantization (<see cref="GetDequantization"/>: the
+/// factor on the quantization scale and the offset added to every read code, which mean correction chooses per plan)
+/// and a <see cref="LayoutId"/> naming the order in which a compiled model's kernels read the codes. So one compiled
+/// class runs the image of any plan (<see cref="Qtaml.Plans.QuantizedModel"/>), and refuses an image laid out for
+/// another model or by another version of the generator.
+/// </remarks>
 public sealed class WeightImage
 {
     /// <summary>Every layer starts at a multiple of this many bytes.</summary>
@@ -19,13 +26,24 @@ public sealed class WeightImage
 
     private readonly byte[] _storage;
     private readonly WeightSegment[] _segments;
+    /// <summary>Per layer, the scale factor and the code offset: two floats, as generated kernels take them.</summary>
+    private readonly float[] _dequantization;
 
-    private WeightImage(int bits, WeightSegment[] segments, byte[] storage, CodeEncoding encoding = CodeEncoding.TwosComplement)
+    private WeightImage(int bits, WeightSegment[] segments, byte[] storage, CodeEncoding encoding, string layoutId, float[]? dequantization = null)
     {
         Encoding = encoding;
         Bits = bits;
         _segments = segments;
         _storage = storage;
+        LayoutId = layoutId;
+        _dequantization = dequantization ?? Identity(segments.Length);
+    }
+
+    private static float[] Identity(int layers)
+    {
+        var table = new float[2 * layers];
+        for (int l = 0; l < layers; l++) table[2 * l] = 1f;
+        return table;
     }
 
     /// <summary>Allocates a zeroed image for layers of the given sizes.</summary>
@@ -53,7 +71,7 @@ public sealed class WeightImage
             if (offset > Array.MaxLength)
                 throw new ArgumentException("The layers together exceed the largest array .NET can allocate; split the model.", nameof(layerCounts));
         }
-        return new WeightImage(bits, segments, new byte[offset]);
+        return new WeightImage(bits, segments, new byte[offset], CodeEncoding.TwosComplement, string.Empty);
     }
 
     /// <summary>Creates an image holding the given codes, each in [−2^{b−1}, 2^{b−1}).</summary>
@@ -79,9 +97,17 @@ public sealed class WeightImage
 
     /// <summary>An image from its raw bytes, whose codes are stored in <paramref name="encoding"/>.</summary>
     public static WeightImage FromBytes(int bits, IReadOnlyList<string> layerNames, IReadOnlyList<int> layerCounts, ReadOnlySpan<byte> bytes, CodeEncoding encoding)
+        => FromBytes(bits, layerNames, layerCounts, bytes, encoding, string.Empty);
+
+    /// <summary>
+    /// An image from its raw bytes, stored in <paramref name="encoding"/> in the order <paramref name="layoutId"/> names
+    /// (what generated code bakes; see <see cref="LayoutId"/>). Every layer's dequantization starts as (1, 0).
+    /// </summary>
+    public static WeightImage FromBytes(int bits, IReadOnlyList<string> layerNames, IReadOnlyList<int> layerCounts, ReadOnlySpan<byte> bytes, CodeEncoding encoding, string layoutId)
     {
+        if (layoutId is null) throw new ArgumentNullException(nameof(layoutId));
         WeightImage allocated = Allocate(bits, layerNames, layerCounts);
-        var image = new WeightImage(bits, allocated._segments, allocated._storage, encoding);
+        var image = new WeightImage(bits, allocated._segments, allocated._storage, encoding, layoutId);
         if (bytes.Length != image._storage.Length)
             throw new ArgumentException($"The layers need {image._storage.Length} bytes with padding, but {bytes.Length} were given; the bytes must come from an image of the same layout.", nameof(bytes));
         bytes.CopyTo(image._storage);
@@ -93,6 +119,38 @@ public sealed class WeightImage
 
     /// <summary>The bit width b of every code.</summary>
     public int Bits { get; }
+
+    /// <summary>
+    /// Names the order in which the codes of each layer are stored (a compiled model's kernels read them in their own
+    /// order): empty for an image made by hand, else what the generated class's <c>CreateWeightImage</c> sets. Two images
+    /// line up only when their layout ids are equal.
+    /// </summary>
+    public string LayoutId { get; }
+
+    /// <summary>
+    /// Every layer's dequantization, two floats per layer (scale factor, code offset) in layer order: what a generated
+    /// <c>Run(image, ...)</c> hands its kernels.
+    /// </summary>
+    public ReadOnlySpan<float> Dequantization => _dequantization;
+
+    /// <summary>How layer <paramref name="layer"/>'s read codes become weights: ŵ = s_c · ScaleFactor · (q~ + CodeOffset).</summary>
+    public LayerDequantization GetDequantization(int layer)
+    {
+        Segment(layer);
+        return new LayerDequantization(_dequantization[2 * layer], _dequantization[2 * layer + 1]);
+    }
+
+    /// <summary>Sets how layer <paramref name="layer"/>'s read codes become weights (mean correction's choice for the plan the codes were stored for).</summary>
+    public void SetDequantization(int layer, LayerDequantization dequantization)
+    {
+        Segment(layer);
+        if (!(float.IsFinite(dequantization.ScaleFactor) && dequantization.ScaleFactor > 0))
+            throw new ArgumentOutOfRangeException(nameof(dequantization), dequantization.ScaleFactor, "The scale factor must be a positive finite number.");
+        if (!float.IsFinite(dequantization.CodeOffset))
+            throw new ArgumentOutOfRangeException(nameof(dequantization), dequantization.CodeOffset, "The code offset must be finite.");
+        _dequantization[2 * layer] = dequantization.ScaleFactor;
+        _dequantization[2 * layer + 1] = dequantization.CodeOffset;
+    }
 
     /// <summary>1 for b ≤ 8, 2 for b ≤ 16.</summary>
     public int BytesPerCode => Bits <= 8 ? 1 : 2;
@@ -151,13 +209,14 @@ public sealed class WeightImage
         return MemoryMarshal.Cast<byte, ushort>(_storage.AsSpan(segment.ByteOffset, segment.Count * 2));
     }
 
-    /// <summary>Overwrites this image with another of the same layout (restoring a clean image between trials).</summary>
+    /// <summary>Overwrites this image (codes and dequantization) with another of the same layout (restoring a clean image between trials).</summary>
     public void CopyFrom(WeightImage source)
     {
         if (source is null) throw new ArgumentNullException(nameof(source));
         if (!HasSameLayout(source))
             throw new ArgumentException("The source image has a different bit width or layer layout; copy only between images of the same model.", nameof(source));
         source._storage.AsSpan().CopyTo(_storage);
+        source._dequantization.AsSpan().CopyTo(_dequantization);
     }
 
     /// <summary>Writes the image to a stream in a versioned format (<see cref="WeightImageFile"/>), to replay or move it.</summary>
@@ -167,15 +226,31 @@ public sealed class WeightImage
     public static WeightImage Load(System.IO.Stream stream) => WeightImageFile.Load(stream);
 
     /// <summary>A deep copy.</summary>
-    public WeightImage Clone() => new(Bits, _segments, (byte[])_storage.Clone(), Encoding);
+    public WeightImage Clone() => new(Bits, _segments, (byte[])_storage.Clone(), Encoding, LayoutId, (float[])_dequantization.Clone());
 
-    /// <summary>Whether another image has the same bit width and layers, so codes line up.</summary>
+    /// <summary>Whether another image has the same bit width, encoding, layers and layout id, so codes line up.</summary>
     public bool HasSameLayout(WeightImage other)
     {
-        if (other is null || other.Bits != Bits || other.Encoding != Encoding || other._segments.Length != _segments.Length) return false;
+        if (other is null || other.Bits != Bits || other.Encoding != Encoding || other._segments.Length != _segments.Length || other.LayoutId != LayoutId) return false;
         for (int l = 0; l < _segments.Length; l++)
             if (other._segments[l].Count != _segments[l].Count) return false;
         return true;
+    }
+
+    /// <summary>
+    /// Why <paramref name="image"/> cannot be read as <paramref name="expected"/>'s layout, for the message a generated
+    /// <c>Run</c> throws: the first difference found, and where a fitting image comes from (<paramref name="remedy"/>).
+    /// </summary>
+    public static string LayoutMismatch(WeightImage image, WeightImage expected, string remedy)
+    {
+        if (image is null) throw new ArgumentNullException(nameof(image));
+        if (expected is null) throw new ArgumentNullException(nameof(expected));
+        string why = image.Bits != expected.Bits ? $"it stores {image.Bits}-bit codes and this model {expected.Bits}-bit ones"
+            : image.Encoding != expected.Encoding ? $"its codes are in {image.Encoding} and this model's in {expected.Encoding}"
+            : image._segments.Length != expected._segments.Length ? $"it holds {image._segments.Length} layers and this model {expected._segments.Length}"
+            : image.LayoutId != expected.LayoutId ? $"it was laid out as '{image.LayoutId}' and this model reads '{expected.LayoutId}' (another model, or the same model compiled by another version or with other kernels)"
+            : "its layer sizes differ from this model's";
+        return $"The weight image does not have this model's layout: {why}. Make it with {remedy}.";
     }
 
     /// <summary>A layer's bytes without padding: what generated code reads.</summary>
@@ -198,6 +273,15 @@ public sealed class WeightImage
         if ((uint)layer >= (uint)_segments.Length) throw new ArgumentOutOfRangeException(nameof(layer), layer, $"The image holds {_segments.Length} layers.");
         return _segments[layer];
     }
+}
+
+/// <summary>How a layer's read codes become weights: ŵ = s_c · <see cref="ScaleFactor"/> · (q~ + <see cref="CodeOffset"/>), s_c the channel's quantization scale.</summary>
+/// <param name="ScaleFactor">The factor on the quantization scale: 1/(1 − p10 − p01) for a layer mean correction leaves unprotected, else 1.</param>
+/// <param name="CodeOffset">Added to every read code: p01 for such a layer, else 0.</param>
+public readonly record struct LayerDequantization(float ScaleFactor, float CodeOffset)
+{
+    /// <summary>Codes read as they are: (1, 0).</summary>
+    public static LayerDequantization Identity => new(1f, 0f);
 }
 
 /// <summary>Where one layer's codes live in a <see cref="WeightImage"/>.</summary>

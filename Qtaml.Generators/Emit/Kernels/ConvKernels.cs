@@ -26,7 +26,7 @@ internal static class ConvKernels
     }
 
     private static string Signature(KernelContext k, string method) => k.IsQuantized
-        ? "private static void " + method + "(ReadOnlySpan<byte> w, ReadOnlySpan<float> x, Span<float> y)"
+        ? "private static void " + method + "(ReadOnlySpan<byte> w, " + KernelContext.DequantizationParameters + ", ReadOnlySpan<float> x, Span<float> y)"
         : "private static void " + method + "(ReadOnlySpan<float> x, Span<float> y)";
 
     /// <summary>
@@ -109,9 +109,9 @@ internal static class ConvKernels
         if (q is not null)
         {
             w.Line(k.CodeSpan());
-            w.Line("// The codes (stored " + order + ") as floats" + (q.CodeOffset != 0 ? " plus the mean-correction offset " + Literals.Float(q.CodeOffset) : "") + ": " + layout + ", padded with zeros to " + padded + ".");
+            w.Line("// The codes (stored " + order + ") dequantized short of their channel scale, (code + codeOffset) * scaleFactor: " + layout + ", padded with zeros to " + padded + ".");
             w.Line(KernelContext.Scratch("table", method, (long)runs * padded));
-            k.WriteCodeTable(w, runs, length, padded, q.CodeOffset);
+            k.WriteCodeTable(w, runs, length, padded);
             w.Line("ref float weights = ref MemoryMarshal.GetReference(table);");
             w.Line("ref float scales = ref MemoryMarshal.GetReference(" + method + "_Scale);");
         }
@@ -392,7 +392,6 @@ internal static class ConvKernels
         string method = step.Method;
         Window win = c.Window;
         QuantizedLayer? q = k.IsQuantized ? k.Quantized(c) : null;
-        bool offset = q is not null && q.CodeOffset != 0;
         int groupOut = c.OutChannels / c.Groups;
         w.Line("/// <summary>" + Escape.XmlDoc(c.Name) + ": Conv " + Shape.Format(c.InputShape) + " -> " + Shape.Format(c.OutputShape) + ", kernel " + win + ", " + c.Groups + " groups" + (step.FusedRelu ? ", ReLU fused in" : "") + "; direct loops over planes.</summary>");
         using (w.Block(Signature(k, method)))
@@ -405,7 +404,7 @@ internal static class ConvKernels
             using (w.Block("for (int ox = 0; ox < " + c.OutW + "; ox++)"))
             {
                 w.Line("float sum = 0f;");
-                if (offset) w.Line("float windowSum = 0f;");
+                if (q is not null) w.Line("float windowSum = 0f;   // for the mean-correction offset: every code is read shifted by codeOffset");
                 using (w.Block("for (int ic = 0; ic < " + c.GroupInChannels + "; ic++)"))
                 using (w.Block("for (int ky = 0; ky < " + win.KernelH + "; ky++)"))
                 {
@@ -419,10 +418,10 @@ internal static class ConvKernels
                         w.Line("if ((uint)ix >= " + c.InW + "u) continue;");
                         w.Line("float v = x[inputRow + ix];");
                         w.Line("sum += " + (q is not null ? k.CodeRead("kernelRow + kx") : "q[kernelRow + kx]") + " * v;");
-                        if (offset) w.Line("windowSum += v;");
+                        if (q is not null) w.Line("windowSum += v;");
                     }
                 }
-                string value = q is not null ? "scale[oc] * (sum" + (offset ? " + " + Literals.Float(q.CodeOffset) + " * windowSum" : "") + ") + bias[oc]" : "sum + bias[oc]";
+                string value = q is not null ? "scale[oc] * scaleFactor * (sum + codeOffset * windowSum) + bias[oc]" : "sum + bias[oc]";
                 w.Line("y[(oc * " + c.OutH + " + oy) * " + c.OutW + " + ox] = " + (step.FusedRelu ? "MathF.Max(0f, " + value + ")" : value) + ";");
             }
         }

@@ -19,16 +19,13 @@ internal static class DenseKernels
         QuantizedLayer q = k.Quantized(layer);
         int n = layer.InputCount;
         bool vectorized = k.Bits <= 8 && n >= 16;
-        using (w.Block("private static void " + method + "(ReadOnlySpan<byte> w, ReadOnlySpan<float> scale, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, Span<float> y)"))
+        using (w.Block("private static void " + method + "(ReadOnlySpan<byte> w, " + KernelContext.DequantizationParameters + ", ReadOnlySpan<float> scale, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, Span<float> y)"))
         {
             w.Line(k.CodeSpan());
             w.Line(KernelContext.LengthCheck(("w", (long)n * layer.Outputs * k.Plan.BytesPerCode), ("x", n), ("y", layer.Outputs), ("scale", layer.Outputs), ("bias", layer.Outputs)));
-            if (q.CodeOffset != 0)
-            {
-                w.Line("// Mean correction: every read code is shifted by p01, so each output gains p01 times the input's sum.");
-                w.Line("float inputSum = 0f;");
-                w.Line("for (int i = 0; i < " + n + "; i++) inputSum += x[i];");
-            }
+            w.Line("// Mean correction of an unprotected layer shifts every read code by codeOffset (p01): each output gains that times the input's sum.");
+            w.Line("float inputSum = 0f;");
+            w.Line("if (codeOffset != 0f) for (int i = 0; i < " + n + "; i++) inputSum += x[i];");
             if (!vectorized)
             {
                 WriteScalarRows(w, k, layer, q, relu, "0");
@@ -134,7 +131,7 @@ internal static class DenseKernels
     /// <summary>An output from its sum of codes times inputs: scaled, mean-corrected with the input's sum, biased, clamped where a ReLU is fused in.</summary>
     private static string Output(QuantizedLayer q, string sum, string o, bool relu)
     {
-        string value = "scale[" + o + "] * (" + sum + (q.CodeOffset != 0 ? " + " + Literals.Float(q.CodeOffset) + " * inputSum" : "") + ") + bias[" + o + "]";
+        string value = "scale[" + o + "] * scaleFactor * (" + sum + " + codeOffset * inputSum) + bias[" + o + "]";
         return relu ? "MathF.Max(0f, " + value + ")" : value;
     }
 
@@ -205,16 +202,16 @@ internal static class DenseKernels
         int padded = AssignLayouts.Slots(d.Outputs);
         long table = (long)d.InputCount * padded;
         w.Line("/// <summary>" + Escape.XmlDoc(d.Name) + ": " + d.Operator + ", " + d.InputCount + " inputs to " + d.Outputs + " outputs for each of " + d.Rows + " rows" + (step.FusedRelu ? ", ReLU fused in" : "") + ", from one [input][output] table.</summary>");
-        string signature = k.IsQuantized ? "(ReadOnlySpan<byte> w, ReadOnlySpan<float> x, Span<float> y)" : "(ReadOnlySpan<float> x, Span<float> y)";
+        string signature = k.IsQuantized ? "(ReadOnlySpan<byte> w, " + KernelContext.DequantizationParameters + ", ReadOnlySpan<float> x, Span<float> y)" : "(ReadOnlySpan<float> x, Span<float> y)";
         using (w.Block("private static void " + method + signature))
         {
             w.Line(KernelContext.LengthCheck(k.IsQuantized ? new[] { ("w", (long)d.Weights.Length * k.Plan.BytesPerCode), ("x", (long)d.InputLength), ("y", (long)d.OutputLength) } : new[] { ("x", (long)d.InputLength), ("y", (long)d.OutputLength) }));
             if (q is not null)
             {
                 w.Line(k.CodeSpan());
-                w.Line("// The codes (stored input-major) as floats, [input][output], outputs padded with zeros to " + padded + ".");
+                w.Line("// The codes (stored input-major) dequantized short of their channel scale, (code + codeOffset) * scaleFactor: [input][output], outputs padded with zeros to " + padded + ".");
                 w.Line(KernelContext.Scratch("table", method, table));
-                k.WriteCodeTable(w, d.InputCount, d.Outputs, padded, 0f);
+                k.WriteCodeTable(w, d.InputCount, d.Outputs, padded);
                 w.Line("ref float weights = ref MemoryMarshal.GetReference(table);");
                 w.Line("ref float scales = ref MemoryMarshal.GetReference(" + method + "_Scale);");
             }
@@ -246,19 +243,11 @@ internal static class DenseKernels
 
     private static void WriteRowsBlock(SourceWriter w, DenseLayer d, Step step, QuantizedLayer? q, VectorWidth v, int padded, int rows)
     {
-        bool offset = q is not null && q.CodeOffset != 0;
         // Registers hold one vector whatever its width: up to 8 accumulators for one row, 6 per row for two.
         int vectors = padded / v.Lanes, perGroup = rows == 1 ? 8 : OutputVectors;
         for (int r = 0; r < rows; r++)
         {
             w.Line("nuint row" + r + " = (nuint)((r + " + r + ") * " + d.InputCount + "), resultRow" + r + " = (nuint)((r + " + r + ") * " + d.Outputs + ");");
-            if (offset)
-            {
-                if (r == 0) w.Line("// Mean correction: every read code is shifted by p01, so each output gains p01 times the row's sum.");
-                w.Line("float inputSum" + r + " = 0f;");
-                w.Line("for (int i = 0; i < " + d.InputCount + "; i++) inputSum" + r + " += x[(r + " + r + ") * " + d.InputCount + " + i];");
-                w.Line(v.Floats + " correction" + r + " = " + v.Splat(Literals.Float(q!.CodeOffset) + " * inputSum" + r) + ";");
-            }
         }
         for (int start = 0; start < vectors; start += perGroup)
         {
@@ -284,7 +273,7 @@ internal static class DenseKernels
                     int first = (start + g) * v.Lanes;
                     for (int r = 0; r < rows; r++)
                     {
-                        string sum = offset ? "acc" + r + "_" + g + " + correction" + r : "acc" + r + "_" + g;
+                        string sum = "acc" + r + "_" + g;
                         string value = q is not null ? VectorWidth.MultiplyAdd(sum, v.Load("scales", first.ToString(CultureInfo.InvariantCulture)), v.Load("biases", first.ToString(CultureInfo.InvariantCulture))) : sum + " + " + v.Load("biases", first.ToString(CultureInfo.InvariantCulture));
                         if (step.FusedRelu) value = v.Type + ".Max(" + value + ", " + v.Zero + ")";
                         w.Line(first + v.Lanes <= d.Outputs

@@ -31,6 +31,12 @@ internal sealed class KernelContext
 
     public ValueInfo Value(int value) => Program.Values[Program.Root(value)];
 
+    /// <summary>
+    /// What a quantized kernel takes after its codes: the layer's dequantization, read from the weight image at run
+    /// time (ŵ = s_c · scaleFactor · (q~ + codeOffset)), so one compiled kernel runs the image of any plan.
+    /// </summary>
+    public const string DequantizationParameters = "float scaleFactor, float codeOffset";
+
     /// <summary>The declaration of <c>q</c>, the layer's codes as signed integers of the stored width (b &lt; 8: bytes to sign-extend).</summary>
     public string CodeSpan() => Bits switch
     {
@@ -85,12 +91,13 @@ internal sealed class KernelContext
 
     /// <summary>
     /// Fills <c>table</c> (a float span in scope) from the codes span <c>w</c> stored as <paramref name="runs"/>
-    /// runs of <paramref name="length"/> codes: run k goes to table[k·<paramref name="padded"/> ..], each code plus
-    /// <paramref name="offset"/>. Runs that need no padding are one run. Sixteen 8-bit codes at a time are
+    /// runs of <paramref name="length"/> codes: run k goes to table[k·<paramref name="padded"/> ..], each entry
+    /// (code + codeOffset) · scaleFactor, the layer's dequantization short of its channel scale (parameters of the kernel,
+    /// <see cref="DequantizationParameters"/>). Runs that need no padding are one run. Sixteen 8-bit codes at a time are
     /// sign-extended and converted: one instruction each with AVX-512, two halves with AVX2, two widenings on any
     /// other vector hardware (SSE4.1, NEON); the rest of each run one at a time.
     /// </summary>
-    public void WriteCodeTable(SourceWriter w, int runs, int length, int padded, float offset)
+    public void WriteCodeTable(SourceWriter w, int runs, int length, int padded)
     {
         if (length == padded)
         {
@@ -99,7 +106,6 @@ internal sealed class KernelContext
             runs = 1;
         }
         int whole = Bits <= 8 ? length / 16 * 16 : 0;
-        string plus = offset != 0 ? " + " + Literals.Float(offset) : "";
         bool tail = whole < length;
         if (tail) w.Line("int first = 0;");
         if (whole > 0)
@@ -111,6 +117,8 @@ internal sealed class KernelContext
                 using (w.Block(condition))
                 {
                     w.Line("// " + comment);
+                    string vector = condition.Contains("Avx512") ? "Vector512" : condition.Contains("Avx2") ? "Vector256" : "Vector128";
+                    w.Line(vector + "<float> offset = " + vector + ".Create(codeOffset), factor = " + vector + ".Create(scaleFactor);");
                     IDisposable? runLoop = runs > 1 ? w.Block("for (nuint run = 0; run < " + runs + "; run++)") : null;
                     using (w.Block("for (nuint o = 0; o < " + whole + "; o += 16)"))
                         sixteen(IndexExpression.Of(0, (runs > 1 ? "run" : "", length), ("o", 1)), IndexExpression.Of(0, (runs > 1 ? "run" : "", padded), ("o", 1)));
@@ -118,14 +126,13 @@ internal sealed class KernelContext
                     if (tail) w.Line("first = " + whole + ";");
                 }
             }
-            string Offset(string vector) => offset != 0 ? " + " + vector + ".Create(" + Literals.Float(offset) + ")" : "";
             Loop("if (Avx512F.IsSupported)", "Sixteen codes sign-extended by one instruction and converted by one more.", (from, to) =>
-                w.Line("Vector512.StoreUnsafe(Avx512F.ConvertToVector512Single(" + SignExtended("Vector512", "Avx512F.ConvertToVector512Int32(" + CodeVector("Vector128.LoadUnsafe(ref codes, " + from + ")") + ")") + ")" + Offset("Vector512") + ", ref entries, " + to + ");"));
+                w.Line("Vector512.StoreUnsafe((Avx512F.ConvertToVector512Single(" + SignExtended("Vector512", "Avx512F.ConvertToVector512Int32(" + CodeVector("Vector128.LoadUnsafe(ref codes, " + from + ")") + ")") + ") + offset) * factor, ref entries, " + to + ");"));
             Loop("else if (Avx2.IsSupported)", "Sixteen codes as two halves of eight, each sign-extended by one instruction.", (from, to) =>
             {
                 w.Line("Vector128<sbyte> sixteen = " + CodeVector("Vector128.LoadUnsafe(ref codes, " + from + ")") + ";");
-                w.Line("Vector256.StoreUnsafe(Vector256.ConvertToSingle(" + SignExtended("Vector256", "Avx2.ConvertToVector256Int32(sixteen)") + ")" + Offset("Vector256") + ", ref entries, " + to + ");");
-                w.Line("Vector256.StoreUnsafe(Vector256.ConvertToSingle(" + SignExtended("Vector256", "Avx2.ConvertToVector256Int32(Sse2.ShiftRightLogical128BitLane(sixteen, 8))") + ")" + Offset("Vector256") + ", ref entries, " + IndexExpression.Plus(to, 8) + ");");
+                w.Line("Vector256.StoreUnsafe((Vector256.ConvertToSingle(" + SignExtended("Vector256", "Avx2.ConvertToVector256Int32(sixteen)") + ") + offset) * factor, ref entries, " + to + ");");
+                w.Line("Vector256.StoreUnsafe((Vector256.ConvertToSingle(" + SignExtended("Vector256", "Avx2.ConvertToVector256Int32(Sse2.ShiftRightLogical128BitLane(sixteen, 8))") + ") + offset) * factor, ref entries, " + IndexExpression.Plus(to, 8) + ");");
             });
             Loop("else if (Vector128.IsHardwareAccelerated)", "Sixteen codes widened twice to ints (SSE4.1 pmovsx, NEON sxtl) and converted, four vectors.", (from, to) =>
             {
@@ -133,14 +140,14 @@ internal sealed class KernelContext
                 w.Line("(Vector128<int> c0, Vector128<int> c1) = Vector128.Widen(low);");
                 w.Line("(Vector128<int> c2, Vector128<int> c3) = Vector128.Widen(high);");
                 for (int k = 0; k < 4; k++)
-                    w.Line("Vector128.StoreUnsafe(Vector128.ConvertToSingle(" + SignExtended("Vector128", "c" + k) + ")" + Offset("Vector128") + ", ref entries, " + IndexExpression.Plus(to, 4 * k) + ");");
+                    w.Line("Vector128.StoreUnsafe((Vector128.ConvertToSingle(" + SignExtended("Vector128", "c" + k) + ") + offset) * factor, ref entries, " + IndexExpression.Plus(to, 4 * k) + ");");
             });
         }
         if (tail)
         {
             IDisposable? tailRuns = runs > 1 ? w.Block("for (int run = 0; run < " + runs + "; run++)") : null;
             string run = runs > 1 ? "run" : "";
-            w.Line("for (int o = first; o < " + length + "; o++) table[" + IndexExpression.Of(0, (run, padded), ("o", 1)) + "] = " + CodeRead(IndexExpression.Of(0, (run, length), ("o", 1))) + plus + ";");
+            w.Line("for (int o = first; o < " + length + "; o++) table[" + IndexExpression.Of(0, (run, padded), ("o", 1)) + "] = " + "(" + CodeRead(IndexExpression.Of(0, (run, length), ("o", 1))) + " + codeOffset) * scaleFactor;");
             tailRuns?.Dispose();
         }
     }

@@ -257,7 +257,7 @@ internal static class TensorKernels
         else
         {
             QuantizedLayer q = k.Quantized(e);
-            using (w.Block("private static void " + method + "(ReadOnlySpan<byte> w, Span<float> y)"))
+            using (w.Block("private static void " + method + "(ReadOnlySpan<byte> w, " + KernelContext.DequantizationParameters + ", Span<float> y)"))
             {
                 w.Line(k.CodeSpan());
                 w.Line("ReadOnlySpan<float> scale = " + method + "_Scale;");
@@ -265,8 +265,7 @@ internal static class TensorKernels
                 using (w.Block("for (int t = 0; t < " + e.Indices.Length + "; t++)"))
                 {
                     w.Line("int row = indices[t];");
-                    w.Line("for (int i = 0; i < " + e.Width + "; i++) y[t * " + e.Width + " + i] = scale[row] * (" + k.CodeRead("row * " + e.Width + " + i")
-                        + (q.CodeOffset != 0 ? " + " + Literals.Float(q.CodeOffset) : "") + ");");
+                    w.Line("for (int i = 0; i < " + e.Width + "; i++) y[t * " + e.Width + " + i] = scale[row] * scaleFactor * (" + k.CodeRead("row * " + e.Width + " + i") + " + codeOffset);");
                 }
             }
             w.Line("private static ReadOnlySpan<float> " + method + "_Scale => " + Literals.FloatArray(q.ChannelScales) + ";");
