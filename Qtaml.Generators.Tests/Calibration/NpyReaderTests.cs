@@ -53,8 +53,19 @@ public class NpyReaderTests
         Assert.Equal(Values[7], NpyReader.Read(Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (24,), }", Floats(Values), major: 2), 10).Row(7)[0]);
     }
 
+    [Fact]
+    public void Reads_integer_labels_of_every_width_and_sign()
+    {
+        long[] labels = { 0, 7, -3, 9 };
+        Assert.Equal(new[] { 0.0, 7, -3, 9 }, Enumerable.Range(0, 4).Select(r => NpyReader.Read(Npy("{'descr': '<i8', 'fortran_order': False, 'shape': (4,), }", labels.SelectMany(BitConverter.GetBytes).ToArray()), 10).Row(r)[0]));
+        Assert.Equal(9, NpyReader.Read(Npy("{'descr': '|u1', 'fortran_order': False, 'shape': (4,), }", new byte[] { 0, 7, 200, 9 }), 10).Row(3)[0]);
+        Assert.Equal(200, NpyReader.Read(Npy("{'descr': '|u1', 'fortran_order': False, 'shape': (4,), }", new byte[] { 0, 7, 200, 9 }), 10).Row(2)[0]);
+        Assert.Equal(-2, NpyReader.Read(Npy("{'descr': '>i2', 'fortran_order': False, 'shape': (2,), }", new byte[] { 0xFF, 0xFE, 0, 1 }), 10).Row(0)[0]);
+    }
+
     [Theory]
-    [InlineData("{'descr': '<i8', 'fortran_order': False, 'shape': (4, 6), }", "type '<i8'")]
+    [InlineData("{'descr': '<c8', 'fortran_order': False, 'shape': (4, 3), }", "type '<c8'")]
+    [InlineData("{'descr': '<f2', 'fortran_order': False, 'shape': (4, 12), }", "type '<f2'")]
     [InlineData("{'descr': '<f4', 'fortran_order': True, 'shape': (4, 6), }", "Fortran order")]
     [InlineData("{'descr': '<f4', 'fortran_order': False, 'shape': (4, 7), }", "needs 112 bytes of values and the file holds 96")]
     [InlineData("{'descr': '<f4', 'fortran_order': False, 'shape': (2147483647, 2147483647, 2147483647), }", "and the file holds 96")]

@@ -38,7 +38,7 @@ internal sealed class NpyArray
 
 /// <summary>
 /// Reads the NumPy .npy format (versions 1 to 3: a magic string, a header that is a Python dict literal with
-/// 'descr', 'fortran_order' and 'shape', then the raw values). It reads float32 and float64 in either byte order,
+/// 'descr', 'fortran_order' and 'shape', then the raw values). It reads float32, float64 and integers in either byte order,
 /// in C order. The file is hostile input: the header's shape is checked against the bytes actually present before
 /// anything is allocated, and only the first <c>maxRows</c> samples are kept.
 /// </summary>
@@ -72,16 +72,7 @@ internal static class NpyReader
         string header = (major == 3 ? Encoding.UTF8 : Encoding.ASCII).GetString(bytes, headerStart, headerLength);
 
         string descr = Field(header, "descr", @"'([^']*)'");
-        int itemSize;
-        bool bigEndian;
-        switch (descr)
-        {
-            case "<f4": case "|f4": case "=f4": itemSize = 4; bigEndian = false; break;
-            case ">f4": itemSize = 4; bigEndian = true; break;
-            case "<f8": case "=f8": itemSize = 8; bigEndian = false; break;
-            case ">f8": itemSize = 8; bigEndian = true; break;
-            default: throw new FormatException("it holds values of type '" + descr + "'; Qtaml reads float32 (numpy.float32, '<f4') or float64 arrays: save x.astype(numpy.float32)");
-        }
+        (char kind, int itemSize, bool bigEndian) = ElementType(descr);
         if (Field(header, "fortran_order", @"(True|False)") == "True")
             throw new FormatException("it is stored in Fortran order; save numpy.ascontiguousarray(x) instead");
 
@@ -109,10 +100,34 @@ internal static class NpyReader
         for (int i = 0; i < values.Length; i++)
         {
             long at = dataStart + (long)i * itemSize;
-            values[i] = itemSize == 4 ? ReadSingle(bytes, at, bigEndian) : (float)ReadDouble(bytes, at, bigEndian);
+            values[i] = kind != 'f' ? (float)ReadInteger(bytes, at, itemSize, bigEndian, kind == 'i')
+                : itemSize == 4 ? ReadSingle(bytes, at, bigEndian) : (float)ReadDouble(bytes, at, bigEndian);
         }
         if (shape.Length > 0) shape[0] = kept;
         return new NpyArray(shape, values);
+    }
+
+    /// <summary>
+    /// The element type of a 'descr': float32/float64 (inputs), or integers of 1 to 8 bytes (labels, as numpy saves
+    /// class indices), in either byte order ('|' and '=' are this machine's, which .npy files treat as little-endian).
+    /// </summary>
+    private static (char Kind, int ItemSize, bool BigEndian) ElementType(string descr)
+    {
+        if (descr.Length == 3 && "<>|=".IndexOf(descr[0]) >= 0 && "fiu".IndexOf(descr[1]) >= 0)
+        {
+            int size = descr[2] - '0';
+            bool valid = descr[1] == 'f' ? size is 4 or 8 : size is 1 or 2 or 4 or 8;
+            if (valid) return (descr[1], size, descr[0] == '>');
+        }
+        throw new FormatException("it holds values of type '" + descr + "'; Qtaml reads float32 (numpy.float32, '<f4') or float64 arrays, and integer labels: save x.astype(numpy.float32)");
+    }
+
+    private static long ReadInteger(byte[] bytes, long at, int size, bool bigEndian, bool signed)
+    {
+        ulong value = 0;
+        for (int b = 0; b < size; b++) value |= (ulong)bytes[at + (bigEndian ? size - 1 - b : b)] << (8 * b);
+        if (signed && size < 8 && (value >> (8 * size - 1) & 1) != 0) value |= ulong.MaxValue << (8 * size);
+        return (long)value;
     }
 
     private static string Field(string header, string key, string valuePattern)

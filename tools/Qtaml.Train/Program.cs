@@ -6,6 +6,7 @@ using Qtaml.Train;
 // Trains the sample models on the fixed 8,000-digit training split and exports them next to the sample app:
 //   dotnet run -c Release --project tools/Qtaml.Train [-- --out sample-app/Models] [--only mlp|cnn|transformer|separable] [--separable] [--check] [--slice-conv2] [--benchmark-models]
 // Seeded: the same files on every machine (the two training threads split each batch the same way).
+// --campaign-data writes the other test digits and their labels (digits-test.npy, digits-test-labels.npy) for qtaml campaign.
 // --calibration writes the last 256 test digits as sample-app/Models/calibration.npy (the builds' calibration inputs) and exits.
 // --check compares the transformer's hand-written gradients with central differences and exits.
 // --slice-conv2 cuts the sample CNN's second convolution (node conv3, + ReLU) into benchmarks/Qtaml.Benchmarks/Models/cnn-conv2.onnx, so
@@ -49,6 +50,16 @@ if (args.Contains("--calibration"))
     string file = Path.Combine(output, "calibration.npy");
     File.WriteAllBytes(file, Qtaml.Tools.NpyFile.Write(pixels, count, 1, 28, 28));
     Console.WriteLine($"the last {count} test digits written to {file} as float32 [{count}, 1, 28, 28]");
+    return 0;
+}
+
+if (args.Contains("--campaign-data"))
+{
+    // Inputs and labels for `qtaml campaign`: the test split's first digits (the last 256 are the calibration inputs).
+    int count = test.Count - 256;
+    File.WriteAllBytes(Path.Combine(output, "digits-test.npy"), Qtaml.Tools.NpyFile.Write(test.Images.Take(count).SelectMany(image => image).ToArray(), count, 1, 28, 28));
+    File.WriteAllBytes(Path.Combine(output, "digits-test-labels.npy"), Qtaml.Tools.NpyFile.Write(test.Labels.Take(count).Select(l => (long)l).ToArray(), count));
+    Console.WriteLine($"the first {count} test digits and their labels written to {output}/digits-test.npy and digits-test-labels.npy");
     return 0;
 }
 

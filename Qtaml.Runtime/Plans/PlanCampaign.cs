@@ -1,0 +1,190 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Qtaml.Faults;
+using Qtaml.Moments;
+using Qtaml.Physics;
+using Qtaml.Tac;
+
+namespace Qtaml.Plans;
+
+/// <summary>One plan measured under faults: what was protected, in which encoding, and the decisions kept per trial.</summary>
+/// <param name="Allocator">The rule that made the plan.</param>
+/// <param name="Budget">The budget asked for, in protected bits per weight (the plan may spend less).</param>
+/// <param name="Plan">The plan: protected planes per layer.</param>
+/// <param name="Encoding">The encoding its image was stored in.</param>
+/// <param name="Result">The share of inputs decided as expected, one value per fault trial.</param>
+public sealed record PlanMeasurement(Allocator Allocator, double Budget, ProtectionPlan Plan, CodeEncoding Encoding, CampaignResult Result);
+
+/// <summary>
+/// The smallest budget at which an allocator keeps the target, with the interval the trials' confidence allows:
+/// <see cref="Optimistic"/> is where the 95% interval's upper end first reaches the target, <see cref="Pessimistic"/>
+/// where its lower end does. Null budgets: not reached even with every plane protected.
+/// </summary>
+public sealed record BudgetEstimate(Allocator Allocator, double Target, double? Budget, double? Optimistic, double? Pessimistic, PlanMeasurement? AtBudget);
+
+/// <summary>What a <see cref="PlanCampaign"/> does per measured plan.</summary>
+/// <param name="Trials">Fault trials per plan (at least 2, for a confidence interval).</param>
+/// <param name="Seed">The campaign seed: trial i gets the same faults' seed at every budget (common random numbers).</param>
+/// <param name="MaxDegreeOfParallelism">Trials at once; −1 for one per core.</param>
+public sealed record PlanCampaignOptions(int Trials = 20, ulong Seed = 2026, int MaxDegreeOfParallelism = -1);
+
+/// <summary>
+/// A fault campaign over runtime plans: one compiled class per encoding runs the image of every (allocator, budget)
+/// plan, each under seeded faults, and the smallest budget that keeps a target share of decisions is found by
+/// bisection on a 1/64 bit-per-weight grid. This is the measurement behind <c>qtaml campaign</c> and the sample app.
+/// </summary>
+/// <remarks>
+/// <para>A decision is the index of the largest output. Expected decisions are the inputs' labels (the share kept is
+/// the accuracy) or the float model's own decisions (the share kept is the agreement).</para>
+/// <para>Each plan is designed in every variant's encoding and measured in the one whose predicted distortion is lower,
+/// the rule a build applies, so a campaign measures what a build at that budget would ship.</para>
+/// </remarks>
+public sealed class PlanCampaign
+{
+    private readonly CompiledVariant[] _variants;
+    private readonly float[][] _inputs;
+    private readonly int[] _expected;
+    private readonly Dictionary<string, CampaignResult> _byPlan = new(StringComparer.Ordinal);
+    private readonly Dictionary<(Allocator, double), PlanMeasurement> _byBudget = new();
+    private readonly List<PlanMeasurement> _log = new();
+    private readonly object _gate = new();
+
+    /// <param name="variants">Classes of one model (same layers), typically one per encoding; the first wins ties.</param>
+    /// <param name="inputs">The inputs, each of the model's input length.</param>
+    /// <param name="expected">The decision expected for each input.</param>
+    /// <param name="compensatedFor">The flips the stored codes are compensated for (mean correction and the allocators' profiles).</param>
+    /// <param name="faults">The faults injected in each trial.</param>
+    /// <param name="options">Trials, seed and parallelism.</param>
+    public PlanCampaign(IReadOnlyList<CompiledVariant> variants, IReadOnlyList<float[]> inputs, IReadOnlyList<int> expected, FlipProbabilities compensatedFor, TunnelingFaultModel faults, PlanCampaignOptions? options = null)
+    {
+        if (variants is null || variants.Count == 0) throw new ArgumentException("Give at least one compiled class.", nameof(variants));
+        if (inputs is null || inputs.Count == 0) throw new ArgumentException("Give at least one input.", nameof(inputs));
+        if (expected is null || expected.Count != inputs.Count) throw new ArgumentException($"Give one expected decision per input ({inputs.Count}).", nameof(expected));
+        _variants = variants.ToArray();
+        CompiledVariant first = _variants[0];
+        foreach (CompiledVariant v in _variants)
+            if (v.Quantized.Layers.Count != first.Quantized.Layers.Count || v.Quantized.Bits != first.Quantized.Bits || v.InputLength != first.InputLength || v.OutputLength != first.OutputLength)
+                throw new ArgumentException("The compiled classes must be variants of one model: the same layers, bit width, input and output.", nameof(variants));
+        _inputs = inputs.ToArray();
+        for (int i = 0; i < _inputs.Length; i++)
+            if (_inputs[i] is null || _inputs[i].Length != first.InputLength)
+                throw new ArgumentException($"Input {i} holds {_inputs[i]?.Length ?? 0} values; the model takes {first.InputLength}.", nameof(inputs));
+        _expected = expected.ToArray();
+        CompensatedFor = compensatedFor;
+        Faults = faults ?? throw new ArgumentNullException(nameof(faults));
+        Options = options ?? new PlanCampaignOptions();
+        if (Options.Trials < 2) throw new ArgumentOutOfRangeException(nameof(options), Options.Trials, "A campaign needs at least 2 trials per plan for a confidence interval.");
+    }
+
+    /// <summary>The flips the stored codes are compensated for.</summary>
+    public FlipProbabilities CompensatedFor { get; }
+
+    /// <summary>The faults injected.</summary>
+    public TunnelingFaultModel Faults { get; }
+
+    /// <summary>Trials, seed, parallelism.</summary>
+    public PlanCampaignOptions Options { get; }
+
+    /// <summary>The bit width: the largest budget (every plane protected).</summary>
+    public int Bits => _variants[0].Quantized.Bits;
+
+    /// <summary>Called once for each allocator and budget measured, for progress reports.</summary>
+    public event Action<PlanMeasurement>? Measured;
+
+    /// <summary>Every allocator and budget measured so far, in the order they were (a budget whose plan another had already was not run again).</summary>
+    public IReadOnlyList<PlanMeasurement> Measurements
+    {
+        get
+        {
+            lock (_gate) return _log.ToArray();
+        }
+    }
+
+    /// <summary>The plan a build would ship for <paramref name="allocator"/> at <paramref name="budget"/>: designed in each encoding, the lower predicted distortion kept.</summary>
+    public (CompiledVariant Variant, ProtectionPlan Plan) Design(Allocator allocator, double budget)
+    {
+        CompiledVariant best = _variants[0];
+        ProtectionPlan bestPlan = best.Quantized.Design(allocator, budget, CompensatedFor);
+        for (int v = 1; v < _variants.Length; v++)
+        {
+            ProtectionPlan plan = _variants[v].Quantized.Design(allocator, budget, CompensatedFor);
+            if (plan.PredictedDistortion < bestPlan.PredictedDistortion * (1 - 1e-9)) (best, bestPlan) = (_variants[v], plan);
+        }
+        return (best, bestPlan);
+    }
+
+    /// <summary>The share of decisions kept by <paramref name="allocator"/>'s plan at <paramref name="budget"/>, over the trials. Plans already measured are not measured again.</summary>
+    public PlanMeasurement Measure(Allocator allocator, double budget)
+    {
+        lock (_gate)
+            if (_byBudget.TryGetValue((allocator, budget), out PlanMeasurement? known)) return known;
+        (CompiledVariant variant, ProtectionPlan plan) = Design(allocator, budget);
+        string key = variant.Info.Encoding + ":" + string.Join(",", plan.ProtectedPlanes);
+        CampaignResult? result;
+        lock (_gate) _byPlan.TryGetValue(key, out result);
+        result ??= Run(variant, plan);
+        var measurement = new PlanMeasurement(allocator, budget, plan, variant.Info.Encoding, result);
+        lock (_gate)
+        {
+            _byPlan[key] = result;
+            _byBudget[(allocator, budget)] = measurement;
+            _log.Add(measurement);
+        }
+        Measured?.Invoke(measurement);
+        return measurement;
+    }
+
+    /// <summary>The share of decisions the compiled class keeps on its plan's image with no faults: quantization's own cost.</summary>
+    public double CleanShare(Allocator allocator, double budget)
+    {
+        (CompiledVariant variant, ProtectionPlan plan) = Design(allocator, budget);
+        return Share(variant, variant.Quantized.CreateImage(plan, CompensatedFor), new float[variant.OutputLength]);
+    }
+
+    /// <summary>
+    /// The smallest budget on the grid at which <paramref name="allocator"/> keeps a mean share of at least
+    /// <paramref name="target"/>, and the interval from the trials' 95% confidence.
+    /// </summary>
+    public BudgetEstimate MinimumBudget(Allocator allocator, double target, int stepsPerBit = BudgetSearch.DefaultStepsPerBit)
+    {
+        if (!(target > 0 && target <= 1)) throw new ArgumentOutOfRangeException(nameof(target), target, "The target is a share of decisions in (0, 1].");
+        double? budget = BudgetSearch.Minimum(b => Measure(allocator, b).Result.Mean >= target, Bits, stepsPerBit);
+        double? optimistic = BudgetSearch.Minimum(b => Measure(allocator, b).Result.Upper95 >= target, Bits, stepsPerBit);
+        double? pessimistic = BudgetSearch.Minimum(b => Measure(allocator, b).Result.Lower95 >= target, Bits, stepsPerBit);
+        return new BudgetEstimate(allocator, target, budget, optimistic, pessimistic, budget is double b ? Measure(allocator, b) : null);
+    }
+
+    private CampaignResult Run(CompiledVariant variant, ProtectionPlan plan)
+    {
+        WeightImage clean = variant.Quantized.CreateImage(plan, CompensatedFor);
+        return FaultCampaign.Run(Options.Trials, Options.Seed,
+            () => (Image: clean.Clone(), Scores: new float[variant.OutputLength]),
+            (workspace, trial) =>
+            {
+                workspace.Image.CopyFrom(clean);
+                Faults.Inject(workspace.Image, plan.ProtectedPlanes, trial.Seed);
+                return Share(variant, workspace.Image, workspace.Scores);
+            },
+            Options.MaxDegreeOfParallelism);
+    }
+
+    private double Share(CompiledVariant variant, WeightImage image, float[] scores)
+    {
+        int kept = 0;
+        for (int i = 0; i < _inputs.Length; i++)
+        {
+            variant.Run(image, _inputs[i], scores);
+            if (Decision(scores) == _expected[i]) kept++;
+        }
+        return (double)kept / _inputs.Length;
+    }
+
+    /// <summary>The index of the largest output (the first of equals); a NaN output never wins.</summary>
+    public static int Decision(ReadOnlySpan<float> scores)
+    {
+        int best = 0;
+        for (int k = 1; k < scores.Length; k++) if (scores[k] > scores[best] || float.IsNaN(scores[best])) best = k;
+        return best;
+    }
+}

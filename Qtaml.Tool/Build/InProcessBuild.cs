@@ -1,0 +1,123 @@
+extern alias gen;
+using System.Collections.Immutable;
+using System.Reflection;
+using System.Runtime.Loader;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Text;
+using Qtaml.Plans;
+using QtamlGenerator = gen::Qtaml.Generators.TunnelingCompensatedGenerator;
+
+namespace Qtaml.Tool.Build;
+
+/// <summary>A diagnostic of the build, as a user's build would report it (the tool's synthetic source has no useful location).</summary>
+internal sealed record BuildDiagnostic(string Id, DiagnosticSeverity Severity, string Message);
+
+/// <summary>The compiled classes: one per encoding asked for, the float reference, and every diagnostic.</summary>
+internal sealed record BuiltModel(IReadOnlyList<CompiledVariant> Variants, FloatReference Reference, IReadOnlyList<BuildDiagnostic> Diagnostics)
+{
+    /// <summary>The variant built in the encoding a user's build would choose (the first, two's complement, unless another was asked for alone).</summary>
+    public CompiledVariant Primary => Variants[0];
+}
+
+/// <summary>The unquantized build: the reference decisions a campaign without labels keeps.</summary>
+internal sealed record FloatReference(int InputLength, int OutputLength, Action<float[], float[]> Run);
+
+/// <summary>Thrown when the build cannot produce a model: the generator's errors, worded for the user.</summary>
+internal sealed class BuildFailedException(IReadOnlyList<BuildDiagnostic> diagnostics)
+    : Exception("The model did not compile:\n" + string.Join("\n", diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => "  " + d.Id + ": " + d.Message)))
+{
+    public IReadOnlyList<BuildDiagnostic> Diagnostics { get; } = diagnostics;
+}
+
+/// <summary>
+/// Runs Qtaml's source generator on a weight file exactly as a build does (the same generator, fed the file the way
+/// the package's MSBuild step feeds it), compiles what it emits with Roslyn in Release and loads it: the code a user
+/// would ship, in process.
+/// </summary>
+internal static class InProcessBuild
+{
+    private static readonly Lazy<MetadataReference[]> References = new(() =>
+        ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
+            .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll")
+            .Append(typeof(ICompiledModel).Assembly.Location)
+            .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))
+            .ToArray());
+
+    /// <exception cref="BuildFailedException">The generator or the compiler reported an error.</exception>
+    public static BuiltModel Build(BuildRequest request, IReadOnlyList<WeightEncoding> encodings)
+    {
+        string source = request.Source(encodings);
+        var files = new List<AdditionalText> { Encoded(request.ProjectPath, request.ModelBytes) };
+        if (request.CalibrationBytes is not null) files.Add(Encoded(BuildRequest.CalibrationProjectPath, request.CalibrationBytes));
+
+        var parse = new CSharpParseOptions(LanguageVersion.Latest);
+        CSharpCompilation compilation = CSharpCompilation.Create("Qtaml.Tool.Generated." + Guid.NewGuid().ToString("N"),
+            new[] { CSharpSyntaxTree.ParseText(source, parse, path: "Models.cs") }, References.Value,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, optimizationLevel: OptimizationLevel.Release,
+                nullableContextOptions: NullableContextOptions.Enable, deterministic: true));
+        GeneratorDriver driver = CSharpGeneratorDriver.Create(new[] { new QtamlGenerator().AsSourceGenerator() }, files, parse, EmptyOptions.Instance);
+        driver.RunGeneratorsAndUpdateCompilation(compilation, out Compilation output, out ImmutableArray<Diagnostic> generatorDiagnostics);
+
+        var diagnostics = generatorDiagnostics.Select(Describe).ToList();
+        if (diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error)) throw new BuildFailedException(diagnostics);
+
+        using var stream = new MemoryStream();
+        var emitted = output.Emit(stream);
+        if (!emitted.Success)
+            throw new BuildFailedException(diagnostics.Concat(emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(Describe)).ToList());
+        stream.Position = 0;
+        Assembly assembly = new AssemblyLoadContext("qtaml-" + Guid.NewGuid().ToString("N"), isCollectible: true).LoadFromStream(stream);
+
+        Type Class(WeightEncoding? encoding) => assembly.GetType("Qtaml.Tool.Generated." + BuildRequest.ClassName(encoding), throwOnError: true)!;
+        var variants = encodings.Select(e => Variant(Class(e))).ToList();
+        return new BuiltModel(variants, Reference(Class(null)), diagnostics);
+    }
+
+    private static BuildDiagnostic Describe(Diagnostic d) => new(d.Id, d.Severity, d.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>A file as the package's MSBuild step hands it to the generator: a header naming its project path, then base64.</summary>
+    private static InMemoryText Encoded(string projectPath, byte[] bytes) =>
+        new InMemoryText("obj/qtaml/" + projectPath + ".qtaml.b64", QtamlGenerator.WeightFileHeader + projectPath + "\n" + Convert.ToBase64String(bytes) + "\n");
+
+    private static CompiledVariant Variant(Type type) =>
+        (CompiledVariant)typeof(CompiledVariant).GetMethod(nameof(CompiledVariant.Of))!.MakeGenericMethod(type).Invoke(null, null)!;
+
+    private static FloatReference Reference(Type type) =>
+        (FloatReference)typeof(InProcessBuild).GetMethod(nameof(ReferenceOf), BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(type).Invoke(null, null)!;
+
+    private static FloatReference ReferenceOf<TModel>() where TModel : ICompiledModel =>
+        new(TModel.InputLength, TModel.OutputLength, (input, output) => TModel.Run(input, output));
+
+    private sealed class InMemoryText(string path, string text) : AdditionalText
+    {
+        private readonly SourceText _text = SourceText.From(text);
+
+        public override string Path { get; } = path;
+
+        public override SourceText GetText(CancellationToken cancellationToken = default) => _text;
+    }
+
+    private sealed class EmptyOptions : AnalyzerConfigOptionsProvider
+    {
+        public static readonly EmptyOptions Instance = new();
+
+        public override AnalyzerConfigOptions GlobalOptions => NoOptions.Instance;
+
+        public override AnalyzerConfigOptions GetOptions(SyntaxTree tree) => NoOptions.Instance;
+
+        public override AnalyzerConfigOptions GetOptions(AdditionalText textFile) => NoOptions.Instance;
+
+        private sealed class NoOptions : AnalyzerConfigOptions
+        {
+            public static readonly NoOptions Instance = new();
+
+            public override bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value)
+            {
+                value = null;
+                return false;
+            }
+        }
+    }
+}

@@ -1,0 +1,190 @@
+using System.CommandLine;
+using System.Globalization;
+using Qtaml.Faults;
+using Qtaml.Physics;
+using Qtaml.Plans;
+using Qtaml.Tac;
+using Qtaml.Tool.Build;
+using Qtaml.Tool.Inputs;
+using Qtaml.Tool.Reports;
+using Spectre.Console;
+
+namespace Qtaml.Tool.Cli;
+
+/// <summary>
+/// <c>qtaml campaign</c>: for each allocator, the smallest ECC budget that keeps the target share of decisions
+/// under the faults asked for, by bisection to 1/64 bit per weight over fault trials of the compiled model (one class
+/// per encoding, every plan's image built at run time); then each allocator at a few fixed budgets. Writes a table,
+/// a CSV of every measured plan and an SVG chart.
+/// </summary>
+internal static class CampaignCommand
+{
+    public static readonly Allocator[] Allocators = { Allocator.Tac, Allocator.UniformMsp, Allocator.MagnitudeBased };
+
+    public static Command Create(IAnsiConsole console)
+    {
+        var common = new CommonOptions();
+        var inputs = new Option<string>("--inputs") { Description = "The inputs to decide (.npy, shape [N, ...input]).", Required = true };
+        var labels = new Option<string?>("--labels") { Description = "Their class indices (.npy, shape [N]): the target is then a share of the float model's accuracy; without labels, of agreement with the float model's decisions." };
+        var target = new Option<double>("--target") { Description = "The share to keep, in (0, 1].", DefaultValueFactory = _ => 0.95 };
+        var trials = new Option<int>("--trials") { Description = "Fault trials per measured plan.", DefaultValueFactory = _ => 20 };
+        var maxInputs = new Option<int>("--max-inputs") { Description = "Use at most this many inputs (the first).", DefaultValueFactory = _ => 1000 };
+        var seed = new Option<ulong>("--seed") { Description = "The campaign seed: the same seed gives the same faults and results on any machine and core count.", DefaultValueFactory = _ => 2026UL };
+        var at = new Option<string>("--at") { Description = "Budgets (bits/weight, comma-separated) at which to measure every allocator.", DefaultValueFactory = _ => "0.1,0.25,0.5" };
+        var output = new Option<string>("--out") { Description = "The folder for campaign.csv and campaign.svg.", DefaultValueFactory = _ => "qtaml-campaign" };
+        var threads = new Option<int>("--threads") { Description = "Trials run at once; 0 for one per core.", DefaultValueFactory = _ => 0 };
+        var command = new Command("campaign", "Find the minimum ECC budget each allocator needs to keep a target share of decisions under faults, by fault campaigns over the generated code.");
+        common.AddTo(command, faultsRequired: true);
+        foreach (Option option in new Option[] { inputs, labels, target, trials, maxInputs, seed, at, output, threads }) command.Options.Add(option);
+        command.SetAction(parse => QtamlCli.Guard(console, () =>
+        {
+            var settings = new CampaignSettings(parse.GetValue(inputs)!, parse.GetValue(labels), parse.GetValue(target), parse.GetValue(trials), parse.GetValue(maxInputs),
+                parse.GetValue(seed), ParseBudgets(parse.GetValue(at)!), parse.GetValue(output)!, parse.GetValue(threads));
+            return Run(console, common.Request(parse, budget: 1.0, settings.Target), settings);
+        }));
+        return command;
+    }
+
+    internal sealed record CampaignSettings(string Inputs, string? Labels, double Target, int Trials, int MaxInputs, ulong Seed, double[] At, string Output, int Threads);
+
+    private static double[] ParseBudgets(string text)
+    {
+        var budgets = new List<double>();
+        foreach (string part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out double b) || !(b >= 0))
+                throw ToolException.Usage($"--at takes budgets in bits per weight such as 0.1,0.25,0.5; '{part}' is not one.");
+            budgets.Add(b);
+        }
+        return budgets.ToArray();
+    }
+
+    private static int Run(IAnsiConsole console, BuildRequest request, CampaignSettings settings)
+    {
+        if (!(settings.Target > 0 && settings.Target <= 1)) throw ToolException.Usage($"--target must be in (0, 1]; got {settings.Target.ToString(CultureInfo.InvariantCulture)}.");
+        if (settings.Trials < 2) throw ToolException.Usage($"--trials must be at least 2 (a confidence interval needs two); got {settings.Trials}.");
+        if (settings.MaxInputs < 1) throw ToolException.Usage($"--max-inputs must be at least 1; got {settings.MaxInputs}.");
+        if (settings.Threads < 0) throw ToolException.Usage($"--threads must be 0 (one per core) or more; got {settings.Threads}.");
+        if (settings.At.FirstOrDefault(b => b > request.Bits) is double tooBig && tooBig > 0)
+            throw ToolException.Usage($"--at budget {tooBig.ToString(CultureInfo.InvariantCulture)} is above {request.Bits}, every plane of a {request.Bits}-bit weight protected.");
+
+        // One class per encoding a build would consider (sign-magnitude up to 8 bits), and the float reference.
+        WeightEncoding[] encodings = request.Bits <= 8 ? new[] { WeightEncoding.TwosComplement, WeightEncoding.SignMagnitude } : new[] { WeightEncoding.TwosComplement };
+        BuiltModel built = null!;
+        console.Status().Start("Compiling the model with the Qtaml generator...", _ => built = InProcessBuild.Build(request, encodings));
+        CompiledVariant primary = built.Primary;
+        ModelInfo info = primary.Info;
+
+        float[][] inputs = NpyInputs.Rows(settings.Inputs, primary.InputLength, settings.MaxInputs);
+        int[] reference = inputs.Select(x =>
+        {
+            float[] scores = new float[built.Reference.OutputLength];
+            built.Reference.Run(x, scores);
+            return PlanCampaign.Decision(scores);
+        }).ToArray();
+        int[]? labels = settings.Labels is null ? null : NpyInputs.Labels(settings.Labels, inputs.Length, primary.OutputLength);
+        double cleanAccuracy = labels is null ? 1 : reference.Zip(labels).Count(p => p.First == p.Second) / (double)inputs.Length;
+        double target = settings.Target * cleanAccuracy;
+        string metric = labels is null ? "agreement with the float model" : "accuracy";
+
+        // A node's codes are compensated for its window average and meet, at worst, the end of the window; a static p is both.
+        FlipProbabilities compensated = new(info.P10, info.P01);
+        TunnelingFaultModel faults = TunnelingFaultModel.ForModel(info, 1);
+        var campaign = new PlanCampaign(built.Variants, inputs, labels ?? reference, compensated, faults,
+            new PlanCampaignOptions(settings.Trials, settings.Seed, settings.Threads == 0 ? -1 : settings.Threads));
+
+        console.MarkupLineInterpolated($"[bold]{request.ModelFile}[/] for {request.Faults.Describe()}: {info.Bits}-bit weights, {primary.Quantized.WeightCount:N0} in {info.Layers.Count} layers; {inputs.Length} inputs, {settings.Trials} fault trials per plan (seed {settings.Seed})");
+        console.MarkupLineInterpolated($"  faults: p10 = {InspectCommand.G(faults.Flips.P10)}, p01 = {InspectCommand.G(faults.Flips.P01)}{(info.HasWindow ? " (the end of the retention window)" : "")}; target: {Text.Percent(settings.Target, 0)} of the float model's {metric}{(labels is null ? "" : $" ({Text.Percent(cleanAccuracy, 2)})")} = {Text.Percent(target, 2)}");
+
+        var estimates = new Dictionary<Allocator, BudgetEstimate>();
+        var atBudget = new List<PlanMeasurement>();
+        void Search(Allocator allocator)
+        {
+            estimates[allocator] = campaign.MinimumBudget(allocator, target);
+            foreach (double b in settings.At) atBudget.Add(campaign.Measure(allocator, b));
+        }
+        if (console.Profile.Capabilities.Interactive)
+        {
+            // A bar per allocator; a bisection measures about log2(grid) budgets for each of its three searches (mean, interval ends).
+            console.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                .Start(context =>
+                {
+                    int perSearch = (int)Math.Ceiling(Math.Log2(request.Bits * BudgetSearch.DefaultStepsPerBit)) + 2;
+                    foreach (Allocator allocator in Allocators)
+                    {
+                        ProgressTask task = context.AddTask($"{Name(allocator)}: minimum budget", maxValue: 2 * perSearch + settings.At.Length);
+                        void Step(PlanMeasurement _) => task.Increment(1);
+                        campaign.Measured += Step;
+                        Search(allocator);
+                        campaign.Measured -= Step;
+                        task.Value = task.MaxValue;
+                    }
+                });
+        }
+        else
+        {
+            foreach (Allocator allocator in Allocators)
+            {
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                int before = campaign.Measurements.Count;
+                Search(allocator);
+                console.MarkupLineInterpolated($"  {Name(allocator)}: {campaign.Measurements.Count - before} budgets measured in {clock.Elapsed.TotalSeconds:F0} s");
+            }
+        }
+        IReadOnlyList<PlanMeasurement> measured = campaign.Measurements;
+
+        WriteResults(console, info, estimates, atBudget, settings, metric);
+        Directory.CreateDirectory(settings.Output);
+        string csv = Path.Combine(settings.Output, "campaign.csv"), svg = Path.Combine(settings.Output, "campaign.svg");
+        File.WriteAllText(csv, CampaignCsv.Render(measured));
+        File.WriteAllText(svg, BudgetChart.Render(measured, target, metric, request.ModelFile + ", " + request.Faults.Describe()));
+        console.MarkupLineInterpolated($"Every measured plan: {csv}; chart: {svg}");
+        return ExitCodes.Success;
+    }
+
+    private static void WriteResults(IAnsiConsole console, ModelInfo info, Dictionary<Allocator, BudgetEstimate> estimates, List<PlanMeasurement> atBudget, CampaignSettings settings, string metric)
+    {
+        var table = new Table().AddColumns("allocator", "minimum budget (bits/weight)", "95% interval", metric + " there", "protected planes per layer");
+        foreach (Allocator allocator in Allocators)
+        {
+            BudgetEstimate e = estimates[allocator];
+            table.AddRow(Name(allocator), Budget(e.Budget), Budget(e.Optimistic) + " to " + Budget(e.Pessimistic),
+                e.AtBudget is { } m ? m.Result.Mean.ToPercent(2) + " ± " + m.Result.HalfWidth95.ToPercent(2) : "-",
+                e.AtBudget is { } p ? string.Join(" ", p.Plan.ProtectedPlanes) : "-");
+        }
+        console.Write(table);
+        (double Ratio, double Low, double High)? ratio = Ratio(estimates[Allocator.UniformMsp], estimates[Allocator.Tac]);
+        string predicted = "rho* predicted at build time: " + InspectCommand.R(info.Rho) + " (to the noise floor)" + (info.Forecast is { } f ? ", " + InspectCommand.R(f.Rho) + $" (for {Text.Percent(f.TargetAgreement, 0)} of decisions, calibrated)" : "");
+        console.MarkupLine(ratio is { } r
+            ? $"Uniform-MSP / TAC, measured: [bold]{InspectCommand.R(r.Ratio)}[/] (95% interval {InspectCommand.R(r.Low)} to {InspectCommand.R(r.High)}); {predicted}"
+            : $"Uniform-MSP / TAC, measured: not defined (an allocator never reached the target, or TAC needs none); {predicted}");
+
+        if (atBudget.Count == 0) return;
+        var fixedBudgets = new Table().AddColumn("budget (bits/weight)");
+        foreach (Allocator allocator in Allocators) fixedBudgets.AddColumn(Name(allocator));
+        foreach (double b in settings.At)
+            fixedBudgets.AddRow(new[] { b.ToString("0.###", CultureInfo.InvariantCulture) }.Concat(Allocators.Select(a => atBudget.First(m => m.Allocator == a && m.Budget == b))
+                .Select(m => m.Result.Mean.ToPercent(2) + " ± " + m.Result.HalfWidth95.ToPercent(2))).ToArray());
+        console.MarkupLineInterpolated($"{metric} at fixed budgets:");
+        console.Write(fixedBudgets);
+    }
+
+    /// <summary>Uniform-MSP's budget over TAC's, with the interval from their budgets' intervals; null where either is undefined or TAC's is 0.</summary>
+    internal static (double Ratio, double Low, double High)? Ratio(BudgetEstimate uniform, BudgetEstimate tac)
+    {
+        if (uniform.Budget is not double u || tac.Budget is not double t || t == 0) return null;
+        double low = uniform.Optimistic is double uo && tac.Pessimistic is double tp && tp > 0 ? uo / tp : double.NaN;
+        double high = uniform.Pessimistic is double up && tac.Optimistic is double to ? (to > 0 ? up / to : double.PositiveInfinity) : double.PositiveInfinity;
+        return (u / t, low, high);
+    }
+
+    internal static string Name(Allocator allocator) => allocator switch
+    {
+        Allocator.Tac => "TAC",
+        Allocator.UniformMsp => "Uniform-MSP",
+        Allocator.MagnitudeBased => "magnitude-based",
+        _ => allocator.ToString(),
+    };
+
+    private static string Budget(double? budget) => budget is double b ? b.ToString("0.###", CultureInfo.InvariantCulture) : "not reached";
+}
