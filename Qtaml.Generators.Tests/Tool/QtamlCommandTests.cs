@@ -1,0 +1,145 @@
+using System.Globalization;
+using Qtaml.Generators.Tests.Support;
+using Qtaml.Tool.Cli;
+using Spectre.Console;
+
+namespace Qtaml.Generators.Tests.Tool;
+
+/// <summary>
+/// The qtaml tool driven through its command line, in process: its commands on a sample model, and its answers to
+/// wrong command lines and unusable files (a message that says what to do, and the documented exit code).
+/// </summary>
+public sealed class QtamlCommandTests : IDisposable
+{
+    private static readonly string Mlp = RepositoryPaths.Combine("sample-app", "Models", "digits-mlp.onnx");
+    private static readonly string Calibration = RepositoryPaths.Combine("sample-app", "Models", "calibration.npy");
+    private readonly string _scratch = Directory.CreateTempSubdirectory("qtaml-tool-").FullName;
+
+    public void Dispose() => Directory.Delete(_scratch, recursive: true);
+
+    private static (int ExitCode, string Output, string Error) Qtaml(params string[] args)
+    {
+        var output = new StringWriter(CultureInfo.InvariantCulture);
+        var error = new StringWriter(CultureInfo.InvariantCulture);
+        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(output),
+        });
+        console.Profile.Width = 220;
+        int code = QtamlCli.Run(args, console, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private string Scratch(string name, byte[] bytes)
+    {
+        string path = Path.Combine(_scratch, name);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    [Fact]
+    public void Help_lists_the_commands_and_the_exit_codes()
+    {
+        (int code, string output, _) = Qtaml("--help");
+        Assert.Equal(ExitCodes.Success, code);
+        Assert.Contains("inspect", output);
+        Assert.Contains("campaign", output);
+        Assert.Contains("Exit codes: 0 done; 1 a file could not be used or the model did not compile; 2 a wrong command line.", output);
+        (code, output, _) = Qtaml("campaign", "--help");
+        Assert.Equal(ExitCodes.Success, code);
+        Assert.Contains("--inputs", output);
+        Assert.Contains("--labels", output);
+    }
+
+    [Fact]
+    public void Inspect_reports_the_layers_the_budgets_rho_and_the_forecast_from_the_generator()
+    {
+        (int code, string output, _) = Qtaml("inspect", Mlp, "--p-flip", "0.1", "--calibration", Calibration);
+        Assert.True(code == ExitCodes.Success, output);
+        foreach (string layer in new[] { "dense0", "dense2", "dense4" }) Assert.Contains(layer, output);
+        Assert.Contains("to reach the quantization noise floor", output);
+        Assert.Contains("to keep 95% of decisions (calibrated on 256 inputs)", output);
+        Assert.Contains("rho*", output);
+        // A budget below what TAC needs is the build's QTAML010, shown as a user's build shows it.
+        (code, output, _) = Qtaml("inspect", Mlp, "--node", "2nm", "--calibration", Calibration, "--budget", "0");
+        Assert.Equal(ExitCodes.Success, code);
+        Assert.Contains("QTAML010", output);
+    }
+
+    [Fact]
+    public void A_campaign_finds_each_allocators_budget_and_writes_the_table_csv_and_chart()
+    {
+        string folder = Path.Combine(_scratch, "out");
+        (int code, string output, _) = Qtaml("campaign", Mlp, "--p-flip", "0.1", "--inputs", Calibration, "--max-inputs", "60", "--trials", "4", "--out", folder, "--at", "0.25");
+        Assert.True(code == ExitCodes.Success, output);
+        Assert.Contains("target: 95% of the float model's agreement with the float model", output.Replace("accuracy", "agreement with the float model", StringComparison.Ordinal));
+        foreach (string allocator in new[] { "TAC", "Uniform-MSP", "magnitude-based" }) Assert.Contains(allocator, output);
+        Assert.Contains("Uniform-MSP / TAC, measured:", output);
+        string[] csv = File.ReadAllLines(Path.Combine(folder, "campaign.csv"));
+        Assert.Equal("allocator,budget,bits_per_weight_spent,encoding,protected_planes,mean,lower95,upper95,trials", csv[0]);
+        // Every row is a measured plan within the bit width, spending no more than its budget, 4 trials each.
+        foreach (string[] row in csv.Skip(1).Select(line => line.Split(',')))
+        {
+            double budget = double.Parse(row[1], CultureInfo.InvariantCulture), spent = double.Parse(row[2], CultureInfo.InvariantCulture);
+            Assert.InRange(budget, 0, 8);
+            Assert.True(spent <= budget + 1e-12, $"a plan spends {spent} of a budget of {budget}");
+            Assert.InRange(double.Parse(row[5], CultureInfo.InvariantCulture), 0, 1);
+            Assert.Equal("4", row[8]);
+        }
+        Assert.Contains(csv, line => line.StartsWith("TAC,0.25,", StringComparison.Ordinal));
+        string svg = File.ReadAllText(Path.Combine(folder, "campaign.svg"));
+        Assert.StartsWith("<svg", svg);
+        Assert.Equal(3, System.Text.RegularExpressions.Regex.Count(svg, "<polyline"));
+    }
+
+    [Theory]
+    [InlineData(new[] { "inspect" }, "Required argument missing")]
+    [InlineData(new[] { "inspect", "model.txt" }, "is not an .onnx or .safetensors file")]
+    [InlineData(new[] { "inspect", "m.onnx", "--node", "2nm", "--p-flip", "0.1" }, "not both")]
+    [InlineData(new[] { "inspect", "m.onnx", "--node", "1nm" }, "Known nodes: ")]
+    [InlineData(new[] { "inspect", "m.onnx", "--p-flip", "0.7" }, "--p-flip must be in [0, 0.5)")]
+    [InlineData(new[] { "inspect", "m.onnx", "--bits", "40" }, "--bits must be 2 to 16")]
+    [InlineData(new[] { "campaign", "m.onnx", "--inputs", "x.npy" }, "Say which faults to inject")]
+    [InlineData(new[] { "campaign", "m.onnx", "--p-flip", "0.1" }, "--inputs")]
+    [InlineData(new[] { "frobnicate" }, "frobnicate")]
+    public void A_wrong_command_line_says_what_is_wrong_and_exits_with_2(string[] args, string message)
+    {
+        // Files named on these command lines need not exist: the command line is refused first.
+        (int code, string output, string error) = Qtaml(args.Select(a => a == "m.onnx" ? Mlp : a).ToArray());
+        Assert.Equal(ExitCodes.UsageError, code);
+        Assert.Contains(message, output + error);
+    }
+
+    [Fact]
+    public void Unusable_files_are_refused_with_the_reason_and_exit_code_1()
+    {
+        (int code, string output, _) = Qtaml("inspect", Path.Combine(_scratch, "missing.onnx"), "--p-flip", "0.1");
+        Assert.Equal(ExitCodes.InputError, code);
+        Assert.Contains("does not exist", output);
+
+        // Not a model at all: the generator's diagnostic, with its ID.
+        string garbage = Scratch("garbage.onnx", "this is not protobuf"u8.ToArray());
+        (code, output, _) = Qtaml("inspect", garbage, "--p-flip", "0.1");
+        Assert.Equal(ExitCodes.InputError, code);
+        Assert.Contains("did not compile", output);
+        Assert.Matches("QTAML0[0-9][0-9]", output);
+
+        // Inputs that are not .npy, inputs of the wrong length, labels outside the model's classes.
+        string text = Scratch("inputs.npy", "1,2,3"u8.ToArray());
+        (code, output, _) = Qtaml("campaign", Mlp, "--p-flip", "0.1", "--inputs", text);
+        Assert.Equal(ExitCodes.InputError, code);
+        Assert.Contains("cannot be read", output);
+        string wrongLength = Scratch("short.npy", global::Qtaml.Tools.NpyFile.Write(new float[30], 3, 10));
+        (code, output, _) = Qtaml("campaign", Mlp, "--p-flip", "0.1", "--inputs", wrongLength);
+        Assert.Equal(ExitCodes.InputError, code);
+        Assert.Contains("holds rows of 10 values", output);
+        string labels = Scratch("labels.npy", global::Qtaml.Tools.NpyFile.Write(new long[] { 3, 12, 1 }, 3));
+        (code, output, _) = Qtaml("campaign", Mlp, "--p-flip", "0.1", "--inputs", Calibration, "--max-inputs", "3", "--labels", labels);
+        Assert.Equal(ExitCodes.InputError, code);
+        Assert.Contains("Label 1 of", output);
+        Assert.Contains("from 0 to 9", output);
+    }
+}
