@@ -4,7 +4,8 @@
 #   1. follows the README's "Use it in your app" steps in a fresh folder: dotnet new console, dotnet add package
 #      (twice), copy the model, the README's Program.cs block (read from README.md itself), dotnet run;
 #   2. installs the template package and builds and runs `dotnet new qtaml-console`;
-#   3. shows a project with only Qtaml.Runtime gets QTAML023 ("add Qtaml.Generators"), not CS0117.
+#   3. shows a project with only Qtaml.Runtime gets QTAML023 ("add Qtaml.Generators"), not CS0117;
+#   4. installs the qtaml tool (Qtaml.Tool) with `dotnet tool install` and runs inspect and a small campaign on a sample model.
 # CI packs a prerelease version, so `dotnet add package` gets --prerelease; otherwise the commands are the README's.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -13,7 +14,7 @@ export DOTNET_CLI_HOME="$work/home" NUGET_PACKAGES="$work/packages" DOTNET_NOLOG
 trap 'rm -rf "$work"' EXIT
 version="0.1.0-ci.$(date +%s)"
 
-for project in Qtaml.Runtime Qtaml.Generators templates; do
+for project in Qtaml.Runtime Qtaml.Generators templates Qtaml.Tool; do
   dotnet pack "$repo/$project" -c Release -o "$work/feed" -p:Version="$version" --nologo -v quiet
 done
 
@@ -58,4 +59,16 @@ printf 'Console.WriteLine(Digits.Predict(new float[784]));\n[Qtaml.TunnelingComp
 if dotnet build > "$work/runtime-only.txt" 2>&1; then echo "a project without Qtaml.Generators built" >&2; exit 1; fi
 grep -q "QTAML023" "$work/runtime-only.txt" || { cat "$work/runtime-only.txt"; exit 1; }
 echo "runtime only: QTAML023 tells the user to add Qtaml.Generators"
+
+# 4. The tool, as the README installs it (into a tool path here, so nothing global changes).
+cd "$work/apps"
+dotnet tool install Qtaml.Tool --prerelease --tool-path "$work/tools" > "$work/tool-install.txt" 2>&1 || { cat "$work/tool-install.txt"; exit 1; }
+qtaml="$work/tools/qtaml"
+"$qtaml" --help | grep -q "campaign" || { echo "qtaml --help does not list campaign" >&2; exit 1; }
+"$qtaml" inspect "$repo/sample-app/Models/digits-mlp.onnx" --p-flip 0.1 > "$work/inspect.txt" 2>&1 || { cat "$work/inspect.txt"; exit 1; }
+grep -q "rho\*" "$work/inspect.txt" || { cat "$work/inspect.txt"; exit 1; }
+"$qtaml" campaign "$repo/sample-app/Models/digits-mlp.onnx" --p-flip 0.1 --inputs "$repo/sample-app/Models/calibration.npy" --max-inputs 40 --trials 3 --out "$work/campaign" > "$work/campaign.txt" 2>&1 || { cat "$work/campaign.txt"; exit 1; }
+grep -q "Uniform-MSP / TAC, measured" "$work/campaign.txt" && test -s "$work/campaign/campaign.csv" && test -s "$work/campaign/campaign.svg" || { cat "$work/campaign.txt"; exit 1; }
+if "$qtaml" campaign "$repo/sample-app/Models/digits-mlp.onnx" --inputs x.npy > "$work/usage.txt" 2>&1; then echo "qtaml accepted a campaign without faults" >&2; exit 1; fi
+echo "tool: dotnet tool install Qtaml.Tool, then qtaml inspect and qtaml campaign ran ($(grep -o 'Uniform-MSP / TAC, measured: [^;]*' "$work/campaign.txt"))"
 echo "package consumer: restored from the folder feed, built and ran"
