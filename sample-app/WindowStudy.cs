@@ -1,14 +1,18 @@
 using Qtaml.Data;
 using Qtaml.Faults;
+using Qtaml.Physics;
+using Qtaml.Plans;
 using Qtaml.Sample.Models;
+using Qtaml.Tac;
 using Spectre.Console;
 
 namespace Qtaml.Sample;
 
 /// <summary>
-/// How a node build does through its retention window (--window): each model's accuracy on the test digits when
-/// read just after a refresh, halfway and at the end, for the build compensated for the window average and the one
-/// compensated for the end, next to its plain 8-bit build; seeded fault trials at each moment.
+/// How a node build does through its retention window (--window): each model's accuracy on the test digits when read
+/// just after a refresh, halfway and at the end, for the shipped build (compensated for the window average) and the
+/// same plan compensated for the window's end instead (a runtime plan of the same class), next to its plain 8-bit
+/// codes; seeded fault trials at each moment.
 /// </summary>
 internal static class WindowStudy
 {
@@ -16,40 +20,42 @@ internal static class WindowStudy
 
     public static void Run(MnistData test, int trials, ulong seed)
     {
-        var table = new Table().AddColumns("model", "build", "plain 8-bit", "just after a refresh", "halfway", "end of window", "95% of clean");
-        foreach ((string model, Predictor clean, CampaignPoint plain, (string Build, CampaignPoint Point)[] builds) in new (string, Predictor, CampaignPoint, (string, CampaignPoint)[])[]
+        var table = new Table().AddColumns("model", "build", "plain 8-bit", "just after a refresh", "halfway", "end of window", "95% of plain");
+        float[][] inputs = test.Images;
+        int[] labels = test.Labels.Select(l => (int)l).ToArray();
+        foreach (string name in SampleModels.Names)
         {
-            ("CNN", CnnFloat.Predict, CampaignPoint.Of<CnnPlain8>(), new[] { ("default", CampaignPoint.Of<Digits.Compiled>()), ("two's complement", CampaignPoint.Of<CnnTwos>()), ("before: two's complement, end of window", CampaignPoint.Of<CnnEndOfWindow>()) }),
-            ("MLP", MlpFloat.Predict, CampaignPoint.Of<MlpPlain8>(), new[] { ("default", CampaignPoint.Of<MlpNode>()), ("two's complement", CampaignPoint.Of<MlpTwos>()), ("before: two's complement, end of window", CampaignPoint.Of<MlpEndOfWindow>()) }),
-            ("encoder", TransformerFloat.Predict, CampaignPoint.Of<TransformerPlain8>(), new[] { ("default", CampaignPoint.Of<TransformerNode>()), ("two's complement", CampaignPoint.Of<TransformerTwos>()), ("before: two's complement, end of window", CampaignPoint.Of<TransformerEndOfWindow>()) }),
-        })
-            foreach ((string build, CampaignPoint point) in builds)
-                Row(table, model, build == "default" ? "default: window average, " + point.Info.Encoding + ", recommended " + point.Info.EccBudget.ToString("0.###") + " bits/weight" : build + ", 1 bit/weight", point, plain, clean, test, trials, seed);
+            CompiledVariant model = SampleModels.Of(name);
+            ModelInfo info = model.Info;
+            double plain = Campaign.PlainAccuracy(model, inputs, labels);
+            var endOfWindow = new FlipProbabilities(info.WindowEndP10, info.WindowEndP01);
+            ProtectionPlan shippedPlan = model.Quantized.Design(Enum.Parse<Allocator>(info.Allocator), info.EccBudget, new FlipProbabilities(info.P10, info.P01));
+            ProtectionPlan endPlan = model.Quantized.Design(Enum.Parse<Allocator>(info.Allocator), info.EccBudget, endOfWindow);
+            string budget = info.EccBudget.ToString("0.###") + " bits/weight";
+            Row(table, name, $"shipped: window average, {info.Encoding}, recommended {budget}", model, model.Quantized.CreateImage(shippedPlan, new FlipProbabilities(info.P10, info.P01)), shippedPlan, plain, inputs, labels, trials, seed);
+            Row(table, name, $"compensated for the window's end instead, {budget}", model, model.Quantized.CreateImage(endPlan, endOfWindow), endPlan, plain, inputs, labels, trials, seed);
+        }
         AnsiConsole.MarkupLine($"[bold]Through the 2nm retention window[/] (p10 from 0 just after a refresh to 0.10 at 64 ms; {trials} trials at each moment, mean ± 95% half-width):");
         AnsiConsole.Write(table);
     }
 
-    private delegate int Predictor(ReadOnlySpan<float> input);
-
-    private static void Row(Table table, string model, string target, CampaignPoint build, CampaignPoint plain, Predictor clean, MnistData test, int trials, ulong seed)
+    private static void Row(Table table, string model, string build, CompiledVariant compiled, WeightImage stored, ProtectionPlan plan, double plain,
+        float[][] inputs, int[] labels, int trials, ulong seed)
     {
-        double cleanAccuracy = Enumerable.Range(0, test.Count).Count(i => clean(test.Images[i]) == test.Labels[i]) / (double)test.Count;
-        double plainAccuracy = plain.Accuracy(plain.CreateImage(), test, test.Count);
-        WeightImage stored = build.CreateImage();
-        var cells = new List<string> { model, target, plainAccuracy.ToString("P2") };
+        var cells = new List<string> { model, build, plain.ToString("P2") };
         foreach (double moment in Moments)
         {
-            TunnelingFaultModel leak = TunnelingFaultModel.ForModel(build.Info, moment);
+            TunnelingFaultModel leak = TunnelingFaultModel.ForModel(compiled.Info, moment);
             CampaignResult result = FaultCampaign.Run(trials, seed, stored.Clone, (image, trial) =>
             {
                 image.CopyFrom(stored);
-                leak.Inject(image, build.Info.Protection, trial.Seed);
-                return build.Accuracy(image, test, test.Count);
+                leak.Inject(image, plan, trial.Seed);
+                return Campaign.Accuracy(compiled, image, inputs, labels);
             });
             string cell = result.Mean.ToString("P2") + (moment == 0 ? "" : " ± " + result.HalfWidth95.ToString("P2"));
-            cells.Add(result.Mean >= 0.95 * cleanAccuracy ? cell : "[red]" + cell + "[/]");
+            cells.Add(result.Mean >= 0.95 * plain ? cell : "[red]" + cell + "[/]");
         }
-        cells.Add((0.95 * cleanAccuracy).ToString("P2"));
+        cells.Add((0.95 * plain).ToString("P2"));
         table.AddRow(cells.ToArray());
     }
 }

@@ -19,7 +19,7 @@ namespace Qtaml.Generators.Tests.Calibration;
 /// </summary>
 public class CalibratedSensitivityTests
 {
-    private const int Digits = 100, Trials = 3, NoiseCodes = 4;
+    private const int TestDigits = 100, Trials = 3, NoiseCodes = 4;
 
     public static TheoryData<string> Models => new() { "mlp", "cnn", "transformer" };
 
@@ -29,9 +29,9 @@ public class CalibratedSensitivityTests
     {
         (string file, double[] measured) = model switch
         {
-            "mlp" => ("digits-mlp.onnx", Measure<MlpPlain8>()),
-            "cnn" => ("digits-cnn.onnx", Measure<CnnPlain8>()),
-            _ => ("digits-transformer.onnx", Measure<TransformerPlain8>()),
+            "mlp" => ("digits-mlp.onnx", Measure<MlpNode>()),
+            "cnn" => ("digits-cnn.onnx", Measure<Digits.Compiled>()),
+            _ => ("digits-transformer.onnx", Measure<TransformerNode>()),
         };
         NetworkGraph graph = OnnxReader.Read(file, File.ReadAllBytes(RepositoryPaths.Combine("sample-app", "Models", file)));
         var calibration = NpyReader.Read(File.ReadAllBytes(RepositoryPaths.Combine("sample-app", "Models", "calibration.npy")), 96);
@@ -57,13 +57,16 @@ public class CalibratedSensitivityTests
         });
     }
 
-    /// <summary>Per weight layer: the mean squared change of the outputs when that layer's codes get uniform noise on −k..k.</summary>
+    /// <summary>
+    /// Per weight layer: the mean squared change of the outputs when that layer's codes get uniform noise on −k..k,
+    /// from the model's plain 8-bit codes (a runtime plan with no flips: nothing compensated, nothing protected).
+    /// </summary>
     private static double[] Measure<T>() where T : ICompiledModel
     {
         (_, MnistData test) = MnistData.Load(MnistData.DefaultPath());
-        WeightImage clean = T.CreateWeightImage();
-        var baseline = new float[Digits][];
-        for (int i = 0; i < Digits; i++) T.Run(clean, test.Images[i], baseline[i] = new float[T.OutputLength]);
+        WeightImage clean = T.Quantized.CreateImage(Qtaml.Tac.Allocator.None, 0, Qtaml.Physics.FlipProbabilities.None);
+        var baseline = new float[TestDigits][];
+        for (int i = 0; i < TestDigits; i++) T.Run(clean, test.Images[i], baseline[i] = new float[T.OutputLength]);
         var output = new float[T.OutputLength];
         var random = new Random(17);
         var result = new double[clean.Layers.Count];
@@ -76,13 +79,13 @@ public class CalibratedSensitivityTests
                 int max = (1 << (noisy.Bits - 1)) - 1;
                 for (int i = 0; i < noisy.Layers[l].Count; i++)
                     noisy.SetCode(l, i, Math.Clamp(noisy.GetCode(l, i) + random.Next(-NoiseCodes, NoiseCodes + 1), -max, max));
-                for (int d = 0; d < Digits; d++)
+                for (int d = 0; d < TestDigits; d++)
                 {
                     T.Run(noisy, test.Images[d], output);
                     for (int j = 0; j < output.Length; j++) sum += (output[j] - baseline[d][j]) * (double)(output[j] - baseline[d][j]);
                 }
             }
-            result[l] = sum / (Trials * Digits);
+            result[l] = sum / (Trials * TestDigits);
         }
         return result;
     }

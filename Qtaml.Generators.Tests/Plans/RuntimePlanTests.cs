@@ -1,5 +1,6 @@
 using Qtaml.Data;
 using Qtaml.Faults;
+using Qtaml.Generators.Tests.Support;
 using Qtaml.Physics;
 using Qtaml.Plans;
 using Qtaml.Sample.Models;
@@ -14,13 +15,23 @@ namespace Qtaml.Generators.Tests.Plans;
 /// </summary>
 public class RuntimePlanTests
 {
+    /// <summary>The CNN compiled at p = 0.10 for three plans of one encoding (sign-magnitude: a plan keeps the class's encoding), and one in two's complement.</summary>
+    private static readonly (string, string)[] CnnBuilds =
+    {
+        ("Tac025", ", FlipProbability = 0.10, EccBudget = 0.25, Encoding = WeightEncoding.SignMagnitude"),
+        ("Magnitude075", ", FlipProbability = 0.10, EccBudget = 0.75, Allocator = Qtaml.Tac.Allocator.MagnitudeBased, Encoding = WeightEncoding.SignMagnitude"),
+        ("None000", ", FlipProbability = 0.10, EccBudget = 0, Allocator = Qtaml.Tac.Allocator.None, Encoding = WeightEncoding.SignMagnitude"),
+        ("Uniform100", ", FlipProbability = 0.10, EccBudget = 1.0, Allocator = Qtaml.Tac.Allocator.UniformMsp, Encoding = WeightEncoding.TwosComplement"),
+    };
+
+    private static CompiledVariant Cnn(string build) => InProcessModels.Variant(InProcessModels.Class("digits-cnn.onnx", CnnBuilds, build));
+
+    private static Action<float[], float[]> CnnRun(string build) => InProcessModels.Run(InProcessModels.Class("digits-cnn.onnx", CnnBuilds, build));
+
     private static FlipProbabilities Compensated(ModelInfo info) => new(info.P10, info.P01);
 
-    private static WeightImage BuildsOwnPlan<TModel>() where TModel : ICompiledModel
-    {
-        ModelInfo info = TModel.Info;
-        return TModel.Quantized.CreateImage(Enum.Parse<Allocator>(info.Allocator), info.EccBudget, Compensated(info));
-    }
+    private static WeightImage BuildsOwnPlan(CompiledVariant model) =>
+        model.Quantized.CreateImage(Enum.Parse<Allocator>(model.Info.Allocator), model.Info.EccBudget, Compensated(model.Info));
 
     private static void AssertSameImage(WeightImage expected, WeightImage actual)
     {
@@ -32,63 +43,57 @@ public class RuntimePlanTests
     [Fact]
     public void The_runtime_lays_out_each_builds_own_plan_bit_for_bit()
     {
-        // TAC, Uniform-MSP, magnitude and no protection at p = 0.10 symmetric (p01 > 0: unprotected layers read with
-        // a code offset), the calibrated 2 nm node builds (window average), the MLP and the encoder.
-        AssertSameImage(CnnTac025.CreateWeightImage(), BuildsOwnPlan<CnnTac025>());
-        AssertSameImage(CnnUniform200.CreateWeightImage(), BuildsOwnPlan<CnnUniform200>());
-        AssertSameImage(CnnMagnitude075.CreateWeightImage(), BuildsOwnPlan<CnnMagnitude075>());
-        AssertSameImage(CnnNone000.CreateWeightImage(), BuildsOwnPlan<CnnNone000>());
-        AssertSameImage(Digits.CreateWeightImage(), BuildsOwnPlan<Digits.Compiled>());
-        AssertSameImage(MlpNode.CreateWeightImage(), BuildsOwnPlan<MlpNode>());
-        AssertSameImage(TransformerNode.CreateWeightImage(), BuildsOwnPlan<TransformerNode>());
+        // TAC, magnitude and no protection at p = 0.10 symmetric, Uniform-MSP in two's complement (unprotected layers
+        // read with a scale factor and a code offset), and the sample's calibrated 2 nm node builds (window average).
+        foreach ((string build, _) in CnnBuilds)
+        {
+            Type type = InProcessModels.Class("digits-cnn.onnx", CnnBuilds, build);
+            var own = (WeightImage)type.GetMethod("CreateWeightImage")!.Invoke(null, null)!;
+            AssertSameImage(own, BuildsOwnPlan(InProcessModels.Variant(type)));
+        }
+        AssertSameImage(Digits.CreateWeightImage(), BuildsOwnPlan(CompiledVariant.Of<Digits.Compiled>()));
+        AssertSameImage(MlpNode.CreateWeightImage(), BuildsOwnPlan(CompiledVariant.Of<MlpNode>()));
+        AssertSameImage(TransformerNode.CreateWeightImage(), BuildsOwnPlan(CompiledVariant.Of<TransformerNode>()));
     }
 
     [Fact]
     public void One_class_runs_another_plans_image_exactly_as_the_class_compiled_for_it()
     {
         (_, MnistData test) = MnistData.Load(MnistData.DefaultPath());
-        // CnnTac025 was compiled for TAC at 0.25 bits/weight; here it runs magnitude-based at 0.75 and no protection at
-        // all, the plans of two classes compiled in the same encoding (sign-magnitude: a plan keeps the class's encoding).
-        foreach ((WeightImage image, Func<float[], float[]> compiled) in new (WeightImage, Func<float[], float[]>)[]
+        CompiledVariant tac = Cnn("Tac025");
+        // Compiled for TAC at 0.25 bits/weight; here it runs magnitude-based at 0.75 and no protection at all.
+        foreach ((WeightImage image, Action<float[], float[]> compiled) in new (WeightImage, Action<float[], float[]>)[]
         {
-            (CnnTac025.Quantized.CreateImage(Allocator.MagnitudeBased, 0.75, FlipProbabilities.Symmetric(0.10)), x => Outputs(x, CnnMagnitude075.Run)),
-            (CnnTac025.Quantized.CreateImage(Allocator.None, 0, FlipProbabilities.Symmetric(0.10)), x => Outputs(x, CnnNone000.Run)),
+            (tac.Quantized.CreateImage(Allocator.MagnitudeBased, 0.75, FlipProbabilities.Symmetric(0.10)), CnnRun("Magnitude075")),
+            (tac.Quantized.CreateImage(Allocator.None, 0, FlipProbabilities.Symmetric(0.10)), CnnRun("None000")),
         })
         {
-            Assert.Equal(CnnTac025.Info.Encoding, image.Encoding);
             for (int i = 0; i < 50; i++)
             {
-                float[] fromImage = new float[CnnTac025.OutputLength];
-                CnnTac025.Run(image, test.Images[i], fromImage);
-                Assert.Equal(compiled(test.Images[i]), fromImage);
+                float[] fromImage = new float[10], expected = new float[10];
+                tac.Run(image, test.Images[i], fromImage);
+                compiled(test.Images[i], expected);
+                Assert.Equal(expected, fromImage);
             }
         }
-    }
-
-    private delegate void Baked(ReadOnlySpan<float> input, Span<float> output);
-
-    private static float[] Outputs(float[] input, Baked run)
-    {
-        float[] output = new float[10];
-        run(input, output);
-        return output;
     }
 
     [Fact]
     public void A_plan_image_keeps_the_classs_encoding_and_layout_and_what_the_plan_protects()
     {
-        // A two's-complement class (Uniform-MSP at 1 bit/weight): mean correction of an unprotected layer is affine there.
-        QuantizedModel model = CnnUniform100.Quantized;
+        // A two's-complement class: mean correction of an unprotected layer is affine there.
+        CompiledVariant uniform = Cnn("Uniform100");
+        QuantizedModel model = uniform.Quantized;
         Assert.Equal(Moments.CodeEncoding.TwosComplement, model.Encoding);
-        Assert.Equal(CnnUniform100.Info.Layers.Select(l => l.Sensitivity), model.Sensitivities);
+        Assert.Equal(uniform.Info.Layers.Select(l => l.Sensitivity), model.Sensitivities);
         ProtectionPlan plan = model.Design(Allocator.Tac, 1.0, FlipProbabilities.Symmetric(0.05));
         Assert.True(plan.BitsPerWeight <= 1.0);
         WeightImage image = model.CreateImage(plan, FlipProbabilities.Symmetric(0.05));
-        Assert.Equal(CnnUniform100.CreateWeightImage().LayoutId, image.LayoutId);
         // A protected layer reads its codes as stored; an unprotected one is scaled by 1/(1 - p10 - p01) and shifted by p01.
         for (int l = 0; l < plan.ProtectedPlanes.Count; l++)
             Assert.Equal(plan.ProtectedPlanes[l] > 0 ? LayerDequantization.Identity : new LayerDequantization((float)(1 / 0.9), 0.05f), image.GetDequantization(l));
-        // A plan for another model's layer count is refused.
+        // Another model's image is refused by the class, and a plan for another model's layer count by the quantized model.
+        Assert.Contains("does not have this model's layout", Assert.Throws<ArgumentException>(() => uniform.Run(MlpNode.CreateWeightImage(), new float[784], new float[10])).Message);
         ProtectionPlan other = MlpNode.Quantized.Design(Allocator.Tac, 1.0, FlipProbabilities.Symmetric(0.05));
         Assert.Contains("this model has", Assert.Throws<ArgumentException>(() => model.CreateImage(other, FlipProbabilities.Symmetric(0.05))).Message);
     }

@@ -58,14 +58,14 @@ public class WeightImageFileTests
             Assert.Equal(a, b);
         }
         // An image of another model is refused by the model's Run, not misread.
-        WeightImage mlp = Loaded(Saved(MlpPlain8.CreateWeightImage()));
+        WeightImage mlp = Loaded(Saved(MlpNode.CreateWeightImage()));
         Assert.Contains("does not have this model's layout", Assert.Throws<ArgumentException>(() => Digits.Run(mlp, test.Images[0], a)).Message);
     }
 
     [Fact]
     public void A_file_of_another_format_version_is_refused_with_both_versions()
     {
-        byte[] file = Saved(CnnPlain8.CreateWeightImage());
+        byte[] file = Saved(Digits.CreateWeightImage());
         BinaryPrimitives.WriteUInt16LittleEndian(file.AsSpan(8), 1);
         var error = Assert.Throws<InvalidDataException>(() => Loaded(file));
         Assert.Contains("format version 1; this Qtaml.Runtime reads version 2", error.Message);
@@ -75,11 +75,11 @@ public class WeightImageFileTests
     public void Files_that_are_not_images_or_claim_more_than_they_hold_are_refused_before_allocating()
     {
         Assert.Contains("not a Qtaml weight image", Assert.Throws<InvalidDataException>(() => Loaded("PK\u0003\u0004 a zip"u8.ToArray())).Message);
-        byte[] file = Saved(CnnPlain8.CreateWeightImage());
+        byte[] file = Saved(Digits.CreateWeightImage());
         Assert.Contains("truncated", Assert.Throws<InvalidDataException>(() => Loaded(file[..(file.Length - 7)])).Message);
         Assert.Contains("truncated", Assert.Throws<InvalidDataException>(() => Loaded(file[..20])).Message);
         // The first layer claims two billion weights in a file of a few kilobytes: refused from the layer table, nothing allocated.
-        WeightImage cnn = CnnPlain8.CreateWeightImage();
+        WeightImage cnn = Digits.CreateWeightImage();
         int firstCount = 8 + 2 + 1 + 1 + 4 + System.Text.Encoding.UTF8.GetByteCount(cnn.LayoutId) + 4 + 4 + cnn.Layers[0].Name.Length;
         BinaryPrimitives.WriteInt32LittleEndian(file.AsSpan(firstCount), int.MaxValue);
         Assert.Contains("lays out", Assert.Throws<InvalidDataException>(() => Loaded(file)).Message);

@@ -1,37 +1,31 @@
 using Qtaml.Data;
+using Qtaml.Plans;
 using Qtaml.Sample;
-using Qtaml.Sample.Models;
+using Qtaml.Tac;
 
 namespace Qtaml.Generators.Tests.Sample;
 
-/// <summary>The sample app's campaign, small: the paper's claim in miniature on the real compiled CNN.</summary>
+/// <summary>The sample app's campaign, small: the paper's claim in miniature on the real compiled models, one class each.</summary>
 public class SampleCampaignTests
 {
-    [Fact]
-    public void Tac_needs_no_more_budget_than_Uniform_MSP_to_keep_95_percent_of_clean_accuracy()
+    [Theory]
+    [InlineData("cnn", 0.10, 0.5)]
+    [InlineData("transformer", 0.05, 0.6)]
+    public void Tac_needs_no_more_budget_than_Uniform_MSP_to_keep_95_percent_of_clean_accuracy(string model, double pFlip, double unprotectedBelow)
     {
         (_, MnistData test) = MnistData.Load(MnistData.DefaultPath());
-        // 4 trials of 300 test digits per point, p_flip = 0.10 as in the paper; fixed seeds, so deterministic.
-        CampaignReport report = Campaign.Run(new CampaignOptions(Trials: 4, TestImages: 300), test, Variants.Cnn, Variants.Clean("cnn"));
+        // 4 trials of 300 test digits per plan, the paper's p; fixed seeds, so deterministic.
+        CampaignReport report = Campaign.Run(new CampaignOptions(Model: model, PFlip: pFlip, Trials: 4, TestImages: 300), test, new[] { 0.25 });
 
-        Assert.True(report.CleanAccuracy >= 0.97, $"the CNN's clean (float) accuracy is {report.CleanAccuracy:P2}");
-        double? tac = report.MinimumBudget("Tac"), uniform = report.MinimumBudget("UniformMsp");
+        Assert.True(report.CleanAccuracy >= 0.95, $"the {model}'s plain 8-bit accuracy is {report.CleanAccuracy:P2}");
+        double? tac = report.Budgets[Allocator.Tac].Budget, uniform = report.Budgets[Allocator.UniformMsp].Budget;
         Assert.True(tac is not null, "TAC never kept 95% of clean accuracy");
         Assert.True(uniform is null || tac <= uniform, $"TAC needed {tac} bits/weight, Uniform-MSP {uniform}");
-        // Unprotected, p = 0.10 destroys the network: the campaign measures something real.
-        Assert.True(report.Points.Single(p => p.Allocator == "None").Accuracy.Mean < 0.5);
-    }
-
-    [Fact]
-    public void On_the_transformer_at_p_005_Tac_needs_no_more_budget_than_Uniform_MSP()
-    {
-        (_, MnistData test) = MnistData.Load(MnistData.DefaultPath());
-        CampaignReport report = Campaign.Run(new CampaignOptions(Model: "transformer", PFlip: 0.05, Trials: 4, TestImages: 300), test, Variants.Transformer, Variants.Clean("transformer"));
-
-        Assert.True(report.CleanAccuracy >= 0.95, $"the transformer's clean (float) accuracy is {report.CleanAccuracy:P2}");
-        double? tac = report.MinimumBudget("Tac"), uniform = report.MinimumBudget("UniformMsp");
-        Assert.True(tac is not null, "TAC never kept 95% of clean accuracy");
-        Assert.True(uniform is null || tac <= uniform, $"TAC needed {tac} bits/weight, Uniform-MSP {uniform}");
-        Assert.True(report.Points.Single(p => p.Allocator == "None").Accuracy.Mean < 0.6);
+        // The bisection's budget keeps the target, and one grid step less does not (the bisection's invariant, measured).
+        PlanMeasurement at = report.Budgets[Allocator.Tac].AtBudget!;
+        Assert.True(at.Result.Mean >= report.Target);
+        Assert.True(at.Plan.BitsPerWeight <= tac + 1e-12);
+        // Unprotected, the paper's p destroys the network: the campaign measures something real.
+        Assert.True(report.Measurements.Single(m => m.Allocator == Allocator.None).Result.Mean < unprotectedBelow);
     }
 }

@@ -44,7 +44,7 @@ public class BudgetSearchTests
     {
         // The predicted distortion of each allocator's plan never grows with the budget: a monotone condition on the
         // compiled CNN's quantized model, for targets across the range of the plans.
-        QuantizedModel model = CnnTac025.Quantized;
+        QuantizedModel model = Digits.Quantized;
         FlipProbabilities flips = FlipProbabilities.Symmetric(0.10);
         ProtectionProblem problem = model.Problem(flips);
         double none = problem.Allocate(Allocator.None, 0).PredictedDistortion;

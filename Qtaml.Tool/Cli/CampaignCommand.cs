@@ -6,7 +6,6 @@ using Qtaml.Plans;
 using Qtaml.Tac;
 using Qtaml.Tool.Build;
 using Qtaml.Tool.Inputs;
-using Qtaml.Tool.Reports;
 using Spectre.Console;
 
 namespace Qtaml.Tool.Cli;
@@ -136,7 +135,7 @@ internal static class CampaignCommand
         WriteResults(console, info, estimates, atBudget, settings, metric);
         Directory.CreateDirectory(settings.Output);
         string csv = Path.Combine(settings.Output, "campaign.csv"), svg = Path.Combine(settings.Output, "campaign.svg");
-        File.WriteAllText(csv, CampaignCsv.Render(measured));
+        File.WriteAllText(csv, PlanMeasurementCsv.Render(measured));
         File.WriteAllText(svg, BudgetChart.Render(measured, target, metric, request.ModelFile + ", " + request.Faults.Describe()));
         console.MarkupLineInterpolated($"Every measured plan: {csv}; chart: {svg}");
         return ExitCodes.Success;
@@ -178,13 +177,7 @@ internal static class CampaignCommand
         return (u / t, low, high);
     }
 
-    internal static string Name(Allocator allocator) => allocator switch
-    {
-        Allocator.Tac => "TAC",
-        Allocator.UniformMsp => "Uniform-MSP",
-        Allocator.MagnitudeBased => "magnitude-based",
-        _ => allocator.ToString(),
-    };
+    internal static string Name(Allocator allocator) => AllocatorNames.Of(allocator);
 
     private static string Budget(double? budget) => budget is double b ? b.ToString("0.###", CultureInfo.InvariantCulture) : "not reached";
 }
