@@ -134,10 +134,11 @@ internal static class CampaignCommand
 
         WriteResults(console, info, estimates, atBudget, settings, metric);
         Directory.CreateDirectory(settings.Output);
-        string csv = Path.Combine(settings.Output, "campaign.csv"), svg = Path.Combine(settings.Output, "campaign.svg");
+        string csv = Path.Combine(settings.Output, "campaign.csv"), svg = Path.Combine(settings.Output, "campaign.svg"), json = Path.Combine(settings.Output, "summary.json");
         File.WriteAllText(csv, PlanMeasurementCsv.Render(measured));
         File.WriteAllText(svg, BudgetChart.Render(measured, target, metric, request.ModelFile + ", " + request.Faults.Describe()));
-        console.MarkupLineInterpolated($"Every measured plan: {csv}; chart: {svg}");
+        File.WriteAllText(json, CampaignSummary.Json(request, settings, info, cleanAccuracy, labels is not null, target, inputs.Length, estimates, atBudget));
+        console.MarkupLineInterpolated($"Every measured plan: {csv}; chart: {svg}; summary: {json}");
         return ExitCodes.Success;
     }
 

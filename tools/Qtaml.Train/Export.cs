@@ -6,7 +6,8 @@ namespace Qtaml.Train;
 /// <summary>Writes a trained network as ONNX (opset 13) and as a safetensors checkpoint with the layer sequence in __metadata__.</summary>
 internal static class Export
 {
-    public static byte[] Onnx(Layer[] layers, int[] inputShape, string name)
+    /// <param name="statistics">For a network with <see cref="ChannelAffine"/> layers: the mean and variance of layer l's input, per channel.</param>
+    public static byte[] Onnx(Layer[] layers, int[] inputShape, string name, Func<int, (float[] Mean, float[] Variance)>? statistics = null)
     {
         var graph = new GraphProto { Name = name };
         graph.Input.Add(OnnxProto.Value("input", Batch(inputShape)));
@@ -43,6 +44,25 @@ internal static class Export
                     break;
                 case Flatten:
                     node.Attribute.Add(OnnxProto.Int("axis", 1));
+                    break;
+                case ChannelAffine affine:
+                {
+                    // y = a·x + b as BatchNormalization over the input's real statistics: scale = a·sqrt(var + eps),
+                    // B = b + a·mean, so (x − mean)/sqrt(var + eps)·scale + B = a·x + b exactly.
+                    const float epsilon = 1e-5f;
+                    (float[] mean, float[] variance) = (statistics ?? throw new ArgumentException("BatchNormalization needs its input statistics.", nameof(statistics)))(index);
+                    float[] scale = affine.Weights.Select((a, c) => a * MathF.Sqrt(variance[c] + epsilon)).ToArray();
+                    float[] shift = affine.Bias.Select((b, c) => b + affine.Weights[c] * mean[c]).ToArray();
+                    long[] channels = { affine.Channels };
+                    node.Input.Add(OnnxProto.Tensor(graph, node.Name + ".scale", channels, scale));
+                    node.Input.Add(OnnxProto.Tensor(graph, node.Name + ".bias", channels, shift));
+                    node.Input.Add(OnnxProto.Tensor(graph, node.Name + ".running_mean", channels, mean));
+                    node.Input.Add(OnnxProto.Tensor(graph, node.Name + ".running_var", channels, variance));
+                    node.Attribute.Add(OnnxProto.Float("epsilon", epsilon));
+                    break;
+                }
+                case AddSkip add:
+                    node.Input.Add(add.From < 0 ? "input" : NameOf(layers[add.From], add.From) + "_out");
                     break;
                 case null:
                     node.Attribute.Add(OnnxProto.Int("axis", 1));

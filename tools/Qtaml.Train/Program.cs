@@ -6,6 +6,7 @@ using Qtaml.Train;
 // Trains the sample models on the fixed 8,000-digit training split and exports them next to the sample app:
 //   dotnet run -c Release --project tools/Qtaml.Train [-- --out sample-app/Models] [--only mlp|cnn|transformer|separable] [--separable] [--check] [--slice-conv2] [--benchmark-models]
 // Seeded: the same files on every machine (the two training threads split each batch the same way).
+// --only vgg|resnet (or --paper-cnns for both) trains the paper experiment's VGG-style and ResNet-style nets.
 // --campaign-data writes the other test digits and their labels (digits-test.npy, digits-test-labels.npy) for qtaml campaign.
 // --calibration writes the last 256 test digits as sample-app/Models/calibration.npy (the builds' calibration inputs) and exits.
 // --check compares the transformer's hand-written gradients with central differences and exits.
@@ -104,6 +105,39 @@ Layer[] separable =
 };
 if (only is "separable" || (only is null && args.Contains("--separable"))) TrainAndExport("separable", separable, new[] { 1, 28, 28 }, epochs: 10, learningRate: 2e-3f, safetensors: false);
 if (only is null or "transformer") TrainTransformer();
+
+// The paper's heterogeneous CNNs, beside the LeNet-5 (cnn) and the MobileNet-style net (separable) above; each with
+// its own seed, so training one leaves the others' files as they were.
+// VGG-style: two stacks of two 3x3 convolutions, each stack pooled, then large dense layers (most of the weights).
+var vggRandom = new Random(23);
+Layer[] vgg =
+{
+    new Conv(1, 28, 28, 8, 3, 1, vggRandom), new Relu(new[] { 8, 28, 28 }),
+    new Conv(8, 28, 28, 8, 3, 1, vggRandom), new Relu(new[] { 8, 28, 28 }), new MaxPool2(8, 28, 28),
+    new Conv(8, 14, 14, 16, 3, 1, vggRandom), new Relu(new[] { 16, 14, 14 }),
+    new Conv(16, 14, 14, 16, 3, 1, vggRandom), new Relu(new[] { 16, 14, 14 }), new MaxPool2(16, 14, 14),
+    new Flatten(16 * 7 * 7),
+    new Dense(16 * 7 * 7, 256, vggRandom), new Relu(new[] { 256 }),
+    new Dense(256, 128, vggRandom), new Relu(new[] { 128 }),
+    new Dense(128, 10, vggRandom),
+};
+if (only is "vgg" || (only is null && args.Contains("--paper-cnns"))) TrainAndExport("vgg", vgg, new[] { 1, 28, 28 }, epochs: 8, learningRate: 1e-3f, safetensors: false);
+
+// ResNet-style: a stem, two residual blocks (3x3 convolution, BatchNormalization, ReLU, 3x3 convolution,
+// BatchNormalization, add the block's input, ReLU) around a stride-2 downsampling convolution, then a classifier.
+var resRandom = new Random(29);
+Layer[] resnet =
+{
+    /* 0 */ new Conv(1, 28, 28, 8, 3, 1, resRandom), new ChannelAffine(8, 28, 28), new Relu(new[] { 8, 28, 28 }),
+    /* 3 */ new Conv(8, 28, 28, 8, 3, 1, resRandom), new ChannelAffine(8, 28, 28), new Relu(new[] { 8, 28, 28 }),
+    /* 6 */ new Conv(8, 28, 28, 8, 3, 1, resRandom), new ChannelAffine(8, 28, 28), new AddSkip(2, new[] { 8, 28, 28 }), new Relu(new[] { 8, 28, 28 }),
+    /* 10 */ new Conv(8, 28, 28, 16, 3, 1, resRandom, stride: 2), new ChannelAffine(16, 14, 14), new Relu(new[] { 16, 14, 14 }),
+    /* 13 */ new Conv(16, 14, 14, 16, 3, 1, resRandom), new ChannelAffine(16, 14, 14), new Relu(new[] { 16, 14, 14 }),
+    /* 16 */ new Conv(16, 14, 14, 16, 3, 1, resRandom), new ChannelAffine(16, 14, 14), new AddSkip(12, new[] { 16, 14, 14 }), new Relu(new[] { 16, 14, 14 }),
+    /* 20 */ new MaxPool2(16, 14, 14), new Flatten(16 * 7 * 7),
+    /* 22 */ new Dense(16 * 7 * 7, 10, resRandom),
+};
+if (only is "resnet" || (only is null && args.Contains("--paper-cnns"))) TrainAndExport("resnet", resnet, new[] { 1, 28, 28 }, epochs: 8, learningRate: 1e-3f, safetensors: false);
 return 0;
 
 string? Option(string name) => Array.IndexOf(args, name) is int i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
@@ -127,7 +161,9 @@ void TrainAndExport(string name, Layer[] layers, int[] inputShape, int epochs, f
     var clock = Stopwatch.StartNew();
     trainer.Train(train, epochs, batchSize: 32, learningRate, decayPerEpoch: 0.75f, seed: 11, (epoch, loss) =>
         Console.WriteLine($"{name} epoch {epoch + 1}/{epochs}: loss {loss:F4}, test accuracy {trainer.Accuracy(test):P2} ({clock.Elapsed.TotalSeconds:F0} s)"));
-    File.WriteAllBytes(Path.Combine(output, $"digits-{name}.onnx"), Export.Onnx(layers, inputShape, name));
+    // BatchNormalization records its input's statistics, over the training digits.
+    File.WriteAllBytes(Path.Combine(output, $"digits-{name}.onnx"), Export.Onnx(layers, inputShape, name,
+        l => trainer.InputStatistics(l, ((ChannelAffine)layers[l]).Channels, train, 2000)));
     if (safetensors) File.WriteAllBytes(Path.Combine(output, $"digits-{name}.safetensors"), Export.Safetensors(layers, inputShape));
     Console.WriteLine($"{name}: {layers.Sum(l => l.Weights.Length + l.Bias.Length)} parameters, test accuracy {trainer.Accuracy(test):P2}, written to {output}");
 }

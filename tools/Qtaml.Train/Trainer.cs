@@ -78,6 +78,29 @@ internal sealed class Trainer
 
     public static int Predict(Layer[] layers, float[] input, Workspace workspace) => workspace.Predict(layers, input);
 
+    /// <summary>Per channel, the mean and variance of layer <paramref name="layer"/>'s input over the first <paramref name="count"/> digits (what BatchNormalization records).</summary>
+    public (float[] Mean, float[] Variance) InputStatistics(int layer, int channels, MnistData data, int count)
+    {
+        Workspace w = _workspaces[0];
+        var sum = new double[channels];
+        var squares = new double[channels];
+        long perChannel = 0;
+        for (int n = 0; n < count; n++)
+        {
+            w.Predict(_layers, data.Images[n]);
+            float[] x = w.InputOf(layer);
+            int plane = x.Length / channels;
+            for (int c = 0; c < channels; c++)
+                for (int i = c * plane; i < (c + 1) * plane; i++)
+                {
+                    sum[c] += x[i];
+                    squares[c] += (double)x[i] * x[i];
+                }
+            perChannel += plane;
+        }
+        return (sum.Select(s => (float)(s / perChannel)).ToArray(), sum.Zip(squares, (s, q) => (float)Math.Max(q / perChannel - (s / perChannel) * (s / perChannel), 0)).ToArray());
+    }
+
     public double Accuracy(MnistData data)
     {
         Workspace w = _workspaces[0];
@@ -110,9 +133,16 @@ internal sealed class Trainer
         private float[] Forward(Layer[] layers, float[] input)
         {
             Array.Copy(input, _activations[0], input.Length);
-            for (int l = 0; l < layers.Length; l++) layers[l].Forward(_activations[l], _activations[l + 1]);
+            for (int l = 0; l < layers.Length; l++)
+            {
+                if (layers[l] is AddSkip add) add.Forward(_activations[l], _activations[add.From + 1], _activations[l + 1]);
+                else layers[l].Forward(_activations[l], _activations[l + 1]);
+            }
             return _activations[layers.Length];
         }
+
+        /// <summary>The input of layer <paramref name="layer"/> for one sample (after <see cref="Predict"/> ran it).</summary>
+        public float[] InputOf(int layer) => _activations[layer];
 
         public int Predict(Layer[] layers, float[] input)
         {
@@ -131,7 +161,13 @@ internal sealed class Trainer
             float[] delta = _deltas[layers.Length];
             for (int i = 0; i < logits.Length; i++) delta[i] = (float)(Math.Exp(logits[i] - max) / sum) - (i == label ? 1 : 0);
             for (int l = layers.Length - 1; l >= 0; l--)
+            {
                 layers[l].Backward(_activations[l], _activations[l + 1], _deltas[l + 1], _deltas[l], WeightGradients[l], BiasGradients[l]);
+                // _deltas[l] is now complete but for residual adds that read activation l: their output gradient joins it.
+                for (int j = l; j < layers.Length; j++)
+                    if (layers[j] is AddSkip add && add.From + 1 == l)
+                        for (int i = 0; i < _deltas[l].Length; i++) _deltas[l][i] += _deltas[j + 1][i];
+            }
             return -(logits[label] - max - Math.Log(sum));
         }
     }
