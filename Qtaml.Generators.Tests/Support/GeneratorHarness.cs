@@ -13,20 +13,13 @@ namespace Qtaml.Generators.Tests.Support;
 /// <summary>Runs the generator the way the compiler does, and compiles and loads what it produced.</summary>
 internal static class GeneratorHarness
 {
-    private static readonly Lazy<MetadataReference[]> References = new(() =>
-        ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
-            .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll")
-            .Append(typeof(ICompiledModel).Assembly.Location)
-            .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))
-            .ToArray());
-
-    /// <summary>What a consumer project compiles against: this runtime's System assemblies (no reference pack to download) and Qtaml.Runtime.</summary>
-    public static IReadOnlyList<MetadataReference> ConsumerReferences => References.Value;
+    /// <summary>What a consumer project compiles against: this runtime's System assemblies (no reference pack to download) and Qtaml.Runtime, as qtaml compiles them.</summary>
+    public static IReadOnlyList<MetadataReference> ConsumerReferences => Qtaml.Tool.Build.InProcessBuild.ConsumerReferences;
 
     public static CSharpCompilation CreateCompilation(params string[] sources) =>
         CSharpCompilation.Create("Consumer",
             sources.Select((s, i) => CSharpSyntaxTree.ParseText(s, new CSharpParseOptions(LanguageVersion.Latest), path: $"Source{i}.cs")),
-            References.Value,
+            ConsumerReferences,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable,
                 generalDiagnosticOption: ReportDiagnostic.Error, deterministic: true));
 

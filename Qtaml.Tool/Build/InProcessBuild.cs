@@ -14,12 +14,12 @@ namespace Qtaml.Tool.Build;
 /// <summary>A diagnostic of the build, as a user's build would report it (the tool's synthetic source has no useful location).</summary>
 internal sealed record BuildDiagnostic(string Id, DiagnosticSeverity Severity, string Message);
 
-/// <summary>The compiled classes: one per encoding asked for, the float reference, and every diagnostic.</summary>
-internal sealed record BuiltModel(IReadOnlyList<CompiledVariant> Variants, FloatReference Reference, IReadOnlyList<BuildDiagnostic> Diagnostics)
-{
-    /// <summary>The variant built in the encoding a user's build would choose (the first, two's complement, unless another was asked for alone).</summary>
-    public CompiledVariant Primary => Variants[0];
-}
+/// <summary>
+/// The compiled classes: the build a user's attribute makes (<see cref="Shipped"/>, the encoding chosen as a build
+/// chooses it), one per encoding forced (<see cref="Forced"/>, for campaigns that design every plan in both), the
+/// float reference, and the shipped build's diagnostics.
+/// </summary>
+internal sealed record BuiltModel(CompiledVariant Shipped, IReadOnlyList<CompiledVariant> Forced, FloatReference Reference, IReadOnlyList<BuildDiagnostic> Diagnostics);
 
 /// <summary>The unquantized build: the reference decisions a campaign without labels keeps.</summary>
 internal sealed record FloatReference(int InputLength, int OutputLength, Action<float[], float[]> Run);
@@ -38,6 +38,9 @@ internal sealed class BuildFailedException(IReadOnlyList<BuildDiagnostic> diagno
 /// </summary>
 internal static class InProcessBuild
 {
+    /// <summary>What generated code compiles against: this runtime's System assemblies (no reference pack to download) and Qtaml.Runtime.</summary>
+    public static IReadOnlyList<MetadataReference> ConsumerReferences => References.Value;
+
     private static readonly Lazy<MetadataReference[]> References = new(() =>
         ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
             .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll")
@@ -45,9 +48,11 @@ internal static class InProcessBuild
             .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))
             .ToArray());
 
+    /// <param name="forced">Encodings to compile a class in besides the shipped build's (campaigns: both).</param>
     /// <exception cref="BuildFailedException">The generator or the compiler reported an error.</exception>
-    public static BuiltModel Build(BuildRequest request, IReadOnlyList<WeightEncoding> encodings)
+    public static BuiltModel Build(BuildRequest request, IReadOnlyList<WeightEncoding> forced)
     {
+        WeightEncoding[] encodings = new[] { WeightEncoding.Automatic }.Concat(forced.Where(e => e != WeightEncoding.Automatic)).ToArray();
         string source = request.Source(encodings);
         var files = new List<AdditionalText> { Encoded(request.ProjectPath, request.ModelBytes) };
         if (request.CalibrationBytes is not null) files.Add(Encoded(BuildRequest.CalibrationProjectPath, request.CalibrationBytes));
@@ -60,8 +65,10 @@ internal static class InProcessBuild
         GeneratorDriver driver = CSharpGeneratorDriver.Create(new[] { new QtamlGenerator().AsSourceGenerator() }, files, parse, EmptyOptions.Instance);
         driver.RunGeneratorsAndUpdateCompilation(compilation, out Compilation output, out ImmutableArray<Diagnostic> generatorDiagnostics);
 
-        var diagnostics = generatorDiagnostics.Select(Describe).ToList();
-        if (diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error)) throw new BuildFailedException(diagnostics);
+        // Every class reports the same file's diagnostics; the shipped build's are the ones a user's build prints.
+        var diagnostics = generatorDiagnostics.Where(d => Shipped(d)).Select(Describe).ToList();
+        if (generatorDiagnostics.Any(d => d.Severity == DiagnosticSeverity.Error))
+            throw new BuildFailedException(diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error) ? diagnostics : generatorDiagnostics.Select(Describe).ToList());
 
         using var stream = new MemoryStream();
         var emitted = output.Emit(stream);
@@ -71,8 +78,16 @@ internal static class InProcessBuild
         Assembly assembly = new AssemblyLoadContext("qtaml-" + Guid.NewGuid().ToString("N"), isCollectible: true).LoadFromStream(stream);
 
         Type Class(WeightEncoding? encoding) => assembly.GetType("Qtaml.Tool.Generated." + BuildRequest.ClassName(encoding), throwOnError: true)!;
-        var variants = encodings.Select(e => Variant(Class(e))).ToList();
-        return new BuiltModel(variants, Reference(Class(null)), diagnostics);
+        return new BuiltModel(Variant(Class(WeightEncoding.Automatic)), encodings.Skip(1).Select(e => Variant(Class(e))).ToList(), Reference(Class(null)), diagnostics);
+    }
+
+    /// <summary>Whether a diagnostic is about the shipped build's attribute (or the file, wherever it is reported).</summary>
+    private static bool Shipped(Diagnostic diagnostic)
+    {
+        if (!diagnostic.Location.IsInSource) return true;
+        string line = diagnostic.Location.SourceTree!.GetText().Lines.GetLineFromPosition(diagnostic.Location.SourceSpan.Start).ToString();
+        return line.Contains("class " + BuildRequest.ClassName(WeightEncoding.Automatic) + " ", StringComparison.Ordinal)
+            || !line.Contains("class Model", StringComparison.Ordinal);
     }
 
     private static BuildDiagnostic Describe(Diagnostic d) => new(d.Id, d.Severity, d.GetMessage(System.Globalization.CultureInfo.InvariantCulture));

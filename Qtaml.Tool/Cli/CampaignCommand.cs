@@ -67,11 +67,12 @@ internal static class CampaignCommand
         if (settings.At.FirstOrDefault(b => b > request.Bits) is double tooBig && tooBig > 0)
             throw ToolException.Usage($"--at budget {tooBig.ToString(CultureInfo.InvariantCulture)} is above {request.Bits}, every plane of a {request.Bits}-bit weight protected.");
 
-        // One class per encoding a build would consider (sign-magnitude up to 8 bits), and the float reference.
+        // The build a user would ship (whose forecast and rho* are reported), one class per encoding a build considers
+        // (sign-magnitude up to 8 bits: every plan is designed in both and measured in the better), and the float reference.
         WeightEncoding[] encodings = request.Bits <= 8 ? new[] { WeightEncoding.TwosComplement, WeightEncoding.SignMagnitude } : new[] { WeightEncoding.TwosComplement };
         BuiltModel built = null!;
         console.Status().Start("Compiling the model with the Qtaml generator...", _ => built = InProcessBuild.Build(request, encodings));
-        CompiledVariant primary = built.Primary;
+        CompiledVariant primary = built.Shipped;
         ModelInfo info = primary.Info;
 
         float[][] inputs = NpyInputs.Rows(settings.Inputs, primary.InputLength, settings.MaxInputs);
@@ -89,7 +90,7 @@ internal static class CampaignCommand
         // A node's codes are compensated for its window average and meet, at worst, the end of the window; a static p is both.
         FlipProbabilities compensated = new(info.P10, info.P01);
         TunnelingFaultModel faults = TunnelingFaultModel.ForModel(info, 1);
-        var campaign = new PlanCampaign(built.Variants, inputs, labels ?? reference, compensated, faults,
+        var campaign = new PlanCampaign(built.Forced, inputs, labels ?? reference, compensated, faults,
             new PlanCampaignOptions(settings.Trials, settings.Seed, settings.Threads == 0 ? -1 : settings.Threads));
 
         console.MarkupLineInterpolated($"[bold]{request.ModelFile}[/] for {request.Faults.Describe()}: {info.Bits}-bit weights, {primary.Quantized.WeightCount:N0} in {info.Layers.Count} layers; {inputs.Length} inputs, {settings.Trials} fault trials per plan (seed {settings.Seed})");

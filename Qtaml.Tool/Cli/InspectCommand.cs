@@ -31,9 +31,9 @@ internal static class InspectCommand
     {
         BuildRequest request = common.Request(parse, budget);
         if (!(budget >= 0 && budget <= request.Bits)) throw ToolException.Usage($"--budget must be between 0 and {request.Bits} (every plane protected); got {budget.ToString(CultureInfo.InvariantCulture)}.");
-        BuiltModel built = InProcessBuild.Build(request, new[] { WeightEncoding.Automatic });
-        ModelInfo info = built.Primary.Info;
-        QuantizedModel model = built.Primary.Quantized;
+        BuiltModel built = InProcessBuild.Build(request, Array.Empty<WeightEncoding>());
+        ModelInfo info = built.Shipped.Info;
+        QuantizedModel model = built.Shipped.Quantized;
 
         console.MarkupLineInterpolated($"[bold]{request.ModelFile}[/] for {request.Faults.Describe()}: {info.Bits}-bit {Encoding(info)}, {model.WeightCount:N0} weights in {info.Layers.Count} layers");
         console.MarkupLineInterpolated($"  flips p10 = {G(info.WindowEndP10)}, p01 = {G(info.WindowEndP01)}{(info.HasWindow ? $" at the end of the retention window; codes compensated for the {info.OperatingPoint} (p10 = {G(info.P10)})" : ", static")}");

@@ -2,7 +2,6 @@ using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using Qtaml.Faults;
-using Qtaml.Sample.Models;
 
 namespace Qtaml.Benchmarks;
 
