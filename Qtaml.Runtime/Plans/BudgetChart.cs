@@ -50,7 +50,7 @@ public static class BudgetChart
         svg.Append("<text x=\"").Append(N((Left + Width - Right) / 2.0)).Append("\" y=\"").Append(Height - 18).Append("\" text-anchor=\"middle\">ECC budget (protected bits per weight)</text>\n");
         svg.Append("<text transform=\"translate(18 ").Append(N((Top + Height - Bottom) / 2.0)).Append(") rotate(-90)\" text-anchor=\"middle\">").Append(SecurityElement.Escape(metric)).Append(" under faults</text>\n");
         svg.Append("<path d=\"M").Append(Left).Append(' ').Append(N(Y(target))).Append(" H").Append(Width - Right).Append("\" stroke=\"gray\" stroke-dasharray=\"6 4\"/>\n");
-        svg.Append("<text x=\"").Append(Width - Right + 6).Append("\" y=\"").Append(N(Y(target) + 4)).Append("\" fill=\"gray\">target ").Append(target.ToString("0.0%", CultureInfo.InvariantCulture)).Append("</text>\n");
+        svg.Append("<text x=\"").Append(Width - Right - 4).Append("\" y=\"").Append(N(Y(target) - 5)).Append("\" text-anchor=\"end\" fill=\"gray\">target ").Append(target.ToString("0.0%", CultureInfo.InvariantCulture)).Append("</text>\n");
 
         int legend = 0;
         foreach ((Allocator allocator, string color) in Series)
