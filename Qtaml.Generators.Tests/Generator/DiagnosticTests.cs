@@ -173,7 +173,7 @@ public class DiagnosticTests
         Diagnostic d = Assert.Single(run.GeneratorDiagnostics);
         Assert.Equal("QTAML010", d.Id);
         Assert.Equal(DiagnosticSeverity.Warning, d.DefaultSeverity);
-        Assert.Matches(@"^EccBudget = 0\.000 bits/weight is predicted to keep \d+\.\d % of decisions at 2nm \(symmetric p = 0\.2\), below the target 95\.0 %; TAC needs \d+\.\d{3} bits/weight for it \(Uniform-MSP \d+\.\d{3}, magnitude-based \d+\.\d{3}\)\. Predicted on 64 calibration inputs\.$", d.GetMessage());
+        Assert.Matches(@"^EccBudget = 0\.000 bits/weight is predicted to keep \d+\.\d % of decisions at p = 0\.2, below the target 95\.0 %; TAC needs \d+\.\d{3} bits/weight for it \(Uniform-MSP \d+\.\d{3}, magnitude-based \d+\.\d{3}\)\. Predicted on 64 calibration inputs\.$", d.GetMessage());
         double tac = Number(d.GetMessage(), @"TAC needs (\d+\.\d+)"), uniform = Number(d.GetMessage(), @"Uniform-MSP (\d+\.\d+)");
         Assert.InRange(tac, 0.001, uniform);
         // The code fix's value is the budget the message names; given it, the warning goes.

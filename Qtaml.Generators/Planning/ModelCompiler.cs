@@ -117,7 +117,9 @@ internal static class ModelCompiler
             if (!(p < 0.5)) return Fail(DiagnosticInfo.Create(Diagnostics.FlipProbabilityOutOfRange, Argument.FlipProbability, p.ToString(CultureInfo.InvariantCulture)));
             flips = windowEnd = FlipProbabilities.Symmetric(p);
             operatingPoint = "static";
-            nodeLabel = preset.Name + " (symmetric p = " + p.ToString(CultureInfo.InvariantCulture) + ")";
+            // Named after the node only when one was named: an explicit probability alone is not 2nm's physics.
+            string probability = p.ToString(CultureInfo.InvariantCulture);
+            nodeLabel = request.Node is null && defaults.Node is null ? "p = " + probability : preset.Name + " (symmetric p = " + probability + ")";
         }
 
         string path = request.ModelPath ?? string.Empty;
