@@ -7,8 +7,8 @@ namespace Qtaml.Generators.Emit;
 
 /// <summary>
 /// Quantized dense layers whose kernels are the same text share one method: the kernel takes the layer's codes,
-/// channel scales and biases as parameters, so its body depends only on the layer's shape, fused ReLU and mean
-/// correction. A network of thousands of equal layers then compiles one kernel, not thousands (the compiler's
+/// dequantization, channel scales and biases as parameters, so its body depends only on the layer's shape and fused
+/// ReLU. A network of thousands of equal layers then compiles one kernel, not thousands (the compiler's
 /// time grows with the methods it binds), and each layer keeps only its data.
 /// </summary>
 internal sealed class SharedKernels

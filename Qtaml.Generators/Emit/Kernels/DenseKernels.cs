@@ -11,12 +11,11 @@ namespace Qtaml.Generators.Emit.Kernels;
 internal static class DenseKernels
 {
     /// <summary>
-    /// The quantized one-row kernel: codes, channel scales and biases are parameters, so the body depends only on
-    /// the layer's shape, fused ReLU and mean correction, and layers of one shape share it (<see cref="SharedKernels"/>).
+    /// The quantized one-row kernel: codes, dequantization, channel scales and biases are parameters, so the body
+    /// depends only on the layer's shape and fused ReLU, and layers of one shape share it (<see cref="SharedKernels"/>).
     /// </summary>
     public static void WriteQuantizedRow(SourceWriter w, KernelContext k, DenseLayer layer, string method, bool relu)
     {
-        QuantizedLayer q = k.Quantized(layer);
         int n = layer.InputCount;
         bool vectorized = k.Bits <= 8 && n >= 16;
         using (w.Block("private static void " + method + "(ReadOnlySpan<byte> w, " + KernelContext.DequantizationParameters + ", ReadOnlySpan<float> scale, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, Span<float> y)"))
@@ -28,17 +27,17 @@ internal static class DenseKernels
             w.Line("if (codeOffset != 0f) for (int i = 0; i < " + n + "; i++) inputSum += x[i];");
             if (!vectorized)
             {
-                WriteScalarRows(w, k, layer, q, relu, "0");
+                WriteScalarRows(w, k, layer, relu, "0");
                 return;
             }
             w.Line("ref sbyte codes = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<byte, sbyte>(w));");
             w.Line("ref float input = ref MemoryMarshal.GetReference(x);");
             using (w.Block("if (Avx512F.IsSupported)"))
-                WriteRowGroups(w, k, layer, q, relu, CodeVectors.Avx512);
+                WriteRowGroups(w, k, layer, relu, CodeVectors.Avx512);
             using (w.Block("else if (Avx2.IsSupported)"))
-                WriteRowGroups(w, k, layer, q, relu, CodeVectors.Avx2);
+                WriteRowGroups(w, k, layer, relu, CodeVectors.Avx2);
             using (w.Block("else"))
-                WriteRowGroups(w, k, layer, q, relu, CodeVectors.Portable);
+                WriteRowGroups(w, k, layer, relu, CodeVectors.Portable);
         }
     }
 
@@ -60,7 +59,7 @@ internal static class DenseKernels
     /// go to independent accumulators (one Vector512, two Vector256 or four Vector128 per row). The inputs past the
     /// last whole 16 and the outputs past the last whole 4 take the scalar path.
     /// </summary>
-    private static void WriteRowGroups(SourceWriter w, KernelContext k, DenseLayer layer, QuantizedLayer q, bool relu, CodeVectors kind)
+    private static void WriteRowGroups(SourceWriter w, KernelContext k, DenseLayer layer, bool relu, CodeVectors kind)
     {
         int n = layer.InputCount, whole = n / 16 * 16;
         int parts = kind switch { CodeVectors.Avx512 => 1, CodeVectors.Avx2 => 2, _ => 4 };
@@ -109,7 +108,7 @@ internal static class DenseKernels
             {
                 w.Line("float sum" + r + " = " + Sum(r.ToString(CultureInfo.InvariantCulture)) + ";");
                 if (whole < n) w.Line("for (int i = " + whole + "; i < " + n + "; i++) sum" + r + " += " + k.CodeRead("(" + first + " + " + r + ") * " + n + " + i") + " * x[i];");
-                w.Line("y[" + first + " + " + r + "] = " + Output(q, "sum" + r, first + " + " + r, relu) + ";");
+                w.Line("y[" + first + " + " + r + "] = " + Output("sum" + r, first + " + " + r, relu) + ";");
             }
         }
         w.Line("int o = 0;");
@@ -118,18 +117,18 @@ internal static class DenseKernels
             using (w.Block("for (; o < " + layer.Outputs + "; o++)")) Rows(1, "o");
     }
 
-    private static void WriteScalarRows(SourceWriter w, KernelContext k, DenseLayer layer, QuantizedLayer q, bool relu, string from)
+    private static void WriteScalarRows(SourceWriter w, KernelContext k, DenseLayer layer, bool relu, string from)
     {
         using (w.Block("for (int o = " + from + "; o < " + layer.Outputs + "; o++)"))
         {
             w.Line("float sum = 0f;");
             w.Line("for (int i = 0; i < " + layer.InputCount + "; i++) sum += " + k.CodeRead("o * " + layer.InputCount + " + i") + " * x[i];");
-            w.Line("y[o] = " + Output(q, "sum", "o", relu) + ";");
+            w.Line("y[o] = " + Output("sum", "o", relu) + ";");
         }
     }
 
     /// <summary>An output from its sum of codes times inputs: scaled, mean-corrected with the input's sum, biased, clamped where a ReLU is fused in.</summary>
-    private static string Output(QuantizedLayer q, string sum, string o, bool relu)
+    private static string Output(string sum, string o, bool relu)
     {
         string value = "scale[" + o + "] * scaleFactor * (" + sum + " + codeOffset * inputSum) + bias[" + o + "]";
         return relu ? "MathF.Max(0f, " + value + ")" : value;
