@@ -94,7 +94,7 @@ internal static class CampaignCommand
             new PlanCampaignOptions(settings.Trials, settings.Seed, settings.Threads == 0 ? -1 : settings.Threads));
 
         console.MarkupLineInterpolated($"[bold]{request.ModelFile}[/] for {request.Faults.Describe()}: {info.Bits}-bit weights, {primary.Quantized.WeightCount:N0} in {info.Layers.Count} layers; {inputs.Length} inputs, {settings.Trials} fault trials per plan (seed {settings.Seed})");
-        console.MarkupLineInterpolated($"  faults: p10 = {InspectCommand.G(faults.Flips.P10)}, p01 = {InspectCommand.G(faults.Flips.P01)}{(info.HasWindow ? " (the end of the retention window)" : "")}; target: {Text.Percent(settings.Target, 0)} of the float model's {metric}{(labels is null ? "" : $" ({Text.Percent(cleanAccuracy, 2)})")} = {Text.Percent(target, 2)}");
+        console.MarkupLineInterpolated($"  faults: p10 = {InspectCommand.G(faults.Flips.P10)}, p01 = {InspectCommand.G(faults.Flips.P01)}{(info.HasWindow ? " (the end of the retention window)" : "")}; target: {(labels is null ? $"{Text.Percent(target, 1)} of decisions as the float model decides them" : $"{Text.Percent(settings.Target, 0)} of the float model's accuracy ({Text.Percent(cleanAccuracy, 2)}) = {Text.Percent(target, 2)}")}");
 
         var estimates = new Dictionary<Allocator, BudgetEstimate>();
         var atBudget = new List<PlanMeasurement>();
@@ -158,7 +158,7 @@ internal static class CampaignCommand
         string predicted = "rho* predicted at build time: " + InspectCommand.R(info.Rho) + " (to the noise floor)" + (info.Forecast is { } f ? ", " + InspectCommand.R(f.Rho) + $" (for {Text.Percent(f.TargetAgreement, 0)} of decisions, calibrated)" : "");
         console.MarkupLine(ratio is { } r
             ? $"Uniform-MSP / TAC, measured: [bold]{InspectCommand.R(r.Ratio)}[/] (95% interval {InspectCommand.R(r.Low)} to {InspectCommand.R(r.High)}); {predicted}"
-            : $"Uniform-MSP / TAC, measured: not defined (an allocator never reached the target, or TAC needs none); {predicted}");
+            : $"Uniform-MSP / TAC, measured: not defined ({Undefined(estimates[Allocator.UniformMsp], estimates[Allocator.Tac])}); {predicted}");
 
         if (atBudget.Count == 0) return;
         var fixedBudgets = new Table().AddColumn("budget (bits/weight)");
@@ -180,6 +180,12 @@ internal static class CampaignCommand
     }
 
     internal static string Name(Allocator allocator) => AllocatorNames.Of(allocator);
+
+    /// <summary>Why the ratio has no value: an allocator that never kept the target, or TAC keeping it with no ECC.</summary>
+    private static string Undefined(BudgetEstimate uniform, BudgetEstimate tac) =>
+        tac.Budget is null ? "TAC never kept the target, even with every plane protected"
+        : uniform.Budget is null ? "Uniform-MSP never kept the target"
+        : "TAC keeps the target with no ECC at all";
 
     private static string Budget(double? budget) => budget is double b ? b.ToString("0.###", CultureInfo.InvariantCulture) : "not reached";
 }
