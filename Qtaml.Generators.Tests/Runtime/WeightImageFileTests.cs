@@ -60,6 +60,14 @@ public class WeightImageFileTests
         // An image of another model is refused by the model's Run, not misread.
         WeightImage mlp = Loaded(Saved(MlpNode.CreateWeightImage()));
         Assert.Contains("does not have this model's layout", Assert.Throws<ArgumentException>(() => Digits.Run(mlp, test.Images[0], a)).Message);
+        // So is an image of this model's sizes laid out in another order (another generator version or kernel choice):
+        // its layout id differs, and the message names both.
+        byte[] file = Saved(image);
+        int layoutAt = 8 + 2 + 1 + 1 + 4;
+        file[layoutAt + file.AsSpan(layoutAt).IndexOf((byte)':') + 1] ^= 1;   // one hex digit of the hash
+        string message = Assert.Throws<ArgumentException>(() => Digits.Run(Loaded(file), test.Images[0], a)).Message;
+        Assert.Contains("it was laid out as 'qtaml-layout-1:", message);
+        Assert.Contains("this model reads '" + image.LayoutId + "'", message);
     }
 
     [Fact]
