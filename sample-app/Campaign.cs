@@ -14,7 +14,7 @@ public sealed record CampaignReport(string Model, double CleanAccuracy, double T
     IReadOnlyList<PlanMeasurement> Measurements, ModelInfo Info, string FaultModel)
 {
     /// <summary>Uniform-MSP's minimum budget over TAC's: how much less ECC TAC needs, measured.</summary>
-    public double? MeasuredRatio => Budgets[Allocator.UniformMsp].Budget is double u && Budgets[Allocator.Tac].Budget is double t && t > 0 ? u / t : null;
+    public double? MeasuredRatio => BudgetRatio.Of(Budgets[Allocator.UniformMsp], Budgets[Allocator.Tac])?.Ratio;
 }
 
 /// <summary>
@@ -58,18 +58,6 @@ public static class Campaign
     public static double PlainAccuracy(CompiledVariant model, IReadOnlyList<float[]> inputs, IReadOnlyList<int> labels)
     {
         WeightImage plain = model.Quantized.CreateImage(Allocator.None, 0, FlipProbabilities.None);
-        return Accuracy(model, plain, inputs, labels);
-    }
-
-    public static double Accuracy(CompiledVariant model, WeightImage image, IReadOnlyList<float[]> inputs, IReadOnlyList<int> labels)
-    {
-        float[] scores = new float[model.OutputLength];
-        int correct = 0;
-        for (int i = 0; i < inputs.Count; i++)
-        {
-            model.Run(image, inputs[i], scores);
-            if (PlanCampaign.Decision(scores) == labels[i]) correct++;
-        }
-        return (double)correct / inputs.Count;
+        return PlanCampaign.DecisionShare(model, plain, inputs, labels);
     }
 }

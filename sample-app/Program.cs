@@ -75,7 +75,7 @@ Qtaml.Faults.CampaignResult AtMoment(double fraction)
     {
         image.CopyFrom(stored);
         leak.Inject(image, Digits.Info.Protection, trial.Seed);
-        return Campaign.Accuracy(digits, image, test.Images, labels);
+        return PlanCampaign.DecisionShare(digits, image, test.Images, labels);
     });
 }
 Qtaml.Faults.CampaignResult start = AtMoment(0), middle = AtMoment(0.5), shipped = AtMoment(1);

@@ -50,7 +50,7 @@ internal static class WindowStudy
             {
                 image.CopyFrom(stored);
                 leak.Inject(image, plan, trial.Seed);
-                return Campaign.Accuracy(compiled, image, inputs, labels);
+                return PlanCampaign.DecisionShare(compiled, image, inputs, labels);
             });
             string cell = result.Mean.ToString("P2") + (moment == 0 ? "" : " ± " + result.HalfWidth95.ToString("P2"));
             cells.Add(result.Mean >= 0.95 * plain ? cell : "[red]" + cell + "[/]");

@@ -8,8 +8,9 @@ namespace Qtaml.Generators.Planning;
 /// <summary>One weight layer after quantization and TAC: what is stored and how it is read back.</summary>
 internal sealed class QuantizedLayer
 {
-    public QuantizedLayer(WeightLayer layer, int[] intendedCodes, int[] storedCodes, float[] channelScales, float scaleFactor, float codeOffset, int protectedPlanes, double sensitivity, double residualBound)
+    public QuantizedLayer(WeightLayer layer, int[] intendedCodes, int[] storedCodes, float[] channelScales, double layerScale, float scaleFactor, float codeOffset, int protectedPlanes, double sensitivity, double residualBound)
     {
+        LayerScale = layerScale;
         Layer = layer;
         IntendedCodes = intendedCodes;
         StoredCodes = storedCodes;
@@ -35,8 +36,8 @@ internal sealed class QuantizedLayer
     /// <summary>The mean-correction factor on the scale (1/(1 − p10 − p01) without protection, else 1): the build's image carries it, kernels read it at run time.</summary>
     public float ScaleFactor { get; }
 
-    /// <summary>s_l: the root mean square of the channel scales, the layer scale of D(m).</summary>
-    public double LayerScale => System.Math.Max(System.Math.Sqrt(System.Linq.Enumerable.Average(ChannelScales, s => (double)s * s)), 1e-30);
+    /// <summary>s_l, the layer scale of D(m) (<see cref="PlanDesigner.LayerScales"/>).</summary>
+    public double LayerScale { get; }
 
     /// <summary>Added to every read code before scaling (p01 without protection, else 0).</summary>
     public float CodeOffset { get; }

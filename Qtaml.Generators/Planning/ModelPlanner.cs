@@ -49,7 +49,7 @@ internal static class ModelPlanner
         {
             int m = protection.ProtectedPlanes[l];
             CorrectedLayer corrected = designer.Corrected(chosen, l, m);
-            quantized[l] = new QuantizedLayer(weightLayers[l], designer.IntendedCodes[l], corrected.ToArray(), designer.ChannelScales[l], (float)corrected.ScaleFactor, (float)corrected.CodeOffset, m, designer.Sensitivity[l], corrected.WorstCaseResidual);
+            quantized[l] = new QuantizedLayer(weightLayers[l], designer.IntendedCodes[l], corrected.ToArray(), designer.ChannelScales[l], designer.LayerScales[l], (float)corrected.ScaleFactor, (float)corrected.CodeOffset, m, designer.Sensitivity[l], corrected.WorstCaseResidual);
         }
 
         Dictionary<int, Kernel> kernels = program.KernelsByLayer();
@@ -66,7 +66,7 @@ internal static class ModelPlanner
 
     private static ModelPlan Unquantized(NetworkGraph graph, string nodeLabel, FlipProbabilities flips, WeightLayer[] layers, double[] sensitivity)
     {
-        var quantized = layers.Select((layer, l) => new QuantizedLayer(layer, Array.Empty<int>(), Array.Empty<int>(), Array.Empty<float>(), 1, 0, 0, sensitivity[l], 0)).ToArray();
+        var quantized = layers.Select((layer, l) => new QuantizedLayer(layer, Array.Empty<int>(), Array.Empty<int>(), Array.Empty<float>(), 1, 1, 0, 0, sensitivity[l], 0)).ToArray();
         return new ModelPlan(graph, nodeLabel, flips, 0, 0, quantized, null, null, Array.Empty<byte>(), new int[layers.Length]);
     }
 

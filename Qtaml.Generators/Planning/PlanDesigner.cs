@@ -34,14 +34,14 @@ internal sealed class PlanDesigner
         int maxCode = StoredCode.MaxCode(bits);
         IntendedCodes = new int[layers.Length][];
         ChannelScales = new float[layers.Length][];
-        var rms = new double[layers.Length];
+        LayerScales = new double[layers.Length];
         for (int l = 0; l < layers.Length; l++)
         {
             (IntendedCodes[l], ChannelScales[l]) = ModelPlanner.Quantize(layers[l], maxCode);
             // The layer scale s_l of D(m): the root mean square of its channel scales, so n_l·s_l² = Σ_c n_c·s_c².
-            rms[l] = Math.Max(Math.Sqrt(ChannelScales[l].Average(s => (double)s * s)), 1e-30);
+            LayerScales[l] = Math.Max(Math.Sqrt(ChannelScales[l].Average(s => (double)s * s)), 1e-30);
         }
-        ProtectionProblem Problem(CodeEncoding e) => new(bits, layers.Select((layer, l) => LayerProfile.FromCodes(layer.Name, IntendedCodes[l], rms[l], sensitivity[l], bits, flips, e)).ToArray());
+        ProtectionProblem Problem(CodeEncoding e) => new(bits, layers.Select((layer, l) => LayerProfile.FromCodes(layer.Name, IntendedCodes[l], LayerScales[l], sensitivity[l], bits, flips, e)).ToArray());
         _twosComplement = Problem(CodeEncoding.TwosComplement);
         // Sign-magnitude's correction searches every code: considered automatically up to 8 bits, on request up to 10.
         if (encoding == CodeEncoding.SignMagnitude || (encoding is null && bits <= 8 && flips.P10 + flips.P01 > 0))
@@ -62,6 +62,9 @@ internal sealed class PlanDesigner
 
     /// <summary>Per layer, the quantization scale of each output channel.</summary>
     public float[][] ChannelScales { get; }
+
+    /// <summary>Per layer, s_l of D(m): the root mean square of its channel scales (what a runtime plan profiles with too).</summary>
+    public double[] LayerScales { get; }
 
     /// <summary>
     /// Per weight layer, the mean squared error of one weight under a plan, in squared weight units, at the worst read

@@ -23,6 +23,24 @@ public sealed record PlanMeasurement(Allocator Allocator, double Budget, Protect
 /// </summary>
 public sealed record BudgetEstimate(Allocator Allocator, double Target, double? Budget, double? Optimistic, double? Pessimistic, PlanMeasurement? AtBudget);
 
+/// <summary>How many times one allocator's minimum budget is another's (Uniform-MSP's over TAC's), with the interval their budgets' intervals allow.</summary>
+/// <param name="Ratio">The ratio of the two budgets.</param>
+/// <param name="Low">The numerator's optimistic budget over the denominator's pessimistic one (NaN where either is missing).</param>
+/// <param name="High">The numerator's pessimistic budget over the denominator's optimistic one (+∞ where that is 0 or missing).</param>
+public sealed record BudgetRatio(double Ratio, double Low, double High)
+{
+    /// <summary>The ratio of two estimates, or null where either budget is missing or the denominator's is 0.</summary>
+    public static BudgetRatio? Of(BudgetEstimate numerator, BudgetEstimate denominator)
+    {
+        if (numerator is null) throw new ArgumentNullException(nameof(numerator));
+        if (denominator is null) throw new ArgumentNullException(nameof(denominator));
+        if (numerator.Budget is not double n || denominator.Budget is not double d || d == 0) return null;
+        double low = numerator.Optimistic is double no && denominator.Pessimistic is double dp && dp > 0 ? no / dp : double.NaN;
+        double high = numerator.Pessimistic is double np && denominator.Optimistic is double dopt ? (dopt > 0 ? np / dopt : double.PositiveInfinity) : double.PositiveInfinity;
+        return new BudgetRatio(n / d, low, high);
+    }
+}
+
 /// <summary>What a <see cref="PlanCampaign"/> does per measured plan.</summary>
 /// <param name="Trials">Fault trials per plan (at least 2, for a confidence interval).</param>
 /// <param name="Seed">The campaign seed: trial i gets the same faults' seed at every budget (common random numbers).</param>
@@ -135,13 +153,6 @@ public sealed class PlanCampaign
         return measurement;
     }
 
-    /// <summary>The share of decisions the compiled class keeps on its plan's image with no faults: quantization's own cost.</summary>
-    public double CleanShare(Allocator allocator, double budget)
-    {
-        (CompiledVariant variant, ProtectionPlan plan) = Design(allocator, budget);
-        return Share(variant, variant.Quantized.CreateImage(plan, CompensatedFor), new float[variant.OutputLength]);
-    }
-
     /// <summary>
     /// The smallest budget on the grid at which <paramref name="allocator"/> keeps a mean share of at least
     /// <paramref name="target"/>, and the interval from the trials' 95% confidence.
@@ -164,20 +175,29 @@ public sealed class PlanCampaign
             {
                 workspace.Image.CopyFrom(clean);
                 Faults.Inject(workspace.Image, plan.ProtectedPlanes, trial.Seed);
-                return Share(variant, workspace.Image, workspace.Scores);
+                return Share(variant, workspace.Image, _inputs, _expected, workspace.Scores);
             },
             Options.MaxDegreeOfParallelism);
     }
 
-    private double Share(CompiledVariant variant, WeightImage image, float[] scores)
+    /// <summary>The share of <paramref name="inputs"/> that <paramref name="model"/>, run over <paramref name="image"/>, decides as <paramref name="expected"/> says (accuracy against labels, agreement against reference decisions).</summary>
+    public static double DecisionShare(CompiledVariant model, WeightImage image, IReadOnlyList<float[]> inputs, IReadOnlyList<int> expected)
+    {
+        if (model is null) throw new ArgumentNullException(nameof(model));
+        if (inputs is null || expected is null || inputs.Count != expected.Count || inputs.Count == 0)
+            throw new ArgumentException("Give one expected decision per input, and at least one input.", nameof(expected));
+        return Share(model, image, inputs, expected, new float[model.OutputLength]);
+    }
+
+    private static double Share(CompiledVariant variant, WeightImage image, IReadOnlyList<float[]> inputs, IReadOnlyList<int> expected, float[] scores)
     {
         int kept = 0;
-        for (int i = 0; i < _inputs.Length; i++)
+        for (int i = 0; i < inputs.Count; i++)
         {
-            variant.Run(image, _inputs[i], scores);
-            if (Decision(scores) == _expected[i]) kept++;
+            variant.Run(image, inputs[i], scores);
+            if (Decision(scores) == expected[i]) kept++;
         }
-        return (double)kept / _inputs.Length;
+        return (double)kept / inputs.Count;
     }
 
     /// <summary>The index of the largest output (the first of equals); a NaN output never wins.</summary>

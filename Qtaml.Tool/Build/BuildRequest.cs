@@ -23,6 +23,9 @@ internal sealed record BuildRequest(string ModelFile, byte[] ModelBytes, FaultEn
 
     public const string CalibrationProjectPath = "calibration.npy";
 
+    /// <summary>The zero-based line of <see cref="Source"/> that holds its first class, the shipped build (after the using and the namespace).</summary>
+    public const int FirstClassLine = 2;
+
     /// <summary>The class name of the build in <paramref name="encoding"/>, or of the unquantized reference (null).</summary>
     public static string ClassName(WeightEncoding? encoding) => encoding is null ? "ModelFloat" : "Model" + encoding;
 

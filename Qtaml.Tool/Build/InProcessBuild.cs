@@ -85,9 +85,8 @@ internal static class InProcessBuild
     private static bool Shipped(Diagnostic diagnostic)
     {
         if (!diagnostic.Location.IsInSource) return true;
-        string line = diagnostic.Location.SourceTree!.GetText().Lines.GetLineFromPosition(diagnostic.Location.SourceSpan.Start).ToString();
-        return line.Contains("class " + BuildRequest.ClassName(WeightEncoding.Automatic) + " ", StringComparison.Ordinal)
-            || !line.Contains("class Model", StringComparison.Ordinal);
+        // One class per line, the shipped build's first (BuildRequest.Source).
+        return diagnostic.Location.GetLineSpan().StartLinePosition.Line <= BuildRequest.FirstClassLine;
     }
 
     private static BuildDiagnostic Describe(Diagnostic d) => new(d.Id, d.Severity, d.GetMessage(System.Globalization.CultureInfo.InvariantCulture));

@@ -154,7 +154,7 @@ internal static class CampaignCommand
                 e.AtBudget is { } p ? string.Join(" ", p.Plan.ProtectedPlanes) : "-");
         }
         console.Write(table);
-        (double Ratio, double Low, double High)? ratio = Ratio(estimates[Allocator.UniformMsp], estimates[Allocator.Tac]);
+        BudgetRatio? ratio = BudgetRatio.Of(estimates[Allocator.UniformMsp], estimates[Allocator.Tac]);
         string predicted = "rho* predicted at build time: " + InspectCommand.R(info.Rho) + " (to the noise floor)" + (info.Forecast is { } f ? ", " + InspectCommand.R(f.Rho) + $" (for {Text.Percent(f.TargetAgreement, 0)} of decisions, calibrated)" : "");
         console.MarkupLine(ratio is { } r
             ? $"Uniform-MSP / TAC, measured: [bold]{InspectCommand.R(r.Ratio)}[/] (95% interval {InspectCommand.R(r.Low)} to {InspectCommand.R(r.High)}); {predicted}"
@@ -168,15 +168,6 @@ internal static class CampaignCommand
                 .Select(m => m.Result.Mean.ToPercent(2) + " ± " + m.Result.HalfWidth95.ToPercent(2))).ToArray());
         console.MarkupLineInterpolated($"{metric} at fixed budgets:");
         console.Write(fixedBudgets);
-    }
-
-    /// <summary>Uniform-MSP's budget over TAC's, with the interval from their budgets' intervals; null where either is undefined or TAC's is 0.</summary>
-    internal static (double Ratio, double Low, double High)? Ratio(BudgetEstimate uniform, BudgetEstimate tac)
-    {
-        if (uniform.Budget is not double u || tac.Budget is not double t || t == 0) return null;
-        double low = uniform.Optimistic is double uo && tac.Pessimistic is double tp && tp > 0 ? uo / tp : double.NaN;
-        double high = uniform.Pessimistic is double up && tac.Optimistic is double to ? (to > 0 ? up / to : double.PositiveInfinity) : double.PositiveInfinity;
-        return (u / t, low, high);
     }
 
     internal static string Name(Allocator allocator) => AllocatorNames.Of(allocator);

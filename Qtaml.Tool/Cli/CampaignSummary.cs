@@ -27,7 +27,7 @@ internal static class CampaignSummary
                 ["atMinimum"] = e.AtBudget is { } m ? Share(m) : null,
                 ["atFixedBudgets"] = new JsonArray(atBudget.Where(m => m.Allocator == allocator).Select(m => (JsonNode)new JsonObject { ["budget"] = m.Budget, ["share"] = Share(m) }).ToArray()),
             };
-        (double Ratio, double Low, double High)? ratio = CampaignCommand.Ratio(estimates[Allocator.UniformMsp], estimates[Allocator.Tac]);
+        BudgetRatio? ratio = BudgetRatio.Of(estimates[Allocator.UniformMsp], estimates[Allocator.Tac]);
         var summary = new JsonObject
         {
             ["model"] = Path.GetFileName(request.ModelFile),
