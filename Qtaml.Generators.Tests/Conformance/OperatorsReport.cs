@@ -20,21 +20,21 @@ internal static class OperatorsReport
         ["Abs"] = "element-wise", ["Add"] = "broadcasting; a constant after a Conv/Gemm folds into its bias", ["And"] = "booleans as 1/0",
         ["AveragePool"] = "1-D/2-D, pads, count_include_pad, dilations (opset 19); no ceil_mode",
         ["BatchNormalization"] = "inference only; folded into the Conv/Gemm before it, else a per-channel scale and shift",
-        ["Cast"] = "of constants: folded (float, double, int32, int64, bool); of a value: to float32 or double (the identity: values stay float32) or float16 (rounded to the nearest half)",
-        ["Clip"] = "bounds as attributes (<11) or constant inputs; ReLU6", ["Concat"] = "values and constants; of constants: folded",
+        ["Cast"] = "of constants: folded (float, double, int32, int64, bool); of a value: to float32 or double (the identity: values stay float32), float16 (rounded to the nearest half) or bool (1 where not 0)",
+        ["Clip"] = "bounds as attributes (<11) or constant inputs, infinite allowed; ReLU6", ["Concat"] = "values and constants; of constants: folded",
         ["Constant"] = "value, value_float(s), value_int(s)", ["ConstantOfShape"] = "folded at build time (size-bounded)",
         ["Conv"] = "1-D/2-D, groups, dilations, pads, auto_pad; quantized and vectorized (table, depthwise, direct kernels)",
         ["ConvTranspose"] = "1-D/2-D as a zero-spreading copy and a stride-1 Conv (groups, dilations, output_padding, output_shape)",
         ["Div"] = "broadcasting", ["Dropout"] = "inference: the identity; training_mode true is refused", ["Elu"] = "element-wise",
         ["Equal"] = "booleans as 1/0", ["Erf"] = "element-wise", ["Exp"] = "element-wise",
-        ["Flatten"] = "axis 1 (per sample); of constants: folded",
+        ["Flatten"] = "any axis; of constants: folded",
         ["GRU"] = "one step of one sample per call, state in and out; forward/reverse, default activations, linear_before_reset 0/1",
         ["Gather"] = "a constant table at constant indices (an embedding, quantized); integer constants: folded",
-        ["Gelu"] = "exact (erf) form", ["Gemm"] = "alpha, beta, transB; quantized dense layer", ["GlobalAveragePool"] = "1-D/2-D", ["GlobalMaxPool"] = "1-D/2-D",
+        ["Gelu"] = "exact (erf) form", ["Gemm"] = "alpha, beta, transA, transB; with a constant B a quantized dense layer, with a computed B a product of values", ["GlobalAveragePool"] = "1-D/2-D", ["GlobalMaxPool"] = "1-D/2-D",
         ["Greater"] = "booleans as 1/0", ["GreaterOrEqual"] = "booleans as 1/0", ["HardSigmoid"] = "element-wise", ["HardSwish"] = "element-wise",
         ["Identity"] = "no step", ["If"] = "constant condition: only the taken branch; computed condition: both branches, each step guarded, then a Where",
-        ["InstanceNormalization"] = "per channel over its positions", ["LSTM"] = "one step of one sample per call, state in and out; forward/reverse, default activations; no peepholes, clip or input_forget",
-        ["LayerNormalization"] = "last axis, stash_type 1", ["LeakyRelu"] = "element-wise", ["Less"] = "booleans as 1/0", ["LessOrEqual"] = "booleans as 1/0",
+        ["InstanceNormalization"] = "per image and channel over its positions", ["LSTM"] = "one step of one sample per call, state in and out; forward/reverse, default activations; no peepholes, clip or input_forget",
+        ["LayerNormalization"] = "any axis (the axes from it normalized together), stash_type 1", ["LeakyRelu"] = "element-wise", ["Less"] = "booleans as 1/0", ["LessOrEqual"] = "booleans as 1/0",
         ["Log"] = "element-wise", ["LogSoftmax"] = "last axis (or the legacy 2-D coercion before opset 13)",
         ["MatMul"] = "with a constant matrix: quantized dense layer on the last axis; of two values: batched product",
         ["Max"] = "variadic, broadcasting", ["MaxPool"] = "1-D/2-D, pads, dilations; no ceil_mode, no indices output", ["Mean"] = "variadic, broadcasting",
@@ -43,11 +43,11 @@ internal static class OperatorsReport
         ["Pow"] = "broadcasting; x² and x^0.5 specialized", ["Range"] = "folded at build time", ["Reciprocal"] = "element-wise",
         ["ReduceMax"] = "any constant axes, keepdims", ["ReduceMean"] = "any constant axes, keepdims", ["ReduceMin"] = "any constant axes, keepdims",
         ["ReduceSum"] = "any constant axes, keepdims", ["Relu"] = "fused into the Conv/Gemm/Add before it where it can be",
-        ["Reshape"] = "constant shape (0 and -1), per sample; of constants: folded", ["Selu"] = "element-wise", ["Shape"] = "folded: shapes are known at build time",
+        ["Reshape"] = "constant shape (0 copies a dimension, one -1), any axes; of constants: folded", ["Selu"] = "element-wise", ["Shape"] = "folded: shapes are known at build time",
         ["Sigmoid"] = "element-wise", ["Slice"] = "constant starts/ends/axes/steps, negative steps", ["Softmax"] = "last axis (or the legacy 2-D coercion before opset 13)",
         ["Softplus"] = "element-wise, overflow-safe", ["Softsign"] = "element-wise", ["Split"] = "constant sizes, or even; every output",
         ["Sqrt"] = "element-wise", ["Squeeze"] = "constant axes", ["Sub"] = "broadcasting", ["Tanh"] = "element-wise", ["Tile"] = "constant repeats",
-        ["Transpose"] = "any permutation that keeps the batch first; of constants: folded", ["Unsqueeze"] = "constant axes", ["Where"] = "broadcasting, condition true where not 0",
+        ["Transpose"] = "any permutation (unit axes dropped, axes that move together merged); of constants: folded", ["Unsqueeze"] = "constant axes", ["Where"] = "broadcasting, condition true where not 0",
         ["Xor"] = "booleans as 1/0",
     };
 
@@ -87,8 +87,8 @@ internal static class OperatorsReport
             .Append(" of the default ONNX domain. An\n");
         s.Append("operator not listed, an attribute not listed for its opset, or a use outside what the notes say is a build\n");
         s.Append("diagnostic (QTAML003 lists every unsupported operator of a model at once; QTAML005 names the node and the\n");
-        s.Append("reason). Every value is float32 at run time; booleans are 1 and 0. A fixed batch of several samples is computed\n");
-        s.Append("one sample at a time, so no operator may mix samples. \"Tested against ONNX Runtime\" names the test classes whose\n");
+        s.Append("reason). Every value is float32 at run time; booleans are 1 and 0. Every value has a static shape and no axis is\n");
+        s.Append("special: a fixed batch is the first dimension like any other. \"Tested against ONNX Runtime\" names the test classes whose\n");
         s.Append("models use the operator and compare float and 8-bit builds with ONNX Runtime; the last column counts the ONNX\n");
         s.Append("backend tests ([conformance.md](conformance.md)) that use it and pass.\n\n");
         s.Append("| Operator | Opsets | Attributes | How it is computed, limits | Tested against ONNX Runtime | ONNX backend tests passed |\n");

@@ -222,7 +222,7 @@ public class DiagnosticTests
 
     [Theory]
     [InlineData("Models/calibraton.npy", null, "it is not among the project's files (the Qtaml package adds every *.npy under the project); did you mean 'Models/calibration.npy'?")]
-    [InlineData(CalibrationPath, "rows of 9", "its samples have 9 values (shape [64, 9]) and the model's input [20] has 20; save an array of shape [N, 20]")]
+    [InlineData(CalibrationPath, "rows of 9", "its samples have 9 values (shape [64, 9]) and the model's input [1, 20] has 20; save an array of shape [N, 20], one input a row")]
     [InlineData(CalibrationPath, "not npy", "it does not start with the .npy magic string (\\x93NUMPY); save it with numpy.save")]
     public void QTAML026_unusable_calibration_inputs_point_at_Calibration_and_say_why(string path, string? defect, string reason)
     {

@@ -20,6 +20,7 @@ public class OperatorComparisonTests
         "GlobalAveragePool", "GlobalMaxPool", "SqueezeUnsqueeze",
         "PadConstant", "PadReflect", "PadEdge", "Slice", "Tile", "Split", "InstanceNormalization", "Cast",
         "ConvTranspose", "ConvTransposeGrouped", "MaxPoolDilated", "CompareWhere", "EqualOrXor", "CastFloat16",
+        "ClipInfinite", "CastBool", "TransposeBatchAxis", "LayerNormalizationAxis1", "ReshapeCopiesDims",
     };
 
     private static readonly long[] InputShape = { 1, 4, 6, 6 };
@@ -122,6 +123,27 @@ public class OperatorComparisonTests
                 b.From(mask).Node("Where", new[] { Scalar("one", 1f), conv });
                 break;
             }
+            case "ClipInfinite":
+                // A ReLU written as Clip(0, +inf): the bound is a parameter, not a weight, so infinity is allowed.
+                b.Node("Clip", new[] { Scalar("low", 0f), Scalar("high", float.PositiveInfinity) });
+                break;
+            case "CastBool":
+                // Cast to bool and back: 1 where the value is not 0 (a ReLU's zeros stay 0), times the value.
+                b.Relu().Node("Cast", Array.Empty<string>(), OnnxModelBuilder.Int("to", 9)).Node("Cast", Array.Empty<string>(), OnnxModelBuilder.Int("to", 1)).Node("Add", new[] { conv });
+                break;
+            case "TransposeBatchAxis":
+                // The batch axis moved inward, then everything flattened from axis 0 ([1, 288]): no axis is special.
+                b.Node("Transpose", Array.Empty<string>(), OnnxModelBuilder.Ints("perm", 2, 0, 3, 1)).Node("Flatten", Array.Empty<string>(), OnnxModelBuilder.Int("axis", 0));
+                b.Gemm(features, 10, 0.3);
+                return (b.Build(new long[] { 1, 10 }, opset), b);
+            case "LayerNormalizationAxis1":
+                b.Node("LayerNormalization", new[] { b.Initializer("gamma", new long[] { 8, 6, 6 }, b.RandomTensor(288, 1)), b.Initializer("beta", new long[] { 8, 6, 6 }, b.RandomTensor(288, 0.5)) },
+                    OnnxModelBuilder.Int("axis", 1));
+                opset = 17;
+                break;
+            case "ReshapeCopiesDims":
+                b.Node("Reshape", new[] { b.Int64Initializer("shape", new long[] { 0, 0, -1 }) }).Node("Transpose", Array.Empty<string>(), OnnxModelBuilder.Ints("perm", 0, 2, 1));
+                break;
             case "LogSoftmax": break;
             default: throw new ArgumentException(op);
         }

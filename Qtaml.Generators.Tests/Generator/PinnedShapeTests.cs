@@ -101,7 +101,7 @@ public class PinnedShapeTests
 
     [Theory]
     [InlineData("1,1,x", "'x' is not a dimension")]
-    [InlineData("1,400", "has 3 dimensions, batch first, and the shape gives 2")]
+    [InlineData("1,400", "has 3 dimensions and the shape gives 2")]
     [InlineData("1,2,400", "dimension 1 of the input 'input' is 1 in the file, not 2")]
     [InlineData("audio=1,1,400", "the model has no input 'audio'; its inputs are 'input'")]
     public void A_pin_that_does_not_fit_is_QTAML024_on_the_InputShape_argument(string pin, string reason)

@@ -116,8 +116,10 @@ internal sealed class ReferenceEvaluator
     {
         Window k = c.Window;
         int groupIn = c.GroupInChannels, groupOut = c.OutChannels / c.Groups;
+        for (int n = 0; n < c.Images; n++)
         for (int o = 0; o < c.OutChannels; o++)
         {
+            int xAt = n * c.InChannels * c.InH * c.InW, yAt = n * c.OutChannels * c.OutH * c.OutW;
             int firstIn = o / groupOut * groupIn;
             for (int oy = 0; oy < c.OutH; oy++)
                 for (int ox = 0; ox < c.OutW; ox++)
@@ -132,10 +134,10 @@ internal sealed class ReferenceEvaluator
                             {
                                 int ix = ox * k.StrideW - k.PadLeft + kx * k.DilationW;
                                 if (ix < 0 || ix >= c.InW) continue;
-                                sum += w[((o * groupIn + ci) * k.KernelH + ky) * k.KernelW + kx] * x[((firstIn + ci) * c.InH + iy) * c.InW + ix];
+                                sum += w[((o * groupIn + ci) * k.KernelH + ky) * k.KernelW + kx] * x[xAt + ((firstIn + ci) * c.InH + iy) * c.InW + ix];
                             }
                         }
-                    y[(o * c.OutH + oy) * c.OutW + ox] = sum;
+                    y[yAt + (o * c.OutH + oy) * c.OutW + ox] = sum;
                 }
         }
     }
@@ -149,7 +151,8 @@ internal sealed class ReferenceEvaluator
     {
         Window k = p.Window;
         bool max = p.Kind == PoolKind.Max;
-        for (int c = 0; c < p.Channels; c++)
+        // Every image's every channel is a plane of its own.
+        for (int c = 0; c < p.Images * p.Channels; c++)
             for (int oy = 0; oy < p.OutH; oy++)
                 for (int ox = 0; ox < p.OutW; ox++)
                 {
@@ -290,9 +293,9 @@ internal sealed class ReferenceEvaluator
 
     private static void InstanceNorm(InstanceNormLayer n, double[] x, double[] y)
     {
-        for (int c = 0; c < n.Channels; c++)
+        for (int p = 0; p < n.Planes; p++)
         {
-            int at = c * n.Plane;
+            int at = p * n.Plane, c = p % n.Channels;
             Standardize(x, y, at, n.Plane, n.Epsilon);
             for (int i = 0; i < n.Plane; i++) y[at + i] = y[at + i] * n.Scale[c] + n.Bias[c];
         }

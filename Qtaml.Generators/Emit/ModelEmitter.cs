@@ -96,20 +96,19 @@ internal static class ModelEmitter
     {
         NetworkGraph graph = plan.Graph;
         bool single = graph.Inputs.Length == 1 && graph.Outputs.Length == 1;
-        string batch = graph.Batch == 1 ? "batch 1" : "a batch of " + graph.Batch + " samples, computed one at a time";
         if (single)
         {
-            w.Line("/// <summary>The number of input values: shape " + Shape.Format(graph.InputShape) + ", " + batch + ".</summary>");
-            w.Line("public static int InputLength => " + (long)graph.Batch * graph.InputLength + ";");
+            w.Line("/// <summary>The number of input values: shape " + Shape.Format(graph.InputShape) + ", row-major.</summary>");
+            w.Line("public static int InputLength => " + graph.InputLength + ";");
             w.Line();
-            w.Line("/// <summary>The number of output values" + (graph.Batch == 1 ? "" : ": " + graph.OutputLength + " per sample") + ".</summary>");
-            w.Line("public static int OutputLength => " + (long)graph.Batch * graph.OutputLength + ";");
+            w.Line("/// <summary>The number of output values: shape " + Shape.Format(graph.ValueShape(graph.OutputValue)) + ", row-major.</summary>");
+            w.Line("public static int OutputLength => " + graph.OutputLength + ";");
             w.Line();
         }
         else
         {
-            WritePortMembers(w, graph, "input", graph.Inputs, batch);
-            WritePortMembers(w, graph, "output", graph.Outputs, batch);
+            WritePortMembers(w, graph, "input", graph.Inputs);
+            WritePortMembers(w, graph, "output", graph.Outputs);
         }
         w.Line("/// <summary>What was compiled, for which node, with which protection.</summary>");
         w.Line("public static global::Qtaml.ModelInfo Info { get; } = new global::Qtaml.ModelInfo(");
@@ -171,7 +170,7 @@ internal static class ModelEmitter
         w.Line("/// <summary>The index of the largest output: the predicted class.</summary>");
         using (w.Block("public static int Predict(global::System.ReadOnlySpan<float> input)"))
         {
-            w.Line("global::System.Span<float> scores = stackalloc float[" + (long)graph.Batch * graph.OutputLength + "];");
+            w.Line("global::System.Span<float> scores = stackalloc float[" + graph.OutputLength + "];");
             w.Line("Run(input, scores);");
             w.Line("int best = 0;");
             w.Line("for (int i = 1; i < scores.Length; i++) if (scores[i] > scores[best]) best = i;");
@@ -218,8 +217,8 @@ internal static class ModelEmitter
     }
 
     /// <summary>
-    /// The call of Forward: over the caller's spans, or each sample's slices of them for a batch. Concatenated
-    /// (<paramref name="named"/> false, several ports) means each port's whole batch follows the one before.
+    /// The call of Forward over the caller's spans. Concatenated (<paramref name="named"/> false, several ports)
+    /// means each port's values follow the one before.
     /// </summary>
     private static void WriteForwardCall(SourceWriter w, NetworkGraph graph, string weightArgs, bool named)
     {
@@ -235,39 +234,31 @@ internal static class ModelEmitter
                 int length = graph.PortLength(ports[k]);
                 string span = named ? names[k] : whole;
                 long offset = named ? 0 : start;
-                start += (long)graph.Batch * length;
-                if (graph.Batch == 1) arguments.Add(single || offset == 0 && (named || ports.Length == 1) ? span : span + ".Slice(" + offset + ", " + length + ")");
-                else arguments.Add(span + ".Slice(" + (offset > 0 ? offset + " + " : "") + "sample * " + length + ", " + length + ")");
+                start += length;
+                arguments.Add(single || offset == 0 && (named || ports.Length == 1) ? span : span + ".Slice(" + offset + ", " + length + ")");
             }
         }
-        string call = "Forward(" + string.Join(", ", arguments) + ");";
-        if (graph.Batch == 1)
-        {
-            w.Line(call);
-            return;
-        }
-        w.Line("for (int sample = 0; sample < " + graph.Batch + "; sample++)");
-        w.Line("    " + call);
+        w.Line("Forward(" + string.Join(", ", arguments) + ");");
     }
 
     /// <summary>
     /// Members that describe several inputs (or outputs): the total length, and each one's name and length in the
     /// file's order, which is the order of the named Run's parameters and of the concatenated spans.
     /// </summary>
-    private static void WritePortMembers(SourceWriter w, NetworkGraph graph, string kind, GraphPort[] ports, string batch)
+    private static void WritePortMembers(SourceWriter w, NetworkGraph graph, string kind, GraphPort[] ports)
     {
         string title = kind == "input" ? "Input" : "Output";
-        w.Line("/// <summary>The number of " + kind + " values, all " + ports.Length + " " + kind + "s concatenated (" + batch + "):");
+        w.Line("/// <summary>The number of " + kind + " values, all " + ports.Length + " " + kind + "s concatenated:");
         foreach (GraphPort port in ports)
-            w.Line("/// '" + Escape.XmlDoc(port.Name) + "' " + Shape.Format(graph.ValueShape(port.Value)) + ", " + (long)graph.Batch * graph.PortLength(port) + " values.");
+            w.Line("/// '" + Escape.XmlDoc(port.Name) + "' " + Shape.Format(graph.ValueShape(port.Value)) + ", " + graph.PortLength(port) + " values.");
         w.Line("/// </summary>");
-        w.Line("public static int " + title + "Length => " + ports.Sum(p => (long)graph.Batch * graph.PortLength(p)) + ";");
+        w.Line("public static int " + title + "Length => " + ports.Sum(p => (long)graph.PortLength(p)) + ";");
         w.Line();
         w.Line("/// <summary>The graph's " + kind + "s by their names in the file, in order.</summary>");
         w.Line("public static global::System.Collections.Generic.IReadOnlyList<string> " + title + "Names { get; } = new string[] { " + string.Join(", ", ports.Select(p => Escape.StringLiteral(p.Name))) + " };");
         w.Line();
         w.Line("/// <summary>The number of values of each " + kind + ", in the order of " + title + "Names.</summary>");
-        w.Line("public static global::System.ReadOnlySpan<int> " + title + "Lengths => new int[] { " + string.Join(", ", ports.Select(p => (long)graph.Batch * graph.PortLength(p))) + " };");
+        w.Line("public static global::System.ReadOnlySpan<int> " + title + "Lengths => new int[] { " + string.Join(", ", ports.Select(p => graph.PortLength(p))) + " };");
         w.Line();
     }
 
@@ -284,7 +275,7 @@ internal static class ModelEmitter
         var ports = graph.Inputs.Zip(inputs, (p, n) => (p, n)).Concat(graph.Outputs.Zip(outputs, (p, n) => (p, n)));
         foreach ((GraphPort port, string name) in ports)
         {
-            long length = (long)graph.Batch * graph.PortLength(port);
+            long length = graph.PortLength(port);
             string message = Escape.StringLiteral("'" + port.Name + "' must hold " + length + " values; it holds ");
             w.Line("if (" + name + ".Length != " + length + ") throw new global::System.ArgumentException(" + message + " + " + name + ".Length + \".\", nameof(" + name + "));");
         }

@@ -93,6 +93,16 @@ internal static class ProgramPrinter
                     case DenseLayer when step.Kernel == Kernel.DenseRow && k.IsQuantized:
                         w.Line(shared.Call(layer, step.Method, codes, inputs + ", " + y) + ";");
                         break;
+                    case ConvLayer or PoolLayer when Images(layer) > 1:
+                    {
+                        // The kernel computes one image: it runs once per image, on that image's slices.
+                        int images = Images(layer);
+                        int inPer = k.Value(step.Inputs[0]).StoredLength / images, outPer = k.Value(step.Output).StoredLength / images;
+                        using (w.Block("for (int image = 0; image < " + images + "; image++)"))
+                            w.Line(step.Method + "(" + (codes.Length > 0 ? codes + ", " : "") + Storage(program, step.Inputs[0]) + ".Slice(image * " + inPer + ", " + inPer + "), "
+                                + y + ".Slice(image * " + outPer + ", " + outPer + "));");
+                        break;
+                    }
                     default:
                         w.Line(step.Method + "(" + (codes.Length > 0 ? codes + ", " : "") + inputs + ", " + y + ");");
                         break;
@@ -106,6 +116,9 @@ internal static class ProgramPrinter
         }
         w.Line();
     }
+
+    /// <summary>The images a per-image layer (convolution, pooling) computes one after another.</summary>
+    private static int Images(Layer layer) => layer switch { ConvLayer c => c.Images, PoolLayer p => p.Images, _ => 1 };
 
     /// <summary>A quantized kernel's first arguments: weight layer <paramref name="l"/>'s codes and dequantization.</summary>
     private static string Codes(int l) => "w" + l + ", dequantization[" + 2 * l + "], dequantization[" + (2 * l + 1) + "]";

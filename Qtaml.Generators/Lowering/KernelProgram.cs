@@ -17,17 +17,34 @@ internal enum Layout
     ChannelsLast,
 }
 
-/// <summary>A value the program computes: its ONNX shape (batch dropped) and how it is stored.</summary>
+/// <summary>
+/// A value the program computes: its ONNX shape and how it is stored. A channels-last value is a stack of images,
+/// (N, C, positions...), stored image after image, each as [position][channel slot].
+/// </summary>
 internal sealed record ValueInfo(EquatableArray<int> Shape, Layout Layout, int ChannelSlots)
 {
     /// <summary>The number of elements of the shape.</summary>
     public int Length => Shape.Aggregate(1, (a, b) => a * b);
 
-    /// <summary>Image positions (every axis after the channel axis); 1 for a flat value.</summary>
-    public int Positions => Shape.Skip(1).Aggregate(1, (a, b) => a * b);
+    /// <summary>The images of an image value (axis 0).</summary>
+    public int Images => Shape[0];
+
+    /// <summary>The channels of an image value (axis 1).</summary>
+    public int Channels => Shape[1];
+
+    /// <summary>Positions of one image (every axis after the channel axis).</summary>
+    public int Positions => Shape.Skip(2).Aggregate(1, (a, b) => a * b);
 
     /// <summary>The floats the value takes as stored.</summary>
-    public int StoredLength => Layout == Layout.ChannelsLast ? Positions * ChannelSlots : Length;
+    public int StoredLength => Layout == Layout.ChannelsLast ? Images * Positions * ChannelSlots : Length;
+
+    /// <summary>One image of an image value, as the per-image kernels (convolution, pooling) see it.</summary>
+    public ValueInfo Image()
+    {
+        int[] shape = Shape.ToArray();
+        shape[0] = 1;
+        return this with { Shape = new EquatableArray<int>(shape) };
+    }
 
     public static ValueInfo InPlanes(int[] shape) => new(new EquatableArray<int>(shape), Layout.Planes, 0);
 }

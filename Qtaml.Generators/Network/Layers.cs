@@ -7,14 +7,13 @@ namespace Qtaml.Generators.Network;
 /// The network as Qtaml compiles it: layers in evaluation order, each reading earlier values. Value 0 is the
 /// network's input and value i + 1 is the output of layer i, so a layer can only read what is already computed.
 /// Most networks are chains (each layer reads the one before); a transformer is not (residual connections,
-/// attention reads three projections). Shapes are per sample and row-major; the batch dimension is dropped: a
-/// file with a fixed batch of <see cref="Batch"/> samples, in which no operator mixes samples, is this graph run
-/// once per sample.
+/// attention reads three projections). Every value has the static shape the ONNX graph gives it, row-major, and no
+/// axis is special: a fixed batch is just the first dimension of the values that have one.
 /// </summary>
 internal sealed class NetworkGraph
 {
-    public NetworkGraph(int[] inputShape, Layer[] layers, int outputValue, int batch = 1)
-        : this(new[] { new GraphPort("input", 0) }, inputShape, layers, new[] { new GraphPort("output", outputValue) }, batch) { }
+    public NetworkGraph(int[] inputShape, Layer[] layers, int outputValue)
+        : this(new[] { new GraphPort("input", 0) }, inputShape, layers, new[] { new GraphPort("output", outputValue) }) { }
 
     public NetworkGraph(int[] inputShape, Layer[] layers) : this(inputShape, layers, layers.Length) { }
 
@@ -22,17 +21,13 @@ internal sealed class NetworkGraph
     /// A graph with named inputs and outputs: input 0 is value 0 of shape <paramref name="inputShape"/>, every
     /// other input the value of a <see cref="GraphInputLayer"/>.
     /// </summary>
-    public NetworkGraph(GraphPort[] inputs, int[] inputShape, Layer[] layers, GraphPort[] outputs, int batch)
+    public NetworkGraph(GraphPort[] inputs, int[] inputShape, Layer[] layers, GraphPort[] outputs)
     {
         InputShape = inputShape;
         Layers = layers;
         Inputs = inputs;
         Outputs = outputs;
-        Batch = batch;
     }
-
-    /// <summary>The samples one call computes, each through the whole graph on its own slice of every input and output.</summary>
-    public int Batch { get; }
 
     /// <summary>The shape of the first input.</summary>
     public int[] InputShape { get; }
@@ -47,13 +42,13 @@ internal sealed class NetworkGraph
     /// <summary>The value the network returns first.</summary>
     public int OutputValue => Outputs[0].Value;
 
-    /// <summary>The first input's and output's lengths per sample.</summary>
+    /// <summary>The first input's and output's lengths.</summary>
     public int InputLength => Shape.Length(InputShape);
     public int OutputLength => Shape.Length(ValueShape(OutputValue));
 
     public int[] ValueShape(int value) => value == 0 ? InputShape : Layers[value - 1].OutputShape;
 
-    /// <summary>The length per sample of a graph input or output.</summary>
+    /// <summary>The length of a graph input or output.</summary>
     public int PortLength(GraphPort port) => Shape.Length(ValueShape(port.Value));
 }
 
@@ -200,12 +195,13 @@ internal sealed record Window(int KernelH, int KernelW, int StrideH, int StrideW
 
 /// <summary>
 /// A 1-D or 2-D convolution, weights [OutC, InC / Groups, KH, KW] (KH = 1 for 1-D). Its input and output shapes
-/// are the ONNX ones, (C, H, W) or (C, L); a 1-D one is computed as an image of height 1.
+/// are the ONNX ones, (N, C, H, W) or (N, C, L): <see cref="Images"/> images computed one after another with the
+/// same weights; a 1-D one is computed as an image of height 1.
 /// </summary>
 internal sealed class ConvLayer : WeightLayer
 {
     public ConvLayer(string name, int[] input, int outChannels, Window window, int[] outSpatial, float[] weights, float[] bias, int groups = 1)
-        : base(name, "Conv", input, new[] { outChannels }.Concat(outSpatial).ToArray(), weights, bias, outChannels)
+        : base(name, "Conv", input, new[] { input[0], outChannels }.Concat(outSpatial).ToArray(), weights, bias, outChannels)
     {
         Window = window;
         Groups = groups;
@@ -213,13 +209,16 @@ internal sealed class ConvLayer : WeightLayer
 
     public Window Window { get; }
     public int Groups { get; }
-    public int InChannels => InputShape[0];
-    public int InH => InputShape.Length == 3 ? InputShape[1] : 1;
+
+    /// <summary>The images (ONNX axis 0) the layer computes, each on its own.</summary>
+    public int Images => InputShape[0];
+    public int InChannels => InputShape[1];
+    public int InH => InputShape.Length == 4 ? InputShape[2] : 1;
     public int InW => InputShape[InputShape.Length - 1];
-    public int OutChannels => OutputShape[0];
-    public int OutH => OutputShape.Length == 3 ? OutputShape[1] : 1;
+    public int OutChannels => OutputShape[1];
+    public int OutH => OutputShape.Length == 4 ? OutputShape[2] : 1;
     public int OutW => OutputShape[OutputShape.Length - 1];
-    public override int Reuse => OutH * OutW;
+    public override int Reuse => Images * OutH * OutW;
 
     /// <summary>Input channels each output channel reads.</summary>
     public int GroupInChannels => InChannels / Groups;
@@ -233,11 +232,11 @@ internal sealed class ConvLayer : WeightLayer
 
 internal enum PoolKind { Max, Average }
 
-/// <summary>1-D or 2-D max or average pooling over (C, H, W) or (C, L).</summary>
+/// <summary>1-D or 2-D max or average pooling over (N, C, H, W) or (N, C, L), each of the <see cref="Images"/> on its own.</summary>
 internal sealed class PoolLayer : Layer
 {
     public PoolLayer(string name, PoolKind kind, int[] input, Window window, int[] outSpatial, bool countIncludePad)
-        : base(name, kind == PoolKind.Max ? "MaxPool" : "AveragePool", input, new[] { input[0] }.Concat(outSpatial).ToArray())
+        : base(name, kind == PoolKind.Max ? "MaxPool" : "AveragePool", input, new[] { input[0], input[1] }.Concat(outSpatial).ToArray())
     {
         Kind = kind;
         Window = window;
@@ -247,10 +246,11 @@ internal sealed class PoolLayer : Layer
     public PoolKind Kind { get; }
     public Window Window { get; }
     public bool CountIncludePad { get; }
-    public int Channels => InputShape[0];
-    public int InH => InputShape.Length == 3 ? InputShape[1] : 1;
+    public int Images => InputShape[0];
+    public int Channels => InputShape[1];
+    public int InH => InputShape.Length == 4 ? InputShape[2] : 1;
     public int InW => InputShape[InputShape.Length - 1];
-    public int OutH => OutputShape.Length == 3 ? OutputShape[1] : 1;
+    public int OutH => OutputShape.Length == 4 ? OutputShape[2] : 1;
     public int OutW => OutputShape[OutputShape.Length - 1];
 }
 

@@ -48,9 +48,9 @@ internal sealed class NetworkBuilder
 
     public NetworkGraph Build() => Build(_layers.Count);
 
-    public NetworkGraph Build(int outputValue, int batch = 1) => new(_inputShape, _layers.ToArray(), outputValue, batch);
+    public NetworkGraph Build(int outputValue) => new(_inputShape, _layers.ToArray(), outputValue);
 
-    public NetworkGraph Build(GraphPort[] inputs, GraphPort[] outputs, int batch) => new(inputs, _inputShape, _layers.ToArray(), outputs, batch);
+    public NetworkGraph Build(GraphPort[] inputs, GraphPort[] outputs) => new(inputs, _inputShape, _layers.ToArray(), outputs);
 
     /// <summary>A graph input after the first, as a value of its own.</summary>
     public int GraphInput(string name, int index, int[] shape) => Add(new GraphInputLayer(name, index, shape), Array.Empty<int>());
@@ -72,32 +72,32 @@ internal sealed class NetworkBuilder
     }
 
     /// <summary>
-    /// y = W·x + b with W given as [outputs, inputs], row-major. Gemm takes a flat input; MatMul applies the
-    /// weight to the last axis of any input (every row of a [tokens, features] value).
+    /// y = W·x + b with W given as [outputs, inputs], row-major, applied to the last axis of the input: every row of
+    /// a [rows, features] value (Gemm's [N, K], MatMul's [..., tokens, features]), or a flat vector.
     /// </summary>
     public void Dense(string name, string op, float[] weights, int outputs, int inputs, float[]? bias)
     {
-        bool rows = op == "MatMul" && Shape.Length > 1;
-        if (Shape.Length != 1 && !rows) throw Mismatch(name, op + " needs a flat input but gets " + Network.Shape.Format(Shape) + "; add a Flatten");
+        if (op == "Gemm" && Shape.Length > 2) throw Mismatch(name, "Gemm needs a matrix [rows, features] but gets " + Network.Shape.Format(Shape) + "; add a Flatten");
         int last = Shape[Shape.Length - 1];
         if (inputs != last) throw Mismatch(name, "the " + op + " weight expects " + inputs + " inputs but the previous layer gives " + last);
         if (weights.Length != (long)outputs * inputs) throw Mismatch(name, "the " + op + " weight does not hold " + outputs + " x " + inputs + " values");
         if (bias is not null && bias.Length != outputs) throw Mismatch(name, "the " + op + " bias has " + bias.Length + " values but there are " + outputs + " outputs");
-        Add(new DenseLayer(name, op, inputs, outputs, weights, bias ?? new float[outputs], rows ? Shape.Take(Shape.Length - 1).ToArray() : null));
+        Add(new DenseLayer(name, op, inputs, outputs, weights, bias ?? new float[outputs], Shape.Length > 1 ? Shape.Take(Shape.Length - 1).ToArray() : null));
     }
 
     /// <summary>
-    /// A 1-D or 2-D convolution with weights [OutC, InC / groups, KH, KW] ([OutC, InC / groups, KW] for 1-D); the
-    /// window is 2-D (height 1 for 1-D) and pads are (top, left, bottom, right).
+    /// A 1-D or 2-D convolution of an (N, C, L) or (N, C, H, W) input with weights [OutC, InC / groups, KH, KW]
+    /// ([OutC, InC / groups, KW] for 1-D); the window is 2-D (height 1 for 1-D) and pads are (top, left, bottom, right).
     /// </summary>
     public void Conv(string name, float[] weights, int[] dims, float[]? bias, Window window, int[] pads, int groups = 1)
     {
         int rank = Spatial(name, "Conv");
+        int channels = Shape[1];
         if (dims.Length != rank + 2) throw Mismatch(name, "the Conv weight has shape " + Network.Shape.Format(dims) + " but the input " + Network.Shape.Format(Shape) + " is " + rank + "-D");
-        if (groups < 1 || Shape[0] % groups != 0 || dims[0] % groups != 0)
-            throw Mismatch(name, "group = " + groups + " must divide the " + Shape[0] + " input channels and the " + dims[0] + " output channels");
-        if ((long)dims[1] * groups != Shape[0])
-            throw Mismatch(name, "the Conv weight has shape " + Network.Shape.Format(dims) + " but the input has " + Shape[0] + " channels" + (groups > 1 ? " in " + groups + " groups" : ""));
+        if (groups < 1 || channels % groups != 0 || dims[0] % groups != 0)
+            throw Mismatch(name, "group = " + groups + " must divide the " + channels + " input channels and the " + dims[0] + " output channels");
+        if ((long)dims[1] * groups != channels)
+            throw Mismatch(name, "the Conv weight has shape " + Network.Shape.Format(dims) + " but the input has " + channels + " channels" + (groups > 1 ? " in " + groups + " groups" : ""));
         int outC = dims[0];
         if (bias is not null && bias.Length != outC) throw Mismatch(name, "the Conv bias has " + bias.Length + " values but there are " + outC + " output channels");
         int[] outSpatial = OutputSize(name, "Conv", window, pads);
@@ -112,12 +112,12 @@ internal sealed class NetworkBuilder
         Add(new PoolLayer(name, kind, Shape, window, OutputSize(name, op, window, pads), countIncludePad));
     }
 
-    /// <summary>The number of spatial axes of the current value, which a window operator needs to be 1 or 2.</summary>
+    /// <summary>The number of spatial axes of the current value, (N, C, spatial...), which a window operator needs to be 1 or 2.</summary>
     public int Spatial(string name, string op)
     {
-        if (Shape.Length is not (2 or 3))
-            throw Mismatch(name, op + " needs a (channels, length) or (channels, height, width) input but gets " + Network.Shape.Format(Shape));
-        return Shape.Length - 1;
+        if (Shape.Length is not (3 or 4))
+            throw Mismatch(name, op + " needs an (N, C, L) or (N, C, H, W) input but gets " + Network.Shape.Format(Shape) + (Shape.Length == 5 ? " (3-D windows are not supported)" : ""));
+        return Shape.Length - 2;
     }
 
     /// <summary>The output's spatial shape: where the (dilated) window fits in the padded input.</summary>
@@ -127,15 +127,15 @@ internal sealed class NetworkBuilder
         if (window.KernelH < 1 || window.KernelW < 1 || window.StrideH < 1 || window.StrideW < 1 || window.DilationH < 1 || window.DilationW < 1
             || window.KernelH > 1 << 16 || window.KernelW > 1 << 16 || window.DilationH > 1 << 16 || window.DilationW > 1 << 16)
             throw Mismatch(name, "the " + op + " kernel, strides and dilations must be positive and at most 65536");
-        int inH = Shape.Length == 3 ? Shape[1] : 1, inW = Shape[Shape.Length - 1];
-        // A kernel copies its input into a zero border of this size (channels padded to 8): bounded like a value.
-        long padded = ((long)inH + pads[0] + pads[2]) * ((long)inW + pads[1] + pads[3]) * ((Shape[0] + 7L) / 8 * 8);
+        int inH = Shape.Length == 4 ? Shape[2] : 1, inW = Shape[Shape.Length - 1];
+        // A kernel copies one image into a zero border of this size (channels padded to 8): bounded like a value.
+        long padded = ((long)inH + pads[0] + pads[2]) * ((long)inW + pads[1] + pads[3]) * ((Shape[1] + 7L) / 8 * 8);
         if (padded > 4 * MaxValueElements)
-            throw Mismatch(name, "its padded input (" + (inH + (long)pads[0] + pads[2]) + " x " + (inW + (long)pads[1] + pads[3]) + " positions of " + Shape[0] + " channels) is larger than Qtaml supports (" + 4 * MaxValueElements + " values)");
+            throw Mismatch(name, "its padded input (" + (inH + (long)pads[0] + pads[2]) + " x " + (inW + (long)pads[1] + pads[3]) + " positions of " + Shape[1] + " channels) is larger than Qtaml supports (" + 4 * MaxValueElements + " values)");
         long outH = ((long)inH + pads[0] + pads[2] - ((long)window.KernelH - 1) * window.DilationH - 1) / window.StrideH + 1;
         long outW = ((long)inW + pads[1] + pads[3] - ((long)window.KernelW - 1) * window.DilationW - 1) / window.StrideW + 1;
         if (outH < 1 || outW < 1) throw Mismatch(name, "the " + op + " kernel is larger than its padded input");
-        return Shape.Length == 3 ? new[] { (int)outH, (int)outW } : new[] { (int)outW };
+        return Shape.Length == 4 ? new[] { (int)outH, (int)outW } : new[] { (int)outW };
     }
 
     public void Relu(string name) => Add(new ReluLayer(name, Shape));
@@ -143,7 +143,12 @@ internal sealed class NetworkBuilder
     /// <summary>Softmax over the last axis.</summary>
     public void Softmax(string name, bool log = false) => Add(new SoftmaxLayer(name, Shape, log));
 
-    public void Flatten(string name, string op = "Flatten") => Add(new ReshapeLayer(name, op, Shape, new[] { Network.Shape.Length(Shape) }));
+    /// <summary>Flatten at <paramref name="axis"/>: the axes before it as rows, those from it as columns, [rows, columns].</summary>
+    public void Flatten(string name, int axis = 1)
+    {
+        if (axis < 0 || axis > Shape.Length) throw Mismatch(name, "Flatten axis " + axis + " is outside the " + Shape.Length + " axes of " + Network.Shape.Format(Shape));
+        Add(new ReshapeLayer(name, "Flatten", Shape, new[] { Network.Shape.Length(Shape.Take(axis).ToArray()), Network.Shape.Length(Shape.Skip(axis).ToArray()) }));
+    }
 
     public void Reshape(string name, int[] shape) => Add(new ReshapeLayer(name, "Reshape", Shape, shape));
 
@@ -185,8 +190,8 @@ internal sealed class NetworkBuilder
 
     public int InstanceNorm(string name, float[] scale, float[] bias, float epsilon)
     {
-        if (Shape.Length < 2) throw Mismatch(name, "InstanceNormalization needs (channels, positions...) but gets " + Network.Shape.Format(Shape));
-        if (scale.Length != Shape[0] || bias.Length != Shape[0]) throw Mismatch(name, "InstanceNormalization has parameters for " + scale.Length + " channels, its input " + Shape[0]);
+        if (Shape.Length < 3) throw Mismatch(name, "InstanceNormalization needs (N, C, positions...) but gets " + Network.Shape.Format(Shape));
+        if (scale.Length != Shape[1] || bias.Length != Shape[1]) throw Mismatch(name, "InstanceNormalization has parameters for " + scale.Length + " channels, its input " + Shape[1]);
         if (!(epsilon >= 0)) throw Mismatch(name, "the InstanceNormalization epsilon is negative");
         return Add(new InstanceNormLayer(name, Shape, scale, bias, epsilon));
     }

@@ -240,7 +240,10 @@ internal sealed class AxisMapLayer : Layer
     public bool Fills => Sources.Any(s => s.Contains(-1));
 }
 
-/// <summary>Instance normalization: each channel's plane normalized by its own mean and variance, then scaled and shifted per channel.</summary>
+/// <summary>
+/// Instance normalization over (N, C, positions...): each image's channel plane normalized by its own mean and
+/// variance, then scaled and shifted per channel.
+/// </summary>
 internal sealed class InstanceNormLayer : Layer
 {
     public InstanceNormLayer(string name, int[] shape, float[] scale, float[] bias, float epsilon)
@@ -254,8 +257,12 @@ internal sealed class InstanceNormLayer : Layer
     public float[] Scale { get; }
     public float[] Bias { get; }
     public float Epsilon { get; }
-    public int Channels => InputShape[0];
-    public int Plane => InputLength / Channels;
+    public int Images => InputShape[0];
+    public int Channels => InputShape[1];
+
+    /// <summary>The planes normalized on their own: every image's every channel.</summary>
+    public int Planes => Images * Channels;
+    public int Plane => InputLength / Planes;
 }
 
 /// <summary>Where: the first operand (a boolean, true where not 0) picks the second or the third, all three broadcast.</summary>

@@ -34,9 +34,27 @@ internal sealed class NodeAttributes
             if (attribute.Type != AttributeType.Undefined && attribute.Type != expected.Type)
                 throw new ModelReadException(Diagnostics.MalformedFile, path,
                     "node '" + nodeName + "' gives " + schema.Name + "'s attribute '" + attribute.Name + "' as " + attribute.Type.ToString().ToUpperInvariant() + "; ONNX defines it as " + expected.Type.ToString().ToUpperInvariant());
+            // The value must sit in the field of that type: a FLOAT alpha whose number is in the int field would read as 0.
+            if (StrayField(attribute, expected.Type) is string stray)
+                throw new ModelReadException(Diagnostics.MalformedFile, path,
+                    "node '" + nodeName + "' gives " + schema.Name + "'s attribute '" + attribute.Name + "' as " + expected.Type.ToString().ToUpperInvariant() + " but stores its value in the " + stray + " field");
             byName.Add(attribute.Name, attribute);
         }
         return new NodeAttributes(byName);
+    }
+
+    /// <summary>A field other than the one of <paramref name="type"/> that holds a value, or null when there is none.</summary>
+    private static string? StrayField(AttributeProto a, AttributeType type)
+    {
+        (string Field, AttributeType Type, bool Set)[] fields =
+        {
+            ("f (FLOAT)", AttributeType.Float, a.F != 0), ("i (INT)", AttributeType.Int, a.I != 0), ("s (STRING)", AttributeType.String, !a.S.IsEmpty),
+            ("t (TENSOR)", AttributeType.Tensor, a.T is not null), ("g (GRAPH)", AttributeType.Graph, a.G is not null),
+            ("floats (FLOATS)", AttributeType.Floats, a.Floats.Count > 0), ("ints (INTS)", AttributeType.Ints, a.Ints.Count > 0),
+            ("strings (STRINGS)", AttributeType.Strings, a.Strings.Count > 0), ("tensors (TENSORS)", AttributeType.Tensors, a.Tensors.Count > 0),
+            ("graphs (GRAPHS)", AttributeType.Graphs, a.Graphs.Count > 0),
+        };
+        return fields.Where(f => f.Set && f.Type != type).Select(f => f.Field).FirstOrDefault();
     }
 
     public bool Has(string name) => _byName.ContainsKey(name);

@@ -31,11 +31,7 @@ internal static partial class OnnxReader
         if (axes.Length == 0 && a.Int("noop_with_empty_axes", 0) != 0) return value;   // ONNX: no axes and this flag is the identity
         int[] shape = network.Shape;
         int[] ours;
-        if (axes.Length == 0)
-        {
-            if (r.HasBatch[value] && r.Batch > 1) throw network.Mismatch(name, node.OpType + " over all axes reduces across the " + r.Batch + " samples of the batch; Qtaml computes samples one at a time");
-            ours = Enumerable.Range(0, shape.Length).ToArray();
-        }
+        if (axes.Length == 0) ours = Enumerable.Range(0, shape.Length).ToArray();
         else
         {
             ours = axes.Select(axis => r.Axis(value, axis, name, node.OpType)).ToArray();
@@ -57,9 +53,7 @@ internal static partial class OnnxReader
 
     /// <summary>
     /// Squeeze (drop unit axes: the listed ones, or all) and Unsqueeze (insert unit axes at the listed positions of
-    /// the result). Axes are attributes before opset 13 and an input from 13. The shape is worked out in ONNX terms,
-    /// batch axis included; with one sample a leading unit axis of the result is taken as its batch axis, which is
-    /// the same data, and with several samples the batch axis must stay in front.
+    /// the result). Axes are attributes before opset 13 and an input from 13. Either is a reshape.
     /// </summary>
     private static int ReadSqueeze(Reading r, NodeProto node, string name, NodeAttributes a, bool squeeze)
     {
@@ -70,8 +64,7 @@ internal static partial class OnnxReader
         if (node.Input.Count > 1 && node.Input[1].Length > 0 && r.IsValue(node.Input[1]))
             throw network.Mismatch(name, node.OpType + "'s axes are computed at run time; Qtaml needs them as a constant");
         long[] axes = node.Input.Count > 1 && node.Input[1].Length > 0 ? r.Context.Longs(node.Input[1], name) : a.Ints("axes");
-        bool batched = r.HasBatch[value];
-        var onnx = new List<int>(batched ? new[] { r.Batch }.Concat(network.Shape) : network.Shape);
+        var onnx = new List<int>(network.ShapeOf(value));
         int rank = squeeze ? onnx.Count : onnx.Count + axes.Length;
         var positions = new HashSet<int>();
         foreach (long axis in axes)
@@ -94,18 +87,8 @@ internal static partial class OnnxReader
             int next = 0;
             for (int i = 0; i < rank; i++) result.Add(positions.Contains(i) ? 1 : onnx[next++]);
         }
-        bool keepsBatch;
-        if (!batched) keepsBatch = false;
-        else if (r.Batch > 1)
-        {
-            if (result.Count == 0 || result[0] != r.Batch || (!squeeze && positions.Contains(0)))
-                throw network.Mismatch(name, node.OpType + " moves the batch axis of " + r.Batch + " samples from the front; Qtaml computes samples one at a time");
-            keepsBatch = true;
-        }
-        else keepsBatch = result.Count > 0 && result[0] == 1;
-        int[] ours = (keepsBatch ? result.Skip(1) : result).ToArray();
-        network.Reshape(name, ours.Length == 0 ? Scalar : ours);
-        r.ResultHasBatch = keepsBatch;
+        // A scalar result is held as [1].
+        network.Reshape(name, result.Count == 0 ? Scalar : result.ToArray());
         return network.Current;
     }
 
@@ -116,7 +99,7 @@ internal static partial class OnnxReader
         r.Data(node, name);
         network.Spatial(name, node.OpType);
         int[] shape = network.Shape;
-        int height = shape.Length == 3 ? shape[1] : 1, width = shape[shape.Length - 1];
+        int height = shape.Length == 4 ? shape[2] : 1, width = shape[shape.Length - 1];
         network.Pool(name, kind, new Window(height, width, 1, 1, 0, 0), NoPadding, countIncludePad: false);
         return network.Current;
     }

@@ -22,9 +22,9 @@ internal static partial class OnnxReader
         (int[] dims, float[] w) = r.Context.Tensor(node.Input[1], name);
         if (dims.Length != rank + 2) throw network.Mismatch(name, "the ConvTranspose weight has shape " + Shape.Format(dims) + " but the input " + Shape.Format(shape) + " is " + rank + "-D");
         long groups = a.Int("group", 1);
-        if (groups < 1 || shape[0] % groups != 0 || dims[0] != shape[0])
-            throw network.Mismatch(name, "the ConvTranspose weight " + Shape.Format(dims) + " does not fit " + shape[0] + " input channels in " + groups + " group(s)");
-        int inC = shape[0], groupIn = inC / (int)groups, groupOut = dims[1], outC = groupOut * (int)groups;
+        if (groups < 1 || shape[1] % groups != 0 || dims[0] != shape[1])
+            throw network.Mismatch(name, "the ConvTranspose weight " + Shape.Format(dims) + " does not fit " + shape[1] + " input channels in " + groups + " group(s)");
+        int inC = shape[1], groupIn = inC / (int)groups, groupOut = dims[1], outC = groupOut * (int)groups;
         int[] kernel = dims.Skip(2).ToArray();
         long[] declared = a.Ints("kernel_shape");
         if (declared.Length > 0 && !declared.SequenceEqual(kernel.Select(k => (long)k)))
@@ -36,15 +36,16 @@ internal static partial class OnnxReader
         long[] pads = Pads(r, a, name, shape, kernel, strides, dilations, outputPadding);
 
         // The spread and padded input: along each spatial axis, position p reads input (p − begin) / stride where that is whole and inside.
-        int[][] tables = new int[1 + rank][];
-        tables[0] = AxisTables.Identity(inC);
+        int[][] tables = new int[2 + rank][];
+        tables[0] = AxisTables.Identity(shape[0]);
+        tables[1] = AxisTables.Identity(inC);
         for (int d = 0; d < rank; d++)
         {
-            long size = shape[1 + d], extent = (kernel[d] - 1L) * dilations[d];
+            long size = shape[2 + d], extent = (kernel[d] - 1L) * dilations[d];
             long begin = extent - pads[d], end = extent - pads[rank + d] + outputPadding[d];
             long length = (size - 1) * strides[d] + 1 + begin + end;
             if (length < extent + 1 || length > AxisTables.MaxAxisLength) throw network.Mismatch(name, "ConvTranspose makes an output of " + (length - extent) + " positions on axis " + (d + 2));
-            tables[1 + d] = Enumerable.Range(0, (int)length).Select(p =>
+            tables[2 + d] = Enumerable.Range(0, (int)length).Select(p =>
             {
                 long spread = p - begin;
                 return spread >= 0 && spread % strides[d] == 0 && spread / strides[d] < size ? (int)(spread / strides[d]) : -1;
@@ -88,7 +89,7 @@ internal static partial class OnnxReader
         var pads = new long[2 * rank];
         for (int d = 0; d < rank; d++)
         {
-            long size = shape[1 + d];
+            long size = shape[2 + d];
             long target = outputShape.Length > 0 ? outputShape[d] : size * strides[d];
             long total = strides[d] * (size - 1) + outputPadding[d] + (kernel[d] - 1L) * dilations[d] + 1 - target;
             if (total < 0 || total > 1 << 17) throw r.Network.Mismatch(name, "output_shape " + target + " on axis " + (d + 2) + " does not fit the ConvTranspose");

@@ -7,8 +7,7 @@ namespace Qtaml.Generators.Onnx;
 
 /// <summary>
 /// Operators that copy a computed value through per-axis index tables (<see cref="AxisTables"/>): Slice, Pad,
-/// Tile and Split with constant parameters, and InstanceNormalization. Their parameters are ONNX axes, batch
-/// included; the batch axis must come through whole, since samples are computed one at a time.
+/// Tile and Split with constant parameters, over any axes; and InstanceNormalization.
 /// </summary>
 internal static partial class OnnxReader
 {
@@ -18,15 +17,6 @@ internal static partial class OnnxReader
         if (node.Input.Count <= index || node.Input[index].Length == 0) return null;
         if (r.IsValue(node.Input[index])) throw r.Network.Mismatch(name, node.OpType + "'s " + what + " are computed at run time; Qtaml needs them as constants");
         return r.Context.Longs(node.Input[index], name);
-    }
-
-    /// <summary>The tables over ONNX axes as tables over ours: the batch axis, if the value has it, must be read whole and in order.</summary>
-    private static int[][] PerSample(Reading r, int value, string name, string op, int[][] tables)
-    {
-        if (!r.HasBatch[value]) return tables;
-        if (!tables[0].SequenceEqual(AxisTables.Identity(r.Batch)))
-            throw r.Network.Mismatch(name, op + " changes the batch axis of " + r.Batch + " sample(s); Qtaml computes samples one at a time");
-        return tables.Skip(1).ToArray();
     }
 
     private static int[] OnnxDims(Reading r, NodeProto node) => r.OnnxShape(node.Input[0])!.Select(d => (int)d).ToArray();
@@ -41,7 +31,7 @@ internal static partial class OnnxReader
             ? AxisTables.Slice(dims, ConstantInts(r, node, name, 1, "starts") ?? throw Bad(r, name, "Slice")("has no starts"),
                 ConstantInts(r, node, name, 2, "ends") ?? throw Bad(r, name, "Slice")("has no ends"), ConstantInts(r, node, name, 3, "axes"), ConstantInts(r, node, name, 4, "steps"), Bad(r, name, "Slice"))
             : AxisTables.Slice(dims, a.Ints("starts"), a.Ints("ends"), a.Has("axes") ? a.Ints("axes") : null, null, Bad(r, name, "Slice"));
-        return r.Network.AxisMap(name, "Slice", PerSample(r, value, name, "Slice", tables));
+        return r.Network.AxisMap(name, "Slice", tables);
     }
 
     private static int ReadPad(Reading r, NodeProto node, string name, NodeAttributes a)
@@ -84,7 +74,7 @@ internal static partial class OnnxReader
             }
         }
         int[][] tables = AxisTables.Pad(dims, pads, mode, Bad(r, name, "Pad"));
-        return r.Network.AxisMap(name, "Pad", PerSample(r, value, name, "Pad", tables), fill);
+        return r.Network.AxisMap(name, "Pad", tables, fill);
     }
 
     private static int ReadTile(Reading r, NodeProto node, string name)
@@ -92,7 +82,7 @@ internal static partial class OnnxReader
         int value = r.Data(node, name);
         long[] repeats = ConstantInts(r, node, name, 1, "repeats") ?? throw Bad(r, name, "Tile")("has no repeats");
         int[][] tables = AxisTables.Tile(OnnxDims(r, node), repeats, Bad(r, name, "Tile"));
-        return r.Network.AxisMap(name, "Tile", PerSample(r, value, name, "Tile", tables));
+        return r.Network.AxisMap(name, "Tile", tables);
     }
 
     /// <summary>Split: every output is its own copy of a range of the axis; the sizes come from the split attribute or input, or an even split.</summary>
@@ -111,7 +101,7 @@ internal static partial class OnnxReader
         for (int k = 0; k < parts.Length; k++)
         {
             r.Network.Current = value;
-            int part = r.Network.AxisMap(name + (k == 0 ? "" : " (output " + (k + 1) + ")"), "Split", PerSample(r, value, name, "Split", parts[k]));
+            int part = r.Network.AxisMap(name + (k == 0 ? "" : " (output " + (k + 1) + ")"), "Split", parts[k]);
             if (k == 0) first = part;
             else if (node.Output[k].Length > 0) r.Values[node.Output[k]] = part;
         }
@@ -120,9 +110,9 @@ internal static partial class OnnxReader
 
     private static int ReadInstanceNormalization(Reading r, NodeProto node, string name, NodeAttributes a)
     {
-        int value = r.Data(node, name);
-        if (!r.HasBatch[value]) throw r.Network.Mismatch(name, "InstanceNormalization normalizes ONNX axis 1, and this value has no batch axis in front of it");
-        int channels = r.Network.Shape[0];
+        r.Data(node, name);
+        if (r.Network.Shape.Length < 3) throw r.Network.Mismatch(name, "InstanceNormalization normalizes the planes of (N, C, positions...), and its input is " + Shape.Format(r.Network.Shape));
+        int channels = r.Network.Shape[1];
         return r.Network.InstanceNorm(name, r.Context.Vector(node.Input[1], name, channels), r.Context.Vector(node.Input[2], name, channels), a.Float("epsilon", 1e-5f));
     }
 }

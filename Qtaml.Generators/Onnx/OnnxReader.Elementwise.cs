@@ -20,7 +20,8 @@ internal static partial class OnnxReader
             if (r.Opset < 11) return a.Float(attribute, none);
             if (node.Input.Count <= index || node.Input[index].Length == 0) return none;
             if (r.IsValue(node.Input[index])) throw r.Network.Mismatch(name, "Clip's " + attribute + " is computed at run time; Qtaml needs it as a constant");
-            (int[] dims, float[] values) = r.Context.Tensor(node.Input[index], name);
+            // A bound is a parameter, not a weight: +inf or -inf (no bound on that side) is what some exporters write.
+            (int[] dims, float[] values) = r.Context.Tensor(node.Input[index], name, finite: false);
             if (values.Length != 1) throw new ModelReadException(Diagnostics.MalformedFile, r.Context.Path, "node '" + name + "' gives Clip a " + attribute + " of shape " + Shape.Format(dims) + "; ONNX needs a scalar");
             return values[0];
         }
@@ -36,8 +37,8 @@ internal static partial class OnnxReader
         Operand x = r.Operand(node, name, 0), slope = r.Operand(node, name, 1);
         if (x.IsConstant) throw r.Network.Mismatch(name, "PRelu of a constant; fold it when exporting");
         // Before opset 7 (no broadcasting rule), a slope of one value per channel applies along ONNX axis 1.
-        if (r.Opset < 7 && slope.IsConstant && slope.Shape.Length == 1 && r.HasBatch[x.Value] && x.Shape.Length > 1 && slope.Length == x.Shape[0])
-            slope = Operand.OfConstant(slope.Constant!, new[] { slope.Length }.Concat(Enumerable.Repeat(1, x.Shape.Length - 1)).ToArray());
+        if (r.Opset < 7 && slope.IsConstant && slope.Shape.Length == 1 && x.Shape.Length > 2 && slope.Length == x.Shape[1])
+            slope = Operand.OfConstant(slope.Constant!, new[] { slope.Length }.Concat(Enumerable.Repeat(1, x.Shape.Length - 2)).ToArray());
         int[]? shape = BinaryLayer.Broadcast(x.Shape, slope.Shape);
         if (shape is null || !shape.SequenceEqual(x.Shape))
             throw r.Network.Mismatch(name, "the PRelu slope " + Shape.Format(slope.Shape) + " does not broadcast to its input " + Shape.Format(x.Shape));

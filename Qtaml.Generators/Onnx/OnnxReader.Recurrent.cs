@@ -150,16 +150,16 @@ internal static partial class OnnxReader
             hNext = network.Binary(name + " (new hidden)", BinaryKind.Add, Value(candidate), Value(moved));
         }
 
-        // Outputs in ONNX shapes: Y [1, 1, 1, H], Y_h and Y_c [1, 1, H]; the first axis is the sample's own.
+        // Outputs in ONNX shapes: Y [steps 1, directions 1, batch 1, H], Y_h and Y_c [directions 1, batch 1, H].
         int Output(int value, int[] shape, string what)
         {
             network.Current = value;
             network.Reshape(name + " (" + what + ")", shape);
             return network.Current;
         }
-        if (node.Output.Count > 1 && node.Output[1].Length > 0) r.Values[node.Output[1]] = Output(hNext, new[] { 1, h }, "Y_h");
-        if (node.Output.Count > 2 && node.Output[2].Length > 0) r.Values[node.Output[2]] = Output(cNext, new[] { 1, h }, "Y_c");
+        if (node.Output.Count > 1 && node.Output[1].Length > 0) r.Values[node.Output[1]] = Output(hNext, new[] { 1, 1, h }, "Y_h");
+        if (node.Output.Count > 2 && node.Output[2].Length > 0) r.Values[node.Output[2]] = Output(cNext, new[] { 1, 1, h }, "Y_c");
         if (node.Output[0].Length == 0) return -1;
-        return Output(hNext, new[] { 1, 1, h }, "Y");
+        return Output(hNext, new[] { 1, 1, 1, h }, "Y");
     }
 }

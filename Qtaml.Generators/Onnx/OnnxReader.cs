@@ -66,11 +66,7 @@ internal static partial class OnnxReader
             throw new ModelReadException(Diagnostics.ShapeMismatch, path, dataInputs[MaxPorts].Name, "the graph has " + dataInputs.Length + " data inputs; Qtaml compiles models with up to " + MaxPorts);
         if (graph.Output.Count > MaxPorts)
             throw new ModelReadException(Diagnostics.ShapeMismatch, path, graph.Output[MaxPorts].Name, "the graph has " + graph.Output.Count + " outputs; Qtaml compiles models with up to " + MaxPorts);
-        var inputShapes = dataInputs.Select(i => ReadInputShape(path, i, pins.Unnamed ?? (pins.Shapes.TryGetValue(i.Name, out long[]? pin) ? pin : null))).ToArray();
-        (int[] inputShape, int batch) = inputShapes[0];
-        for (int k = 1; k < inputShapes.Length; k++)
-            if (inputShapes[k].Batch != batch)
-                throw new ModelReadException(Diagnostics.ShapeMismatch, path, dataInputs[k].Name, "the input's batch of " + inputShapes[k].Batch + " differs from the first input's " + batch + "; Qtaml computes every input's samples together");
+        int[][] inputShapes = dataInputs.Select(i => ReadInputShape(path, i, pins.Unnamed ?? (pins.Shapes.TryGetValue(i.Name, out long[]? pin) ? pin : null))).ToArray();
 
         // How often each tensor is read: a bias Add or a batch normalization folds into its weight layer only if nothing else reads the product.
         var uses = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -78,14 +74,10 @@ internal static partial class OnnxReader
             uses[name] = uses.TryGetValue(name, out int n) ? n + 1 : 1;
 
         CheckOperatorsKnown(path, graph);
-        var reading = new Reading(new Context(path, initializers), new NetworkBuilder(path, inputShape), uses, opset, batch, initializers);
+        var reading = new Reading(new Context(path, initializers), new NetworkBuilder(path, inputShapes[0]), uses, opset, initializers);
         reading.Values[dataInputs[0].Name] = 0;
-        reading.HasBatch.Add(true);
         for (int k = 1; k < dataInputs.Length; k++)
-        {
-            reading.Values[dataInputs[k].Name] = reading.Network.GraphInput(dataInputs[k].Name, k, inputShapes[k].Shape);
-            reading.HasBatch.Add(true);
-        }
+            reading.Values[dataInputs[k].Name] = reading.Network.GraphInput(dataInputs[k].Name, k, inputShapes[k]);
         reading.Defined.UnionWith(defined);
         ReadNodes(reading, graph.Node);
 
@@ -95,12 +87,10 @@ internal static partial class OnnxReader
         {
             if (!reading.Values.TryGetValue(outputNames[k], out int output))
                 throw new ModelReadException(Diagnostics.ShapeMismatch, path, outputNames[k], "the graph's output is not computed by any node" + (initializers.ContainsKey(outputNames[k]) ? " (it is a constant)" : ""));
-            if (batch > 1 && !reading.HasBatch[output])
-                throw new ModelReadException(Diagnostics.ShapeMismatch, path, outputNames[k], "the graph's output does not depend on the input's " + batch + " samples; export with batch 1");
             outputs[k] = new GraphPort(outputNames[k], output);
         }
         GraphPort[] inputs = dataInputs.Select(i => new GraphPort(i.Name, reading.Values[i.Name])).ToArray();
-        return reading.Network.Build(inputs, outputs, batch);
+        return reading.Network.Build(inputs, outputs);
     }
 
     /// <summary>The most graph inputs, and outputs, one model may have (each is a parameter of the generated Run).</summary>
@@ -132,7 +122,10 @@ internal static partial class OnnxReader
     private static void ReadNodes(Reading reading, IEnumerable<NodeProto> nodes)
     {
         string path = reading.Context.Path;
-        foreach (NodeProto node in nodes)
+        var available = new HashSet<string>(reading.Defined, StringComparer.Ordinal);
+        available.UnionWith(reading.Values.Keys);
+        available.UnionWith(reading.Initializers.Keys);
+        foreach (NodeProto node in NodeOrder.Sorted(nodes as IList<NodeProto> ?? nodes.ToList(), available))
         {
             string nodeName = NodeName(node);
             OperatorSchema schema = CheckNode(reading, node, nodeName);
@@ -152,18 +145,13 @@ internal static partial class OnnxReader
                 continue;
             }
             int value = ReadNode(reading, node, nodeName, attributes);
-            // Layers this node added carry the batch axis if any value they read does, unless the node moved it.
-            while (reading.HasBatch.Count <= reading.Network.LayerCount)
-                reading.HasBatch.Add(reading.Network.LayerAt(reading.HasBatch.Count - 1).Inputs.Any(v => reading.HasBatch[v]));
             if (value < 0) continue;   // the node registered its outputs itself (an If)
-            if (reading.ResultHasBatch is bool hasBatch) reading.HasBatch[value] = hasBatch;
-            reading.ResultHasBatch = null;
             reading.Values[node.Output[0]] = value;
         }
     }
 
     /// <summary>The deepest nesting of If branches read.</summary>
-    private const int MaxBranchDepth = 4;
+    private const int MaxBranchDepth = 32;
 
     /// <summary>The graph's nodes and, depth first, those of its If branches.</summary>
     private static IEnumerable<NodeProto> AllNodes(string path, GraphProto graph, int depth)
@@ -217,7 +205,7 @@ internal static partial class OnnxReader
         return schema;
     }
 
-    /// <summary>The state of one read: the builder, which ONNX tensor is which value, and which values carry the batch axis.</summary>
+    /// <summary>The state of one read: the builder, and which ONNX tensor is which value.</summary>
     private sealed class Reading
     {
         private readonly Dictionary<string, TensorProto> _initializers;
@@ -230,13 +218,12 @@ internal static partial class OnnxReader
 
         private readonly Dictionary<string, ConstantTensor> _decoded = new(StringComparer.Ordinal);
 
-        public Reading(Context context, NetworkBuilder network, Dictionary<string, int> uses, int opset, int batch, Dictionary<string, TensorProto> initializers)
+        public Reading(Context context, NetworkBuilder network, Dictionary<string, int> uses, int opset, Dictionary<string, TensorProto> initializers)
         {
             Context = context;
             Network = network;
             Uses = uses;
             Opset = opset;
-            Batch = batch;
             _initializers = initializers;
         }
 
@@ -252,19 +239,8 @@ internal static partial class OnnxReader
             return decoded;
         }
 
-        /// <summary>A computed value's shape as ONNX sees it (the batch in front where it has one), or null for a constant.</summary>
-        public long[]? OnnxShape(string name)
-        {
-            if (!Values.TryGetValue(name, out int value)) return null;
-            IEnumerable<long> shape = Network.ShapeOf(value).Select(d => (long)d);
-            return (HasBatch[value] ? new long[] { Batch }.Concat(shape) : shape).ToArray();
-        }
-
-        /// <summary>The samples of the input's fixed batch, each computed on its own.</summary>
-        public int Batch { get; }
-
-        /// <summary>A value's rank as ONNX sees it: with the batch axis in front where it has one.</summary>
-        public int OnnxRank(int value) => Network.ShapeOf(value).Length + (HasBatch[value] ? 1 : 0);
+        /// <summary>A computed value's shape, or null for a constant.</summary>
+        public long[]? OnnxShape(string name) => Values.TryGetValue(name, out int value) ? Network.ShapeOf(value).Select(d => (long)d).ToArray() : null;
 
         /// <summary>The file's opset of the default domain: what each operator means.</summary>
         public int Opset { get; }
@@ -273,12 +249,6 @@ internal static partial class OnnxReader
         public NetworkBuilder Network { get; }
         public Dictionary<string, int> Uses { get; }
         public Dictionary<string, int> Values { get; } = new(StringComparer.Ordinal);
-
-        /// <summary>Per value: whether its ONNX shape has the batch axis in front (ours never does).</summary>
-        public List<bool> HasBatch { get; } = new();
-
-        /// <summary>Set by a node that decides whether its result has the batch axis in front (a Squeeze of it).</summary>
-        public bool? ResultHasBatch { get; set; }
 
         /// <summary>Points the builder at the node's data input <paramref name="index"/> and returns that value.</summary>
         public int Data(NodeProto node, string name, int index = 0)
@@ -295,7 +265,7 @@ internal static partial class OnnxReader
 
         public bool IsValue(string tensor) => Values.ContainsKey(tensor);
 
-        /// <summary>An input as a value or a float constant (leading unit axes of a constant dropped, as the batch is).</summary>
+        /// <summary>An input as a value or a float constant of its own shape.</summary>
         public Operand Operand(NodeProto node, string name, int index)
         {
             string tensor = node.Input[index];
@@ -304,31 +274,16 @@ internal static partial class OnnxReader
             (int[] dims, float[] values) = _initializers.TryGetValue(tensor, out TensorProto? stored) && stored.DataType != FloatType && Constant(tensor) is { } other
                 ? (other.Dims, other.Values.Select(v => (float)v).ToArray())
                 : Context.Tensor(tensor, name);
-            CheckPerSample(node, name, tensor, dims);
-            return Generators.Network.Operand.OfConstant(values, dims.SkipWhile(d => d == 1).ToArray());
+            return Generators.Network.Operand.OfConstant(values, dims);
         }
 
-        /// <summary>
-        /// With several samples, a constant combined with batched values must not vary along their batch axis
-        /// (its axes aligned from the right, as broadcasting aligns them): each sample is computed on its own.
-        /// </summary>
-        private void CheckPerSample(NodeProto node, string name, string tensor, int[] dims)
-        {
-            if (Batch == 1) return;
-            int rank = node.Input.Where(t => Values.TryGetValue(t, out int v) && HasBatch[v]).Select(t => OnnxRank(Values[t])).DefaultIfEmpty(int.MaxValue).Max();
-            if (dims.Length >= rank && dims.Take(dims.Length - rank + 1).Any(d => d != 1))
-                throw Network.Mismatch(name, "the constant '" + tensor + "' of shape " + Generators.Network.Shape.Format(dims) + " varies along the batch axis; Qtaml computes the " + Batch + " samples one at a time, so export with batch 1");
-        }
-
-        /// <summary>An ONNX axis of a value as our axis: negative axes count from the end, the batch axis is not there.</summary>
+        /// <summary>An axis of a value: negative axes count from the end.</summary>
         public int Axis(int value, long axis, string name, string what)
         {
             int rank = Network.ShapeOf(value).Length;
-            int onnxRank = rank + (HasBatch[value] ? 1 : 0);
-            long positive = axis < 0 ? axis + onnxRank : axis;
-            if (positive < 0 || positive >= onnxRank) throw Network.Mismatch(name, what + " axis " + axis + " is outside the tensor's " + onnxRank + " axes");
-            if (HasBatch[value] && positive == 0) throw Network.Mismatch(name, what + " over the batch axis is not supported; Qtaml compiles batch 1");
-            return (int)positive - (HasBatch[value] ? 1 : 0);
+            long positive = axis < 0 ? axis + rank : axis;
+            if (positive < 0 || positive >= rank) throw Network.Mismatch(name, what + " axis " + axis + " is outside the tensor's " + rank + " axes");
+            return (int)positive;
         }
     }
 
@@ -368,19 +323,19 @@ internal static partial class OnnxReader
     }
 
     /// <summary>
-    /// The input's shape per sample and the batch: the first dimension is the batch, 1 when it is symbolic. A fixed
-    /// batch of several samples compiles as one sample at a time, which is exact while no operator mixes samples
-    /// (the reader refuses those that would).
+    /// An input's static shape: the file's, with its symbolic dimensions pinned (InputShape), or a symbolic first
+    /// dimension taken as 1 (one sample per call, the usual meaning of a dynamic batch). A scalar input is held as [1].
     /// </summary>
-    private static (int[] Shape, int Batch) ReadInputShape(string path, ValueInfoProto input, long[]? pin)
+    private static int[] ReadInputShape(string path, ValueInfoProto input, long[]? pin)
     {
         var dims = input.Type?.TensorType?.Shape?.Dim;
-        if (dims is null || dims.Count == 0) throw new ModelReadException(Diagnostics.MalformedFile, path, "the input '" + input.Name + "' has no shape");
+        if (dims is null) throw new ModelReadException(Diagnostics.MalformedFile, path, "the input '" + input.Name + "' has no shape");
         int elemType = input.Type!.TensorType!.ElemType;
         if (elemType != FloatType) throw new ModelReadException(Diagnostics.UnsupportedDataType, path, input.Name, elemType);
         if (pin is not null && pin.Length != dims.Count)
-            throw new ModelReadException(Diagnostics.InvalidInputPin, "InputShape", string.Join(",", pin), "the input '" + input.Name + "' has " + dims.Count + " dimensions, batch first, and the shape gives " + pin.Length);
-        var full = new long[dims.Count];
+            throw new ModelReadException(Diagnostics.InvalidInputPin, "InputShape", string.Join(",", pin), "the input '" + input.Name + "' has " + dims.Count + " dimensions and the shape gives " + pin.Length);
+        var full = new int[dims.Count];
+        long total = 1;
         for (int i = 0; i < dims.Count; i++)
         {
             bool symbolic = IsSymbolic(dims[i]);
@@ -402,13 +357,11 @@ internal static partial class OnnxReader
             }
             if (d < 1 || d > MaxTensorElements)
                 throw new ModelReadException(Diagnostics.ShapeMismatch, path, input.Name, "input dimension " + i + " is " + d + "; Qtaml needs positive sizes");
-            full[i] = d;
+            total = Math.Min(total * d, 1L << 40);
+            full[i] = (int)d;
         }
-        long batch = full[0];
-        var shape = full.Skip(1).Select(d => (int)d).ToList();
-        if (shape.Count == 0) shape.Add(1);
-        if (shape.Aggregate(batch, (a, b) => a * b) > MaxTensorElements) throw new ModelReadException(Diagnostics.ShapeMismatch, path, input.Name, "the input is larger than Qtaml supports");
-        return (shape.ToArray(), (int)batch);
+        if (total > MaxTensorElements) throw new ModelReadException(Diagnostics.ShapeMismatch, path, input.Name, "the input is larger than Qtaml supports");
+        return full.Length == 0 ? new[] { 1 } : full;
     }
 
     /// <summary>A dimension the file names (dim_param) or leaves unset, rather than giving its size.</summary>
@@ -447,7 +400,7 @@ internal static partial class OnnxReader
         Context context = r.Context;
         switch (node.OpType)
         {
-            case "Gemm": r.Data(node, name); ReadGemm(context, node, name, network, a); break;
+            case "Gemm": return ReadGemm(r, node, name, a);
             case "MatMul":
                 if (r.IsValue(node.Input[1])) return network.MatMul(name, r.Data(node, name), r.Data(node, name, 1));
                 r.Data(node, name);
@@ -504,24 +457,24 @@ internal static partial class OnnxReader
             {
                 int value = r.Data(node, name);
                 int axis = r.Axis(value, a.Int("axis", -1), name, "LayerNormalization");
-                if (axis != network.Shape.Length - 1) throw network.Mismatch(name, "LayerNormalization is supported over the last axis only");
                 if (a.Int("stash_type", 1) != 1) throw network.Mismatch(name, "LayerNormalization with stash_type " + a.Int("stash_type", 1) + " is not supported; Qtaml computes its statistics in float32 (stash_type 1)");
-                int length = network.Shape[network.Shape.Length - 1];
+                // Normalizing the axes from 'axis' on is normalizing the last axis of the input reshaped to [leading..., rest].
+                int[] shape = network.ShapeOf(value);
+                int length = Shape.Length(shape.Skip(axis).ToArray());
+                if (axis != shape.Length - 1) network.Reshape(name + " (axes from " + axis + " as one)", shape.Take(axis).Concat(new[] { length }).ToArray());
                 float[]? beta = node.Input.Count > 2 && node.Input[2].Length > 0 ? context.Vector(node.Input[2], name, length) : null;
-                return network.LayerNorm(name, context.Vector(node.Input[1], name, length), beta, a.Float("epsilon", 1e-5f));
+                int normalized = network.LayerNorm(name, context.Vector(node.Input[1], name, length), beta, a.Float("epsilon", 1e-5f));
+                if (axis == shape.Length - 1) return normalized;
+                network.Reshape(name + " (back to " + Shape.Format(shape) + ")", shape);
+                return network.Current;
             }
             case "Transpose":
             {
                 int value = r.Data(node, name);
                 long[] perm = a.Ints("perm");
-                int rank = network.Shape.Length, onnxRank = rank + (r.HasBatch[value] ? 1 : 0);
-                if (perm.Length == 0) perm = Enumerable.Range(0, onnxRank).Reverse().Select(i => (long)i).ToArray();
-                if (perm.Length != onnxRank) throw network.Mismatch(name, "Transpose perm [" + string.Join(", ", perm) + "] does not fit a rank-" + onnxRank + " tensor");
-                if (r.HasBatch[value])
-                {
-                    if (perm[0] != 0) throw network.Mismatch(name, "Transpose moves the batch axis; Qtaml compiles batch 1 and needs it first");
-                    perm = perm.Skip(1).Select(p => p - 1).ToArray();
-                }
+                int rank = network.ShapeOf(value).Length;
+                if (perm.Length == 0) perm = Enumerable.Range(0, rank).Reverse().Select(i => (long)i).ToArray();
+                if (perm.Length != rank) throw network.Mismatch(name, "Transpose perm [" + string.Join(", ", perm) + "] does not fit a rank-" + rank + " tensor");
                 return network.Transpose(name, perm.Select(p => p < 0 || p >= rank ? -1 : (int)p).ToArray());
             }
             case "ReduceMean": return ReadReduce(r, node, name, a, ReduceKind.Mean, axesInputFrom: 18);
@@ -539,7 +492,14 @@ internal static partial class OnnxReader
                 long to = a.Int("to", 0);
                 if (to is ConstantTensor.Float or ConstantTensor.Double) return r.Data(node, name);
                 if (to == Float16) return Unary(r, node, name, UnaryKind.RoundToHalf);
-                throw network.Mismatch(name, "Cast of a computed value to ONNX type " + to + " is not supported; Qtaml computes in float32 (casts to float, double and float16 compile)");
+                // To bool: 1 where the value is not 0 (booleans are 0 and 1 at run time), as Not twice computes it.
+                const long Bool = 9;
+                if (to == Bool)
+                {
+                    Unary(r, node, name + " (is zero)", UnaryKind.Not);
+                    return network.Unary(name, UnaryKind.Not);
+                }
+                throw network.Mismatch(name, "Cast of a computed value to ONNX type " + to + " is not supported; Qtaml computes in float32 (casts to float, double, float16 and bool compile)");
             }
             case "ConvTranspose": return ReadConvTranspose(r, node, name, a);
             case "If": return ReadIf(r, node, name, a);
@@ -560,7 +520,7 @@ internal static partial class OnnxReader
                 if (!a.Has("axis")) throw new ModelReadException(Diagnostics.MalformedFile, context.Path, "Concat node '" + name + "' has no axis; ONNX requires one");
                 Operand[] parts = Enumerable.Range(0, node.Input.Count).Select(i => r.Operand(node, name, i)).ToArray();
                 Operand first = parts.FirstOrDefault(p => !p.IsConstant) ?? throw network.Mismatch(name, "Concat of constants only; fold it when exporting");
-                // A constant part (a class token [1, 1, D]) has the values' rank once its batch axis is gone.
+                // A constant part of lower rank (a scalar made a vector) is aligned from the right, as broadcasting would.
                 int rank = first.Shape.Length;
                 parts = parts.Select(p => !p.IsConstant || p.Shape.Length == rank ? p
                     : p.Shape.Length < rank ? Operand.OfConstant(p.Constant!, Enumerable.Repeat(1, rank - p.Shape.Length).Concat(p.Shape).ToArray())
@@ -579,10 +539,10 @@ internal static partial class OnnxReader
             }
             case "Flatten":
             {
-                r.Data(node, name);
-                long axis = a.Int("axis", 1);
-                if (axis != 1) throw network.Mismatch(name, "Flatten with axis " + axis + " is not supported; Qtaml flattens everything after the batch dimension (axis 1)");
-                network.Flatten(name);
+                int value = r.Data(node, name);
+                long axis = a.Int("axis", 1), rank = network.ShapeOf(value).Length;
+                if (axis < -rank || axis > rank) throw network.Mismatch(name, "Flatten axis " + axis + " is outside the " + rank + " axes of its input");
+                network.Flatten(name, (int)(axis < 0 ? axis + rank : axis));
                 break;
             }
             case "Reshape": ReadReshape(r, context, node, name, network, a); break;
@@ -621,14 +581,7 @@ internal static partial class OnnxReader
             network.Softmax(name, log);
             return network.Current;
         }
-        long onnxAxis = a.Int("axis", 1);
-        int onnxRank = shape.Length + (r.HasBatch[value] ? 1 : 0);
-        long positive = onnxAxis < 0 ? onnxAxis + onnxRank : onnxAxis;
-        if (positive < 0 || positive >= onnxRank) throw network.Mismatch(name, node.OpType + " axis " + onnxAxis + " is outside the tensor's " + onnxRank + " axes");
-        // Our axis where the flattened block starts; the batch axis (size 1) is part of the leading block or, at axis 0, of a block of one batch.
-        if (positive == 0 && r.HasBatch[value] && r.Batch > 1)
-            throw network.Mismatch(name, node.OpType + " with axis 0 (opset " + r.Opset + ") normalizes across the " + r.Batch + " samples of the batch; Qtaml computes samples one at a time");
-        int start = Math.Max(0, (int)positive - (r.HasBatch[value] ? 1 : 0));
+        int start = r.Axis(value, a.Int("axis", 1), name, node.OpType);
         if (start == shape.Length - 1)
         {
             network.Softmax(name, log);
@@ -696,12 +649,23 @@ internal static partial class OnnxReader
     }
 
     /// <summary>
-    /// Whether a constant adds one value per output channel: a scalar, [C] after a dense layer (its last axis),
-    /// [C, 1, 1] after a Conv. ([C] after a Conv broadcasts against the width axis, not the channels.)
+    /// Whether a constant adds one value per output channel without changing the layer's output shape: a scalar,
+    /// [C] after a dense layer (its last axis), [C, 1, 1] after a 2-D Conv ([C, 1] after a 1-D one), each with any
+    /// leading unit axes up to the output's rank. ([C] after a Conv broadcasts against the width axis, not the channels.)
     /// </summary>
-    private static bool IsBias(WeightLayer layer, Operand constant) => constant.Length == 1
-        || (layer is DenseLayer && constant.Shape.Length == 1 && constant.Shape[0] == layer.Channels)
-        || (layer is ConvLayer && constant.Shape.Length == 3 && constant.Shape[0] == layer.Channels && constant.Shape[1] == 1 && constant.Shape[2] == 1);
+    private static bool IsBias(WeightLayer layer, Operand constant)
+    {
+        int[] output = layer.OutputShape, own = constant.Shape.SkipWhile(d => d == 1).ToArray();
+        if (constant.Shape.Length > output.Length) return false;
+        if (constant.Length == 1) return true;
+        int channels = layer.Channels;
+        return layer switch
+        {
+            DenseLayer => own.Length == 1 && own[0] == channels,
+            ConvLayer => own.Length == output.Length - 1 && own[0] == channels && own.Skip(1).All(d => d == 1),
+            _ => false,
+        };
+    }
 
     /// <summary>
     /// BatchNormalization at inference: y = x·a + c per channel (ONNX axis 1), a = γ/√(var + ε), c = β − a·mean.
@@ -715,8 +679,8 @@ internal static partial class OnnxReader
         if (a.Int("training_mode", 0) != 0) throw network.Mismatch(name, "BatchNormalization has training_mode = 1 (batch statistics); export the model in inference mode");
         int value = r.Data(node, name);
         int[] shape = network.Shape;
-        if (!r.HasBatch[value] || shape.Length < 1) throw network.Mismatch(name, "BatchNormalization normalizes ONNX axis 1, and this value has no batch axis in front of it");
-        int channels = shape[0];
+        if (shape.Length < 2) throw network.Mismatch(name, "BatchNormalization normalizes axis 1 of (N, C, ...), and its input is " + Shape.Format(shape));
+        int channels = shape[1];
         float[] gamma = r.Context.Vector(node.Input[1], name, channels), beta = r.Context.Vector(node.Input[2], name, channels);
         float[] mean = r.Context.Vector(node.Input[3], name, channels), variance = r.Context.Vector(node.Input[4], name, channels);
         (float[] scale, float[] shift) = network.BatchNormalizationAffine(name, gamma, beta, mean, variance, a.Float("epsilon", 1e-5f));
@@ -728,14 +692,45 @@ internal static partial class OnnxReader
             producer.FoldAffine(scale, shift);
             return value;
         }
-        int[] perChannel = new[] { channels }.Concat(Enumerable.Repeat(1, shape.Length - 1)).ToArray();
+        int[] perChannel = new[] { channels }.Concat(Enumerable.Repeat(1, shape.Length - 2)).ToArray();
         int scaled = network.Binary(name + " (scale)", BinaryKind.Mul, network.ValueOperand(value), Operand.OfConstant(scale, perChannel));
         return network.Binary(name + " (shift)", BinaryKind.Add, network.ValueOperand(scaled), Operand.OfConstant(shift, perChannel));
     }
 
+    /// <summary>
+    /// Gemm, alpha·A'·B' + beta·C. With a constant B it is a dense layer (weights quantized and protected), A
+    /// transposed first if transA; with a computed B, a product of two values, scaled, plus C (constant or computed).
+    /// </summary>
+    private static int ReadGemm(Reading r, NodeProto node, string name, NodeAttributes a)
+    {
+        NetworkBuilder network = r.Network;
+        int left = r.Data(node, name);
+        if (network.ShapeOf(left).Length != 2) throw network.Mismatch(name, "Gemm needs a matrix A but gets " + Shape.Format(network.ShapeOf(left)) + "; add a Flatten");
+        if (a.Int("transA", 0) != 0) left = network.Transpose(name + " (A transposed)", SwapAxes);
+        if (!r.IsValue(node.Input[1]))
+        {
+            network.Current = left;
+            ReadGemm(r.Context, node, name, network, a);
+            return network.Current;
+        }
+        int right = r.Data(node, name, 1);
+        if (network.ShapeOf(right).Length != 2) throw network.Mismatch(name, "Gemm needs a matrix B but gets " + Shape.Format(network.ShapeOf(right)));
+        if (a.Int("transB", 0) != 0) right = network.Transpose(name + " (B transposed)", SwapAxes);
+        float alpha = a.Float("alpha", 1f), beta = a.Float("beta", 1f);
+        int result = network.MatMul(name, left, right);
+        if (alpha != 1f) result = network.Binary(name + " (times alpha)", BinaryKind.Mul, network.ValueOperand(result), Operand.OfConstant(new[] { alpha }, Scalar));
+        if (node.Input.Count < 3 || node.Input[2].Length == 0 || beta == 0f) return result;
+        Operand c = r.Operand(node, name, 2);
+        if (c.IsConstant) c = Operand.OfConstant(c.Constant!.Select(v => beta * v).ToArray(), c.Shape);
+        else if (beta != 1f) c = network.ValueOperand(network.Binary(name + " (C times beta)", BinaryKind.Mul, c, Operand.OfConstant(new[] { beta }, Scalar)));
+        return network.Binary(name + " (plus C)", BinaryKind.Add, network.ValueOperand(result), c);
+    }
+
+    /// <summary>The permutation that transposes a matrix.</summary>
+    private static readonly int[] SwapAxes = { 1, 0 };
+
     private static void ReadGemm(Context context, NodeProto node, string name, NetworkBuilder network, NodeAttributes a)
     {
-        if (a.Int("transA", 0) != 0) throw network.Mismatch(name, "Gemm with transA = 1 is not supported");
         float alpha = a.Float("alpha", 1f), beta = a.Float("beta", 1f);
         bool transB = a.Int("transB", 0) != 0;
         (int[] dims, float[] w) = context.Tensor(node.Input[1], name);
@@ -762,31 +757,35 @@ internal static partial class OnnxReader
         network.Dense(name, "MatMul", Transpose(w, dims[0], dims[1]), dims[1], dims[0], null);
     }
 
+    /// <summary>Reshape to a constant shape: 0 copies the input's dimension at that position (unless allowzero), one -1 takes what is left.</summary>
     private static void ReadReshape(Reading r, Context context, NodeProto node, string name, NetworkBuilder network, NodeAttributes a)
     {
         int value = r.Data(node, name);
         long[] target = context.Longs(node.Input[1], name);
-        int total = Shape.Length(network.Shape);
-        // With the batch axis, the first entry is the batch (its size, -1 or 0 for "as it is"); the rest may hold one
-        // -1 for "whatever is left". Any other first entry would move values between samples.
-        bool batched = target.Length > 1 && r.HasBatch[value];
-        if (batched && target[0] != r.Batch && target[0] != -1 && !(target[0] == 0 && a.Int("allowzero", 0) == 0))
-            throw network.Mismatch(name, "Reshape to [" + string.Join(", ", target) + "] changes the batch axis of " + r.Batch + " sample(s); Qtaml computes samples one at a time");
-        if (batched && target[0] == -1 && target.Skip(1).Contains(-1))
-            throw new ModelReadException(Diagnostics.MalformedFile, context.Path, "node '" + name + "' reshapes to [" + string.Join(", ", target) + "], with more than one -1");
-        long[] rest = batched ? target.Skip(1).ToArray() : target;
+        int[] shape = network.ShapeOf(value);
+        int total = Shape.Length(shape);
+        bool copies = a.Int("allowzero", 0) == 0;
         long known = 1;
         int unknown = 0;
-        foreach (long d in rest)
+        var result = new long[target.Length];
+        for (int i = 0; i < target.Length; i++)
         {
+            long d = target[i];
+            if (d == 0 && copies)
+            {
+                if (i >= shape.Length) throw network.Mismatch(name, "Reshape to [" + string.Join(", ", target) + "] copies dimension " + i + ", which its input " + Shape.Format(shape) + " does not have");
+                d = shape[i];
+            }
+            result[i] = d;
             if (d == -1) unknown++;
             else if (d > 0) known = Math.Min(known * d, 1L << 40);
-            else throw network.Mismatch(name, "Reshape to [" + string.Join(", ", target) + "] is not supported" + (d == 0 && a.Int("allowzero", 0) == 0 ? " (0 copies an input dimension; write the size)" : ""));
+            else throw network.Mismatch(name, "Reshape to [" + string.Join(", ", target) + "] is not supported" + (d == 0 ? " (an empty tensor)" : ""));
         }
-        if (unknown > 1 || (unknown == 0 && known != total) || (unknown == 1 && total % known != 0))
-            throw network.Mismatch(name, "Reshape to [" + string.Join(", ", target) + "] does not fit " + total + " values");
-        int[] result = rest.Select(d => d == -1 ? (int)(total / known) : (int)d).ToArray();
-        network.Reshape(name, result.Length == 0 ? new[] { total } : result);
+        if (unknown > 1) throw new ModelReadException(Diagnostics.MalformedFile, context.Path, "node '" + name + "' reshapes to [" + string.Join(", ", target) + "], with more than one -1");
+        if ((unknown == 0 && known != total) || (unknown == 1 && total % known != 0))
+            throw network.Mismatch(name, "Reshape to [" + string.Join(", ", target) + "] does not fit the " + total + " values of " + Shape.Format(shape));
+        int[] resolved = result.Select(d => d == -1 ? (int)(total / known) : (int)d).ToArray();
+        network.Reshape(name, resolved.Length == 0 ? new[] { total } : resolved);
     }
 
     private static void ReadConv(Context context, NodeProto node, string name, NetworkBuilder network, NodeAttributes a)
@@ -799,7 +798,7 @@ internal static partial class OnnxReader
         if (declared.Length > 0 && !declared.SequenceEqual(kernel.Select(k => (long)k)))
             throw new ModelReadException(Diagnostics.MalformedFile, context.Path, "Conv node '" + name + "' has kernel_shape [" + string.Join(", ", declared) + "] but its weight is " + Shape.Format(dims));
         long groups = a.Int("group", 1);
-        if (groups < 1 || groups > network.Shape[0]) throw network.Mismatch(name, "group = " + groups + " must be between 1 and the " + network.Shape[0] + " input channels");
+        if (groups < 1 || groups > network.Shape[1]) throw network.Mismatch(name, "group = " + groups + " must be between 1 and the " + network.Shape[1] + " input channels");
         (Window window, int[] pads) = ReadWindow(context, a, name, network, kernel, dilated: true);
         float[]? bias = node.Input.Count > 2 && node.Input[2].Length > 0 ? context.Tensor(node.Input[2], name).Values : null;
         network.Conv(name, w, dims, bias, window, pads, (int)groups);
@@ -844,7 +843,7 @@ internal static partial class OnnxReader
             case "SAME_UPPER":
             case "SAME_LOWER":
                 for (int d = 0; d < rank; d++)
-                    (begin[d], end[d]) = Same(network.Shape[1 + d], (kernel[d] - 1L) * dilations[d] + 1, strides[d], autoPad == "SAME_UPPER");
+                    (begin[d], end[d]) = Same(network.Shape[2 + d], (kernel[d] - 1L) * dilations[d] + 1, strides[d], autoPad == "SAME_UPPER");
                 break;
             default:
                 throw new ModelReadException(Diagnostics.MalformedFile, context.Path, "node '" + name + "' has auto_pad = '" + autoPad + "'; ONNX defines NOTSET, VALID, SAME_UPPER and SAME_LOWER");
@@ -899,7 +898,8 @@ internal static partial class OnnxReader
 
         private ModelReadException Shape(string node, string reason) => new(Diagnostics.ShapeMismatch, Path, node, reason);
 
-        public (int[] Dims, float[] Values) Tensor(string tensorName, string node)
+        /// <summary>A float tensor; with <paramref name="finite"/> (a weight) NaN and infinity are refused as QTAML007.</summary>
+        public (int[] Dims, float[] Values) Tensor(string tensorName, string node, bool finite = true)
         {
             if (!_initializers.TryGetValue(tensorName, out TensorProto? tensor))
                 throw Shape(node, "the weight '" + tensorName + "' is computed at run time; Qtaml needs it as a graph initializer");
@@ -923,7 +923,7 @@ internal static partial class OnnxReader
                     throw new ModelReadException(Diagnostics.MalformedFile, Path, "the tensor '" + tensorName + "' claims " + count + " floats but holds " + tensor.FloatData.Count);
                 values = tensor.FloatData.ToArray();
             }
-            if (values.Any(v => float.IsNaN(v) || float.IsInfinity(v))) throw new ModelReadException(Diagnostics.NonFiniteWeights, Path, tensorName);
+            if (finite && values.Any(v => float.IsNaN(v) || float.IsInfinity(v))) throw new ModelReadException(Diagnostics.NonFiniteWeights, Path, tensorName);
             return (dims, values);
         }
 

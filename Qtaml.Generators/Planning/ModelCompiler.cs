@@ -267,7 +267,7 @@ internal static class ModelCompiler
         NpyArray rows = NpyReader.Read(bytes, CalibrationProfile.MaxSamples);
         if (rows.Rows == 0) throw new FormatException("it holds no samples");
         if (rows.RowLength != graph.InputLength)
-            throw new FormatException("its samples have " + rows.RowLength + " values (shape " + Shape.Format(rows.Shape) + ") and the model's input " + Shape.Format(graph.InputShape) + " has " + graph.InputLength + "; save an array of shape [N, " + string.Join(", ", graph.InputShape) + "]");
+            throw new FormatException("its samples have " + rows.RowLength + " values (shape " + Shape.Format(rows.Shape) + ") and the model's input " + Shape.Format(graph.InputShape) + " has " + graph.InputLength + "; save an array of shape [N, " + string.Join(", ", graph.InputShape.Length > 1 && graph.InputShape[0] == 1 ? graph.InputShape.Skip(1) : graph.InputShape) + "], one input a row");
         for (int s = 0; s < rows.Rows; s++)
             if (rows.Row(s).Any(v => double.IsNaN(v) || double.IsInfinity(v))) throw new FormatException("sample " + s + " holds NaN or infinity");
         return rows;

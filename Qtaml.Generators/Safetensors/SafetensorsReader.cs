@@ -29,6 +29,8 @@ internal static class SafetensorsReader
     private static readonly char[] OptionSeparator = { '=' };
     private static readonly char[] ShapeSeparators = { ',', 'x', ' ' };
 
+    private static readonly int[] OneSample = { 1 };
+
     private sealed record TensorEntry(string DType, int[] Shape, long Begin, long End);
 
     public static NetworkGraph Read(string path, byte[] bytes)
@@ -38,7 +40,8 @@ internal static class SafetensorsReader
             throw new ModelReadException(Diagnostics.MalformedFile, path,
                 "the checkpoint's __metadata__ has no 'qtaml.input' and 'qtaml.layers' entries declaring the layer sequence (see the README: safetensors)");
 
-        int[] inputShape = ParseShape(path, inputText);
+        // qtaml.input declares one sample; the network computes it as a batch of one, (1, ...), as an ONNX export would.
+        int[] inputShape = OneSample.Concat(ParseShape(path, inputText)).ToArray();
         var network = new NetworkBuilder(path, inputShape);
         var reader = new TensorReader(path, bytes, dataStart, tensors);
         int index = 0;

@@ -59,15 +59,16 @@ internal static class AxisMapKernels
     /// <summary>Instance normalization: per channel, the mean, then the variance of the deviations (two passes), then the affine map.</summary>
     public static void WriteInstanceNorm(SourceWriter w, Step step, InstanceNormLayer n)
     {
-        w.Line("/// <summary>" + Escape.XmlDoc(n.Name) + ": instance normalization of " + n.Channels + " channels of " + n.Plane + " values, epsilon " + Literals.Float(n.Epsilon) + ".</summary>");
+        w.Line("/// <summary>" + Escape.XmlDoc(n.Name) + ": instance normalization of " + (n.Images > 1 ? n.Images + " images of " : "") + n.Channels + " channels of " + n.Plane + " values, epsilon " + Literals.Float(n.Epsilon) + ".</summary>");
         using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
         {
             w.Line(KernelContext.LengthCheck(("x", n.InputLength), ("y", n.InputLength)));
             w.Line("ReadOnlySpan<float> scale = " + step.Method + "_Scale, bias = " + step.Method + "_Bias;");
-            using (w.Block("for (int c = 0; c < " + n.Channels + "; c++)"))
+            using (w.Block("for (int p = 0; p < " + n.Planes + "; p++)"))
             {
-                w.Line("ReadOnlySpan<float> plane = x.Slice(c * " + n.Plane + ", " + n.Plane + ");");
-                w.Line("Span<float> result = y.Slice(c * " + n.Plane + ", " + n.Plane + ");");
+                w.Line("int c = " + (n.Images > 1 ? "p % " + n.Channels : "p") + ";");
+                w.Line("ReadOnlySpan<float> plane = x.Slice(p * " + n.Plane + ", " + n.Plane + ");");
+                w.Line("Span<float> result = y.Slice(p * " + n.Plane + ", " + n.Plane + ");");
                 w.Line("float sum = 0f;");
                 w.Line("for (int i = 0; i < " + n.Plane + "; i++) sum += plane[i];");
                 w.Line("float mean = sum / " + n.Plane + "f, squares = 0f;");

@@ -53,7 +53,7 @@ internal static class ConvKernels
     {
         Window win = c.Window;
         Plane v = Plane.Of(c);
-        ValueInfo input = k.Value(step.Inputs[0]);
+        ValueInfo input = k.Value(step.Inputs[0]).Image();
         bool pads = win.PadTop > 0 || win.PadLeft > 0 || (v.OutH - 1) * win.StrideH + win.ExtentH > v.InH || (v.OutW - 1) * win.StrideW + win.ExtentW > v.InW;
         bool planes = input.Layout == Layout.Planes;
         // One channel in planes is already channels-last with stride 1; a channels-last input keeps its slots.
@@ -67,7 +67,7 @@ internal static class ConvKernels
     /// <summary>Declares <c>pixels</c>, a reference to the input channels-last inside its zero border.</summary>
     private static void WriteStaging(SourceWriter w, KernelContext k, Step step, ConvLayer c, string method, Staging s)
     {
-        ValueInfo input = k.Value(step.Inputs[0]);
+        ValueInfo input = k.Value(step.Inputs[0]).Image();
         Window win = c.Window;
         Plane plane = Plane.Of(c);
         if (!s.Stages)
@@ -181,10 +181,10 @@ internal static class ConvKernels
         // One group: its channels padded to the slots. Several: each group is whole vectors of 8 (ChooseKernels).
         int groupSlots = groups == 1 ? slots : groupOut;
         long table = (long)groups * taps * groupSlots;
-        ValueInfo input = k.Value(step.Inputs[0]);
+        ValueInfo input = k.Value(step.Inputs[0]).Image();
         int channelStride = input.Layout == Layout.ChannelsLast ? input.ChannelSlots : c.InChannels;
         Staging s = Stage(k, step, c, channelStride);
-        ValueInfo output = k.Value(step.Output);
+        ValueInfo output = k.Value(step.Output).Image();
 
         w.Line("/// <summary>" + Escape.XmlDoc(c.Name) + ": Conv " + Shape.Format(c.InputShape) + " -> " + Shape.Format(c.OutputShape) + ", kernel " + win
             + (groups > 1 ? ", " + groups + " groups" : "") + (step.FusedRelu ? ", ReLU fused in" : "") + "; reads " + (input.Layout == Layout.ChannelsLast ? "channels-last (" + input.ChannelSlots + " slots)" : "planes")
@@ -333,10 +333,10 @@ internal static class ConvKernels
         Window win = c.Window;
         QuantizedLayer? q = k.IsQuantized ? k.Quantized(c) : null;
         int slots = AssignLayouts.Slots(c.OutChannels), taps = win.Size;
-        ValueInfo input = k.Value(step.Inputs[0]);
+        ValueInfo input = k.Value(step.Inputs[0]).Image();
         // Vectors of channels are loaded from the input, so it is staged with the padded slots unless it has them.
         Staging s = Stage(k, step, c, slots);
-        ValueInfo output = k.Value(step.Output);
+        ValueInfo output = k.Value(step.Output).Image();
         w.Line("/// <summary>" + Escape.XmlDoc(c.Name) + ": depthwise Conv " + Shape.Format(c.InputShape) + " -> " + Shape.Format(c.OutputShape) + ", kernel " + win
             + (step.FusedRelu ? ", ReLU fused in" : "") + "; channels-last with " + slots + " slots.</summary>");
         using (w.Block(Signature(k, method)))

@@ -268,5 +268,9 @@ internal static class ElementwiseKernels
 
     public static string Describe(Operand o) => (o.IsConstant ? (o.Length == 1 ? "the constant " + Literals.Float(o.Constant![0]) : "a constant ") : "a value ") + (o.Length == 1 ? "" : Shape.Format(o.Shape));
 
-    private static bool Same(int[] a, int[] b) => a.Length == b.Length && a.SequenceEqual(b);
+    /// <summary>
+    /// Whether an operand holds one value per output element in the output's order: broadcasting only repeats, so
+    /// that is so exactly when the element counts agree (leading unit axes aside, the shapes are the same).
+    /// </summary>
+    private static bool Same(int[] operand, int[] output) => Shape.LongLength(operand) == Shape.LongLength(output);
 }

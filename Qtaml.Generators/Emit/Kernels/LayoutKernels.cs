@@ -1,3 +1,4 @@
+using System;
 using Qtaml.Generators.Lowering;
 
 namespace Qtaml.Generators.Emit.Kernels;
@@ -8,15 +9,24 @@ internal static class LayoutKernels
     /// <summary>Copies a channels-last value into the ONNX graph's channel planes (the padding slots are dropped).</summary>
     public static void WriteToPlanes(SourceWriter w, Step step, ValueInfo value)
     {
-        int channels = value.Shape[0], positions = value.Positions, slots = value.ChannelSlots;
-        w.Line("/// <summary>[" + positions + " positions][" + slots + " slots] channels-last to [" + channels + "][" + positions + "] planes.</summary>");
+        int images = value.Images, channels = value.Channels, positions = value.Positions, slots = value.ChannelSlots;
+        w.Line("/// <summary>" + (images > 1 ? images + " images, each " : "") + "[" + positions + " positions][" + slots + " slots] channels-last to [" + channels + "][" + positions + "] planes.</summary>");
         using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
         {
-            w.Line(KernelContext.LengthCheck(("x", (long)positions * slots), ("y", (long)channels * positions)));
+            w.Line(KernelContext.LengthCheck(("x", (long)images * positions * slots), ("y", (long)images * channels * positions)));
             w.Line("ref float source = ref MemoryMarshal.GetReference(x);");
             w.Line("ref float target = ref MemoryMarshal.GetReference(y);");
+            IDisposable? imageLoop = null;
+            if (images > 1)
+            {
+                imageLoop = w.Block("for (nuint n = 0; n < " + images + "; n++)");
+                w.Line("ref float image = ref Unsafe.Add(ref source, n * " + (long)positions * slots + ");");
+                w.Line("ref float planes = ref Unsafe.Add(ref target, n * " + (long)channels * positions + ");");
+            }
+            string from = images > 1 ? "image" : "source", to = images > 1 ? "planes" : "target";
             using (w.Block("for (nuint c = 0; c < " + channels + "; c++)"))
-                w.Line("for (nuint p = 0; p < " + positions + "; p++) Unsafe.Add(ref target, c * " + positions + " + p) = Unsafe.Add(ref source, p * " + slots + " + c);");
+                w.Line("for (nuint p = 0; p < " + positions + "; p++) Unsafe.Add(ref " + to + ", c * " + positions + " + p) = Unsafe.Add(ref " + from + ", p * " + slots + " + c);");
+            imageLoop?.Dispose();
         }
         w.Line();
     }

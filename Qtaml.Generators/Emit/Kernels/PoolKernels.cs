@@ -9,7 +9,7 @@ internal static class PoolKernels
 {
     public static void Write(SourceWriter w, KernelContext k, Step step, PoolLayer p)
     {
-        ValueInfo input = k.Value(step.Inputs[0]);
+        ValueInfo input = k.Value(step.Inputs[0]).Image();
         if (input.Layout == Layout.ChannelsLast) WriteChannelsLast(w, step, p, input.ChannelSlots);
         else WritePlanes(w, step, p);
     }

@@ -101,20 +101,27 @@ internal static class TensorKernels
 
     public static void WriteTranspose(SourceWriter w, Step step, TransposeLayer t)
     {
-        int[] input = t.InputShape, output = t.OutputShape;
+        (int[] input, int[] perm) = CanonicalTranspose(t.InputShape, t.Perm);
+        int[] output = perm.Select(p => input[p]).ToArray();
         int[] inStrides = Shape.BroadcastStrides(input, input);
-        w.Line("/// <summary>" + Escape.XmlDoc(t.Name) + ": Transpose " + Shape.Format(input) + " -> " + Shape.Format(output) + ", axes (" + string.Join(", ", t.Perm) + ").</summary>");
+        w.Line("/// <summary>" + Escape.XmlDoc(t.Name) + ": Transpose " + Shape.Format(t.InputShape) + " -> " + Shape.Format(t.OutputShape) + ", axes (" + string.Join(", ", t.Perm) + ")"
+            + (input.Length < t.InputShape.Length ? "; as " + Shape.Format(input) + " moved by (" + string.Join(", ", perm) + "), unit axes dropped and axes that move together merged" : "") + ".</summary>");
         using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
         {
             int last = output.Length - 1;
-            if (last > 0 && t.Perm[last] == last && output[last] >= 4)
+            if (perm.Select((p, i) => p == i).All(same => same))
+            {
+                // Only unit axes move: the data is already in order.
+                w.Line("x.Slice(0, " + t.InputLength + ").CopyTo(y);");
+            }
+            else if (last > 0 && perm[last] == last && output[last] >= 4)
             {
                 // The last axis stays where it is: copy whole runs of it.
                 int run = output[last];
                 w.Line("int o = 0;");
                 var outer = new List<IDisposable>();
                 for (int d = 0; d < last; d++) outer.Add(w.Block("for (int i" + d + " = 0; i" + d + " < " + output[d] + "; i" + d + "++)"));
-                w.Line("x.Slice(" + string.Join(" + ", Enumerable.Range(0, last).Select(d => "i" + d + " * " + inStrides[t.Perm[d]])) + ", " + run + ").CopyTo(y.Slice(o, " + run + "));");
+                w.Line("x.Slice(" + string.Join(" + ", Enumerable.Range(0, last).Select(d => "i" + d + " * " + inStrides[perm[d]])) + ", " + run + ").CopyTo(y.Slice(o, " + run + "));");
                 w.Line("o += " + run + ";");
                 for (int i = outer.Count - 1; i >= 0; i--) outer[i].Dispose();
             }
@@ -127,11 +134,34 @@ internal static class TensorKernels
                 w.Line("nuint o = 0;");
                 var blocks = new List<IDisposable>();
                 for (int d = 0; d < output.Length; d++) blocks.Add(w.Block("for (nuint i" + d + " = 0; i" + d + " < " + output[d] + "; i" + d + "++)"));
-                w.Line("Unsafe.Add(ref target, o++) = Unsafe.Add(ref source, " + string.Join(" + ", Enumerable.Range(0, output.Length).Select(d => "i" + d + " * " + inStrides[t.Perm[d]])) + ");");
+                w.Line("Unsafe.Add(ref target, o++) = Unsafe.Add(ref source, " + string.Join(" + ", Enumerable.Range(0, output.Length).Select(d => "i" + d + " * " + inStrides[perm[d]])) + ");");
                 for (int i = blocks.Count - 1; i >= 0; i--) blocks[i].Dispose();
             }
         }
         w.Line();
+    }
+
+    /// <summary>
+    /// The same transpose over fewer axes: unit axes dropped (they do not order anything), then input axes that stay
+    /// next to each other in the output merged into one. Copies the same elements in the same order.
+    /// </summary>
+    public static (int[] Shape, int[] Perm) CanonicalTranspose(int[] shape, int[] perm)
+    {
+        int[] kept = Enumerable.Range(0, shape.Length).Where(d => shape[d] != 1).ToArray();
+        if (kept.Length == 0) return (new[] { 1 }, new[] { 0 });
+        var dims = kept.Select(d => shape[d]).ToList();
+        var order = perm.Where(p => shape[p] != 1).Select(p => Array.IndexOf(kept, p)).ToList();
+        // Merge axis a + 1 into a wherever the output reads a then a + 1.
+        for (int i = order.Count - 2; i >= 0; i--)
+        {
+            int a = order[i];
+            if (order[i + 1] != a + 1) continue;
+            dims[a] *= dims[a + 1];
+            dims.RemoveAt(a + 1);
+            order.RemoveAt(i + 1);
+            for (int j = 0; j < order.Count; j++) if (order[j] > a) order[j]--;
+        }
+        return (dims.ToArray(), order.ToArray());
     }
 
     public static void WriteReduce(SourceWriter w, Step step, ReduceLayer r)

@@ -1,0 +1,53 @@
+extern alias gen;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using ModelReadException = gen::Qtaml.Generators.Network.ModelReadException;
+using NetworkGraph = gen::Qtaml.Generators.Network.NetworkGraph;
+using OnnxReader = gen::Qtaml.Generators.Onnx.OnnxReader;
+using ProgramCompiler = gen::Qtaml.Generators.Lowering.ProgramCompiler;
+using WeightLayer = gen::Qtaml.Generators.Network.WeightLayer;
+
+namespace Qtaml.Generators.Tests.Conformance;
+
+/// <summary>
+/// How far each ImageNet architecture of <c>../shared/conformance/onnx-light</c> gets: read and lowered into a kernel
+/// program (no C# compiled). The weighted files are large, so this runs on request only: make them with
+/// <c>make-weights.sh /tmp/light</c>, then <c>QTAML_ONNX_LIGHT=/tmp/light dotnet test -- --filter-method "*Every_onnx_light*"
+/// --explicit only</c>. It fails on a model the reader refuses, and prints one row per model.
+/// </summary>
+public class OnnxLightReport
+{
+    private readonly ITestOutputHelper _output;
+
+    public OnnxLightReport(ITestOutputHelper output) => _output = output;
+
+    [Fact(Explicit = true)]
+    public void Every_onnx_light_model_gets_through_the_reader_and_lowering()
+    {
+        string folder = Environment.GetEnvironmentVariable("QTAML_ONNX_LIGHT") ?? throw new InvalidOperationException("set QTAML_ONNX_LIGHT to the folder make-weights.sh wrote");
+        var table = new StringBuilder("| model | layers | weights | steps | read + lower (s) | result |\n|---|---:|---:|---:|---:|---|\n");
+        var refused = new List<string>();
+        foreach (string file in Directory.GetFiles(folder, "*.onnx").OrderBy(f => new FileInfo(f).Length))
+        {
+            string name = Path.GetFileNameWithoutExtension(file);
+            var clock = Stopwatch.StartNew();
+            try
+            {
+                NetworkGraph graph = OnnxReader.Read(name + ".onnx", File.ReadAllBytes(file));
+                var program = ProgramCompiler.Compile(graph);
+                long weights = graph.Layers.OfType<WeightLayer>().Sum(l => (long)l.Weights.Length);
+                table.Append(CultureInfo.InvariantCulture, $"| {name} | {graph.Layers.Length} | {weights:N0} | {program.Steps.Count} | {clock.Elapsed.TotalSeconds:F1} | read and lowered |\n");
+            }
+            catch (ModelReadException e)
+            {
+                string message = e.Descriptor.Id + ": " + string.Format(CultureInfo.InvariantCulture, e.Descriptor.MessageFormat.ToString(CultureInfo.InvariantCulture), e.Arguments);
+                table.Append(CultureInfo.InvariantCulture, $"| {name} | | | | {clock.Elapsed.TotalSeconds:F1} | {message.Replace("|", "\\|", StringComparison.Ordinal)} |\n");
+                refused.Add(name + ": " + message);
+            }
+        }
+        _output.WriteLine(table.ToString());
+        File.WriteAllText(Path.Combine(folder, "report.md"), table.ToString());
+        Assert.Empty(refused);
+    }
+}

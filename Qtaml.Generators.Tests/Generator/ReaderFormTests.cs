@@ -1,0 +1,53 @@
+using System.Globalization;
+using Google.Protobuf;
+using Microsoft.CodeAnalysis;
+using Qtaml.Generators.Onnx.Schema;
+using Qtaml.Generators.Tests.Support;
+
+namespace Qtaml.Generators.Tests.Generator;
+
+/// <summary>
+/// Forms of valid files that exporters and graph tools write and ONNX Runtime runs: nodes stored out of topological
+/// order, If branches nested deeply. And a malformed one ONNX Runtime would misread: an attribute whose value sits in
+/// the field of another type is a QTAML002, never read as 0.
+/// </summary>
+public class ReaderFormTests
+{
+    private static OnnxModelBuilder Mlp() => new OnnxModelBuilder(new long[] { 1, 6 }, seed: 5).Gemm(6, 8).Relu().Gemm(8, 4).Softmax();
+
+    [Fact]
+    public void Nodes_stored_in_reverse_order_compile_as_the_graph_says()
+    {
+        OnnxModelBuilder builder = Mlp();
+        byte[] ordered = builder.Build(new long[] { 1, 4 });
+        ModelProto model = ModelProto.Parser.ParseFrom(ordered);
+        NodeProto[] reversed = model.Graph.Node.Reverse().ToArray();
+        model.Graph.Node.Clear();
+        model.Graph.Node.Add(reversed);
+        byte[] shuffled = model.ToByteArray();
+
+        using var ort = new OnnxRuntimeReference(ordered, builder.InputShape);
+        (Func<float[], float[]> run, _) = OnnxRuntimeComparisonTests.Compile(shuffled, ", Quantize = false");
+        for (int seed = 0; seed < 4; seed++)
+        {
+            float[] input = TestModels.Input(6, seed).Select(v => 2 * v - 1).ToArray();
+            float[] expected = ort.Run(input), actual = run(input);
+            for (int i = 0; i < expected.Length; i++)
+                Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5, $"output {i}: ONNX Runtime {expected[i]}, generated {actual[i]}");
+        }
+    }
+
+    [Fact]
+    public void A_float_attribute_stored_in_the_int_field_is_QTAML002_naming_the_field()
+    {
+        OnnxModelBuilder builder = Mlp();
+        ModelProto model = ModelProto.Parser.ParseFrom(builder.Build(new long[] { 1, 4 }));
+        NodeProto gemm = model.Graph.Node.First(n => n.OpType == "Gemm");
+        gemm.Attribute.Add(new AttributeProto { Name = "alpha", Type = AttributeProto.Types.AttributeType.Float, I = 2 });
+
+        var result = GeneratorHarness.Run(TestModels.Consumer("Models/model.onnx", ", Quantize = false"), new[] { GeneratorHarness.WeightFile("Models/model.onnx", model.ToByteArray()) });
+        Diagnostic error = Assert.Single(result.GeneratorDiagnostics, d => d.Severity == DiagnosticSeverity.Error);
+        Assert.Equal("QTAML002", error.Id);
+        Assert.Contains("gives Gemm's attribute 'alpha' as FLOAT but stores its value in the i (INT) field", error.GetMessage(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+    }
+}
