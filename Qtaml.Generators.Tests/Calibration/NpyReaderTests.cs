@@ -1,5 +1,6 @@
 extern alias gen;
 using System.Text;
+using Qtaml.Calibration;
 using Qtaml.Tools;
 using NpyReader = gen::Qtaml.Generators.Calibration.NpyReader;
 
@@ -28,7 +29,7 @@ public class NpyReaderTests
     [Fact]
     public void Reads_what_numpy_save_writes_row_by_row()
     {
-        var array = NpyReader.Read(NpyFile.Write(Values, 4, 2, 3), maxRows: 100);
+        var array = NpyReader.Read(NpyFile.ToBytes(Values, 4, 2, 3), maxRows: 100);
         Assert.Equal(new[] { 4, 2, 3 }, array.Shape);
         Assert.Equal(4, array.Rows);
         Assert.Equal(6, array.RowLength);
@@ -38,7 +39,7 @@ public class NpyReaderTests
     [Fact]
     public void Keeps_only_the_first_rows_asked_for()
     {
-        var array = NpyReader.Read(NpyFile.Write(Values, 4, 6), maxRows: 3);
+        var array = NpyReader.Read(NpyFile.ToBytes(Values, 4, 6), maxRows: 3);
         Assert.Equal(3, array.Rows);
         Assert.Equal(new[] { 3, 6 }, array.Shape);
         Assert.Equal(Values.Skip(12).Take(6).Select(v => (double)v), array.Row(2));
@@ -81,7 +82,7 @@ public class NpyReaderTests
     public void Refuses_a_file_that_is_not_npy_or_whose_header_overruns_it()
     {
         Assert.Contains("magic", Assert.Throws<FormatException>(() => NpyReader.Read(Encoding.ASCII.GetBytes("not a numpy file at all"), 10)).Message);
-        byte[] truncated = NpyFile.Write(Values, 4, 6).Take(40).ToArray();
+        byte[] truncated = NpyFile.ToBytes(Values, 4, 6).Take(40).ToArray();
         Assert.Contains("truncated", Assert.Throws<FormatException>(() => NpyReader.Read(truncated, 10)).Message);
     }
 }

@@ -50,4 +50,46 @@ public class OnnxLightReport
         File.WriteAllText(Path.Combine(folder, "report.md"), table.ToString());
         Assert.Empty(refused);
     }
+
+    /// <summary>The most weights one class compiles today (QTAML012).</summary>
+    private const long SizeCap = 4_000_000;
+
+    [Fact(Explicit = true)]
+    public void The_onnx_light_models_within_the_size_cap_compile_and_match_OnnxRuntime_in_float()
+    {
+        string folder = Environment.GetEnvironmentVariable("QTAML_ONNX_LIGHT") ?? throw new InvalidOperationException("set QTAML_ONNX_LIGHT to the folder make-weights.sh wrote");
+        var table = new StringBuilder("| model | weights | build (s) | largest error / largest output | top-1 agrees |\n|---|---:|---:|---:|---|\n");
+        var wrong = new List<string>();
+        foreach (string file in Directory.GetFiles(folder, "*.onnx").OrderBy(f => new FileInfo(f).Length))
+        {
+            string name = Path.GetFileNameWithoutExtension(file);
+            byte[] model = File.ReadAllBytes(file);
+            NetworkGraph graph = OnnxReader.Read(name + ".onnx", model);
+            long weights = graph.Layers.OfType<WeightLayer>().Sum(l => (long)l.Weights.Length);
+            if (weights > SizeCap) continue;
+            var clock = Stopwatch.StartNew();
+            (Func<float[], float[]> run, _) = Generator.OnnxRuntimeComparisonTests.Compile(model, ", Quantize = false");
+            double seconds = clock.Elapsed.TotalSeconds;
+            using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(model);
+            string inputName = session.InputMetadata.Keys.First();
+            int[] dims = graph.InputShape;
+            double worst = 0;
+            bool sameClass = true;
+            for (int seed = 0; seed < 2; seed++)
+            {
+                float[] input = Generator.TestModels.Input(dims.Aggregate(1, (a, b) => a * b), seed).Select(v => 2 * v - 1).ToArray();
+                var tensor = new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(input, dims);
+                using var results = session.Run(new[] { Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor(inputName, tensor) });
+                float[] expected = results[0].AsTensor<float>().ToArray(), actual = run(input);
+                double scale = expected.Max(v => Math.Abs(v));
+                worst = Math.Max(worst, expected.Zip(actual, (e, a) => Math.Abs(e - a)).Max() / scale);
+                sameClass &= Array.IndexOf(expected, expected.Max()) == Array.IndexOf(actual, actual.Max());
+            }
+            table.Append(CultureInfo.InvariantCulture, $"| {name} | {weights:N0} | {seconds:F0} | {worst:E1} | {(sameClass ? "yes" : "no")} |\n");
+            if (worst > 1e-4) wrong.Add(name + ": " + worst.ToString("E1", CultureInfo.InvariantCulture));
+        }
+        _output.WriteLine(table.ToString());
+        File.WriteAllText(Path.Combine(folder, "float-report.md"), table.ToString());
+        Assert.Empty(wrong);
+    }
 }

@@ -34,7 +34,7 @@ internal static class OperatorsReport
         ["Greater"] = "booleans as 1/0", ["GreaterOrEqual"] = "booleans as 1/0", ["HardSigmoid"] = "element-wise", ["HardSwish"] = "element-wise",
         ["Identity"] = "no step", ["If"] = "constant condition: only the taken branch; computed condition: both branches, each step guarded, then a Where",
         ["InstanceNormalization"] = "per image and channel over its positions", ["LSTM"] = "one step of one sample per call, state in and out; forward/reverse, default activations; no peepholes, clip or input_forget",
-        ["LayerNormalization"] = "any axis (the axes from it normalized together), stash_type 1", ["LeakyRelu"] = "element-wise", ["Less"] = "booleans as 1/0", ["LessOrEqual"] = "booleans as 1/0",
+        ["LRN"] = "across channels, composed of x², an average pool over channels (zeros counted), Pow and Mul", ["LayerNormalization"] = "any axis (the axes from it normalized together), stash_type 1", ["LeakyRelu"] = "element-wise", ["Less"] = "booleans as 1/0", ["LessOrEqual"] = "booleans as 1/0",
         ["Log"] = "element-wise", ["LogSoftmax"] = "last axis (or the legacy 2-D coercion before opset 13)",
         ["MatMul"] = "with a constant matrix: quantized dense layer on the last axis; of two values: batched product",
         ["Max"] = "variadic, broadcasting", ["MaxPool"] = "1-D/2-D, pads, dilations; no ceil_mode, no indices output", ["Mean"] = "variadic, broadcasting",
@@ -56,7 +56,7 @@ internal static class OperatorsReport
     {
         ["If"] = "ControlFlowTests", ["LSTM"] = "RecurrentCellTests", ["GRU"] = "RecurrentCellTests",
         ["Shape"] = "ConstantFoldingTests", ["Range"] = "ConstantFoldingTests", ["ConstantOfShape"] = "ConstantFoldingTests",
-        ["LayerNormalization"] = "EncoderOperatorTests", ["Gelu"] = "EncoderOperatorTests", ["Erf"] = "EncoderOperatorTests",
+        ["LRN"] = "across channels, composed of x², an average pool over channels (zeros counted), Pow and Mul", ["LayerNormalization"] = "EncoderOperatorTests", ["Gelu"] = "EncoderOperatorTests", ["Erf"] = "EncoderOperatorTests",
         ["Gather"] = "EncoderOperatorTests", ["MatMul"] = "EncoderOperatorTests", ["BatchNormalization"] = "OnnxRuntimeComparisonTests",
     };
 

@@ -158,7 +158,7 @@ public class DiagnosticTests
     private const string CalibrationPath = "Models/calibration.npy";
 
     /// <summary>64 unlabeled inputs for the test MLP (20 values each), as numpy.save writes them.</summary>
-    internal static byte[] Calibration() => Qtaml.Tools.NpyFile.Write(Enumerable.Range(0, 64).SelectMany(i => TestModels.Input(20, 100 + i)).ToArray(), 64, 20);
+    internal static byte[] Calibration() => Qtaml.Calibration.NpyFile.ToBytes(Enumerable.Range(0, 64).SelectMany(i => TestModels.Input(20, 100 + i)).ToArray(), 64, 20);
 
     private static GeneratorHarness.Result Calibrated(string arguments) => GeneratorHarness.Run(TestModels.Consumer(Path, ", Calibration = \"" + CalibrationPath + "\"" + arguments),
         new[] { GeneratorHarness.WeightFile(Path, Mlp()), GeneratorHarness.WeightFile(CalibrationPath, Calibration()) });
@@ -228,7 +228,7 @@ public class DiagnosticTests
     {
         byte[] calibration = defect switch
         {
-            "rows of 9" => Qtaml.Tools.NpyFile.Write(new float[64 * 9], 64, 9),
+            "rows of 9" => Qtaml.Calibration.NpyFile.ToBytes(new float[64 * 9], 64, 9),
             "not npy" => System.Text.Encoding.ASCII.GetBytes("pixels,label\n0,1\n"),
             _ => Calibration(),
         };

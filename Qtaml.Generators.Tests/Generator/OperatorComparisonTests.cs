@@ -20,7 +20,7 @@ public class OperatorComparisonTests
         "GlobalAveragePool", "GlobalMaxPool", "SqueezeUnsqueeze",
         "PadConstant", "PadReflect", "PadEdge", "Slice", "Tile", "Split", "InstanceNormalization", "Cast",
         "ConvTranspose", "ConvTransposeGrouped", "MaxPoolDilated", "CompareWhere", "EqualOrXor", "CastFloat16",
-        "ClipInfinite", "CastBool", "TransposeBatchAxis", "LayerNormalizationAxis1", "ReshapeCopiesDims",
+        "ClipInfinite", "CastBool", "TransposeBatchAxis", "LayerNormalizationAxis1", "ReshapeCopiesDims", "LRN", "LRNSize5",
     };
 
     private static readonly long[] InputShape = { 1, 4, 6, 6 };
@@ -143,6 +143,13 @@ public class OperatorComparisonTests
                 break;
             case "ReshapeCopiesDims":
                 b.Node("Reshape", new[] { b.Int64Initializer("shape", new long[] { 0, 0, -1 }) }).Node("Transpose", Array.Empty<string>(), OnnxModelBuilder.Ints("perm", 0, 2, 1));
+                break;
+            case "LRN":
+                b.Node("LRN", Array.Empty<string>(), OnnxModelBuilder.Int("size", 3), OnnxModelBuilder.Float("alpha", 0.6f), OnnxModelBuilder.Float("beta", 0.75f), OnnxModelBuilder.Float("bias", 1.5f));
+                break;
+            case "LRNSize5":
+                // Two channels either side; bias left at its default of 1. (ONNX Runtime refuses even sizes, so they are not compared.)
+                b.Node("LRN", Array.Empty<string>(), OnnxModelBuilder.Int("size", 5), OnnxModelBuilder.Float("alpha", 0.9f), OnnxModelBuilder.Float("beta", 0.5f));
                 break;
             case "LogSoftmax": break;
             default: throw new ArgumentException(op);

@@ -132,11 +132,11 @@ public sealed class QtamlCommandTests : IDisposable
         (code, output, _) = Qtaml("campaign", Mlp, "--p-flip", "0.1", "--inputs", text);
         Assert.Equal(ExitCodes.InputError, code);
         Assert.Contains("cannot be read", output);
-        string wrongLength = Scratch("short.npy", global::Qtaml.Tools.NpyFile.Write(new float[30], 3, 10));
+        string wrongLength = Scratch("short.npy", global::Qtaml.Calibration.NpyFile.ToBytes(new float[30], 3, 10));
         (code, output, _) = Qtaml("campaign", Mlp, "--p-flip", "0.1", "--inputs", wrongLength);
         Assert.Equal(ExitCodes.InputError, code);
         Assert.Contains("holds rows of 10 values", output);
-        string labels = Scratch("labels.npy", global::Qtaml.Tools.NpyFile.Write(new long[] { 3, 12, 1 }, 3));
+        string labels = Scratch("labels.npy", global::Qtaml.Calibration.NpyFile.ToBytes(new long[] { 3, 12, 1 }, 3));
         (code, output, _) = Qtaml("campaign", Mlp, "--p-flip", "0.1", "--inputs", Calibration, "--max-inputs", "3", "--labels", labels);
         Assert.Equal(ExitCodes.InputError, code);
         Assert.Contains("Label 1 of", output);

@@ -115,4 +115,35 @@ internal static partial class OnnxReader
         int channels = r.Network.Shape[1];
         return r.Network.InstanceNorm(name, r.Context.Vector(node.Input[1], name, channels), r.Context.Vector(node.Input[2], name, channels), a.Float("epsilon", 1e-5f));
     }
+
+    /// <summary>
+    /// Local response normalization across channels, y = x / (bias + alpha/size · Σ x²)^beta, the sum over the size
+    /// channels around each one (floor((size − 1)/2) before, the rest after, zeros outside). Written in layers Qtaml
+    /// has: x², viewed as (N, 1, C, positions) and averaged over a (size × 1) window with zero padding counted (the sum
+    /// over size), scaled, shifted, raised to −beta, times x.
+    /// </summary>
+    private static int ReadLrn(Reading r, NodeProto node, string name, NodeAttributes a)
+    {
+        NetworkBuilder network = r.Network;
+        int x = r.Data(node, name);
+        int[] shape = network.ShapeOf(x);
+        if (shape.Length < 3) throw network.Mismatch(name, "LRN normalizes across the channels of (N, C, positions...), and its input is " + Shape.Format(shape));
+        long size = a.Int("size", 0);
+        if (size < 1 || size > 1 << 16) throw Malformed(r, name, "LRN", "has size " + size + "; ONNX needs a positive size");
+        float alpha = a.Float("alpha", 1e-4f), beta = a.Float("beta", 0.75f), bias = a.Float("bias", 1f);
+        if (!IsFiniteNumber(alpha) || !IsFiniteNumber(beta) || !IsFiniteNumber(bias)) throw network.Mismatch(name, "LRN's alpha, beta and bias must be finite");
+        int channels = shape[1], positions = Shape.Length(shape.Skip(2).ToArray());
+        int squared = network.Binary(name + " (x²)", BinaryKind.Mul, network.ValueOperand(x), network.ValueOperand(x));
+        network.Current = squared;
+        network.Reshape(name + " (channels as rows)", new[] { shape[0], 1, channels, positions });
+        int before = (int)((size - 1) / 2), after = (int)(size - 1 - before);
+        network.Pool(name + " (mean over " + size + " channels)", PoolKind.Average, new Window((int)size, 1, 1, 1, before, 0), new[] { before, 0, after, 0 }, countIncludePad: true);
+        network.Reshape(name + " (back to " + Shape.Format(shape) + ")", shape);
+        int scaled = network.Binary(name + " (bias + alpha · mean)", BinaryKind.Mul, network.ValueOperand(network.Current), Operand.OfConstant(new[] { alpha }, Scalar));
+        int shifted = network.Binary(name + " (shifted)", BinaryKind.Add, network.ValueOperand(scaled), Operand.OfConstant(new[] { bias }, Scalar));
+        int divisor = network.Binary(name + " (^ -beta)", BinaryKind.Pow, network.ValueOperand(shifted), Operand.OfConstant(new[] { -beta }, Scalar));
+        return network.Binary(name, BinaryKind.Mul, network.ValueOperand(x), network.ValueOperand(divisor));
+    }
+
+    private static bool IsFiniteNumber(float value) => !float.IsNaN(value) && !float.IsInfinity(value);
 }

@@ -17,7 +17,7 @@ namespace Qtaml.Generators.Onnx;
 internal static partial class OnnxReader
 {
     /// <summary>The most elements a single tensor may hold (the baked route's limit is lower still).</summary>
-    private const long MaxTensorElements = 64L * 1024 * 1024;
+    private const long MaxTensorElements = 256L * 1024 * 1024;
 
     private const int FloatType = 1;
     private const int Int64Type = 7;
@@ -510,6 +510,7 @@ internal static partial class OnnxReader
             case "Tile": return ReadTile(r, node, name);
             case "Split": return ReadSplit(r, node, name, a);
             case "InstanceNormalization": return ReadInstanceNormalization(r, node, name, a);
+            case "LRN": return ReadLrn(r, node, name, a);
             case "ConstantOfShape":
             case "Range":
                 throw network.Mismatch(name, node.OpType + " of a value computed at run time is not supported; Qtaml computes it at build time when its inputs are constants");

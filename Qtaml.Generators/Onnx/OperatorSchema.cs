@@ -99,6 +99,7 @@ internal static class OperatorSchemas
         Op("Tile", 6, 2, 2, 1),
         Op("Split", 2, 1, 2, int.MaxValue, Int("axis"), Ints("split", before: 13), Int("num_outputs", 18)),
         Op("InstanceNormalization", 6, 3, 3, 1, Float("epsilon")),
+        Op("LRN", 1, 1, 1, 1, Float("alpha"), Float("beta"), Float("bias"), Int("size")),
         Op("Equal", 7, 2, 2, 1),
         Op("Greater", 7, 2, 2, 1),
         Op("Less", 7, 2, 2, 1),

@@ -49,7 +49,7 @@ if (args.Contains("--calibration"))
     const int count = 256;
     float[] pixels = test.Images.Skip(test.Count - count).SelectMany(image => image).ToArray();
     string file = Path.Combine(output, "calibration.npy");
-    File.WriteAllBytes(file, Qtaml.Tools.NpyFile.Write(pixels, count, 1, 28, 28));
+    File.WriteAllBytes(file, Qtaml.Calibration.NpyFile.ToBytes(pixels, count, 1, 28, 28));
     Console.WriteLine($"the last {count} test digits written to {file} as float32 [{count}, 1, 28, 28]");
     return 0;
 }
@@ -58,8 +58,8 @@ if (args.Contains("--campaign-data"))
 {
     // Inputs and labels for `qtaml campaign`: the test split's first digits (the last 256 are the calibration inputs).
     int count = test.Count - 256;
-    File.WriteAllBytes(Path.Combine(output, "digits-test.npy"), Qtaml.Tools.NpyFile.Write(test.Images.Take(count).SelectMany(image => image).ToArray(), count, 1, 28, 28));
-    File.WriteAllBytes(Path.Combine(output, "digits-test-labels.npy"), Qtaml.Tools.NpyFile.Write(test.Labels.Take(count).Select(l => (long)l).ToArray(), count));
+    File.WriteAllBytes(Path.Combine(output, "digits-test.npy"), Qtaml.Calibration.NpyFile.ToBytes(test.Images.Take(count).SelectMany(image => image).ToArray(), count, 1, 28, 28));
+    File.WriteAllBytes(Path.Combine(output, "digits-test-labels.npy"), Qtaml.Calibration.NpyFile.ToBytes(test.Labels.Take(count).Select(l => (long)l).ToArray(), count));
     Console.WriteLine($"the first {count} test digits and their labels written to {output}/digits-test.npy and digits-test-labels.npy");
     return 0;
 }
