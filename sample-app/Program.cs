@@ -79,6 +79,8 @@ Qtaml.Faults.CampaignResult AtMoment(double fraction)
     });
 }
 Qtaml.Faults.CampaignResult start = AtMoment(0), middle = AtMoment(0.5), shipped = AtMoment(1);
+// Written to a file or a CI log, tables keep a fixed width of 160 columns instead of wrapping at 80.
+if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 160;
 AnsiConsole.MarkupLine($"[bold]Digits[/]: the CNN compiled for {Digits.Info.Node} (p10 = {Digits.Info.WindowEndP10:G3} at the end of its 64 ms window; compensated for the {Digits.Info.OperatingPoint}, "
     + $"p10 = {Digits.Info.P10:G3}), {Digits.Info.Bits}-bit, TAC at {Digits.Info.EccBudget} bits/weight, "
     + $"protected planes per layer [[{string.Join(", ", Digits.Info.Protection)}]]; calibrated: {Digits.Info.Forecast!.PredictedAgreement:P1} of decisions predicted to survive the window's end");
@@ -104,14 +106,14 @@ foreach (Allocator allocator in Campaign.Allocators)
 {
     BudgetEstimate e = report.Budgets[allocator];
     table.AddRow(AllocatorNames.Of(allocator), Budget(e.Budget), $"{Budget(e.Optimistic)} to {Budget(e.Pessimistic)}",
-        e.AtBudget is { } m ? $"{m.Result.Mean:P2} ± {m.Result.HalfWidth95:P2}" : "-", e.AtBudget is { } p ? string.Join(" ", p.Plan.ProtectedPlanes) : "-");
+        e.AtBudget is { } m ? m.Result.Describe() : "-", e.AtBudget is { } p ? string.Join(" ", p.Plan.ProtectedPlanes) : "-");
 }
 AnsiConsole.Write(table);
 var atBudgets = new Table().AddColumn("budget (bits/weight)");
 foreach (Allocator allocator in Campaign.Allocators) atBudgets.AddColumn(AllocatorNames.Of(allocator));
 foreach (double b in fixedBudgets)
     atBudgets.AddRow(new[] { b.ToString("0.###") }.Concat(Campaign.Allocators.Select(a => report.Measurements.First(m => m.Allocator == a && m.Budget == b))
-        .Select(m => $"{m.Result.Mean:P2} ± {m.Result.HalfWidth95:P2}")).ToArray());
+        .Select(m => m.Result.Describe())).ToArray());
 AnsiConsole.Write(atBudgets);
 
 string Budget(double? budget) => budget is double b ? b.ToString("0.###") : "not reached";

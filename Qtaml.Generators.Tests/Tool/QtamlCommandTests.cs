@@ -73,7 +73,7 @@ public sealed class QtamlCommandTests : IDisposable
     public void A_campaign_finds_each_allocators_budget_and_writes_the_table_csv_and_chart()
     {
         string folder = Path.Combine(_scratch, "out");
-        (int code, string output, _) = Qtaml("campaign", Mlp, "--p-flip", "0.1", "--inputs", Calibration, "--max-inputs", "60", "--trials", "4", "--out", folder, "--at", "0.25");
+        (int code, string output, _) = Qtaml("campaign", Mlp, "--p-flip", "0.1", "--inputs", Calibration, "--max-inputs", "60", "--trials", "3", "--out", folder, "--at", "0.25");
         Assert.True(code == ExitCodes.Success, output);
         Assert.Contains("target: 95.0% of decisions as the float model decides them", output);
         foreach (string allocator in new[] { "TAC", "Uniform-MSP", "magnitude-based" }) Assert.Contains(allocator, output);
@@ -86,8 +86,12 @@ public sealed class QtamlCommandTests : IDisposable
             double budget = double.Parse(row[1], CultureInfo.InvariantCulture), spent = double.Parse(row[2], CultureInfo.InvariantCulture);
             Assert.InRange(budget, 0, 8);
             Assert.True(spent <= budget + 1e-12, $"a plan spends {spent} of a budget of {budget}");
-            Assert.InRange(double.Parse(row[5], CultureInfo.InvariantCulture), 0, 1);
-            Assert.Equal("4", row[8]);
+            double mean = double.Parse(row[5], CultureInfo.InvariantCulture), lower = double.Parse(row[6], CultureInfo.InvariantCulture), upper = double.Parse(row[7], CultureInfo.InvariantCulture);
+            // Three trials: the interval stays in [0, 1] around the mean and is at least the exact one over all 180 decisions.
+            Assert.True(0 <= lower && lower <= mean && mean <= upper && upper <= 1, $"interval {lower} to {upper} around {mean}");
+            (double exactLow, double exactHigh) = global::Qtaml.Faults.BinomialInterval.ClopperPearson95((long)Math.Round(mean * 180), 180);
+            Assert.True(lower <= exactLow + 1e-9 && upper >= exactHigh - 1e-9, $"interval {lower} to {upper} narrower than the exact {exactLow} to {exactHigh}");
+            Assert.Equal("3", row[8]);
         }
         Assert.Contains(csv, line => line.StartsWith("TAC,0.25,", StringComparison.Ordinal));
         string svg = File.ReadAllText(Path.Combine(folder, "campaign.svg"));

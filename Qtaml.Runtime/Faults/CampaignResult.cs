@@ -6,9 +6,11 @@ using System.Linq;
 namespace Qtaml.Faults;
 
 /// <summary>
-/// The trials of a campaign and their summary: mean, sample standard deviation and a two-sided 95%
-/// confidence interval for the mean from Student's t (the trials are independent; their mean is close to
-/// normal for the bounded metrics campaigns measure).
+/// The trials of a campaign and their summary: mean, sample standard deviation and a two-sided 95% confidence
+/// interval for the mean. For any metric, from Student's t over the trials. For a share of decisions (each trial
+/// the share of <see cref="DecisionsPerTrial"/> inputs decided as expected), the interval is the wider of the exact
+/// Clopper–Pearson interval over all decisions and the trials' t interval, each within [0, 1]: the first is what the
+/// decisions can resolve, the second what the spread between faulted images adds; neither leaves [0, 1].
 /// </summary>
 public sealed class CampaignResult
 {
@@ -22,7 +24,25 @@ public sealed class CampaignResult
         _values = values.ToArray();
         Mean = _values.Average();
         StandardDeviation = _values.Length > 1 ? Math.Sqrt(_values.Sum(v => (v - Mean) * (v - Mean)) / (_values.Length - 1)) : 0;
+        Lower95 = Mean - HalfWidth95;
+        Upper95 = Mean + HalfWidth95;
     }
+
+    /// <summary>Summarizes trials whose values are shares of <paramref name="decisionsPerTrial"/> decisions each.</summary>
+    public CampaignResult(IReadOnlyList<double> shares, int decisionsPerTrial) : this(shares)
+    {
+        if (decisionsPerTrial < 1) throw new ArgumentOutOfRangeException(nameof(decisionsPerTrial), decisionsPerTrial, "A share is of at least one decision.");
+        if (_values.Any(v => !(v >= 0 && v <= 1))) throw new ArgumentException("A share lies in [0, 1].", nameof(shares));
+        DecisionsPerTrial = decisionsPerTrial;
+        long decisions = (long)decisionsPerTrial * Trials;
+        long kept = _values.Sum(v => (long)Math.Round(v * decisionsPerTrial));
+        (double low, double high) = BinomialInterval.ClopperPearson95(kept, decisions);
+        Lower95 = Math.Max(0, Math.Min(low, Mean - HalfWidth95));
+        Upper95 = Math.Min(1, Math.Max(high, Mean + HalfWidth95));
+    }
+
+    /// <summary>For a share of decisions, the decisions each trial makes; null for another metric.</summary>
+    public int? DecisionsPerTrial { get; }
 
     /// <summary>Each trial's value, in trial order.</summary>
     public IReadOnlyList<double> Values => _values;
@@ -42,14 +62,21 @@ public sealed class CampaignResult
     /// <summary>Half the width of the 95% confidence interval: t_{0.975, n−1}·s/√n (infinite for one trial).</summary>
     public double HalfWidth95 => Trials < 2 ? double.PositiveInfinity : StudentT.Quantile975(Trials - 1) * StandardError;
 
-    /// <summary>The lower end of the 95% confidence interval for the mean.</summary>
-    public double Lower95 => Mean - HalfWidth95;
+    /// <summary>The lower end of the 95% confidence interval for the mean (for a share, never below 0).</summary>
+    public double Lower95 { get; }
 
-    /// <summary>The upper end of the 95% confidence interval for the mean.</summary>
-    public double Upper95 => Mean + HalfWidth95;
+    /// <summary>The upper end of the 95% confidence interval for the mean (for a share, never above 1).</summary>
+    public double Upper95 { get; }
+
+    /// <summary>The mean and its interval as a person reads them: "97.25% (96.80% to 97.66%)" for a share, "x ± h" otherwise.</summary>
+    public string Describe() => DecisionsPerTrial is null
+        ? string.Format(CultureInfo.InvariantCulture, "{0:G6} ± {1:G3}", Mean, HalfWidth95)
+        : string.Format(CultureInfo.InvariantCulture, "{0:P2} ({1:P2} to {2:P2})", Mean, Lower95, Upper95);
 
     /// <inheritdoc />
-    public override string ToString() => string.Format(CultureInfo.InvariantCulture, "{0:G6} ± {1:G3} (95% CI, n = {2})", Mean, HalfWidth95, Trials);
+    public override string ToString() => DecisionsPerTrial is null
+        ? string.Format(CultureInfo.InvariantCulture, "{0:G6} ± {1:G3} (95% CI, n = {2})", Mean, HalfWidth95, Trials)
+        : Describe() + string.Format(CultureInfo.InvariantCulture, " (95% CI, {0} trials of {1} decisions)", Trials, DecisionsPerTrial);
 }
 
 /// <summary>The 97.5% quantile of Student's t, for 95% two-sided intervals.</summary>

@@ -169,7 +169,7 @@ public sealed class PlanCampaign
     private CampaignResult Run(CompiledVariant variant, ProtectionPlan plan)
     {
         WeightImage clean = variant.Quantized.CreateImage(plan, CompensatedFor);
-        return FaultCampaign.Run(Options.Trials, Options.Seed,
+        CampaignResult shares = FaultCampaign.Run(Options.Trials, Options.Seed,
             () => (Image: clean.Clone(), Scores: new float[variant.OutputLength]),
             (workspace, trial) =>
             {
@@ -178,6 +178,7 @@ public sealed class PlanCampaign
                 return Share(variant, workspace.Image, _inputs, _expected, workspace.Scores);
             },
             Options.MaxDegreeOfParallelism);
+        return new CampaignResult(shares.Values, _inputs.Length);
     }
 
     /// <summary>The share of <paramref name="inputs"/> that <paramref name="model"/>, run over <paramref name="image"/>, decides as <paramref name="expected"/> says (accuracy against labels, agreement against reference decisions).</summary>

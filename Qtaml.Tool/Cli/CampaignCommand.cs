@@ -145,15 +145,29 @@ internal static class CampaignCommand
 
     private static void WriteResults(IAnsiConsole console, ModelInfo info, Dictionary<Allocator, BudgetEstimate> estimates, List<PlanMeasurement> atBudget, CampaignSettings settings, string metric)
     {
-        var table = new Table().AddColumns("allocator", "minimum budget (bits/weight)", "95% interval", metric + " there", "protected planes per layer");
+        var table = new Table().AddColumns("allocator", "minimum budget (bits/weight)", "95% interval", metric + " there (95% interval)", "protected planes per layer");
         foreach (Allocator allocator in Allocators)
         {
             BudgetEstimate e = estimates[allocator];
             table.AddRow(Name(allocator), Budget(e.Budget), Budget(e.Optimistic) + " to " + Budget(e.Pessimistic),
-                e.AtBudget is { } m ? m.Result.Mean.ToPercent(2) + " ± " + m.Result.HalfWidth95.ToPercent(2) : "-",
+                e.AtBudget is { } m ? Share(m.Result) : "-",
                 e.AtBudget is { } p ? string.Join(" ", p.Plan.ProtectedPlanes) : "-");
         }
         console.Write(table);
+        foreach (Allocator allocator in Allocators)
+        {
+            // A minimum budget whose interval still reaches below the target is not resolved by these trials.
+            if (estimates[allocator].AtBudget is not { } found || found.Result.Lower95 >= settings.Target) continue;
+            CampaignResult there = found.Result;
+            double margin = there.Mean - settings.Target;
+            // Trials K at which the interval's half-width, the larger of the spread between trials (s/√K) and the
+            // decisions' own (√(p(1 − p)/(K·M))), shrinks to the margin above the target.
+            double variance = Math.Max(there.StandardDeviation * there.StandardDeviation, there.Mean * (1 - there.Mean) / there.DecisionsPerTrial.GetValueOrDefault(1));
+            string more = margin > 0 && variance > 0
+                ? $"; about {Math.Max(settings.Trials + 1, (int)Math.Ceiling(1.96 * 1.96 * variance / (margin * margin)))} trials would resolve it (--trials)"
+                : "; run more trials (--trials) or give more inputs";
+            console.MarkupLineInterpolated($"[yellow]Warning:[/] {Name(allocator)}'s minimum budget is not resolved: there the 95% interval ({there.Lower95.ToPercent(2)} to {there.Upper95.ToPercent(2)}, {there.Trials} trials of {there.DecisionsPerTrial} decisions) reaches below the target {settings.Target.ToPercent(0)}{more}.");
+        }
         BudgetRatio? ratio = BudgetRatio.Of(estimates[Allocator.UniformMsp], estimates[Allocator.Tac]);
         string predicted = "rho* predicted at build time: " + InspectCommand.R(info.Rho) + " (to the noise floor)" + (info.Forecast is { } f ? ", " + InspectCommand.R(f.Rho) + $" (for {Text.Percent(f.TargetAgreement, 0)} of decisions, calibrated)" : "");
         console.MarkupLine(ratio is { } r
@@ -165,12 +179,15 @@ internal static class CampaignCommand
         foreach (Allocator allocator in Allocators) fixedBudgets.AddColumn(Name(allocator));
         foreach (double b in settings.At)
             fixedBudgets.AddRow(new[] { b.ToString("0.###", CultureInfo.InvariantCulture) }.Concat(Allocators.Select(a => atBudget.First(m => m.Allocator == a && m.Budget == b))
-                .Select(m => m.Result.Mean.ToPercent(2) + " ± " + m.Result.HalfWidth95.ToPercent(2))).ToArray());
+                .Select(m => Share(m.Result))).ToArray());
         console.MarkupLineInterpolated($"{metric} at fixed budgets:");
         console.Write(fixedBudgets);
     }
 
     internal static string Name(Allocator allocator) => AllocatorNames.Of(allocator);
+
+    /// <summary>A measured share and its 95% interval, which stays in [0, 1]: "97.25% (96.80% to 97.66%)".</summary>
+    internal static string Share(CampaignResult result) => result.Mean.ToPercent(2) + " (" + result.Lower95.ToPercent(2) + " to " + result.Upper95.ToPercent(2) + ")";
 
     /// <summary>Why the ratio has no value: an allocator that never kept the target, or TAC keeping it with no ECC.</summary>
     private static string Undefined(BudgetEstimate uniform, BudgetEstimate tac) =>

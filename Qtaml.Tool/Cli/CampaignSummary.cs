@@ -16,7 +16,7 @@ internal static class CampaignSummary
         int inputs, IReadOnlyDictionary<Allocator, BudgetEstimate> estimates, IReadOnlyList<PlanMeasurement> atBudget)
     {
         JsonNode? Number(double? value) => value is double v && double.IsFinite(v) ? JsonValue.Create(v) : null;
-        JsonObject Share(PlanMeasurement m) => new() { ["mean"] = m.Result.Mean, ["halfWidth95"] = Number(m.Result.HalfWidth95), ["bitsPerWeightSpent"] = m.Plan.BitsPerWeight };
+        JsonObject Share(PlanMeasurement m) => new() { ["mean"] = m.Result.Mean, ["lower95"] = m.Result.Lower95, ["upper95"] = m.Result.Upper95, ["bitsPerWeightSpent"] = m.Plan.BitsPerWeight };
         var allocators = new JsonObject();
         foreach ((Allocator allocator, BudgetEstimate e) in estimates)
             allocators[AllocatorNames.Of(allocator)] = new JsonObject
