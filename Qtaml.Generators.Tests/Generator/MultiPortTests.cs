@@ -43,6 +43,22 @@ public class MultiPortTests
         """;
 
     [Fact]
+    public void A_model_that_fails_still_declares_its_named_members_so_the_build_shows_one_error()
+    {
+        // The same two-input model with an operator Qtaml does not compile: the user's calls of the named Run,
+        // InputNames and InputLengths still resolve, so the build's only error is the generator's.
+        var b = new OnnxModelBuilder(new long[] { 1, 6 }, seed: 41);
+        string state = b.AddInput("state", new long[] { 1, 4 });
+        string logits = b.Gemm(6, 4).Node("Add", new[] { b.From(state).Gemm(4, 4).Current }).Current;
+        string odd = b.From(logits).Node("Det", Array.Empty<string>()).Current;
+        byte[] model = b.Build(new[] { (logits, new long[] { 1, 4 }), (odd, new long[] { 1, 4 }), (state, new long[] { 1, 4 }) });
+        var result = GeneratorHarness.Run(Consumer, new[] { GeneratorHarness.WeightFile("Models/model.onnx", model) });
+        var error = Assert.Single(result.GeneratorDiagnostics, d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error);
+        Assert.Equal("QTAML003", error.Id);
+        Assert.Empty(result.Output.GetDiagnostics(TestContext.Current.CancellationToken).Where(d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error));
+    }
+
+    [Fact]
     public void Named_and_concatenated_runs_match_OnnxRuntime_for_every_output()
     {
         (byte[] model, string[] outputs) = ModelAndOutputs();

@@ -281,24 +281,8 @@ internal static class ModelEmitter
         }
     }
 
-    /// <summary>
-    /// C# parameter names for the graph's inputs and outputs, from their names in the file: identifier characters
-    /// only, keywords prefixed with @, made distinct from each other and from the names Run uses itself.
-    /// </summary>
-    private static (string[] Inputs, string[] Outputs) ParameterNames(NetworkGraph graph)
-    {
-        var taken = new HashSet<string>(System.StringComparer.Ordinal) { "weights", "sample", "input", "output" };
-        string Name(string file)
-        {
-            string name = Escape.Identifier(file);
-            if (name.Length > 0 && char.IsUpper(name[0])) name = char.ToLowerInvariant(name[0]) + name.Substring(1);
-            string unique = name;
-            for (int n = 2; !taken.Add(unique); n++) unique = name + "_" + n;
-            return Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetKeywordKind(unique) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None
-                || Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetContextualKeywordKind(unique) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None ? "@" + unique : unique;
-        }
-        return (graph.Inputs.Select(p => Name(p.Name)).ToArray(), graph.Outputs.Select(p => Name(p.Name)).ToArray());
-    }
+    private static (string[] Inputs, string[] Outputs) ParameterNames(NetworkGraph graph) =>
+        PortNames.Parameters(graph.Inputs.Select(p => p.Name).ToArray(), graph.Outputs.Select(p => p.Name).ToArray());
 
     private static void WriteLengthChecks(SourceWriter w)
     {

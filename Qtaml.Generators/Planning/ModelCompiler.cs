@@ -151,9 +151,9 @@ internal static class ModelCompiler
         }
 
         NetworkGraph graph;
+        byte[]? bytes = null;
         try
         {
-            byte[] bytes;
             try { bytes = Convert.FromBase64String(file.Base64); }
             catch (FormatException) { throw new ModelReadException(Diagnostics.MalformedFile, path, "its base64 form in obj/ is corrupt; rebuild"); }
             graph = Read(path, bytes, pins);
@@ -165,7 +165,10 @@ internal static class ModelCompiler
         {
             // A pin the model does not fit is reported where it is written: on the attribute's argument, if it is there.
             Argument where = e.Descriptor == Diagnostics.InvalidInputPin && pinsFromAttribute ? Argument.InputShape : Argument.Path;
-            return Fail(DiagnosticInfo.Create(e.Descriptor, where, e.Arguments));
+            diagnostics.Add(DiagnosticInfo.Create(e.Descriptor, where, e.Arguments));
+            // The failed class still declares the named members the model's ports would give it, if the file says what they are.
+            var ports = bytes is not null && path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? OnnxReader.DeclaredPorts(bytes, pins) : null;
+            return Failed(request, ports, diagnostics.ToArray());
         }
         cancellationToken.ThrowIfCancellationRequested();
 
@@ -207,11 +210,13 @@ internal static class ModelCompiler
     /// same members throwing the first error's message, so the user reads that one error and no follow-on
     /// "does not contain a definition" errors at every call.
     /// </summary>
-    public static GenerationResult Failed(ModelRequest request, params DiagnosticInfo[] diagnostics)
+    public static GenerationResult Failed(ModelRequest request, params DiagnosticInfo[] diagnostics) => Failed(request, null, diagnostics);
+
+    private static GenerationResult Failed(ModelRequest request, (string[] Inputs, string[] Outputs)? ports, DiagnosticInfo[] diagnostics)
     {
         TypeTarget target = request.Target;
         DiagnosticInfo? error = diagnostics.FirstOrDefault(d => d.Descriptor.DefaultSeverity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error);
-        string? source = target.CanDeclare && error is not null ? FailureEmitter.Emit(target, error.Descriptor.Id + ": " + error.Message, Version) : null;
+        string? source = target.CanDeclare && error is not null ? FailureEmitter.Emit(target, error.Descriptor.Id + ": " + error.Message, Version, ports) : null;
         return new GenerationResult(target.HintName, source, new EquatableArray<DiagnosticInfo>(diagnostics));
     }
 
