@@ -18,7 +18,7 @@ internal static class OperatorsReport
     private static readonly Dictionary<string, string> Notes = new(StringComparer.Ordinal)
     {
         ["Abs"] = "element-wise", ["Add"] = "broadcasting; a constant after a Conv/Gemm folds into its bias", ["And"] = "booleans as 1/0",
-        ["AveragePool"] = "1-D/2-D, pads, count_include_pad, dilations (opset 19); no ceil_mode",
+        ["AveragePool"] = "1-D/2-D, pads, count_include_pad, dilations (opset 19), ceil_mode (not with count_include_pad)",
         ["BatchNormalization"] = "inference only; folded into the Conv/Gemm before it, else a per-channel scale and shift",
         ["Cast"] = "of constants: folded (float, double, int32, int64, bool); of a value: to float32 or double (the identity: values stay float32), float16 (rounded to the nearest half) or bool (1 where not 0)",
         ["Clip"] = "bounds as attributes (<11) or constant inputs, infinite allowed; ReLU6", ["Concat"] = "values and constants; of constants: folded",
@@ -37,7 +37,7 @@ internal static class OperatorsReport
         ["LRN"] = "across channels, composed of x², an average pool over channels (zeros counted), Pow and Mul", ["LayerNormalization"] = "any axis (the axes from it normalized together), stash_type 1", ["LeakyRelu"] = "element-wise", ["Less"] = "booleans as 1/0", ["LessOrEqual"] = "booleans as 1/0",
         ["Log"] = "element-wise", ["LogSoftmax"] = "last axis (or the legacy 2-D coercion before opset 13)",
         ["MatMul"] = "with a constant matrix: quantized dense layer on the last axis; of two values: batched product",
-        ["Max"] = "variadic, broadcasting", ["MaxPool"] = "1-D/2-D, pads, dilations; no ceil_mode, no indices output", ["Mean"] = "variadic, broadcasting",
+        ["Max"] = "variadic, broadcasting", ["MaxPool"] = "1-D/2-D, pads, dilations, ceil_mode; no indices output", ["Mean"] = "variadic, broadcasting",
         ["Min"] = "variadic, broadcasting", ["Mul"] = "broadcasting", ["Neg"] = "element-wise", ["Not"] = "booleans as 1/0", ["Or"] = "booleans as 1/0",
         ["PRelu"] = "slope broadcast to the input (per channel before opset 7)", ["Pad"] = "constant, reflect, edge, wrap; constant pads",
         ["Pow"] = "broadcasting; x² and x^0.5 specialized", ["Range"] = "folded at build time", ["Reciprocal"] = "element-wise",

@@ -20,7 +20,7 @@ public class OperatorComparisonTests
         "GlobalAveragePool", "GlobalMaxPool", "SqueezeUnsqueeze",
         "PadConstant", "PadReflect", "PadEdge", "Slice", "Tile", "Split", "InstanceNormalization", "Cast",
         "ConvTranspose", "ConvTransposeGrouped", "MaxPoolDilated", "CompareWhere", "EqualOrXor", "CastFloat16",
-        "ClipInfinite", "CastBool", "TransposeBatchAxis", "LayerNormalizationAxis1", "ReshapeCopiesDims", "LRN", "LRNSize5",
+        "ClipInfinite", "CastBool", "TransposeBatchAxis", "LayerNormalizationAxis1", "ReshapeCopiesDims", "LRN", "LRNSize5", "MaxPoolCeil", "AveragePoolCeil",
     };
 
     private static readonly long[] InputShape = { 1, 4, 6, 6 };
@@ -150,6 +150,15 @@ public class OperatorComparisonTests
             case "LRNSize5":
                 // Two channels either side; bias left at its default of 1. (ONNX Runtime refuses even sizes, so they are not compared.)
                 b.Node("LRN", Array.Empty<string>(), OnnxModelBuilder.Int("size", 5), OnnxModelBuilder.Float("alpha", 0.9f), OnnxModelBuilder.Float("beta", 0.5f));
+                break;
+            case "MaxPoolCeil":
+                // 6 positions, window 3, stride 2, ceil_mode: a third, partial window (floor mode gives 2).
+                b.Node("MaxPool", Array.Empty<string>(), OnnxModelBuilder.Ints("kernel_shape", 3, 3), OnnxModelBuilder.Ints("strides", 2, 2), OnnxModelBuilder.Int("ceil_mode", 1));
+                features = 8 * 3 * 3;
+                break;
+            case "AveragePoolCeil":
+                b.Node("AveragePool", Array.Empty<string>(), OnnxModelBuilder.Ints("kernel_shape", 2, 3), OnnxModelBuilder.Ints("strides", 2, 2), OnnxModelBuilder.Ints("pads", 1, 0, 0, 0), OnnxModelBuilder.Int("ceil_mode", 1));
+                features = 8 * 4 * 3;
                 break;
             case "LogSoftmax": break;
             default: throw new ArgumentException(op);

@@ -105,11 +105,12 @@ internal sealed class NetworkBuilder
     }
 
     /// <summary>1-D or 2-D pooling; the window is 2-D (height 1 for 1-D) and pads are (top, left, bottom, right).</summary>
-    public void Pool(string name, PoolKind kind, Window window, int[] pads, bool countIncludePad)
+    /// <param name="ceil">ceil_mode: a last, partial window where the input (with its begin padding) leaves one to start; its taps outside the input are skipped.</param>
+    public void Pool(string name, PoolKind kind, Window window, int[] pads, bool countIncludePad, bool ceil = false)
     {
         string op = kind == PoolKind.Max ? "MaxPool" : "AveragePool";
         Spatial(name, op);
-        Add(new PoolLayer(name, kind, Shape, window, OutputSize(name, op, window, pads), countIncludePad));
+        Add(new PoolLayer(name, kind, Shape, window, OutputSize(name, op, window, pads, ceil), countIncludePad));
     }
 
     /// <summary>The number of spatial axes of the current value, (N, C, spatial...), which a window operator needs to be 1 or 2.</summary>
@@ -121,7 +122,7 @@ internal sealed class NetworkBuilder
     }
 
     /// <summary>The output's spatial shape: where the (dilated) window fits in the padded input.</summary>
-    private int[] OutputSize(string name, string op, Window window, int[] pads)
+    private int[] OutputSize(string name, string op, Window window, int[] pads, bool ceil = false)
     {
         if (pads.Length != 4 || pads.Any(p => p < 0 || p > 1 << 16)) throw Mismatch(name, op + " pads must be between 0 and 65536");
         if (window.KernelH < 1 || window.KernelW < 1 || window.StrideH < 1 || window.StrideW < 1 || window.DilationH < 1 || window.DilationW < 1
@@ -132,10 +133,23 @@ internal sealed class NetworkBuilder
         long padded = ((long)inH + pads[0] + pads[2]) * ((long)inW + pads[1] + pads[3]) * ((Shape[1] + 7L) / 8 * 8);
         if (padded > 4 * MaxValueElements)
             throw Mismatch(name, "its padded input (" + (inH + (long)pads[0] + pads[2]) + " x " + (inW + (long)pads[1] + pads[3]) + " positions of " + Shape[1] + " channels) is larger than Qtaml supports (" + 4 * MaxValueElements + " values)");
-        long outH = ((long)inH + pads[0] + pads[2] - ((long)window.KernelH - 1) * window.DilationH - 1) / window.StrideH + 1;
-        long outW = ((long)inW + pads[1] + pads[3] - ((long)window.KernelW - 1) * window.DilationW - 1) / window.StrideW + 1;
+        long outH = Positions(inH, pads[0], pads[2], window.ExtentH, window.StrideH, ceil);
+        long outW = Positions(inW, pads[1], pads[3], window.ExtentW, window.StrideW, ceil);
         if (outH < 1 || outW < 1) throw Mismatch(name, "the " + op + " kernel is larger than its padded input");
         return Shape.Length == 4 ? new[] { (int)outH, (int)outW } : new[] { (int)outW };
+    }
+
+    /// <summary>
+    /// Window positions along one axis: where the window fits in the padded input, or with ceil_mode one more for a
+    /// partial last window, unless that window would start past the input and its begin padding (ONNX, as PyTorch).
+    /// </summary>
+    private static long Positions(long size, int begin, int end, long extent, int stride, bool ceil)
+    {
+        long span = size + begin + end - extent;
+        if (span < 0) return 0;
+        if (!ceil) return span / stride + 1;
+        long positions = (span + stride - 1) / stride + 1;
+        return (positions - 1) * stride >= size + begin ? positions - 1 : positions;
     }
 
     public void Relu(string name) => Add(new ReluLayer(name, Shape));

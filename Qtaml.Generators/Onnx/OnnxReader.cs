@@ -93,6 +93,27 @@ internal static partial class OnnxReader
         return reading.Network.Build(inputs, outputs);
     }
 
+    /// <summary>
+    /// The data inputs and the outputs a model declares (what a compiled class would name its Run's parameters after),
+    /// read without compiling anything; null when the file is not even a graph, or declares more ports than compile.
+    /// </summary>
+    public static (string[] Inputs, string[] Outputs)? DeclaredPorts(byte[] bytes, InputPins pins)
+    {
+        try
+        {
+            GraphProto? graph = ModelProto.Parser.ParseFrom(bytes).Graph;
+            if (graph is null || graph.Node.Count == 0) return null;
+            var initializers = new HashSet<string>(graph.Initializer.Select(t => t.Name), StringComparer.Ordinal);
+            string[] inputs = graph.Input.Select(i => i.Name).Where(n => !initializers.Contains(n) && !pins.Constants.ContainsKey(n)).Distinct(StringComparer.Ordinal).ToArray();
+            string[] outputs = graph.Output.Count > 0 ? graph.Output.Select(o => o.Name).ToArray() : graph.Node[graph.Node.Count - 1].Output.Take(1).ToArray();
+            return inputs.Length is 0 or > MaxPorts || outputs.Length is 0 or > MaxPorts ? null : (inputs, outputs);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The most graph inputs, and outputs, one model may have (each is a parameter of the generated Run).</summary>
     private const int MaxPorts = 16;
 
@@ -808,11 +829,14 @@ internal static partial class OnnxReader
     private static void ReadPool(Context context, NodeProto node, string name, NetworkBuilder network, PoolKind kind, NodeAttributes a)
     {
         int rank = network.Spatial(name, node.OpType);
-        if (a.Int("ceil_mode", 0) != 0) throw network.Mismatch(name, "ceil_mode = 1 is not supported");
+        bool ceil = a.Int("ceil_mode", 0) != 0;
+        // A partial last window's padding beyond the end pads: ONNX Runtime leaves it out of an average that counts pads.
+        if (ceil && kind == PoolKind.Average && a.Int("count_include_pad", 0) != 0)
+            throw network.Mismatch(name, "AveragePool with ceil_mode = 1 and count_include_pad = 1 is not supported");
         long[] kernel = a.Ints("kernel_shape");
         if (kernel.Length != rank || kernel.Any(k => k < 1 || k > 1 << 16)) throw network.Mismatch(name, node.OpType + " needs a positive kernel_shape of " + rank + " value(s) for its " + rank + "-D input");
         (Window window, int[] pads) = ReadWindow(context, a, name, network, kernel.Select(k => (int)k).ToArray(), dilated: true);
-        network.Pool(name, kind, window, pads, a.Int("count_include_pad", 0) != 0);
+        network.Pool(name, kind, window, pads, a.Int("count_include_pad", 0) != 0, ceil);
     }
 
     /// <summary>
