@@ -43,7 +43,7 @@ internal static class OperatorsReport
         ["Pow"] = "broadcasting; x² and x^0.5 specialized", ["Range"] = "folded at build time", ["Reciprocal"] = "element-wise",
         ["ReduceMax"] = "any constant axes, keepdims", ["ReduceMean"] = "any constant axes, keepdims", ["ReduceMin"] = "any constant axes, keepdims",
         ["ReduceSum"] = "any constant axes, keepdims", ["Relu"] = "fused into the Conv/Gemm/Add before it where it can be",
-        ["Reshape"] = "constant shape (0 copies a dimension, one -1), any axes; of constants: folded", ["Selu"] = "element-wise", ["Shape"] = "folded: shapes are known at build time",
+        ["Resize"] = "nearest (4 rounding modes) and linear, constant scales or sizes, any axes; half_pixel, asymmetric, align_corners, pytorch_half_pixel, half_pixel_symmetric; as index-table copies (and weighted sums for linear); no cubic, antialias or tf_crop_and_resize", ["Reshape"] = "constant shape (0 copies a dimension, one -1), any axes; of constants: folded", ["Selu"] = "element-wise", ["Shape"] = "folded: shapes are known at build time",
         ["Sigmoid"] = "element-wise", ["Slice"] = "constant starts/ends/axes/steps, negative steps", ["Softmax"] = "last axis (or the legacy 2-D coercion before opset 13)",
         ["Softplus"] = "element-wise, overflow-safe", ["Softsign"] = "element-wise", ["Split"] = "constant sizes, or even; every output",
         ["Sqrt"] = "element-wise", ["Squeeze"] = "constant axes", ["Sub"] = "broadcasting", ["Tanh"] = "element-wise", ["Tile"] = "constant repeats",

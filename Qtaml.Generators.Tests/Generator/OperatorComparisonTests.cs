@@ -21,6 +21,7 @@ public class OperatorComparisonTests
         "PadConstant", "PadReflect", "PadEdge", "Slice", "Tile", "Split", "InstanceNormalization", "Cast",
         "ConvTranspose", "ConvTransposeGrouped", "MaxPoolDilated", "CompareWhere", "EqualOrXor", "CastFloat16",
         "ClipInfinite", "CastBool", "TransposeBatchAxis", "LayerNormalizationAxis1", "ReshapeCopiesDims", "LRN", "LRNSize5", "MaxPoolCeil", "AveragePoolCeil",
+        "ResizeNearest", "ResizeNearestAsymmetricFloor", "ResizeLinearSizes", "ResizeLinearAlignCorners", "ResizeLinearPytorchHalfPixel",
     };
 
     private static readonly long[] InputShape = { 1, 4, 6, 6 };
@@ -159,6 +160,31 @@ public class OperatorComparisonTests
             case "AveragePoolCeil":
                 b.Node("AveragePool", Array.Empty<string>(), OnnxModelBuilder.Ints("kernel_shape", 2, 3), OnnxModelBuilder.Ints("strides", 2, 2), OnnxModelBuilder.Ints("pads", 1, 0, 0, 0), OnnxModelBuilder.Int("ceil_mode", 1));
                 features = 8 * 4 * 3;
+                break;
+            case "ResizeNearest":
+                // Opset 13 defaults: half_pixel, round_prefer_floor; 6x6 -> 12x9.
+                b.Node("Resize", new[] { "", b.Initializer("scales", new long[] { 4 }, new[] { 1f, 1f, 2f, 1.5f }) }, OnnxModelBuilder.String("mode", "nearest"));
+                features = 8 * 12 * 9;
+                break;
+            case "ResizeNearestAsymmetricFloor":
+                // The nearest upsampling PyTorch exports (an FPN neck): asymmetric, floor.
+                b.Node("Resize", new[] { "", b.Initializer("scales", new long[] { 4 }, new[] { 1f, 1f, 2f, 2f }) }, OnnxModelBuilder.String("mode", "nearest"),
+                    OnnxModelBuilder.String("coordinate_transformation_mode", "asymmetric"), OnnxModelBuilder.String("nearest_mode", "floor"));
+                features = 8 * 12 * 12;
+                break;
+            case "ResizeLinearSizes":
+                b.Node("Resize", new[] { "", "", b.Int64Initializer("sizes", new long[] { 1, 8, 9, 4 }) }, OnnxModelBuilder.String("mode", "linear"));
+                features = 8 * 9 * 4;
+                break;
+            case "ResizeLinearAlignCorners":
+                b.Node("Resize", new[] { "", b.Initializer("scales", new long[] { 4 }, new[] { 1f, 1f, 1.5f, 2f }) }, OnnxModelBuilder.String("mode", "linear"),
+                    OnnxModelBuilder.String("coordinate_transformation_mode", "align_corners"));
+                features = 8 * 9 * 12;
+                break;
+            case "ResizeLinearPytorchHalfPixel":
+                b.Node("Resize", new[] { "", "", b.Int64Initializer("sizes", new long[] { 1, 8, 1, 11 }) }, OnnxModelBuilder.String("mode", "linear"),
+                    OnnxModelBuilder.String("coordinate_transformation_mode", "pytorch_half_pixel"));
+                features = 8 * 1 * 11;
                 break;
             case "LogSoftmax": break;
             default: throw new ArgumentException(op);

@@ -532,6 +532,7 @@ internal static partial class OnnxReader
             case "Split": return ReadSplit(r, node, name, a);
             case "InstanceNormalization": return ReadInstanceNormalization(r, node, name, a);
             case "LRN": return ReadLrn(r, node, name, a);
+            case "Resize": return ReadResize(r, node, name, a);
             case "ConstantOfShape":
             case "Range":
                 throw network.Mismatch(name, node.OpType + " of a value computed at run time is not supported; Qtaml computes it at build time when its inputs are constants");

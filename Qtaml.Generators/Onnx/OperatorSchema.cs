@@ -96,6 +96,8 @@ internal static class OperatorSchemas
         Op("Slice", 1, 1, 5, 1, Ints("starts", before: 10), Ints("ends", before: 10), Ints("axes", before: 10)),
         Op("ConvTranspose", 1, 2, 3, 1, String("auto_pad"), Ints("dilations"), Int("group"), Ints("kernel_shape"), Ints("output_padding"), Ints("output_shape"), Ints("pads"), Ints("strides")),
         Op("Pad", 2, 1, 4, 1, String("mode"), Ints("pads", before: 11), Float("value", before: 11)),
+        Op("Resize", 10, 2, 4, 1, String("mode"), String("coordinate_transformation_mode", 11), String("nearest_mode", 11), Float("cubic_coeff_a", 11),
+            Int("exclude_outside", 11), Float("extrapolation_value", 11), Int("antialias", 18), Ints("axes", 18), String("keep_aspect_ratio_policy", 18)),
         Op("Tile", 6, 2, 2, 1),
         Op("Split", 2, 1, 2, int.MaxValue, Int("axis"), Ints("split", before: 13), Int("num_outputs", 18)),
         Op("InstanceNormalization", 6, 3, 3, 1, Float("epsilon")),
