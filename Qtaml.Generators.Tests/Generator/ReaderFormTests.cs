@@ -38,6 +38,54 @@ public class ReaderFormTests
     }
 
     [Fact]
+    public void Sparse_initializers_compile_as_the_dense_weights_they_stand_for()
+    {
+        // Every other weight of both Gemms zeroed; the first stored sparse with [NNZ, 2] coordinates, the second with
+        // linear indices. ONNX Runtime runs the dense file.
+        ModelProto dense = ModelProto.Parser.ParseFrom(Mlp().Build(new long[] { 1, 4 }));
+        ModelProto sparse = dense.Clone();
+        string[] weights = dense.Graph.Node.Where(n => n.OpType == "Gemm").Select(n => n.Input[1]).ToArray();
+        for (int w = 0; w < weights.Length; w++)
+        {
+            TensorProto tensor = dense.Graph.Initializer.Single(t => t.Name == weights[w]);
+            float[] values = tensor.RawData.Length > 0 ? Enumerable.Range(0, tensor.RawData.Length / 4).Select(i => BitConverter.ToSingle(tensor.RawData.Span.Slice(i * 4, 4))).ToArray() : tensor.FloatData.ToArray();
+            for (int i = 0; i < values.Length; i += 2) values[i] = 0;
+            tensor.RawData = ByteString.Empty;
+            tensor.FloatData.Clear();
+            tensor.FloatData.Add(values);
+            var kept = Enumerable.Range(0, values.Length).Where(i => values[i] != 0).ToArray();
+            var entry = new SparseTensorProto { Values = new TensorProto { Name = weights[w], DataType = 1 }, Indices = new TensorProto { Name = weights[w] + "_indices", DataType = 7 } };
+            entry.Dims.Add(tensor.Dims);
+            entry.Values.Dims.Add(kept.Length);
+            entry.Values.FloatData.Add(kept.Select(i => values[i]));
+            long columns = tensor.Dims[1];
+            if (w == 0)
+            {
+                entry.Indices.Dims.Add(new long[] { kept.Length, 2 });
+                entry.Indices.Int64Data.Add(kept.SelectMany(i => new[] { i / columns, i % columns }));
+            }
+            else
+            {
+                entry.Indices.Dims.Add(kept.Length);
+                entry.Indices.Int64Data.Add(kept.Select(i => (long)i));
+            }
+            TensorProto stored = sparse.Graph.Initializer.Single(t => t.Name == weights[w]);
+            sparse.Graph.Initializer.Remove(stored);
+            sparse.Graph.SparseInitializer.Add(entry);
+        }
+
+        using var ort = new OnnxRuntimeReference(dense.ToByteArray(), new long[] { 1, 6 });
+        (Func<float[], float[]> run, _) = OnnxRuntimeComparisonTests.Compile(sparse.ToByteArray(), ", Quantize = false");
+        for (int seed = 0; seed < 4; seed++)
+        {
+            float[] input = TestModels.Input(6, seed).Select(v => 2 * v - 1).ToArray();
+            float[] expected = ort.Run(input), actual = run(input);
+            for (int i = 0; i < expected.Length; i++)
+                Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5, $"output {i}: ONNX Runtime {expected[i]}, generated {actual[i]}");
+        }
+    }
+
+    [Fact]
     public void A_float_attribute_stored_in_the_int_field_is_QTAML002_naming_the_field()
     {
         OnnxModelBuilder builder = Mlp();

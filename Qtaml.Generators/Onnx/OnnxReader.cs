@@ -38,14 +38,20 @@ internal static partial class OnnxReader
         GraphProto graph = model.Graph ?? throw new ModelReadException(Diagnostics.MalformedFile, path, "the model has no graph");
         if (graph.Node.Count == 0) throw new ModelReadException(Diagnostics.MalformedFile, path, "the graph has no nodes");
         int opset = DefaultOpset(path, model);
-        if (graph.SparseInitializer.Count > 0)
-            throw new ModelReadException(Diagnostics.ShapeMismatch, path, graph.SparseInitializer[0].Values?.Name ?? "sparse initializer", "sparse initializers are not supported; export dense weights");
 
         // Every name is defined once: as a graph input, an initializer or a node output (ONNX's single assignment).
         var initializers = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
         var defined = new HashSet<string>(StringComparer.Ordinal);
         foreach (TensorProto tensor in graph.Initializer)
         {
+            if (!initializers.ContainsKey(tensor.Name)) initializers.Add(tensor.Name, tensor);
+            else throw new ModelReadException(Diagnostics.MalformedFile, path, "the initializer '" + tensor.Name + "' is defined twice");
+            defined.Add(tensor.Name);
+        }
+        // A sparse initializer is the dense tensor it stands for.
+        foreach (SparseTensorProto sparse in graph.SparseInitializer)
+        {
+            TensorProto tensor = SparseInitializers.Densify(path, sparse);
             if (!initializers.ContainsKey(tensor.Name)) initializers.Add(tensor.Name, tensor);
             else throw new ModelReadException(Diagnostics.MalformedFile, path, "the initializer '" + tensor.Name + "' is defined twice");
             defined.Add(tensor.Name);
