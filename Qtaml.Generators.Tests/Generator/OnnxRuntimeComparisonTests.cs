@@ -25,6 +25,27 @@ public class OnnxRuntimeComparisonTests
         }, assembly);
     }
 
+    /// <summary>
+    /// The float build of <paramref name="compiled"/> against ONNX Runtime running <paramref name="reference"/> (the
+    /// same file, or the plain form of it), within 1e-5 on four seeded inputs in [-1, 1]; returns the output length.
+    /// </summary>
+    internal static int AssertFloatBuildMatches(byte[] reference, byte[] compiled, long[] inputShape)
+    {
+        using var ort = new OnnxRuntimeReference(reference, inputShape);
+        (Func<float[], float[]> run, _) = Compile(compiled, ", Quantize = false");
+        int length = (int)inputShape.Aggregate(1L, (a, b) => a * b), outputs = 0;
+        for (int seed = 0; seed < 4; seed++)
+        {
+            float[] input = TestModels.Input(length, seed + 4).Select(v => 2 * v - 1).ToArray();
+            float[] expected = ort.Run(input), actual = run(input);
+            Assert.Equal(expected.Length, actual.Length);
+            for (int i = 0; i < expected.Length; i++)
+                Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5, $"input {seed}, output {i}: ONNX Runtime {expected[i]}, generated {actual[i]}");
+            outputs = actual.Length;
+        }
+        return outputs;
+    }
+
     public static TheoryData<string> Models => new() { "mlp", "wide-mlp", "deep-mlp", "cnn", "cnn-batchnorm", "channels-last-cnn" };
 
     private static OnnxModelBuilder Build(string name) => name switch

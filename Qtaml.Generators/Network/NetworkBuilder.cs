@@ -181,7 +181,8 @@ internal sealed class NetworkBuilder
         return Add(new UnaryLayer(name, kind, Shape, alpha, beta));
     }
 
-    private static bool IsFinite(float value) => !float.IsNaN(value) && !float.IsInfinity(value);
+    /// <summary>Neither NaN nor infinite: what every operator parameter but a Clip bound must be.</summary>
+    public static bool IsFinite(float value) => !float.IsNaN(value) && !float.IsInfinity(value);
 
     public int Binary(string name, BinaryKind kind, Operand left, Operand right)
     {

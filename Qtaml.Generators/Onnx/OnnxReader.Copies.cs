@@ -131,7 +131,7 @@ internal static partial class OnnxReader
         long size = a.Int("size", 0);
         if (size < 1 || size > 1 << 16) throw Malformed(r, name, "LRN", "has size " + size + "; ONNX needs a positive size");
         float alpha = a.Float("alpha", 1e-4f), beta = a.Float("beta", 0.75f), bias = a.Float("bias", 1f);
-        if (!IsFiniteNumber(alpha) || !IsFiniteNumber(beta) || !IsFiniteNumber(bias)) throw network.Mismatch(name, "LRN's alpha, beta and bias must be finite");
+        if (!NetworkBuilder.IsFinite(alpha) || !NetworkBuilder.IsFinite(beta) || !NetworkBuilder.IsFinite(bias)) throw network.Mismatch(name, "LRN's alpha, beta and bias must be finite");
         int channels = shape[1], positions = Shape.Length(shape.Skip(2).ToArray());
         int squared = network.Binary(name + " (x²)", BinaryKind.Mul, network.ValueOperand(x), network.ValueOperand(x));
         network.Current = squared;
@@ -144,6 +144,4 @@ internal static partial class OnnxReader
         int divisor = network.Binary(name + " (^ -beta)", BinaryKind.Pow, network.ValueOperand(shifted), Operand.OfConstant(new[] { -beta }, Scalar));
         return network.Binary(name, BinaryKind.Mul, network.ValueOperand(x), network.ValueOperand(divisor));
     }
-
-    private static bool IsFiniteNumber(float value) => !float.IsNaN(value) && !float.IsInfinity(value);
 }

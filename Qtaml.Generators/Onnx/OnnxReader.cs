@@ -42,16 +42,9 @@ internal static partial class OnnxReader
         // Every name is defined once: as a graph input, an initializer or a node output (ONNX's single assignment).
         var initializers = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
         var defined = new HashSet<string>(StringComparer.Ordinal);
-        foreach (TensorProto tensor in graph.Initializer)
-        {
-            if (!initializers.ContainsKey(tensor.Name)) initializers.Add(tensor.Name, tensor);
-            else throw new ModelReadException(Diagnostics.MalformedFile, path, "the initializer '" + tensor.Name + "' is defined twice");
-            defined.Add(tensor.Name);
-        }
         // A sparse initializer is the dense tensor it stands for.
-        foreach (SparseTensorProto sparse in graph.SparseInitializer)
+        foreach (TensorProto tensor in graph.Initializer.Concat(graph.SparseInitializer.Select(sparse => SparseInitializers.Densify(path, sparse))))
         {
-            TensorProto tensor = SparseInitializers.Densify(path, sparse);
             if (!initializers.ContainsKey(tensor.Name)) initializers.Add(tensor.Name, tensor);
             else throw new ModelReadException(Diagnostics.MalformedFile, path, "the initializer '" + tensor.Name + "' is defined twice");
             defined.Add(tensor.Name);
@@ -149,10 +142,8 @@ internal static partial class OnnxReader
     private static void ReadNodes(Reading reading, IEnumerable<NodeProto> nodes)
     {
         string path = reading.Context.Path;
-        var available = new HashSet<string>(reading.Defined, StringComparer.Ordinal);
-        available.UnionWith(reading.Values.Keys);
-        available.UnionWith(reading.Initializers.Keys);
-        foreach (NodeProto node in NodeOrder.Sorted(nodes as IList<NodeProto> ?? nodes.ToList(), available))
+        // What is defined so far (graph inputs, initializers, the outer graph's values for a branch) is available to sort by.
+        foreach (NodeProto node in NodeOrder.Sorted(nodes as IList<NodeProto> ?? nodes.ToList(), reading.Defined))
         {
             string nodeName = NodeName(node);
             OperatorSchema schema = CheckNode(reading, node, nodeName);

@@ -71,7 +71,10 @@ public sealed class CampaignResult
     /// <summary>The mean and its interval as a person reads them: "97.25% (96.80% to 97.66%)" for a share, "x ± h" otherwise.</summary>
     public string Describe() => DecisionsPerTrial is null
         ? string.Format(CultureInfo.InvariantCulture, "{0:G6} ± {1:G3}", Mean, HalfWidth95)
-        : string.Format(CultureInfo.InvariantCulture, "{0:P2} ({1:P2} to {2:P2})", Mean, Lower95, Upper95);
+        : Percent(Mean) + " (" + Percent(Lower95) + " to " + Percent(Upper95) + ")";
+
+    /// <summary>A share as a percentage with two decimals, invariant and without the invariant culture's space ("97.25%").</summary>
+    private static string Percent(double share) => (share * 100).ToString("F2", CultureInfo.InvariantCulture) + "%";
 
     /// <inheritdoc />
     public override string ToString() => DecisionsPerTrial is null

@@ -150,7 +150,7 @@ internal static class CampaignCommand
         {
             BudgetEstimate e = estimates[allocator];
             table.AddRow(Name(allocator), Budget(e.Budget), Budget(e.Optimistic) + " to " + Budget(e.Pessimistic),
-                e.AtBudget is { } m ? Share(m.Result) : "-",
+                e.AtBudget is { } m ? m.Result.Describe() : "-",
                 e.AtBudget is { } p ? string.Join(" ", p.Plan.ProtectedPlanes) : "-");
         }
         console.Write(table);
@@ -179,15 +179,12 @@ internal static class CampaignCommand
         foreach (Allocator allocator in Allocators) fixedBudgets.AddColumn(Name(allocator));
         foreach (double b in settings.At)
             fixedBudgets.AddRow(new[] { b.ToString("0.###", CultureInfo.InvariantCulture) }.Concat(Allocators.Select(a => atBudget.First(m => m.Allocator == a && m.Budget == b))
-                .Select(m => Share(m.Result))).ToArray());
+                .Select(m => m.Result.Describe())).ToArray());
         console.MarkupLineInterpolated($"{metric} at fixed budgets:");
         console.Write(fixedBudgets);
     }
 
     internal static string Name(Allocator allocator) => AllocatorNames.Of(allocator);
-
-    /// <summary>A measured share and its 95% interval, which stays in [0, 1]: "97.25% (96.80% to 97.66%)".</summary>
-    internal static string Share(CampaignResult result) => result.Mean.ToPercent(2) + " (" + result.Lower95.ToPercent(2) + " to " + result.Upper95.ToPercent(2) + ")";
 
     /// <summary>Why the ratio has no value: an allocator that never kept the target, or TAC keeping it with no ECC.</summary>
     private static string Undefined(BudgetEstimate uniform, BudgetEstimate tac) =>
