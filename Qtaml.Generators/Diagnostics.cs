@@ -6,7 +6,7 @@ namespace Qtaml.Generators;
 internal static class Diagnostics
 {
     private const string Category = "Qtaml";
-    private const string HelpBase = "https://github.com/qtaml/qtaml/blob/main/docs/diagnostics.md#";
+    private const string HelpBase = RepositoryLinks.Diagnostics;
 
     private static DiagnosticDescriptor Error(string id, string title, string message) =>
         new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + id.ToLowerInvariant());

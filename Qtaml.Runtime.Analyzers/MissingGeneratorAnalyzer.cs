@@ -18,7 +18,7 @@ public sealed class MissingGeneratorAnalyzer : DiagnosticAnalyzer
         "QTAML023", "Qtaml.Generators is not referenced",
         "'{0}' has [TunnelingCompensated], but the project does not reference the Qtaml.Generators package, so nothing compiles its model; add it: dotnet add package Qtaml.Generators",
         "Qtaml", DiagnosticSeverity.Error, isEnabledByDefault: true,
-        helpLinkUri: "https://github.com/qtaml/qtaml/blob/main/docs/diagnostics.md#qtaml023");
+        helpLinkUri: RepositoryLinks.Diagnostics + "qtaml023");
 
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(MissingGenerator);
 

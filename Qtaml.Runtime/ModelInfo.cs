@@ -113,26 +113,32 @@ public sealed class ModelInfo
             return text.Append(ModelPath).Append(": unquantized reference build (float weights, no fault model), ").Append(_layers.Length).Append(" weight layers").ToString();
         text.Append(ModelPath).Append(" at ").Append(Node).Append(": ").Append(Bits).Append("-bit ")
             .Append(Encoding == Moments.CodeEncoding.SignMagnitude ? "sign-magnitude" : "two's complement").Append(" codes, ")
-            .Append(Allocator).Append(" at ").Append(F(EccBudget)).Append(" protected bits/weight").AppendLine();
+            .Append(Enum.TryParse(Allocator, out Tac.Allocator named) ? Plans.AllocatorNames.Of(named) : Allocator).Append(" at ").Append(F(EccBudget)).Append(" protected bits/weight").AppendLine();
+        // What the build did first: the planes it protects and, with calibration, the decisions it keeps.
+        int protectedPlanes = _protection.Sum(), allPlanes = _layers.Length * Bits;
+        text.Append("  ECC protects ").Append(protectedPlanes).Append(" of ").Append(allPlanes).Append(" bit-planes, the top ones of ")
+            .Append(_layers.Count(l => l.ProtectedPlanes > 0)).Append(" of ").Append(_layers.Length).Append(" layers (per layer in the table)").AppendLine();
+        if (Forecast is { } forecast)
+            text.Append("  ").Append(forecast).Append(HasWindow ? " (judged at the end of the window, the worst read)" : "").AppendLine();
+        else
+            text.Append("  no calibration inputs, so no forecast of the decisions kept: give Calibration = \"inputs.npy\" for one").AppendLine();
         if (HasWindow)
             text.Append("  flips: p10 = ").Append(F(WindowEndP10)).Append(", p01 = ").Append(F(WindowEndP01)).Append(" at the end of the retention window, none just after a refresh; ")
                 .Append("codes compensated for the ").Append(OperatingPoint).Append(" (p10 = ").Append(F(P10)).Append(", p01 = ").Append(F(P01)).Append(')').AppendLine();
         else
             text.Append("  flips: p10 = ").Append(F(P10)).Append(", p01 = ").Append(F(P01)).Append(", static").AppendLine();
-        if (Forecast is { } forecast)
-            text.Append("  ").Append(forecast).Append(HasWindow ? " (judged at the end of the window, the worst read)" : "").AppendLine();
-        else
-            text.Append("  no calibration inputs: the budgets below are a data-free bound, not a forecast of accuracy").AppendLine();
-        text.Append("  predicted distortion ").Append(F(PredictedDistortion)).Append(" (quantization noise floor ").Append(F(NoiseFloor))
-            .Append("); to reach the floor TAC needs ").Append(F(MinimumTacBudget)).Append(" bits/weight, Uniform-MSP ").Append(F(UniformMspBudget))
-            .Append(" (rho* = ").Append(Rho.ToString("F2", CultureInfo.InvariantCulture)).Append(')').AppendLine();
         int width = Math.Max(5, _layers.Select(l => l.Name.Length).DefaultIfEmpty(0).Max());
         text.Append("  ").Append("layer".PadRight(width)).Append("  operator            weights  protected  sensitivity G").AppendLine();
         foreach (LayerInfo layer in _layers)
             text.Append("  ").Append(layer.Name.PadRight(width)).Append("  ").Append(layer.Operator.PadRight(18))
                 .Append(layer.WeightCount.ToString(CultureInfo.InvariantCulture).PadLeft(9)).Append("  ")
                 .Append((layer.ProtectedPlanes + " of " + Bits).PadLeft(9)).Append("  ").Append(F(layer.Sensitivity)).AppendLine();
-        return text.ToString().TrimEnd();
+        // The noise floor is a reference point of the physics, not a target: at p = 0.1 reaching it costs most of the
+        // bits, which says nothing about whether the budget keeps the app's decisions (the forecast does).
+        text.Append("  noise-floor reference (not a target): predicted distortion ").Append(F(PredictedDistortion)).Append(", quantization noise floor ").Append(F(NoiseFloor))
+            .Append("; reaching the floor would take TAC ").Append(F(MinimumTacBudget)).Append(" bits/weight, Uniform-MSP ").Append(F(UniformMspBudget))
+            .Append(" (rho* = ").Append(Rho.ToString("F2", CultureInfo.InvariantCulture)).Append(')');
+        return text.ToString();
     }
 }
 

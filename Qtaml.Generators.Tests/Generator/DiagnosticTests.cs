@@ -206,7 +206,7 @@ public class DiagnosticTests
         Assert.Equal(64, forecast.Samples);
         Assert.True(forecast.PredictedAgreement >= 0.95 && forecast.TacBudget <= info.EccBudget, info.ToString());
         Assert.Equal(double.Parse(needed, System.Globalization.CultureInfo.InvariantCulture), Math.Ceiling(forecast.TacBudget * 1000 - 1e-6) / 1000, 9);
-        Assert.Contains("calibrated on 64 inputs: predicted to keep ", info.ToString(), StringComparison.Ordinal);
+        Assert.StartsWith("  calibrated on 64 inputs: predicted to keep ", info.ToString().Split('\n')[2], StringComparison.Ordinal);
         Diagnostic stricter = Calibrated(", FlipProbability = 0.2, TargetAgreement = 0.999, EccBudget = " + needed).GeneratorDiagnostics.Single();
         Assert.Equal("QTAML010", stricter.Id);
         Assert.Contains("below the target 99.9 %", stricter.GetMessage());
@@ -223,7 +223,7 @@ public class DiagnosticTests
     [Theory]
     [InlineData("Models/calibraton.npy", null, "it is not among the project's files (the Qtaml package adds every *.npy under the project); did you mean 'Models/calibration.npy'?")]
     [InlineData(CalibrationPath, "rows of 9", "its samples have 9 values (shape [64, 9]) and the model's input [1, 20] has 20; save an array of shape [N, 20], one input a row")]
-    [InlineData(CalibrationPath, "not npy", "it does not start with the .npy magic string (\\x93NUMPY); save it with numpy.save")]
+    [InlineData(CalibrationPath, "not npy", "it does not start with the .npy magic string (\\x93NUMPY); save it with Qtaml.Calibration.CalibrationRecorder or NpyFile.Write, qtaml calibration, or numpy.save")]
     public void QTAML026_unusable_calibration_inputs_point_at_Calibration_and_say_why(string path, string? defect, string reason)
     {
         byte[] calibration = defect switch

@@ -158,5 +158,12 @@ public class GeneratorBehaviourTests
         Assert.Contains("rho* = ", report, StringComparison.Ordinal);
         foreach (LayerInfo layer in info.Layers)
             Assert.Matches(System.Text.RegularExpressions.Regex.Escape(layer.Name) + @"\s+" + layer.Operator + @"\s+" + layer.WeightCount + @"\s+" + layer.ProtectedPlanes + " of 8", report);
+        // It leads with what the build did (node, budget, planes protected, no forecast without calibration); the
+        // noise-floor figures come last, labelled as a reference rather than a target.
+        string[] lines = report.Split('\n');
+        Assert.Contains(" protected bits/weight", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith($"  ECC protects {info.Protection.Sum()} of {8 * info.Layers.Count} bit-planes", lines[1], StringComparison.Ordinal);
+        Assert.StartsWith("  no calibration inputs, so no forecast", lines[2], StringComparison.Ordinal);
+        Assert.StartsWith("  noise-floor reference (not a target): ", lines[^1], StringComparison.Ordinal);
     }
 }

@@ -1,7 +1,6 @@
 using System.Globalization;
 using Qtaml.Generators.Tests.Support;
 using Qtaml.Tool.Cli;
-using Spectre.Console;
 
 namespace Qtaml.Generators.Tests.Tool;
 
@@ -17,21 +16,7 @@ public sealed class QtamlCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_scratch, recursive: true);
 
-    private static (int ExitCode, string Output, string Error) Qtaml(params string[] args)
-    {
-        var output = new StringWriter(CultureInfo.InvariantCulture);
-        var error = new StringWriter(CultureInfo.InvariantCulture);
-        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-            Out = new AnsiConsoleOutput(output),
-        });
-        console.Profile.Width = 220;
-        int code = QtamlCli.Run(args, console, error);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static (int ExitCode, string Output, string Error) Qtaml(params string[] args) => QtamlRunner.Run(args);
 
     private string Scratch(string name, byte[] bytes)
     {
@@ -52,6 +37,9 @@ public sealed class QtamlCommandTests : IDisposable
         Assert.Equal(ExitCodes.Success, code);
         Assert.Contains("--inputs", output);
         Assert.Contains("--labels", output);
+        // inspect states the node it assumes when neither --node nor --p-flip is given.
+        (_, output, _) = Qtaml("inspect", "--help");
+        Assert.Contains("[default: 2nm, unless --p-flip is given]", output);
     }
 
     [Fact]
@@ -101,7 +89,6 @@ public sealed class QtamlCommandTests : IDisposable
 
     [Theory]
     [InlineData(new[] { "inspect" }, "Required argument missing")]
-    [InlineData(new[] { "inspect", "model.txt" }, "is not an .onnx or .safetensors file")]
     [InlineData(new[] { "inspect", "m.onnx", "--node", "2nm", "--p-flip", "0.1" }, "not both")]
     [InlineData(new[] { "inspect", "m.onnx", "--node", "1nm" }, "Known nodes: ")]
     [InlineData(new[] { "inspect", "m.onnx", "--p-flip", "0.7" }, "--p-flip must be in [0, 0.5)")]
@@ -123,6 +110,11 @@ public sealed class QtamlCommandTests : IDisposable
         (int code, string output, _) = Qtaml("inspect", Path.Combine(_scratch, "missing.onnx"), "--p-flip", "0.1");
         Assert.Equal(ExitCodes.InputError, code);
         Assert.Contains("does not exist", output);
+
+        // A file of another kind given as the model (the inputs, say) is a file that cannot be used, not a wrong command line.
+        (code, output, _) = Qtaml("inspect", Calibration, "--p-flip", "0.1");
+        Assert.Equal(ExitCodes.InputError, code);
+        Assert.Contains("is not an .onnx or .safetensors file", output);
 
         // Not a model at all: the generator's diagnostic, with its ID.
         string garbage = Scratch("garbage.onnx", "this is not protobuf"u8.ToArray());

@@ -51,7 +51,7 @@ internal static class NpyReader
     public static NpyArray Read(byte[] bytes, int maxRows)
     {
         if (bytes.Length < 10 || !Magic.SequenceEqual(bytes.Take(6)))
-            throw new FormatException("it does not start with the .npy magic string (\\x93NUMPY); save it with numpy.save");
+            throw new FormatException("it does not start with the .npy magic string (\\x93NUMPY); save it with Qtaml.Calibration.CalibrationRecorder or NpyFile.Write, qtaml calibration, or numpy.save");
         int major = bytes[6];
         if (major < 1 || major > 3) throw new FormatException("it is .npy format version " + major + "." + bytes[7] + "; Qtaml reads versions 1 to 3");
         int headerLength, headerStart;

@@ -264,7 +264,7 @@ internal static class ModelCompiler
         if (match.NotEncoded) throw new FormatException("it is in AdditionalFiles but was not encoded by the Qtaml package's build step; reference Qtaml.Generators as a PackageReference and rebuild");
         if (match.File is null)
             throw new FormatException("it is not among the project's files (the Qtaml package adds every *.npy under the project)" + (match.Suggestion is null ? "" : "; did you mean '" + match.Suggestion + "'?"));
-        if (!path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) throw new FormatException("calibration inputs are a NumPy .npy file (numpy.save(\"inputs.npy\", x.astype(numpy.float32)))");
+        if (!path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) throw new FormatException("calibration inputs are a NumPy .npy file: save one with Qtaml.Calibration.CalibrationRecorder or NpyFile.Write, convert CSV, raw float32 or images with `qtaml calibration`, or numpy.save(\"inputs.npy\", x.astype(numpy.float32))");
         if (graph.Inputs.Length != 1) throw new FormatException("the model has " + graph.Inputs.Length + " inputs and calibration feeds one; pin the others with ConstantInputs");
         byte[] bytes;
         try { bytes = Convert.FromBase64String(match.File.Base64); }

@@ -22,6 +22,7 @@ internal sealed class CommonOptions
 
     public void AddTo(Command command, bool faultsRequired)
     {
+        if (!faultsRequired) Node.Description += " [default: 2nm, unless --p-flip is given]";
         command.Arguments.Add(Model);
         foreach (Option option in new Option[] { Node, PFlip, Bits, Calibration, InputShape }) command.Options.Add(option);
         command.Validators.Add(result =>
@@ -58,7 +59,7 @@ internal sealed class CommonOptions
         string model = parse.GetValue(Model)!;
         string extension = Path.GetExtension(model).ToLowerInvariant();
         if (extension is not (".onnx" or ".safetensors"))
-            throw ToolException.Usage($"'{model}' is not an .onnx or .safetensors file; qtaml reads those two formats.");
+            throw new ToolException($"'{model}' is not an .onnx or .safetensors file; qtaml reads those two formats.");
         string? shape = parse.GetValue(InputShape);
         if (shape is not null && !System.Text.RegularExpressions.Regex.IsMatch(shape, "^[0-9]+( *, *[0-9]+)*$"))
             throw ToolException.Usage($"--input-shape '{shape}' is not a list of sizes such as 1,28,28.");

@@ -19,6 +19,11 @@ internal static class QtamlCli
             """);
         root.Subcommands.Add(InspectCommand.Create(console));
         root.Subcommands.Add(CampaignCommand.Create(console));
+        root.Subcommands.Add(CalibrationCommand.Create(console));
+        // Help wraps its own columns (with their indentation) at the console's width, so the console never has to
+        // break a line mid-sentence; a terminal narrower than 60 columns still gets readable help.
+        foreach (var help in root.Options.OfType<System.CommandLine.Help.HelpOption>())
+            if (help.Action is System.CommandLine.Help.HelpAction action) action.MaxWidth = Math.Max(60, console.Profile.Width - 1);
         return root;
     }
 

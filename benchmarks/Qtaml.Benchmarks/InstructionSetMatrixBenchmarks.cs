@@ -23,10 +23,10 @@ public class InstructionSetMatrixBenchmarks : InferenceCases
             AddJob(quick.WithId("JIT"));
             AddJob(quick.WithEnvironmentVariable("DOTNET_EnableAVX512", "0").WithId("JIT, AVX-512 off"));
             AddJob(quick.WithEnvironmentVariables(new EnvironmentVariable("DOTNET_EnableAVX2", "0"), new EnvironmentVariable("DOTNET_EnableFMA", "0")).WithId("JIT, AVX2+FMA off"));
-            // BenchmarkDotNet's default NativeAOT toolchain restores the ILCompiler from a feed this machine cannot
-            // reach; take the one NuGet serves, at the version of the runtime running these benchmarks.
+            // BenchmarkDotNet's default NativeAOT toolchain restores the ILCompiler from a feed of its own choosing; take
+            // it from the package source this machine is configured with, at the version of the running runtime.
             IToolchain nativeAot = NativeAotToolchain.CreateBuilder()
-                .UseNuGet(Environment.Version.ToString(), "https://api.nuget.org/v3/index.json")
+                .UseNuGet(Environment.Version.ToString(), ConfiguredPackageSource.First())
                 .IlcInstructionSet("x86-64-v2")   // NativeAOT's default; BenchmarkDotNet would target the host's
                 .TargetFrameworkMoniker("net10.0")
                 .ToToolchain();
