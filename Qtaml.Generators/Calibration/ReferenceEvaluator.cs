@@ -13,7 +13,7 @@ namespace Qtaml.Generators.Calibration;
 /// One <see cref="Run"/> evaluates every layer; <see cref="RunFrom"/> re-evaluates from a layer on with some weight
 /// tensors replaced, reusing the values before it (a probe of layer l recomputes only what l can change).
 /// </summary>
-internal sealed class ReferenceEvaluator
+internal sealed partial class ReferenceEvaluator
 {
     private readonly NetworkGraph _graph;
     private readonly int[] _weightOrdinal;   // per layer: its position among the weight layers, or −1

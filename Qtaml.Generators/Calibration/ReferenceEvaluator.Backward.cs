@@ -1,0 +1,386 @@
+using System;
+using Qtaml.Generators.Network;
+
+namespace Qtaml.Generators.Calibration;
+
+/// <summary>
+/// Reverse mode of the reference evaluator: vector-Jacobian products. Given the values of one forward pass and a
+/// vector u over one value (the decision vector), <see cref="Backward"/> returns ∂⟨u, y⟩/∂W for every weight
+/// layer at once, one sweep over the layers in reverse, each operator's adjoint written beside the forward rule
+/// it inverts. Its cost is about two forward passes whatever the depth, where probing each layer's weights costs a
+/// pass per layer per probe. Where an operator is not differentiable (a ReLU at 0, the ties of a max) the adjoint
+/// takes the side the forward rule takes; comparisons and conditions pass no gradient, and a
+/// cast that rounds passes it unchanged (straight through: a flip's error is far larger than a rounding step).
+/// </summary>
+internal sealed partial class ReferenceEvaluator
+{
+    /// <summary>
+    /// The gradient of ⟨<paramref name="seed"/>, values[<paramref name="from"/>]⟩ with respect to every weight layer's
+    /// weights ([k] for weight layer k, null where the value does not depend on it) and, in
+    /// <paramref name="inputGradient"/>, to the first graph input. <paramref name="values"/> is a filled forward pass.
+    /// </summary>
+    public double[]?[] Backward(double[][] values, int from, double[] seed, out double[]? inputGradient)
+    {
+        Layer[] layers = _graph.Layers;
+        var gradient = new double[layers.Length + 1][];
+        gradient[from] = (double[])seed.Clone();
+        var weightGradient = new double[WeightLayerIndices.Length][];
+        for (int i = from - 1; i >= 0; i--)
+        {
+            double[]? dy = gradient[i + 1];
+            if (dy is null) continue;
+            gradient[i + 1] = null!;   // read once: free it as the sweep goes
+            Layer layer = layers[i];
+            if (layer.Guard is { } guard && values[guard.Value].Length > 0 && (values[guard.Value][0] != 0) != guard.When) continue;   // a branch not taken is constant
+            int ordinal = _weightOrdinal[i];
+            double[]? dw = null;
+            if (ordinal >= 0) dw = weightGradient[ordinal] ??= new double[_weights[ordinal].Length];
+            Adjoint(layer, values, values[i + 1], dy, gradient, ordinal < 0 ? null : _weights[ordinal], dw);
+        }
+        inputGradient = gradient[0];
+        return weightGradient;
+    }
+
+    /// <summary>The gradient buffer of value <paramref name="value"/>, made on first use.</summary>
+    private static double[] Grad(double[][] gradient, double[][] values, int value) => gradient[value] ??= new double[values[value].Length];
+
+    private void Adjoint(Layer layer, double[][] values, double[] y, double[] dy, double[][] gradient, double[]? w, double[]? dw)
+    {
+        double[] X(int k = 0) => values[layer.Inputs[k]];
+        double[] DX(int k = 0) => Grad(gradient, values, layer.Inputs[k]);
+        switch (layer)
+        {
+            case DenseLayer d: DenseAdjoint(d, X(), dy, DX(), w!, dw!); break;
+            case ConvLayer c: ConvAdjoint(c, X(), dy, DX(), w!, dw!); break;
+            case EmbeddingLayer e:
+                for (int t = 0; t < e.Indices.Length; t++)
+                    for (int j = 0; j < e.Width; j++) dw![e.Indices[t] * e.Width + j] += dy[t * e.Width + j];
+                break;
+            case PoolLayer p: PoolAdjoint(p, X(), dy, DX()); break;
+            case GraphInputLayer: break;
+            case ReluLayer:
+            {
+                double[] x = X(), dx = DX();
+                for (int i = 0; i < dy.Length; i++) if (x[i] > 0) dx[i] += dy[i];
+                break;
+            }
+            case SoftmaxLayer s: SoftmaxAdjoint(s, y, dy, DX()); break;
+            case ReshapeLayer: Accumulate(DX(), dy); break;
+            case UnaryLayer u:
+            {
+                double[] x = X(), dx = DX();
+                for (int i = 0; i < dy.Length; i++) dx[i] += dy[i] * UnarySlope(u, x[i]);
+                break;
+            }
+            case BinaryLayer b: BinaryAdjoint(b, values, dy, gradient); break;
+            case LayerNormLayer n:
+                for (int r = 0; r < n.Rows; r++) StandardizeAdjoint(X(), dy, DX(), r * n.Length, n.Length, n.Epsilon, i => n.Gamma[i % n.Gamma.Length]);
+                break;
+            case InstanceNormLayer n:
+                for (int p = 0; p < n.Planes; p++)
+                {
+                    float scale = n.Scale[p % n.Channels];
+                    StandardizeAdjoint(X(), dy, DX(), p * n.Plane, n.Plane, n.Epsilon, _ => scale);
+                }
+                break;
+            case MatMulLayer m: MatMulAdjoint(m, X(0), X(1), dy, DX(0), DX(1)); break;
+            case TransposeLayer t: TransposeAdjoint(t, dy, DX()); break;
+            case ReduceLayer r: ReduceAdjoint(r, X(), dy, DX()); break;
+            case ConcatLayer c:
+            {
+                int at = 0;
+                for (int outer = 0; outer < c.Outer; outer++)
+                    foreach (Operand part in c.Parts)
+                    {
+                        int chunk = c.Chunk(part);
+                        if (!part.IsConstant)
+                        {
+                            double[] dp = Grad(gradient, values, part.Value);
+                            for (int j = 0; j < chunk; j++) dp[outer * chunk + j] += dy[at + j];
+                        }
+                        at += chunk;
+                    }
+                break;
+            }
+            case AxisMapLayer a: AxisMapAdjoint(a, dy, DX()); break;
+            case WhereLayer where:
+            {
+                double[] condition = Read(where.Condition, values);
+                int[]? cs = Broadcast(where.Condition, where), ts = Broadcast(where.WhenTrue, where), fs = Broadcast(where.WhenFalse, where);
+                double[]? dt = where.WhenTrue.IsConstant ? null : Grad(gradient, values, where.WhenTrue.Value);
+                double[]? df = where.WhenFalse.IsConstant ? null : Grad(gradient, values, where.WhenFalse.Value);
+                for (int i = 0; i < dy.Length; i++)
+                {
+                    if (condition[cs?[i] ?? i] != 0) { if (dt is not null) dt[ts?[i] ?? i] += dy[i]; }
+                    else if (df is not null) df[fs?[i] ?? i] += dy[i];
+                }
+                break;
+            }
+            default: throw new NotSupportedException("The reference evaluator has no adjoint for " + layer.GetType().Name + ".");
+        }
+    }
+
+    private static void Accumulate(double[] into, double[] from)
+    {
+        for (int i = 0; i < from.Length; i++) into[i] += from[i];
+    }
+
+    private static void DenseAdjoint(DenseLayer d, double[] x, double[] dy, double[] dx, double[] w, double[] dw)
+    {
+        int inputs = d.InputCount;
+        for (int r = 0; r < d.Rows; r++)
+            for (int o = 0; o < d.Outputs; o++)
+            {
+                double g = dy[r * d.Outputs + o];
+                if (g == 0) continue;
+                int row = o * inputs, at = r * inputs;
+                for (int i = 0; i < inputs; i++)
+                {
+                    dx[at + i] += w[row + i] * g;
+                    dw[row + i] += x[at + i] * g;
+                }
+            }
+    }
+
+    private static void ConvAdjoint(ConvLayer c, double[] x, double[] dy, double[] dx, double[] w, double[] dw)
+    {
+        Window k = c.Window;
+        int groupIn = c.GroupInChannels, groupOut = c.OutChannels / c.Groups;
+        for (int n = 0; n < c.Images; n++)
+        for (int o = 0; o < c.OutChannels; o++)
+        {
+            int xAt = n * c.InChannels * c.InH * c.InW, yAt = n * c.OutChannels * c.OutH * c.OutW;
+            int firstIn = o / groupOut * groupIn;
+            for (int oy = 0; oy < c.OutH; oy++)
+                for (int ox = 0; ox < c.OutW; ox++)
+                {
+                    double g = dy[yAt + (o * c.OutH + oy) * c.OutW + ox];
+                    if (g == 0) continue;
+                    for (int ci = 0; ci < groupIn; ci++)
+                        for (int ky = 0; ky < k.KernelH; ky++)
+                        {
+                            int iy = oy * k.StrideH - k.PadTop + ky * k.DilationH;
+                            if (iy < 0 || iy >= c.InH) continue;
+                            for (int kx = 0; kx < k.KernelW; kx++)
+                            {
+                                int ix = ox * k.StrideW - k.PadLeft + kx * k.DilationW;
+                                if (ix < 0 || ix >= c.InW) continue;
+                                int wi = ((o * groupIn + ci) * k.KernelH + ky) * k.KernelW + kx, xi = xAt + ((firstIn + ci) * c.InH + iy) * c.InW + ix;
+                                dw[wi] += g * x[xi];
+                                dx[xi] += g * w[wi];
+                            }
+                        }
+                }
+        }
+    }
+
+    private static void PoolAdjoint(PoolLayer p, double[] x, double[] dy, double[] dx)
+    {
+        Window k = p.Window;
+        bool max = p.Kind == PoolKind.Max;
+        for (int c = 0; c < p.Images * p.Channels; c++)
+            for (int oy = 0; oy < p.OutH; oy++)
+                for (int ox = 0; ox < p.OutW; ox++)
+                {
+                    double g = dy[(c * p.OutH + oy) * p.OutW + ox];
+                    if (g == 0) continue;
+                    // The forward rule's choice again: the first largest input, or the inputs averaged and their count.
+                    int best = -1, count = 0;
+                    for (int ky = 0; ky < k.KernelH; ky++)
+                        for (int kx = 0; kx < k.KernelW; kx++)
+                        {
+                            int iy = oy * k.StrideH - k.PadTop + ky * k.DilationH, ix = ox * k.StrideW - k.PadLeft + kx * k.DilationW;
+                            if (iy < 0 || iy >= p.InH || ix < 0 || ix >= p.InW) continue;
+                            int at = (c * p.InH + iy) * p.InW + ix;
+                            if (best < 0 || x[at] > x[best]) best = at;
+                            count++;
+                        }
+                    if (count == 0) continue;
+                    if (max) { dx[best] += g; continue; }
+                    double share = g / (p.CountIncludePad ? k.Size : count);
+                    for (int ky = 0; ky < k.KernelH; ky++)
+                        for (int kx = 0; kx < k.KernelW; kx++)
+                        {
+                            int iy = oy * k.StrideH - k.PadTop + ky * k.DilationH, ix = ox * k.StrideW - k.PadLeft + kx * k.DilationW;
+                            if (iy < 0 || iy >= p.InH || ix < 0 || ix >= p.InW) continue;
+                            dx[(c * p.InH + iy) * p.InW + ix] += share;
+                        }
+                }
+    }
+
+    /// <summary>dy/dx of each unary rule of <see cref="Unary(UnaryLayer, double)"/>.</summary>
+    private static double UnarySlope(UnaryLayer u, double x)
+    {
+        const double InverseSqrtPi = 0.56418958354775628;   // 1/√π
+        switch (u.Kind)
+        {
+            case UnaryKind.Erf: return 2 * InverseSqrtPi * Math.Exp(-x * x);
+            case UnaryKind.Gelu: return 0.5 * (1 + ReferenceMath.Erf(x / Math.Sqrt(2))) + x * Math.Exp(-0.5 * x * x) * InverseSqrtPi / Math.Sqrt(2);
+            case UnaryKind.Sqrt: return x > 0 ? 0.5 / Math.Sqrt(x) : 0;
+            case UnaryKind.Tanh: { double t = Math.Tanh(x); return 1 - t * t; }
+            case UnaryKind.Sigmoid: { double s = 1 / (1 + Math.Exp(-x)); return s * (1 - s); }
+            case UnaryKind.Exp: return Math.Exp(x);
+            case UnaryKind.Neg: return -1;
+            case UnaryKind.Abs: return x > 0 ? 1 : x < 0 ? -1 : 0;
+            case UnaryKind.Reciprocal: return -1 / (x * x);
+            case UnaryKind.Log: return 1 / x;
+            case UnaryKind.LeakyRelu: return x >= 0 ? 1 : u.Alpha;
+            case UnaryKind.Elu: return x > 0 ? 1 : u.Alpha * Math.Exp(x);
+            case UnaryKind.Selu: return u.Beta * (x > 0 ? 1 : u.Alpha * Math.Exp(x));
+            case UnaryKind.Softplus: return 1 / (1 + Math.Exp(-x));
+            case UnaryKind.Softsign: { double d = 1 + Math.Abs(x); return 1 / (d * d); }
+            case UnaryKind.HardSigmoid: { double z = u.Alpha * x + u.Beta; return z > 0 && z < 1 ? u.Alpha : 0; }
+            case UnaryKind.HardSwish: return x <= -3 ? 0 : x >= 3 ? 1 : x / 3 + 0.5;
+            case UnaryKind.Clip: return x > u.Alpha && x < u.Beta ? 1 : 0;
+            // A cast to float16 rounds to 11 significant bits: flat between its steps, but an error of the size a
+            // stored weight's flips make passes it unchanged (the straight-through rule).
+            case UnaryKind.RoundToHalf: return 1;
+            default: return 0;   // Not: flat
+        }
+    }
+
+    private void BinaryAdjoint(BinaryLayer b, double[][] values, double[] dy, double[][] gradient)
+    {
+        double[] l = Read(b.Left, values), r = Read(b.Right, values);
+        int[]? left = Broadcast(b.Left, b), right = Broadcast(b.Right, b);
+        double[]? dl = b.Left.IsConstant ? null : Grad(gradient, values, b.Left.Value);
+        double[]? dr = b.Right.IsConstant ? null : Grad(gradient, values, b.Right.Value);
+        if (b.Kind >= BinaryKind.Equal) return;   // comparisons and logic are flat
+        for (int i = 0; i < dy.Length; i++)
+        {
+            double g = dy[i];
+            if (g == 0) continue;
+            int li = left?[i] ?? i, ri = right?[i] ?? i;
+            double a = l[li], c = r[ri];
+            (double byLeft, double byRight) = b.Kind switch
+            {
+                BinaryKind.Add => (1, 1),
+                BinaryKind.Sub => (1, -1),
+                BinaryKind.Mul => (c, a),
+                BinaryKind.Div => (1 / c, -a / (c * c)),
+                BinaryKind.Pow => (a == 0 && c < 1 ? 0 : c * Math.Pow(a, c - 1), a > 0 ? Math.Pow(a, c) * Math.Log(a) : 0),
+                BinaryKind.Max => a >= c ? (1d, 0d) : (0d, 1d),
+                BinaryKind.Min => a <= c ? (1d, 0d) : (0d, 1d),
+                BinaryKind.PRelu => a >= 0 ? (1d, 0d) : (c, a),
+                _ => (0d, 0d),
+            };
+            if (dl is not null) dl[li] += g * byLeft;
+            if (dr is not null) dr[ri] += g * byRight;
+        }
+    }
+
+    /// <summary>y = softmax rows (or their log): dx = y ⊙ (dy − Σ dy·y), or for the log dx = dy − softmax · Σ dy.</summary>
+    private static void SoftmaxAdjoint(SoftmaxLayer s, double[] y, double[] dy, double[] dx)
+    {
+        for (int row = 0; row < s.Rows; row++)
+        {
+            int at = row * s.Length;
+            double dot = 0;
+            for (int i = 0; i < s.Length; i++) dot += s.Log ? dy[at + i] : dy[at + i] * y[at + i];
+            for (int i = 0; i < s.Length; i++)
+                dx[at + i] += s.Log ? dy[at + i] - Math.Exp(y[at + i]) * dot : y[at + i] * (dy[at + i] - dot);
+        }
+    }
+
+    /// <summary>
+    /// The adjoint of y = x̂·γ + β with x̂ = (x − mean)/√(var + ε) over <paramref name="length"/> values:
+    /// dx = (ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) / √(var + ε), ĝ = dy·γ.
+    /// </summary>
+    private static void StandardizeAdjoint(double[] x, double[] dy, double[] dx, int at, int length, double epsilon, Func<int, double> gamma)
+    {
+        double mean = 0, variance = 0;
+        for (int i = 0; i < length; i++) mean += x[at + i];
+        mean /= length;
+        for (int i = 0; i < length; i++) variance += (x[at + i] - mean) * (x[at + i] - mean);
+        double inverse = 1 / Math.Sqrt(variance / length + epsilon);
+        double meanG = 0, meanGx = 0;
+        for (int i = 0; i < length; i++)
+        {
+            double g = dy[at + i] * gamma(i), xhat = (x[at + i] - mean) * inverse;
+            meanG += g;
+            meanGx += g * xhat;
+        }
+        meanG /= length;
+        meanGx /= length;
+        for (int i = 0; i < length; i++)
+        {
+            double g = dy[at + i] * gamma(i), xhat = (x[at + i] - mean) * inverse;
+            dx[at + i] += (g - meanG - xhat * meanGx) * inverse;
+        }
+    }
+
+    private static void MatMulAdjoint(MatMulLayer m, double[] a, double[] b, double[] dy, double[] da, double[] db)
+    {
+        for (int batch = 0; batch < m.Batch; batch++)
+        {
+            int left = batch * m.M * m.K, right = m.RightIsShared ? 0 : batch * m.K * m.N, result = batch * m.M * m.N;
+            for (int i = 0; i < m.M; i++)
+                for (int j = 0; j < m.N; j++)
+                {
+                    double g = dy[result + i * m.N + j];
+                    if (g == 0) continue;
+                    for (int k = 0; k < m.K; k++)
+                    {
+                        da[left + i * m.K + k] += g * b[right + k * m.N + j];
+                        db[right + k * m.N + j] += g * a[left + i * m.K + k];
+                    }
+                }
+        }
+    }
+
+    private static void TransposeAdjoint(TransposeLayer t, double[] dy, double[] dx)
+    {
+        int[] inStrides = Shape.BroadcastStrides(t.InputShape, t.InputShape), output = t.OutputShape;
+        for (int o = 0; o < dy.Length; o++)
+        {
+            int rest = o, source = 0;
+            for (int d = output.Length - 1; d >= 0; d--)
+            {
+                source += rest % output[d] * inStrides[t.Perm[d]];
+                rest /= output[d];
+            }
+            dx[source] += dy[o];
+        }
+    }
+
+    private static void ReduceAdjoint(ReduceLayer r, double[] x, double[] dy, double[] dx)
+    {
+        for (int outer = 0; outer < r.Outer; outer++)
+            for (int inner = 0; inner < r.Inner; inner++)
+            {
+                double g = dy[outer * r.Inner + inner];
+                if (r.Kind is ReduceKind.Max or ReduceKind.Min)
+                {
+                    // The first extreme input, as the forward rule keeps it.
+                    int best = outer * r.Reduced * r.Inner + inner;
+                    for (int k = 1; k < r.Reduced; k++)
+                    {
+                        int at = (outer * r.Reduced + k) * r.Inner + inner;
+                        if (r.Kind == ReduceKind.Max ? x[at] > x[best] : x[at] < x[best]) best = at;
+                    }
+                    dx[best] += g;
+                    continue;
+                }
+                double share = r.Kind == ReduceKind.Mean ? g / r.Reduced : g;
+                for (int k = 0; k < r.Reduced; k++) dx[(outer * r.Reduced + k) * r.Inner + inner] += share;
+            }
+    }
+
+    private static void AxisMapAdjoint(AxisMapLayer a, double[] dy, double[] dx)
+    {
+        int[] inStrides = Shape.BroadcastStrides(a.InputShape, a.InputShape), output = a.OutputShape;
+        for (int o = 0; o < dy.Length; o++)
+        {
+            int rest = o, source = 0;
+            bool fill = false;
+            for (int d = output.Length - 1; d >= 0; d--)
+            {
+                int from = a.Sources[d][rest % output[d]];
+                rest /= output[d];
+                if (from < 0) fill = true;
+                else source += from * inStrides[d];
+            }
+            if (!fill) dx[source] += dy[o];
+        }
+    }
+}
