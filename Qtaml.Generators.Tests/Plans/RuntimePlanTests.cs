@@ -89,9 +89,16 @@ public class RuntimePlanTests
         ProtectionPlan plan = model.Design(Allocator.Tac, 1.0, FlipProbabilities.Symmetric(0.05));
         Assert.True(plan.BitsPerWeight <= 1.0);
         WeightImage image = model.CreateImage(plan, FlipProbabilities.Symmetric(0.05));
-        // A protected layer reads its codes as stored; an unprotected one is scaled by 1/(1 - p10 - p01) and shifted by p01.
+        // A protected layer reads its codes as stored; an unprotected one is scaled by 1/(1 - λ(p10 + p01)) and shifted
+        // by λ·p01, toward the full correction (λ = 1) as far as doing no harm just after a refresh allows.
         for (int l = 0; l < plan.ProtectedPlanes.Count; l++)
-            Assert.Equal(plan.ProtectedPlanes[l] > 0 ? LayerDequantization.Identity : new LayerDequantization((float)(1 / 0.9), 0.05f), image.GetDequantization(l));
+        {
+            if (plan.ProtectedPlanes[l] > 0) { Assert.Equal(LayerDequantization.Identity, image.GetDequantization(l)); continue; }
+            CorrectedLayer limited = MeanCorrection.ApplyDoingNoHarm(model.IntendedCodes(l), 8, 0, FlipProbabilities.Symmetric(0.05), Moments.CodeEncoding.TwosComplement);
+            Assert.Equal(new LayerDequantization((float)limited.ScaleFactor, (float)limited.CodeOffset), image.GetDequantization(l));
+            Assert.InRange(limited.ScaleFactor, 1.0, 1 / 0.9);
+            Assert.InRange(limited.CodeOffset, 0.0, 0.05);
+        }
         // Another model's image is refused by the class, and a plan for another model's layer count by the quantized model.
         Assert.Contains("does not have this model's layout", Assert.Throws<ArgumentException>(() => uniform.Run(MlpNode.CreateWeightImage(), new float[784], new float[10])).Message);
         ProtectionPlan other = MlpNode.Quantized.Design(Allocator.Tac, 1.0, FlipProbabilities.Symmetric(0.05));

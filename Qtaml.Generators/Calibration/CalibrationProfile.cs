@@ -40,7 +40,7 @@ internal sealed class CalibrationProfile
     private const int MinSamples = 8;
 
     /// <summary>A pass's cost in multiply-adds: every weight times its reuse, every attention product, and one per other output value.</summary>
-    private static long PassCost(NetworkGraph graph) => graph.Layers.Sum(layer => layer switch
+    internal static long PassCost(NetworkGraph graph) => graph.Layers.Sum(layer => layer switch
     {
         EmbeddingLayer e => (long)e.OutputLength,
         WeightLayer w => (long)w.Weights.Length * w.Reuse,

@@ -19,13 +19,23 @@ internal sealed partial class ReferenceEvaluator
     /// weights ([k] for weight layer k, null where the value does not depend on it) and, in
     /// <paramref name="inputGradient"/>, to the first graph input. <paramref name="values"/> is a filled forward pass.
     /// </summary>
-    public double[]?[] Backward(double[][] values, int from, double[] seed, out double[]? inputGradient)
+    public double[]?[] Backward(double[][] values, int from, double[] seed, out double[]? inputGradient) =>
+        Backward(values, new[] { (from, seed) }, out inputGradient);
+
+    /// <summary>The same for a sum of projections of several values: Σ ⟨seed_v, values[v]⟩ (a model's several outputs).</summary>
+    public double[]?[] Backward(double[][] values, (int Value, double[] Seed)[] seeds, out double[]? inputGradient)
     {
         Layer[] layers = _graph.Layers;
         var gradient = new double[layers.Length + 1][];
-        gradient[from] = (double[])seed.Clone();
+        int last = 0;
+        foreach ((int value, double[] seed) in seeds)
+        {
+            double[] g = Grad(gradient, values, value);
+            for (int j = 0; j < g.Length; j++) g[j] += seed[j];
+            last = Math.Max(last, value);
+        }
         var weightGradient = new double[WeightLayerIndices.Length][];
-        for (int i = from - 1; i >= 0; i--)
+        for (int i = last - 1; i >= 0; i--)
         {
             double[]? dy = gradient[i + 1];
             if (dy is null) continue;

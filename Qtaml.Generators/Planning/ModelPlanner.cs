@@ -27,7 +27,8 @@ internal static class ModelPlanner
         string operatingPoint = "static", FlipProbabilities? windowEnd = null, CodeEncoding? encoding = null)
     {
         WeightLayer[] weightLayers = graph.Layers.OfType<WeightLayer>().ToArray();
-        double[] sensitivity = Sensitivity.Estimate(graph, inputMeanSquare);
+        // An unquantized build only reports G: the estimate from the weights alone, which costs no evaluation.
+        double[] sensitivity = bits == 0 ? AnalyticSensitivity.Estimate(graph, inputMeanSquare) : Sensitivity.Estimate(graph, inputMeanSquare);
         if (bits == 0) return Unquantized(graph, nodeLabel, flips, weightLayers, sensitivity);
         return Plan(graph, program, new PlanDesigner(weightLayers, sensitivity, bits, flips, encoding), nodeLabel, budget, allocator, inputMeanSquare, operatingPoint, windowEnd);
     }
@@ -49,6 +50,11 @@ internal static class ModelPlanner
         {
             int m = protection.ProtectedPlanes[l];
             CorrectedLayer corrected = designer.Corrected(chosen, l, m);
+            // Do no harm: read just after a refresh, the stored codes are within one rounding of the plain ones.
+            // The correction is built to hold it; a plan that does not is refused rather than shipped.
+            double shift = MeanCorrection.FreshShiftSquared(corrected, designer.IntendedCodes[l]);
+            if (!(shift <= MeanCorrection.MaxFreshShiftSquared * (1 + 1e-9)))
+                throw new InvalidOperationException($"Layer '{weightLayers[l].Name}' would store codes {Math.Sqrt(shift):G3} steps (root mean square) from the plain ones, more than the {Math.Sqrt(MeanCorrection.MaxFreshShiftSquared):G3} a plan may move them.");
             quantized[l] = new QuantizedLayer(weightLayers[l], designer.IntendedCodes[l], corrected.ToArray(), designer.ChannelScales[l], designer.LayerScales[l], (float)corrected.ScaleFactor, (float)corrected.CodeOffset, m, designer.Sensitivity[l], corrected.WorstCaseResidual);
         }
 

@@ -83,7 +83,7 @@ internal sealed class PlanDesigner
     {
         lock (_corrected)
             if (_corrected.TryGetValue((encoding, layer, protectedPlanes), out CorrectedLayer? known)) return known;
-        CorrectedLayer corrected = MeanCorrection.Apply(IntendedCodes[layer], Bits, protectedPlanes, Flips, encoding);
+        CorrectedLayer corrected = MeanCorrection.ApplyDoingNoHarm(IntendedCodes[layer], Bits, protectedPlanes, Flips, encoding);
         lock (_corrected) _corrected[(encoding, layer, protectedPlanes)] = corrected;
         return corrected;
     }

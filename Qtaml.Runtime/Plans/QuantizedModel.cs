@@ -107,7 +107,7 @@ public sealed class QuantizedModel
         WeightImage image = _intended.Clone();
         for (int l = 0; l < _layerScales.Length; l++)
         {
-            CorrectedLayer corrected = MeanCorrection.Apply(IntendedCodes(l), Bits, plan.ProtectedPlanes[l], flips, Encoding);
+            CorrectedLayer corrected = MeanCorrection.ApplyDoingNoHarm(IntendedCodes(l), Bits, plan.ProtectedPlanes[l], flips, Encoding);
             IReadOnlyList<int> stored = corrected.StoredCodes;
             for (int i = 0; i < stored.Count; i++) image.SetCode(l, i, stored[i]);
             image.SetDequantization(l, new LayerDequantization((float)corrected.ScaleFactor, (float)corrected.CodeOffset));

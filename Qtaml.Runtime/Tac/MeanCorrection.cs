@@ -137,6 +137,66 @@ public static class MeanCorrection
     }
 
     /// <summary>
+    /// The most the stored codes of a layer may differ from the intended ones, read just after a refresh (no flip
+    /// yet), as a mean squared difference in code steps: 1, one code step on average. Within it a compensated
+    /// build read at once is never worse than plain codes by more than one code step per weight.
+    /// </summary>
+    public const double MaxFreshShiftSquared = 1.0;
+
+    /// <summary>
+    /// Mean correction that does no harm (the build's and <c>QuantizedModel.CreateImage</c>'s): the correction of
+    /// <see cref="Apply(IReadOnlyList{int}, int, int, FlipProbabilities, CodeEncoding)"/> when its codes, read before
+    /// any flip, stay within <see cref="MaxFreshShiftSquared"/> of the intended ones; otherwise the correction for
+    /// the largest share λ of the flips (λ·p10, λ·p01, by bisection) that does. Deep networks multiply each layer's
+    /// error: a correction that moves every weight of 29 layers by 5% just after a refresh, to be right on average
+    /// over the window, is 4x at their end. The residual it leaves is reported against the full flips.
+    /// </summary>
+    public static CorrectedLayer ApplyDoingNoHarm(IReadOnlyList<int> intendedCodes, int bits, int protectedCount, FlipProbabilities flips, CodeEncoding encoding)
+    {
+        CorrectedLayer full = Apply(intendedCodes, bits, protectedCount, flips, encoding);
+        if (FreshShiftSquared(full, intendedCodes) <= MaxFreshShiftSquared) return full;
+        double low = 0, high = 1;
+        CorrectedLayer best = Apply(intendedCodes, bits, protectedCount, new FlipProbabilities(0, 0), encoding);
+        for (int step = 0; step < 24; step++)
+        {
+            double share = (low + high) / 2;
+            CorrectedLayer candidate = Apply(intendedCodes, bits, protectedCount, new FlipProbabilities(share * flips.P10, share * flips.P01), encoding);
+            if (FreshShiftSquared(candidate, intendedCodes) <= MaxFreshShiftSquared) (low, best) = (share, candidate);
+            else high = share;
+        }
+        return new CorrectedLayer(best.ToArray(), best.ScaleFactor, best.CodeOffset, Residual(best, intendedCodes, bits, protectedCount, flips, encoding));
+    }
+
+    /// <summary>The mean over a layer of (ŵ/s − q)² read before any flip: how far the correction moved the codes.</summary>
+    public static double FreshShiftSquared(CorrectedLayer corrected, IReadOnlyList<int> intendedCodes)
+    {
+        if (intendedCodes.Count == 0) return 0;
+        double sum = 0;
+        IReadOnlyList<int> stored = corrected.StoredCodes;
+        for (int i = 0; i < stored.Count; i++)
+        {
+            double shift = corrected.ScaleFactor * (stored[i] + corrected.CodeOffset) - intendedCodes[i];
+            sum += shift * shift;
+        }
+        return sum / intendedCodes.Count;
+    }
+
+    /// <summary>The largest |E[ŵ]/s − q| a correction leaves under <paramref name="flips"/>, over the layer's codes.</summary>
+    private static double Residual(CorrectedLayer corrected, IReadOnlyList<int> intendedCodes, int bits, int protectedCount, FlipProbabilities flips, CodeEncoding encoding)
+    {
+        int mask = StoredCode.TopPlanesMask(bits, protectedCount);
+        var means = new Dictionary<int, double>();
+        double worst = 0;
+        for (int i = 0; i < intendedCodes.Count; i++)
+        {
+            int code = corrected.StoredCodes[i];
+            if (!means.TryGetValue(code, out double mean)) means[code] = mean = ErrorMoments.Read(code, bits, mask, flips, encoding).Mean;
+            worst = Math.Max(worst, Math.Abs(corrected.ScaleFactor * (mean + corrected.CodeOffset) - intendedCodes[i]));
+        }
+        return worst;
+    }
+
+    /// <summary>
     /// For every intended sign-magnitude code, the stored code whose read mean is nearest and how far that mean is
     /// from it. It depends only on the width, the protected planes and the flips, which every layer of a build
     /// shares, so it is computed once per combination (2^b × 2^b moment evaluations) and kept.
