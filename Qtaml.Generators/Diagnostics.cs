@@ -54,7 +54,7 @@ internal static class Diagnostics
         "TargetAgreement = {0} is not a share in (0, 1]; 0.95 asks that 95% of decisions survive the faults");
 
     public static readonly DiagnosticDescriptor BudgetUnchecked = new("QTAML028", "ECC budget not checked against an accuracy target",
-        "EccBudget = {0} bits/weight is not checked against an accuracy target at {1}: the build has no calibration inputs. Give Calibration = \"inputs.npy\" (unlabeled samples of the model's input) to predict the decisions it keeps. Data-free bound: TAC reaches the quantization noise floor with {2} bits/weight (Uniform-MSP {3}).",
+        "EccBudget = {0} bits/weight is not checked against an accuracy target at {1}: the build has no calibration inputs.{4} Give Calibration = \"inputs.npy\" (unlabeled samples of the model's input) to predict the decisions it keeps. Data-free bound: TAC reaches the quantization noise floor with {2} bits/weight (Uniform-MSP {3}).",
         Category, DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: HelpBase + "qtaml028");
 
     public static readonly DiagnosticDescriptor ModelTooLarge = Error("QTAML012", "Model too large to bake",

@@ -11,6 +11,8 @@ using Spectre.Console;
 // p_flip = 0.10 finding how much ECC each allocator needs to keep 95% of the clean accuracy. One compiled class per
 // model: every plan the campaign measures is laid out at run time and run by that class.
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+// Written to a file or a CI log, tables keep 160 columns instead of wrapping at 80 (the window study's too).
+if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 160;
 if (args.Contains("--help") || args.Contains("-h"))
 {
     Console.WriteLine("""
@@ -80,7 +82,6 @@ Qtaml.Faults.CampaignResult AtMoment(double fraction)
 }
 Qtaml.Faults.CampaignResult start = AtMoment(0), middle = AtMoment(0.5), shipped = AtMoment(1);
 // Written to a file or a CI log, tables keep a fixed width of 160 columns instead of wrapping at 80.
-if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 160;
 AnsiConsole.MarkupLine($"[bold]Digits[/]: the CNN compiled for {Digits.Info.Node} (p10 = {Digits.Info.WindowEndP10:G3} at the end of its 64 ms window; compensated for the {Digits.Info.OperatingPoint}, "
     + $"p10 = {Digits.Info.P10:G3}), {Digits.Info.Bits}-bit, TAC at {Digits.Info.EccBudget} bits/weight, "
     + $"protected planes per layer [[{string.Join(", ", Digits.Info.Protection)}]]; calibrated: {Digits.Info.Forecast!.PredictedAgreement:P1} of decisions predicted to survive the window's end");

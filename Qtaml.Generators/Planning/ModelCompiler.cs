@@ -290,7 +290,13 @@ internal static class ModelCompiler
         {
             // No calibration: nothing to judge the budget against; say so, with the data-free bound.
             SaturationReport saturation = plan.Saturation!;
-            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BudgetUnchecked, Argument.Budget, F(plan.Budget), nodeLabel, F(RoundedUp(saturation.TacBudget)), F(RoundedUp(saturation.UniformMspBudget))));
+            // Sensitivities from the weights alone compound each layer's approximation: on a deep network say so.
+            int layers = plan.Layers.Length;
+            string rough = plan.SensitivitiesFromWeightsOnly
+                ? " The layer sensitivities were estimated from the weights alone (the network is too large to evaluate at build time, or overflows on synthetic inputs)"
+                  + (layers > 10 ? $", which over {layers} weight layers is rough: calibration measures them." : ".")
+                : "";
+            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BudgetUnchecked, Argument.Budget, F(plan.Budget), nodeLabel, F(RoundedUp(saturation.TacBudget)), F(RoundedUp(saturation.UniformMspBudget)), rough));
             return;
         }
         double needed = RoundedUp(forecast.TacBudget);

@@ -109,6 +109,9 @@ internal sealed class ModelPlan
     /// <summary>The inputs' mean square E[x²] the sensitivities were computed for (the attribute's InputMeanSquare, default 1).</summary>
     public double InputMeanSquare { get; }
 
+    /// <summary>True when the data-free sensitivities were estimated from the weights alone, not measured through the Jacobian.</summary>
+    public bool SensitivitiesFromWeightsOnly { get; set; }
+
     public int BytesPerCode => Bits <= 8 ? 1 : 2;
 
     /// <summary>With calibration inputs: the predicted agreement of this plan and the budgets each allocator needs for the target; else null.</summary>

@@ -28,9 +28,12 @@ internal static class ModelPlanner
     {
         WeightLayer[] weightLayers = graph.Layers.OfType<WeightLayer>().ToArray();
         // An unquantized build only reports G: the estimate from the weights alone, which costs no evaluation.
-        double[] sensitivity = bits == 0 ? AnalyticSensitivity.Estimate(graph, inputMeanSquare) : Sensitivity.Estimate(graph, inputMeanSquare);
+        bool measured = false;
+        double[] sensitivity = bits == 0 ? AnalyticSensitivity.Estimate(graph, inputMeanSquare) : Sensitivity.Estimate(graph, inputMeanSquare, out measured);
         if (bits == 0) return Unquantized(graph, nodeLabel, flips, weightLayers, sensitivity);
-        return Plan(graph, program, new PlanDesigner(weightLayers, sensitivity, bits, flips, encoding), nodeLabel, budget, allocator, inputMeanSquare, operatingPoint, windowEnd);
+        ModelPlan plan = Plan(graph, program, new PlanDesigner(weightLayers, sensitivity, bits, flips, encoding), nodeLabel, budget, allocator, inputMeanSquare, operatingPoint, windowEnd);
+        plan.SensitivitiesFromWeightsOnly = !measured;
+        return plan;
     }
 
     /// <summary>Plans with a designer made beforehand (the same one a <see cref="BudgetForecast"/> searched with).</summary>

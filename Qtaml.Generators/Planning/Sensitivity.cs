@@ -35,10 +35,15 @@ internal static class Sensitivity
     /// <summary>A network whose single pass costs more multiply-adds than this is estimated from its weights alone (<see cref="AnalyticSensitivity"/>).</summary>
     private const long MaxPass = 200_000_000;
 
-    public static double[] Estimate(NetworkGraph graph, double inputMeanSquare = 1, CancellationToken cancellationToken = default)
+    public static double[] Estimate(NetworkGraph graph, double inputMeanSquare = 1, CancellationToken cancellationToken = default) =>
+        Estimate(graph, inputMeanSquare, out _, cancellationToken);
+
+    /// <param name="measured">Whether the Jacobian was measured (false: estimated from the weights alone).</param>
+    public static double[] Estimate(NetworkGraph graph, double inputMeanSquare, out bool measured, CancellationToken cancellationToken = default)
     {
-        double[]? measured = Measure(graph, inputMeanSquare, cancellationToken);
-        return measured is null ? AnalyticSensitivity.Estimate(graph, inputMeanSquare) : AnalyticSensitivity.Normalised(measured.Select(g => Math.Log(g)).ToArray());
+        double[]? fromJacobian = Measure(graph, inputMeanSquare, cancellationToken);
+        measured = fromJacobian is not null;
+        return fromJacobian is null ? AnalyticSensitivity.Estimate(graph, inputMeanSquare) : AnalyticSensitivity.Normalised(fromJacobian.Select(g => Math.Log(g)).ToArray());
     }
 
     /// <summary>G_l from the Jacobian at synthetic inputs (not normalised), or null when the network cannot be evaluated so.</summary>
