@@ -340,17 +340,8 @@ internal sealed partial class ReferenceEvaluator
 
     private static void TransposeAdjoint(TransposeLayer t, double[] dy, double[] dx)
     {
-        int[] inStrides = Shape.BroadcastStrides(t.InputShape, t.InputShape), output = t.OutputShape;
-        for (int o = 0; o < dy.Length; o++)
-        {
-            int rest = o, source = 0;
-            for (int d = output.Length - 1; d >= 0; d--)
-            {
-                source += rest % output[d] * inStrides[t.Perm[d]];
-                rest /= output[d];
-            }
-            dx[source] += dy[o];
-        }
+        int[] inStrides = Shape.BroadcastStrides(t.InputShape, t.InputShape);
+        for (int o = 0; o < dy.Length; o++) dx[TransposeSource(t, inStrides, o)] += dy[o];
     }
 
     private static void ReduceAdjoint(ReduceLayer r, double[] x, double[] dy, double[] dx)
@@ -378,19 +369,11 @@ internal sealed partial class ReferenceEvaluator
 
     private static void AxisMapAdjoint(AxisMapLayer a, double[] dy, double[] dx)
     {
-        int[] inStrides = Shape.BroadcastStrides(a.InputShape, a.InputShape), output = a.OutputShape;
+        int[] inStrides = Shape.BroadcastStrides(a.InputShape, a.InputShape);
         for (int o = 0; o < dy.Length; o++)
         {
-            int rest = o, source = 0;
-            bool fill = false;
-            for (int d = output.Length - 1; d >= 0; d--)
-            {
-                int from = a.Sources[d][rest % output[d]];
-                rest /= output[d];
-                if (from < 0) fill = true;
-                else source += from * inStrides[d];
-            }
-            if (!fill) dx[source] += dy[o];
+            int source = AxisMapSource(a, inStrides, o);
+            if (source >= 0) dx[source] += dy[o];
         }
     }
 }

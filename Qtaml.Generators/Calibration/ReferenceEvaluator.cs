@@ -329,17 +329,21 @@ internal sealed partial class ReferenceEvaluator
 
     private static void Transpose(TransposeLayer t, double[] x, double[] y)
     {
-        int[] inStrides = Shape.BroadcastStrides(t.InputShape, t.InputShape), output = t.OutputShape;
-        for (int o = 0; o < y.Length; o++)
+        int[] inStrides = Shape.BroadcastStrides(t.InputShape, t.InputShape);
+        for (int o = 0; o < y.Length; o++) y[o] = x[TransposeSource(t, inStrides, o)];
+    }
+
+    /// <summary>The input index output <paramref name="o"/> of a transpose reads (the forward rule and its adjoint share it).</summary>
+    private static int TransposeSource(TransposeLayer t, int[] inStrides, int o)
+    {
+        int[] output = t.OutputShape;
+        int rest = o, source = 0;
+        for (int d = output.Length - 1; d >= 0; d--)
         {
-            int rest = o, source = 0;
-            for (int d = output.Length - 1; d >= 0; d--)
-            {
-                source += rest % output[d] * inStrides[t.Perm[d]];
-                rest /= output[d];
-            }
-            y[o] = x[source];
+            source += rest % output[d] * inStrides[t.Perm[d]];
+            rest /= output[d];
         }
+        return source;
     }
 
     private static void Reduce(ReduceLayer r, double[] x, double[] y)
@@ -372,19 +376,27 @@ internal sealed partial class ReferenceEvaluator
 
     private static void AxisMap(AxisMapLayer a, double[] x, double[] y)
     {
-        int[] inStrides = Shape.BroadcastStrides(a.InputShape, a.InputShape), output = a.OutputShape;
+        int[] inStrides = Shape.BroadcastStrides(a.InputShape, a.InputShape);
         for (int o = 0; o < y.Length; o++)
         {
-            int rest = o, source = 0;
-            bool fill = false;
-            for (int d = output.Length - 1; d >= 0; d--)
-            {
-                int from = a.Sources[d][rest % output[d]];
-                rest /= output[d];
-                if (from < 0) fill = true;
-                else source += from * inStrides[d];
-            }
-            y[o] = fill ? a.Fill : x[source];
+            int source = AxisMapSource(a, inStrides, o);
+            y[o] = source < 0 ? a.Fill : x[source];
         }
+    }
+
+    /// <summary>The input index output <paramref name="o"/> of an axis map copies, or −1 where it holds the fill value (the forward rule and its adjoint share it).</summary>
+    private static int AxisMapSource(AxisMapLayer a, int[] inStrides, int o)
+    {
+        int[] output = a.OutputShape;
+        int rest = o, source = 0;
+        bool fill = false;
+        for (int d = output.Length - 1; d >= 0; d--)
+        {
+            int from = a.Sources[d][rest % output[d]];
+            rest /= output[d];
+            if (from < 0) fill = true;
+            else source += from * inStrides[d];
+        }
+        return fill ? -1 : source;
     }
 }
