@@ -23,6 +23,9 @@ namespace Qtaml.Generators.Planning;
 /// </summary>
 internal static class Sensitivity
 {
+    /// <summary>The least a measured G_l may be, as a share of its weights-only estimate (both normalised).</summary>
+    private const double FloorShare = 1e-3;
+
     /// <summary>Synthetic inputs: half signed, half non-negative.</summary>
     public const int SyntheticInputs = 4;
 
@@ -43,7 +46,12 @@ internal static class Sensitivity
     {
         double[]? fromJacobian = Measure(graph, inputMeanSquare, cancellationToken);
         measured = fromJacobian is not null;
-        return fromJacobian is null ? AnalyticSensitivity.Estimate(graph, inputMeanSquare) : AnalyticSensitivity.Normalised(fromJacobian.Select(g => Math.Log(g)).ToArray());
+        double[] fromWeights = AnalyticSensitivity.Estimate(graph, inputMeanSquare);
+        if (fromJacobian is null) return fromWeights;
+        // A layer whose every path to the output was switched off for all the synthetic inputs (the ReLUs of a narrow
+        // layer) measures 0; real inputs may switch it on, so it keeps a thousandth of its weights-only estimate.
+        double[] normalised = AnalyticSensitivity.Normalised(fromJacobian.Select(g => Math.Log(g)).ToArray());
+        return normalised.Select((g, l) => Math.Max(g, FloorShare * fromWeights[l])).ToArray();
     }
 
     /// <summary>G_l from the Jacobian at synthetic inputs (not normalised), or null when the network cannot be evaluated so.</summary>
