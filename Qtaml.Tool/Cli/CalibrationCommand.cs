@@ -40,7 +40,7 @@ internal static class CalibrationCommand
             string from = parse.GetValue(source)!, to = parse.GetValue(output)!;
             (float[] values, int rows, int[] rowShape, string what) = Directory.Exists(from)
                 ? FromImages(from, inputShape, limit, ImageOptions(parse, layout, mean, std, crop))
-                : Path.GetExtension(from).Equals(".csv", StringComparison.OrdinalIgnoreCase) || Path.GetExtension(from).Equals(".txt", StringComparison.OrdinalIgnoreCase)
+                : Path.GetExtension(from).ToLowerInvariant() is ".csv" or ".txt"
                     ? FromCsv(from, inputShape, limit)
                     : FromRaw(from, inputShape, limit);
             Write(to, values, rows, rowShape);

@@ -27,7 +27,7 @@ internal static class TabularInputs
             string[] fields = line.Split(Separators, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             if (fields.Length == 0) continue;
             bool numeric = float.TryParse(fields[0], NumberStyles.Float, CultureInfo.InvariantCulture, out _);
-            if (!numeric && rows == 0 && values.Count == 0 && lineNumber == 1) continue;   // a header
+            if (!numeric && lineNumber == 1) continue;   // a header
             rowLength ??= fields.Length;
             if (fields.Length != rowLength)
                 throw new ToolException($"Line {lineNumber} of '{source}' holds {fields.Length} values; every input needs {rowLength}{(rowLength == fields.Length ? "" : " (the input shape's length)")}.");
