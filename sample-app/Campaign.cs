@@ -42,7 +42,7 @@ public static class Campaign
         (FlipProbabilities compensated, TunnelingFaultModel faults, string description) = options.Node is null
             ? (FlipProbabilities.Symmetric(options.PFlip), TunnelingFaultModel.Symmetric(options.PFlip), $"symmetric p_flip = {options.PFlip}")
             : (NodePresets.Get(options.Node).WindowAveragedFlipProbabilities, TunnelingFaultModel.ForNode(options.Node), $"{options.Node} physics, end of window");
-        var campaign = new PlanCampaign(new[] { model }, inputs, labels, compensated, faults, new PlanCampaignOptions(options.Trials, options.Seed));
+        var campaign = new PlanCampaign(new[] { model }, inputs, labels, compensated, faults, new PlanCampaignOptions(options.Trials, options.Seed, ReadAfterRefresh: options.Node is not null));
         if (measured is not null) campaign.Measured += measured;
         var budgets = new Dictionary<Allocator, BudgetEstimate>();
         foreach (Allocator allocator in Allocators)

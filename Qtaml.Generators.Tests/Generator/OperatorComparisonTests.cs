@@ -22,6 +22,7 @@ public class OperatorComparisonTests
         "ConvTranspose", "ConvTransposeGrouped", "MaxPoolDilated", "CompareWhere", "EqualOrXor", "CastFloat16",
         "ClipInfinite", "CastBool", "TransposeBatchAxis", "LayerNormalizationAxis1", "ReshapeCopiesDims", "LRN", "LRNSize5", "MaxPoolCeil", "AveragePoolCeil",
         "ResizeNearest", "ResizeNearestAsymmetricFloor", "ResizeLinearSizes", "ResizeLinearAlignCorners", "ResizeLinearPytorchHalfPixel",
+        "ClipComputedMin", "GatherValueAxis1", "GatherValueScalarIndex", "SizeOfValue",
     };
 
     private static readonly long[] InputShape = { 1, 4, 6, 6 };
@@ -186,6 +187,32 @@ public class OperatorComparisonTests
                     OnnxModelBuilder.String("coordinate_transformation_mode", "pytorch_half_pixel"));
                 features = 8 * 1 * 11;
                 break;
+            case "ClipComputedMin":
+            {
+                // A log-mel front end's floor: the largest value less a constant, computed at run time.
+                string top = b.From(conv).Node("ReduceMax", Array.Empty<string>(), OnnxModelBuilder.Int("keepdims", 0)).Current;
+                string floor = b.Node("Sub", new[] { Scalar("range", 0.6f) }).Current;
+                b.From(conv).Node("Clip", new[] { floor });
+                break;
+            }
+            case "GatherValueAxis1":
+                // Channels picked from a computed value, one twice, a negative index among them.
+                b.Node("Gather", new[] { b.Int64Initializer("channels", new long[] { 3, 0, -1, 3 }) }, OnnxModelBuilder.Int("axis", 1));
+                features = 4 * 36;
+                break;
+            case "GatherValueScalarIndex":
+                // One row of every channel: a scalar index removes the axis, [1, 8, 6, 6] -> [1, 8, 6].
+                b.Node("Gather", new[] { b.Int64Initializer("row", Array.Empty<long>(), new long[] { 4 }) }, OnnxModelBuilder.Int("axis", 2));
+                features = 8 * 6;
+                break;
+            case "SizeOfValue":
+            {
+                // Size of a computed value folds at build time (shapes are static): the value divided by its element count.
+                b.From(conv).Node("Size", Array.Empty<string>());
+                string count = b.Node("Cast", Array.Empty<string>(), OnnxModelBuilder.Int("to", 1)).Current;
+                b.From(conv).Node("Div", new[] { count });
+                break;
+            }
             case "LogSoftmax": break;
             default: throw new ArgumentException(op);
         }

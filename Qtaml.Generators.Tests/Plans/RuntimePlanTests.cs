@@ -94,7 +94,7 @@ public class RuntimePlanTests
         for (int l = 0; l < plan.ProtectedPlanes.Count; l++)
         {
             if (plan.ProtectedPlanes[l] > 0) { Assert.Equal(LayerDequantization.Identity, image.GetDequantization(l)); continue; }
-            CorrectedLayer limited = MeanCorrection.ApplyDoingNoHarm(model.IntendedCodes(l), 8, 0, FlipProbabilities.Symmetric(0.05), Moments.CodeEncoding.TwosComplement);
+            CorrectedLayer limited = MeanCorrection.ApplyDoingNoHarm(model.IntendedCodes(l), 8, 0, FlipProbabilities.Symmetric(0.05), Moments.CodeEncoding.TwosComplement, model.FreshShiftBound);
             Assert.Equal(new LayerDequantization((float)limited.ScaleFactor, (float)limited.CodeOffset), image.GetDequantization(l));
             Assert.InRange(limited.ScaleFactor, 1.0, 1 / 0.9);
             Assert.InRange(limited.CodeOffset, 0.0, 0.05);

@@ -35,6 +35,8 @@ internal sealed class OnnxModelBuilder
 
     public string Int64Initializer(string name, long[] values) => OnnxProto.Int64Tensor(_graph, name, values);
 
+    public string Int64Initializer(string name, long[] dims, long[] values) => OnnxProto.Int64Tensor(_graph, name, dims, values);
+
     /// <summary>An int64 initializer of rank 0 (a scalar index or bound).</summary>
     public string Int64Scalar(string name, long value)
     {

@@ -305,7 +305,9 @@ internal static class ModelEmitter
         w.Line("public static global::Qtaml.Plans.QuantizedModel Quantized => s_quantized ??= new global::Qtaml.Plans.QuantizedModel(");
         w.Line("    Image(global::System.Runtime.InteropServices.MemoryMarshal.AsBytes(global::System.MemoryExtensions.AsSpan(IntendedData)), IdentityDequantization),");
         w.Line("    new double[] { " + string.Join(", ", plan.Layers.Select(q => Literals.Double(q.LayerScale))) + " },");
-        w.Line("    new double[] { " + string.Join(", ", plan.Layers.Select(q => Literals.Double(q.Sensitivity))) + " });");
+        w.Line("    new double[] { " + string.Join(", ", plan.Layers.Select(q => Literals.Double(q.Sensitivity))) + " },");
+        // A node's codes are read just after each refresh too: every image's correction does no harm to that read.
+        w.Line("    readAfterRefresh: " + (plan.OperatingPoint != "static" ? "true" : "false") + ");");
         w.Line();
         w.Line("private static global::Qtaml.Plans.QuantizedModel? s_quantized;");
         w.Line();

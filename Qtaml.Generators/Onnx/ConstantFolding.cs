@@ -7,9 +7,9 @@ using Qtaml.Generators.Onnx.Schema;
 namespace Qtaml.Generators.Onnx;
 
 /// <summary>
-/// Computes at build time what needs no input: the shape arithmetic exporters write (Shape, Gather, Unsqueeze,
+/// Computes at build time what needs no input: the shape arithmetic exporters write (Shape, Size, Gather, Unsqueeze,
 /// Concat, ConstantOfShape, Range, Cast, Reshape), and any of the operators below when every input is a constant
-/// (a transposed weight, a scaled bias). A value's shape is known at build time, so Shape of a value folds too.
+/// (a transposed weight, a scaled bias). A value's shape is known at build time, so Shape and Size of a value fold too.
 /// The result replaces the node as an initializer. A float table gathered by constant indices is not folded:
 /// it is an embedding, a weight that is quantized and protected like any other.
 /// </summary>
@@ -17,7 +17,7 @@ internal static class ConstantFolding
 {
     private static readonly HashSet<string> Foldable = new(StringComparer.Ordinal)
     {
-        "Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "ConstantOfShape", "Range", "Reshape", "Transpose",
+        "Shape", "Size", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "ConstantOfShape", "Range", "Reshape", "Transpose",
         "Slice", "Identity", "Flatten", "Add", "Sub", "Mul", "Div", "Neg",
         "Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "And", "Or", "Xor", "Not",
     };
@@ -34,6 +34,11 @@ internal static class ConstantFolding
         {
             long[]? shape = shapeOf(node.Input[0]) ?? constant(node.Input[0])?.Dims.Select(d => (long)d).ToArray();
             return shape is null ? null : Shape(shape, a);
+        }
+        if (node.OpType == "Size")
+        {
+            long[]? shape = shapeOf(node.Input[0]) ?? constant(node.Input[0])?.Dims.Select(d => (long)d).ToArray();
+            return shape is null ? null : new ConstantTensor(Array.Empty<int>(), ConstantTensor.Int64, new[] { (double)shape.Aggregate(1L, (p, d) => p * d) });
         }
         var inputs = new ConstantTensor?[node.Input.Count];
         for (int i = 0; i < inputs.Length; i++)

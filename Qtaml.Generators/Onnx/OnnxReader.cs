@@ -550,7 +550,8 @@ internal static partial class OnnxReader
             }
             case "Gather":
             {
-                if (a.Int("axis", 0) != 0) throw network.Mismatch(name, "Gather is supported on axis 0 (rows of an embedding table)");
+                if (r.IsValue(node.Input[0]) && !r.IsValue(node.Input[1])) return ReadGatherOfValue(r, node, name, a);
+                if (a.Int("axis", 0) != 0) throw network.Mismatch(name, "Gather of a constant table is supported on axis 0 (rows of an embedding table)");
                 if (r.IsValue(node.Input[0]) || r.IsValue(node.Input[1]))
                     throw network.Mismatch(name, "Gather is supported as an embedding: a constant table and constant indices (positions); indices computed at run time are not");
                 (int[] dims, float[] table) = context.Tensor(node.Input[0], name);

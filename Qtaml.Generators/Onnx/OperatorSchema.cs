@@ -90,6 +90,7 @@ internal static class OperatorSchemas
         Op("ReduceMax", 1, 1, 2, 1, Ints("axes", before: 18), Int("keepdims"), Int("noop_with_empty_axes", 18)),
         Op("ReduceMin", 1, 1, 2, 1, Ints("axes", before: 18), Int("keepdims"), Int("noop_with_empty_axes", 18)),
         Op("Shape", 1, 1, 1, 1, Int("start", 15), Int("end", 15)),
+        Op("Size", 1, 1, 1, 1),
         Op("ConstantOfShape", 9, 1, 1, 1, Tensor("value")),
         Op("Range", 11, 3, 3, 1),
         Op("Cast", 6, 1, 1, 1, Int("to"), Int("saturate", 19)),

@@ -191,7 +191,7 @@ internal static class ModelCompiler
                 return Fail(DiagnosticInfo.Create(Diagnostics.CalibrationUnusable, where, calibrationPath, e.Message));
             }
             CalibrationProfile profile = CalibrationCache.GetOrMeasure(file.Base64, calibrationMatch.File!.Base64, (shapeText ?? "") + "|" + (constantsText ?? ""), graph, rows, cancellationToken);
-            var designer = new PlanDesigner(graph.Layers.OfType<WeightLayer>().ToArray(), profile.Sensitivity, bits, flips, encoding, windowEnd);
+            var designer = new PlanDesigner(graph.Layers.OfType<WeightLayer>().ToArray(), profile.Sensitivity, bits, flips, encoding, windowEnd, readAfterRefresh: operatingPoint != "static");
             BudgetForecast? forecast = profile.Agreement is { } model ? BudgetForecast.Make(designer, profile, model, targetAgreement, allocator, budget, cancellationToken) : null;
             double measuredMeanSquare = profile.Inputs.Average(row => row.Average(v => v * v));
             plan = ModelPlanner.Plan(graph, program, designer, nodeLabel, budget, allocator, measuredMeanSquare, operatingPoint, windowEnd, forecast);

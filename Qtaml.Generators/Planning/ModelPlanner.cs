@@ -31,7 +31,7 @@ internal static class ModelPlanner
         bool measured = false;
         double[] sensitivity = bits == 0 ? AnalyticSensitivity.Estimate(graph, inputMeanSquare) : Sensitivity.Estimate(graph, inputMeanSquare, out measured);
         if (bits == 0) return Unquantized(graph, nodeLabel, flips, weightLayers, sensitivity);
-        ModelPlan plan = Plan(graph, program, new PlanDesigner(weightLayers, sensitivity, bits, flips, encoding), nodeLabel, budget, allocator, inputMeanSquare, operatingPoint, windowEnd);
+        ModelPlan plan = Plan(graph, program, new PlanDesigner(weightLayers, sensitivity, bits, flips, encoding, readAfterRefresh: operatingPoint != "static"), nodeLabel, budget, allocator, inputMeanSquare, operatingPoint, windowEnd);
         plan.SensitivitiesFromWeightsOnly = !measured;
         return plan;
     }
@@ -49,16 +49,23 @@ internal static class ModelPlanner
         SaturationReport saturation = design.Problem.Saturation();
 
         var quantized = new QuantizedLayer[weightLayers.Length];
+        var freshShift = new double[weightLayers.Length];
         for (int l = 0; l < weightLayers.Length; l++)
         {
             int m = protection.ProtectedPlanes[l];
             CorrectedLayer corrected = designer.Corrected(chosen, l, m);
-            // Do no harm: read just after a refresh, the stored codes are within one rounding of the plain ones.
-            // The correction is built to hold it; a plan that does not is refused rather than shipped.
-            double shift = MeanCorrection.FreshShiftSquared(corrected, designer.IntendedCodes[l]);
-            if (!(shift <= MeanCorrection.MaxFreshShiftSquared * (1 + 1e-9)))
-                throw new InvalidOperationException($"Layer '{weightLayers[l].Name}' would store codes {Math.Sqrt(shift):G3} steps (root mean square) from the plain ones, more than the {Math.Sqrt(MeanCorrection.MaxFreshShiftSquared):G3} a plan may move them.");
+            freshShift[l] = MeanCorrection.FreshShiftSquared(corrected, designer.IntendedCodes[l]);
             quantized[l] = new QuantizedLayer(weightLayers[l], designer.IntendedCodes[l], corrected.ToArray(), designer.ChannelScales[l], designer.LayerScales[l], (float)corrected.ScaleFactor, (float)corrected.CodeOffset, m, designer.Sensitivity[l], corrected.WorstCaseResidual);
+        }
+
+        // Do no harm: read just after a refresh, the network is within plain quantization's error of the plain codes
+        // (the coherent error of every layer's correction, summed in amplitude). The correction is built to hold it;
+        // a plan that does not is refused rather than shipped.
+        if (!double.IsPositiveInfinity(designer.FreshShiftBound))
+        {
+            (double coherent, double plain) = MeanCorrection.FreshError(designer.Sensitivity, designer.WeightCounts, designer.LayerScales, freshShift);
+            if (!(coherent <= plain * (1 + 1e-9)))
+                throw new InvalidOperationException($"The plan's mean correction would move the network's output by {coherent:G3} read just after a refresh, more than plain quantization's {plain:G3}.");
         }
 
         Dictionary<int, Kernel> kernels = program.KernelsByLayer();

@@ -23,7 +23,8 @@ internal sealed class PlanDesigner
 
     /// <param name="encoding">The encoding asked for, or null for the one whose plan predicts less distortion.</param>
     /// <param name="worstRead">The flips of the worst moment a read meets (a node's window end), at which <see cref="WeightErrorVariance"/> judges a plan; default <paramref name="flips"/>.</param>
-    public PlanDesigner(WeightLayer[] layers, double[] sensitivity, int bits, FlipProbabilities flips, CodeEncoding? encoding, FlipProbabilities? worstRead = null)
+    /// <param name="readAfterRefresh">Whether the codes are also read with no flip yet (a node's retention window starts at each refresh): then the correction does no harm to that read (<see cref="MeanCorrection.FreshShiftBound"/>). A static flip probability has no such read.</param>
+    public PlanDesigner(WeightLayer[] layers, double[] sensitivity, int bits, FlipProbabilities flips, CodeEncoding? encoding, FlipProbabilities? worstRead = null, bool readAfterRefresh = false)
     {
         WorstRead = worstRead ?? flips;
         Layers = layers;
@@ -41,6 +42,8 @@ internal sealed class PlanDesigner
             // The layer scale s_l of D(m): the root mean square of its channel scales, so n_l·s_l² = Σ_c n_c·s_c².
             LayerScales[l] = Math.Max(Math.Sqrt(ChannelScales[l].Average(s => (double)s * s)), 1e-30);
         }
+        WeightCounts = layers.Select(layer => (long)layer.Weights.Length).ToArray();
+        FreshShiftBound = readAfterRefresh ? MeanCorrection.FreshShiftBound(sensitivity, WeightCounts, LayerScales) : double.PositiveInfinity;
         ProtectionProblem Problem(CodeEncoding e) => new(bits, layers.Select((layer, l) => LayerProfile.FromCodes(layer.Name, IntendedCodes[l], LayerScales[l], sensitivity[l], bits, flips, e)).ToArray());
         _twosComplement = Problem(CodeEncoding.TwosComplement);
         // Sign-magnitude's correction searches every code: considered automatically up to 8 bits, on request up to 10.
@@ -63,6 +66,12 @@ internal sealed class PlanDesigner
     /// <summary>Per layer, the quantization scale of each output channel.</summary>
     public float[][] ChannelScales { get; }
 
+    /// <summary>Per layer, n_l: its number of weights.</summary>
+    public long[] WeightCounts { get; }
+
+    /// <summary>The most a layer's stored codes may move from the intended ones, read before any flip (mean squared code steps); infinity for a static flip probability.</summary>
+    public double FreshShiftBound { get; }
+
     /// <summary>Per layer, s_l of D(m): the root mean square of its channel scales (what a runtime plan profiles with too).</summary>
     public double[] LayerScales { get; }
 
@@ -83,7 +92,7 @@ internal sealed class PlanDesigner
     {
         lock (_corrected)
             if (_corrected.TryGetValue((encoding, layer, protectedPlanes), out CorrectedLayer? known)) return known;
-        CorrectedLayer corrected = MeanCorrection.ApplyDoingNoHarm(IntendedCodes[layer], Bits, protectedPlanes, Flips, encoding);
+        CorrectedLayer corrected = MeanCorrection.ApplyDoingNoHarm(IntendedCodes[layer], Bits, protectedPlanes, Flips, encoding, FreshShiftBound);
         lock (_corrected) _corrected[(encoding, layer, protectedPlanes)] = corrected;
         return corrected;
     }

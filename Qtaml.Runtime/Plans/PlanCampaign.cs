@@ -45,7 +45,8 @@ public sealed record BudgetRatio(double Ratio, double Low, double High)
 /// <param name="Trials">Fault trials per plan (at least 2, for a confidence interval).</param>
 /// <param name="Seed">The campaign seed: trial i gets the same faults' seed at every budget (common random numbers).</param>
 /// <param name="MaxDegreeOfParallelism">Trials at once; −1 for one per core.</param>
-public sealed record PlanCampaignOptions(int Trials = 20, ulong Seed = 2026, int MaxDegreeOfParallelism = -1);
+/// <param name="ReadAfterRefresh">Whether the campaign's codes are also read just after a refresh (a node's window), which limits their mean correction (<see cref="QuantizedModel.CreateImage(ProtectionPlan, FlipProbabilities, bool?)"/>); null: as the class was built. A static flip probability has no such read: false.</param>
+public sealed record PlanCampaignOptions(int Trials = 20, ulong Seed = 2026, int MaxDegreeOfParallelism = -1, bool? ReadAfterRefresh = null);
 
 /// <summary>
 /// A fault campaign over runtime plans: one compiled class per encoding runs the image of every (allocator, budget)
@@ -168,7 +169,7 @@ public sealed class PlanCampaign
 
     private CampaignResult Run(CompiledVariant variant, ProtectionPlan plan)
     {
-        WeightImage clean = variant.Quantized.CreateImage(plan, CompensatedFor);
+        WeightImage clean = variant.Quantized.CreateImage(plan, CompensatedFor, Options.ReadAfterRefresh);
         CampaignResult shares = FaultCampaign.Run(Options.Trials, Options.Seed,
             () => (Image: clean.Clone(), Scores: new float[variant.OutputLength]),
             (workspace, trial) =>

@@ -31,7 +31,12 @@ public sealed class QuantizedModel
     /// <param name="intendedCodes">Each layer's intended codes, laid out as the model's weight images (its layout id and encoding).</param>
     /// <param name="layerScales">s_l per layer: the root mean square of its channels' quantization scales.</param>
     /// <param name="sensitivities">G_l per layer, as the build estimated or measured it.</param>
-    public QuantizedModel(WeightImage intendedCodes, IReadOnlyList<double> layerScales, IReadOnlyList<double> sensitivities)
+    /// <param name="readAfterRefresh">
+    /// Whether the codes are also read with no flip yet, as a node's retention window starts at each refresh (a build
+    /// for a node: true; for a static flip probability: false). Then every image's mean correction is limited so that
+    /// read is within plain quantization's error of the plain codes (<see cref="MeanCorrection.FreshShiftBound"/>).
+    /// </param>
+    public QuantizedModel(WeightImage intendedCodes, IReadOnlyList<double> layerScales, IReadOnlyList<double> sensitivities, bool readAfterRefresh = false)
     {
         _intended = intendedCodes ?? throw new ArgumentNullException(nameof(intendedCodes));
         if (layerScales is null) throw new ArgumentNullException(nameof(layerScales));
@@ -48,7 +53,20 @@ public sealed class QuantizedModel
             _layerScales[l] = layerScales[l];
             _sensitivities[l] = sensitivities[l];
         }
+        var counts = new long[layers];
+        for (int l = 0; l < layers; l++) counts[l] = intendedCodes.Layers[l].Count;
+        _refreshedBound = MeanCorrection.FreshShiftBound(_sensitivities, counts, _layerScales);
+        FreshShiftBound = readAfterRefresh ? _refreshedBound : double.PositiveInfinity;
     }
+
+    private readonly double _refreshedBound;
+
+    /// <summary>
+    /// The most mean correction may move a layer's stored codes from the intended ones, read before any flip, as a mean
+    /// squared difference in code steps (<see cref="MeanCorrection.FreshShiftBound"/>); infinity when the model is not
+    /// read just after refreshes.
+    /// </summary>
+    public double FreshShiftBound { get; }
 
     /// <summary>The bit width b of every code.</summary>
     public int Bits => _intended.Bits;
@@ -99,15 +117,23 @@ public sealed class QuantizedModel
     /// The weight image of <paramref name="plan"/>, compensated for <paramref name="flips"/>: each layer's stored codes and
     /// dequantization from mean correction with its protected planes (DESIGN 3.5.1), in the model's layout.
     /// </summary>
-    public WeightImage CreateImage(ProtectionPlan plan, FlipProbabilities flips)
+    /// <param name="plan">The protected planes of every layer.</param>
+    /// <param name="flips">The flips the codes are compensated for.</param>
+    /// <param name="readAfterRefresh">
+    /// Whether the codes are also read with no flip yet (a node's window): then the correction is limited to
+    /// <see cref="MeanCorrection.FreshShiftBound"/> (from this model's sensitivities and scales). Null: as the class was
+    /// built. False for a static flip probability, whose codes are always read with their flips.
+    /// </param>
+    public WeightImage CreateImage(ProtectionPlan plan, FlipProbabilities flips, bool? readAfterRefresh = null)
     {
         if (plan is null) throw new ArgumentNullException(nameof(plan));
         if (plan.Bits != Bits || plan.ProtectedPlanes.Count != _layerScales.Length)
             throw new ArgumentException($"The plan is for {plan.ProtectedPlanes.Count} layers of {plan.Bits}-bit codes; this model has {_layerScales.Length} layers of {Bits}-bit codes.", nameof(plan));
+        double bound = readAfterRefresh switch { true => _refreshedBound, false => double.PositiveInfinity, null => FreshShiftBound };
         WeightImage image = _intended.Clone();
         for (int l = 0; l < _layerScales.Length; l++)
         {
-            CorrectedLayer corrected = MeanCorrection.ApplyDoingNoHarm(IntendedCodes(l), Bits, plan.ProtectedPlanes[l], flips, Encoding);
+            CorrectedLayer corrected = MeanCorrection.ApplyDoingNoHarm(IntendedCodes(l), Bits, plan.ProtectedPlanes[l], flips, Encoding, bound);
             IReadOnlyList<int> stored = corrected.StoredCodes;
             for (int i = 0; i < stored.Count; i++) image.SetCode(l, i, stored[i]);
             image.SetDequantization(l, new LayerDequantization((float)corrected.ScaleFactor, (float)corrected.CodeOffset));
@@ -116,5 +142,5 @@ public sealed class QuantizedModel
     }
 
     /// <summary>The image of the plan <paramref name="allocator"/> makes within <paramref name="budget"/> under <paramref name="flips"/>.</summary>
-    public WeightImage CreateImage(Allocator allocator, double budget, FlipProbabilities flips) => CreateImage(Design(allocator, budget, flips), flips);
+    public WeightImage CreateImage(Allocator allocator, double budget, FlipProbabilities flips, bool? readAfterRefresh = null) => CreateImage(Design(allocator, budget, flips), flips, readAfterRefresh);
 }

@@ -137,31 +137,74 @@ public static class MeanCorrection
     }
 
     /// <summary>
-    /// The most the stored codes of a layer may differ from the intended ones, read just after a refresh (no flip
-    /// yet), as a mean squared difference in code steps: 1, one code step on average. Within it a compensated
-    /// build read at once is never worse than plain codes by more than one code step per weight.
+    /// The most each layer's stored codes may differ from the intended ones read just after a refresh (no flip yet), as
+    /// a mean squared difference in code steps, so that the network read then is never much worse than plain codes.
+    /// A correction is a coherent error: it moves every weight of a layer the same way (a scale of 1/(1 − p10) and
+    /// more), and deep networks add such errors layer after layer in amplitude, not in power. With
+    /// u_l = s_l·√(G_l·n_l), a layer moved by √c steps adds u_l·√c to the output's error amplitude; plain
+    /// quantization's error is √(Σ u_l²/12). The bound c = Σ u_l² / (12·(Σ u_l)²), the same for every layer, keeps
+    /// the coherent sum Σ u_l·√c within plain quantization's own error, so the predicted distortion read at once is at
+    /// most twice the plain codes'. It is never more than 1/12 (one layer: its own rounding noise), and falls as
+    /// layers of like sensitivity are added (1/(12·L) for L of them).
     /// </summary>
-    public const double MaxFreshShiftSquared = 1.0;
+    /// <param name="sensitivities">G_l per layer.</param>
+    /// <param name="weightCounts">n_l per layer.</param>
+    /// <param name="layerScales">s_l per layer.</param>
+    public static double FreshShiftBound(IReadOnlyList<double> sensitivities, IReadOnlyList<long> weightCounts, IReadOnlyList<double> layerScales)
+    {
+        if (sensitivities is null) throw new ArgumentNullException(nameof(sensitivities));
+        if (weightCounts is null) throw new ArgumentNullException(nameof(weightCounts));
+        if (layerScales is null) throw new ArgumentNullException(nameof(layerScales));
+        double sum = 0, squares = 0;
+        for (int l = 0; l < sensitivities.Count; l++)
+        {
+            double u = Amplitude(sensitivities[l], weightCounts[l], layerScales[l]);
+            sum += u;
+            squares += u * u;
+        }
+        return sum > 0 ? squares / (12 * sum * sum) : 1.0 / 12;
+    }
+
+    /// <summary>
+    /// The network's error read just after a refresh, in the units of <see cref="FreshShiftBound"/>: the coherent sum
+    /// Σ u_l·√f_l of the layers' mean squared shifts f_l, and plain quantization's √(Σ u_l²/12). A plan does no
+    /// harm when the first is at most the second.
+    /// </summary>
+    public static (double Coherent, double Quantization) FreshError(IReadOnlyList<double> sensitivities, IReadOnlyList<long> weightCounts, IReadOnlyList<double> layerScales, IReadOnlyList<double> freshShiftSquared)
+    {
+        if (freshShiftSquared is null) throw new ArgumentNullException(nameof(freshShiftSquared));
+        double coherent = 0, squares = 0;
+        for (int l = 0; l < sensitivities.Count; l++)
+        {
+            double u = Amplitude(sensitivities[l], weightCounts[l], layerScales[l]);
+            coherent += u * Math.Sqrt(freshShiftSquared[l]);
+            squares += u * u;
+        }
+        return (coherent, Math.Sqrt(squares / 12));
+    }
+
+    private static double Amplitude(double sensitivity, long weights, double scale) => scale * Math.Sqrt(Math.Max(sensitivity, 0) * weights);
 
     /// <summary>
     /// Mean correction that does no harm (the build's and <c>QuantizedModel.CreateImage</c>'s): the correction of
     /// <see cref="Apply(IReadOnlyList{int}, int, int, FlipProbabilities, CodeEncoding)"/> when its codes, read before
-    /// any flip, stay within <see cref="MaxFreshShiftSquared"/> of the intended ones; otherwise the correction for
-    /// the largest share λ of the flips (λ·p10, λ·p01, by bisection) that does. Deep networks multiply each layer's
-    /// error: a correction that moves every weight of 29 layers by 5% just after a refresh, to be right on average
-    /// over the window, is 4x at their end. The residual it leaves is reported against the full flips.
+    /// any flip, stay within <paramref name="maxFreshShiftSquared"/> of the intended ones (<see cref="FreshShiftBound"/>;
+    /// infinity where codes are never read without their flips, a static flip probability); otherwise the correction
+    /// for the largest share λ of the flips (λ·p10, λ·p01, by bisection) that does. The residual it leaves is reported
+    /// against the full flips.
     /// </summary>
-    public static CorrectedLayer ApplyDoingNoHarm(IReadOnlyList<int> intendedCodes, int bits, int protectedCount, FlipProbabilities flips, CodeEncoding encoding)
+    public static CorrectedLayer ApplyDoingNoHarm(IReadOnlyList<int> intendedCodes, int bits, int protectedCount, FlipProbabilities flips, CodeEncoding encoding, double maxFreshShiftSquared)
     {
+        if (!(maxFreshShiftSquared >= 0)) throw new ArgumentOutOfRangeException(nameof(maxFreshShiftSquared), maxFreshShiftSquared, "The bound is a mean squared shift: zero or more.");
         CorrectedLayer full = Apply(intendedCodes, bits, protectedCount, flips, encoding);
-        if (FreshShiftSquared(full, intendedCodes) <= MaxFreshShiftSquared) return full;
+        if (FreshShiftSquared(full, intendedCodes) <= maxFreshShiftSquared) return full;
         double low = 0, high = 1;
         CorrectedLayer best = Apply(intendedCodes, bits, protectedCount, new FlipProbabilities(0, 0), encoding);
         for (int step = 0; step < 24; step++)
         {
             double share = (low + high) / 2;
             CorrectedLayer candidate = Apply(intendedCodes, bits, protectedCount, new FlipProbabilities(share * flips.P10, share * flips.P01), encoding);
-            if (FreshShiftSquared(candidate, intendedCodes) <= MaxFreshShiftSquared) (low, best) = (share, candidate);
+            if (FreshShiftSquared(candidate, intendedCodes) <= maxFreshShiftSquared) (low, best) = (share, candidate);
             else high = share;
         }
         return new CorrectedLayer(best.ToArray(), best.ScaleFactor, best.CodeOffset, Residual(best, intendedCodes, bits, protectedCount, flips, encoding));

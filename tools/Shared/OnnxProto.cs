@@ -23,10 +23,13 @@ internal static class OnnxProto
     }
 
     /// <summary>Adds an int64 initializer (a shape, say) and returns its name.</summary>
-    public static string Int64Tensor(GraphProto graph, string name, long[] values)
+    public static string Int64Tensor(GraphProto graph, string name, long[] values) => Int64Tensor(graph, name, new long[] { values.Length }, values);
+
+    /// <summary>Adds an int64 initializer of any shape (an empty one: a scalar) and returns its name.</summary>
+    public static string Int64Tensor(GraphProto graph, string name, long[] dims, long[] values)
     {
         var tensor = new TensorProto { Name = name, DataType = 7 };
-        tensor.Dims.Add(values.Length);
+        tensor.Dims.Add(dims);
         tensor.Int64Data.Add(values);
         graph.Initializer.Add(tensor);
         return name;
