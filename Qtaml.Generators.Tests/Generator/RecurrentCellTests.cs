@@ -96,4 +96,64 @@ public class RecurrentCellTests
         }
         Assert.Contains(h, v => Math.Abs(v) > 0.05f);   // the state moved: the test would see a cell that ignored it
     }
+
+    /// <summary>x [steps, batch, 6], h [1, batch, 5] (and c) in; Y [steps, 1, batch, 5], Y_h (and Y_c) out.</summary>
+    private static byte[] Sequence(string op, int steps, int batch, string direction)
+    {
+        bool lstm = op == "LSTM";
+        int gates = lstm ? 4 : 3;
+        var graph = new GraphProto { Name = "sequence" };
+        graph.Input.Add(OnnxProto.Value("x", new long?[] { steps, batch, Inputs }));
+        graph.Input.Add(OnnxProto.Value("h", new long?[] { 1, batch, Hidden }));
+        if (lstm) graph.Input.Add(OnnxProto.Value("c", new long?[] { 1, batch, Hidden }));
+        var random = new Random(82);
+        float[] Random(int n, double scale) => Enumerable.Range(0, n).Select(_ => (float)((random.NextDouble() * 2 - 1) * scale)).ToArray();
+        OnnxProto.Tensor(graph, "W", new long[] { 1, gates * Hidden, Inputs }, Random(gates * Hidden * Inputs, 0.6));
+        OnnxProto.Tensor(graph, "R", new long[] { 1, gates * Hidden, Hidden }, Random(gates * Hidden * Hidden, 0.6));
+        OnnxProto.Tensor(graph, "B", new long[] { 1, 2 * gates * Hidden }, Random(2 * gates * Hidden, 0.3));
+        var node = new NodeProto { OpType = op, Name = "sequence" };
+        node.Input.Add(lstm ? new[] { "x", "W", "R", "B", "", "h", "c" } : new[] { "x", "W", "R", "B", "", "h" });
+        node.Output.Add(lstm ? new[] { "y", "h_last", "c_last" } : new[] { "y", "h_last" });
+        node.Attribute.Add(OnnxModelBuilder.Int("hidden_size", Hidden));
+        node.Attribute.Add(OnnxModelBuilder.String("direction", direction));
+        graph.Node.Add(node);
+        graph.Output.Add(OnnxProto.Value("y", new long?[] { steps, 1, batch, Hidden }));
+        graph.Output.Add(OnnxProto.Value("h_last", new long?[] { 1, batch, Hidden }));
+        if (lstm) graph.Output.Add(OnnxProto.Value("c_last", new long?[] { 1, batch, Hidden }));
+        return OnnxProto.Model(graph, "qtaml-tests", 14);
+    }
+
+    [Theory]
+    [InlineData("LSTM", "forward", ", Quantize = false")]
+    [InlineData("LSTM", "reverse", ", Quantize = false")]
+    [InlineData("LSTM", "forward", ", Bits = 8, FlipProbability = 0.0, EccBudget = 0.0")]
+    [InlineData("GRU", "forward", ", Quantize = false")]
+    [InlineData("GRU", "reverse", ", Bits = 8, FlipProbability = 0.0, EccBudget = 0.0")]
+    public void A_pinned_sequence_of_several_samples_matches_OnnxRuntime_at_every_step(string op, string direction, string arguments)
+    {
+        const int SequenceSteps = 4, Batch = 2;
+        bool lstm = op == "LSTM";
+        byte[] model = Sequence(op, SequenceSteps, Batch, direction);
+        byte[] reference = arguments.Contains("Bits", StringComparison.Ordinal) ? DequantizedOnnx.Rewrite(model, 8) : model;
+        (Func<float[], float[]> run, _) = OnnxRuntimeComparisonTests.Compile(model, arguments);
+        using var session = new InferenceSession(reference);
+        for (int seed = 0; seed < 3; seed++)
+        {
+            float[] x = TestModels.Input(SequenceSteps * Batch * Inputs, 20 + seed).Select(v => 3 * v - 1.5f).ToArray();
+            float[] h = TestModels.Input(Batch * Hidden, 40 + seed).Select(v => v - 0.5f).ToArray();
+            float[] c = TestModels.Input(Batch * Hidden, 60 + seed).Select(v => v - 0.5f).ToArray();
+            var feeds = new List<NamedOnnxValue>
+            {
+                NamedOnnxValue.CreateFromTensor("x", new DenseTensor<float>(x, new[] { SequenceSteps, Batch, Inputs })),
+                NamedOnnxValue.CreateFromTensor("h", new DenseTensor<float>(h, new[] { 1, Batch, Hidden })),
+            };
+            if (lstm) feeds.Add(NamedOnnxValue.CreateFromTensor("c", new DenseTensor<float>(c, new[] { 1, Batch, Hidden })));
+            using var outputs = session.Run(feeds);
+            float[] expected = outputs.SelectMany(o => o.AsTensor<float>()).ToArray();
+            float[] actual = run(lstm ? x.Concat(h).Concat(c).ToArray() : x.Concat(h).ToArray());
+            Assert.Equal(expected.Length, actual.Length);
+            for (int i = 0; i < expected.Length; i++)
+                Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5, $"{op} {direction}{arguments}, input {seed}, output {i}: ONNX Runtime {expected[i]}, generated {actual[i]}");
+        }
+    }
 }
