@@ -49,16 +49,31 @@ internal static class InProcessBuild
             .ToArray());
 
     /// <param name="forced">Encodings to compile a class in besides the shipped build's (campaigns: both).</param>
+    /// <param name="cache">Where compiled builds are kept between runs (<see cref="BuildCache.Default"/>); null to compile every time (<c>--no-cache</c>).</param>
     /// <exception cref="BuildFailedException">The generator or the compiler reported an error.</exception>
-    public static BuiltModel Build(BuildRequest request, IReadOnlyList<WeightEncoding> forced)
+    public static BuiltModel Build(BuildRequest request, IReadOnlyList<WeightEncoding> forced, BuildCache? cache)
     {
         WeightEncoding[] encodings = new[] { WeightEncoding.Automatic }.Concat(forced.Where(e => e != WeightEncoding.Automatic)).ToArray();
         string source = request.Source(encodings);
+        string key = BuildCache.Key(source, request.ModelBytes, request.CalibrationBytes);
+        (byte[] Assembly, IReadOnlyList<BuildDiagnostic> Diagnostics)? cached = cache?.TryLoad(key);
+        (byte[] bytes, IReadOnlyList<BuildDiagnostic> diagnostics) = cached ?? Compile(request, source);
+        if (cache is not null && cached is null) cache.Store(key, bytes, diagnostics);
+        Assembly assembly = new AssemblyLoadContext("qtaml-" + Guid.NewGuid().ToString("N"), isCollectible: true).LoadFromStream(new MemoryStream(bytes));
+
+        Type Class(WeightEncoding? encoding) => assembly.GetType("Qtaml.Tool.Generated." + BuildRequest.ClassName(encoding), throwOnError: true)!;
+        return new BuiltModel(Variant(Class(WeightEncoding.Automatic)), encodings.Skip(1).Select(e => Variant(Class(e))).ToList(), Reference(Class(null)), diagnostics);
+    }
+
+    /// <summary>Runs the generator on the request's source and compiles what it emits: the assembly's bytes and the shipped build's diagnostics.</summary>
+    private static (byte[] Assembly, IReadOnlyList<BuildDiagnostic> Diagnostics) Compile(BuildRequest request, string source)
+    {
         var files = new List<AdditionalText> { Encoded(request.ProjectPath, request.ModelBytes) };
         if (request.CalibrationBytes is not null) files.Add(Encoded(BuildRequest.CalibrationProjectPath, request.CalibrationBytes));
 
         var parse = new CSharpParseOptions(LanguageVersion.Latest);
-        CSharpCompilation compilation = CSharpCompilation.Create("Qtaml.Tool.Generated." + Guid.NewGuid().ToString("N"),
+        // A fixed assembly name: the output is deterministic, so the same inputs give the same bytes (and cache entry).
+        CSharpCompilation compilation = CSharpCompilation.Create("Qtaml.Tool.Generated",
             new[] { CSharpSyntaxTree.ParseText(source, parse, path: "Models.cs") }, References.Value,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, optimizationLevel: OptimizationLevel.Release,
                 nullableContextOptions: NullableContextOptions.Enable, deterministic: true));
@@ -74,11 +89,7 @@ internal static class InProcessBuild
         var emitted = output.Emit(stream);
         if (!emitted.Success)
             throw new BuildFailedException(diagnostics.Concat(emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(Describe)).ToList());
-        stream.Position = 0;
-        Assembly assembly = new AssemblyLoadContext("qtaml-" + Guid.NewGuid().ToString("N"), isCollectible: true).LoadFromStream(stream);
-
-        Type Class(WeightEncoding? encoding) => assembly.GetType("Qtaml.Tool.Generated." + BuildRequest.ClassName(encoding), throwOnError: true)!;
-        return new BuiltModel(Variant(Class(WeightEncoding.Automatic)), encodings.Skip(1).Select(e => Variant(Class(e))).ToList(), Reference(Class(null)), diagnostics);
+        return (stream.ToArray(), diagnostics);
     }
 
     /// <summary>Whether a diagnostic is about the shipped build's attribute (or the file, wherever it is reported).</summary>

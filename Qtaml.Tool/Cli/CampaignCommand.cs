@@ -39,7 +39,7 @@ internal static class CampaignCommand
         {
             var settings = new CampaignSettings(parse.GetValue(inputs)!, parse.GetValue(labels), parse.GetValue(target), parse.GetValue(trials), parse.GetValue(maxInputs),
                 parse.GetValue(seed), ParseBudgets(parse.GetValue(at)!), parse.GetValue(output)!, parse.GetValue(threads));
-            return Run(console, common.Request(parse, budget: 1.0, settings.Target), settings);
+            return Run(console, common.Request(parse, budget: 1.0, settings.Target), settings, common.Cache(parse));
         }));
         return command;
     }
@@ -58,7 +58,7 @@ internal static class CampaignCommand
         return budgets.ToArray();
     }
 
-    private static int Run(IAnsiConsole console, BuildRequest request, CampaignSettings settings)
+    private static int Run(IAnsiConsole console, BuildRequest request, CampaignSettings settings, BuildCache? cache)
     {
         if (!(settings.Target > 0 && settings.Target <= 1)) throw ToolException.Usage($"--target must be in (0, 1]; got {settings.Target.ToString(CultureInfo.InvariantCulture)}.");
         if (settings.Trials < 2) throw ToolException.Usage($"--trials must be at least 2 (a confidence interval needs two); got {settings.Trials}.");
@@ -71,7 +71,7 @@ internal static class CampaignCommand
         // (sign-magnitude up to 8 bits: every plan is designed in both and measured in the better), and the float reference.
         WeightEncoding[] encodings = request.Bits <= 8 ? new[] { WeightEncoding.TwosComplement, WeightEncoding.SignMagnitude } : new[] { WeightEncoding.TwosComplement };
         BuiltModel built = null!;
-        console.Status().Start("Compiling the model with the Qtaml generator...", _ => built = InProcessBuild.Build(request, encodings));
+        console.Status().Start("Compiling the model with the Qtaml generator...", _ => built = InProcessBuild.Build(request, encodings, cache));
         CompiledVariant primary = built.Shipped;
         ModelInfo info = primary.Info;
 

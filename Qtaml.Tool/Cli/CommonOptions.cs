@@ -20,11 +20,16 @@ internal sealed class CommonOptions
 
     public Option<string?> InputShape { get; } = new("--input-shape") { Description = "The input shape, such as 1,28,28, for a .safetensors file (which has no graph to say it)." };
 
+    public Option<bool> NoCache { get; } = new("--no-cache") { Description = "Compile the model even if the build cache holds it ($QTAML_CACHE, else qtaml/build-cache in the local application data; 1 GiB at most, least recently used entries removed first)." };
+
+    /// <summary>The build cache to use: none with --no-cache.</summary>
+    public BuildCache? Cache(ParseResult parse) => parse.GetValue(NoCache) ? null : BuildCache.Default;
+
     public void AddTo(Command command, bool faultsRequired)
     {
         if (!faultsRequired) Node.Description += " [default: 2nm, unless --p-flip is given]";
         command.Arguments.Add(Model);
-        foreach (Option option in new Option[] { Node, PFlip, Bits, Calibration, InputShape }) command.Options.Add(option);
+        foreach (Option option in new Option[] { Node, PFlip, Bits, Calibration, InputShape, NoCache }) command.Options.Add(option);
         command.Validators.Add(result =>
         {
             bool node = result.GetValue(Node) is not null, p = result.GetValue(PFlip) is not null;

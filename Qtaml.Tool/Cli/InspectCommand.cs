@@ -31,7 +31,7 @@ internal static class InspectCommand
     {
         BuildRequest request = common.Request(parse, budget);
         if (!(budget >= 0 && budget <= request.Bits)) throw ToolException.Usage($"--budget must be between 0 and {request.Bits} (every plane protected); got {budget.ToString(CultureInfo.InvariantCulture)}.");
-        BuiltModel built = InProcessBuild.Build(request, Array.Empty<WeightEncoding>());
+        BuiltModel built = InProcessBuild.Build(request, Array.Empty<WeightEncoding>(), common.Cache(parse));
         ModelInfo info = built.Shipped.Info;
         QuantizedModel model = built.Shipped.Quantized;
 
