@@ -114,21 +114,7 @@ public class ThirdPartyReport
 
     private static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;
 
-    private static Func<float[], float[]> Compile(byte[] model, string arguments)
-    {
-        var result = GeneratorHarness.Run(Generator.TestModels.Consumer("Models/model.onnx", arguments), new[] { GeneratorHarness.WeightFile("Models/model.onnx", model) });
-        var errors = result.GeneratorDiagnostics.Where(d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error).ToArray();
-        if (errors.Length > 0) throw new InvalidOperationException(string.Join("; ", errors.Select(d => d.Id + ": " + d.GetMessage(CultureInfo.InvariantCulture))));
-        Type harness = GeneratorHarness.CompileAndLoad(result.Output).GetType("Models.Harness")!;
-        int outputs = (int)harness.GetProperty("OutputLength")!.GetValue(null)!;
-        MethodInfo run = harness.GetMethod("Run")!;
-        return input =>
-        {
-            var output = new float[outputs];
-            run.Invoke(null, new object[] { input, output });
-            return output;
-        };
-    }
+    private static Func<float[], float[]> Compile(byte[] model, string arguments) => Generator.OnnxRuntimeComparisonTests.Compile(model, arguments).Run;
 
     /// <summary>ONNX Runtime on the same file: constant inputs fed as the pins say, the others seeded in [-1, 1] and concatenated in the file's order, as the generated Run takes them.</summary>
     private sealed class Reference : IDisposable

@@ -12,7 +12,8 @@ public class OnnxRuntimeComparisonTests
     internal static (Func<float[], float[]> Run, Assembly Assembly) Compile(byte[] model, string arguments)
     {
         var result = GeneratorHarness.Run(TestModels.Consumer("Models/model.onnx", arguments), new[] { GeneratorHarness.WeightFile("Models/model.onnx", model) });
-        Assert.Empty(result.GeneratorDiagnostics.Where(d => d.DefaultSeverity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error));
+        var errors = result.GeneratorDiagnostics.Where(d => d.DefaultSeverity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error).ToArray();
+        Assert.True(errors.Length == 0, string.Join("; ", errors.Select(d => d.Id + ": " + d.GetMessage(System.Globalization.CultureInfo.InvariantCulture))));
         Assembly assembly = GeneratorHarness.CompileAndLoad(result.Output);
         Type harness = assembly.GetType("Models.Harness")!;
         int outputs = (int)harness.GetProperty("OutputLength")!.GetValue(null)!;

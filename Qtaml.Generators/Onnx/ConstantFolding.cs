@@ -30,15 +30,11 @@ internal static class ConstantFolding
         Func<string, ConstantTensor?> constant, Func<string, long[]?> shapeOf)
     {
         if (!Foldable.Contains(node.OpType) || node.Output.Count != 1) return null;
-        if (node.OpType == "Shape")
+        if (node.OpType is "Shape" or "Size")
         {
             long[]? shape = shapeOf(node.Input[0]) ?? constant(node.Input[0])?.Dims.Select(d => (long)d).ToArray();
-            return shape is null ? null : Shape(shape, a);
-        }
-        if (node.OpType == "Size")
-        {
-            long[]? shape = shapeOf(node.Input[0]) ?? constant(node.Input[0])?.Dims.Select(d => (long)d).ToArray();
-            return shape is null ? null : new ConstantTensor(Array.Empty<int>(), ConstantTensor.Int64, new[] { (double)shape.Aggregate(1L, (p, d) => p * d) });
+            if (shape is null) return null;
+            return node.OpType == "Shape" ? Shape(shape, a) : new ConstantTensor(Array.Empty<int>(), ConstantTensor.Int64, new[] { (double)shape.Aggregate(1L, (p, d) => p * d) });
         }
         var inputs = new ConstantTensor?[node.Input.Count];
         for (int i = 0; i < inputs.Length; i++)

@@ -17,15 +17,8 @@ internal static partial class OnnxReader
             throw new ModelReadException(Diagnostics.MalformedFile, r.Context.Path, "node '" + name + "' gives Clip its bounds as inputs, which ONNX allows from opset 11; the file imports opset " + r.Opset);
         bool Computed(int index) => r.Opset >= 11 && node.Input.Count > index && node.Input[index].Length > 0 && r.IsValue(node.Input[index]);
         if (Computed(1) || Computed(2)) return ReadClipToComputedBounds(r, node, name);
-        float Bound(int index, string attribute, float none)
-        {
-            if (r.Opset < 11) return a.Float(attribute, none);
-            if (node.Input.Count <= index || node.Input[index].Length == 0) return none;
-            // A bound is a parameter, not a weight: +inf or -inf (no bound on that side) is what some exporters write.
-            (int[] dims, float[] values) = r.Context.Tensor(node.Input[index], name, finite: false);
-            if (values.Length != 1) throw new ModelReadException(Diagnostics.MalformedFile, r.Context.Path, "node '" + name + "' gives Clip a " + attribute + " of shape " + Shape.Format(dims) + "; ONNX needs a scalar");
-            return values[0];
-        }
+        float Bound(int index, string attribute, float none) =>
+            r.Opset < 11 ? a.Float(attribute, none) : node.Input.Count <= index || node.Input[index].Length == 0 ? none : ConstantClipBound(r, node, name, index, attribute);
         float min = Bound(1, "min", float.NegativeInfinity), max = Bound(2, "max", float.PositiveInfinity);
         if (float.IsNaN(min) || float.IsNaN(max)) throw r.Network.Mismatch(name, "Clip's bounds must be numbers");
         r.Data(node, name);
@@ -44,19 +37,32 @@ internal static partial class OnnxReader
         {
             if (node.Input.Count <= index || node.Input[index].Length == 0) continue;
             Operand operand;
-            if (r.IsValue(node.Input[index])) operand = r.Operand(node, name, index);
+            if (r.IsValue(node.Input[index]))
+            {
+                operand = r.Operand(node, name, index);
+                if (operand.Length != 1) throw r.Network.Mismatch(name, "Clip's " + bound + " has shape " + Shape.Format(operand.Shape) + "; ONNX needs one value");
+            }
             else
             {
-                // A constant bound is a parameter, not a weight: an infinity is no bound on that side.
-                (int[] dims, float[] values) = r.Context.Tensor(node.Input[index], name, finite: false);
-                if (values.Length == 1 && float.IsNaN(values[0])) throw r.Network.Mismatch(name, "Clip's bounds must be numbers");
-                if (values.Length == 1 && float.IsInfinity(values[0])) continue;
-                operand = Generators.Network.Operand.OfConstant(values, dims);
+                float value = ConstantClipBound(r, node, name, index, bound);
+                if (float.IsNaN(value)) throw r.Network.Mismatch(name, "Clip's bounds must be numbers");
+                if (float.IsInfinity(value)) continue;
+                operand = Generators.Network.Operand.OfConstant(new[] { value }, Scalar);
             }
-            if (operand.Length != 1) throw r.Network.Mismatch(name, "Clip's " + bound + " has shape " + Shape.Format(operand.Shape) + "; ONNX needs one value");
             result = r.Network.ValueOperand(r.Network.Binary(name + " (" + bound + ")", kind, result, operand));
         }
         return result.Value == input.Value ? r.Data(node, name) : result.Value;
+    }
+
+    /// <summary>
+    /// A Clip bound given as a constant input: one value. A bound is a parameter, not a weight: +inf or -inf (no bound on
+    /// that side) is what some exporters write, so it is read without the weights' finiteness rule.
+    /// </summary>
+    private static float ConstantClipBound(Reading r, NodeProto node, string name, int index, string attribute)
+    {
+        (int[] dims, float[] values) = r.Context.Tensor(node.Input[index], name, finite: false);
+        if (values.Length != 1) throw new ModelReadException(Diagnostics.MalformedFile, r.Context.Path, "node '" + name + "' gives Clip a " + attribute + " of shape " + Shape.Format(dims) + "; ONNX needs a scalar");
+        return values[0];
     }
 
     /// <summary>PRelu: x for x ≥ 0, slope·x below; the slope (a constant, or a value) broadcasts to x's shape, never the other way.</summary>

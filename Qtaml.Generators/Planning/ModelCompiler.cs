@@ -301,7 +301,7 @@ internal static class ModelCompiler
         }
         double needed = RoundedUp(forecast.TacBudget);
         // A node build is judged at the worst read of its window, its end.
-        string where = plan.OperatingPoint == "static" ? nodeLabel : nodeLabel + " at the end of the retention window";
+        string where = plan.HasWindow ? nodeLabel + " at the end of the retention window" : nodeLabel;
         if (forecast.Agreement < forecast.Target)
         {
             var diagnostic = DiagnosticInfo.Create(Diagnostics.BudgetTooSmall, Argument.Budget, F(plan.Budget), Share(forecast.Agreement), where, Share(forecast.Target),

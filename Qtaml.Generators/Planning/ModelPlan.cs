@@ -80,6 +80,9 @@ internal sealed class ModelPlan
     /// <summary>"window average", "end of window", or "static" (an explicit flip probability: no window).</summary>
     public string OperatingPoint { get; }
 
+    /// <summary>Whether the codes are read through a retention window, from just after a refresh to its end (a node), as ModelInfo.HasWindow says at run time.</summary>
+    public bool HasWindow => OperatingPoint != "static";
+
     /// <summary>How the stored codes are laid out in their bits.</summary>
     public CodeEncoding Encoding { get; }
 

@@ -102,8 +102,9 @@ internal sealed class BuildCache
     /// <summary>Removes the least recently used entries while the folder holds more than <see cref="MaxBytes"/>.</summary>
     private void Trim()
     {
-        var entries = new DirectoryInfo(Folder).GetFiles("*" + AssemblySuffix).OrderBy(f => f.LastWriteTimeUtc).ToList();
-        long total = new DirectoryInfo(Folder).GetFiles().Sum(f => f.Length);
+        FileInfo[] files = new DirectoryInfo(Folder).GetFiles();
+        long total = files.Sum(f => f.Length);
+        var entries = files.Where(f => f.Name.EndsWith(AssemblySuffix, StringComparison.Ordinal)).OrderBy(f => f.LastWriteTimeUtc).ToList();
         foreach (FileInfo oldest in entries)
         {
             if (total <= MaxBytes) break;

@@ -55,10 +55,11 @@ internal static class InProcessBuild
     {
         WeightEncoding[] encodings = new[] { WeightEncoding.Automatic }.Concat(forced.Where(e => e != WeightEncoding.Automatic)).ToArray();
         string source = request.Source(encodings);
-        string key = BuildCache.Key(source, request.ModelBytes, request.CalibrationBytes);
-        (byte[] Assembly, IReadOnlyList<BuildDiagnostic> Diagnostics)? cached = cache?.TryLoad(key);
+        // The key hashes the model's bytes: only worth it when there is a cache to look in.
+        string? key = cache is null ? null : BuildCache.Key(source, request.ModelBytes, request.CalibrationBytes);
+        (byte[] Assembly, IReadOnlyList<BuildDiagnostic> Diagnostics)? cached = key is null ? null : cache!.TryLoad(key);
         (byte[] bytes, IReadOnlyList<BuildDiagnostic> diagnostics) = cached ?? Compile(request, source);
-        if (cache is not null && cached is null) cache.Store(key, bytes, diagnostics);
+        if (key is not null && cached is null) cache!.Store(key, bytes, diagnostics);
         Assembly assembly = new AssemblyLoadContext("qtaml-" + Guid.NewGuid().ToString("N"), isCollectible: true).LoadFromStream(new MemoryStream(bytes));
 
         Type Class(WeightEncoding? encoding) => assembly.GetType("Qtaml.Tool.Generated." + BuildRequest.ClassName(encoding), throwOnError: true)!;
