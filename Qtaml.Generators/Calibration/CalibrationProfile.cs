@@ -8,34 +8,35 @@ namespace Qtaml.Generators.Calibration;
 
 /// <summary>
 /// What unlabeled calibration inputs say about a trained network (DESIGN 3.5.2 and 3.5.5), from its float reference
-/// evaluation:
+/// evaluation, by reverse mode:
 /// <list type="bullet">
-/// <item>G_l, the output's squared change per unit error variance in one weight of layer l, from the Jacobian by
-///   random probing: every weight of the layer moved by independent Gaussian noise of deviation σ_l, the squared
-///   change of the decision vector averaged over probes and inputs, divided by n_l·σ_l² (each layer's input E[x²] is in it, as the data has it, not carried forward from a guess);</item>
-/// <item>each input's decision (the arg max of the output, taken before a final softmax, which does not change it)
-///   and the probes' changes of the decision vector, which <see cref="AgreementModel"/> turns into the share of
-///   decisions that survive any plan's faults.</item>
+/// <item>each input's decision (the arg max of the decision vector, taken before a final softmax, which does not
+///   change it) and its <see cref="TrackedClasses"/> best classes;</item>
+/// <item>for each weight layer l, the rows of its Jacobian J_l(x) for those classes, one backward sweep per class
+///   (<see cref="ReferenceEvaluator.BackwardEach"/>), reduced at once to their Gram matrix J_l J_lᵀ: the covariance
+///   per unit weight variance of the errors those classes' scores get from layer l, exactly, where random probing
+///   of the weights could only estimate it;</item>
+/// <item>G_l = ‖J_l‖²_F / n_l, the output's squared change per unit error variance in one weight (each layer's input
+///   E[x²] is in it, as the data has it): the tracked rows' norms plus one random projection over the other classes
+///   (E‖J_lᵀu‖² = ‖J_l‖²_F restricted to u's support).</item>
 /// </list>
-/// Probing is a finite difference at σ_l = <see cref="ProbeScale"/> times the layer's root-mean-square weight: small
-/// enough to read the local Jacobian, large enough to see past the float rounding of the weights themselves.
+/// One input costs a forward pass and about two passes per backward sweep, whatever the depth. The inputs used are
+/// bounded by a budget of multiply-adds (<see cref="MaxWork"/>) and of stored values; <see cref="Samples"/> says
+/// how many were used, and the build says so when it is fewer than the file holds.
 /// </summary>
 internal sealed class CalibrationProfile
 {
     /// <summary>The most calibration inputs the build evaluates (the first ones of the file).</summary>
     public const int MaxSamples = 256;
 
-    /// <summary>Random probes per weight layer and input: the rank of each layer's estimated output covariance.</summary>
-    public const int ProbesPerLayer = 6;
+    /// <summary>The classes per input whose scores the forecast follows: the clean decision and its closest rivals (a decision flips to a near rival first).</summary>
+    public const int TrackedClasses = 4;
 
-    /// <summary>The probe's deviation as a share of the layer's root-mean-square weight.</summary>
-    public const double ProbeScale = 0.05;
+    /// <summary>The multiply-adds calibration may spend (inputs × (a forward pass + two per backward sweep)), about 15 s of the reference evaluator on 2 cores (it runs ~3·10⁹ a second there); a network too large for it is calibrated on fewer inputs, never fewer than <see cref="MinSamples"/>.</summary>
+    internal const long MaxWork = 40_000_000_000;
 
-    /// <summary>The most doubles the stored probe responses, or the forecast's draws, may take.</summary>
-    private const long MaxResponseValues = 4_000_000;
-
-    /// <summary>The multiply-adds the probes may cost in all (layers × probes × inputs × one pass), about 10 s of the reference evaluator on 2 cores; a network too large for it is probed on fewer inputs, never fewer than <see cref="MinSamples"/>.</summary>
-    private const long MaxProbeWork = 10_000_000_000;
+    /// <summary>The most doubles the stored Gram matrices may take.</summary>
+    private const long MaxStoredValues = 8_000_000;
 
     private const int MinSamples = 8;
 
@@ -48,7 +49,7 @@ internal sealed class CalibrationProfile
         _ => (long)layer.OutputLength,
     });
 
-    private CalibrationProfile(ReferenceEvaluator evaluator, NetworkGraph graph, double[][] inputs, int decisionValue, int[] decisions, double[] sensitivity, AgreementModel? agreement)
+    private CalibrationProfile(ReferenceEvaluator evaluator, NetworkGraph graph, double[][] inputs, int decisionValue, int[] decisions, double[] sensitivity, AgreementModel? agreement, int offered)
     {
         Evaluator = evaluator;
         Graph = graph;
@@ -57,6 +58,7 @@ internal sealed class CalibrationProfile
         Decisions = decisions;
         Sensitivity = sensitivity;
         Agreement = agreement;
+        Offered = offered;
     }
 
     /// <summary>The network profiled.</summary>
@@ -77,77 +79,100 @@ internal sealed class CalibrationProfile
     /// <summary>The number of calibration inputs used.</summary>
     public int Samples => Inputs.Length;
 
+    /// <summary>The inputs the calibration file offered (up to <see cref="MaxSamples"/>): more than <see cref="Samples"/> when the budget stopped short.</summary>
+    public int Offered { get; }
+
     /// <summary>Per weight layer, G_l measured through the Jacobian.</summary>
     public double[] Sensitivity { get; }
 
     /// <summary>The decision-survival model, or null when the output is not a choice among classes (one value per sample).</summary>
     public AgreementModel? Agreement { get; }
 
+    /// <summary>The inputs a network can be calibrated on within the budgets: all offered, or fewer for a large network.</summary>
+    internal static int AffordableSamples(NetworkGraph graph, int offered, int weightLayers, int width)
+    {
+        int tracked = Math.Min(width, TrackedClasses);
+        int sweeps = tracked + (width > tracked ? 1 : 0);
+        long perInput = Math.Max(1, PassCost(graph)) * (1 + 2L * sweeps);
+        long stored = (long)weightLayers * tracked * tracked;
+        int samples = Math.Min(offered, MaxSamples);
+        if (stored > 0) samples = (int)Math.Min(samples, Math.Max(1, MaxStoredValues / stored));
+        return (int)Math.Min(samples, Math.Max(Math.Min(MinSamples, offered), MaxWork / perInput));
+    }
+
     /// <summary>Profiles a network on calibration rows (each the first graph input of one sample).</summary>
     public static CalibrationProfile Measure(NetworkGraph graph, NpyArray inputs, CancellationToken cancellationToken, ulong seed = 0x5EED_CA11)
     {
         var evaluator = new ReferenceEvaluator(graph);
-        int[] weightLayers = evaluator.WeightLayerIndices;
+        int layers = evaluator.WeightLayerIndices.Length;
         int decisionValue = DecisionValueOf(graph);
         int width = Shape.Length(graph.ValueShape(decisionValue));
-        int probes = ProbesPerLayer;
-        // Fewer inputs for bigger networks: what is stored per input (probe responses, the forecast's draws) and the
-        // multiply-adds the probes cost are bounded, so a large model calibrates in bounded memory and time.
-        int samples = Math.Min(inputs.Rows, MaxSamples);
-        long stored = Math.Max((long)weightLayers.Length * probes * width, (long)AgreementModel.DrawsPerInput * weightLayers.Length * probes);
-        if (stored > 0) samples = (int)Math.Max(1, Math.Min(samples, MaxResponseValues / stored));
-        long work = PassCost(graph) * weightLayers.Length * probes;
-        if (work > 0) samples = (int)Math.Min(samples, Math.Max(MinSamples, MaxProbeWork / work));
-
-        var clean = new double[samples][][];
+        int tracked = width >= 2 ? Math.Min(width, TrackedClasses) : 0;
+        bool rest = width > tracked;   // a random projection over the classes not tracked (all of them for a single output)
+        int offered = Math.Min(inputs.Rows, MaxSamples);
+        int samples = AffordableSamples(graph, offered, layers, width);
         double[][] rows = Enumerable.Range(0, samples).Select(inputs.Row).ToArray();
-        for (int s = 0; s < samples; s++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            clean[s] = evaluator.Run(rows[s]);
-        }
 
-        // responses[k][p][s]: the change of the decision vector of input s under probe p of weight layer k.
-        var responses = new double[weightLayers.Length][][][];
-        var sensitivity = new double[weightLayers.Length];
-        var random = new SplitMix64(seed);
-        var weights = new double[weightLayers.Length][];
-        for (int k = 0; k < weightLayers.Length; k++)
+        var clean = new double[samples][];      // [input][tracked class]: the tracked classes' clean scores, best first
+        var classes = new int[samples][];
+        var decisions = new int[samples];
+        var grams = new double[samples][][];    // [input][layer][i·tracked + j]
+        var squares = new double[samples][];    // [input][layer]: ‖J_l‖²_F estimated
+        var buffers = new DoubleBuffers();
+        System.Threading.Tasks.Parallel.For(0, samples, new System.Threading.Tasks.ParallelOptions { CancellationToken = cancellationToken }, s =>
         {
-            var layer = (WeightLayer)graph.Layers[weightLayers[k]];
-            double rms = Math.Sqrt(layer.Weights.Average(w => (double)w * w));
-            double sigma = ProbeScale * (rms > 0 ? rms : 1);
-            responses[k] = new double[probes][][];
-            double squaredChange = 0;
-            for (int p = 0; p < probes; p++)
+            double[][] values = evaluator.Run(rows[s], null, buffers);
+            double[] decision = values[decisionValue];
+            decisions[s] = AgreementModel.ArgMax(decision);
+            // The tracked classes: the decision first, then its rivals by score (ties by index, as the arg max breaks them).
+            int[] best = Enumerable.Range(0, width).OrderByDescending(j => decision[j]).ThenBy(j => j).Take(tracked).ToArray();
+            classes[s] = best;
+            clean[s] = best.Select(j => decision[j]).ToArray();
+            var seeds = new double[tracked + (rest ? 1 : 0)][];
+            for (int i = 0; i < tracked; i++)
             {
-                var probe = new double[layer.Weights.Length];
-                for (int i = 0; i < probe.Length; i++) probe[i] = layer.Weights[i] + sigma * Gaussian(ref random);
-                weights[k] = probe;
-                var changes = new double[samples][];
-                // The inputs are independent: spread over the cores.
-                System.Threading.Tasks.Parallel.For(0, samples, new System.Threading.Tasks.ParallelOptions { CancellationToken = cancellationToken }, s =>
-                {
-                    double[][] values = (double[][])clean[s].Clone();
-                    evaluator.RunFrom(values, weightLayers[k], weights);
-                    double[] before = clean[s][decisionValue], after = values[decisionValue];
-                    // The change for unit variance per weight: the response scales with σ, and the forecast scales it by the plan's deviation.
-                    var change = new double[width];
-                    for (int j = 0; j < width; j++) change[j] = (after[j] - before[j]) / sigma;
-                    changes[s] = change;
-                });
-                responses[k][p] = changes;
-                foreach (double[] change in changes) squaredChange += change.Sum(c => c * c);   // summed in input order: the same on any core count
+                seeds[i] = new double[width];
+                seeds[i][best[i]] = 1;
             }
-            weights[k] = null!;
-            sensitivity[k] = squaredChange / probes / samples / layer.Weights.Length;
-        }
+            if (rest)
+            {
+                // Every input has its own stream: the result is the same on any core count.
+                var random = new SplitMix64(SplitMix64.Derive(seed, (ulong)s));
+                var projection = new double[width];
+                for (int j = 0; j < width; j++) projection[j] = Gaussian(ref random);
+                foreach (int j in best) projection[j] = 0;
+                seeds[tracked] = projection;
+            }
+            var gram = new double[layers][];
+            var square = new double[layers];
+            evaluator.BackwardEach(values, decisionValue, seeds, (k, dws) =>
+            {
+                var g = new double[tracked * tracked];
+                for (int i = 0; i < tracked; i++)
+                    for (int j = 0; j <= i; j++)
+                        g[i * tracked + j] = g[j * tracked + i] = DoubleKernels.Dot(dws[i], 0, dws[j], 0, dws[i].Length);
+                double sum = rest ? DoubleKernels.Dot(dws[tracked], 0, dws[tracked], 0, dws[tracked].Length) : 0;
+                for (int i = 0; i < tracked; i++) sum += g[i * tracked + i];
+                gram[k] = g;
+                square[k] = sum;
+            }, buffers);
+            for (int k = 0; k < layers; k++) gram[k] ??= new double[tracked * tracked];   // a layer the decision does not depend on
+            grams[s] = gram;
+            squares[s] = square;
+            buffers.ReturnAll(values);
+        });
+        cancellationToken.ThrowIfCancellationRequested();
 
-        int[] decisions = clean.Select(values => AgreementModel.ArgMax(values[decisionValue])).ToArray();
-        AgreementModel? agreement = width >= 2
-            ? new AgreementModel(clean.Select(values => values[decisionValue]).ToArray(), decisions, responses, seed ^ 0xA9EE)
-            : null;
-        return new CalibrationProfile(evaluator, graph, rows, decisionValue, decisions, sensitivity, agreement);
+        int[] weightLayers = evaluator.WeightLayerIndices;
+        var sensitivity = new double[layers];
+        for (int k = 0; k < layers; k++)
+        {
+            double total = 0;
+            for (int s = 0; s < samples; s++) total += squares[s][k];   // in input order: the same on any core count
+            sensitivity[k] = total / samples / ((WeightLayer)graph.Layers[weightLayers[k]]).Weights.Length;
+        }
+        AgreementModel? agreement = tracked >= 2 ? new AgreementModel(clean, grams, seed ^ 0xA9EE) : null;
+        return new CalibrationProfile(evaluator, graph, rows, decisionValue, decisions, sensitivity, agreement, offered);
     }
 
     /// <summary>The value decisions are read from: the first output, or the input of a softmax that produces it.</summary>

@@ -19,28 +19,39 @@ namespace Qtaml.Generators.Calibration;
 /// </summary>
 internal static class FaultSimulation
 {
-    /// <summary>Fault trials per simulation (each runs every calibration input).</summary>
+    /// <summary>Fault trials per simulation (each runs the simulated inputs).</summary>
     public const int Trials = 8;
 
+    /// <summary>The multiply-adds a simulation may spend (trials × inputs × one pass): half the calibration's own budget.</summary>
+    private const long MaxWork = CalibrationProfile.MaxWork / 2;
+
+    /// <summary>The calibration inputs a simulation runs, the first ones: all of them, or as many as the budget allows (at least 16).</summary>
+    public static int Inputs(CalibrationProfile profile) =>
+        (int)Math.Min(profile.Samples, Math.Max(Math.Min(16, profile.Samples), MaxWork / ((long)Trials * Math.Max(1, CalibrationProfile.PassCost(profile.Graph)))));
+
+    /// <summary>The share of the first <see cref="Inputs"/> calibration inputs' decisions that survive the plan's faults, over <see cref="Trials"/> seeded trials.</summary>
     public static double Agreement(CalibrationProfile profile, PlanDesigner designer, PlanDesign design, ulong seed, CancellationToken cancellationToken)
     {
         ReferenceEvaluator evaluator = profile.Evaluator;
+        int inputs = Inputs(profile);
+        var buffers = new DoubleBuffers();
         int kept = 0;
         for (int trial = 0; trial < Trials; trial++)
         {
             var random = new SplitMix64(SplitMix64.Derive(seed, (ulong)trial));
             double[]?[] weights = Enumerable.Range(0, designer.Layers.Length).Select(l => FaultedWeights(designer, design, l, ref random)).ToArray();
-            var agrees = new int[profile.Inputs.Length];
-            Parallel.For(0, profile.Inputs.Length, new ParallelOptions { CancellationToken = cancellationToken }, s =>
+            var agrees = new int[inputs];
+            Parallel.For(0, inputs, new ParallelOptions { CancellationToken = cancellationToken }, s =>
             {
                 var values = new double[profile.Graph.Layers.Length + 1][];
                 values[0] = profile.Inputs[s];
-                evaluator.RunFrom(values, 0, weights);
+                evaluator.RunFrom(values, 0, weights, null, buffers);
                 agrees[s] = AgreementModel.ArgMax(values[profile.DecisionValue]) == profile.Decisions[s] ? 1 : 0;
+                buffers.ReturnAll(values);
             });
             kept += agrees.Sum();
         }
-        return (double)kept / (Trials * Math.Max(profile.Inputs.Length, 1));
+        return (double)kept / (Trials * Math.Max(inputs, 1));
     }
 
     /// <summary>One draw of layer <paramref name="layer"/>'s weights as read back under the plan, in the weights' row-major order.</summary>

@@ -26,38 +26,107 @@ internal sealed partial class ReferenceEvaluator
     public double[]?[] Backward(double[][] values, (int Value, double[] Seed)[] seeds, out double[]? inputGradient)
     {
         Layer[] layers = _graph.Layers;
-        var gradient = new double[layers.Length + 1][];
+        var gradient = new Adjoints(layers.Length + 1, null);
         int last = 0;
         foreach ((int value, double[] seed) in seeds)
         {
-            double[] g = Grad(gradient, values, value);
+            double[] g = gradient.For(values, value);
             for (int j = 0; j < g.Length; j++) g[j] += seed[j];
             last = Math.Max(last, value);
         }
         var weightGradient = new double[WeightLayerIndices.Length][];
         for (int i = last - 1; i >= 0; i--)
         {
-            double[]? dy = gradient[i + 1];
-            if (dy is null) continue;
-            gradient[i + 1] = null!;   // read once: free it as the sweep goes
-            Layer layer = layers[i];
-            if (layer.Guard is { } guard && values[guard.Value].Length > 0 && (values[guard.Value][0] != 0) != guard.When) continue;   // a branch not taken is constant
+            double[]? dy = gradient.Take(i + 1);
+            if (dy is null || !Taken(layers[i], values)) continue;
             int ordinal = _weightOrdinal[i];
             double[]? dw = null;
             if (ordinal >= 0) dw = weightGradient[ordinal] ??= new double[_weights[ordinal].Length];
-            Adjoint(layer, values, values[i + 1], dy, gradient, ordinal < 0 ? null : _weights[ordinal], dw);
+            Adjoint(layers[i], values, values[i + 1], dy, gradient, ordinal < 0 ? null : _weights[ordinal], dw);
         }
-        inputGradient = gradient[0];
+        inputGradient = gradient.Take(0);
         return weightGradient;
     }
 
-    /// <summary>The gradient buffer of value <paramref name="value"/>, made on first use.</summary>
-    private static double[] Grad(double[][] gradient, double[][] values, int value) => gradient[value] ??= new double[values[value].Length];
+    /// <summary>
+    /// Several gradients in one sweep: for each seed s, the gradient of ⟨seeds[s], values[<paramref name="from"/>]⟩
+    /// with respect to each weight layer's weights, handed to <paramref name="weightGradients"/> (the weight layer's
+    /// ordinal, one array per seed) as soon as the sweep has passed that layer, and taken back afterwards: only one
+    /// layer's weight gradients and the live values' gradients exist at a time, whatever the network's size. The
+    /// arrays are rented from <paramref name="buffers"/> and returned to it.
+    /// </summary>
+    public void BackwardEach(double[][] values, int from, double[][] seeds, Action<int, double[][]> weightGradients, DoubleBuffers? buffers)
+    {
+        Layer[] layers = _graph.Layers;
+        var gradients = new Adjoints[seeds.Length];
+        for (int s = 0; s < seeds.Length; s++)
+        {
+            gradients[s] = new Adjoints(layers.Length + 1, buffers);
+            Array.Copy(seeds[s], gradients[s].For(values, from), seeds[s].Length);
+        }
+        var dws = new double[seeds.Length][];
+        for (int i = from - 1; i >= 0; i--)
+        {
+            Layer layer = layers[i];
+            bool taken = Taken(layer, values);
+            int ordinal = _weightOrdinal[i];
+            bool any = false;
+            for (int s = 0; s < seeds.Length; s++)
+            {
+                double[]? dy = gradients[s].Take(i + 1);
+                if (dy is null) continue;
+                if (taken)
+                {
+                    if (ordinal >= 0) dws[s] ??= DoubleBuffers.Rent(buffers, _weights[ordinal].Length);
+                    Adjoint(layer, values, values[i + 1], dy, gradients[s], ordinal < 0 ? null : _weights[ordinal], ordinal < 0 ? null : dws[s]);
+                    any = true;
+                }
+                buffers?.Return(dy);
+            }
+            if (ordinal < 0 || !any) continue;
+            for (int s = 0; s < seeds.Length; s++) dws[s] ??= DoubleBuffers.Rent(buffers, _weights[ordinal].Length);
+            weightGradients(ordinal, dws);
+            for (int s = 0; s < seeds.Length; s++)
+            {
+                buffers?.Return(dws[s]);
+                dws[s] = null!;
+            }
+        }
+        foreach (Adjoints gradient in gradients) buffers?.Return(gradient.Take(0));
+    }
 
-    private void Adjoint(Layer layer, double[][] values, double[] y, double[] dy, double[][] gradient, double[]? w, double[]? dw)
+    /// <summary>Whether a layer's rule ran: a branch not taken is constant, and passes no gradient.</summary>
+    private static bool Taken(Layer layer, double[][] values) =>
+        layer.Guard is not { } guard || values[guard.Value].Length == 0 || (values[guard.Value][0] != 0) == guard.When;
+
+    /// <summary>Per value, the gradient accumulated so far: made (rented) on first use, taken once the sweep reaches its producer.</summary>
+    private sealed class Adjoints
+    {
+        private readonly double[]?[] _of;
+        private readonly DoubleBuffers? _buffers;
+
+        public Adjoints(int values, DoubleBuffers? buffers)
+        {
+            _of = new double[values][];
+            _buffers = buffers;
+        }
+
+        /// <summary>The gradient buffer of value <paramref name="value"/>, made on first use.</summary>
+        public double[] For(double[][] values, int value) => _of[value] ??= DoubleBuffers.Rent(_buffers, values[value].Length);
+
+        /// <summary>The gradient of <paramref name="value"/>, complete once its readers are swept; the table lets go of it.</summary>
+        public double[]? Take(int value)
+        {
+            double[]? gradient = _of[value];
+            _of[value] = null;
+            return gradient;
+        }
+    }
+
+    private void Adjoint(Layer layer, double[][] values, double[] y, double[] dy, Adjoints gradient, double[]? w, double[]? dw)
     {
         double[] X(int k = 0) => values[layer.Inputs[k]];
-        double[] DX(int k = 0) => Grad(gradient, values, layer.Inputs[k]);
+        double[] DX(int k = 0) => gradient.For(values, layer.Inputs[k]);
         switch (layer)
         {
             case DenseLayer d: DenseAdjoint(d, X(), dy, DX(), w!, dw!); break;
@@ -105,7 +174,7 @@ internal sealed partial class ReferenceEvaluator
                         int chunk = c.Chunk(part);
                         if (!part.IsConstant)
                         {
-                            double[] dp = Grad(gradient, values, part.Value);
+                            double[] dp = gradient.For(values, part.Value);
                             for (int j = 0; j < chunk; j++) dp[outer * chunk + j] += dy[at + j];
                         }
                         at += chunk;
@@ -117,8 +186,8 @@ internal sealed partial class ReferenceEvaluator
             {
                 double[] condition = Read(where.Condition, values);
                 int[]? cs = Broadcast(where.Condition, where), ts = Broadcast(where.WhenTrue, where), fs = Broadcast(where.WhenFalse, where);
-                double[]? dt = where.WhenTrue.IsConstant ? null : Grad(gradient, values, where.WhenTrue.Value);
-                double[]? df = where.WhenFalse.IsConstant ? null : Grad(gradient, values, where.WhenFalse.Value);
+                double[]? dt = where.WhenTrue.IsConstant ? null : gradient.For(values, where.WhenTrue.Value);
+                double[]? df = where.WhenFalse.IsConstant ? null : gradient.For(values, where.WhenFalse.Value);
                 for (int i = 0; i < dy.Length; i++)
                 {
                     if (condition[cs?[i] ?? i] != 0) { if (dt is not null) dt[ts?[i] ?? i] += dy[i]; }
@@ -137,50 +206,51 @@ internal sealed partial class ReferenceEvaluator
 
     private static void DenseAdjoint(DenseLayer d, double[] x, double[] dy, double[] dx, double[] w, double[] dw)
     {
-        int inputs = d.InputCount;
+        int inputs = d.InputCount, outputs = d.Outputs;
         for (int r = 0; r < d.Rows; r++)
-            for (int o = 0; o < d.Outputs; o++)
+            for (int o = 0; o < outputs; o++)
             {
-                double g = dy[r * d.Outputs + o];
+                double g = dy[r * outputs + o];
                 if (g == 0) continue;
-                int row = o * inputs, at = r * inputs;
-                for (int i = 0; i < inputs; i++)
-                {
-                    dx[at + i] += w[row + i] * g;
-                    dw[row + i] += x[at + i] * g;
-                }
+                DoubleKernels.Axpy(g, w, o * inputs, dx, r * inputs, inputs);
+                DoubleKernels.Axpy(g, x, r * inputs, dw, o * inputs, inputs);
             }
     }
 
+    /// <summary>The forward rule's loops in the same order: per tap and output row, dW gets ⟨dy row, x row⟩ and dx gets w·dy row.</summary>
     private static void ConvAdjoint(ConvLayer c, double[] x, double[] dy, double[] dx, double[] w, double[] dw)
     {
         Window k = c.Window;
         int groupIn = c.GroupInChannels, groupOut = c.OutChannels / c.Groups;
+        int inC = c.InChannels, inH = c.InH, inW = c.InW, outC = c.OutChannels, outH = c.OutH, outW = c.OutW;
+        int inPlane = inH * inW, outPlane = outH * outW;
         for (int n = 0; n < c.Images; n++)
-        for (int o = 0; o < c.OutChannels; o++)
+        for (int o = 0; o < outC; o++)
         {
-            int xAt = n * c.InChannels * c.InH * c.InW, yAt = n * c.OutChannels * c.OutH * c.OutW;
-            int firstIn = o / groupOut * groupIn;
-            for (int oy = 0; oy < c.OutH; oy++)
-                for (int ox = 0; ox < c.OutW; ox++)
+            int yPlane = (n * outC + o) * outPlane, firstIn = o / groupOut * groupIn;
+            for (int ci = 0; ci < groupIn; ci++)
+            {
+                int xPlane = (n * inC + firstIn + ci) * inPlane, tap = (o * groupIn + ci) * k.Size;
+                for (int ky = 0; ky < k.KernelH; ky++)
                 {
-                    double g = dy[yAt + (o * c.OutH + oy) * c.OutW + ox];
-                    if (g == 0) continue;
-                    for (int ci = 0; ci < groupIn; ci++)
-                        for (int ky = 0; ky < k.KernelH; ky++)
+                    (int oy0, int oy1) = ValidOutputs(inH, outH, k.StrideH, ky * k.DilationH - k.PadTop);
+                    for (int kx = 0; kx < k.KernelW; kx++)
+                    {
+                        (int ox0, int ox1) = ValidOutputs(inW, outW, k.StrideW, kx * k.DilationW - k.PadLeft);
+                        int count = ox1 - ox0, wi = tap + ky * k.KernelW + kx;
+                        if (count == 0) continue;
+                        double weight = w[wi], sum = 0;
+                        for (int oy = oy0; oy < oy1; oy++)
                         {
-                            int iy = oy * k.StrideH - k.PadTop + ky * k.DilationH;
-                            if (iy < 0 || iy >= c.InH) continue;
-                            for (int kx = 0; kx < k.KernelW; kx++)
-                            {
-                                int ix = ox * k.StrideW - k.PadLeft + kx * k.DilationW;
-                                if (ix < 0 || ix >= c.InW) continue;
-                                int wi = ((o * groupIn + ci) * k.KernelH + ky) * k.KernelW + kx, xi = xAt + ((firstIn + ci) * c.InH + iy) * c.InW + ix;
-                                dw[wi] += g * x[xi];
-                                dx[xi] += g * w[wi];
-                            }
+                            int xi = xPlane + (oy * k.StrideH + ky * k.DilationH - k.PadTop) * inW + ox0 * k.StrideW + kx * k.DilationW - k.PadLeft;
+                            int yi = yPlane + oy * outW + ox0;
+                            sum += DoubleKernels.Dot(dy, yi, x, xi, count, k.StrideW);
+                            if (weight != 0) DoubleKernels.Axpy(weight, dy, yi, dx, xi, count, k.StrideW);
                         }
+                        dw[wi] += sum;
+                    }
                 }
+            }
         }
     }
 
@@ -249,13 +319,27 @@ internal sealed partial class ReferenceEvaluator
         }
     }
 
-    private void BinaryAdjoint(BinaryLayer b, double[][] values, double[] dy, double[][] gradient)
+    private void BinaryAdjoint(BinaryLayer b, double[][] values, double[] dy, Adjoints gradient)
     {
         double[] l = Read(b.Left, values), r = Read(b.Right, values);
         int[]? left = Broadcast(b.Left, b), right = Broadcast(b.Right, b);
-        double[]? dl = b.Left.IsConstant ? null : Grad(gradient, values, b.Left.Value);
-        double[]? dr = b.Right.IsConstant ? null : Grad(gradient, values, b.Right.Value);
+        double[]? dl = b.Left.IsConstant ? null : gradient.For(values, b.Left.Value);
+        double[]? dr = b.Right.IsConstant ? null : gradient.For(values, b.Right.Value);
         if (b.Kind >= BinaryKind.Equal) return;   // comparisons and logic are flat
+        if (b.Kind is BinaryKind.Add or BinaryKind.Sub or BinaryKind.Mul)
+        {
+            // The common rules in loops of their own: ∂(l ± r) = (1, ±1), ∂(l·r) = (r, l).
+            bool product = b.Kind == BinaryKind.Mul;
+            double sign = b.Kind == BinaryKind.Sub ? -1 : 1;
+            for (int i = 0; i < dy.Length; i++)
+            {
+                double g = dy[i];
+                int li = left is null ? i : left[i], ri = right is null ? i : right[i];
+                if (dl is not null) dl[li] += product ? g * r[ri] : g;
+                if (dr is not null) dr[ri] += product ? g * l[li] : sign * g;
+            }
+            return;
+        }
         for (int i = 0; i < dy.Length; i++)
         {
             double g = dy[i];
@@ -321,19 +405,17 @@ internal sealed partial class ReferenceEvaluator
 
     private static void MatMulAdjoint(MatMulLayer m, double[] a, double[] b, double[] dy, double[] da, double[] db)
     {
+        int rows = m.M, inner = m.K, columns = m.N;
+        bool shared = m.RightIsShared;
         for (int batch = 0; batch < m.Batch; batch++)
         {
-            int left = batch * m.M * m.K, right = m.RightIsShared ? 0 : batch * m.K * m.N, result = batch * m.M * m.N;
-            for (int i = 0; i < m.M; i++)
-                for (int j = 0; j < m.N; j++)
+            int left = batch * rows * inner, right = shared ? 0 : batch * inner * columns, result = batch * rows * columns;
+            for (int i = 0; i < rows; i++)
+                for (int k = 0; k < inner; k++)
                 {
-                    double g = dy[result + i * m.N + j];
-                    if (g == 0) continue;
-                    for (int k = 0; k < m.K; k++)
-                    {
-                        da[left + i * m.K + k] += g * b[right + k * m.N + j];
-                        db[right + k * m.N + j] += g * a[left + i * m.K + k];
-                    }
+                    da[left + i * inner + k] += DoubleKernels.Dot(dy, result + i * columns, b, right + k * columns, columns);
+                    double factor = a[left + i * inner + k];
+                    if (factor != 0) DoubleKernels.Axpy(factor, dy, result + i * columns, db, right + k * columns, columns);
                 }
         }
     }

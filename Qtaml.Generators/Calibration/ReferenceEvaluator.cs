@@ -40,11 +40,12 @@ internal sealed partial class ReferenceEvaluator
     /// Every value of the network for one sample: [0] is the first input, [i + 1] the output of layer i. Further
     /// graph inputs are read from <paramref name="otherInputs"/> by their port index (1 or more).
     /// </summary>
-    public double[][] Run(double[] input, double[][]? otherInputs = null)
+    /// <param name="buffers">Where the values' arrays are rented from (a caller that hands them back passes one), or null for fresh arrays.</param>
+    public double[][] Run(double[] input, double[][]? otherInputs = null, DoubleBuffers? buffers = null)
     {
         var values = new double[_graph.Layers.Length + 1][];
         values[0] = input;
-        RunFrom(values, 0, null, otherInputs);
+        RunFrom(values, 0, null, otherInputs, buffers);
         return values;
     }
 
@@ -52,13 +53,13 @@ internal sealed partial class ReferenceEvaluator
     /// Recomputes values from layer <paramref name="first"/> on, in place; values before it must be filled.
     /// <paramref name="weights"/>[k], when not null, replaces the weight tensor of weight layer k (same length).
     /// </summary>
-    public void RunFrom(double[][] values, int first, double[]?[]? weights, double[][]? otherInputs = null)
+    public void RunFrom(double[][] values, int first, double[]?[]? weights, double[][]? otherInputs = null, DoubleBuffers? buffers = null)
     {
         Layer[] layers = _graph.Layers;
         for (int i = first; i < layers.Length; i++)
         {
             Layer layer = layers[i];
-            var output = new double[layer.OutputLength];
+            double[] output = DoubleBuffers.Rent(buffers, layer.OutputLength);
             if (layer.Guard is { } guard && values[guard.Value].Length > 0 && (values[guard.Value][0] != 0) != guard.When)
             {
                 values[i + 1] = output;   // the branch not taken: its values are never read (a Where picks the other)
@@ -84,10 +85,10 @@ internal sealed partial class ReferenceEvaluator
                 double[] given = otherInputs is not null && g.Index < otherInputs.Length ? otherInputs[g.Index] : throw new ArgumentException("Graph input " + g.Index + " (" + g.Name + ") was not given.");
                 Array.Copy(given, y, y.Length);
                 break;
-            case ReluLayer: Map(X(), y, v => Math.Max(v, 0)); break;
+            case ReluLayer: { double[] x = X(); for (int i = 0; i < y.Length; i++) y[i] = Math.Max(x[i], 0); break; }
             case SoftmaxLayer s: Softmax(s, X(), y); break;
             case ReshapeLayer: Array.Copy(X(), y, y.Length); break;
-            case UnaryLayer u: Map(X(), y, v => Unary(u, v)); break;
+            case UnaryLayer u: Unary(u, X(), y); break;
             case BinaryLayer b: Binary(b, values, y); break;
             case LayerNormLayer n: LayerNorm(n, X(), y); break;
             case InstanceNormLayer n: InstanceNorm(n, X(), y); break;
@@ -103,42 +104,63 @@ internal sealed partial class ReferenceEvaluator
 
     private static void Dense(DenseLayer d, double[] x, double[] y, double[] w)
     {
+        int inputs = d.InputCount, outputs = d.Outputs;
         for (int r = 0; r < d.Rows; r++)
-            for (int o = 0; o < d.Outputs; o++)
-            {
-                double sum = d.Bias[o];
-                for (int i = 0; i < d.InputCount; i++) sum += w[o * d.InputCount + i] * x[r * d.InputCount + i];
-                y[r * d.Outputs + o] = sum;
-            }
+            for (int o = 0; o < outputs; o++)
+                y[r * outputs + o] = d.Bias[o] + DoubleKernels.Dot(w, o * inputs, x, r * inputs, inputs);
     }
 
+    /// <summary>
+    /// The outputs o along one axis whose tap reads inside the input: o·stride + offset in [0, length), offset the
+    /// tap's distance from the window's start less the padding. The rest read the zero border and add nothing.
+    /// </summary>
+    internal static (int First, int End) ValidOutputs(int length, int outputs, int stride, int offset)
+    {
+        int first = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+        int end = length - 1 - offset < 0 ? 0 : Math.Min(outputs, (length - 1 - offset) / stride + 1);
+        return (first, Math.Max(first, end));
+    }
+
+    /// <summary>
+    /// A convolution as one multiply-add of a row of input by one weight per (output channel, input channel, tap,
+    /// output row), over the output columns whose tap is inside the input; a pointwise one as one per plane.
+    /// </summary>
     private static void Conv(ConvLayer c, double[] x, double[] y, double[] w)
     {
         Window k = c.Window;
         int groupIn = c.GroupInChannels, groupOut = c.OutChannels / c.Groups;
+        int inC = c.InChannels, inH = c.InH, inW = c.InW, outC = c.OutChannels, outH = c.OutH, outW = c.OutW;
+        int inPlane = inH * inW, outPlane = outH * outW;
+        bool pointwise = k.Size == 1 && k.StrideH == 1 && k.StrideW == 1 && k.PadTop == 0 && k.PadLeft == 0 && inH == outH && inW == outW;
         for (int n = 0; n < c.Images; n++)
-        for (int o = 0; o < c.OutChannels; o++)
+        for (int o = 0; o < outC; o++)
         {
-            int xAt = n * c.InChannels * c.InH * c.InW, yAt = n * c.OutChannels * c.OutH * c.OutW;
-            int firstIn = o / groupOut * groupIn;
-            for (int oy = 0; oy < c.OutH; oy++)
-                for (int ox = 0; ox < c.OutW; ox++)
+            int yPlane = (n * outC + o) * outPlane, firstIn = o / groupOut * groupIn;
+            for (int i = 0; i < outPlane; i++) y[yPlane + i] = c.Bias[o];
+            for (int ci = 0; ci < groupIn; ci++)
+            {
+                int xPlane = (n * inC + firstIn + ci) * inPlane, tap = (o * groupIn + ci) * k.Size;
+                if (pointwise)
                 {
-                    double sum = c.Bias[o];
-                    for (int ci = 0; ci < groupIn; ci++)
-                        for (int ky = 0; ky < k.KernelH; ky++)
-                        {
-                            int iy = oy * k.StrideH - k.PadTop + ky * k.DilationH;
-                            if (iy < 0 || iy >= c.InH) continue;
-                            for (int kx = 0; kx < k.KernelW; kx++)
-                            {
-                                int ix = ox * k.StrideW - k.PadLeft + kx * k.DilationW;
-                                if (ix < 0 || ix >= c.InW) continue;
-                                sum += w[((o * groupIn + ci) * k.KernelH + ky) * k.KernelW + kx] * x[xAt + ((firstIn + ci) * c.InH + iy) * c.InW + ix];
-                            }
-                        }
-                    y[yAt + (o * c.OutH + oy) * c.OutW + ox] = sum;
+                    DoubleKernels.Axpy(w[tap], x, xPlane, y, yPlane, outPlane);
+                    continue;
                 }
+                for (int ky = 0; ky < k.KernelH; ky++)
+                {
+                    (int oy0, int oy1) = ValidOutputs(inH, outH, k.StrideH, ky * k.DilationH - k.PadTop);
+                    for (int kx = 0; kx < k.KernelW; kx++)
+                    {
+                        double weight = w[tap + ky * k.KernelW + kx];
+                        (int ox0, int ox1) = ValidOutputs(inW, outW, k.StrideW, kx * k.DilationW - k.PadLeft);
+                        if (weight == 0 || ox1 == ox0) continue;
+                        for (int oy = oy0; oy < oy1; oy++)
+                        {
+                            int iy = oy * k.StrideH + ky * k.DilationH - k.PadTop;
+                            DoubleKernels.AxpyFromStrided(weight, x, xPlane + iy * inW + ox0 * k.StrideW + kx * k.DilationW - k.PadLeft, k.StrideW, y, yPlane + oy * outW + ox0, ox1 - ox0);
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -172,9 +194,30 @@ internal sealed partial class ReferenceEvaluator
                 }
     }
 
-    private static void Map(double[] x, double[] y, Func<double, double> f)
+    private static void Unary(UnaryLayer u, double[] x, double[] y)
     {
-        for (int i = 0; i < y.Length; i++) y[i] = f(x[i]);
+        switch (u.Kind)
+        {
+            // The activations of mobile networks, in loops of their own (the rule inlined, no switch per element).
+            case UnaryKind.Clip:
+            {
+                double low = u.Alpha, high = u.Beta;
+                for (int i = 0; i < y.Length; i++) y[i] = Math.Min(Math.Max(x[i], low), high);
+                break;
+            }
+            case UnaryKind.HardSwish:
+                for (int i = 0; i < y.Length; i++) y[i] = x[i] * Math.Max(0, Math.Min(1, x[i] / 6 + 0.5));
+                break;
+            case UnaryKind.HardSigmoid:
+            {
+                double alpha = u.Alpha, beta = u.Beta;
+                for (int i = 0; i < y.Length; i++) y[i] = Math.Max(0, Math.Min(1, alpha * x[i] + beta));
+                break;
+            }
+            default:
+                for (int i = 0; i < y.Length; i++) y[i] = Unary(u, x[i]);
+                break;
+        }
     }
 
     private static double Unary(UnaryLayer u, double x) => u.Kind switch
@@ -258,8 +301,37 @@ internal sealed partial class ReferenceEvaluator
     {
         double[] l = Read(b.Left, values), r = Read(b.Right, values);
         int[]? left = Broadcast(b.Left, b), right = Broadcast(b.Right, b);
-        for (int i = 0; i < y.Length; i++)
-            y[i] = Binary(b.Kind, l[left?[i] ?? i], r[right?[i] ?? i]);
+        // The arithmetic the networks are made of gets a loop of its own; the rest share one that switches per element.
+        switch (b.Kind)
+        {
+            case BinaryKind.Add: Apply(default(AddRule), l, left, r, right, y); break;
+            case BinaryKind.Sub: Apply(default(SubtractRule), l, left, r, right, y); break;
+            case BinaryKind.Mul: Apply(default(MultiplyRule), l, left, r, right, y); break;
+            case BinaryKind.Div: Apply(default(DivideRule), l, left, r, right, y); break;
+            default: Apply(new AnyRule(b.Kind), l, left, r, right, y); break;
+        }
+    }
+
+    /// <summary>One binary rule; a struct, so each loop of <see cref="Apply"/> is compiled for it with the rule inlined.</summary>
+    private interface IBinaryRule { double Of(double l, double r); }
+    private readonly struct AddRule : IBinaryRule { public double Of(double l, double r) => l + r; }
+    private readonly struct SubtractRule : IBinaryRule { public double Of(double l, double r) => l - r; }
+    private readonly struct MultiplyRule : IBinaryRule { public double Of(double l, double r) => l * r; }
+    private readonly struct DivideRule : IBinaryRule { public double Of(double l, double r) => l / r; }
+    private readonly struct AnyRule : IBinaryRule
+    {
+        private readonly BinaryKind _kind;
+        public AnyRule(BinaryKind kind) => _kind = kind;
+        public double Of(double l, double r) => Binary(_kind, l, r);
+    }
+
+    /// <summary>y[i] = rule(l[left[i]], r[right[i]]), a null map reading index i itself.</summary>
+    private static void Apply<TRule>(TRule rule, double[] l, int[]? left, double[] r, int[]? right, double[] y) where TRule : struct, IBinaryRule
+    {
+        if (left is null && right is null) for (int i = 0; i < y.Length; i++) y[i] = rule.Of(l[i], r[i]);
+        else if (left is null) for (int i = 0; i < y.Length; i++) y[i] = rule.Of(l[i], r[right![i]]);
+        else if (right is null) for (int i = 0; i < y.Length; i++) y[i] = rule.Of(l[left[i]], r[i]);
+        else for (int i = 0; i < y.Length; i++) y[i] = rule.Of(l[left[i]], r[right[i]]);
     }
 
     private void Where(WhereLayer w, double[][] values, double[] y)
@@ -314,15 +386,17 @@ internal sealed partial class ReferenceEvaluator
 
     private static void MatMul(MatMulLayer m, double[] a, double[] b, double[] y)
     {
+        int rows = m.M, inner = m.K, columns = m.N;
+        bool shared = m.RightIsShared;
         for (int batch = 0; batch < m.Batch; batch++)
         {
-            int left = batch * m.M * m.K, right = m.RightIsShared ? 0 : batch * m.K * m.N, result = batch * m.M * m.N;
-            for (int i = 0; i < m.M; i++)
-                for (int j = 0; j < m.N; j++)
+            int left = batch * rows * inner, right = shared ? 0 : batch * inner * columns, result = batch * rows * columns;
+            Array.Clear(y, result, rows * columns);
+            for (int i = 0; i < rows; i++)
+                for (int k = 0; k < inner; k++)
                 {
-                    double sum = 0;
-                    for (int k = 0; k < m.K; k++) sum += a[left + i * m.K + k] * b[right + k * m.N + j];
-                    y[result + i * m.N + j] = sum;
+                    double factor = a[left + i * inner + k];
+                    if (factor != 0) DoubleKernels.Axpy(factor, b, right + k * columns, y, result + i * columns, columns);
                 }
         }
     }

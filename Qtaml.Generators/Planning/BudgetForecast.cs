@@ -75,7 +75,10 @@ internal sealed class BudgetForecast
         double reference = linear > 0 && !double.IsPositiveInfinity(linear) ? linear : budget;
         PlanDesign plan = designer.Design(Allocator.Tac, reference);
         double simulated = FaultSimulation.Agreement(profile, designer, plan, 0x51_3D, cancellationToken);
-        double scale = FitScale(s => Agree(Allocator.Tac, reference, s), simulated);
+        // The model is fitted on the inputs the simulation ran (all of them unless the network is large).
+        int simulatedInputs = FaultSimulation.Inputs(profile);
+        double[] referenceVariance = designer.WeightErrorVariance(plan);
+        double scale = FitScale(s => model.Predict(referenceVariance, s, simulatedInputs), simulated);
         return new BudgetForecast(model.Inputs, target, Agree(allocator, budget, scale), Agree(Allocator.Tac, designer.Bits, scale),
             MinimumBudget(b => Agree(Allocator.Tac, b, scale), designer.Bits, target),
             MinimumBudget(b => Agree(Allocator.UniformMsp, b, scale), designer.Bits, target),
