@@ -57,6 +57,10 @@ internal static class Diagnostics
         "EccBudget = {0} bits/weight is not checked against an accuracy target at {1}: the build has no calibration inputs.{4} Give Calibration = \"inputs.npy\" (unlabeled samples of the model's input) to predict the decisions it keeps. Data-free bound: TAC reaches the quantization noise floor with {2} bits/weight (Uniform-MSP {3}).",
         Category, DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: HelpBase + "qtaml028");
 
+    public static readonly DiagnosticDescriptor CalibrationSubsampled = new("QTAML029", "Calibration used fewer inputs than given",
+        "Calibration used the first {0} of the {1} inputs of '{2}': one input costs {3} multiply-adds of the build's double-precision reference (a forward pass and {4} backward sweeps), and a build spends at most {5} on calibration. The forecast rests on {0} inputs (one standard error of a 95% share is {6} points); put the most representative inputs first.",
+        Category, DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: HelpBase + "qtaml029");
+
     public static readonly DiagnosticDescriptor ModelTooLarge = Error("QTAML012", "Model too large to bake",
         "The model '{0}' has {1} weights; Qtaml bakes at most {2} into one class. Split the model or use fewer parameters.");
 

@@ -88,20 +88,29 @@ internal sealed class CalibrationProfile
     /// <summary>The decision-survival model, or null when the output is not a choice among classes (one value per sample).</summary>
     public AgreementModel? Agreement { get; }
 
-    /// <summary>The inputs a network can be calibrated on within the budgets: all offered, or fewer for a large network.</summary>
-    internal static int AffordableSamples(NetworkGraph graph, int offered, int weightLayers, int width)
+    /// <summary>The backward sweeps per input: one per tracked class, and one random projection over the classes not tracked.</summary>
+    internal static int Sweeps(int width)
     {
-        int tracked = Math.Min(width, TrackedClasses);
-        int sweeps = tracked + (width > tracked ? 1 : 0);
-        long perInput = Math.Max(1, PassCost(graph)) * (1 + 2L * sweeps);
+        int tracked = width >= 2 ? Math.Min(width, TrackedClasses) : 0;
+        return tracked + (width > tracked ? 1 : 0);
+    }
+
+    /// <summary>What one input costs in multiply-adds: a forward pass, and about two passes per backward sweep.</summary>
+    internal static long CostPerInput(NetworkGraph graph, int width) => Math.Max(1, PassCost(graph)) * (1 + 2L * Sweeps(width));
+
+    /// <summary>The inputs a network can be calibrated on within the budgets: all offered, or fewer for a large network.</summary>
+    internal static int AffordableSamples(NetworkGraph graph, int offered, int weightLayers, int width, long work = MaxWork)
+    {
+        int tracked = width >= 2 ? Math.Min(width, TrackedClasses) : 0;
+        long perInput = CostPerInput(graph, width);
         long stored = (long)weightLayers * tracked * tracked;
         int samples = Math.Min(offered, MaxSamples);
         if (stored > 0) samples = (int)Math.Min(samples, Math.Max(1, MaxStoredValues / stored));
-        return (int)Math.Min(samples, Math.Max(Math.Min(MinSamples, offered), MaxWork / perInput));
+        return (int)Math.Min(samples, Math.Max(Math.Min(MinSamples, offered), work / perInput));
     }
 
-    /// <summary>Profiles a network on calibration rows (each the first graph input of one sample).</summary>
-    public static CalibrationProfile Measure(NetworkGraph graph, NpyArray inputs, CancellationToken cancellationToken, ulong seed = 0x5EED_CA11)
+    /// <summary>Profiles a network on calibration rows (each the first graph input of one sample), spending at most <paramref name="work"/> multiply-adds.</summary>
+    public static CalibrationProfile Measure(NetworkGraph graph, NpyArray inputs, CancellationToken cancellationToken, ulong seed = 0x5EED_CA11, long work = MaxWork)
     {
         var evaluator = new ReferenceEvaluator(graph);
         int layers = evaluator.WeightLayerIndices.Length;
@@ -110,7 +119,7 @@ internal sealed class CalibrationProfile
         int tracked = width >= 2 ? Math.Min(width, TrackedClasses) : 0;
         bool rest = width > tracked;   // a random projection over the classes not tracked (all of them for a single output)
         int offered = Math.Min(inputs.Rows, MaxSamples);
-        int samples = AffordableSamples(graph, offered, layers, width);
+        int samples = AffordableSamples(graph, offered, layers, width, work);
         double[][] rows = Enumerable.Range(0, samples).Select(inputs.Row).ToArray();
 
         var clean = new double[samples][];      // [input][tracked class]: the tracked classes' clean scores, best first

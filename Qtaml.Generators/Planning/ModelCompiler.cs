@@ -191,6 +191,7 @@ internal static class ModelCompiler
                 return Fail(DiagnosticInfo.Create(Diagnostics.CalibrationUnusable, where, calibrationPath, e.Message));
             }
             CalibrationProfile profile = CalibrationCache.GetOrMeasure(file.Base64, calibrationMatch.File!.Base64, (shapeText ?? "") + "|" + (constantsText ?? ""), graph, rows, cancellationToken);
+            if (profile.Samples < profile.Offered) diagnostics.Add(Subsampled(profile, where, calibrationPath));
             var designer = new PlanDesigner(graph.Layers.OfType<WeightLayer>().ToArray(), profile.Sensitivity, bits, flips, encoding, windowEnd, readAfterRefresh: operatingPoint != "static");
             BudgetForecast? forecast = profile.Agreement is { } model ? BudgetForecast.Make(designer, profile, model, targetAgreement, allocator, budget, cancellationToken) : null;
             double measuredMeanSquare = profile.Inputs.Average(row => row.Average(v => v * v));
@@ -203,6 +204,17 @@ internal static class ModelCompiler
 
         string source = ModelEmitter.Emit(request, path, plan, program, Version);
         return new GenerationResult(target.HintName, source, new EquatableArray<DiagnosticInfo>(diagnostics));
+    }
+
+    /// <summary>QTAML029: a network too large to calibrate on every input within the build's budget says on how many it was, and why.</summary>
+    internal static DiagnosticInfo Subsampled(CalibrationProfile profile, Argument where, string path)
+    {
+        int width = Shape.Length(profile.Graph.ValueShape(profile.DecisionValue));
+        double standardError = Math.Sqrt(0.95 * 0.05 / profile.Samples) * 100;
+        return DiagnosticInfo.Create(Diagnostics.CalibrationSubsampled, where,
+            profile.Samples.ToString(CultureInfo.InvariantCulture), profile.Offered.ToString(CultureInfo.InvariantCulture), path,
+            CalibrationProfile.CostPerInput(profile.Graph, width).ToString("G3", CultureInfo.InvariantCulture), CalibrationProfile.Sweeps(width).ToString(CultureInfo.InvariantCulture),
+            CalibrationProfile.MaxWork.ToString("G3", CultureInfo.InvariantCulture), standardError.ToString("F1", CultureInfo.InvariantCulture));
     }
 
     /// <summary>
