@@ -23,6 +23,7 @@ public class OperatorComparisonTests
         "ClipInfinite", "CastBool", "TransposeBatchAxis", "LayerNormalizationAxis1", "ReshapeCopiesDims", "LRN", "LRNSize5", "MaxPoolCeil", "AveragePoolCeil",
         "ResizeNearest", "ResizeNearestAsymmetricFloor", "ResizeLinearSizes", "ResizeLinearAlignCorners", "ResizeLinearPytorchHalfPixel",
         "ClipComputedMin", "GatherValueAxis1", "GatherValueScalarIndex", "SizeOfValue",
+        "Conv3dMaxPool3d", "Conv3dGroupedAveragePool3d",
     };
 
     private static readonly long[] InputShape = { 1, 4, 6, 6 };
@@ -152,6 +153,19 @@ public class OperatorComparisonTests
             case "LRNSize5":
                 // Two channels either side; bias left at its default of 1. (ONNX Runtime refuses even sizes, so they are not compared.)
                 b.Node("LRN", Array.Empty<string>(), OnnxModelBuilder.Int("size", 5), OnnxModelBuilder.Float("alpha", 0.9f), OnnxModelBuilder.Float("beta", 0.5f));
+                break;
+            case "Conv3dMaxPool3d":
+                // The 8 channels as 2 of depth 4; a 3x2x3 convolution (dilated in depth, strided in height, padded
+                // unevenly) to [1, 4, 2, 3, 5], then a 2x2x2 max pool (stride 2 along the width, padded) to [1, 4, 1, 3, 3].
+                b.Reshape(1, 2, 4, 6, 6).ConvNd(2, 4, new[] { 3, 2, 3 }, new[] { 1, 2, 1 }, new[] { 1, 0, 1, 1, 1, 0 }, new[] { 2, 1, 1 }, scale: 0.5)
+                    .Node("MaxPool", Array.Empty<string>(), OnnxModelBuilder.Ints("kernel_shape", 2, 2, 2), OnnxModelBuilder.Ints("strides", 1, 1, 2), OnnxModelBuilder.Ints("pads", 0, 1, 0, 0, 0, 1));
+                features = 4 * 3 * 3;
+                break;
+            case "Conv3dGroupedAveragePool3d":
+                // Two groups of a 2x3x3 convolution to [1, 4, 3, 6, 6], then a 1x2x2 average pool that leaves out its padding.
+                b.Reshape(1, 2, 4, 6, 6).ConvNd(2, 4, new[] { 2, 3, 3 }, new[] { 1, 1, 1 }, new[] { 0, 1, 1, 0, 1, 1 }, new[] { 1, 1, 1 }, group: 2, scale: 0.5)
+                    .Node("AveragePool", Array.Empty<string>(), OnnxModelBuilder.Ints("kernel_shape", 1, 2, 2), OnnxModelBuilder.Ints("pads", 0, 1, 1, 0, 0, 0));
+                features = 4 * 3 * 6 * 6;
                 break;
             case "MaxPoolCeil":
                 // 6 positions, window 3, stride 2, ceil_mode: a third, partial window (floor mode gives 2).

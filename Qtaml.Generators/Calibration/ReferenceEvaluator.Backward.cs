@@ -222,32 +222,38 @@ internal sealed partial class ReferenceEvaluator
     {
         Window k = c.Window;
         int groupIn = c.GroupInChannels, groupOut = c.OutChannels / c.Groups;
-        int inC = c.InChannels, inH = c.InH, inW = c.InW, outC = c.OutChannels, outH = c.OutH, outW = c.OutW;
-        int inPlane = inH * inW, outPlane = outH * outW;
+        int inC = c.InChannels, inD = c.InD, inH = c.InH, inW = c.InW, outC = c.OutChannels, outD = c.OutD, outH = c.OutH, outW = c.OutW;
+        int inPlane = inH * inW, outPlane = outH * outW, inVolume = inD * inPlane, outVolume = outD * outPlane;
         for (int n = 0; n < c.Images; n++)
         for (int o = 0; o < outC; o++)
         {
-            int yPlane = (n * outC + o) * outPlane, firstIn = o / groupOut * groupIn;
+            int yVolume = (n * outC + o) * outVolume, firstIn = o / groupOut * groupIn;
             for (int ci = 0; ci < groupIn; ci++)
             {
-                int xPlane = (n * inC + firstIn + ci) * inPlane, tap = (o * groupIn + ci) * k.Size;
-                for (int ky = 0; ky < k.KernelH; ky++)
+                int xVolume = (n * inC + firstIn + ci) * inVolume, tap = (o * groupIn + ci) * k.Size;
+                for (int kd = 0; kd < k.KernelD; kd++)
                 {
-                    (int oy0, int oy1) = ValidOutputs(inH, outH, k.StrideH, ky * k.DilationH - k.PadTop);
-                    for (int kx = 0; kx < k.KernelW; kx++)
+                    (int od0, int od1) = ValidOutputs(inD, outD, k.StrideD, kd * k.DilationD - k.PadFront);
+                    for (int ky = 0; ky < k.KernelH; ky++)
                     {
-                        (int ox0, int ox1) = ValidOutputs(inW, outW, k.StrideW, kx * k.DilationW - k.PadLeft);
-                        int count = ox1 - ox0, wi = tap + ky * k.KernelW + kx;
-                        if (count == 0) continue;
-                        double weight = w[wi], sum = 0;
-                        for (int oy = oy0; oy < oy1; oy++)
+                        (int oy0, int oy1) = ValidOutputs(inH, outH, k.StrideH, ky * k.DilationH - k.PadTop);
+                        for (int kx = 0; kx < k.KernelW; kx++)
                         {
-                            int xi = xPlane + (oy * k.StrideH + ky * k.DilationH - k.PadTop) * inW + ox0 * k.StrideW + kx * k.DilationW - k.PadLeft;
-                            int yi = yPlane + oy * outW + ox0;
-                            sum += DoubleKernels.Dot(dy, yi, x, xi, count, k.StrideW);
-                            if (weight != 0) DoubleKernels.Axpy(weight, dy, yi, dx, xi, count, k.StrideW);
+                            (int ox0, int ox1) = ValidOutputs(inW, outW, k.StrideW, kx * k.DilationW - k.PadLeft);
+                            int count = ox1 - ox0, wi = tap + (kd * k.KernelH + ky) * k.KernelW + kx;
+                            if (count == 0) continue;
+                            double weight = w[wi], sum = 0;
+                            for (int od = od0; od < od1; od++)
+                                for (int oy = oy0; oy < oy1; oy++)
+                                {
+                                    int id = od * k.StrideD + kd * k.DilationD - k.PadFront, iy = oy * k.StrideH + ky * k.DilationH - k.PadTop;
+                                    int xi = xVolume + id * inPlane + iy * inW + ox0 * k.StrideW + kx * k.DilationW - k.PadLeft;
+                                    int yi = yVolume + od * outPlane + oy * outW + ox0;
+                                    sum += DoubleKernels.Dot(dy, yi, x, xi, count, k.StrideW);
+                                    if (weight != 0) DoubleKernels.Axpy(weight, dy, yi, dx, xi, count, k.StrideW);
+                                }
+                            dw[wi] += sum;
                         }
-                        dw[wi] += sum;
                     }
                 }
             }
@@ -258,34 +264,24 @@ internal sealed partial class ReferenceEvaluator
     {
         Window k = p.Window;
         bool max = p.Kind == PoolKind.Max;
+        int inD = p.InD, inH = p.InH, inW = p.InW, outD = p.OutD, outH = p.OutH, outW = p.OutW;
+        var taps = new int[k.Size];
         for (int c = 0; c < p.Images * p.Channels; c++)
-            for (int oy = 0; oy < p.OutH; oy++)
-                for (int ox = 0; ox < p.OutW; ox++)
-                {
-                    double g = dy[(c * p.OutH + oy) * p.OutW + ox];
-                    if (g == 0) continue;
-                    // The forward rule's choice again: the first largest input, or the inputs averaged and their count.
-                    int best = -1, count = 0;
-                    for (int ky = 0; ky < k.KernelH; ky++)
-                        for (int kx = 0; kx < k.KernelW; kx++)
-                        {
-                            int iy = oy * k.StrideH - k.PadTop + ky * k.DilationH, ix = ox * k.StrideW - k.PadLeft + kx * k.DilationW;
-                            if (iy < 0 || iy >= p.InH || ix < 0 || ix >= p.InW) continue;
-                            int at = (c * p.InH + iy) * p.InW + ix;
-                            if (best < 0 || x[at] > x[best]) best = at;
-                            count++;
-                        }
-                    if (count == 0) continue;
-                    if (max) { dx[best] += g; continue; }
-                    double share = g / (p.CountIncludePad ? k.Size : count);
-                    for (int ky = 0; ky < k.KernelH; ky++)
-                        for (int kx = 0; kx < k.KernelW; kx++)
-                        {
-                            int iy = oy * k.StrideH - k.PadTop + ky * k.DilationH, ix = ox * k.StrideW - k.PadLeft + kx * k.DilationW;
-                            if (iy < 0 || iy >= p.InH || ix < 0 || ix >= p.InW) continue;
-                            dx[(c * p.InH + iy) * p.InW + ix] += share;
-                        }
-                }
+            for (int od = 0; od < outD; od++)
+                for (int oy = 0; oy < outH; oy++)
+                    for (int ox = 0; ox < outW; ox++)
+                    {
+                        double g = dy[((c * outD + od) * outH + oy) * outW + ox];
+                        if (g == 0) continue;
+                        // The forward rule's choice again: the first largest input, or the inputs averaged and their count.
+                        int best = -1, count = PoolTaps(k, c, od, oy, ox, inD, inH, inW, taps);
+                        for (int t = 0; t < count; t++)
+                            if (best < 0 || x[taps[t]] > x[best]) best = taps[t];
+                        if (count == 0) continue;
+                        if (max) { dx[best] += g; continue; }
+                        double share = g / (p.CountIncludePad ? k.Size : count);
+                        for (int t = 0; t < count; t++) dx[taps[t]] += share;
+                    }
     }
 
     /// <summary>dy/dx of each unary rule of <see cref="Unary(UnaryLayer, double)"/>.</summary>

@@ -123,40 +123,49 @@ internal sealed partial class ReferenceEvaluator
 
     /// <summary>
     /// A convolution as one multiply-add of a row of input by one weight per (output channel, input channel, tap,
-    /// output row), over the output columns whose tap is inside the input; a pointwise one as one per plane.
+    /// output plane and row), over the output columns whose tap is inside the input; a pointwise one as one per plane.
     /// </summary>
     private static void Conv(ConvLayer c, double[] x, double[] y, double[] w)
     {
         Window k = c.Window;
         int groupIn = c.GroupInChannels, groupOut = c.OutChannels / c.Groups;
-        int inC = c.InChannels, inH = c.InH, inW = c.InW, outC = c.OutChannels, outH = c.OutH, outW = c.OutW;
-        int inPlane = inH * inW, outPlane = outH * outW;
-        bool pointwise = k.Size == 1 && k.StrideH == 1 && k.StrideW == 1 && k.PadTop == 0 && k.PadLeft == 0 && inH == outH && inW == outW;
+        int inC = c.InChannels, inD = c.InD, inH = c.InH, inW = c.InW, outC = c.OutChannels, outD = c.OutD, outH = c.OutH, outW = c.OutW;
+        int inPlane = inH * inW, outPlane = outH * outW, inVolume = inD * inPlane, outVolume = outD * outPlane;
+        bool pointwise = k.Size == 1 && k.StrideD == 1 && k.StrideH == 1 && k.StrideW == 1 && k.PadFront == 0 && k.PadTop == 0 && k.PadLeft == 0 && inD == outD && inH == outH && inW == outW;
         for (int n = 0; n < c.Images; n++)
         for (int o = 0; o < outC; o++)
         {
-            int yPlane = (n * outC + o) * outPlane, firstIn = o / groupOut * groupIn;
-            for (int i = 0; i < outPlane; i++) y[yPlane + i] = c.Bias[o];
+            int yVolume = (n * outC + o) * outVolume, firstIn = o / groupOut * groupIn;
+            for (int i = 0; i < outVolume; i++) y[yVolume + i] = c.Bias[o];
             for (int ci = 0; ci < groupIn; ci++)
             {
-                int xPlane = (n * inC + firstIn + ci) * inPlane, tap = (o * groupIn + ci) * k.Size;
+                int xVolume = (n * inC + firstIn + ci) * inVolume, tap = (o * groupIn + ci) * k.Size;
                 if (pointwise)
                 {
-                    DoubleKernels.Axpy(w[tap], x, xPlane, y, yPlane, outPlane);
+                    DoubleKernels.Axpy(w[tap], x, xVolume, y, yVolume, outVolume);
                     continue;
                 }
-                for (int ky = 0; ky < k.KernelH; ky++)
+                for (int kd = 0; kd < k.KernelD; kd++)
                 {
-                    (int oy0, int oy1) = ValidOutputs(inH, outH, k.StrideH, ky * k.DilationH - k.PadTop);
-                    for (int kx = 0; kx < k.KernelW; kx++)
+                    (int od0, int od1) = ValidOutputs(inD, outD, k.StrideD, kd * k.DilationD - k.PadFront);
+                    for (int ky = 0; ky < k.KernelH; ky++)
                     {
-                        double weight = w[tap + ky * k.KernelW + kx];
-                        (int ox0, int ox1) = ValidOutputs(inW, outW, k.StrideW, kx * k.DilationW - k.PadLeft);
-                        if (weight == 0 || ox1 == ox0) continue;
-                        for (int oy = oy0; oy < oy1; oy++)
+                        (int oy0, int oy1) = ValidOutputs(inH, outH, k.StrideH, ky * k.DilationH - k.PadTop);
+                        for (int kx = 0; kx < k.KernelW; kx++)
                         {
-                            int iy = oy * k.StrideH + ky * k.DilationH - k.PadTop;
-                            DoubleKernels.AxpyFromStrided(weight, x, xPlane + iy * inW + ox0 * k.StrideW + kx * k.DilationW - k.PadLeft, k.StrideW, y, yPlane + oy * outW + ox0, ox1 - ox0);
+                            double weight = w[tap + (kd * k.KernelH + ky) * k.KernelW + kx];
+                            (int ox0, int ox1) = ValidOutputs(inW, outW, k.StrideW, kx * k.DilationW - k.PadLeft);
+                            if (weight == 0 || ox1 == ox0) continue;
+                            for (int od = od0; od < od1; od++)
+                            {
+                                int id = od * k.StrideD + kd * k.DilationD - k.PadFront;
+                                for (int oy = oy0; oy < oy1; oy++)
+                                {
+                                    int iy = oy * k.StrideH + ky * k.DilationH - k.PadTop;
+                                    DoubleKernels.AxpyFromStrided(weight, x, xVolume + id * inPlane + iy * inW + ox0 * k.StrideW + kx * k.DilationW - k.PadLeft, k.StrideW,
+                                        y, yVolume + od * outPlane + oy * outW + ox0, ox1 - ox0);
+                                }
+                            }
                         }
                     }
                 }
@@ -173,25 +182,46 @@ internal sealed partial class ReferenceEvaluator
     {
         Window k = p.Window;
         bool max = p.Kind == PoolKind.Max;
-        // Every image's every channel is a plane of its own.
+        int inD = p.InD, inH = p.InH, inW = p.InW, outD = p.OutD, outH = p.OutH, outW = p.OutW;
+        var taps = new int[k.Size];
+        // Every image's every channel is a volume of its own.
         for (int c = 0; c < p.Images * p.Channels; c++)
-            for (int oy = 0; oy < p.OutH; oy++)
-                for (int ox = 0; ox < p.OutW; ox++)
-                {
-                    double best = double.NegativeInfinity, sum = 0;
-                    int count = 0;
-                    for (int ky = 0; ky < k.KernelH; ky++)
-                        for (int kx = 0; kx < k.KernelW; kx++)
+            for (int od = 0; od < outD; od++)
+                for (int oy = 0; oy < outH; oy++)
+                    for (int ox = 0; ox < outW; ox++)
+                    {
+                        double best = double.NegativeInfinity, sum = 0;
+                        int count = PoolTaps(k, c, od, oy, ox, inD, inH, inW, taps);
+                        for (int t = 0; t < count; t++)
                         {
-                            int iy = oy * k.StrideH - k.PadTop + ky * k.DilationH, ix = ox * k.StrideW - k.PadLeft + kx * k.DilationW;
-                            if (iy < 0 || iy >= p.InH || ix < 0 || ix >= p.InW) continue;
-                            double v = x[(c * p.InH + iy) * p.InW + ix];
+                            double v = x[taps[t]];
                             best = Math.Max(best, v);
                             sum += v;
-                            count++;
                         }
-                    y[(c * p.OutH + oy) * p.OutW + ox] = max ? best : p.CountIncludePad ? sum / k.Size : count == 0 ? 0 : sum / count;
+                        y[((c * outD + od) * outH + oy) * outW + ox] = max ? best : p.CountIncludePad ? sum / k.Size : count == 0 ? 0 : sum / count;
+                    }
+    }
+
+    /// <summary>Writes the input indices of one pooling window's taps that lie inside the input, in tap order, into <paramref name="taps"/>; returns how many.</summary>
+    internal static int PoolTaps(Window k, int c, int od, int oy, int ox, int inD, int inH, int inW, int[] taps)
+    {
+        int count = 0;
+        for (int kd = 0; kd < k.KernelD; kd++)
+        {
+            int id = od * k.StrideD - k.PadFront + kd * k.DilationD;
+            if (id < 0 || id >= inD) continue;
+            for (int ky = 0; ky < k.KernelH; ky++)
+            {
+                int iy = oy * k.StrideH - k.PadTop + ky * k.DilationH;
+                if (iy < 0 || iy >= inH) continue;
+                for (int kx = 0; kx < k.KernelW; kx++)
+                {
+                    int ix = ox * k.StrideW - k.PadLeft + kx * k.DilationW;
+                    if (ix >= 0 && ix < inW) taps[count++] = ((c * inD + id) * inH + iy) * inW + ix;
                 }
+            }
+        }
+        return count;
     }
 
     private static void Unary(UnaryLayer u, double[] x, double[] y)

@@ -92,7 +92,8 @@ internal static class AssignLayouts
     /// <summary>Operators that compute each channel at each position alike, so they work on either layout.</summary>
     private static bool KeepsLayout(Layer layer) => layer switch
     {
-        ReluLayer or PoolLayer => true,
+        ReluLayer => true,
+        PoolLayer p => !p.IsVolumetric,
         // Element-wise of values only, or with a scalar constant (which applies to the padding slots harmlessly).
         BinaryLayer b => b.Kind != BinaryKind.Pow && (!b.Left.IsConstant || b.Left.Length == 1) && (!b.Right.IsConstant || b.Right.Length == 1) && b.OutputShape.Length >= 2,
         UnaryLayer => true,

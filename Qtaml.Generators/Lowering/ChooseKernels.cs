@@ -17,6 +17,8 @@ internal static class ChooseKernels
     {
         DenseLayer { Rows: 1 } => Kernel.DenseRow,
         DenseLayer => Kernel.DenseRows,
+        // A 3-D convolution (rare in the models edge apps ship) runs the direct loops over planes, with their depth.
+        ConvLayer { IsVolumetric: true } => Kernel.ConvDirect,
         ConvLayer { Groups: 1 } => Kernel.ConvTable,
         ConvLayer c when c.IsDepthwise => Kernel.ConvDepthwise,
         // A grouped convolution whose groups each fill whole vectors of 8 output channels runs as one table per group.

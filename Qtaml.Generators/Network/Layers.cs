@@ -179,24 +179,31 @@ internal sealed class DenseLayer : WeightLayer
 }
 
 /// <summary>
-/// A sliding 2-D window: its size, its stride, the padding before the first row and column, and the dilation
-/// (the distance between taps). A 1-D window has height 1.
+/// A sliding window: its size, its stride, the padding before the first row and column, and the dilation (the
+/// distance between taps), per axis. A 1-D window has height 1; a 2-D one depth 1 (a 3-D one has all three).
 /// </summary>
-internal sealed record Window(int KernelH, int KernelW, int StrideH, int StrideW, int PadTop, int PadLeft, int DilationH = 1, int DilationW = 1)
+internal sealed record Window(int KernelH, int KernelW, int StrideH, int StrideW, int PadTop, int PadLeft, int DilationH = 1, int DilationW = 1,
+    int KernelD = 1, int StrideD = 1, int PadFront = 0, int DilationD = 1)
 {
-    public int Size => KernelH * KernelW;
+    public int Size => KernelD * KernelH * KernelW;
 
-    /// <summary>The rows and columns the window spans in its input.</summary>
+    /// <summary>The planes, rows and columns the window spans in its input.</summary>
+    public int ExtentD => (KernelD - 1) * DilationD + 1;
     public int ExtentH => (KernelH - 1) * DilationH + 1;
     public int ExtentW => (KernelW - 1) * DilationW + 1;
 
-    public override string ToString() => $"{KernelH}x{KernelW}, stride {StrideH}x{StrideW}, padding {PadTop}/{PadLeft}" + (DilationH * DilationW != 1 ? $", dilation {DilationH}x{DilationW}" : "");
+    /// <summary>Whether the window has depth (a 3-D convolution or pooling).</summary>
+    public bool IsVolumetric => KernelD > 1 || StrideD > 1 || PadFront > 0;
+
+    public override string ToString() => KernelD > 1 || StrideD > 1 || PadFront > 0 || DilationD > 1
+        ? $"{KernelD}x{KernelH}x{KernelW}, stride {StrideD}x{StrideH}x{StrideW}, padding {PadFront}/{PadTop}/{PadLeft}" + (DilationD * DilationH * DilationW != 1 ? $", dilation {DilationD}x{DilationH}x{DilationW}" : "")
+        : $"{KernelH}x{KernelW}, stride {StrideH}x{StrideW}, padding {PadTop}/{PadLeft}" + (DilationH * DilationW != 1 ? $", dilation {DilationH}x{DilationW}" : "");
 }
 
 /// <summary>
-/// A 1-D or 2-D convolution, weights [OutC, InC / Groups, KH, KW] (KH = 1 for 1-D). Its input and output shapes
-/// are the ONNX ones, (N, C, H, W) or (N, C, L): <see cref="Images"/> images computed one after another with the
-/// same weights; a 1-D one is computed as an image of height 1.
+/// A 1-D, 2-D or 3-D convolution, weights [OutC, InC / Groups, (KD,) KH, KW] (KH = 1 for 1-D). Its input and output
+/// shapes are the ONNX ones, (N, C, L), (N, C, H, W) or (N, C, D, H, W): <see cref="Images"/> images computed one
+/// after another with the same weights; a 1-D one is computed as an image of height 1, a 1-D or 2-D one of depth 1.
 /// </summary>
 internal sealed class ConvLayer : WeightLayer
 {
@@ -213,12 +220,17 @@ internal sealed class ConvLayer : WeightLayer
     /// <summary>The images (ONNX axis 0) the layer computes, each on its own.</summary>
     public int Images => InputShape[0];
     public int InChannels => InputShape[1];
-    public int InH => InputShape.Length == 4 ? InputShape[2] : 1;
+    public int InD => SpatialAxes.Depth(InputShape);
+    public int InH => SpatialAxes.Height(InputShape);
     public int InW => InputShape[InputShape.Length - 1];
     public int OutChannels => OutputShape[1];
-    public int OutH => OutputShape.Length == 4 ? OutputShape[2] : 1;
+    public int OutD => SpatialAxes.Depth(OutputShape);
+    public int OutH => SpatialAxes.Height(OutputShape);
     public int OutW => OutputShape[OutputShape.Length - 1];
-    public override int Reuse => Images * OutH * OutW;
+    public override int Reuse => Images * OutD * OutH * OutW;
+
+    /// <summary>A 3-D convolution: computed by the direct kernel, over planes.</summary>
+    public bool IsVolumetric => InputShape.Length == 5;
 
     /// <summary>Input channels each output channel reads.</summary>
     public int GroupInChannels => InChannels / Groups;
@@ -230,9 +242,16 @@ internal sealed class ConvLayer : WeightLayer
     public bool IsDepthwise => Groups > 1 && Groups == InChannels && Groups == OutChannels;
 }
 
+/// <summary>The spatial axes of an (N, C, spatial...) shape: depth and height are 1 where the shape has no such axis.</summary>
+internal static class SpatialAxes
+{
+    public static int Depth(int[] shape) => shape.Length == 5 ? shape[2] : 1;
+    public static int Height(int[] shape) => shape.Length >= 4 ? shape[shape.Length - 2] : 1;
+}
+
 internal enum PoolKind { Max, Average }
 
-/// <summary>1-D or 2-D max or average pooling over (N, C, H, W) or (N, C, L), each of the <see cref="Images"/> on its own.</summary>
+/// <summary>1-D, 2-D or 3-D max or average pooling over (N, C, L), (N, C, H, W) or (N, C, D, H, W), each of the <see cref="Images"/> on its own.</summary>
 internal sealed class PoolLayer : Layer
 {
     public PoolLayer(string name, PoolKind kind, int[] input, Window window, int[] outSpatial, bool countIncludePad)
@@ -248,10 +267,15 @@ internal sealed class PoolLayer : Layer
     public bool CountIncludePad { get; }
     public int Images => InputShape[0];
     public int Channels => InputShape[1];
-    public int InH => InputShape.Length == 4 ? InputShape[2] : 1;
+    public int InD => SpatialAxes.Depth(InputShape);
+    public int InH => SpatialAxes.Height(InputShape);
     public int InW => InputShape[InputShape.Length - 1];
-    public int OutH => OutputShape.Length == 4 ? OutputShape[2] : 1;
+    public int OutD => SpatialAxes.Depth(OutputShape);
+    public int OutH => SpatialAxes.Height(OutputShape);
     public int OutW => OutputShape[OutputShape.Length - 1];
+
+    /// <summary>A 3-D pooling: computed over planes.</summary>
+    public bool IsVolumetric => InputShape.Length == 5;
 }
 
 /// <summary>

@@ -86,8 +86,9 @@ internal sealed class NetworkBuilder
     }
 
     /// <summary>
-    /// A 1-D or 2-D convolution of an (N, C, L) or (N, C, H, W) input with weights [OutC, InC / groups, KH, KW]
-    /// ([OutC, InC / groups, KW] for 1-D); the window is 2-D (height 1 for 1-D) and pads are (top, left, bottom, right).
+    /// A 1-D, 2-D or 3-D convolution of an (N, C, L), (N, C, H, W) or (N, C, D, H, W) input with weights
+    /// [OutC, InC / groups, (KD,) KH, KW] ([OutC, InC / groups, KW] for 1-D); pads are (top, left, bottom, right),
+    /// then (front, back) for 3-D.
     /// </summary>
     public void Conv(string name, float[] weights, int[] dims, float[]? bias, Window window, int[] pads, int groups = 1)
     {
@@ -104,7 +105,7 @@ internal sealed class NetworkBuilder
         Add(new ConvLayer(name, Shape, outC, window, outSpatial, weights, bias ?? new float[outC], groups));
     }
 
-    /// <summary>1-D or 2-D pooling; the window is 2-D (height 1 for 1-D) and pads are (top, left, bottom, right).</summary>
+    /// <summary>1-D, 2-D or 3-D pooling; pads are (top, left, bottom, right), then (front, back) for 3-D.</summary>
     /// <param name="ceil">ceil_mode: a last, partial window where the input (with its begin padding) leaves one to start; its taps outside the input are skipped.</param>
     public void Pool(string name, PoolKind kind, Window window, int[] pads, bool countIncludePad, bool ceil = false)
     {
@@ -113,30 +114,36 @@ internal sealed class NetworkBuilder
         Add(new PoolLayer(name, kind, Shape, window, OutputSize(name, op, window, pads, ceil), countIncludePad));
     }
 
-    /// <summary>The number of spatial axes of the current value, (N, C, spatial...), which a window operator needs to be 1 or 2.</summary>
-    public int Spatial(string name, string op)
+    /// <summary>The number of spatial axes of the current value, (N, C, spatial...), which a window operator needs to be 1 to <paramref name="most"/>.</summary>
+    public int Spatial(string name, string op, int most = 3)
     {
-        if (Shape.Length is not (3 or 4))
-            throw Mismatch(name, op + " needs an (N, C, L) or (N, C, H, W) input but gets " + Network.Shape.Format(Shape) + (Shape.Length == 5 ? " (3-D windows are not supported)" : ""));
+        if (Shape.Length < 3 || Shape.Length > most + 2)
+            throw Mismatch(name, op + " needs an (N, C, L)" + (most >= 2 ? ", (N, C, H, W)" : "") + (most >= 3 ? " or (N, C, D, H, W)" : "") + " input but gets " + Network.Shape.Format(Shape)
+                + (Shape.Length == 5 ? " (3-D windows are not supported here)" : ""));
         return Shape.Length - 2;
     }
 
     /// <summary>The output's spatial shape: where the (dilated) window fits in the padded input.</summary>
     private int[] OutputSize(string name, string op, Window window, int[] pads, bool ceil = false)
     {
-        if (pads.Length != 4 || pads.Any(p => p < 0 || p > 1 << 16)) throw Mismatch(name, op + " pads must be between 0 and 65536");
+        bool volumetric = Shape.Length == 5;
+        if (pads.Length != (volumetric ? 6 : 4) || pads.Any(p => p < 0 || p > 1 << 16)) throw Mismatch(name, op + " pads must be between 0 and 65536");
         if (window.KernelH < 1 || window.KernelW < 1 || window.StrideH < 1 || window.StrideW < 1 || window.DilationH < 1 || window.DilationW < 1
-            || window.KernelH > 1 << 16 || window.KernelW > 1 << 16 || window.DilationH > 1 << 16 || window.DilationW > 1 << 16)
+            || window.KernelD < 1 || window.StrideD < 1 || window.DilationD < 1
+            || window.KernelH > 1 << 16 || window.KernelW > 1 << 16 || window.DilationH > 1 << 16 || window.DilationW > 1 << 16
+            || window.KernelD > 1 << 16 || window.DilationD > 1 << 16)
             throw Mismatch(name, "the " + op + " kernel, strides and dilations must be positive and at most 65536");
-        int inH = Shape.Length == 4 ? Shape[2] : 1, inW = Shape[Shape.Length - 1];
+        int inD = SpatialAxes.Depth(Shape), inH = SpatialAxes.Height(Shape), inW = Shape[Shape.Length - 1];
+        int padFront = volumetric ? pads[4] : 0, padBack = volumetric ? pads[5] : 0;
         // A kernel copies one image into a zero border of this size (channels padded to 8): bounded like a value.
-        long padded = ((long)inH + pads[0] + pads[2]) * ((long)inW + pads[1] + pads[3]) * ((Shape[1] + 7L) / 8 * 8);
+        long padded = ((long)inD + padFront + padBack) * ((long)inH + pads[0] + pads[2]) * ((long)inW + pads[1] + pads[3]) * ((Shape[1] + 7L) / 8 * 8);
         if (padded > 4 * MaxValueElements)
-            throw Mismatch(name, "its padded input (" + (inH + (long)pads[0] + pads[2]) + " x " + (inW + (long)pads[1] + pads[3]) + " positions of " + Shape[1] + " channels) is larger than Qtaml supports (" + 4 * MaxValueElements + " values)");
+            throw Mismatch(name, "its padded input (" + (volumetric ? (inD + (long)padFront + padBack) + " x " : "") + (inH + (long)pads[0] + pads[2]) + " x " + (inW + (long)pads[1] + pads[3]) + " positions of " + Shape[1] + " channels) is larger than Qtaml supports (" + 4 * MaxValueElements + " values)");
+        long outD = Positions(inD, padFront, padBack, window.ExtentD, window.StrideD, ceil);
         long outH = Positions(inH, pads[0], pads[2], window.ExtentH, window.StrideH, ceil);
         long outW = Positions(inW, pads[1], pads[3], window.ExtentW, window.StrideW, ceil);
-        if (outH < 1 || outW < 1) throw Mismatch(name, "the " + op + " kernel is larger than its padded input");
-        return Shape.Length == 4 ? new[] { (int)outH, (int)outW } : new[] { (int)outW };
+        if (outD < 1 || outH < 1 || outW < 1) throw Mismatch(name, "the " + op + " kernel is larger than its padded input");
+        return Shape.Length switch { 5 => new[] { (int)outD, (int)outH, (int)outW }, 4 => new[] { (int)outH, (int)outW }, _ => new[] { (int)outW } };
     }
 
     /// <summary>

@@ -92,15 +92,15 @@ internal static partial class OnnxReader
         return network.Current;
     }
 
-    /// <summary>GlobalAveragePool or GlobalMaxPool: one window over each channel's whole 1-D or 2-D plane.</summary>
+    /// <summary>GlobalAveragePool or GlobalMaxPool: one window over each channel's whole 1-D, 2-D or 3-D extent.</summary>
     private static int ReadGlobalPool(Reading r, NodeProto node, string name, PoolKind kind)
     {
         NetworkBuilder network = r.Network;
         r.Data(node, name);
         network.Spatial(name, node.OpType);
         int[] shape = network.Shape;
-        int height = shape.Length == 4 ? shape[2] : 1, width = shape[shape.Length - 1];
-        network.Pool(name, kind, new Window(height, width, 1, 1, 0, 0), NoPadding, countIncludePad: false);
+        int depth = SpatialAxes.Depth(shape), height = SpatialAxes.Height(shape), width = shape[shape.Length - 1];
+        network.Pool(name, kind, new Window(height, width, 1, 1, 0, 0, KernelD: depth), shape.Length == 5 ? new int[6] : NoPadding, countIncludePad: false);
         return network.Current;
     }
 }

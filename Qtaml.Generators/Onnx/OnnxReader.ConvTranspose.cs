@@ -17,7 +17,7 @@ internal static partial class OnnxReader
     {
         NetworkBuilder network = r.Network;
         int value = r.Data(node, name);
-        int rank = network.Spatial(name, "ConvTranspose");
+        int rank = network.Spatial(name, "ConvTranspose", most: 2);
         int[] shape = network.Shape;
         (int[] dims, float[] w) = r.Context.Tensor(node.Input[1], name);
         if (dims.Length != rank + 2) throw network.Mismatch(name, "the ConvTranspose weight has shape " + Shape.Format(dims) + " but the input " + Shape.Format(shape) + " is " + rank + "-D");

@@ -839,10 +839,10 @@ internal static partial class OnnxReader
     }
 
     /// <summary>
-    /// The window of a 1-D or 2-D Conv or pool over the current value, as a 2-D window (height 1 for 1-D), and
-    /// its padding (top, left, bottom, right): explicit pads with auto_pad NOTSET; none with VALID; with
-    /// SAME_UPPER / SAME_LOWER, what keeps ceil(input / stride) outputs, the odd pixel at the end (UPPER) or the
-    /// start (LOWER). auto_pad together with nonzero pads is not a valid file.
+    /// The window of a 1-D, 2-D or 3-D Conv or pool over the current value (height 1 for 1-D, depth 1 below 3-D),
+    /// and its padding (top, left, bottom, right, then front, back for 3-D): explicit pads with auto_pad NOTSET;
+    /// none with VALID; with SAME_UPPER / SAME_LOWER, what keeps ceil(input / stride) outputs, the odd pixel at the
+    /// end (UPPER) or the start (LOWER). auto_pad together with nonzero pads is not a valid file.
     /// </summary>
     private static (Window Window, int[] Pads) ReadWindow(Context context, NodeAttributes a, string name, NetworkBuilder network, int[] kernel, bool dilated)
     {
@@ -872,10 +872,12 @@ internal static partial class OnnxReader
             default:
                 throw new ModelReadException(Diagnostics.MalformedFile, context.Path, "node '" + name + "' has auto_pad = '" + autoPad + "'; ONNX defines NOTSET, VALID, SAME_UPPER and SAME_LOWER");
         }
-        // A 1-D window is a 2-D one of height 1.
-        int Axis(int[] values, int d, int fill) => rank == 2 ? values[d] : d == 0 ? fill : values[0];
-        var window = new Window(Axis(kernel, 0, 1), Axis(kernel, 1, 1), Axis(strides, 0, 1), Axis(strides, 1, 1), Axis(begin, 0, 0), Axis(begin, 1, 0), Axis(dilations, 0, 1), Axis(dilations, 1, 1));
-        return (window, new[] { Axis(begin, 0, 0), Axis(begin, 1, 0), Axis(end, 0, 0), Axis(end, 1, 0) });
+        // The axes from the last: width, height (1 for 1-D), depth (1 below 3-D).
+        int Axis(int[] values, int fromLast, int fill) => fromLast < rank ? values[rank - 1 - fromLast] : fill;
+        var window = new Window(Axis(kernel, 1, 1), Axis(kernel, 0, 1), Axis(strides, 1, 1), Axis(strides, 0, 1), Axis(begin, 1, 0), Axis(begin, 0, 0), Axis(dilations, 1, 1), Axis(dilations, 0, 1),
+            Axis(kernel, 2, 1), Axis(strides, 2, 1), Axis(begin, 2, 0), Axis(dilations, 2, 1));
+        int[] planar = { Axis(begin, 1, 0), Axis(begin, 0, 0), Axis(end, 1, 0), Axis(end, 0, 0) };
+        return (window, rank == 3 ? planar.Concat(new[] { begin[0], end[0] }).ToArray() : planar);
     }
 
     /// <summary>SAME padding of one axis: the total that gives ceil(size / stride) outputs, split with the odd one at the end (upper) or start.</summary>

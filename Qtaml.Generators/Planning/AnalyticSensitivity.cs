@@ -165,7 +165,7 @@ internal static class AnalyticSensitivity
         switch (layer)
         {
             case DenseLayer d: return FrobeniusSquared(d) / d.InputCount;
-            case ConvLayer c: return FrobeniusSquared(c) / c.InChannels / (c.Window.StrideH * c.Window.StrideW);
+            case ConvLayer c: return FrobeniusSquared(c) / c.InChannels / ((double)c.Window.StrideD * c.Window.StrideH * c.Window.StrideW);
             case ReluLayer: return 0.5;
             case PoolLayer p: return 1.0 / p.Window.Size;
             case UnaryLayer u:

@@ -384,8 +384,8 @@ internal static class ConvKernels
     }
 
     /// <summary>
-    /// A grouped convolution whose groups are not whole vectors of channels: direct loops over planes, every tap
-    /// bounds-tested. Correct for every shape; the table kernels cover the shapes networks use.
+    /// A grouped convolution whose groups are not whole vectors of channels, or a 3-D convolution: direct loops over
+    /// planes, every tap bounds-tested. Correct for every shape; the table kernels cover the 2-D shapes networks use.
     /// </summary>
     private static void WriteDirect(SourceWriter w, KernelContext k, Step step, ConvLayer c)
     {
@@ -393,25 +393,34 @@ internal static class ConvKernels
         Window win = c.Window;
         QuantizedLayer? q = k.IsQuantized ? k.Quantized(c) : null;
         int groupOut = c.OutChannels / c.Groups;
-        w.Line("/// <summary>" + Escape.XmlDoc(c.Name) + ": Conv " + Shape.Format(c.InputShape) + " -> " + Shape.Format(c.OutputShape) + ", kernel " + win + ", " + c.Groups + " groups" + (step.FusedRelu ? ", ReLU fused in" : "") + "; direct loops over planes.</summary>");
+        bool volume = c.IsVolumetric;
+        w.Line("/// <summary>" + Escape.XmlDoc(c.Name) + ": Conv " + Shape.Format(c.InputShape) + " -> " + Shape.Format(c.OutputShape) + ", kernel " + win
+            + (c.Groups > 1 ? ", " + c.Groups + " groups" : "") + (step.FusedRelu ? ", ReLU fused in" : "") + "; direct loops over planes" + (volume ? " (3-D)" : "") + ".</summary>");
         using (w.Block(Signature(k, method)))
         {
             w.Line(q is not null ? k.CodeSpan() : "ReadOnlySpan<float> q = " + method + "_Weights;");
             if (q is not null) w.Line("ReadOnlySpan<float> scale = " + method + "_Scale;");
             w.Line("ReadOnlySpan<float> bias = " + method + "_Bias;");
             using (w.Block("for (int oc = 0; oc < " + c.OutChannels + "; oc++)"))
+            using (volume ? w.Block("for (int oz = 0; oz < " + c.OutD + "; oz++)") : null)
             using (w.Block("for (int oy = 0; oy < " + c.OutH + "; oy++)"))
             using (w.Block("for (int ox = 0; ox < " + c.OutW + "; ox++)"))
             {
                 w.Line("float sum = 0f;");
                 if (q is not null) w.Line("float windowSum = 0f;   // for the mean-correction offset: every code is read shifted by codeOffset");
                 using (w.Block("for (int ic = 0; ic < " + c.GroupInChannels + "; ic++)"))
+                using (volume ? w.Block("for (int kz = 0; kz < " + win.KernelD + "; kz++)") : null)
                 using (w.Block("for (int ky = 0; ky < " + win.KernelH + "; ky++)"))
                 {
+                    if (volume)
+                    {
+                        w.Line("int iz = oz * " + win.StrideD + " - " + win.PadFront + " + kz * " + win.DilationD + ";");
+                        w.Line("if ((uint)iz >= " + c.InD + "u) continue;");
+                    }
                     w.Line("int iy = oy * " + win.StrideH + " - " + win.PadTop + " + ky * " + win.DilationH + ";");
                     w.Line("if ((uint)iy >= " + c.InH + "u) continue;");
-                    w.Line("int kernelRow = ((oc * " + c.GroupInChannels + " + ic) * " + win.KernelH + " + ky) * " + win.KernelW + ";");
-                    w.Line("int inputRow = ((oc / " + groupOut + " * " + c.GroupInChannels + " + ic) * " + c.InH + " + iy) * " + c.InW + ";");
+                    w.Line("int kernelRow = ((" + (volume ? "(oc * " + c.GroupInChannels + " + ic) * " + win.KernelD + " + kz" : "oc * " + c.GroupInChannels + " + ic") + ") * " + win.KernelH + " + ky) * " + win.KernelW + ";");
+                    w.Line("int inputRow = ((" + (volume ? "(oc / " + groupOut + " * " + c.GroupInChannels + " + ic) * " + c.InD + " + iz" : "oc / " + groupOut + " * " + c.GroupInChannels + " + ic") + ") * " + c.InH + " + iy) * " + c.InW + ";");
                     using (w.Block("for (int kx = 0; kx < " + win.KernelW + "; kx++)"))
                     {
                         w.Line("int ix = ox * " + win.StrideW + " - " + win.PadLeft + " + kx * " + win.DilationW + ";");
@@ -422,7 +431,8 @@ internal static class ConvKernels
                     }
                 }
                 string value = q is not null ? "scale[oc] * scaleFactor * (sum + codeOffset * windowSum) + bias[oc]" : "sum + bias[oc]";
-                w.Line("y[(oc * " + c.OutH + " + oy) * " + c.OutW + " + ox] = " + (step.FusedRelu ? "MathF.Max(0f, " + value + ")" : value) + ";");
+                string at = volume ? "((oc * " + c.OutD + " + oz) * " + c.OutH + " + oy) * " + c.OutW + " + ox" : "(oc * " + c.OutH + " + oy) * " + c.OutW + " + ox";
+                w.Line("y[" + at + "] = " + (step.FusedRelu ? "MathF.Max(0f, " + value + ")" : value) + ";");
             }
         }
         w.Line();

@@ -10,7 +10,8 @@ internal static class PoolKernels
     public static void Write(SourceWriter w, KernelContext k, Step step, PoolLayer p)
     {
         ValueInfo input = k.Value(step.Inputs[0]).Image();
-        if (input.Layout == Layout.ChannelsLast) WriteChannelsLast(w, step, p, input.ChannelSlots);
+        // A 3-D pooling reads planes (AssignLayouts keeps channels-last for 1-D and 2-D windows only).
+        if (input.Layout == Layout.ChannelsLast && !p.IsVolumetric) WriteChannelsLast(w, step, p, input.ChannelSlots);
         else WritePlanes(w, step, p);
     }
 
@@ -19,30 +20,37 @@ internal static class PoolKernels
 
     private static void WritePlanes(SourceWriter w, Step step, PoolLayer p)
     {
-        bool max = p.Kind == PoolKind.Max;
+        bool max = p.Kind == PoolKind.Max, volume = p.IsVolumetric;
         Window k = p.Window;
         w.Line("/// <summary>" + Describe(p) + ".</summary>");
         using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
         using (w.Block("for (int c = 0; c < " + p.Channels + "; c++)"))
+        using (volume ? w.Block("for (int oz = 0; oz < " + p.OutD + "; oz++)") : null)
         using (w.Block("for (int oy = 0; oy < " + p.OutH + "; oy++)"))
         using (w.Block("for (int ox = 0; ox < " + p.OutW + "; ox++)"))
         {
             w.Line(max ? "float best = float.NegativeInfinity;" : "float sum = 0f;");
             if (!max && !p.CountIncludePad) w.Line("int count = 0;");
+            using (volume ? w.Block("for (int kz = 0; kz < " + k.KernelD + "; kz++)") : null)
             using (w.Block("for (int ky = 0; ky < " + k.KernelH + "; ky++)"))
             {
+                if (volume)
+                {
+                    w.Line("int iz = oz * " + k.StrideD + " - " + k.PadFront + " + " + Tap("kz", k.DilationD) + ";");
+                    w.Line("if ((uint)iz >= " + p.InD + "u) continue;");
+                }
                 w.Line("int iy = oy * " + k.StrideH + " - " + k.PadTop + " + " + Tap("ky", k.DilationH) + ";");
                 w.Line("if ((uint)iy >= " + p.InH + "u) continue;");
                 using (w.Block("for (int kx = 0; kx < " + k.KernelW + "; kx++)"))
                 {
                     w.Line("int ix = ox * " + k.StrideW + " - " + k.PadLeft + " + " + Tap("kx", k.DilationW) + ";");
                     w.Line("if ((uint)ix >= " + p.InW + "u) continue;");
-                    w.Line("float v = x[(c * " + p.InH + " + iy) * " + p.InW + " + ix];");
+                    w.Line("float v = x[(" + (volume ? "(c * " + p.InD + " + iz)" : "c") + " * " + p.InH + " + iy) * " + p.InW + " + ix];");
                     w.Line(max ? "if (v > best) best = v;" : p.CountIncludePad ? "sum += v;" : "sum += v; count++;");
                 }
             }
             string value = max ? "best" : p.CountIncludePad ? "sum / " + k.Size + "f" : "count == 0 ? 0f : sum / count";
-            w.Line("y[(c * " + p.OutH + " + oy) * " + p.OutW + " + ox] = " + value + ";");
+            w.Line("y[(" + (volume ? "(c * " + p.OutD + " + oz)" : "c") + " * " + p.OutH + " + oy) * " + p.OutW + " + ox] = " + value + ";");
         }
         w.Line();
     }
