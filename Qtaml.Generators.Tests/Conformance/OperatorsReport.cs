@@ -29,7 +29,7 @@ internal static class OperatorsReport
         ["Equal"] = "booleans as 1/0", ["Erf"] = "element-wise", ["Exp"] = "element-wise",
         ["Flatten"] = "any axis; of constants: folded",
         ["GRU"] = "one step of one sample per call, state in and out; forward/reverse, default activations, linear_before_reset 0/1",
-        ["Gather"] = "a constant table at constant indices (an embedding, quantized); integer constants: folded",
+        ["Gather"] = "a constant table (an embedding, quantized) at constant indices or at an int64/int32 graph input's (token ids, passed to Run as whole floats and checked); of a value at constant indices, any axis; integer constants: folded",
         ["Gelu"] = "exact (erf) form", ["Gemm"] = "alpha, beta, transA, transB; with a constant B a quantized dense layer, with a computed B a product of values", ["GlobalAveragePool"] = "1-D/2-D/3-D", ["GlobalMaxPool"] = "1-D/2-D/3-D",
         ["Greater"] = "booleans as 1/0", ["GreaterOrEqual"] = "booleans as 1/0", ["HardSigmoid"] = "element-wise", ["HardSwish"] = "element-wise",
         ["Identity"] = "no step", ["If"] = "constant condition: only the taken branch; computed condition: both branches, each step guarded, then a Where",
@@ -57,7 +57,7 @@ internal static class OperatorsReport
         ["If"] = "ControlFlowTests", ["LSTM"] = "RecurrentCellTests", ["GRU"] = "RecurrentCellTests",
         ["Shape"] = "ConstantFoldingTests", ["Range"] = "ConstantFoldingTests", ["ConstantOfShape"] = "ConstantFoldingTests",
         ["LRN"] = "across channels, composed of x², an average pool over channels (zeros counted), Pow and Mul", ["LayerNormalization"] = "EncoderOperatorTests", ["Gelu"] = "EncoderOperatorTests", ["Erf"] = "EncoderOperatorTests",
-        ["Gather"] = "EncoderOperatorTests", ["MatMul"] = "EncoderOperatorTests", ["BatchNormalization"] = "OnnxRuntimeComparisonTests",
+        ["Gather"] = "EncoderOperatorTests, IntegerInputTests, OperatorComparisonTests", ["MatMul"] = "EncoderOperatorTests", ["BatchNormalization"] = "OnnxRuntimeComparisonTests",
     };
 
     public static string Write(IReadOnlyList<BackendResult> results)

@@ -23,6 +23,13 @@ internal sealed class OnnxModelBuilder
 
     public long[] InputShape { get; }
 
+    /// <summary>Makes the graph's input int64 (token ids): only a Gather may read it.</summary>
+    public OnnxModelBuilder WithInt64Input()
+    {
+        _graph.Input[0].Type.TensorType.ElemType = 7;
+        return this;
+    }
+
     /// <summary>Every layer added, with its float weights, for the tests' own reference computations.</summary>
     public List<(string Op, float[] Weights, long[] Dims, float[] Bias)> WeightLayers { get; } = new();
 

@@ -7,12 +7,25 @@ internal sealed record OnnxTensorFile(long[] Dims, int DataType, float[]? Values
 {
     public const int FloatType = 1;
 
+    public const int Int32Type = 6, Int64Type = 7;
+
     public bool IsFloat => DataType == FloatType;
+
+    /// <summary>Integer indices (token ids), which a generated Run takes as whole floats.</summary>
+    public bool IsInteger => DataType is Int32Type or Int64Type;
 
     public static OnnxTensorFile Read(string path)
     {
         TensorProto tensor = TensorProto.Parser.ParseFrom(File.ReadAllBytes(path));
         long[] dims = tensor.Dims.ToArray();
+        if (tensor.DataType == Int64Type)
+            return new OnnxTensorFile(dims, tensor.DataType, tensor.RawData.Length > 0
+                ? Enumerable.Range(0, tensor.RawData.Length / 8).Select(i => (float)BitConverter.ToInt64(tensor.RawData.Span.Slice(i * 8, 8))).ToArray()
+                : tensor.Int64Data.Select(v => (float)v).ToArray());
+        if (tensor.DataType == Int32Type)
+            return new OnnxTensorFile(dims, tensor.DataType, tensor.RawData.Length > 0
+                ? Enumerable.Range(0, tensor.RawData.Length / 4).Select(i => (float)BitConverter.ToInt32(tensor.RawData.Span.Slice(i * 4, 4))).ToArray()
+                : tensor.Int32Data.Select(v => (float)v).ToArray());
         if (tensor.DataType != FloatType) return new OnnxTensorFile(dims, tensor.DataType, null);
         float[] values = tensor.RawData.Length > 0
             ? Enumerable.Range(0, tensor.RawData.Length / 4).Select(i => BitConverter.ToSingle(tensor.RawData.Span.Slice(i * 4, 4))).ToArray()

@@ -132,8 +132,15 @@ internal sealed partial class ReferenceEvaluator
             case DenseLayer d: DenseAdjoint(d, X(), dy, DX(), w!, dw!); break;
             case ConvLayer c: ConvAdjoint(c, X(), dy, DX(), w!, dw!); break;
             case EmbeddingLayer e:
-                for (int t = 0; t < e.Indices.Length; t++)
-                    for (int j = 0; j < e.Width; j++) dw![e.Indices[t] * e.Width + j] += dy[t * e.Width + j];
+            {
+                // Indices pass no gradient (they are whole numbers); each picked row gets its output's.
+                double[]? indices = e.Indices is null ? X() : null;
+                for (int t = 0; t < e.Count; t++)
+                {
+                    int row = EmbeddingRow(e, indices, t);
+                    for (int j = 0; j < e.Width; j++) dw![row * e.Width + j] += dy[t * e.Width + j];
+                }
+            }
                 break;
             case PoolLayer p: PoolAdjoint(p, X(), dy, DX()); break;
             case GraphInputLayer: break;

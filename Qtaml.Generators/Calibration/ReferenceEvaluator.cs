@@ -79,7 +79,7 @@ internal sealed partial class ReferenceEvaluator
         {
             case DenseLayer d: Dense(d, X(), y, weights!); break;
             case ConvLayer c: Conv(c, X(), y, weights!); break;
-            case EmbeddingLayer e: Embedding(e, y, weights!); break;
+            case EmbeddingLayer e: Embedding(e, e.Indices is null ? X() : null, y, weights!); break;
             case PoolLayer p: Pool(p, X(), y); break;
             case GraphInputLayer g:
                 double[] given = otherInputs is not null && g.Index < otherInputs.Length ? otherInputs[g.Index] : throw new ArgumentException("Graph input " + g.Index + " (" + g.Name + ") was not given.");
@@ -173,9 +173,23 @@ internal sealed partial class ReferenceEvaluator
         }
     }
 
-    private static void Embedding(EmbeddingLayer e, double[] y, double[] w)
+    private static void Embedding(EmbeddingLayer e, double[]? indices, double[] y, double[] w)
     {
-        for (int t = 0; t < e.Indices.Length; t++) Array.Copy(w, e.Indices[t] * e.Width, y, t * e.Width, e.Width);
+        for (int t = 0; t < e.Count; t++) Array.Copy(w, EmbeddingRow(e, indices, t) * e.Width, y, t * e.Width, e.Width);
+    }
+
+    /// <summary>
+    /// The table row lookup <paramref name="t"/> reads: baked, or the index input's value. The reference reads any
+    /// value as a row (its floor, modulo the rows, negatives from the end as ONNX does), so synthetic and calibration
+    /// inputs stay in the table; the generated kernel refuses a value that is not a row.
+    /// </summary>
+    internal static int EmbeddingRow(EmbeddingLayer e, double[]? indices, int t)
+    {
+        if (e.Indices is { } baked) return baked[t];
+        double value = Math.Floor(indices![t]);
+        if (double.IsNaN(value) || double.IsInfinity(value)) return 0;
+        double row = value % e.Rows;
+        return (int)(row < 0 ? row + e.Rows : row);
     }
 
     private static void Pool(PoolLayer p, double[] x, double[] y)

@@ -87,7 +87,7 @@ internal static class ProgramPrinter
                 string codes = k.IsQuantized && layer is WeightLayer ? Codes(weightIndex[step.Layer]) : "";
                 switch (layer)
                 {
-                    case EmbeddingLayer:
+                    case EmbeddingLayer { Indices: not null }:
                         w.Line(step.Method + "(" + (codes.Length > 0 ? codes + ", " : "") + y + ");");
                         break;
                     case DenseLayer when step.Kernel == Kernel.DenseRow && k.IsQuantized:

@@ -293,6 +293,13 @@ internal sealed class NetworkBuilder
         return Add(new EmbeddingLayer(name, table, dims[0], dims[1], picked, indexShape), Array.Empty<int>());
     }
 
+    /// <summary>Rows of a constant table [rows, width] picked by the whole numbers an integer graph input holds, read at run time.</summary>
+    public int EmbeddingAt(string name, float[] table, int[] dims, int indices)
+    {
+        if (dims.Length != 2) throw Mismatch(name, "Gather reads rows of a matrix; the table has shape " + Network.Shape.Format(dims));
+        return Add(new EmbeddingLayer(name, table, dims[0], dims[1], null, ShapeOf(indices)), new[] { indices });
+    }
+
     /// <summary>Folds y' = (y − mean)·γ/√(var + ε) + β into the previous weight layer.</summary>
     public void FoldBatchNormalization(string name, float[] gamma, float[] beta, float[] mean, float[] variance, float epsilon)
     {

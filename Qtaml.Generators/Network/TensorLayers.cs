@@ -204,18 +204,27 @@ internal sealed class ConcatLayer : Layer
 /// </summary>
 internal sealed class EmbeddingLayer : WeightLayer
 {
-    public EmbeddingLayer(string name, float[] table, int rows, int width, int[] indices, int[] indexShape)
+    /// <param name="indices">The rows picked, baked; null when they are read at run time from the layer's input (an integer graph input).</param>
+    public EmbeddingLayer(string name, float[] table, int rows, int width, int[]? indices, int[] indexShape)
         : base(name, "Gather", new[] { rows, width }, indexShape.Concat(new[] { width }).ToArray(), table, new float[rows], rows)
     {
         Indices = indices;
         Width = width;
+        Count = Shape.Length(indexShape);
     }
 
-    public int[] Indices { get; }
+    /// <summary>The rows picked when they are known at build time; null when the input holds them.</summary>
+    public int[]? Indices { get; }
     public int Width { get; }
 
+    /// <summary>The rows each inference reads.</summary>
+    public int Count { get; }
+
+    /// <summary>The table's rows.</summary>
+    public int Rows => Channels;
+
     /// <summary>How often each table entry is read per inference, on average over the rows.</summary>
-    public override int Reuse => Math.Max(1, Indices.Length / Channels);
+    public override int Reuse => Math.Max(1, Count / Channels);
 }
 
 /// <summary>

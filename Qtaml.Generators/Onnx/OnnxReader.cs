@@ -21,6 +21,7 @@ internal static partial class OnnxReader
 
     private const int FloatType = 1;
     private const int Int64Type = 7;
+    private const int Int32Type = 6;
 
     public static NetworkGraph Read(string path, byte[] bytes) => Read(path, bytes, InputPins.None);
 
@@ -73,8 +74,10 @@ internal static partial class OnnxReader
             uses[name] = uses.TryGetValue(name, out int n) ? n + 1 : 1;
 
         CheckOperatorsKnown(path, graph);
+        CheckIntegerInputsAreIndices(path, graph, dataInputs);
         var reading = new Reading(new Context(path, initializers), new NetworkBuilder(path, inputShapes[0]), uses, opset, initializers);
         reading.Values[dataInputs[0].Name] = 0;
+        reading.IntegerInputs.UnionWith(dataInputs.Where(i => i.Type!.TensorType!.ElemType != FloatType).Select(i => i.Name));
         for (int k = 1; k < dataInputs.Length; k++)
             reading.Values[dataInputs[k].Name] = reading.Network.GraphInput(dataInputs[k].Name, k, inputShapes[k]);
         reading.Defined.UnionWith(defined);
@@ -234,6 +237,12 @@ internal static partial class OnnxReader
         /// <summary>Every name defined so far (ONNX assigns each once).</summary>
         public HashSet<string> Defined { get; } = new(StringComparer.Ordinal);
 
+        /// <summary>The graph inputs of an integer type: indices, readable only by a Gather.</summary>
+        public HashSet<string> IntegerInputs { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Whether <paramref name="name"/> is an integer graph input (not shadowed by a node output).</summary>
+        public bool IsIntegerInput(string name) => IntegerInputs.Contains(name);
+
         private readonly Dictionary<string, ConstantTensor> _decoded = new(StringComparer.Ordinal);
 
         public Reading(Context context, NetworkBuilder network, Dictionary<string, int> uses, int opset, Dictionary<string, TensorProto> initializers)
@@ -349,7 +358,8 @@ internal static partial class OnnxReader
         var dims = input.Type?.TensorType?.Shape?.Dim;
         if (dims is null) throw new ModelReadException(Diagnostics.MalformedFile, path, "the input '" + input.Name + "' has no shape");
         int elemType = input.Type!.TensorType!.ElemType;
-        if (elemType != FloatType) throw new ModelReadException(Diagnostics.UnsupportedDataType, path, input.Name, elemType);
+        // Integer inputs are indices (token ids for an embedding, checked where they are read): passed as whole floats.
+        if (elemType is not (FloatType or Int64Type or Int32Type)) throw new ModelReadException(Diagnostics.UnsupportedDataType, path, input.Name, elemType);
         if (pin is not null && pin.Length != dims.Count)
             throw new ModelReadException(Diagnostics.InvalidInputPin, "InputShape", string.Join(",", pin), "the input '" + input.Name + "' has " + dims.Count + " dimensions and the shape gives " + pin.Length);
         var full = new int[dims.Count];
@@ -384,6 +394,23 @@ internal static partial class OnnxReader
 
     /// <summary>A dimension the file names (dim_param) or leaves unset, rather than giving its size.</summary>
     private static bool IsSymbolic(TensorShapeProto.Types.Dimension dimension) => dimension.DimParam.Length > 0 || dimension.DimValue == 0;
+
+    /// <summary>
+    /// An integer graph input is read only as the indices of a Gather (an embedding lookup): the generated Run takes
+    /// it as whole numbers in a float span, exact up to 2²⁴, and checks each against the table. Integer arithmetic on
+    /// it, or an integer output, would be computed in float32: refused.
+    /// </summary>
+    private static void CheckIntegerInputsAreIndices(string path, GraphProto graph, ValueInfoProto[] dataInputs)
+    {
+        var integers = dataInputs.Where(i => i.Type!.TensorType!.ElemType != FloatType).ToDictionary(i => i.Name, i => i.Type!.TensorType!.ElemType, StringComparer.Ordinal);
+        if (integers.Count == 0) return;
+        foreach (NodeProto node in AllNodes(path, graph, 0))
+            for (int i = 0; i < node.Input.Count; i++)
+                if (integers.TryGetValue(node.Input[i], out int type) && !(node.OpType == "Gather" && i == 1))
+                    throw new ModelReadException(Diagnostics.UnsupportedDataType, path, node.Input[i], type);
+        foreach (ValueInfoProto output in graph.Output)
+            if (integers.TryGetValue(output.Name, out int type)) throw new ModelReadException(Diagnostics.UnsupportedDataType, path, output.Name, type);
+    }
 
     /// <summary>Every input a pin names is an input of the graph.</summary>
     private static void CheckPinnedNames(string path, ValueInfoProto[] inputs, InputPins pins)
@@ -552,8 +579,15 @@ internal static partial class OnnxReader
             {
                 if (r.IsValue(node.Input[0]) && !r.IsValue(node.Input[1])) return ReadGatherOfValue(r, node, name, a);
                 if (a.Int("axis", 0) != 0) throw network.Mismatch(name, "Gather of a constant table is supported on axis 0 (rows of an embedding table)");
-                if (r.IsValue(node.Input[0]) || r.IsValue(node.Input[1]))
-                    throw network.Mismatch(name, "Gather is supported as an embedding: a constant table and constant indices (positions); indices computed at run time are not");
+                if (r.IsValue(node.Input[0]))
+                    throw network.Mismatch(name, "Gather of a computed table at computed indices is not supported; a constant table is read at constant indices or at an integer graph input's");
+                if (r.IsValue(node.Input[1]))
+                {
+                    if (!r.IsIntegerInput(node.Input[1]))
+                        throw network.Mismatch(name, "Gather indices computed at run time are supported when they are an integer graph input (token ids)");
+                    (int[] tableShape, float[] tableValues) = context.Tensor(node.Input[0], name);
+                    return network.EmbeddingAt(name, tableValues, tableShape, r.Data(node, name, 1));
+                }
                 (int[] dims, float[] table) = context.Tensor(node.Input[0], name);
                 (int[] indexShape, long[] indices) = context.Indices(node.Input[1], name);
                 return network.Embedding(name, table, dims, indices, indexShape);
@@ -1017,7 +1051,6 @@ internal static partial class OnnxReader
             if (!_initializers.TryGetValue(tensorName, out TensorProto? tensor))
                 throw Shape(node, "the indices '" + tensorName + "' are computed at run time; Qtaml needs them as a graph initializer");
             CheckStoredInFile(tensor);
-            const int Int32Type = 6;
             int[] dims = Dims(tensor, node);
             long count = dims.Aggregate(1L, (a, b) => a * b);
             if (count > 1 << 16) throw Shape(node, "the index tensor '" + tensorName + "' holds more than 65536 indices");

@@ -269,38 +269,47 @@ internal static class TensorKernels
         w.Line();
     }
 
-    /// <summary>An embedding: each picked row dequantized (or copied) into place.</summary>
+    /// <summary>
+    /// An embedding: each picked row dequantized (or copied) into place. Rows picked at run time come from an integer
+    /// input as whole floats; each is checked against the table before it is read (a value that is not a whole number
+    /// in [−rows, rows) throws, negative ones count from the end as in ONNX), and the comparison comes before the
+    /// conversion, so no value can overflow it.
+    /// </summary>
     public static void WriteEmbedding(SourceWriter w, KernelContext k, Step step, EmbeddingLayer e)
     {
         string method = step.Method;
-        w.Line("/// <summary>" + Escape.XmlDoc(e.Name) + ": rows of a " + e.Channels + " x " + e.Width + " embedding table at " + e.Indices.Length + " baked indices.</summary>");
-        if (!k.IsQuantized)
+        bool computed = e.Indices is null;
+        w.Line("/// <summary>" + Escape.XmlDoc(e.Name) + ": rows of a " + e.Rows + " x " + e.Width + " embedding table at " + e.Count + (computed ? " indices the input holds" : " baked indices") + ".</summary>");
+        QuantizedLayer? q = k.IsQuantized ? k.Quantized(e) : null;
+        string parameters = (q is not null ? "ReadOnlySpan<byte> w, " + KernelContext.DequantizationParameters + ", " : "") + (computed ? "ReadOnlySpan<float> x, " : "") + "Span<float> y";
+        using (w.Block("private static void " + method + "(" + parameters + ")"))
         {
-            using (w.Block("private static void " + method + "(Span<float> y)"))
-            {
-                w.Line("ReadOnlySpan<float> table = " + method + "_Table;");
-                w.Line("ReadOnlySpan<int> indices = " + method + "_Indices;");
-                w.Line("for (int t = 0; t < " + e.Indices.Length + "; t++) table.Slice(indices[t] * " + e.Width + ", " + e.Width + ").CopyTo(y.Slice(t * " + e.Width + ", " + e.Width + "));");
-            }
-            w.Line("private static ReadOnlySpan<float> " + method + "_Table => " + Literals.FloatArray(e.Weights) + ";");
-        }
-        else
-        {
-            QuantizedLayer q = k.Quantized(e);
-            using (w.Block("private static void " + method + "(ReadOnlySpan<byte> w, " + KernelContext.DequantizationParameters + ", Span<float> y)"))
+            if (q is not null)
             {
                 w.Line(k.CodeSpan());
                 w.Line("ReadOnlySpan<float> scale = " + method + "_Scale;");
-                w.Line("ReadOnlySpan<int> indices = " + method + "_Indices;");
-                using (w.Block("for (int t = 0; t < " + e.Indices.Length + "; t++)"))
-                {
-                    w.Line("int row = indices[t];");
-                    w.Line("for (int i = 0; i < " + e.Width + "; i++) y[t * " + e.Width + " + i] = scale[row] * scaleFactor * (" + k.CodeRead("row * " + e.Width + " + i") + " + codeOffset);");
-                }
             }
-            w.Line("private static ReadOnlySpan<float> " + method + "_Scale => " + Literals.FloatArray(q.ChannelScales) + ";");
+            else w.Line("ReadOnlySpan<float> table = " + method + "_Table;");
+            if (!computed) w.Line("ReadOnlySpan<int> indices = " + method + "_Indices;");
+            using (w.Block("for (int t = 0; t < " + e.Count + "; t++)"))
+            {
+                if (computed)
+                {
+                    w.Line("float index = x[t];");
+                    w.Line("if (!(index >= -" + e.Rows + "f && index < " + e.Rows + "f) || index != MathF.Floor(index))");
+                    w.Line("    throw new ArgumentOutOfRangeException(nameof(x), index, \"An index input holds a value that is not a row of the " + e.Rows + "-row embedding table: whole numbers from -" + e.Rows + " to " + (e.Rows - 1) + ".\");");
+                    w.Line("int row = (int)index < 0 ? (int)index + " + e.Rows + " : (int)index;");
+                }
+                else w.Line("int row = indices[t];");
+                if (q is not null)
+                    w.Line("for (int i = 0; i < " + e.Width + "; i++) y[t * " + e.Width + " + i] = scale[row] * scaleFactor * (" + k.CodeRead("row * " + e.Width + " + i") + " + codeOffset);");
+                else
+                    w.Line("table.Slice(row * " + e.Width + ", " + e.Width + ").CopyTo(y.Slice(t * " + e.Width + ", " + e.Width + "));");
+            }
         }
-        w.Line("private static ReadOnlySpan<int> " + method + "_Indices => new int[] { " + string.Join(", ", e.Indices.Select(i => Literals.Int(i))) + " };");
+        if (q is not null) w.Line("private static ReadOnlySpan<float> " + method + "_Scale => " + Literals.FloatArray(q.ChannelScales) + ";");
+        else w.Line("private static ReadOnlySpan<float> " + method + "_Table => " + Literals.FloatArray(e.Weights) + ";");
+        if (!computed) w.Line("private static ReadOnlySpan<int> " + method + "_Indices => new int[] { " + string.Join(", ", e.Indices!.Select(i => Literals.Int(i))) + " };");
         w.Line();
     }
 }
