@@ -56,7 +56,7 @@ internal static class ModelEmitter
         else
         {
             w.Line("//   Flips grow through the retention window: none just after a refresh, p10 = " + G(plan.WindowEnd.P10) + ", p01 = " + G(plan.WindowEnd.P01) + " at its end.");
-            w.Line("//   Compensated for the " + (plan.OperatingPoint == "window average" ? "read-out averaged over the window" : "end of the window") + ": p10 = " + G(plan.Flips.P10) + ", p01 = " + G(plan.Flips.P01) + ".");
+            w.Line("//   Compensated for the " + (plan.OperatingPoint == CompensationPoint.WindowAverage ? "read-out averaged over the window" : "end of the window") + ": p10 = " + G(plan.Flips.P10) + ", p01 = " + G(plan.Flips.P01) + ".");
         }
         if (!plan.IsQuantized)
         {
@@ -123,7 +123,7 @@ internal static class ModelEmitter
         foreach (QuantizedLayer q in plan.Layers)
             w.Line("        new global::Qtaml.LayerInfo(" + Escape.StringLiteral(q.Layer.Name) + ", " + Escape.StringLiteral(q.Layer.Operator) + ", " + q.Layer.Weights.Length + ", " + q.ProtectedPlanes + ", " + Literals.Double(q.Sensitivity) + "),");
         w.Line("    },");
-        w.Line("    " + Escape.StringLiteral(plan.Protection?.Allocator.ToString() ?? "None") + ", " + Escape.StringLiteral(plan.OperatingPoint) + ", "
+        w.Line("    " + Escape.StringLiteral(plan.Protection?.Allocator.ToString() ?? "None") + ", " + Escape.StringLiteral(plan.OperatingPoint.InfoText()) + ", "
             + Literals.Double(plan.WindowEnd.P10) + ", " + Literals.Double(plan.WindowEnd.P01) + ", global::Qtaml.Moments.CodeEncoding." + plan.Encoding + (plan.Forecast is null ? ");" : ","));
         if (plan.Forecast is { } f)
             w.Line("    new global::Qtaml.AgreementForecast(" + f.Samples + ", " + Literals.Double(f.Target) + ", " + Literals.Double(f.Agreement) + ", " + Literals.Double(f.Ceiling) + ", "

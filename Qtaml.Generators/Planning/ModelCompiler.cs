@@ -110,13 +110,13 @@ internal static class ModelCompiler
         // A node's flips grow through its retention window: compensate for the read-out averaged over it (DESIGN 3.2),
         // or for its end when asked. An explicit flip probability is static: no window.
         FlipProbabilities windowEnd = flips;
-        string operatingPoint = request.OperatingPoint == (int)OperatingPoint.EndOfWindow ? "end of window" : "window average";
-        if (operatingPoint == "window average") flips = RetentionModel.WindowAverage(windowEnd);
+        CompensationPoint operatingPoint = request.OperatingPoint == (int)OperatingPoint.EndOfWindow ? CompensationPoint.EndOfWindow : CompensationPoint.WindowAverage;
+        if (operatingPoint == CompensationPoint.WindowAverage) flips = RetentionModel.WindowAverage(windowEnd);
         if (request.FlipProbability is double p && p >= 0)
         {
             if (!(p < 0.5)) return Fail(DiagnosticInfo.Create(Diagnostics.FlipProbabilityOutOfRange, Argument.FlipProbability, p.ToString(CultureInfo.InvariantCulture)));
             flips = windowEnd = FlipProbabilities.Symmetric(p);
-            operatingPoint = "static";
+            operatingPoint = CompensationPoint.Static;
             // Named after the node only when one was named: an explicit probability alone is not 2nm's physics.
             string probability = p.ToString(CultureInfo.InvariantCulture);
             nodeLabel = request.Node is null && defaults.Node is null ? "p = " + probability : preset.Name + " (symmetric p = " + probability + ")";
@@ -192,7 +192,7 @@ internal static class ModelCompiler
             }
             CalibrationProfile profile = CalibrationCache.GetOrMeasure(file.Base64, calibrationMatch.File!.Base64, (shapeText ?? "") + "|" + (constantsText ?? ""), graph, rows, cancellationToken);
             if (profile.Samples < profile.Offered) diagnostics.Add(Subsampled(profile, where, calibrationPath));
-            var designer = new PlanDesigner(graph.Layers.OfType<WeightLayer>().ToArray(), profile.Sensitivity, bits, flips, encoding, windowEnd, readAfterRefresh: operatingPoint != "static");
+            var designer = new PlanDesigner(graph.Layers.OfType<WeightLayer>().ToArray(), profile.Sensitivity, bits, flips, encoding, windowEnd, readAfterRefresh: operatingPoint.HasWindow());
             BudgetForecast? forecast = profile.Agreement is { } model ? BudgetForecast.Make(designer, profile, model, targetAgreement, allocator, budget, cancellationToken) : null;
             double measuredMeanSquare = profile.Inputs.Average(row => row.Average(v => v * v));
             plan = ModelPlanner.Plan(graph, program, designer, nodeLabel, budget, allocator, measuredMeanSquare, operatingPoint, windowEnd, forecast);

@@ -52,7 +52,7 @@ internal sealed class ModelPlan
 {
     public ModelPlan(NetworkGraph graph, string nodeLabel, FlipProbabilities flips, int bits, double budget,
         QuantizedLayer[] layers, ProtectionPlan? protection, SaturationReport? saturation, byte[] image, int[] layerOffsets, double inputMeanSquare = 1,
-        string operatingPoint = "static", FlipProbabilities? windowEnd = null, CodeEncoding encoding = CodeEncoding.TwosComplement, BudgetForecast? forecast = null)
+        CompensationPoint operatingPoint = CompensationPoint.Static, FlipProbabilities? windowEnd = null, CodeEncoding encoding = CodeEncoding.TwosComplement, BudgetForecast? forecast = null)
     {
         Forecast = forecast;
         Encoding = encoding;
@@ -77,11 +77,11 @@ internal sealed class ModelPlan
     /// <summary>The flips the stored codes are compensated for (<see cref="OperatingPoint"/>).</summary>
     public FlipProbabilities Flips { get; }
 
-    /// <summary>"window average", "end of window", or "static" (an explicit flip probability: no window).</summary>
-    public string OperatingPoint { get; }
+    /// <summary>The flips the codes are compensated for: a node's window average or end, or static (an explicit flip probability: no window).</summary>
+    public CompensationPoint OperatingPoint { get; }
 
     /// <summary>Whether the codes are read through a retention window, from just after a refresh to its end (a node), as ModelInfo.HasWindow says at run time.</summary>
-    public bool HasWindow => OperatingPoint != "static";
+    public bool HasWindow => OperatingPoint.HasWindow();
 
     /// <summary>How the stored codes are laid out in their bits.</summary>
     public CodeEncoding Encoding { get; }

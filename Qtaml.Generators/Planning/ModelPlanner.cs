@@ -20,25 +20,25 @@ internal static class ModelPlanner
     public const int Alignment = 32;
 
     /// <param name="flips">The operating point the codes are compensated for (a window average, a window's end, or a static probability).</param>
-    /// <param name="operatingPoint">Which of those it is, for the header and Info: "window average", "end of window" or "static".</param>
+    /// <param name="operatingPoint">Which of those it is, for the header and Info.</param>
     /// <param name="windowEnd">The flips at the end of the retention window (for a static build, <paramref name="flips"/>).</param>
     /// <remarks>Sensitivities are the data-free estimate; a calibrated build plans through a <see cref="PlanDesigner"/> made with measured ones.</remarks>
     public static ModelPlan Plan(NetworkGraph graph, KernelProgram program, string nodeLabel, FlipProbabilities flips, int bits, double budget, Allocator allocator = Allocator.Tac, double inputMeanSquare = 1,
-        string operatingPoint = "static", FlipProbabilities? windowEnd = null, CodeEncoding? encoding = null)
+        CompensationPoint operatingPoint = CompensationPoint.Static, FlipProbabilities? windowEnd = null, CodeEncoding? encoding = null)
     {
         WeightLayer[] weightLayers = graph.Layers.OfType<WeightLayer>().ToArray();
         // An unquantized build only reports G: the estimate from the weights alone, which costs no evaluation.
         bool measured = false;
         double[] sensitivity = bits == 0 ? AnalyticSensitivity.Estimate(graph, inputMeanSquare) : Sensitivity.Estimate(graph, inputMeanSquare, out measured);
         if (bits == 0) return Unquantized(graph, nodeLabel, flips, weightLayers, sensitivity);
-        ModelPlan plan = Plan(graph, program, new PlanDesigner(weightLayers, sensitivity, bits, flips, encoding, readAfterRefresh: operatingPoint != "static"), nodeLabel, budget, allocator, inputMeanSquare, operatingPoint, windowEnd);
+        ModelPlan plan = Plan(graph, program, new PlanDesigner(weightLayers, sensitivity, bits, flips, encoding, readAfterRefresh: operatingPoint.HasWindow()), nodeLabel, budget, allocator, inputMeanSquare, operatingPoint, windowEnd);
         plan.SensitivitiesFromWeightsOnly = !measured;
         return plan;
     }
 
     /// <summary>Plans with a designer made beforehand (the same one a <see cref="BudgetForecast"/> searched with).</summary>
     public static ModelPlan Plan(NetworkGraph graph, KernelProgram program, PlanDesigner designer, string nodeLabel, double budget, Allocator allocator, double inputMeanSquare,
-        string operatingPoint, FlipProbabilities? windowEnd, BudgetForecast? forecast = null)
+        CompensationPoint operatingPoint, FlipProbabilities? windowEnd, BudgetForecast? forecast = null)
     {
         int bits = designer.Bits;
         FlipProbabilities flips = designer.Flips;
