@@ -61,6 +61,10 @@ internal static class Diagnostics
         "Calibration used the first {0} of the {1} inputs of '{2}': one input costs {3} multiply-adds of the build's double-precision reference (a forward pass and {4} backward sweeps), and a build spends at most {5} on calibration. The forecast rests on {0} inputs (one standard error of a 95% share is {6} points); put the most representative inputs first.",
         Category, DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: HelpBase + "qtaml029");
 
+    public static readonly DiagnosticDescriptor ComputedInFloat32 = new("QTAML030", "Float64 model computed in float32",
+        "The model declares {0} float64; Qtaml computes it in float32, as its kernels do every model: Run takes and returns float spans, and results differ from a float64 evaluation by float32 rounding (a few parts in 10^7 per operation). Export the model in float32 to say so in the file.",
+        Category, DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: HelpBase + "qtaml030");
+
     public static readonly DiagnosticDescriptor ModelTooLarge = Error("QTAML012", "Model too large to bake",
         "The model '{0}' has {1} weights; Qtaml bakes at most {2} into one class. Split the model or use fewer parameters.");
 

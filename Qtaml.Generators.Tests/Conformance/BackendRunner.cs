@@ -23,10 +23,10 @@ internal static class BackendRunner
     {
         (string[] operators, long opset) = test.Operators();
         OnnxTensorFile[] inputs = test.Inputs, expected = test.Outputs;
-        OnnxTensorFile? other = inputs.Where(t => !t.IsInteger).Concat(expected).FirstOrDefault(t => !t.IsFloat);
+        OnnxTensorFile? other = inputs.Where(t => !t.IsInteger).Concat(expected).FirstOrDefault(t => !t.IsFloat && !t.IsFloat64);
         if (other is not null)
         {
-            // The generated Run takes float32 spans (integer indices as whole floats), so the generator must refuse a model with other inputs or outputs.
+            // The generated Run takes float32 spans (integer indices as whole floats, float64 values narrowed), so the generator must refuse a model with other inputs or outputs.
             BuildResult refused = Build(test.Model, ", Quantize = false", null, null, null);
             if (refused.Outcome != Outcome.Diagnostic) refused = new BuildResult(Outcome.Wrong, "compiled, though the model's tensors are of ONNX type " + other.DataType + ", not float32");
             return new BackendResult(test, operators, opset, refused, BuildResult.NotApplicable);
@@ -140,10 +140,11 @@ internal static class BackendRunner
         {
             OnnxTensorFile.Int64Type => NamedOnnxValue.CreateFromTensor(names[i], new DenseTensor<long>(t.Values!.Select(v => (long)v).ToArray(), t.Dims.Select(d => (int)d).ToArray())),
             OnnxTensorFile.Int32Type => NamedOnnxValue.CreateFromTensor(names[i], new DenseTensor<int>(t.Values!.Select(v => (int)v).ToArray(), t.Dims.Select(d => (int)d).ToArray())),
+            OnnxTensorFile.DoubleType => NamedOnnxValue.CreateFromTensor(names[i], new DenseTensor<double>(t.Values!.Select(v => (double)v).ToArray(), t.Dims.Select(d => (int)d).ToArray())),
             _ => NamedOnnxValue.CreateFromTensor(names[i], new DenseTensor<float>(t.Values!, t.Dims.Select(d => (int)d).ToArray())),
         }).ToList();
         using var results = session.Run(feeds);
-        return results.Select(r => r.AsTensor<float>().ToArray()).ToArray();
+        return results.Select(r => r.ElementType == TensorElementType.Double ? r.AsTensor<double>().Select(v => (float)v).ToArray() : r.AsTensor<float>().ToArray()).ToArray();
     }
 
     /// <summary>A consumer with the model and a harness that passes arrays as the generated Run's spans.</summary>

@@ -17,7 +17,7 @@ internal static class OperatorsReport
     /// <summary>How each operator is computed, and its limits; the reader's diagnostics say the same at build time.</summary>
     private static readonly Dictionary<string, string> Notes = new(StringComparer.Ordinal)
     {
-        ["Abs"] = "element-wise", ["Add"] = "broadcasting; a constant after a Conv/Gemm folds into its bias", ["And"] = "booleans as 1/0",
+        ["Abs"] = "element-wise", ["Add"] = "broadcasting (before opset 7 the legacy broadcast = 1, from axis too); a constant after a Conv/Gemm folds into its bias", ["And"] = "booleans as 1/0",
         ["AveragePool"] = "1-D/2-D/3-D, pads, count_include_pad, dilations (opset 19), ceil_mode (not with count_include_pad)",
         ["BatchNormalization"] = "inference only; folded into the Conv/Gemm before it, else a per-channel scale and shift",
         ["Cast"] = "of constants: folded (float, double, int32, int64, bool); of a value: to float32 or double (the identity: values stay float32), float16 (rounded to the nearest half) or bool (1 where not 0)",

@@ -24,11 +24,24 @@ internal sealed class OnnxModelBuilder
     public long[] InputShape { get; }
 
     /// <summary>Makes the graph's input int64 (token ids): only a Gather may read it.</summary>
-    public OnnxModelBuilder WithInt64Input()
+    public OnnxModelBuilder WithInt64Input() => WithInputType(7);
+
+    /// <summary>Declares the graph's input of another ONNX element type (7 int64, 11 double).</summary>
+    public OnnxModelBuilder WithInputType(int elemType)
     {
-        _graph.Input[0].Type.TensorType.ElemType = 7;
+        _graph.Input[0].Type.TensorType.ElemType = elemType;
         return this;
     }
+
+    /// <summary>Declares every output added so far of another ONNX element type.</summary>
+    public OnnxModelBuilder WithOutputType(int elemType)
+    {
+        foreach (ValueInfoProto output in _graph.Output) output.Type.TensorType.ElemType = elemType;
+        return this;
+    }
+
+    /// <summary>The model as written so far (after <see cref="Build(long[], int)"/>, to change its declarations).</summary>
+    public byte[] Serialize(int opset = 13) => OnnxProto.Model(_graph, "qtaml-tests", opset);
 
     /// <summary>Every layer added, with its float weights, for the tests' own reference computations.</summary>
     public List<(string Op, float[] Weights, long[] Dims, float[] Bias)> WeightLayers { get; } = new();

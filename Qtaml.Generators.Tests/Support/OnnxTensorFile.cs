@@ -7,9 +7,12 @@ internal sealed record OnnxTensorFile(long[] Dims, int DataType, float[]? Values
 {
     public const int FloatType = 1;
 
-    public const int Int32Type = 6, Int64Type = 7;
+    public const int Int32Type = 6, Int64Type = 7, DoubleType = 11;
 
     public bool IsFloat => DataType == FloatType;
+
+    /// <summary>Float64 values, which a generated Run takes and returns as float32 (QTAML030).</summary>
+    public bool IsFloat64 => DataType == DoubleType;
 
     /// <summary>Integer indices (token ids), which a generated Run takes as whole floats.</summary>
     public bool IsInteger => DataType is Int32Type or Int64Type;
@@ -22,6 +25,10 @@ internal sealed record OnnxTensorFile(long[] Dims, int DataType, float[]? Values
             return new OnnxTensorFile(dims, tensor.DataType, tensor.RawData.Length > 0
                 ? Enumerable.Range(0, tensor.RawData.Length / 8).Select(i => (float)BitConverter.ToInt64(tensor.RawData.Span.Slice(i * 8, 8))).ToArray()
                 : tensor.Int64Data.Select(v => (float)v).ToArray());
+        if (tensor.DataType == DoubleType)
+            return new OnnxTensorFile(dims, tensor.DataType, tensor.RawData.Length > 0
+                ? Enumerable.Range(0, tensor.RawData.Length / 8).Select(i => (float)BitConverter.ToDouble(tensor.RawData.Span.Slice(i * 8, 8))).ToArray()
+                : tensor.DoubleData.Select(v => (float)v).ToArray());
         if (tensor.DataType == Int32Type)
             return new OnnxTensorFile(dims, tensor.DataType, tensor.RawData.Length > 0
                 ? Enumerable.Range(0, tensor.RawData.Length / 4).Select(i => (float)BitConverter.ToInt32(tensor.RawData.Span.Slice(i * 4, 4))).ToArray()

@@ -39,6 +39,9 @@ internal sealed class NetworkGraph
     /// <summary>The graph's outputs in the file's order, with the values they return.</summary>
     public GraphPort[] Outputs { get; }
 
+    /// <summary>The ports the file declares float64, computed and passed as float32 (the build says so, QTAML030).</summary>
+    public string[] Float64Ports { get; init; } = System.Array.Empty<string>();
+
     /// <summary>The value the network returns first.</summary>
     public int OutputValue => Outputs[0].Value;
 

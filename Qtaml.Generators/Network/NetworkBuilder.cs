@@ -50,7 +50,9 @@ internal sealed class NetworkBuilder
 
     public NetworkGraph Build(int outputValue) => new(_inputShape, _layers.ToArray(), outputValue);
 
-    public NetworkGraph Build(GraphPort[] inputs, GraphPort[] outputs) => new(inputs, _inputShape, _layers.ToArray(), outputs);
+    /// <param name="float64Ports">The ports the file declares float64 (computed in float32).</param>
+    public NetworkGraph Build(GraphPort[] inputs, GraphPort[] outputs, string[]? float64Ports = null) =>
+        new(inputs, _inputShape, _layers.ToArray(), outputs) { Float64Ports = float64Ports ?? Array.Empty<string>() };
 
     /// <summary>A graph input after the first, as a value of its own.</summary>
     public int GraphInput(string name, int index, int[] shape) => Add(new GraphInputLayer(name, index, shape), Array.Empty<int>());

@@ -22,6 +22,7 @@ internal static partial class OnnxReader
     private const int FloatType = 1;
     private const int Int64Type = 7;
     private const int Int32Type = 6;
+    private const int DoubleType = 11;
 
     public static NetworkGraph Read(string path, byte[] bytes) => Read(path, bytes, InputPins.None);
 
@@ -77,7 +78,7 @@ internal static partial class OnnxReader
         CheckIntegerInputsAreIndices(path, graph, dataInputs);
         var reading = new Reading(new Context(path, initializers), new NetworkBuilder(path, inputShapes[0]), uses, opset, initializers);
         reading.Values[dataInputs[0].Name] = 0;
-        reading.IntegerInputs.UnionWith(dataInputs.Where(i => i.Type!.TensorType!.ElemType != FloatType).Select(i => i.Name));
+        reading.IntegerInputs.UnionWith(dataInputs.Where(i => i.Type!.TensorType!.ElemType is Int64Type or Int32Type).Select(i => i.Name));
         for (int k = 1; k < dataInputs.Length; k++)
             reading.Values[dataInputs[k].Name] = reading.Network.GraphInput(dataInputs[k].Name, k, inputShapes[k]);
         reading.Defined.UnionWith(defined);
@@ -92,7 +93,8 @@ internal static partial class OnnxReader
             outputs[k] = new GraphPort(outputNames[k], output);
         }
         GraphPort[] inputs = dataInputs.Select(i => new GraphPort(i.Name, reading.Values[i.Name])).ToArray();
-        return reading.Network.Build(inputs, outputs);
+        string[] float64 = dataInputs.Concat(graph.Output).Where(p => p.Type?.TensorType?.ElemType == DoubleType).Select(p => p.Name).ToArray();
+        return reading.Network.Build(inputs, outputs, float64);
     }
 
     /// <summary>
@@ -359,7 +361,8 @@ internal static partial class OnnxReader
         if (dims is null) throw new ModelReadException(Diagnostics.MalformedFile, path, "the input '" + input.Name + "' has no shape");
         int elemType = input.Type!.TensorType!.ElemType;
         // Integer inputs are indices (token ids for an embedding, checked where they are read): passed as whole floats.
-        if (elemType is not (FloatType or Int64Type or Int32Type)) throw new ModelReadException(Diagnostics.UnsupportedDataType, path, input.Name, elemType);
+        // Float64 inputs are computed in float32, as Cast to double is (the build says so).
+        if (elemType is not (FloatType or Int64Type or Int32Type or DoubleType)) throw new ModelReadException(Diagnostics.UnsupportedDataType, path, input.Name, elemType);
         if (pin is not null && pin.Length != dims.Count)
             throw new ModelReadException(Diagnostics.InvalidInputPin, "InputShape", string.Join(",", pin), "the input '" + input.Name + "' has " + dims.Count + " dimensions and the shape gives " + pin.Length);
         var full = new int[dims.Count];
@@ -402,7 +405,7 @@ internal static partial class OnnxReader
     /// </summary>
     private static void CheckIntegerInputsAreIndices(string path, GraphProto graph, ValueInfoProto[] dataInputs)
     {
-        var integers = dataInputs.Where(i => i.Type!.TensorType!.ElemType != FloatType).ToDictionary(i => i.Name, i => i.Type!.TensorType!.ElemType, StringComparer.Ordinal);
+        var integers = dataInputs.Where(i => i.Type!.TensorType!.ElemType is Int64Type or Int32Type).ToDictionary(i => i.Name, i => i.Type!.TensorType!.ElemType, StringComparer.Ordinal);
         if (integers.Count == 0) return;
         foreach (NodeProto node in AllNodes(path, graph, 0))
             for (int i = 0; i < node.Input.Count; i++)
@@ -665,21 +668,34 @@ internal static partial class OnnxReader
     private static int ReadBinary(Reading r, NodeProto node, string name, BinaryKind kind, NodeAttributes a)
     {
         Operand left = r.Operand(node, name, 0), right = r.Operand(node, name, 1);
-        CheckLegacyBroadcast(r, node, name, a, left, right);
+        right = LegacyBroadcast(r, node, name, a, left, right);
         return r.Network.Binary(name, kind, left, right);
     }
 
     /// <summary>
     /// Before opset 7, element-wise arithmetic broadcast only when asked (broadcast = 1), by aligning the second
-    /// operand's shape with the first's trailing axes, or with the axes from 'axis' on. Trailing alignment is
-    /// what numpy broadcasting does, so it compiles as such; an explicit axis does not, and is refused.
+    /// operand's shape with the first's trailing axes, or with the axes from 'axis' on. Trailing alignment is what
+    /// numpy broadcasting does; an explicit axis becomes it by giving the second operand trailing axes of 1 (a
+    /// constant is re-shaped, a value reshaped). Returns the second operand, aligned.
     /// </summary>
-    private static void CheckLegacyBroadcast(Reading r, NodeProto node, string name, NodeAttributes a, Operand left, Operand right)
+    private static Operand LegacyBroadcast(Reading r, NodeProto node, string name, NodeAttributes a, Operand left, Operand right)
     {
-        if (r.Opset >= 7) return;
-        if (a.Has("axis")) throw r.Network.Mismatch(name, node.OpType + " with the legacy broadcast axis (opset " + r.Opset + ") is not supported; re-export with opset 7 or later");
-        if (a.Int("broadcast", 0) == 0 && left.Length != right.Length)
+        if (r.Opset >= 7) return right;
+        bool broadcast = a.Int("broadcast", 0) != 0;
+        if (!broadcast && left.Length != right.Length)
             throw new ModelReadException(Diagnostics.MalformedFile, r.Context.Path, "node '" + name + "' combines shapes " + Shape.Format(left.Shape) + " and " + Shape.Format(right.Shape) + " without broadcast = 1, which opset " + r.Opset + " requires for that");
+        if (!broadcast || !a.Has("axis")) return right;
+        int rank = left.Shape.Length;
+        long axis = a.Int("axis", 0);
+        if (axis < 0) axis += rank;
+        if (axis < 0 || axis + right.Shape.Length > rank)
+            throw r.Network.Mismatch(name, node.OpType + " broadcasts " + Shape.Format(right.Shape) + " from axis " + a.Int("axis", 0) + " of " + Shape.Format(left.Shape) + ", past its last axis");
+        int[] aligned = right.Shape.Concat(Enumerable.Repeat(1, rank - (int)axis - right.Shape.Length)).ToArray();
+        if (aligned.Length == right.Shape.Length) return right;
+        if (right.IsConstant) return Operand.OfConstant(right.Constant!, aligned);
+        r.Network.Current = right.Value;
+        r.Network.Reshape(name + " (legacy broadcast from axis " + axis + ")", aligned);
+        return r.Network.ValueOperand(r.Network.Current);
     }
 
     /// <summary>
@@ -689,7 +705,7 @@ internal static partial class OnnxReader
     private static int ReadAdd(Reading r, NodeProto node, string name, NodeAttributes a)
     {
         Operand left = r.Operand(node, name, 0), right = r.Operand(node, name, 1);
-        CheckLegacyBroadcast(r, node, name, a, left, right);
+        right = LegacyBroadcast(r, node, name, a, left, right);
         (Operand data, Operand constant, string dataName) = left.IsConstant ? (right, left, node.Input[1]) : (left, right, node.Input[0]);
         if (constant.IsConstant && !data.IsConstant && r.Uses.TryGetValue(dataName, out int uses) && uses == 1
             && r.Network.Producer(data.Value) is WeightLayer producer and not EmbeddingLayer && IsBias(producer, constant))

@@ -171,6 +171,8 @@ internal static class ModelCompiler
             return Failed(request, ports, diagnostics.ToArray());
         }
         cancellationToken.ThrowIfCancellationRequested();
+        if (graph.Float64Ports.Length > 0)
+            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.ComputedInFloat32, Argument.Path, string.Join(", ", graph.Float64Ports.Select(p => "'" + p + "'"))));
 
         // The kernels are chosen first: the weight image stores each layer's codes in the order its kernel reads them.
         KernelProgram program = ProgramCompiler.Compile(graph);
