@@ -7,11 +7,11 @@ namespace Qtaml.Generators.Calibration;
 /// <summary>
 /// Runs the float network the kernel program is lowered from, one layer at a time in double precision, every value
 /// row-major in its ONNX shape: the plain arithmetic of each operator, written for clarity, not speed. The build
-/// uses it on calibration inputs (mean squares, Jacobian probes, decision margins); tests hold it against the
+/// uses it on calibration inputs (mean squares, decisions and margins, and by reverse mode the Jacobians); tests hold it against the
 /// compiled float build, which runs the lowered program, so the two readings of a layer cannot drift apart.
 ///
 /// One <see cref="Run"/> evaluates every layer; <see cref="RunFrom"/> re-evaluates from a layer on with some weight
-/// tensors replaced, reusing the values before it (a probe of layer l recomputes only what l can change).
+/// tensors replaced, reusing the values before it (the fault simulation runs every input on faulted weights).
 /// </summary>
 internal sealed partial class ReferenceEvaluator
 {

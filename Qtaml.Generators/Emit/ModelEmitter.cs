@@ -78,10 +78,10 @@ internal static class ModelEmitter
                 + (q.ProtectedPlanes == 0 ? ", mean drift folded into the dequantization scale" : ", worst-case mean residual " + G(q.ResidualBound) + " codes"));
         if (plan.Forecast is { } forecast)
         {
-            w.Line("//   Calibrated on " + forecast.Samples + " inputs of mean square E[x²] = " + G(plan.InputMeanSquare) + ": sensitivities from the float network's Jacobian (random probes).");
+            w.Line("//   Calibrated on " + forecast.Samples + " inputs of mean square E[x²] = " + G(plan.InputMeanSquare) + ": sensitivities from the float network's Jacobian, by reverse mode.");
             w.Line("//   Predicted share of decisions (arg max) that survive the faults" + (plan.HasWindow ? " at the end of the window, the worst read" : "") + ": "
                 + Percent(forecast.Agreement) + " with this plan, " + Percent(forecast.Ceiling) + " with every plane protected.");
-            w.Line("//   (A Gaussian model of the output error from the Jacobian probes and each input's margins, its variance scaled by kappa = " + F3(forecast.Scale)
+            w.Line("//   (A Gaussian model of the errors of each input's decision and closest rivals, from its Jacobian, against its margins, its variance scaled by kappa = " + F3(forecast.Scale)
                 + " to match " + FaultSimulation.Trials + " fault trials through the float network at TAC " + Budget(forecast.SimulatedBudget) + " bits/weight, which kept " + Percent(forecast.SimulatedAgreement) + ".)");
             w.Line("//   For the target " + Percent(forecast.Target) + ": TAC needs " + Budget(forecast.TacBudget) + " bits/weight, Uniform-MSP " + Budget(forecast.UniformMspBudget)
                 + ", magnitude-based " + Budget(forecast.MagnitudeBudget) + "; rho* = " + F3(forecast.Rho) + ".");
