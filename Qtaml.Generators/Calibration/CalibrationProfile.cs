@@ -123,7 +123,6 @@ internal sealed class CalibrationProfile
         double[][] rows = Enumerable.Range(0, samples).Select(inputs.Row).ToArray();
 
         var clean = new double[samples][];      // [input][tracked class]: the tracked classes' clean scores, best first
-        var classes = new int[samples][];
         var decisions = new int[samples];
         var grams = new double[samples][][];    // [input][layer][i·tracked + j]
         var squares = new double[samples][];    // [input][layer]: ‖J_l‖²_F estimated
@@ -135,7 +134,6 @@ internal sealed class CalibrationProfile
             decisions[s] = AgreementModel.ArgMax(decision);
             // The tracked classes: the decision first, then its rivals by score (ties by index, as the arg max breaks them).
             int[] best = Enumerable.Range(0, width).OrderByDescending(j => decision[j]).ThenBy(j => j).Take(tracked).ToArray();
-            classes[s] = best;
             clean[s] = best.Select(j => decision[j]).ToArray();
             var seeds = new double[tracked + (rest ? 1 : 0)][];
             for (int i = 0; i < tracked; i++)
