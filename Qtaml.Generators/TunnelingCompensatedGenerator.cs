@@ -3,7 +3,9 @@ using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Threading;
+using System.Linq;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Qtaml.Generators.Model;
@@ -102,9 +104,16 @@ public sealed class TunnelingCompensatedGenerator : IIncrementalGenerator
             {
                 locations.TryGetValue(result.HintName, out RequestLocations? where);
                 foreach (DiagnosticInfo diagnostic in result.Diagnostics) spc.ReportDiagnostic(diagnostic.ToDiagnostic(where, compilation));
+                // The generated code bakes its weights in UTF-8 literals (C# 11): say so once, on the attribute, rather than as errors in generated code.
+                bool compiled = result.Source is not null && !result.Diagnostics.Any(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error);
+                if (compiled && compilation is CSharpCompilation { LanguageVersion: < LanguageVersion.CSharp11 } csharp)
+                    spc.ReportDiagnostic(DiagnosticInfo.Create(Diagnostics.LanguageVersionTooOld, Argument.Path, ClassName(result.HintName), csharp.LanguageVersion.ToDisplayString()).ToDiagnostic(where, compilation));
             }
         });
     }
+
+    /// <summary>The class a hint name stands for: its full name, without the ".g.cs".</summary>
+    private static string ClassName(string hintName) => hintName.EndsWith(".g.cs", StringComparison.Ordinal) ? hintName.Substring(0, hintName.Length - 5) : hintName;
 
     /// <summary>
     /// A request with its own files: the weight file it names, and the calibration file the attribute names or, failing

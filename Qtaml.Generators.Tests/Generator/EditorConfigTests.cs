@@ -75,8 +75,8 @@ public class EditorConfigTests
         "QTAML017", "QTAML019", "QTAML021", "QTAML022", "QTAML024", "QTAML025", "QTAML026", "QTAML027", "QTAML028",
     };
 
-    /// <summary>IDs met only with crafted or large weight files, tested elsewhere for their message; configurable like the rest (checked below).</summary>
-    private static readonly string[] FileOnly = { "QTAML003", "QTAML004", "QTAML005", "QTAML012", "QTAML014", "QTAML018", "QTAML020", "QTAML029", "QTAML030" };
+    /// <summary>IDs met only with crafted or large weight files (or, QTAML031, a project on C# 10), tested elsewhere for their message; configurable like the rest (checked below).</summary>
+    private static readonly string[] FileOnly = { "QTAML003", "QTAML004", "QTAML005", "QTAML012", "QTAML014", "QTAML018", "QTAML020", "QTAML029", "QTAML030", "QTAML031" };
 
     [Theory]
     [MemberData(nameof(Triggered))]

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Linq;
-using System.Text;
 
 namespace Qtaml.Generators.Emit;
 
@@ -23,17 +22,9 @@ internal static class Literals
     public static string FloatArray(float[] values) => "new float[] { " + string.Join(", ", values.Select(Float)) + " }";
 
     /// <summary>
-    /// Bytes as one UTF-16 string literal, two bytes per char (little-endian), every char escaped: the
-    /// cheapest encoding for the compiler (DESIGN 5), read back with MemoryMarshal.AsBytes.
+    /// Bytes <paramref name="offset"/> to <paramref name="offset"/> + <paramref name="count"/> as a UTF-8 string literal of
+    /// their base64 text: the compiler stores it as read-only data (RVA), not in the string heap. The base64 alphabet
+    /// needs no escape in a C# literal.
     /// </summary>
-    public static string PackedBytes(byte[] bytes)
-    {
-        var text = new StringBuilder(bytes.Length * 3 + 2).Append('"');
-        for (int i = 0; i < bytes.Length; i += 2)
-        {
-            int low = bytes[i], high = i + 1 < bytes.Length ? bytes[i + 1] : 0;
-            text.Append("\\u").Append((low | high << 8).ToString("X4", CultureInfo.InvariantCulture));
-        }
-        return text.Append('"').ToString();
-    }
+    public static string Utf8Base64(byte[] bytes, int offset, int count) => "\"" + System.Convert.ToBase64String(bytes, offset, count) + "\"u8";
 }

@@ -12,8 +12,8 @@ using Qtaml.Generators.Planning;
 namespace Qtaml.Generators.Emit;
 
 /// <summary>
-/// Writes the C# for a planned model: one method per layer with constant shapes, weights baked as one
-/// string literal of packed bytes, and a header that explains the specialization.
+/// Writes the C# for a planned model: one method per layer with constant shapes, weights and constant arrays baked
+/// as one blob of read-only data (<see cref="ConstantData"/>), and a header that explains the specialization.
 /// </summary>
 internal static class ModelEmitter
 {
@@ -28,11 +28,15 @@ internal static class ModelEmitter
         w.Line();
         TypeTarget target = request.Target;
         string summary = Escape.XmlDoc(modelPath) + " compiled by Qtaml for " + Escape.XmlDoc(plan.NodeLabel) + (plan.IsQuantized ? ", " + plan.Bits + "-bit weights with TAC." : ", unquantized reference build.");
+        var data = new ConstantData();
+        // The weight image first, so its offsets in the blob are its own.
+        BakedImages? images = plan.IsQuantized ? BakedImages.Add(data, plan) : null;
         using (TypeShell.Open(w, target, generatorVersion, summary))
         {
             if (target.IsStatic) TypeShell.WriteInterfaceAdapter(w, target);
-            WriteMembers(w, request, modelPath, plan);
-            ProgramPrinter.Write(w, new KernelContext(plan, program), plan.Graph);
+            WriteMembers(w, request, modelPath, plan, data, images);
+            ProgramPrinter.Write(w, new KernelContext(plan, program, data), plan.Graph);
+            if (!data.IsEmpty) BakedDataWriter.Write(w, data, images);
         }
         return w.ToString();
     }
@@ -92,7 +96,7 @@ internal static class ModelEmitter
         w.Line("//   To reach D_q: TAC needs " + F3(plan.Saturation.TacBudget) + " bits/weight, Uniform-MSP " + F3(plan.Saturation.UniformMspBudget) + "; rho* = " + F3(plan.Saturation.Rho) + ".");
     }
 
-    private static void WriteMembers(SourceWriter w, ModelRequest request, string modelPath, ModelPlan plan)
+    private static void WriteMembers(SourceWriter w, ModelRequest request, string modelPath, ModelPlan plan, ConstantData data, BakedImages? images)
     {
         NetworkGraph graph = plan.Graph;
         bool single = graph.Inputs.Length == 1 && graph.Outputs.Length == 1;
@@ -182,7 +186,7 @@ internal static class ModelEmitter
         {
             w.Line("public static global::Qtaml.Faults.WeightImage CreateWeightImage() => Layout.Clone();");
             w.Line();
-            WriteQuantizedModel(w, plan);
+            WriteQuantizedModel(w, plan, data, images!);
             w.Line("private static readonly global::Qtaml.Faults.WeightImage Layout = Image(Weights, BakedDequantization);");
             w.Line();
             w.Line("/// <summary>An image of this model's layout holding <paramref name=\"codes\"/>, each layer read back with <paramref name=\"dequantization\"/>.</summary>");
@@ -197,12 +201,10 @@ internal static class ModelEmitter
             }
             w.Line();
             w.Line("/// <summary>Each layer's dequantization in the build's plan, (scale factor, code offset) per layer: mean correction's choice for its protected planes.</summary>");
-            w.Line("private static global::System.ReadOnlySpan<float> BakedDequantization => " + Literals.FloatArray(plan.Layers.SelectMany(q => new[] { q.ScaleFactor, q.CodeOffset }).ToArray()) + ";");
+            w.Line("private static global::System.ReadOnlySpan<float> BakedDequantization => " + data.FloatSpan(plan.Layers.SelectMany(q => new[] { q.ScaleFactor, q.CodeOffset }).ToArray()) + ";");
             w.Line();
-            w.Line("/// <summary>The stored codes of every layer, " + plan.Image.Length + " bytes packed two per char, laid out as a WeightImage.</summary>");
-            w.Line("private static global::System.ReadOnlySpan<byte> Weights => global::System.Runtime.InteropServices.MemoryMarshal.AsBytes(global::System.MemoryExtensions.AsSpan(WeightData));");
-            w.Line();
-            w.Line("private const string WeightData = " + Literals.PackedBytes(plan.Image) + ";");
+            w.Line("/// <summary>The stored codes of every layer, " + plan.Image.Length + " bytes laid out as a WeightImage" + (images!.Translations.Count > 0 ? ", derived from the intended codes when the class first reads them" : "") + ".</summary>");
+            w.Line("private static global::System.ReadOnlySpan<byte> Weights => new global::System.ReadOnlySpan<byte>(" + ConstantData.ClassName + ".Bytes, 0, " + plan.Image.Length + ");");
         }
         else
         {
@@ -295,7 +297,7 @@ internal static class ModelEmitter
     /// sensitivity, so the runtime lays out the image of any plan for this class to run. Built on first use; a NativeAOT
     /// app that never reads it does not carry its codes.
     /// </summary>
-    private static void WriteQuantizedModel(SourceWriter w, ModelPlan plan)
+    private static void WriteQuantizedModel(SourceWriter w, ModelPlan plan, ConstantData data, BakedImages images)
     {
         w.Line("/// <summary>");
         w.Line("/// The weights as quantization left them, before protection: intended codes laid out as this model's weight images,");
@@ -303,7 +305,7 @@ internal static class ModelEmitter
         w.Line("/// plan, which <see cref=\"Run(global::Qtaml.Faults.WeightImage, global::System.ReadOnlySpan{float}, global::System.Span{float})\"/> runs.");
         w.Line("/// </summary>");
         w.Line("public static global::Qtaml.Plans.QuantizedModel Quantized => s_quantized ??= new global::Qtaml.Plans.QuantizedModel(");
-        w.Line("    Image(global::System.Runtime.InteropServices.MemoryMarshal.AsBytes(global::System.MemoryExtensions.AsSpan(IntendedData)), IdentityDequantization),");
+        w.Line("    Image(IntendedCodes(), IdentityDequantization),");
         w.Line("    new double[] { " + string.Join(", ", plan.Layers.Select(q => Literals.Double(q.LayerScale))) + " },");
         w.Line("    new double[] { " + string.Join(", ", plan.Layers.Select(q => Literals.Double(q.Sensitivity))) + " },");
         // A node's codes are read just after each refresh too: every image's correction does no harm to that read.
@@ -311,10 +313,11 @@ internal static class ModelEmitter
         w.Line();
         w.Line("private static global::Qtaml.Plans.QuantizedModel? s_quantized;");
         w.Line();
-        w.Line("private static global::System.ReadOnlySpan<float> IdentityDequantization => " + Literals.FloatArray(plan.Layers.SelectMany(_ => IdentityPair).ToArray()) + ";");
+        w.Line("private static global::System.ReadOnlySpan<float> IdentityDequantization => " + data.FloatSpan(plan.Layers.SelectMany(_ => IdentityPair).ToArray()) + ";");
         w.Line();
         w.Line("/// <summary>The intended codes of every layer, before mean correction, laid out as a WeightImage.</summary>");
-        w.Line("private const string IntendedData = " + Literals.PackedBytes(plan.IntendedImage) + ";");
+        w.Line("private static global::System.ReadOnlySpan<byte> IntendedCodes() => new global::System.ReadOnlySpan<byte>("
+            + (images.Translations.Count > 0 ? ConstantData.ClassName + ".Decode(stored: false)" : ConstantData.ClassName + ".Bytes") + ", " + images.IntendedOffset + ", " + plan.IntendedImage.Length + ");");
         w.Line();
     }
 

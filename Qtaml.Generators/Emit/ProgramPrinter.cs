@@ -149,21 +149,21 @@ internal static class ProgramPrinter
             case ConvLayer c: ConvKernels.Write(w, k, step, c); break;
             case DenseLayer d when step.Kernel == Kernel.DenseRows: DenseKernels.WriteRows(w, k, d, step); break;
             case DenseLayer d when k.IsQuantized: WriteSharedDense(w, k, d, step, shared); break;
-            case DenseLayer d: DenseKernels.WriteFloatRow(w, d, step); break;
+            case DenseLayer d: DenseKernels.WriteFloatRow(w, k, d, step); break;
             case PoolLayer p: PoolKernels.Write(w, k, step, p); break;
             case ReluLayer relu: ElementwiseKernels.WriteRelu(w, k, step, relu); break;
             case UnaryLayer u: ElementwiseKernels.WriteUnary(w, k, step, u); break;
             case BinaryLayer b: ElementwiseKernels.WriteBinary(w, k, step, b); break;
             case SoftmaxLayer s: NormalizationKernels.WriteSoftmax(w, step, s); break;
-            case LayerNormLayer n: NormalizationKernels.WriteLayerNorm(w, step, n); break;
+            case LayerNormLayer n: NormalizationKernels.WriteLayerNorm(w, k, step, n); break;
             case MatMulLayer m: TensorKernels.WriteMatMul(w, step, m); break;
             case TransposeLayer t: TensorKernels.WriteTranspose(w, step, t); break;
             case ReduceLayer r: TensorKernels.WriteReduce(w, step, r); break;
-            case ConcatLayer c: TensorKernels.WriteConcat(w, step, c); break;
+            case ConcatLayer c: TensorKernels.WriteConcat(w, k, step, c); break;
             case EmbeddingLayer e: TensorKernels.WriteEmbedding(w, k, step, e); break;
             case AxisMapLayer m: AxisMapKernels.Write(w, step, m); break;
-            case WhereLayer where: ElementwiseKernels.WriteWhere(w, step, where); break;
-            case InstanceNormLayer n: AxisMapKernels.WriteInstanceNorm(w, step, n); break;
+            case WhereLayer where: ElementwiseKernels.WriteWhere(w, k, step, where); break;
+            case InstanceNormLayer n: AxisMapKernels.WriteInstanceNorm(w, k, step, n); break;
         }
     }
 
@@ -178,8 +178,8 @@ internal static class ProgramPrinter
             w.Raw(shared.Text(layer).Replace(SharedKernels.Placeholder, step.Method));
             w.Line();
         }
-        w.Line("private static ReadOnlySpan<float> " + step.Method + "_Scale => " + Literals.FloatArray(k.Quantized(layer).ChannelScales) + ";");
-        w.Line("private static ReadOnlySpan<float> " + step.Method + "_Bias => " + Literals.FloatArray(layer.Bias) + ";");
+        w.Line("private static ReadOnlySpan<float> " + step.Method + "_Scale => " + k.Data.FloatSpan(k.Quantized(layer).ChannelScales) + ";");
+        w.Line("private static ReadOnlySpan<float> " + step.Method + "_Bias => " + k.Data.FloatSpan(layer.Bias) + ";");
         w.Line();
     }
 

@@ -24,7 +24,7 @@ namespace Qtaml.Generators.Planning;
 internal static class ModelCompiler
 {
     /// <summary>The most weights one class bakes (about 12 MB of generated source at 8 bits).</summary>
-    public const long MaxWeights = 4_000_000;
+    public const long MaxWeights = 64_000_000;
 
     /// <summary>How far above the budget TAC needs for the target a budget may be before it is reported as wasted, in bits per weight.</summary>
     public const double WasteTolerance = 0.25;

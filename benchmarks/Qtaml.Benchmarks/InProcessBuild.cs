@@ -19,6 +19,9 @@ internal static class InProcessBuild
             .Append(typeof(ICompiledModel).Assembly.Location)
             .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)).ToArray());
 
+    /// <summary>What a consumer compiles against: this runtime's System assemblies and Qtaml.Runtime.</summary>
+    public static IReadOnlyList<MetadataReference> ConsumerReferences => References.Value;
+
     /// <summary>A weight file as the package's MSBuild step writes it: a header naming <paramref name="projectPath"/>, then base64.</summary>
     public static AdditionalText WeightFile(string projectPath, byte[] bytes) =>
         new Text("obj/qtaml/" + projectPath.Replace('/', '_') + ".qtaml.b64", Generator.WeightFileHeader + projectPath + "\n" + Convert.ToBase64String(bytes) + "\n");

@@ -57,7 +57,7 @@ internal static class AxisMapKernels
     }
 
     /// <summary>Instance normalization: per channel, the mean, then the variance of the deviations (two passes), then the affine map.</summary>
-    public static void WriteInstanceNorm(SourceWriter w, Step step, InstanceNormLayer n)
+    public static void WriteInstanceNorm(SourceWriter w, KernelContext k, Step step, InstanceNormLayer n)
     {
         w.Line("/// <summary>" + Escape.XmlDoc(n.Name) + ": instance normalization of " + (n.Images > 1 ? n.Images + " images of " : "") + n.Channels + " channels of " + n.Plane + " values, epsilon " + Literals.Float(n.Epsilon) + ".</summary>");
         using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
@@ -77,8 +77,8 @@ internal static class AxisMapKernels
                 w.Line("for (int i = 0; i < " + n.Plane + "; i++) result[i] = (plane[i] - mean) * gain + bias[c];");
             }
         }
-        w.Line("private static ReadOnlySpan<float> " + step.Method + "_Scale => " + Literals.FloatArray(n.Scale) + ";");
-        w.Line("private static ReadOnlySpan<float> " + step.Method + "_Bias => " + Literals.FloatArray(n.Bias) + ";");
+        w.Line("private static ReadOnlySpan<float> " + step.Method + "_Scale => " + k.Data.FloatSpan(n.Scale) + ";");
+        w.Line("private static ReadOnlySpan<float> " + step.Method + "_Bias => " + k.Data.FloatSpan(n.Bias) + ";");
         w.Line();
     }
 }

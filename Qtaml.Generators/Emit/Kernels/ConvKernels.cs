@@ -223,16 +223,16 @@ internal static class ConvKernels
         {
             float[] scales = Enumerable.Range(0, groups).SelectMany(g => KernelContext.Pad(q.ChannelScales.Skip(g * groupOut).Take(groupOut).ToArray(), groupSlots)).ToArray();
             w.Line("// Per-channel scale and bias, padded with zeros so the padding slots hold 0.");
-            w.Line("private static ReadOnlySpan<float> " + method + "_Scale => " + Literals.FloatArray(scales) + ";");
+            w.Line("private static ReadOnlySpan<float> " + method + "_Scale => " + k.Data.FloatSpan(scales) + ";");
         }
         else
         {
             float[] weights = KernelContext.PaddedRuns(c.Weights, groups * taps, groupOut, groupSlots, i => WeightOrder.StoredPosition(Kernel.ConvTable, c, i));
             w.Line("// The weights [" + (groups > 1 ? "group][" : "") + "tap][output channel], padded with zeros to " + groupSlots + " channels.");
-            w.Line("private static ReadOnlySpan<float> " + method + "_Table => " + Literals.FloatArray(weights) + ";");
+            w.Line("private static ReadOnlySpan<float> " + method + "_Table => " + k.Data.FloatSpan(weights) + ";");
         }
         float[] bias = Enumerable.Range(0, groups).SelectMany(g => KernelContext.Pad(c.Bias.Skip(g * groupOut).Take(groupOut).ToArray(), groupSlots)).ToArray();
-        w.Line("private static ReadOnlySpan<float> " + method + "_Bias => " + Literals.FloatArray(bias) + ";");
+        w.Line("private static ReadOnlySpan<float> " + method + "_Bias => " + k.Data.FloatSpan(bias) + ";");
         Plane view = Plane.Of(c);
         w.Line("// Where each output position's window starts in the staged input: blocks of positions may span rows.");
         w.Line("private static ReadOnlySpan<int> " + method + "_Starts => new int[] { " + string.Join(", ", Enumerable.Range(0, view.OutH * view.OutW)
@@ -377,9 +377,9 @@ internal static class ConvKernels
         w.Line();
         KernelContext.WriteScratchField(w, "table", method, k.IsQuantized ? (long)taps * slots : 0);
         KernelContext.WriteScratchField(w, "staged", method, s.Stages ? s.Length : 0);
-        if (q is not null) w.Line("private static ReadOnlySpan<float> " + method + "_Scale => " + Literals.FloatArray(KernelContext.Pad(q.ChannelScales, slots)) + ";");
-        else w.Line("private static ReadOnlySpan<float> " + method + "_Table => " + Literals.FloatArray(KernelContext.PaddedRuns(c.Weights, taps, c.OutChannels, slots, i => WeightOrder.StoredPosition(Kernel.ConvDepthwise, c, i))) + ";");
-        w.Line("private static ReadOnlySpan<float> " + method + "_Bias => " + Literals.FloatArray(KernelContext.Pad(c.Bias, slots)) + ";");
+        if (q is not null) w.Line("private static ReadOnlySpan<float> " + method + "_Scale => " + k.Data.FloatSpan(KernelContext.Pad(q.ChannelScales, slots)) + ";");
+        else w.Line("private static ReadOnlySpan<float> " + method + "_Table => " + k.Data.FloatSpan(KernelContext.PaddedRuns(c.Weights, taps, c.OutChannels, slots, i => WeightOrder.StoredPosition(Kernel.ConvDepthwise, c, i))) + ";");
+        w.Line("private static ReadOnlySpan<float> " + method + "_Bias => " + k.Data.FloatSpan(KernelContext.Pad(c.Bias, slots)) + ";");
         w.Line();
     }
 
@@ -436,9 +436,9 @@ internal static class ConvKernels
             }
         }
         w.Line();
-        if (q is not null) w.Line("private static ReadOnlySpan<float> " + method + "_Scale => " + Literals.FloatArray(q.ChannelScales) + ";");
-        else w.Line("private static ReadOnlySpan<float> " + method + "_Weights => " + Literals.FloatArray(c.Weights) + ";");
-        w.Line("private static ReadOnlySpan<float> " + method + "_Bias => " + Literals.FloatArray(c.Bias) + ";");
+        if (q is not null) w.Line("private static ReadOnlySpan<float> " + method + "_Scale => " + k.Data.FloatSpan(q.ChannelScales) + ";");
+        else w.Line("private static ReadOnlySpan<float> " + method + "_Weights => " + k.Data.FloatSpan(c.Weights) + ";");
+        w.Line("private static ReadOnlySpan<float> " + method + "_Bias => " + k.Data.FloatSpan(c.Bias) + ";");
         w.Line();
     }
 }

@@ -138,7 +138,7 @@ internal static class DenseKernels
     /// The unquantized one-row kernel: float weights [out][in] baked; four outputs at a time share each input
     /// vector, each with its own accumulator; the inputs past the last whole vector one at a time.
     /// </summary>
-    public static void WriteFloatRow(SourceWriter w, DenseLayer layer, Step step)
+    public static void WriteFloatRow(SourceWriter w, KernelContext k, DenseLayer layer, Step step)
     {
         string method = step.Method;
         int n = layer.InputCount;
@@ -179,8 +179,8 @@ internal static class DenseKernels
             }, wide: true);
         }
         w.Line();
-        w.Line("private static ReadOnlySpan<float> " + method + "_Weights => " + Literals.FloatArray(layer.Weights) + ";");
-        w.Line("private static ReadOnlySpan<float> " + method + "_Bias => " + Literals.FloatArray(layer.Bias) + ";");
+        w.Line("private static ReadOnlySpan<float> " + method + "_Weights => " + k.Data.FloatSpan(layer.Weights) + ";");
+        w.Line("private static ReadOnlySpan<float> " + method + "_Bias => " + k.Data.FloatSpan(layer.Bias) + ";");
         w.Line();
     }
 
@@ -234,9 +234,9 @@ internal static class DenseKernels
         }
         w.Line();
         KernelContext.WriteScratchField(w, "table", method, k.IsQuantized ? table : 0);
-        if (q is not null) w.Line("private static ReadOnlySpan<float> " + method + "_Scale => " + Literals.FloatArray(KernelContext.Pad(q.ChannelScales, padded)) + ";");
-        else w.Line("private static ReadOnlySpan<float> " + method + "_Table => " + Literals.FloatArray(KernelContext.PaddedRuns(d.Weights, d.InputCount, d.Outputs, padded, i => WeightOrder.StoredPosition(Kernel.DenseRows, d, i))) + ";");
-        w.Line("private static ReadOnlySpan<float> " + method + "_Bias => " + Literals.FloatArray(KernelContext.Pad(d.Bias, padded)) + ";");
+        if (q is not null) w.Line("private static ReadOnlySpan<float> " + method + "_Scale => " + k.Data.FloatSpan(KernelContext.Pad(q.ChannelScales, padded)) + ";");
+        else w.Line("private static ReadOnlySpan<float> " + method + "_Table => " + k.Data.FloatSpan(KernelContext.PaddedRuns(d.Weights, d.InputCount, d.Outputs, padded, i => WeightOrder.StoredPosition(Kernel.DenseRows, d, i))) + ";");
+        w.Line("private static ReadOnlySpan<float> " + method + "_Bias => " + k.Data.FloatSpan(KernelContext.Pad(d.Bias, padded)) + ";");
         w.Line();
     }
 

@@ -228,13 +228,13 @@ internal static class ElementwiseKernels
                 for (int i = blocks.Count - 1; i >= 0; i--) blocks[i].Dispose();
             }
         }
-        if (b.Left.IsConstant && b.Left.Length > 1) w.Line("private static ReadOnlySpan<float> " + method + "_A => " + Literals.FloatArray(b.Left.Constant!) + ";");
-        if (b.Right.IsConstant && b.Right.Length > 1) w.Line("private static ReadOnlySpan<float> " + method + "_B => " + Literals.FloatArray(b.Right.Constant!) + ";");
+        if (b.Left.IsConstant && b.Left.Length > 1) w.Line("private static ReadOnlySpan<float> " + method + "_A => " + k.Data.FloatSpan(b.Left.Constant!) + ";");
+        if (b.Right.IsConstant && b.Right.Length > 1) w.Line("private static ReadOnlySpan<float> " + method + "_B => " + k.Data.FloatSpan(b.Right.Constant!) + ";");
         w.Line();
     }
 
     /// <summary>Where: nested loops over the output's axes, each operand indexed with its own broadcast strides.</summary>
-    public static void WriteWhere(SourceWriter w, Step step, WhereLayer where)
+    public static void WriteWhere(SourceWriter w, KernelContext k, Step step, WhereLayer where)
     {
         string method = step.Method;
         int[] output = where.OutputShape;
@@ -256,7 +256,7 @@ internal static class ElementwiseKernels
             for (int i = blocks.Count - 1; i >= 0; i--) blocks[i].Dispose();
         }
         for (int i = 0; i < 3; i++)
-            if (operands[i].IsConstant && operands[i].Length > 1) w.Line("private static ReadOnlySpan<float> " + method + "_" + names[i].ToUpperInvariant() + " => " + Literals.FloatArray(operands[i].Constant!) + ";");
+            if (operands[i].IsConstant && operands[i].Length > 1) w.Line("private static ReadOnlySpan<float> " + method + "_" + names[i].ToUpperInvariant() + " => " + k.Data.FloatSpan(operands[i].Constant!) + ";");
         w.Line();
     }
 

@@ -12,14 +12,18 @@ internal sealed class KernelContext
 {
     private readonly Dictionary<WeightLayer, QuantizedLayer> _quantized;
 
-    public KernelContext(ModelPlan plan, KernelProgram program)
+    public KernelContext(ModelPlan plan, KernelProgram program, ConstantData data)
     {
+        Data = data;
         Plan = plan;
         Program = program;
         _quantized = plan.Layers.ToDictionary(q => q.Layer);
     }
 
     public ModelPlan Plan { get; }
+
+    /// <summary>The class's data section: where kernels put their weight tables and constant arrays (<see cref="ConstantData.FloatSpan"/>).</summary>
+    public ConstantData Data { get; }
     public KernelProgram Program { get; }
     public bool IsQuantized => Plan.IsQuantized;
     public int Bits => Plan.Bits;

@@ -128,7 +128,7 @@ internal static class NormalizationKernels
     /// Layer normalization, two passes (the mean, then the squared deviations) as ONNX Runtime computes it rather
     /// than E[x²] − mean². Rows of whole vectors go a vector at a time.
     /// </summary>
-    public static void WriteLayerNorm(SourceWriter w, Step step, LayerNormLayer n)
+    public static void WriteLayerNorm(SourceWriter w, KernelContext k, Step step, LayerNormLayer n)
     {
         string method = step.Method;
         w.Line("/// <summary>" + Escape.XmlDoc(n.Name) + ": layer normalization of " + n.Rows + " rows of " + n.Length + ", epsilon " + Literals.Float(n.Epsilon) + ".</summary>");
@@ -167,8 +167,8 @@ internal static class NormalizationKernels
                 WriteScalarLayerNorm(w, n, method);
             }
         }
-        w.Line("private static ReadOnlySpan<float> " + method + "_Gamma => " + Literals.FloatArray(n.Gamma) + ";");
-        w.Line("private static ReadOnlySpan<float> " + method + "_Beta => " + Literals.FloatArray(n.Beta) + ";");
+        w.Line("private static ReadOnlySpan<float> " + method + "_Gamma => " + k.Data.FloatSpan(n.Gamma) + ";");
+        w.Line("private static ReadOnlySpan<float> " + method + "_Beta => " + k.Data.FloatSpan(n.Beta) + ";");
         w.Line();
     }
 

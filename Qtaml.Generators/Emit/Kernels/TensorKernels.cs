@@ -231,7 +231,7 @@ internal static class TensorKernels
         }
     }
 
-    public static void WriteConcat(SourceWriter w, Step step, ConcatLayer c)
+    public static void WriteConcat(SourceWriter w, KernelContext k, Step step, ConcatLayer c)
     {
         string method = step.Method;
         var parameters = new List<string>();
@@ -265,7 +265,7 @@ internal static class TensorKernels
             }
         }
         for (int p = 0; p < c.Parts.Length; p++)
-            if (c.Parts[p].IsConstant) w.Line("private static ReadOnlySpan<float> " + sources[p] + " => " + Literals.FloatArray(c.Parts[p].Constant!) + ";");
+            if (c.Parts[p].IsConstant) w.Line("private static ReadOnlySpan<float> " + sources[p] + " => " + k.Data.FloatSpan(c.Parts[p].Constant!) + ";");
         w.Line();
     }
 
@@ -307,8 +307,8 @@ internal static class TensorKernels
                     w.Line("table.Slice(row * " + e.Width + ", " + e.Width + ").CopyTo(y.Slice(t * " + e.Width + ", " + e.Width + "));");
             }
         }
-        if (q is not null) w.Line("private static ReadOnlySpan<float> " + method + "_Scale => " + Literals.FloatArray(q.ChannelScales) + ";");
-        else w.Line("private static ReadOnlySpan<float> " + method + "_Table => " + Literals.FloatArray(e.Weights) + ";");
+        if (q is not null) w.Line("private static ReadOnlySpan<float> " + method + "_Scale => " + k.Data.FloatSpan(q.ChannelScales) + ";");
+        else w.Line("private static ReadOnlySpan<float> " + method + "_Table => " + k.Data.FloatSpan(e.Weights) + ";");
         if (!computed) w.Line("private static ReadOnlySpan<int> " + method + "_Indices => new int[] { " + string.Join(", ", e.Indices!.Select(i => Literals.Int(i))) + " };");
         w.Line();
     }
