@@ -45,14 +45,20 @@ internal static class BakedDataWriter
                 {
                     w.Line("if (!stored) return bytes;");
                     w.Line("// Mean correction stores each intended code as a code chosen for the layer (DESIGN 3.5.1): a table of 256 per layer.");
-                    foreach (CodeTranslation t in images!.Translations)
-                        w.Line("Translate(bytes.AsSpan(" + I(t.Offset) + ", " + I(t.Count) + "), bytes.AsSpan(" + I(t.Table) + ", 256));");
+                    w.Line("ReadOnlySpan<int> layers = TranslatedLayers;");
+                    w.Line("for (int l = 0; l < layers.Length; l += 3) Translate(bytes.AsSpan(layers[l], layers[l + 1]), bytes.AsSpan(layers[l + 2], 256));");
                 }
                 w.Line("return bytes;");
             }
             w.Line();
             if (translates)
             {
+                w.Line("/// <summary>Per translated layer: where its codes start, how many bytes they are, where its table starts.</summary>");
+                w.Line("private static ReadOnlySpan<int> TranslatedLayers => new int[]");
+                w.Line("{");
+                foreach (CodeTranslation t in images!.Translations) w.Line("    " + I(t.Offset) + ", " + I(t.Count) + ", " + I(t.Table) + ",");
+                w.Line("};");
+                w.Line();
                 w.Line("/// <summary>Replaces each code with its entry in <paramref name=\"table\"/>.</summary>");
                 using (w.Block("private static void Translate(Span<byte> codes, ReadOnlySpan<byte> table)"))
                     w.Line("for (int i = 0; i < codes.Length; i++) codes[i] = table[codes[i]];");
@@ -61,11 +67,14 @@ internal static class BakedDataWriter
             w.Line("/// <summary>Line <paramref name=\"index\"/> of the base64 text, " + I(ConstantData.BytesPerLine) + " bytes decoded (the last may be shorter).</summary>");
             w.Line("private static ReadOnlySpan<byte> Line(int index) => index switch");
             w.Line("{");
-            int n = 0;
-            foreach (string line in data.Lines())
-                w.Line("    " + I(n++) + " => " + line + ",");
+            for (int n = 0; n < data.LineCount; n++) w.Line("    " + I(n) + " => Line" + I(n) + ",");
             w.Line("    _ => throw new ArgumentOutOfRangeException(nameof(index)),");
             w.Line("};");
+            w.Line();
+            // One property per line: a literal in each arm of the switch costs the compiler five times the memory (measured).
+            int line = 0;
+            foreach (string text in data.Lines())
+                w.Line("private static ReadOnlySpan<byte> Line" + I(line++) + " => " + text + ";");
         }
     }
 

@@ -21,7 +21,7 @@ internal sealed class ConstantData
     public const int InlineFloats = 16;
 
     /// <summary>Decoded bytes per source line: a multiple of 3, so every line decodes on its own (no base64 padding).</summary>
-    public const int BytesPerLine = 3 * 16384;
+    public const int BytesPerLine = 3 * 65536;
 
     /// <summary>Every slice starts on this boundary, so vector loads of a slice never straddle more cache lines than they must.</summary>
     private const int Alignment = 32;

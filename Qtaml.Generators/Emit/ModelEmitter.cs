@@ -134,8 +134,9 @@ internal static class ModelEmitter
                 + Literals.Double(f.TacBudget) + ", " + Literals.Double(f.UniformMspBudget) + ", " + Literals.Double(f.MagnitudeBudget) + "));");
         w.Line();
 
-        string layerArgs = string.Join(", ", plan.Layers.Select((_, l) => "Weights.Slice(" + plan.LayerOffsets[l] + ", " + LayerBytes(plan, l) + ")")) + ", BakedDequantization";
-        string imageArgs = string.Join(", ", plan.Layers.Select((_, l) => "weights.LayerBytes(" + l + ")")) + ", weights.Dequantization";
+        // The whole image: Forward slices each layer's codes at the layout's offsets, which an image of this layout shares.
+        const string layerArgs = "Weights, BakedDequantization";
+        const string imageArgs = "weights.Bytes, weights.Dequantization";
 
         w.Line("/// <summary>Runs the network over the baked weights" + (single ? "" : ", every input and output concatenated in the file's order (see InputNames)") + ". Allocates nothing.</summary>");
         using (w.Block("public static void Run(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)"))
@@ -322,8 +323,6 @@ internal static class ModelEmitter
     }
 
     private static readonly float[] IdentityPair = { 1f, 0f };
-
-    private static int LayerBytes(ModelPlan plan, int layer) => plan.Layers[layer].StoredCodes.Length * plan.BytesPerCode;
 
     private static string G(double value) => value.ToString("G4", CultureInfo.InvariantCulture);
 

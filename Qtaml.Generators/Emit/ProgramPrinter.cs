@@ -45,17 +45,38 @@ internal static class ProgramPrinter
 
     public static string OutputName(int port) => port == 0 ? "output" : "output" + port;
 
+    /// <summary>
+    /// Steps per method: a longer program is split into parts Forward calls in turn, so no method grows with the
+    /// network. The JIT stops optimizing a method above 60,000 bytes of IL (a step is 40-80) and its cost per method
+    /// grows faster than its size; so does Roslyn's flow analysis.
+    /// </summary>
+    public const int StepsPerPart = 128;
+
     private static void WriteForward(SourceWriter w, KernelContext k, NetworkGraph graph, SharedKernels shared)
     {
         KernelProgram program = k.Program;
         var weightIndex = WeightIndices(graph);
-        var parameters = k.IsQuantized ? k.Plan.Layers.Select((_, l) => "ReadOnlySpan<byte> w" + l).ToList() : new List<string>();
-        // Each layer's dequantization (scale factor, code offset) comes with its codes: from the image a Run was given.
-        if (k.IsQuantized) parameters.Add("ReadOnlySpan<float> dequantization");
+        var parameters = new List<string>();
+        var arguments = new List<string>();
+        if (k.IsQuantized)
+        {
+            // The whole weight image, each step slicing its layer's codes at the layout's fixed offset, and each layer's
+            // dequantization (scale factor, code offset): both from the image a Run was given.
+            parameters.Add("ReadOnlySpan<byte> codes");
+            parameters.Add("ReadOnlySpan<float> dequantization");
+            arguments.Add("codes");
+            arguments.Add("dequantization");
+        }
         parameters.AddRange(program.InputValues.Select((_, port) => "ReadOnlySpan<float> " + InputName(port)));
         parameters.AddRange(program.OutputValues.Select((_, port) => "Span<float> " + OutputName(port)));
+        arguments.AddRange(program.InputValues.Select((_, port) => InputName(port)));
+        arguments.AddRange(program.OutputValues.Select((_, port) => OutputName(port)));
+        var parts = new List<List<Step>>();
+        for (int i = 0; i < program.Steps.Count; i += StepsPerPart) parts.Add(program.Steps.Skip(i).Take(StepsPerPart).ToList());
+        bool split = parts.Count > 1;
         w.Line("/// <summary>");
-        w.Line("/// The network as " + program.Steps.Count + " kernel steps" + (program.ArenaFloats > 0 ? " over one arena of " + program.ArenaFloats + " floats: each value has a fixed slice, reused once nothing reads it" : "") + ".");
+        w.Line("/// The network as " + program.Steps.Count + " kernel steps" + (program.ArenaFloats > 0 ? " over one arena of " + program.ArenaFloats + " floats: each value has a fixed slice, reused once nothing reads it" : "")
+            + (split ? "; in " + parts.Count + " parts of at most " + StepsPerPart + " steps, so no method grows with the network" : "") + ".");
         w.Line("/// </summary>");
         using (w.Block("private static void Forward(" + string.Join(", ", parameters) + ")"))
         {
@@ -63,50 +84,11 @@ internal static class ProgramPrinter
                 w.Line(program.ArenaFloats <= KernelContext.StackFloats
                     ? "Span<float> arena = stackalloc float[" + program.ArenaFloats + "];"
                     : "Span<float> arena = s_arena ??= new float[" + program.ArenaFloats + "];");
-            foreach (Step step in program.Steps)
+            if (!split) WriteSteps(w, k, graph, shared, weightIndex, parts.Count == 0 ? new List<Step>() : parts[0]);
+            else
             {
-                string y = Storage(program, step.Output);
-                string inputs = string.Join(", ", step.Inputs.Select(v => Storage(program, v)));
-                if (step.Kernel == Kernel.Copy)
-                {
-                    w.Line("// an output that no step writes in place: " + (program.Placements[program.Root(step.Inputs[0])].Buffer == Buffer.Input ? "a graph input returned as it is" : "a value another output also returns"));
-                    w.Line(step.Method + "(" + inputs + ", " + y + ");");
-                    continue;
-                }
-                if (step.IsConversion)
-                {
-                    w.Line("// channels-last back to planes for the readers that need them");
-                    w.Line(step.Method + "(" + inputs + ", " + y + ");");
-                    continue;
-                }
-                Layer layer = graph.Layers[step.Layer];
-                w.Line("// " + Escape.LineComment(layer.Name) + ": " + layer.Operator + " " + Shape.Format(layer.InputShape) + " -> " + Shape.Format(layer.OutputShape) + (step.FusedRelu ? ", ReLU fused" : "")
-                    + (step.IsGuarded ? ", in the " + (step.GuardWhen ? "then" : "else") + " branch of an If" : ""));
-                // A step of an If branch runs only when the condition picks its branch; the Where after the If reads the one that ran.
-                using System.IDisposable? branch = step.IsGuarded ? w.Block("if (" + Storage(program, step.GuardValue) + "[0] " + (step.GuardWhen ? "!=" : "==") + " 0f)") : null;
-                string codes = k.IsQuantized && layer is WeightLayer ? Codes(weightIndex[step.Layer]) : "";
-                switch (layer)
-                {
-                    case EmbeddingLayer { Indices: not null }:
-                        w.Line(step.Method + "(" + (codes.Length > 0 ? codes + ", " : "") + y + ");");
-                        break;
-                    case DenseLayer when step.Kernel == Kernel.DenseRow && k.IsQuantized:
-                        w.Line(shared.Call(layer, step.Method, codes, inputs + ", " + y) + ";");
-                        break;
-                    case ConvLayer or PoolLayer when Images(layer) > 1:
-                    {
-                        // The kernel computes one image: it runs once per image, on that image's slices.
-                        int images = Images(layer);
-                        int inPer = k.Value(step.Inputs[0]).StoredLength / images, outPer = k.Value(step.Output).StoredLength / images;
-                        using (w.Block("for (int image = 0; image < " + images + "; image++)"))
-                            w.Line(step.Method + "(" + (codes.Length > 0 ? codes + ", " : "") + Storage(program, step.Inputs[0]) + ".Slice(image * " + inPer + ", " + inPer + "), "
-                                + y + ".Slice(image * " + outPer + ", " + outPer + "));");
-                        break;
-                    }
-                    default:
-                        w.Line(step.Method + "(" + (codes.Length > 0 ? codes + ", " : "") + inputs + ", " + y + ");");
-                        break;
-                }
+                var partArguments = program.ArenaFloats > 0 ? arguments.Append("arena") : arguments;
+                for (int p = 0; p < parts.Count; p++) w.Line("ForwardPart" + (p + 1) + "(" + string.Join(", ", partArguments) + ");");
             }
         }
         if (program.ArenaFloats > KernelContext.StackFloats)
@@ -115,13 +97,74 @@ internal static class ProgramPrinter
             w.Line("[ThreadStatic] private static float[]? s_arena;");
         }
         w.Line();
+        if (!split) return;
+        var partParameters = program.ArenaFloats > 0 ? parameters.Append("Span<float> arena") : parameters;
+        for (int p = 0; p < parts.Count; p++)
+        {
+            w.Line("/// <summary>Steps " + (p * StepsPerPart + 1) + " to " + (p * StepsPerPart + parts[p].Count) + " of Forward.</summary>");
+            using (w.Block("private static void ForwardPart" + (p + 1) + "(" + string.Join(", ", partParameters) + ")"))
+                WriteSteps(w, k, graph, shared, weightIndex, parts[p]);
+            w.Line();
+        }
+    }
+
+    /// <summary>The calls of <paramref name="steps"/>, each under a comment naming its layer.</summary>
+    private static void WriteSteps(SourceWriter w, KernelContext k, NetworkGraph graph, SharedKernels shared, Dictionary<int, int> weightIndex, List<Step> steps)
+    {
+        KernelProgram program = k.Program;
+        foreach (Step step in steps)
+        {
+            string y = Storage(program, step.Output);
+            string inputs = string.Join(", ", step.Inputs.Select(v => Storage(program, v)));
+            if (step.Kernel == Kernel.Copy)
+            {
+                w.Line("// an output that no step writes in place: " + (program.Placements[program.Root(step.Inputs[0])].Buffer == Buffer.Input ? "a graph input returned as it is" : "a value another output also returns"));
+                w.Line(step.Method + "(" + inputs + ", " + y + ");");
+                continue;
+            }
+            if (step.IsConversion)
+            {
+                w.Line("// channels-last back to planes for the readers that need them");
+                w.Line(step.Method + "(" + inputs + ", " + y + ");");
+                continue;
+            }
+            Layer layer = graph.Layers[step.Layer];
+            w.Line("// " + Escape.LineComment(layer.Name) + ": " + layer.Operator + " " + Shape.Format(layer.InputShape) + " -> " + Shape.Format(layer.OutputShape) + (step.FusedRelu ? ", ReLU fused" : "")
+                + (step.IsGuarded ? ", in the " + (step.GuardWhen ? "then" : "else") + " branch of an If" : ""));
+            // A step of an If branch runs only when the condition picks its branch; the Where after the If reads the one that ran.
+            using System.IDisposable? branch = step.IsGuarded ? w.Block("if (" + Storage(program, step.GuardValue) + "[0] " + (step.GuardWhen ? "!=" : "==") + " 0f)") : null;
+            string codes = k.IsQuantized && layer is WeightLayer ? Codes(k, weightIndex[step.Layer]) : "";
+            switch (layer)
+            {
+                case EmbeddingLayer { Indices: not null }:
+                    w.Line(step.Method + "(" + (codes.Length > 0 ? codes + ", " : "") + y + ");");
+                    break;
+                case DenseLayer when step.Kernel == Kernel.DenseRow && k.IsQuantized:
+                    w.Line(shared.Call(layer, step.Method, codes, inputs + ", " + y) + ";");
+                    break;
+                case ConvLayer or PoolLayer when Images(layer) > 1:
+                {
+                    // The kernel computes one image: it runs once per image, on that image's slices.
+                    int images = Images(layer);
+                    int inPer = k.Value(step.Inputs[0]).StoredLength / images, outPer = k.Value(step.Output).StoredLength / images;
+                    using (w.Block("for (int image = 0; image < " + images + "; image++)"))
+                        w.Line(step.Method + "(" + (codes.Length > 0 ? codes + ", " : "") + Storage(program, step.Inputs[0]) + ".Slice(image * " + inPer + ", " + inPer + "), "
+                            + y + ".Slice(image * " + outPer + ", " + outPer + "));");
+                    break;
+                }
+                default:
+                    w.Line(step.Method + "(" + (codes.Length > 0 ? codes + ", " : "") + inputs + ", " + y + ");");
+                    break;
+            }
+        }
     }
 
     /// <summary>The images a per-image layer (convolution, pooling) computes one after another.</summary>
     private static int Images(Layer layer) => layer switch { ConvLayer c => c.Images, PoolLayer p => p.Images, _ => 1 };
 
-    /// <summary>A quantized kernel's first arguments: weight layer <paramref name="l"/>'s codes and dequantization.</summary>
-    private static string Codes(int l) => "w" + l + ", dequantization[" + 2 * l + "], dequantization[" + (2 * l + 1) + "]";
+    /// <summary>A quantized kernel's first arguments: weight layer <paramref name="l"/>'s codes (its slice of the image, padding left out) and dequantization.</summary>
+    private static string Codes(KernelContext k, int l) =>
+        "codes.Slice(" + k.Plan.LayerOffsets[l] + ", " + k.Plan.Layers[l].StoredCodes.Length * k.Plan.BytesPerCode + "), dequantization[" + 2 * l + "], dequantization[" + (2 * l + 1) + "]";
 
     /// <summary>For each network layer with weights, its index among the weight layers (the weight image's layer).</summary>
     private static Dictionary<int, int> WeightIndices(NetworkGraph graph)
