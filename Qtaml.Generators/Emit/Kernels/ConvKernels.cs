@@ -196,7 +196,7 @@ internal static class ConvKernels
             Plane plane = Plane.Of(c);
             int positions = plane.OutH * plane.OutW;
             w.Line("ref int starts = ref MemoryMarshal.GetReference(" + method + "_Starts);");
-            VectorWidth.DispatchToMethods(w, method, Escape.XmlDoc(c.Name) + ": the multiply-adds", KernelParameters(q, "starts"), (w, v) =>
+            VectorWidth.DispatchToMethods(w, k, method, Escape.XmlDoc(c.Name) + ": the multiply-adds", KernelParameters(q, "starts"), (w, v) =>
             {
                 // Chunks of at most four channel vectors, as equal as they can be (96 channels of Vector512: two of 3, not 4 + 2).
                 int vectors = groupSlots / v.Lanes, passes = (vectors + 3) / 4, chunk = (vectors + passes - 1) / passes, block = ColumnBlock(v, positions, chunk, 0);
@@ -343,7 +343,7 @@ internal static class ConvKernels
         {
             w.Line(KernelContext.LengthCheck(k.IsQuantized ? new[] { ("w", (long)c.Weights.Length * k.Plan.BytesPerCode), ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) } : new[] { ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) }));
             WritePrologue(w, k, step, c, s, q, taps, c.OutChannels, slots, "tap-major", "[tap][channel]");
-            VectorWidth.DispatchToMethods(w, method, Escape.XmlDoc(c.Name) + ": the multiply-adds", KernelParameters(q), (w, v) =>
+            VectorWidth.DispatchToMethods(w, k, method, Escape.XmlDoc(c.Name) + ": the multiply-adds", KernelParameters(q), (w, v) =>
             {
                 int vectors = slots / v.Lanes;
                 // Every tap is unrolled, so the block is bounded to keep the method within what the JIT optimizes fully.

@@ -248,43 +248,66 @@ internal static class DenseKernels
         {
             w.Line("nuint row" + r + " = (nuint)((r + " + r + ") * " + d.InputCount + "), resultRow" + r + " = (nuint)((r + " + r + ") * " + d.Outputs + ");");
         }
-        for (int start = 0; start < vectors; start += perGroup)
+        // Groups of whole output vectors loop (the kernel's size does not grow with the outputs); the rest, at most a
+        // group or two and any vector the row ends in the middle of, is written out.
+        int looped = d.Outputs / v.Lanes / perGroup;
+        int start = 0;
+        if (looped >= 2)
+        {
+            int step0 = perGroup * v.Lanes;
+            using (w.Block("for (nuint o = 0; o < " + looped * step0 + "; o += " + step0 + ")"))
+                WriteRowsGroup(w, d, step, q, v, padded, rows, "o", 0, perGroup, "outputs o to o + " + step0);
+            start = looped * perGroup;
+        }
+        for (; start < vectors; start += perGroup)
         {
             int count = Math.Min(perGroup, vectors - start);
-            using (w.Block("// outputs " + (start * v.Lanes) + " to " + Math.Min(d.Outputs, (start + count) * v.Lanes) + ": " + count + " vector(s) x " + rows + " row(s) in registers"))
-            {
-                for (int r = 0; r < rows; r++)
-                    w.Line(string.Join(" ", Enumerable.Range(0, count).Select(g => v.Floats + " acc" + r + "_" + g + " = default;")));
-                using (w.Block("for (nuint i = 0; i < " + d.InputCount + "; i++)"))
-                {
-                    for (int r = 0; r < rows; r++)
-                        w.Line(v.Floats + " broadcast" + r + " = " + v.Splat("Unsafe.Add(ref input, row" + r + " + i)") + ";");
-                    w.Line("nuint at = i * " + padded + " + " + (start * v.Lanes) + ";");
-                    for (int g = 0; g < count; g++)
-                    {
-                        w.Line("{ " + v.Floats + " weight = " + v.Load("weights", "at + " + (g * v.Lanes)) + ";");
-                        for (int r = 0; r < rows; r++)
-                            w.Line("  acc" + r + "_" + g + " = " + VectorWidth.MultiplyAdd("weight", "broadcast" + r, "acc" + r + "_" + g) + ";" + (r == rows - 1 ? " }" : ""));
-                    }
-                }
-                for (int g = 0; g < count; g++)
-                {
-                    int first = (start + g) * v.Lanes;
-                    for (int r = 0; r < rows; r++)
-                    {
-                        string sum = "acc" + r + "_" + g;
-                        string value = q is not null ? VectorWidth.MultiplyAdd(sum, v.Load("scales", first.ToString(CultureInfo.InvariantCulture)), v.Load("biases", first.ToString(CultureInfo.InvariantCulture))) : sum + " + " + v.Load("biases", first.ToString(CultureInfo.InvariantCulture));
-                        if (step.FusedRelu) value = v.Type + ".Max(" + value + ", " + v.Zero + ")";
-                        w.Line(first + v.Lanes <= d.Outputs
-                            ? v.Store(value, "result", "resultRow" + r + " + " + first)
-                            : v.Store(value, "MemoryMarshal.GetReference(sums)", (r * padded + first).ToString(CultureInfo.InvariantCulture)) + "   // the row ends mid-vector: through a buffer");
-                    }
-                }
-            }
+            WriteRowsGroup(w, d, step, q, v, padded, rows, "", start * v.Lanes, count, "outputs " + (start * v.Lanes) + " to " + Math.Min(d.Outputs, (start + count) * v.Lanes));
         }
         int whole = d.Outputs / v.Lanes * v.Lanes;
         if (whole < d.Outputs)
             for (int r = 0; r < rows; r++)
                 w.Line("for (int o = " + whole + "; o < " + d.Outputs + "; o++) y[(r + " + r + ") * " + d.Outputs + " + o] = sums[" + (r * padded) + " + o];");
+    }
+
+    /// <summary>
+    /// One group of <paramref name="count"/> output vectors for <paramref name="rows"/> rows, starting at output
+    /// <paramref name="origin"/> (a loop variable, or "") plus <paramref name="first0"/>: accumulators in registers
+    /// through the inputs, then scaled, biased and stored.
+    /// </summary>
+    private static void WriteRowsGroup(SourceWriter w, DenseLayer d, Step step, QuantizedLayer? q, VectorWidth v, int padded, int rows, string origin, int first0, int count, string title)
+    {
+        using (w.Block("// " + title + ": " + count + " vector(s) x " + rows + " row(s) in registers"))
+        {
+            for (int r = 0; r < rows; r++)
+                w.Line(string.Join(" ", Enumerable.Range(0, count).Select(g => v.Floats + " acc" + r + "_" + g + " = default;")));
+            using (w.Block("for (nuint i = 0; i < " + d.InputCount + "; i++)"))
+            {
+                for (int r = 0; r < rows; r++)
+                    w.Line(v.Floats + " broadcast" + r + " = " + v.Splat("Unsafe.Add(ref input, row" + r + " + i)") + ";");
+                w.Line("nuint at = i * " + padded + " + " + (origin.Length > 0 ? origin + (first0 != 0 ? " + " + first0 : "") : first0.ToString(CultureInfo.InvariantCulture)) + ";");
+                for (int g = 0; g < count; g++)
+                {
+                    w.Line("{ " + v.Floats + " weight = " + v.Load("weights", "at + " + (g * v.Lanes)) + ";");
+                    for (int r = 0; r < rows; r++)
+                        w.Line("  acc" + r + "_" + g + " = " + VectorWidth.MultiplyAdd("weight", "broadcast" + r, "acc" + r + "_" + g) + ";" + (r == rows - 1 ? " }" : ""));
+                }
+            }
+            for (int g = 0; g < count; g++)
+            {
+                int first = first0 + g * v.Lanes;
+                string channel = IndexExpression.Of(first, (origin, 1));
+                for (int r = 0; r < rows; r++)
+                {
+                    string sum = "acc" + r + "_" + g;
+                    string value = q is not null ? VectorWidth.MultiplyAdd(sum, v.Load("scales", channel), v.Load("biases", channel)) : sum + " + " + v.Load("biases", channel);
+                    if (step.FusedRelu) value = v.Type + ".Max(" + value + ", " + v.Zero + ")";
+                    // A looped group holds whole vectors of outputs only; a written-out one may end the row mid-vector.
+                    w.Line(origin.Length > 0 || first + v.Lanes <= d.Outputs
+                        ? v.Store(value, "result", "resultRow" + r + " + " + channel)
+                        : v.Store(value, "MemoryMarshal.GetReference(sums)", (r * padded + first).ToString(CultureInfo.InvariantCulture)) + "   // the row ends mid-vector: through a buffer");
+                }
+            }
+        }
     }
 }

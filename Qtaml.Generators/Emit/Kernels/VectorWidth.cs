@@ -65,24 +65,38 @@ internal sealed class VectorWidth
     /// unrolled kernel stays within the size the JIT fully optimizes (past about 20,000 IL instructions a method
     /// is compiled without optimization).
     /// </summary>
-    public static void DispatchToMethods(SourceWriter w, string method, string summary, (string Type, string Name)[] parameters, Action<SourceWriter, VectorWidth> body, bool wide = false)
+    public static void DispatchToMethods(SourceWriter w, KernelContext k, string method, string summary, (string Type, string Name)[] parameters, Action<SourceWriter, VectorWidth> body, bool wide = false)
     {
         string arguments = string.Join(", ", parameters.Select(p => (p.Type.StartsWith("ref ", StringComparison.Ordinal) ? "ref " : "") + p.Name));
+        string signature = string.Join(", ", parameters.Select(p => p.Type + " " + p.Name));
         var widths = wide ? new[] { V512, V256, V128 } : new[] { V256, V128 };
+        // Each width's body is rendered first: a layer of a shape met before calls that layer's method (its data comes
+        // in through the parameters), so the code grows with the distinct shapes, not the layers.
+        var names = new string[widths.Length];
         for (int i = 0; i < widths.Length; i++)
         {
-            string call = method + "_V" + widths[i].Lanes * 32 + "(" + arguments + ");";
-            if (i == widths.Length - 1) w.Line(i == 0 ? call : "else " + call);
-            else w.Line((i == 0 ? "if" : "else if") + " (" + widths[i].Type + ".IsHardwareAccelerated) " + call);
-        }
-        string signature = string.Join(", ", parameters.Select(p => p.Type + " " + p.Name));
-        foreach (VectorWidth v in widths)
+            VectorWidth v = widths[i];
+            var scratch = new SourceWriter(w.Indent);
+            body(scratch, v);
+            string text = scratch.ToString();
+            names[i] = k.ShareBody(signature + "\n" + text, method + "_V" + v.Lanes * 32, out bool first);
+            if (!first) continue;
+            string name = names[i];
             w.Defer(member =>
             {
                 member.Line("/// <summary>" + summary + " with " + v.Type + ".</summary>");
-                using (member.Block("private static void " + method + "_V" + v.Lanes * 32 + "(" + signature + ")"))
-                    body(member, v);
+                member.Open("private static void " + name + "(" + signature + ")");
+                member.Raw(text);
+                member.Close();
                 member.Line();
             });
+        }
+        if (names[0] != method + "_V" + widths[0].Lanes * 32) w.Line("// the multiply-adds of " + names[0].Substring(0, names[0].LastIndexOf('_')) + ", a layer of the same shape");
+        for (int i = 0; i < widths.Length; i++)
+        {
+            string call = names[i] + "(" + arguments + ");";
+            if (i == widths.Length - 1) w.Line(i == 0 ? call : "else " + call);
+            else w.Line((i == 0 ? "if" : "else if") + " (" + widths[i].Type + ".IsHardwareAccelerated) " + call);
+        }
     }
 }
