@@ -263,11 +263,17 @@ public class DiagnosticTests
     [Fact]
     public void QTAML012_model_too_large_to_bake_gives_the_limit()
     {
-        byte[] model = new OnnxModelBuilder(new long[] { 1, 2001 }, 1).Gemm(2001, 2000, 0.01).Build(new long[] { 1, 2000 });
+        // 17 Gemm layers that all use one 2000 x 2000 initializer: a 16 MB file whose layers hold 68,000,000 weights,
+        // past the 64,000,000 a class bakes.
+        var builder = new OnnxModelBuilder(new long[] { 1, 2000 }, 1);
+        float[] w = Enumerable.Range(0, 2000 * 2000).Select(i => (i % 7 - 3) * 0.001f).ToArray();
+        string weight = builder.Initializer("w", new long[] { 2000, 2000 }, w), bias = builder.Initializer("b", new long[] { 2000 }, new float[2000]);
+        for (int layer = 0; layer < 17; layer++) builder.Node("Gemm", new[] { weight, bias }, OnnxModelBuilder.Int("transB", 1));
+        byte[] model = builder.Build(new long[] { 1, 2000 });
         (Diagnostic d, string source) = Single(TestModels.Consumer(Path), model, "QTAML012");
         AssertAt(d, source, "\"" + Path + "\"", DiagnosticSeverity.Error);
-        Assert.Contains("4002000 weights", d.GetMessage());
-        Assert.Contains("at most 4000000", d.GetMessage());
+        Assert.Contains("68000000 weights", d.GetMessage());
+        Assert.Contains("at most 64000000", d.GetMessage());
     }
 
     [Fact]

@@ -11,6 +11,8 @@ namespace Qtaml.Generators.Lowering;
 /// <item><see cref="AssignLayouts"/>: channels-last runs through convolutions, pools and residual adds; conversions back to planes where a reader needs them.</item>
 /// <item><see cref="PlanMemory"/>: every value a slice of one arena, reused once nothing reads it.</item>
 /// </list>
+/// Then <see cref="ProgramVerifier"/> checks the result (reads after writes, one write per value, arena bounds and
+/// liveness) on every build: it is linear in the steps, and a violation must stop the build, not ship.
 /// </summary>
 internal static class ProgramCompiler
 {
@@ -20,6 +22,8 @@ internal static class ProgramCompiler
         program = FuseActivations.Run(graph, program);
         program = ChooseKernels.Run(graph, program);
         program = AssignLayouts.Run(graph, program);
-        return PlanMemory.Run(graph, program);
+        program = PlanMemory.Run(graph, program);
+        ProgramVerifier.Verify(program);
+        return program;
     }
 }

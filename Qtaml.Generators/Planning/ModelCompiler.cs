@@ -23,7 +23,7 @@ namespace Qtaml.Generators.Planning;
 /// </summary>
 internal static class ModelCompiler
 {
-    /// <summary>The most weights one class bakes (about 12 MB of generated source at 8 bits).</summary>
+    /// <summary>The most weights one class bakes: 64M, about 85 MB of generated source at 8 bits and 340 MB as floats (docs/benchmarks.md measures 25.5M).</summary>
     public const long MaxWeights = 64_000_000;
 
     /// <summary>How far above the budget TAC needs for the target a budget may be before it is reported as wasted, in bits per weight.</summary>

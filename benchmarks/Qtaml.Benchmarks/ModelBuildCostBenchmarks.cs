@@ -7,8 +7,6 @@ using BenchmarkDotNet.Engines;
 using BenchmarkDotNet.Jobs;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
-using Qtaml.Generators.Onnx.Schema;
-using Qtaml.Tools;
 using Generator = gen::Qtaml.Generators.TunnelingCompensatedGenerator;
 
 namespace Qtaml.Benchmarks;
@@ -49,7 +47,7 @@ public class ModelBuildCostBenchmarks
         {
             "ppocr-v4-rec" => (File.ReadAllBytes(Path.Combine(Environment.GetEnvironmentVariable("QTAML_THIRD_PARTY")!, "ppocr-v4-rec.onnx")), "x=1,3,48,320"),
             "resnet50" => (File.ReadAllBytes(Path.Combine(Environment.GetEnvironmentVariable("QTAML_ONNX_LIGHT")!, "resnet50.onnx")), ""),
-            _ => (MillionParameterModel(), ""),
+            _ => (BuildCostBenchmarks.MillionParameterModel(), ""),
         };
         _weights = InProcessBuild.WeightFile("Models/model.onnx", bytes);
         string arguments = (pins.Length > 0 ? ", InputShape = \"" + pins + "\"" : "") + (Build == "float" ? ", Quantize = false" : ", Node = \"2nm\", EccBudget = 1.0");
@@ -79,20 +77,6 @@ public class ModelBuildCostBenchmarks
     [GlobalCleanup]
     public void Cleanup() =>
         Console.WriteLine($"// {Model}, {Build}: peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024)} MiB" + (s_sourceLength > 0 ? $", generated C# {s_sourceLength / 1024:N0} KiB" : ""));
-
-    private static byte[] MillionParameterModel()
-    {
-        var random = new Random(1);
-        float[] w = Enumerable.Range(0, 1000 * 1000).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
-        var graph = new GraphProto { Name = "big" };
-        graph.Input.Add(OnnxProto.Value("input", new long?[] { 1, 1000 }));
-        graph.Output.Add(OnnxProto.Value("output", new long?[] { 1, 1000 }));
-        var node = new NodeProto { OpType = "Gemm", Name = "fc" };
-        node.Input.Add(new[] { "input", OnnxProto.Tensor(graph, "w", new long[] { 1000, 1000 }, w), OnnxProto.Tensor(graph, "b", new long[] { 1000 }, new float[1000]) });
-        node.Output.Add("output");
-        graph.Node.Add(node);
-        return OnnxProto.Model(graph, "qtaml-benchmarks");
-    }
 
     /// <summary>Cold builds of up to minutes each: no warm-up, two measured builds per case.</summary>
     private sealed class Config : ManualConfig
