@@ -1,0 +1,114 @@
+extern alias gen;
+using Qtaml.Generators.Tests.Generator;
+using Qtaml.Generators.Tests.Support;
+using AssignLayouts = gen::Qtaml.Generators.Lowering.AssignLayouts;
+using Buffer = gen::Qtaml.Generators.Lowering.Buffer;
+using ChooseKernels = gen::Qtaml.Generators.Lowering.ChooseKernels;
+using FuseActivations = gen::Qtaml.Generators.Lowering.FuseActivations;
+using Kernel = gen::Qtaml.Generators.Lowering.Kernel;
+using KernelProgram = gen::Qtaml.Generators.Lowering.KernelProgram;
+using Layout = gen::Qtaml.Generators.Lowering.Layout;
+using Lower = gen::Qtaml.Generators.Lowering.Lower;
+using NetworkGraph = gen::Qtaml.Generators.Network.NetworkGraph;
+using OnnxReader = gen::Qtaml.Generators.Onnx.OnnxReader;
+using PlanMemory = gen::Qtaml.Generators.Lowering.PlanMemory;
+using ProgramVerifier = gen::Qtaml.Generators.Lowering.ProgramVerifier;
+using ReshapeLayer = gen::Qtaml.Generators.Network.ReshapeLayer;
+using ReluLayer = gen::Qtaml.Generators.Network.ReluLayer;
+
+namespace Qtaml.Generators.Tests.Lowering;
+
+/// <summary>
+/// Each pass of the lowering on its own, run in the compiler's order on small networks whose right answer is known:
+/// what it changes, and what it must leave alone.
+/// </summary>
+public class LoweringPassTests
+{
+    private static NetworkGraph Read(OnnxModelBuilder builder, params long[] output) => OnnxReader.Read("model.onnx", builder.Build(output));
+
+    /// <summary>The sample-shaped CNN: Conv, Relu, MaxPool, Conv, Relu, AveragePool, Flatten, Gemm, Softmax.</summary>
+    private static NetworkGraph Cnn() => Read(TestModels.Cnn(), 1, 10);
+
+    [Fact]
+    public void Lower_makes_one_step_per_layer_and_a_reshape_an_alias_of_what_it_reads()
+    {
+        NetworkGraph graph = Cnn();
+        KernelProgram program = Lower.Network(graph);
+        int reshapes = graph.Layers.Count(l => l is ReshapeLayer);
+        Assert.Equal(1, reshapes);
+        Assert.Equal(graph.Layers.Length - reshapes, program.Steps.Count);
+        int flatten = Array.FindIndex(graph.Layers, l => l is ReshapeLayer);
+        // Value i + 1 is layer i's output: the flattened value shares the storage of the pool's output.
+        Assert.Equal(graph.Layers[flatten].Inputs[0], program.Alias[flatten + 1]);
+        Assert.All(program.Steps, s => Assert.Equal(Kernel.Default, s.Kernel));
+        Assert.All(program.Values, v => Assert.Equal(Layout.Planes, v.Layout));
+    }
+
+    [Fact]
+    public void FuseActivations_folds_a_relu_into_the_convolution_it_follows_but_not_one_whose_input_is_read_twice()
+    {
+        NetworkGraph cnn = Cnn();
+        KernelProgram lowered = Lower.Network(cnn);
+        KernelProgram fused = FuseActivations.Run(cnn, lowered);
+        Assert.Equal(lowered.Steps.Count - 2, fused.Steps.Count);   // both ReLUs follow a Conv
+        Assert.DoesNotContain(fused.Steps, s => cnn.Layers[s.Layer] is ReluLayer);
+        Assert.Equal(2, fused.Steps.Count(s => s.FusedRelu));
+
+        // A residual block: the Gemm's output feeds the ReLU and the Add, so the ReLU stays a step.
+        var residual = new OnnxModelBuilder(new long[] { 1, 8 }, 4).Gemm(8, 8);
+        string before = residual.Current;
+        NetworkGraph graph = Read(residual.Relu().AddValue(before).Gemm(8, 4), 1, 4);
+        KernelProgram program = FuseActivations.Run(graph, Lower.Network(graph));
+        Assert.Contains(program.Steps, s => graph.Layers[s.Layer] is ReluLayer);
+        Assert.DoesNotContain(program.Steps, s => s.FusedRelu && graph.Layers[s.Layer].Operator == "Gemm" && s.Layer == 0);
+    }
+
+    [Fact]
+    public void ChooseKernels_picks_the_kernel_from_each_layers_shape()
+    {
+        NetworkGraph graph = Read(new OnnxModelBuilder(new long[] { 1, 8, 6, 6 }, 5)
+            .Conv(8, 16, 3, pad: 1)
+            .ConvNd(16, 16, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, group: 16)
+            .ConvNd(16, 6, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, group: 2)
+            .Flatten().Gemm(6 * 36, 5), 1, 5);
+        KernelProgram program = ChooseKernels.Run(graph, Lower.Network(graph));
+        Kernel[] kernels = program.Steps.Select(s => s.Kernel).ToArray();
+        // A plain 3x3 convolution: the table; one channel per group: depthwise; 2 groups of 3 channels (not whole
+        // vectors of 8): direct loops; a one-row dense layer: dot products over its rows.
+        Assert.Equal(new[] { Kernel.ConvTable, Kernel.ConvDepthwise, Kernel.ConvDirect, Kernel.DenseRow }, kernels);
+    }
+
+    [Fact]
+    public void AssignLayouts_keeps_convolutions_and_pools_channels_last_and_converts_once_before_the_dense_layer()
+    {
+        NetworkGraph graph = Cnn();
+        KernelProgram program = AssignLayouts.Run(graph, ChooseKernels.Run(graph, FuseActivations.Run(graph, Lower.Network(graph))));
+        var conversions = program.Steps.Where(s => s.Kernel == Kernel.ToPlanes).ToList();
+        Assert.Single(conversions);
+        var steps = program.Steps.ToList();
+        int gemm = steps.FindIndex(s => s.Layer >= 0 && graph.Layers[s.Layer].Operator == "Gemm");
+        Assert.Equal(steps.IndexOf(conversions[0]) + 1, gemm);
+        foreach (var step in program.Steps.Where(s => s.Layer >= 0 && graph.Layers[s.Layer].Operator is "Conv" or "MaxPool" or "AveragePool"))
+        {
+            var value = program.Values[program.Root(step.Output)];
+            Assert.Equal(Layout.ChannelsLast, value.Layout);
+            Assert.Equal(0, value.ChannelSlots % AssignLayouts.SlotMultiple);
+            Assert.True(value.ChannelSlots >= value.Channels);
+        }
+        Assert.All(program.OutputValues, v => Assert.Equal(Layout.Planes, program.Values[program.Root(v)].Layout));
+    }
+
+    [Fact]
+    public void PlanMemory_runs_a_chain_in_two_ping_pong_slices_and_writes_the_output_into_the_callers_span()
+    {
+        var builder = new OnnxModelBuilder(new long[] { 1, 8 }, 6);
+        for (int i = 0; i < 6; i++) builder.Gemm(8, 8).Node("Sigmoid", Array.Empty<string>());
+        NetworkGraph graph = Read(builder, 1, 8);
+        KernelProgram before = AssignLayouts.Run(graph, ChooseKernels.Run(graph, FuseActivations.Run(graph, Lower.Network(graph))));
+        KernelProgram program = PlanMemory.Run(graph, before);
+        Assert.Equal(16, program.ArenaFloats);   // 11 intermediate values of 8 floats, two alive at a time
+        Assert.Equal(Buffer.Output, program.Placements[program.Root(program.OutputValue)].Buffer);
+        Assert.Equal(Buffer.Input, program.Placements[program.InputValues[0]].Buffer);
+        ProgramVerifier.Verify(program);
+    }
+}
