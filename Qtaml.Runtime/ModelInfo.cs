@@ -14,7 +14,7 @@ public sealed class ModelInfo
     /// <summary>Used by generated code.</summary>
     public ModelInfo(string modelPath, string node, int bits, double p10, double p01, double eccBudget,
         double predictedDistortion, double noiseFloor, double rho, double minimumTacBudget, double uniformMspBudget, LayerInfo[] layers,
-        string allocator = "Tac", string operatingPoint = "static", double windowEndP10 = double.NaN, double windowEndP01 = double.NaN,
+        Tac.Allocator allocator = Tac.Allocator.Tac, Physics.CompensationPoint operatingPoint = Physics.CompensationPoint.Static, double windowEndP10 = double.NaN, double windowEndP01 = double.NaN,
         Moments.CodeEncoding encoding = Moments.CodeEncoding.TwosComplement, AgreementForecast? forecast = null)
     {
         Forecast = forecast;
@@ -48,16 +48,16 @@ public sealed class ModelInfo
     public int Bits { get; }
 
     /// <summary>
-    /// What the stored codes are compensated for: "window average" (a node's read-out averaged over its retention
-    /// window), "end of window", or "static" (an explicit flip probability, no window).
+    /// What the stored codes are compensated for: a node's read-out averaged over its retention window, the window's
+    /// end, or a static flip probability (no window). <see cref="Physics.CompensationPoints.Describe"/> words it.
     /// </summary>
-    public string OperatingPoint { get; }
+    public Physics.CompensationPoint OperatingPoint { get; }
 
     /// <summary>How the stored codes are laid out in their bits.</summary>
     public Moments.CodeEncoding Encoding { get; }
 
     /// <summary>Whether the flips grow through a retention window (a node build), rather than being a static probability.</summary>
-    public bool HasWindow => OperatingPoint != "static";
+    public bool HasWindow => Physics.CompensationPoints.HasWindow(OperatingPoint);
 
     /// <summary>p10 at the end of the retention window, the most flips a read meets (for a static build, <see cref="P10"/>).</summary>
     public double WindowEndP10 { get; }
@@ -71,8 +71,8 @@ public sealed class ModelInfo
     /// <summary>Probability that a stored 0 reads as 1, at the operating point the codes are compensated for.</summary>
     public double P01 { get; }
 
-    /// <summary>The rule that made the protection plan: Tac, UniformMsp, MagnitudeBased or None.</summary>
-    public string Allocator { get; }
+    /// <summary>The rule that made the protection plan (<see cref="Tac.Allocator.None"/> for an unquantized build).</summary>
+    public Tac.Allocator Allocator { get; }
 
     /// <summary>The ECC budget the plan was made for, in protected bits per weight.</summary>
     public double EccBudget { get; }
@@ -113,7 +113,7 @@ public sealed class ModelInfo
             return text.Append(ModelPath).Append(": unquantized reference build (float weights, no fault model), ").Append(_layers.Length).Append(" weight layers").ToString();
         text.Append(ModelPath).Append(" at ").Append(Node).Append(": ").Append(Bits).Append("-bit ")
             .Append(Encoding == Moments.CodeEncoding.SignMagnitude ? "sign-magnitude" : "two's complement").Append(" codes, ")
-            .Append(Enum.TryParse(Allocator, out Tac.Allocator named) ? Plans.AllocatorNames.Of(named) : Allocator).Append(" at ").Append(F(EccBudget)).Append(" protected bits/weight").AppendLine();
+            .Append(Plans.AllocatorNames.Of(Allocator)).Append(" at ").Append(F(EccBudget)).Append(" protected bits/weight").AppendLine();
         // What the build did first: the planes it protects and, with calibration, the decisions it keeps.
         int protectedPlanes = _protection.Sum(), allPlanes = _layers.Length * Bits;
         text.Append("  ECC protects ").Append(protectedPlanes).Append(" of ").Append(allPlanes).Append(" bit-planes, the top ones of ")
@@ -124,7 +124,7 @@ public sealed class ModelInfo
             text.Append("  no calibration inputs, so no forecast of the decisions kept: give Calibration = \"inputs.npy\" for one").AppendLine();
         if (HasWindow)
             text.Append("  flips: p10 = ").Append(F(WindowEndP10)).Append(", p01 = ").Append(F(WindowEndP01)).Append(" at the end of the retention window, none just after a refresh; ")
-                .Append("codes compensated for the ").Append(OperatingPoint).Append(" (p10 = ").Append(F(P10)).Append(", p01 = ").Append(F(P01)).Append(')').AppendLine();
+                .Append("codes compensated for the ").Append(Physics.CompensationPoints.Describe(OperatingPoint)).Append(" (p10 = ").Append(F(P10)).Append(", p01 = ").Append(F(P01)).Append(')').AppendLine();
         else
             text.Append("  flips: p10 = ").Append(F(P10)).Append(", p01 = ").Append(F(P01)).Append(", static").AppendLine();
         int width = Math.Max(5, _layers.Select(l => l.Name.Length).DefaultIfEmpty(0).Max());

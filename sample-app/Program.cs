@@ -82,7 +82,7 @@ Qtaml.Faults.CampaignResult AtMoment(double fraction)
 }
 Qtaml.Faults.CampaignResult start = AtMoment(0), middle = AtMoment(0.5), shipped = AtMoment(1);
 // Written to a file or a CI log, tables keep a fixed width of 160 columns instead of wrapping at 80.
-AnsiConsole.MarkupLine($"[bold]Digits[/]: the CNN compiled for {Digits.Info.Node} (p10 = {Digits.Info.WindowEndP10:G3} at the end of its 64 ms window; compensated for the {Digits.Info.OperatingPoint}, "
+AnsiConsole.MarkupLine($"[bold]Digits[/]: the CNN compiled for {Digits.Info.Node} (p10 = {Digits.Info.WindowEndP10:G3} at the end of its 64 ms window; compensated for the {Qtaml.Physics.CompensationPoints.Describe(Digits.Info.OperatingPoint)}, "
     + $"p10 = {Digits.Info.P10:G3}), {Digits.Info.Bits}-bit, TAC at {Digits.Info.EccBudget} bits/weight, "
     + $"protected planes per layer [[{string.Join(", ", Digits.Info.Protection)}]]; calibrated: {Digits.Info.Forecast!.PredictedAgreement:P1} of decisions predicted to survive the window's end");
 AnsiConsole.MarkupLine($"  accuracy on the {test.Count} test digits: plain 8-bit codes [green]{plainAccuracy:P2}[/]; baked, read just after a refresh [green]{start.Mean:P2}[/], "

@@ -29,8 +29,8 @@ internal static class WindowStudy
             ModelInfo info = model.Info;
             double plain = Campaign.PlainAccuracy(model, inputs, labels);
             var endOfWindow = new FlipProbabilities(info.WindowEndP10, info.WindowEndP01);
-            ProtectionPlan shippedPlan = model.Quantized.Design(Enum.Parse<Allocator>(info.Allocator), info.EccBudget, new FlipProbabilities(info.P10, info.P01));
-            ProtectionPlan endPlan = model.Quantized.Design(Enum.Parse<Allocator>(info.Allocator), info.EccBudget, endOfWindow);
+            ProtectionPlan shippedPlan = model.Quantized.Design(info.Allocator, info.EccBudget, new FlipProbabilities(info.P10, info.P01));
+            ProtectionPlan endPlan = model.Quantized.Design(info.Allocator, info.EccBudget, endOfWindow);
             string budget = info.EccBudget.ToString("0.###") + " bits/weight";
             Row(table, name, $"shipped: window average, {info.Encoding}, recommended {budget}", model, model.Quantized.CreateImage(shippedPlan, new FlipProbabilities(info.P10, info.P01)), shippedPlan, plain, inputs, labels, trials, seed);
             Row(table, name, $"compensated for the window's end instead, {budget}", model, model.Quantized.CreateImage(endPlan, endOfWindow), endPlan, plain, inputs, labels, trials, seed);

@@ -55,7 +55,7 @@ public class BakedDataTests
         var info = (ModelInfo)harness.GetProperty("Info")!.GetValue(null)!;
         var quantized = (Qtaml.Plans.QuantizedModel)assembly.GetType("Models.Model")!.GetProperty("Quantized")!.GetValue(null)!;
         // The class's own plan, laid out by the runtime from the intended codes: the bytes the class runs, bit for bit.
-        WeightImage own = quantized.CreateImage(Enum.Parse<Qtaml.Tac.Allocator>(info.Allocator), info.EccBudget, new Qtaml.Physics.FlipProbabilities(info.P10, info.P01));
+        WeightImage own = quantized.CreateImage(info.Allocator, info.EccBudget, new Qtaml.Physics.FlipProbabilities(info.P10, info.P01));
         Assert.True(stored.Bytes.SequenceEqual(own.Bytes), "the stored image is not the build's plan");
         // The translation is not the identity: at 2 nm with protected planes mean correction changes codes.
         int changed = Enumerable.Range(0, quantized.Layers.Count).Sum(l => quantized.IntendedCodes(l).Where((code, i) => code != stored.GetCode(l, i)).Count());

@@ -144,10 +144,10 @@ public class GeneratorBehaviourTests
         var end = GeneratorHarness.Run(TestModels.Consumer(Path, ", Node = \"2nm\", OperatingPoint = global::Qtaml.Physics.OperatingPoint.EndOfWindow"), files);
         var info = (ModelInfo)GeneratorHarness.CompileAndLoad(average.Output).GetType("Models.Harness")!.GetProperty("Info")!.GetValue(null)!;
         var endInfo = (ModelInfo)GeneratorHarness.CompileAndLoad(end.Output).GetType("Models.Harness")!.GetProperty("Info")!.GetValue(null)!;
-        Assert.Equal("window average", info.OperatingPoint);
+        Assert.Equal(Qtaml.Physics.CompensationPoint.WindowAverage, info.OperatingPoint);
         Assert.Equal(1 - 0.1 / -Math.Log(0.9), info.P10, 1e-12);
         Assert.Equal(0.1, info.WindowEndP10, 1e-12);
-        Assert.Equal("end of window", endInfo.OperatingPoint);
+        Assert.Equal(Qtaml.Physics.CompensationPoint.EndOfWindow, endInfo.OperatingPoint);
         Assert.Equal(0.1, endInfo.P10, 1e-12);
         Assert.Contains("Compensated for the end of the window: p10 = 0.1, p01 = 0.", end.Source, StringComparison.Ordinal);
 

@@ -31,7 +31,7 @@ public class RuntimePlanTests
     private static FlipProbabilities Compensated(ModelInfo info) => new(info.P10, info.P01);
 
     private static WeightImage BuildsOwnPlan(CompiledVariant model) =>
-        model.Quantized.CreateImage(Enum.Parse<Allocator>(model.Info.Allocator), model.Info.EccBudget, Compensated(model.Info));
+        model.Quantized.CreateImage(model.Info.Allocator, model.Info.EccBudget, Compensated(model.Info));
 
     private static void AssertSameImage(WeightImage expected, WeightImage actual)
     {

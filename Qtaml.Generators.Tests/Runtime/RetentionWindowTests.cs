@@ -89,7 +89,7 @@ public class RetentionWindowTests
     [Fact]
     public void A_compiled_models_fault_model_follows_its_window_or_its_static_probability()
     {
-        var node = new ModelInfo("m.onnx", "2nm", 8, 0.0509, 0, 1, 0, 0, 1, 0, 0, Array.Empty<LayerInfo>(), "Tac", "window average", 0.1, 0);
+        var node = new ModelInfo("m.onnx", "2nm", 8, 0.0509, 0, 1, 0, 0, 1, 0, 0, Array.Empty<LayerInfo>(), Qtaml.Tac.Allocator.Tac, Qtaml.Physics.CompensationPoint.WindowAverage, 0.1, 0);
         Assert.Equal(0.0, TunnelingFaultModel.ForModel(node, 0).Flips.P10);
         Assert.Equal(0.1, TunnelingFaultModel.ForModel(node).Flips.P10, 1e-15);
         Assert.Equal(1 - Math.Sqrt(0.9), TunnelingFaultModel.ForModel(node, 0.5).Flips.P10, 1e-15);

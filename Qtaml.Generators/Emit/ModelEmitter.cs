@@ -8,6 +8,7 @@ using Qtaml.Generators.Lowering;
 using Qtaml.Generators.Model;
 using Qtaml.Generators.Network;
 using Qtaml.Generators.Planning;
+using Qtaml.Physics;
 
 namespace Qtaml.Generators.Emit;
 
@@ -127,7 +128,7 @@ internal static class ModelEmitter
         foreach (QuantizedLayer q in plan.Layers)
             w.Line("        new global::Qtaml.LayerInfo(" + Escape.StringLiteral(q.Layer.Name) + ", " + Escape.StringLiteral(q.Layer.Operator) + ", " + q.Layer.Weights.Length + ", " + q.ProtectedPlanes + ", " + Literals.Double(q.Sensitivity) + "),");
         w.Line("    },");
-        w.Line("    " + Escape.StringLiteral(plan.Protection?.Allocator.ToString() ?? "None") + ", " + Escape.StringLiteral(plan.OperatingPoint.InfoText()) + ", "
+        w.Line("    global::Qtaml.Tac.Allocator." + (plan.Protection?.Allocator ?? Qtaml.Tac.Allocator.None) + ", global::Qtaml.Physics.CompensationPoint." + plan.OperatingPoint + ", "
             + Literals.Double(plan.WindowEnd.P10) + ", " + Literals.Double(plan.WindowEnd.P01) + ", global::Qtaml.Moments.CodeEncoding." + plan.Encoding + (plan.Forecast is null ? ");" : ","));
         if (plan.Forecast is { } f)
             w.Line("    new global::Qtaml.AgreementForecast(" + f.Samples + ", " + Literals.Double(f.Target) + ", " + Literals.Double(f.Agreement) + ", " + Literals.Double(f.Ceiling) + ", "

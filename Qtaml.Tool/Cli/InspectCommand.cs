@@ -36,7 +36,7 @@ internal static class InspectCommand
         QuantizedModel model = built.Shipped.Quantized;
 
         console.MarkupLineInterpolated($"[bold]{request.ModelFile}[/] for {request.Faults.Describe()}: {info.Bits}-bit {Encoding(info)}, {model.WeightCount:N0} weights in {info.Layers.Count} layers");
-        console.MarkupLineInterpolated($"  flips p10 = {G(info.WindowEndP10)}, p01 = {G(info.WindowEndP01)}{(info.HasWindow ? $" at the end of the retention window; codes compensated for the {info.OperatingPoint} (p10 = {G(info.P10)})" : ", static")}");
+        console.MarkupLineInterpolated($"  flips p10 = {G(info.WindowEndP10)}, p01 = {G(info.WindowEndP01)}{(info.HasWindow ? $" at the end of the retention window; codes compensated for the {info.OperatingPoint.Describe()} (p10 = {G(info.P10)})" : ", static")}");
         var layers = new Table().AddColumns("layer", "operator", "weights", "sensitivity G", $"protected at {G(budget)} (TAC)");
         foreach (LayerInfo layer in info.Layers)
             layers.AddRow(Markup.Escape(layer.Name), Markup.Escape(layer.Operator), layer.WeightCount.ToString("N0", CultureInfo.InvariantCulture), G(layer.Sensitivity), layer.ProtectedPlanes + " of " + info.Bits);
