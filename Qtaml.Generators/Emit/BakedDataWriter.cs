@@ -12,6 +12,7 @@ internal static class BakedDataWriter
     public static void Write(SourceWriter w, ConstantData data, BakedImages? images)
     {
         string length = I(data.Length);
+        bool translates = images is { IsDerived: true, Translations.Count: > 0 };
         w.Line();
         w.Line("/// <summary>");
         w.Line("/// The model's constants, " + length + " bytes" + Contents(images) + ".");
@@ -21,12 +22,11 @@ internal static class BakedDataWriter
         using (w.Block("private static class " + ConstantData.ClassName))
         {
             w.Line("/// <summary>The decoded constants" + (images is null ? "" : ", the stored codes first") + ".</summary>");
-            w.Line("public static readonly byte[] Bytes = Decode(" + (images is { IsDerived: true, Translations.Count: > 0 } ? "stored: true" : "") + ");");
+            w.Line("public static readonly byte[] Bytes = Decode(" + (translates ? "stored: true" : "") + ");");
             w.Line();
             w.Line("/// <summary>The <paramref name=\"count\"/> floats at byte <paramref name=\"offset\"/>, little-endian as every target of this code is.</summary>");
             w.Line("public static ReadOnlySpan<float> Floats(int offset, int count) => MemoryMarshal.Cast<byte, float>(new ReadOnlySpan<byte>(Bytes, offset, 4 * count));");
             w.Line();
-            bool translates = images is { IsDerived: true, Translations.Count: > 0 };
             w.Line(translates
                 ? "/// <summary>Decodes the constants; <paramref name=\"stored\"/>: with each layer's intended codes read through its table to the codes this build stores.</summary>"
                 : "/// <summary>Decodes the constants.</summary>");

@@ -12,7 +12,7 @@ namespace Qtaml.Generators.Emit;
 /// </summary>
 /// <remarks>
 /// Kernels name their constants through <see cref="FloatSpan"/>: a short array stays an inline literal a reader can
-/// see, a longer one becomes a slice of the blob. The weight image goes first (<see cref="AddImage"/>), so its
+/// see, a longer one becomes a slice of the blob. The weight image goes first (<see cref="BakedImages.Add"/>), so its
 /// offsets are the image's own.
 /// </remarks>
 internal sealed class ConstantData

@@ -72,7 +72,8 @@ internal static class ProgramPrinter
         arguments.AddRange(program.InputValues.Select((_, port) => InputName(port)));
         arguments.AddRange(program.OutputValues.Select((_, port) => OutputName(port)));
         var parts = new List<List<Step>>();
-        for (int i = 0; i < program.Steps.Count; i += StepsPerPart) parts.Add(program.Steps.Skip(i).Take(StepsPerPart).ToList());
+        var all = program.Steps.ToList();
+        for (int i = 0; i < all.Count; i += StepsPerPart) parts.Add(all.GetRange(i, System.Math.Min(StepsPerPart, all.Count - i)));
         bool split = parts.Count > 1;
         w.Line("/// <summary>");
         w.Line("/// The network as " + program.Steps.Count + " kernel steps" + (program.ArenaFloats > 0 ? " over one arena of " + program.ArenaFloats + " floats: each value has a fixed slice, reused once nothing reads it" : "")
@@ -229,7 +230,7 @@ internal static class ProgramPrinter
     /// <summary>Renders the kernel of every quantized one-row dense layer, so equal kernels are written once (see <see cref="SharedKernels"/>).</summary>
     private static SharedKernels ShareDenseKernels(KernelContext k, NetworkGraph graph, int indent)
     {
-        var shared = new SharedKernels();
+        SharedKernels shared = k.Kernels;
         if (!k.IsQuantized) return shared;
         foreach (Step step in k.Program.Steps)
         {

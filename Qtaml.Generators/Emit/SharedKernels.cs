@@ -6,10 +6,12 @@ using Qtaml.Generators.Planning;
 namespace Qtaml.Generators.Emit;
 
 /// <summary>
-/// Quantized dense layers whose kernels are the same text share one method: the kernel takes the layer's codes,
+/// Kernels that are the same text share one method. Quantized dense layers: the kernel takes the layer's codes,
 /// dequantization, channel scales and biases as parameters, so its body depends only on the layer's shape and fused
-/// ReLU. A network of thousands of equal layers then compiles one kernel, not thousands (the compiler's
-/// time grows with the methods it binds), and each layer keeps only its data.
+/// ReLU. Convolutions' per-width bodies (<see cref="Kernels.VectorWidth.DispatchToMethods"/>) take their data as
+/// references, so the first layer of a shape writes them and the others call them. A network of thousands of equal
+/// layers then compiles one kernel, not thousands (the compiler's time grows with the methods it binds), and each
+/// layer keeps only its data.
 /// </summary>
 internal sealed class SharedKernels
 {
@@ -22,20 +24,24 @@ internal sealed class SharedKernels
     private readonly Dictionary<string, string> _nameOfText = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _users = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The method that holds <paramref name="text"/>: <paramref name="name"/> if no kernel had it before
+    /// (<paramref name="first"/> true: the caller writes it), else the method of the first kernel that had it.
+    /// </summary>
+    public string Share(string text, string name, out bool first)
+    {
+        first = !_nameOfText.TryGetValue(text, out string? known);
+        if (first) _nameOfText.Add(text, name);
+        return known ?? name;
+    }
+
     /// <summary>Records a layer's rendered kernel; the first layer with a text names and writes it.</summary>
     public void Add(Layer layer, string method, string text)
     {
         _textOf[layer] = text;
-        if (_nameOfText.TryGetValue(text, out string? name))
-        {
-            _kernelName[layer] = name;
-            _users[text]++;
-            return;
-        }
-        _nameOfText.Add(text, method);
-        _users.Add(text, 1);
-        _text[layer] = text;
-        _kernelName[layer] = method;
+        _kernelName[layer] = Share(text, method, out bool first);
+        _users[text] = first ? 1 : _users[text] + 1;
+        if (first) _text[layer] = text;
     }
 
     /// <summary>Whether this layer's kernel is written with it (it is the first of its text).</summary>

@@ -21,7 +21,6 @@ internal static class ProgramVerifier
             throw Broken($"{values} values but {program.Alias.Count} aliases and {program.Placements.Count} placements");
 
         var definedAt = Enumerable.Repeat(-1, values).ToArray();
-        foreach (int input in program.InputValues) definedAt[input] = -1;
         var isInput = new HashSet<int>(program.InputValues);
         var lastRead = Enumerable.Repeat(-1, values).ToArray();
         for (int i = 0; i < program.Steps.Count; i++)

@@ -33,18 +33,8 @@ internal sealed class KernelContext
 
     public QuantizedLayer Quantized(WeightLayer layer) => _quantized[layer];
 
-    private readonly Dictionary<string, string> _bodies = new(StringComparer.Ordinal);
-
-    /// <summary>
-    /// The method that holds <paramref name="text"/> (a signature and body): <paramref name="name"/> if it is new
-    /// (<paramref name="first"/> true: the caller writes it), else the method of the first kernel that had it.
-    /// </summary>
-    public string ShareBody(string text, string name, out bool first)
-    {
-        first = !_bodies.TryGetValue(text, out string? known);
-        if (first) _bodies[text] = name;
-        return known ?? name;
-    }
+    /// <summary>The kernels of equal text, written once per class (<see cref="SharedKernels"/>).</summary>
+    public SharedKernels Kernels { get; } = new();
 
     public ValueInfo Value(int value) => Program.Values[Program.Root(value)];
 

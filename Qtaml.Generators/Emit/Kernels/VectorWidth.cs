@@ -79,7 +79,7 @@ internal sealed class VectorWidth
             var scratch = new SourceWriter(w.Indent);
             body(scratch, v);
             string text = scratch.ToString();
-            names[i] = k.ShareBody(signature + "\n" + text, method + "_V" + v.Lanes * 32, out bool first);
+            names[i] = k.Kernels.Share(signature + "\n" + text, method + "_V" + v.Lanes * 32, out bool first);
             if (!first) continue;
             string name = names[i];
             w.Defer(member =>
