@@ -136,6 +136,29 @@ public class OnnxRuntimeComparisonTests
         Assert.True(largest <= 1e-5, $"largest difference from ONNX Runtime: {largest:G3}");
     }
 
+    [Theory]
+    [InlineData(", Quantize = false", 0)]
+    [InlineData(", Bits = 8, FlipProbability = 0.0, EccBudget = 0.0", 8)]
+    public void A_wide_token_wise_projection_loops_over_its_output_groups_and_matches_OnnxRuntime(string arguments, int bits)
+    {
+        // 3 tokens x 16 inputs to 203 outputs: more than two register groups of whole output vectors at every width
+        // (the kernel loops over them) and a row that ends mid-vector (written through a buffer).
+        var builder = new OnnxModelBuilder(new long[] { 1, 3, 16 }, 8).MatMulAdd(16, 203);
+        byte[] model = builder.Build(new long[] { 1, 3, 203 });
+        using var reference = new OnnxRuntimeReference(bits == 0 ? model : DequantizedOnnx.Rewrite(model, bits), new long[] { 1, 3, 16 });
+        (Func<float[], float[]> run, Assembly assembly) = Compile(model, arguments);
+        Assert.Contains(assembly.GetType("Models.Model")!.GetMethods(BindingFlags.NonPublic | BindingFlags.Static), m => m.Name.EndsWith("_MatMul", StringComparison.Ordinal));
+        double largest = 0;
+        for (int seed = 0; seed < Inputs; seed++)
+        {
+            float[] input = TestModels.Input(3 * 16, seed).Select(v => 2 * v - 1).ToArray();
+            float[] expected = reference.Run(input), actual = run(input);
+            Assert.Equal(expected.Length, actual.Length);
+            for (int i = 0; i < expected.Length; i++) largest = Math.Max(largest, Math.Abs(expected[i] - actual[i]) / (1 + Math.Abs(expected[i])));
+        }
+        Assert.True(largest <= 1e-5, $"largest relative difference from ONNX Runtime: {largest:G3}");
+    }
+
     [Fact]
     public void Weight_image_path_runs_the_same_code_as_the_baked_path()
     {
