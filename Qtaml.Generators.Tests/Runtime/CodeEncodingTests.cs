@@ -131,6 +131,28 @@ public class CodeEncodingTests
     }
 
     [Fact]
+    public void Sign_magnitude_correction_stores_the_code_whose_read_mean_is_nearest()
+    {
+        // Against a search of every code: the nearest read mean, ties to the lower read variance, then the lower code.
+        const int bits = 8;
+        int minCode = CodeEncodings.MinCode(bits, CodeEncoding.SignMagnitude), maxCode = CodeEncodings.MaxCode(bits);
+        int[] all = Enumerable.Range(minCode, maxCode - minCode + 1).ToArray();
+        foreach (FlipProbabilities flips in Flips.Append(new FlipProbabilities(0.3, 0.3)).Append(new FlipProbabilities(1e-7, 0)))
+            foreach (int protectedCount in new[] { 0, 2, 3, 7 })
+            {
+                int mask = StoredCode.TopPlanesMask(bits, protectedCount);
+                ErrorMoment[] reads = all.Select(c => ErrorMoments.Read(c, bits, mask, flips, CodeEncoding.SignMagnitude)).ToArray();
+                CorrectedLayer corrected = MeanCorrection.Apply(all, bits, protectedCount, flips, CodeEncoding.SignMagnitude);
+                if (corrected.ScaleFactor != 1) continue;   // the exact scale of one-way leaks, checked above
+                foreach (int target in all)
+                {
+                    int expected = all.OrderBy(c => Math.Abs(reads[c - minCode].Mean - target)).ThenBy(c => reads[c - minCode].Variance).ThenBy(c => c).First();
+                    Assert.True(expected == corrected.StoredCodes[target - minCode], $"{flips}, {protectedCount} protected: code {target} stored as {corrected.StoredCodes[target - minCode]}, nearest {expected}");
+                }
+            }
+    }
+
+    [Fact]
     public void Under_one_way_leaks_sign_magnitude_leaves_less_error_than_twos_complement()
     {
         // Codes of a trained layer are roughly Laplace around 0: weigh each code by exp(−|q|/12), the 8-bit scale of

@@ -198,16 +198,45 @@ public static class MeanCorrection
         if (!(maxFreshShiftSquared >= 0)) throw new ArgumentOutOfRangeException(nameof(maxFreshShiftSquared), maxFreshShiftSquared, "The bound is a mean squared shift: zero or more.");
         CorrectedLayer full = Apply(intendedCodes, bits, protectedCount, flips, encoding);
         if (FreshShiftSquared(full, intendedCodes) <= maxFreshShiftSquared) return full;
+        // A stored code depends only on its intended code's value, so the bisection works on the layer's distinct
+        // values and their counts: each step costs the code range, not the layer's size.
+        (int[] values, int[] counts) = Histogram(intendedCodes);
         double low = 0, high = 1;
-        CorrectedLayer best = Apply(intendedCodes, bits, protectedCount, new FlipProbabilities(0, 0), encoding);
+        CorrectedLayer best = Apply(values, bits, protectedCount, new FlipProbabilities(0, 0), encoding);
         for (int step = 0; step < 24; step++)
         {
             double share = (low + high) / 2;
-            CorrectedLayer candidate = Apply(intendedCodes, bits, protectedCount, new FlipProbabilities(share * flips.P10, share * flips.P01), encoding);
-            if (FreshShiftSquared(candidate, intendedCodes) <= maxFreshShiftSquared) (low, best) = (share, candidate);
+            CorrectedLayer candidate = Apply(values, bits, protectedCount, new FlipProbabilities(share * flips.P10, share * flips.P01), encoding);
+            if (FreshShiftSquared(candidate, values, counts, intendedCodes.Count) <= maxFreshShiftSquared) (low, best) = (share, candidate);
             else high = share;
         }
-        return new CorrectedLayer(best.ToArray(), best.ScaleFactor, best.CodeOffset, Residual(best, intendedCodes, bits, protectedCount, flips, encoding));
+        var storedOf = new Dictionary<int, int>(values.Length);
+        for (int v = 0; v < values.Length; v++) storedOf[values[v]] = best.StoredCodes[v];
+        var stored = new int[intendedCodes.Count];
+        for (int i = 0; i < stored.Length; i++) stored[i] = storedOf[intendedCodes[i]];
+        var layer = new CorrectedLayer(stored, best.ScaleFactor, best.CodeOffset, 0);
+        return new CorrectedLayer(stored, best.ScaleFactor, best.CodeOffset, Residual(layer, intendedCodes, bits, protectedCount, flips, encoding));
+    }
+
+    /// <summary>The distinct codes of a layer, ascending, and how many weights hold each.</summary>
+    private static (int[] Values, int[] Counts) Histogram(IReadOnlyList<int> codes)
+    {
+        var counts = new SortedDictionary<int, int>();
+        foreach (int code in codes) counts[code] = counts.TryGetValue(code, out int n) ? n + 1 : 1;
+        return (counts.Keys.ToArray(), counts.Values.ToArray());
+    }
+
+    /// <summary><see cref="FreshShiftSquared(CorrectedLayer, IReadOnlyList{int})"/> of a layer given as distinct codes and their counts.</summary>
+    private static double FreshShiftSquared(CorrectedLayer corrected, int[] values, int[] counts, int total)
+    {
+        if (total == 0) return 0;
+        double sum = 0;
+        for (int v = 0; v < values.Length; v++)
+        {
+            double shift = corrected.ScaleFactor * (corrected.StoredCodes[v] + corrected.CodeOffset) - values[v];
+            sum += counts[v] * shift * shift;
+        }
+        return sum / total;
     }
 
     /// <summary>The mean over a layer of (ŵ/s − q)² read before any flip: how far the correction moved the codes.</summary>
@@ -259,17 +288,27 @@ public static class MeanCorrection
             ErrorMoment read = ErrorMoments.Read(minCode + c, bits, mask, flips, CodeEncoding.SignMagnitude);
             (means[c], variances[c]) = (read.Mean, read.Variance);
         }
+        // Nearest mean by binary search over the codes sorted by mean (|mean − target| is monotone on each side of the
+        // target, so the nearest codes are a run around the insertion point); ties to the lower variance, then the
+        // lower code.
+        int[] order = Enumerable.Range(0, count).OrderBy(c => means[c]).ThenBy(c => c).ToArray();
+        double[] sorted = order.Select(c => means[c]).ToArray();
         var best = new int[count];
         var residual = new double[count];
         for (int target = 0; target < count; target++)
         {
-            int chosen = 0;
-            double distance = double.PositiveInfinity, variance = double.PositiveInfinity;
-            for (int c = 0; c < count; c++)
+            double value = minCode + target;
+            int right = LowerBound(sorted, value), left = right - 1;
+            double distance = Math.Min(left >= 0 ? Math.Abs(sorted[left] - value) : double.PositiveInfinity,
+                                       right < count ? Math.Abs(sorted[right] - value) : double.PositiveInfinity);
+            int chosen = -1;
+            double variance = double.PositiveInfinity;
+            void Consider(int c)
             {
-                double d = Math.Abs(means[c] - (minCode + target));
-                if (d < distance || (d == distance && variances[c] < variance)) (chosen, distance, variance) = (c, d, variances[c]);
+                if (variances[c] < variance || (variances[c] == variance && c < chosen)) (chosen, variance) = (c, variances[c]);
             }
+            for (int i = left; i >= 0 && Math.Abs(sorted[i] - value) == distance; i--) Consider(order[i]);
+            for (int i = right; i < count && Math.Abs(sorted[i] - value) == distance; i++) Consider(order[i]);
             best[target] = minCode + chosen;
             residual[target] = distance;
         }
@@ -279,6 +318,19 @@ public static class MeanCorrection
             Tables[key] = (best, residual);
         }
         return (best, residual);
+    }
+
+    /// <summary>The first index whose value is at least <paramref name="value"/> in an ascending array.</summary>
+    private static int LowerBound(double[] sorted, double value)
+    {
+        int low = 0, high = sorted.Length;
+        while (low < high)
+        {
+            int mid = (low + high) >>> 1;
+            if (sorted[mid] < value) low = mid + 1;
+            else high = mid;
+        }
+        return low;
     }
 
     private static readonly Dictionary<(int, int, double, double), (int[], double[])> Tables = new();
