@@ -113,6 +113,30 @@ public class AllocationTests
     }
 
     [Fact]
+    public void Magnitude_based_minimum_budget_is_the_cheapest_of_its_plans_that_reaches_the_target()
+    {
+        // Against a scan of the plans the magnitude rule makes at every affordable budget (its prefixes), on problems
+        // large enough that scale ties and partial plane levels occur.
+        var random = new Random(77);
+        for (int problemIndex = 0; problemIndex < 15; problemIndex++)
+        {
+            ProtectionProblem problem = RandomProblem(random, maxLayers: 25);
+            long[] costs = Enumerable.Range(0, (int)(problem.Bits * problem.TotalWeights) + 1).Select(c => (long)c).ToArray();
+            double noPlan = problem.PredictedDistortion(new int[problem.Layers.Count]);
+            foreach (double target in new[] { noPlan * 1.01, noPlan * 0.9, noPlan * 0.5, noPlan * 0.1, problem.NoiseFloor, 0 })
+            {
+                double expected = double.PositiveInfinity;
+                foreach (long cost in costs)
+                {
+                    ProtectionPlan plan = problem.Allocate(Allocator.MagnitudeBased, (double)cost / problem.TotalWeights);
+                    if (plan.PredictedDistortion <= target) { expected = (double)plan.ProtectedBits / problem.TotalWeights; break; }
+                }
+                Assert.Equal(expected, problem.MinimumBudget(Allocator.MagnitudeBased, target));
+            }
+        }
+    }
+
+    [Fact]
     public void Noise_floor_and_rho_star_follow_their_definitions()
     {
         var flips = FlipProbabilities.Symmetric(0.1);

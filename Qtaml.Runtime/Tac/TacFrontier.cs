@@ -89,12 +89,7 @@ internal abstract class TacFrontier
             {
                 work += (long)states.Count * (bits + 1);
                 if (work > ExactWorkLimit) return null;
-                double[] layerDistortion = Distortions(layer, bits);
-                var extended = new List<State>(states.Count * (bits + 1));
-                for (int s = 0; s < states.Count; s++)
-                    for (int m = 0; m <= bits; m++)
-                        extended.Add(new State(states[s].Cost + m * layer.WeightCount, states[s].Distortion + layerDistortion[m], states[s], m, s));
-                states = Prune(extended);
+                states = Extend(states, layer.WeightCount, Distortions(layer, bits));
             }
 
             int layers = problem.Layers.Count;
@@ -118,32 +113,50 @@ internal abstract class TacFrontier
         }
 
         /// <summary>
-        /// Sorts by cost, then distortion, and keeps each state that strictly lowers the distortion of every
-        /// cheaper one. Exact ties are ordered by the newest choice and then by the rank of the state extended
-        /// (the previous frontier is already in a deterministic order), so the result never depends on the sort.
+        /// The frontier after one more layer: every state extended by every choice m, visited in order of cost, then
+        /// distortion, then m, then the rank of the state extended, keeping each that strictly lowers the distortion
+        /// of every cheaper one. Exact ties are thus ordered by the newest choice and the previous frontier's own
+        /// (deterministic) order. The frontier's costs strictly ascend, so for each m its extensions already come in
+        /// that order: a merge of b + 1 sorted runs, with no sort and no state made for what is pruned.
         /// </summary>
-        private static List<State> Prune(List<State> states)
+        private static List<State> Extend(List<State> states, long weightCount, double[] layerDistortion)
         {
-            states.Sort(static (x, y) =>
-            {
-                int c = x.Cost.CompareTo(y.Cost);
-                if (c != 0) return c;
-                c = x.Distortion.CompareTo(y.Distortion);
-                if (c != 0) return c;
-                c = x.Choice.CompareTo(y.Choice);
-                return c != 0 ? c : x.PreviousRank.CompareTo(y.PreviousRank);
-            });
+            int choices = layerDistortion.Length;
+            var next = new int[choices];   // per choice m, the next state of the frontier to extend by it
             var kept = new List<State>();
             double best = double.PositiveInfinity;
-            foreach (State state in states)
+            while (true)
             {
-                if (state.Distortion < best)
+                int pick = -1;
+                long pickCost = 0;
+                double pickDistortion = 0;
+                for (int m = 0; m < choices; m++)
                 {
-                    kept.Add(state);
-                    best = state.Distortion;
+                    if (next[m] >= states.Count) continue;
+                    State from = states[next[m]];
+                    long cost = from.Cost + m * weightCount;
+                    double distortion = from.Distortion + layerDistortion[m];
+                    if (pick < 0 || Precedes(cost, distortion, m, next[m], pickCost, pickDistortion, pick, next[pick]))
+                        (pick, pickCost, pickDistortion) = (m, cost, distortion);
                 }
+                if (pick < 0) return kept;
+                if (pickDistortion < best)
+                {
+                    kept.Add(new State(pickCost, pickDistortion, states[next[pick]], pick, next[pick]));
+                    best = pickDistortion;
+                }
+                next[pick]++;
             }
-            return kept;
+        }
+
+        private static bool Precedes(long cost, double distortion, int choice, int rank, long otherCost, double otherDistortion, int otherChoice, int otherRank)
+        {
+            int c = cost.CompareTo(otherCost);
+            if (c != 0) return c < 0;
+            c = distortion.CompareTo(otherDistortion);
+            if (c != 0) return c < 0;
+            c = choice.CompareTo(otherChoice);
+            return c != 0 ? c < 0 : rank < otherRank;
         }
 
         public override IReadOnlyList<ProtectionPlan> Plans
