@@ -26,6 +26,9 @@ public sealed class TunnelingCompensatedGenerator : IIncrementalGenerator
     /// <summary>The first line of a weight file's base64 form: the marker and the original path follow.</summary>
     public const string WeightFileHeader = "qtaml-weights-base64 v1 ";
 
+    /// <summary>What the build step writes instead of base64 for a file larger than it encodes (its size and the limit follow).</summary>
+    public const string TooLargeMarker = "too-large ";
+
     /// <summary>Step names, for incremental-caching tests.</summary>
     public static class TrackingNames
     {
@@ -154,7 +157,16 @@ public sealed class TunnelingCompensatedGenerator : IIncrementalGenerator
         if (newline < 0) return null;
         string original = content.Substring(WeightFileHeader.Length, newline - WeightFileHeader.Length).TrimEnd('\r');
         string? Metadata(string name) => metadata.TryGetValue("build_metadata.AdditionalFiles." + name, out string? value) && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;
-        return new WeightFileText(original, content.Substring(newline + 1).Trim(), Metadata("QtamlInputShape"), Metadata("QtamlConstantInputs"), Metadata("QtamlCalibration"));
+        string body = content.Substring(newline + 1).Trim();
+        // The build step's stand-in for a file it would not read: "too-large <bytes> <limit>".
+        (long, long)? tooLarge = null;
+        if (body.StartsWith(TooLargeMarker, StringComparison.Ordinal))
+        {
+            string[] sizes = body.Substring(TooLargeMarker.Length).Split(' ');
+            if (sizes.Length == 2 && long.TryParse(sizes[0], NumberStyles.None, CultureInfo.InvariantCulture, out long bytes) && long.TryParse(sizes[1], NumberStyles.None, CultureInfo.InvariantCulture, out long limit))
+                (tooLarge, body) = ((bytes, limit), string.Empty);
+        }
+        return new WeightFileText(original, body, Metadata("QtamlInputShape"), Metadata("QtamlConstantInputs"), Metadata("QtamlCalibration")) { TooLargeBytes = tooLarge };
     }
 
     private static BuildDefaults ReadDefaults(AnalyzerConfigOptions options)

@@ -272,8 +272,8 @@ public class DiagnosticTests
         byte[] model = builder.Build(new long[] { 1, 2000 });
         (Diagnostic d, string source) = Single(TestModels.Consumer(Path), model, "QTAML012");
         AssertAt(d, source, "\"" + Path + "\"", DiagnosticSeverity.Error);
-        Assert.Contains("68000000 weights", d.GetMessage());
-        Assert.Contains("at most 64000000", d.GetMessage());
+        Assert.Contains("68,000,000 weights in its weight layers", d.GetMessage());
+        Assert.Contains("at most 64,000,000", d.GetMessage());
     }
 
     [Fact]

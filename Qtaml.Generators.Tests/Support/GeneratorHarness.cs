@@ -26,6 +26,9 @@ internal static class GeneratorHarness
     /// <summary>A weight file as the package's MSBuild step writes it into obj/.</summary>
     public static AdditionalText WeightFile(string path, byte[] bytes) => EncodedWeightFile("obj/qtaml/" + path.Replace('/', '_') + ".qtaml.b64", path, bytes);
 
+    /// <summary>An encoded weight file's text exactly as given (what the build step wrote).</summary>
+    public static AdditionalText EncodedText(string encodedPath, string text) => new InMemoryText(encodedPath, text);
+
     /// <summary>An encoded weight file at <paramref name="encodedPath"/> whose header names <paramref name="projectPath"/>.</summary>
     public static AdditionalText EncodedWeightFile(string encodedPath, string projectPath, byte[] bytes) =>
         new InMemoryText(encodedPath, QtamlGenerator.WeightFileHeader + projectPath + "\n" + Convert.ToBase64String(bytes) + "\n");

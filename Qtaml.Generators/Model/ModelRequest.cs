@@ -120,9 +120,13 @@ internal sealed record AttributedType(ModelRequest Request, RequestLocations Loc
 /// <summary>
 /// A weight file (or calibration file) as the compiler sees it: the original file's path, its bytes as base64 text,
 /// and what MSBuild metadata sets on it (QtamlInputShape, QtamlConstantInputs, QtamlCalibration), which the
-/// attribute's arguments override.
+/// attribute's arguments override. A file the build step would not encode (<see cref="TooLargeBytes"/>) has no base64.
 /// </summary>
-internal sealed record WeightFileText(string Path, string Base64, string? InputShape = null, string? ConstantInputs = null, string? Calibration = null);
+internal sealed record WeightFileText(string Path, string Base64, string? InputShape = null, string? ConstantInputs = null, string? Calibration = null)
+{
+    /// <summary>The file's size when the build step found it larger than it encodes (and the limit), else null.</summary>
+    public (long Bytes, long Limit)? TooLargeBytes { get; init; }
+}
 
 /// <summary>Project-wide defaults from MSBuild (QtamlNode, QtamlBits, QtamlEccBudget, QtamlRetentionMs, QtamlHoldVolts, QtamlReverseLeakRatio).</summary>
 internal sealed record BuildDefaults(string? Node, int? Bits, double? EccBudget, double? RetentionMilliseconds = null, double? HoldVolts = null, double? ReverseLeakRatio = null);

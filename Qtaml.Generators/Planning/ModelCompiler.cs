@@ -132,6 +132,8 @@ internal static class ModelCompiler
         if (file is null)
             return Fail(DiagnosticInfo.Create(Diagnostics.FileNotFound, Argument.Path, path, lookup.Suggestion is null ? "" : " Did you mean '" + lookup.Suggestion + "'?")
                 .WithReplacement(lookup.Suggestion is null ? null : Emit.Escape.StringLiteral(lookup.Suggestion)));
+        if (file.TooLargeBytes is { } tooLarge)
+            return Fail(DiagnosticInfo.Create(Diagnostics.WeightFileTooLarge, Argument.Path, path, tooLarge.Bytes.ToString("N0", CultureInfo.InvariantCulture), tooLarge.Limit.ToString("N0", CultureInfo.InvariantCulture), MaxWeights.ToString("N0", CultureInfo.InvariantCulture)));
         cancellationToken.ThrowIfCancellationRequested();
 
         // Shape pins: the attribute's, else the weight file's MSBuild metadata.
@@ -156,9 +158,14 @@ internal static class ModelCompiler
         {
             try { bytes = Convert.FromBase64String(file.Base64); }
             catch (FormatException) { throw new ModelReadException(Diagnostics.MalformedFile, path, "its base64 form in obj/ is corrupt; rebuild"); }
+            // Sizes first, from the file's structure: a model far past the cap is refused before its tensors are copied.
+            long stored = path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? OnnxSizeScan.InitializerValues(bytes)
+                : path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) ? SafetensorsReader.StoredValues(path, bytes) : 0;
+            if (stored > MaxWeights)
+                return Fail(DiagnosticInfo.Create(Diagnostics.ModelTooLarge, Argument.Path, path, stored.ToString("N0", CultureInfo.InvariantCulture), path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? "values in its initializers" : "values in its tensors", MaxWeights.ToString("N0", CultureInfo.InvariantCulture)));
             graph = Read(path, bytes, pins);
             long weights = ModelPlanner.WeightCount(graph);
-            if (weights > MaxWeights) return Fail(DiagnosticInfo.Create(Diagnostics.ModelTooLarge, Argument.Path, path, weights, MaxWeights));
+            if (weights > MaxWeights) return Fail(DiagnosticInfo.Create(Diagnostics.ModelTooLarge, Argument.Path, path, weights.ToString("N0", CultureInfo.InvariantCulture), "weights in its weight layers", MaxWeights.ToString("N0", CultureInfo.InvariantCulture)));
             if (request.Quantize && weights == 0) throw new ModelReadException(Diagnostics.ShapeMismatch, path, path, "the model has no weight layers to quantize");
         }
         catch (ModelReadException e)

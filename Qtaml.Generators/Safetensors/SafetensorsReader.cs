@@ -65,6 +65,15 @@ internal static class SafetensorsReader
         return network.Build();
     }
 
+    /// <summary>The values the checkpoint's tensors hold, from its header alone (each tensor's byte range over its dtype's size).</summary>
+    public static long StoredValues(string path, byte[] bytes)
+    {
+        long total = 0;
+        foreach (TensorEntry entry in ReadHeader(path, bytes).Item1.Values)
+            total += (entry.End - entry.Begin) / (DTypeSizes.TryGetValue(entry.DType, out int size) ? size : 1);
+        return total;
+    }
+
     /// <summary>The options each declared layer understands; any other is a diagnostic naming these.</summary>
     private static readonly Dictionary<string, string[]> LayerOptions = new(StringComparer.Ordinal)
     {
