@@ -86,6 +86,46 @@ public class InjectionTests
         Assert.All(info.Layers, layer => Assert.StartsWith(asStored + "#", layer.Name, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void Names_whose_bytes_are_not_UTF_8_compile_wire_as_in_ONNX_Runtime_and_match_it()
+    {
+        // ONNX strings are proto2 bytes: a lone UTF-16 surrogate written as WTF-8 (ED A0 80, ED B0 80) is a valid file
+        // that ONNX Runtime runs. Every node and intermediate tensor gets such a name, and two of them differ only in
+        // those bytes: decoded lossily (to U+FFFD) they would be one name and the graph would wire differently.
+        OnnxModelBuilder builder = TestModels.Mlp();
+        ModelProto model = ModelProto.Parser.ParseFrom(builder.Build(new long[] { 1, 10 }));
+        GraphProto graph = model.Graph;
+        var renamed = new Dictionary<string, string>(StringComparer.Ordinal);
+        string Rename(string name) => name.Length == 0 || name is "input" || graph.Output.Any(o => o.Name == name) ? name
+            : renamed.TryGetValue(name, out string? r) ? r : renamed[name] = (renamed.Count % 2 == 0 ? "\uFFFD" : "\uFFFC") + "x" + renamed.Count / 2;
+        foreach (NodeProto node in graph.Node)
+        {
+            node.Name = Rename(node.Output[0] + "#node");
+            for (int i = 0; i < node.Input.Count; i++) node.Input[i] = Rename(node.Input[i]);
+            for (int i = 0; i < node.Output.Count; i++) node.Output[i] = Rename(node.Output[i]);
+        }
+        foreach (TensorProto tensor in graph.Initializer) tensor.Name = Rename(tensor.Name);
+        byte[] bytes = model.ToByteArray();
+        // U+FFFD and U+FFFC (EF BF BD, EF BF BC) become the WTF-8 of U+D800 and U+DC00: same length, so nothing else moves.
+        for (int i = 0; i + 2 < bytes.Length; i++)
+            if (bytes[i] == 0xEF && bytes[i + 1] == 0xBF && bytes[i + 2] is 0xBD or 0xBC)
+                (bytes[i], bytes[i + 1], bytes[i + 2]) = ((byte)0xED, bytes[i + 2] == 0xBD ? (byte)0xA0 : (byte)0xB0, (byte)0x80);
+        Assert.Throws<InvalidProtocolBufferException>(() => ModelProto.Parser.ParseFrom(bytes));   // what Google.Protobuf alone does
+
+        using var reference = new OnnxRuntimeReference(bytes, builder.InputShape);
+        int length = (int)builder.InputShape.Skip(1).Aggregate(1L, (a, b) => a * b);
+        (Func<float[], float[]> run, Assembly assembly) = OnnxRuntimeComparisonTests.Compile(bytes, ", Quantize = false");
+        for (int seed = 0; seed < 4; seed++)
+        {
+            float[] input = TestModels.Input(length, seed), expected = reference.Run(input), actual = run(input);
+            for (int i = 0; i < expected.Length; i++) Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5, $"input {seed}, output {i}: ONNX Runtime {expected[i]}, generated {actual[i]}");
+        }
+        // The names read back with each stray byte as U+F700 + byte, and stay distinct.
+        var info = (ModelInfo)assembly.GetType("Models.Harness")!.GetProperty("Info")!.GetValue(null)!;
+        Assert.All(info.Layers, layer => Assert.True(layer.Name.StartsWith("\uF7ED\uF7A0\uF780", StringComparison.Ordinal) || layer.Name.StartsWith("\uF7ED\uF7B0\uF780", StringComparison.Ordinal), layer.Name));
+        Assert.Equal(info.Layers.Count, info.Layers.Select(l => l.Name).Distinct(StringComparer.Ordinal).Count());
+    }
+
     [Theory]
     [InlineData("Models/a\u2028b.onnx")]
     [InlineData("Models/a\nclass Injected { }\n.onnx")]

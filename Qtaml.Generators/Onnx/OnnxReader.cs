@@ -31,7 +31,7 @@ internal static partial class OnnxReader
         ModelProto model;
         try
         {
-            model = ModelProto.Parser.ParseFrom(bytes);
+            model = ModelProto.Parser.ParseFrom(InvalidUtf8Strings.Escape(bytes));
         }
         catch (InvalidProtocolBufferException e)
         {
@@ -105,7 +105,7 @@ internal static partial class OnnxReader
     {
         try
         {
-            GraphProto? graph = ModelProto.Parser.ParseFrom(bytes).Graph;
+            GraphProto? graph = ModelProto.Parser.ParseFrom(InvalidUtf8Strings.Escape(bytes)).Graph;
             if (graph is null || graph.Node.Count == 0) return null;
             var initializers = new HashSet<string>(graph.Initializer.Select(t => t.Name), StringComparer.Ordinal);
             string[] inputs = graph.Input.Select(i => i.Name).Where(n => !initializers.Contains(n) && !pins.Constants.ContainsKey(n)).Distinct(StringComparer.Ordinal).ToArray();

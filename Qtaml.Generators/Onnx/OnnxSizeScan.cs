@@ -16,18 +16,17 @@ namespace Qtaml.Generators.Onnx;
 internal static class OnnxSizeScan
 {
     private const int ModelGraph = 7, GraphInitializer = 5, TensorDims = 1;
-    private const int LengthDelimited = 2, Varint = 0, Fixed64 = 1, Fixed32 = 5;
 
     /// <summary>The values the graph's initializers hold, as far as the file's structure shows them.</summary>
     public static long InitializerValues(byte[] bytes)
     {
         long total = 0;
-        ForEachField(bytes, 0, bytes.Length, (field, wire, start, length) =>
+        ProtobufWire.ForEachField(bytes, 0, bytes.Length, (field, wire, start, length, _) =>
         {
-            if (field != ModelGraph || wire != LengthDelimited) return;
-            ForEachField(bytes, start, length, (graphField, graphWire, tensorStart, tensorLength) =>
+            if (field != ModelGraph || wire != ProtobufWire.LengthDelimited) return;
+            ProtobufWire.ForEachField(bytes, start, length, (graphField, graphWire, tensorStart, tensorLength, _) =>
             {
-                if (graphField == GraphInitializer && graphWire == LengthDelimited)
+                if (graphField == GraphInitializer && graphWire == ProtobufWire.LengthDelimited)
                     total = SaturatingAdd(total, TensorValues(bytes, tensorStart, tensorLength));
             });
         });
@@ -38,73 +37,19 @@ internal static class OnnxSizeScan
     private static long TensorValues(byte[] bytes, int start, int length)
     {
         long claimed = 1, carried = 0;
-        ForEachField(bytes, start, length, (field, wire, at, size) =>
+        ProtobufWire.ForEachField(bytes, start, length, (field, wire, at, size, _) =>
         {
-            if (field == TensorDims && wire == Varint) claimed = SaturatingMultiply(claimed, Math.Max(0, ReadVarint(bytes, ref at, bytes.Length)));
-            else if (field == TensorDims && wire == LengthDelimited)
+            if (field == TensorDims && wire == ProtobufWire.Varint) claimed = SaturatingMultiply(claimed, Math.Max(0, ProtobufWire.ReadVarint(bytes, ref at, bytes.Length)));
+            else if (field == TensorDims && wire == ProtobufWire.LengthDelimited)
             {
                 int end = at + size;
-                while (at < end) claimed = SaturatingMultiply(claimed, Math.Max(0, ReadVarint(bytes, ref at, end)));
+                while (at < end) claimed = SaturatingMultiply(claimed, Math.Max(0, ProtobufWire.ReadVarint(bytes, ref at, end)));
             }
-            else if (wire == LengthDelimited && field != 8 && field != 13) carried += size;   // data fields; not the name or external_data
-            else if (wire == Fixed32) carried += 4;
-            else if (wire == Fixed64) carried += 8;
+            else if (wire == ProtobufWire.LengthDelimited && field != 8 && field != 13) carried += size;   // data fields; not the name or external_data
+            else if (wire == ProtobufWire.Fixed32) carried += 4;
+            else if (wire == ProtobufWire.Fixed64) carried += 8;
         });
         return Math.Min(claimed, carried);
-    }
-
-    /// <summary>
-    /// Calls <paramref name="visit"/> with (field number, wire type, start, length) for each field of the message in
-    /// bytes[start, start + length): for a varint field, start is where its value begins and length 0.
-    /// </summary>
-    private static void ForEachField(byte[] bytes, int start, int length, Action<int, int, int, int> visit)
-    {
-        int at = start, end = start + length;
-        while (at < end)
-        {
-            long tag = ReadVarint(bytes, ref at, end);
-            if (tag <= 0) return;
-            int field = (int)Math.Min(tag >> 3, int.MaxValue), wire = (int)(tag & 7);
-            switch (wire)
-            {
-                case Varint:
-                    int valueStart = at;
-                    if (ReadVarint(bytes, ref at, end) < 0) return;
-                    visit(field, wire, valueStart, 0);
-                    break;
-                case Fixed64:
-                    if (end - at < 8) return;
-                    visit(field, wire, at, 8);
-                    at += 8;
-                    break;
-                case Fixed32:
-                    if (end - at < 4) return;
-                    visit(field, wire, at, 4);
-                    at += 4;
-                    break;
-                case LengthDelimited:
-                    long size = ReadVarint(bytes, ref at, end);
-                    if (size < 0 || size > end - at) return;
-                    visit(field, wire, at, (int)size);
-                    at += (int)size;
-                    break;
-                default:
-                    return;   // groups and unknown wire types: not in ONNX
-            }
-        }
-    }
-
-    /// <summary>A base-128 varint at <paramref name="at"/>, advancing it; −1 when it runs past <paramref name="end"/> or 64 bits.</summary>
-    private static long ReadVarint(byte[] bytes, ref int at, int end)
-    {
-        ulong value = 0;
-        for (int shift = 0; shift < 64 && at < end; shift += 7)
-        {
-            byte b = bytes[at++];
-            value |= (ulong)(b & 0x7F) << shift;
-            if ((b & 0x80) == 0) return (long)(value & long.MaxValue);
-        }
-        return -1;
     }
 
     private static long SaturatingAdd(long a, long b) => a > long.MaxValue - b ? long.MaxValue : a + b;
