@@ -56,6 +56,35 @@ public class RuntimePlanTests
         AssertSameImage(TransformerNode.CreateWeightImage(), BuildsOwnPlan(CompiledVariant.Of<TransformerNode>()));
     }
 
+    [Theory]
+    [InlineData(Moments.CodeEncoding.TwosComplement)]
+    [InlineData(Moments.CodeEncoding.SignMagnitude)]
+    public void The_plan_core_plans_a_layer_the_same_whatever_order_its_codes_are_kept_in(Moments.CodeEncoding encoding)
+    {
+        // The build keeps codes in the weights' order and an image in its kernel's: the plan, the profiles and every
+        // stored code must not depend on that, bit for bit.
+        var random = new Random(31);
+        int[][] layers = Enumerable.Range(0, 3).Select(l => Enumerable.Range(0, 500 + 300 * l)
+            .Select(_ => (int)Math.Clamp(Math.Round(30 * (random.NextDouble() + random.NextDouble() - 1) * 2), -127, 127)).ToArray()).ToArray();
+        int[][] shuffled = layers.Select(codes => codes.OrderBy(_ => random.Next()).ToArray()).ToArray();
+        PlanCore Core(int[][] codes) => new(new[] { "a", "b", "c" }, codes.Select(c => CodeHistogram.Of(c, 8)).ToArray(), new[] { 0.01, 0.02, 0.005 }, new[] { 1.0, 0.3, 2.0 }, 8, encoding);
+        PlanCore original = Core(layers), reordered = Core(shuffled);
+        var flips = new FlipProbabilities(0.0509, 0.001);
+        ProtectionPlan plan = original.Design(Allocator.Tac, 1.0, flips), again = reordered.Design(Allocator.Tac, 1.0, flips);
+        Assert.Equal(plan.ProtectedPlanes, again.ProtectedPlanes);
+        Assert.Equal(plan.PredictedDistortion, again.PredictedDistortion);   // exactly, not within a tolerance
+        for (int l = 0; l < layers.Length; l++)
+        {
+            CorrectedCodes a = original.Correct(l, plan.ProtectedPlanes[l], flips, original.RefreshedShiftBound);
+            CorrectedCodes b = reordered.Correct(l, plan.ProtectedPlanes[l], flips, reordered.RefreshedShiftBound);
+            Assert.Equal(a.ScaleFactor, b.ScaleFactor);
+            Assert.Equal(a.FreshShiftSquared, b.FreshShiftSquared);
+            Assert.Equal(a.For(layers[l]).StoredCodes, b.For(layers[l]).StoredCodes);
+            // And a layer's stored codes follow its codes: the same map whichever order they are given in.
+            Assert.Equal(shuffled[l].Select(a.StoredFor), b.For(shuffled[l]).StoredCodes);
+        }
+    }
+
     [Fact]
     public void One_class_runs_another_plans_image_exactly_as_the_class_compiled_for_it()
     {

@@ -12,11 +12,14 @@ internal sealed record PlanDesign(CodeEncoding Encoding, ProtectionProblem Probl
 
 /// <summary>
 /// Everything about a network's planning that does not depend on the budget: the weights quantized symmetrically
-/// per output channel, and each layer's profile in both encodings. It designs the plan of any allocator and budget,
-/// so the build's own plan and the forecast's search over budgets come from the same code.
+/// per output channel, and a <see cref="PlanCore"/> per encoding considered (the planning code <c>QuantizedModel</c>
+/// runs too). It designs the plan of any allocator and budget, so the build's own plan and the forecast's search over
+/// budgets come from the same code.
 /// </summary>
 internal sealed class PlanDesigner
 {
+    private readonly PlanCore _twosComplementCore;
+    private readonly PlanCore? _signMagnitudeCore;
     private readonly ProtectionProblem _twosComplement;
     private readonly ProtectionProblem? _signMagnitude;
     private readonly CodeEncoding? _forced;
@@ -43,12 +46,18 @@ internal sealed class PlanDesigner
             LayerScales[l] = Math.Max(Math.Sqrt(ChannelScales[l].Average(s => (double)s * s)), 1e-30);
         }
         WeightCounts = layers.Select(layer => (long)layer.Weights.Length).ToArray();
-        FreshShiftBound = readAfterRefresh ? MeanCorrection.FreshShiftBound(sensitivity, WeightCounts, LayerScales) : double.PositiveInfinity;
-        ProtectionProblem Problem(CodeEncoding e) => new(bits, layers.Select((layer, l) => LayerProfile.FromCodes(layer.Name, IntendedCodes[l], LayerScales[l], sensitivity[l], bits, flips, e)).ToArray());
-        _twosComplement = Problem(CodeEncoding.TwosComplement);
+        string[] names = layers.Select(layer => layer.Name).ToArray();
+        CodeHistogram[] histograms = IntendedCodes.Select(codes => CodeHistogram.Of(codes, bits)).ToArray();
+        PlanCore Core(CodeEncoding e) => new(names, histograms, LayerScales, sensitivity, bits, e);
+        _twosComplementCore = Core(CodeEncoding.TwosComplement);
+        _twosComplement = _twosComplementCore.Problem(flips);
+        FreshShiftBound = readAfterRefresh ? _twosComplementCore.RefreshedShiftBound : double.PositiveInfinity;
         // Sign-magnitude's correction searches every code: considered automatically up to 8 bits, on request up to 10.
         if (encoding == CodeEncoding.SignMagnitude || (encoding is null && bits <= 8 && flips.P10 + flips.P01 > 0))
-            _signMagnitude = Problem(CodeEncoding.SignMagnitude);
+        {
+            _signMagnitudeCore = Core(CodeEncoding.SignMagnitude);
+            _signMagnitude = _signMagnitudeCore.Problem(flips);
+        }
     }
 
     public WeightLayer[] Layers { get; }
@@ -92,7 +101,10 @@ internal sealed class PlanDesigner
     {
         lock (_corrected)
             if (_corrected.TryGetValue((encoding, layer, protectedPlanes), out CorrectedLayer? known)) return known;
-        CorrectedLayer corrected = MeanCorrection.ApplyDoingNoHarm(IntendedCodes[layer], Bits, protectedPlanes, Flips, encoding, FreshShiftBound);
+        PlanCore core = encoding == CodeEncoding.SignMagnitude
+            ? _signMagnitudeCore ?? throw new InvalidOperationException("This designer does not consider sign-magnitude codes.")
+            : _twosComplementCore;
+        CorrectedLayer corrected = core.Correct(layer, protectedPlanes, Flips, FreshShiftBound).For(IntendedCodes[layer]);
         lock (_corrected) _corrected[(encoding, layer, protectedPlanes)] = corrected;
         return corrected;
     }

@@ -12,7 +12,8 @@ namespace Qtaml.Plans;
 /// the model's weight image), its scale s_l and its sensitivity G_l, as the build computed them. From these the runtime
 /// designs the plan of any allocator, budget and flip model exactly as a build would (the same profiles, allocators
 /// and mean correction), and lays out its weight image, which the one compiled class runs: a whole fault campaign
-/// needs one class, not one per point.
+/// needs one class, not one per point. The design, profiles and mean correction are <see cref="PlanCore"/>'s, the code the
+/// build itself runs.
 /// </summary>
 /// <remarks>
 /// The codes keep the class's encoding and order: a plan changes which planes are protected, what is stored and how it
@@ -22,10 +23,7 @@ namespace Qtaml.Plans;
 public sealed class QuantizedModel
 {
     private readonly WeightImage _intended;
-    private readonly double[] _layerScales;
-    private readonly double[] _sensitivities;
-    private readonly object _gate = new();
-    private (FlipProbabilities Flips, ProtectionProblem Problem)? _lastProblem;
+    private readonly PlanCore _core;
 
     /// <summary>Wraps what a generated class exposes as <c>Quantized</c>.</summary>
     /// <param name="intendedCodes">Each layer's intended codes, laid out as the model's weight images (its layout id and encoding).</param>
@@ -44,22 +42,16 @@ public sealed class QuantizedModel
         int layers = intendedCodes.Layers.Count;
         if (layerScales.Count != layers || sensitivities.Count != layers)
             throw new ArgumentException($"The image holds {layers} layers, but {layerScales.Count} scales and {sensitivities.Count} sensitivities were given; give one of each per layer.");
-        _layerScales = new double[layers];
-        _sensitivities = new double[layers];
+        var names = new string[layers];
+        var histograms = new CodeHistogram[layers];
         for (int l = 0; l < layers; l++)
         {
-            if (!(layerScales[l] > 0) || double.IsInfinity(layerScales[l])) throw new ArgumentOutOfRangeException(nameof(layerScales), layerScales[l], $"Layer {l}'s scale must be finite and greater than zero.");
-            if (!(sensitivities[l] >= 0) || double.IsInfinity(sensitivities[l])) throw new ArgumentOutOfRangeException(nameof(sensitivities), sensitivities[l], $"Layer {l}'s sensitivity must be finite, zero or more.");
-            _layerScales[l] = layerScales[l];
-            _sensitivities[l] = sensitivities[l];
+            names[l] = intendedCodes.Layers[l].Name;
+            histograms[l] = CodeHistogram.Of(IntendedCodes(l), intendedCodes.Bits);
         }
-        var counts = new long[layers];
-        for (int l = 0; l < layers; l++) counts[l] = intendedCodes.Layers[l].Count;
-        _refreshedBound = MeanCorrection.FreshShiftBound(_sensitivities, counts, _layerScales);
-        FreshShiftBound = readAfterRefresh ? _refreshedBound : double.PositiveInfinity;
+        _core = new PlanCore(names, histograms, layerScales, sensitivities, intendedCodes.Bits, intendedCodes.Encoding);
+        FreshShiftBound = readAfterRefresh ? _core.RefreshedShiftBound : double.PositiveInfinity;
     }
-
-    private readonly double _refreshedBound;
 
     /// <summary>
     /// The most mean correction may move a layer's stored codes from the intended ones, read before any flip, as a mean
@@ -81,10 +73,10 @@ public sealed class QuantizedModel
     public long WeightCount => _intended.WeightCount;
 
     /// <summary>s_l per layer.</summary>
-    public IReadOnlyList<double> LayerScales => _layerScales;
+    public IReadOnlyList<double> LayerScales => _core.LayerScales;
 
     /// <summary>G_l per layer, as the build used them.</summary>
-    public IReadOnlyList<double> Sensitivities => _sensitivities;
+    public IReadOnlyList<double> Sensitivities => _core.Sensitivities;
 
     /// <summary>Layer <paramref name="layer"/>'s intended codes, in the image's order.</summary>
     public int[] IntendedCodes(int layer)
@@ -98,20 +90,10 @@ public sealed class QuantizedModel
     /// The allocation problem under <paramref name="flips"/> (the flips the stored codes are compensated for): every
     /// layer profiled from its intended codes, as the build profiles it. The last one is kept.
     /// </summary>
-    public ProtectionProblem Problem(FlipProbabilities flips)
-    {
-        lock (_gate)
-            if (_lastProblem is { } last && last.Flips.Equals(flips)) return last.Problem;
-        var profiles = new LayerProfile[_layerScales.Length];
-        for (int l = 0; l < profiles.Length; l++)
-            profiles[l] = LayerProfile.FromCodes(_intended.Layers[l].Name, IntendedCodes(l), _layerScales[l], _sensitivities[l], Bits, flips, Encoding);
-        var problem = new ProtectionProblem(Bits, profiles);
-        lock (_gate) _lastProblem = (flips, problem);
-        return problem;
-    }
+    public ProtectionProblem Problem(FlipProbabilities flips) => _core.Problem(flips);
 
     /// <summary>The plan <paramref name="allocator"/> makes within <paramref name="budget"/> protected bits per weight under <paramref name="flips"/>.</summary>
-    public ProtectionPlan Design(Allocator allocator, double budget, FlipProbabilities flips) => Problem(flips).Allocate(allocator, budget);
+    public ProtectionPlan Design(Allocator allocator, double budget, FlipProbabilities flips) => _core.Design(allocator, budget, flips);
 
     /// <summary>
     /// The weight image of <paramref name="plan"/>, compensated for <paramref name="flips"/>: each layer's stored codes and
@@ -127,15 +109,15 @@ public sealed class QuantizedModel
     public WeightImage CreateImage(ProtectionPlan plan, FlipProbabilities flips, bool? readAfterRefresh = null)
     {
         if (plan is null) throw new ArgumentNullException(nameof(plan));
-        if (plan.Bits != Bits || plan.ProtectedPlanes.Count != _layerScales.Length)
-            throw new ArgumentException($"The plan is for {plan.ProtectedPlanes.Count} layers of {plan.Bits}-bit codes; this model has {_layerScales.Length} layers of {Bits}-bit codes.", nameof(plan));
-        double bound = readAfterRefresh switch { true => _refreshedBound, false => double.PositiveInfinity, null => FreshShiftBound };
+        if (plan.Bits != Bits || plan.ProtectedPlanes.Count != _core.LayerCount)
+            throw new ArgumentException($"The plan is for {plan.ProtectedPlanes.Count} layers of {plan.Bits}-bit codes; this model has {_core.LayerCount} layers of {Bits}-bit codes.", nameof(plan));
+        double bound = readAfterRefresh switch { true => _core.RefreshedShiftBound, false => double.PositiveInfinity, null => FreshShiftBound };
         WeightImage image = _intended.Clone();
-        for (int l = 0; l < _layerScales.Length; l++)
+        for (int l = 0; l < _core.LayerCount; l++)
         {
-            CorrectedLayer corrected = MeanCorrection.ApplyDoingNoHarm(IntendedCodes(l), Bits, plan.ProtectedPlanes[l], flips, Encoding, bound);
-            IReadOnlyList<int> stored = corrected.StoredCodes;
-            for (int i = 0; i < stored.Count; i++) image.SetCode(l, i, stored[i]);
+            CorrectedCodes corrected = _core.Correct(l, plan.ProtectedPlanes[l], flips, bound);
+            int count = _intended.Layers[l].Count;
+            for (int i = 0; i < count; i++) image.SetCode(l, i, corrected.StoredFor(_intended.GetCode(l, i)));
             image.SetDequantization(l, new LayerDequantization((float)corrected.ScaleFactor, (float)corrected.CodeOffset));
         }
         return image;

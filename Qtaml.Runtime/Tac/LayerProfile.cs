@@ -57,42 +57,50 @@ public sealed class LayerProfile
     /// </summary>
     public static LayerProfile FromCodes(string name, IReadOnlyList<int> codes, double scale, double sensitivity, int bits, FlipProbabilities flips, CodeEncoding encoding)
     {
+        if (codes is null) throw new ArgumentNullException(nameof(codes));
+        if (codes.Count == 0) throw new ArgumentException("A layer holds at least one weight.", nameof(codes));
+        return FromHistogram(name, CodeHistogram.Of(codes, bits), scale, sensitivity, bits, flips, encoding);
+    }
+
+    /// <summary>
+    /// <see cref="FromCodes(string, IReadOnlyList{int}, double, double, int, FlipProbabilities, CodeEncoding)"/> of a layer
+    /// given as its histogram: the averages are sums over distinct codes, so the profile does not depend on the order
+    /// the codes are kept in.
+    /// </summary>
+    public static LayerProfile FromHistogram(string name, CodeHistogram histogram, double scale, double sensitivity, int bits, FlipProbabilities flips, CodeEncoding encoding)
+    {
+        if (histogram is null) throw new ArgumentNullException(nameof(histogram));
+        if (histogram.Total == 0) throw new ArgumentException("A layer holds at least one weight.", nameof(histogram));
+        StoredCode.ValidateBits(bits);
+        var planes = new double[bits];
         if (encoding == CodeEncoding.SignMagnitude)
         {
-            if (codes is null) throw new ArgumentNullException(nameof(codes));
-            if (codes.Count == 0) throw new ArgumentException("A layer holds at least one weight.", nameof(codes));
-            var planes = new double[bits];
             double top = 1 << (bits - 1);
-            foreach (int code in codes)
+            for (int v = 0; v < histogram.Values.Count; v++)
             {
+                int code = histogram.Values[v];
                 int pattern = CodeEncodings.ToPattern(code, bits, encoding);
                 for (int k = 0; k < bits; k++)
                 {
                     bool one = (pattern >> k & 1) != 0;
                     double pi = flips.ReadsOne(one), variance = pi * (1 - pi);
-                    planes[k] += k < bits - 1 ? variance : (code / top) * (code / top) * variance;
+                    planes[k] += histogram.Counts[v] * (k < bits - 1 ? variance : (code / top) * (code / top) * variance);
                 }
             }
-            return new LayerProfile(name, codes.Count, scale, sensitivity, planes.Select(v => v / codes.Count).ToArray(), encoding);
+            for (int k = 0; k < bits; k++) planes[k] /= histogram.Total;
+            return new LayerProfile(name, histogram.Total, scale, sensitivity, planes, encoding);
         }
-        if (codes is null) throw new ArgumentNullException(nameof(codes));
-        if (codes.Count == 0) throw new ArgumentException("A layer holds at least one weight.", nameof(codes));
-        StoredCode.ValidateBits(bits);
         var ones = new long[bits];
-        foreach (int code in codes)
-        {
-            StoredCode.ValidateCode(code, bits, nameof(codes));
+        for (int v = 0; v < histogram.Values.Count; v++)
             for (int k = 0; k < bits; k++)
-                if (StoredCode.BitIsSet(code, k)) ones[k]++;
-        }
-        var vbar = new double[bits];
+                if (StoredCode.BitIsSet(histogram.Values[v], k)) ones[k] += histogram.Counts[v];
         double varOne = flips.P10 * (1 - flips.P10), varZero = flips.P01 * (1 - flips.P01);   // π(1 − π) for a stored 1 and a stored 0
         for (int k = 0; k < bits; k++)
         {
-            double shareOfOnes = (double)ones[k] / codes.Count;
-            vbar[k] = shareOfOnes * varOne + (1 - shareOfOnes) * varZero;
+            double shareOfOnes = (double)ones[k] / histogram.Total;
+            planes[k] = shareOfOnes * varOne + (1 - shareOfOnes) * varZero;
         }
-        return new LayerProfile(name, codes.Count, scale, sensitivity, vbar);
+        return new LayerProfile(name, histogram.Total, scale, sensitivity, planes);
     }
 
     /// <summary>The layer's name.</summary>

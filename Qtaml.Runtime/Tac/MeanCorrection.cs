@@ -195,48 +195,32 @@ public static class MeanCorrection
     /// </summary>
     public static CorrectedLayer ApplyDoingNoHarm(IReadOnlyList<int> intendedCodes, int bits, int protectedCount, FlipProbabilities flips, CodeEncoding encoding, double maxFreshShiftSquared)
     {
+        if (intendedCodes is null) throw new ArgumentNullException(nameof(intendedCodes));
+        return CorrectDoingNoHarm(CodeHistogram.Of(intendedCodes, bits), bits, protectedCount, flips, encoding, maxFreshShiftSquared).For(intendedCodes);
+    }
+
+    /// <summary>
+    /// <see cref="ApplyDoingNoHarm"/> of a layer given as its histogram: the correction depends on the codes only through
+    /// it, and each step of the bisection costs the distinct codes, not the layer's size.
+    /// </summary>
+    public static CorrectedCodes CorrectDoingNoHarm(CodeHistogram histogram, int bits, int protectedCount, FlipProbabilities flips, CodeEncoding encoding, double maxFreshShiftSquared)
+    {
+        if (histogram is null) throw new ArgumentNullException(nameof(histogram));
         if (!(maxFreshShiftSquared >= 0)) throw new ArgumentOutOfRangeException(nameof(maxFreshShiftSquared), maxFreshShiftSquared, "The bound is a mean squared shift: zero or more.");
-        CorrectedLayer full = Apply(intendedCodes, bits, protectedCount, flips, encoding);
-        if (FreshShiftSquared(full, intendedCodes) <= maxFreshShiftSquared) return full;
-        // A stored code depends only on its intended code's value, so the bisection works on the layer's distinct
-        // values and their counts: each step costs the code range, not the layer's size.
-        (int[] values, int[] counts) = Histogram(intendedCodes);
+        IReadOnlyList<int> values = histogram.Values;
+        CorrectedLayer full = Apply(values, bits, protectedCount, flips, encoding);
+        var fullCodes = new CorrectedCodes(histogram, full.ToArray(), full.ScaleFactor, full.CodeOffset, full.WorstCaseResidual);
+        if (fullCodes.FreshShiftSquared <= maxFreshShiftSquared) return fullCodes;
         double low = 0, high = 1;
         CorrectedLayer best = Apply(values, bits, protectedCount, new FlipProbabilities(0, 0), encoding);
         for (int step = 0; step < 24; step++)
         {
             double share = (low + high) / 2;
             CorrectedLayer candidate = Apply(values, bits, protectedCount, new FlipProbabilities(share * flips.P10, share * flips.P01), encoding);
-            if (FreshShiftSquared(candidate, values, counts, intendedCodes.Count) <= maxFreshShiftSquared) (low, best) = (share, candidate);
+            if (new CorrectedCodes(histogram, candidate.ToArray(), candidate.ScaleFactor, candidate.CodeOffset, 0).FreshShiftSquared <= maxFreshShiftSquared) (low, best) = (share, candidate);
             else high = share;
         }
-        var storedOf = new Dictionary<int, int>(values.Length);
-        for (int v = 0; v < values.Length; v++) storedOf[values[v]] = best.StoredCodes[v];
-        var stored = new int[intendedCodes.Count];
-        for (int i = 0; i < stored.Length; i++) stored[i] = storedOf[intendedCodes[i]];
-        var layer = new CorrectedLayer(stored, best.ScaleFactor, best.CodeOffset, 0);
-        return new CorrectedLayer(stored, best.ScaleFactor, best.CodeOffset, Residual(layer, intendedCodes, bits, protectedCount, flips, encoding));
-    }
-
-    /// <summary>The distinct codes of a layer, ascending, and how many weights hold each.</summary>
-    private static (int[] Values, int[] Counts) Histogram(IReadOnlyList<int> codes)
-    {
-        var counts = new SortedDictionary<int, int>();
-        foreach (int code in codes) counts[code] = counts.TryGetValue(code, out int n) ? n + 1 : 1;
-        return (counts.Keys.ToArray(), counts.Values.ToArray());
-    }
-
-    /// <summary><see cref="FreshShiftSquared(CorrectedLayer, IReadOnlyList{int})"/> of a layer given as distinct codes and their counts.</summary>
-    private static double FreshShiftSquared(CorrectedLayer corrected, int[] values, int[] counts, int total)
-    {
-        if (total == 0) return 0;
-        double sum = 0;
-        for (int v = 0; v < values.Length; v++)
-        {
-            double shift = corrected.ScaleFactor * (corrected.StoredCodes[v] + corrected.CodeOffset) - values[v];
-            sum += counts[v] * shift * shift;
-        }
-        return sum / total;
+        return new CorrectedCodes(histogram, best.ToArray(), best.ScaleFactor, best.CodeOffset, Residual(best, values, bits, protectedCount, flips, encoding));
     }
 
     /// <summary>The mean over a layer of (ŵ/s − q)² read before any flip: how far the correction moved the codes.</summary>
