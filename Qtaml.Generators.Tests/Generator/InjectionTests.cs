@@ -73,7 +73,7 @@ public class InjectionTests
         SyntaxTree tree = attacked.Run.Results.Single().GeneratedSources.Single().SyntaxTree;
         Assert.Empty(tree.GetDiagnostics(TestContext.Current.CancellationToken));
         Assert.Equal(Tokens(plain.Run.Results.Single().GeneratedSources.Single().SyntaxTree), Tokens(tree));
-        AssertDeclares(tree, "Model", "Compiled", "BakedData");   // the class, its interface adapter, its data section
+        AssertDeclares(tree, "Model", "Compiled", "ModelImplementation", "BakedData");   // the class, its interface adapter, its implementation and data section
         // No text of the file may sit outside a comment or a string: no stray structure in the trivia either.
         Assert.DoesNotContain(tree.GetRoot(TestContext.Current.CancellationToken).DescendantTrivia(), t => t.IsKind(SyntaxKind.SkippedTokensTrivia) || t.IsKind(SyntaxKind.DisabledTextTrivia));
         Assert.DoesNotContain(tree.GetText(TestContext.Current.CancellationToken).ToString(), c => c is '\u2028' or '\u2029' or '\u0085' or '\0' or '\u202E' or '\u2066' or '\r');
@@ -84,6 +84,52 @@ public class InjectionTests
         // (Protobuf strings are UTF-8: a lone surrogate was already U+FFFD in the file.)
         string asStored = System.Text.Encoding.UTF8.GetString(System.Text.Encoding.UTF8.GetBytes(hostile));
         Assert.All(info.Layers, layer => Assert.StartsWith(asStored + "#", layer.Name, StringComparison.Ordinal));
+    }
+
+    /// <summary>Types a user's project may well declare, named like those the generated kernels use.</summary>
+    private const string LookAlikes = """
+        internal struct Vector128 { }
+        internal struct Vector256<T> { }
+        internal struct Span { }
+        internal sealed class ReadOnlySpan<T> { }
+        internal static class MemoryMarshal { }
+        internal static class Unsafe { }
+        internal static class Avx { }
+        internal static class Avx512F { }
+        internal static class Math { }
+        internal static class MathF { }
+        internal sealed class ArgumentException { }
+        internal static class BitConverter { }
+        internal static class Convert { }
+        internal static class Numerics { }
+        """;
+
+    [Theory]
+    [InlineData(", Bits = 8, FlipProbability = 0.0, EccBudget = 0.0")]
+    [InlineData(", Quantize = false")]
+    public void Types_in_the_users_namespace_or_the_global_one_named_like_the_runtimes_capture_nothing(string arguments)
+    {
+        // The user's type holds only one-line forwarders naming every type from global::; the implementation lives in a
+        // file-local class of Qtaml.Generated with its usings inside that namespace, so look-alikes anywhere else change
+        // nothing: it compiles with no warning and computes exactly what the plain project computes.
+        byte[] model = TestModels.Cnn().Build(new long[] { 1, 10 });
+        string plainSource = TestModels.Consumer("Models/model.onnx", arguments);
+        string crowded = plainSource.Replace("namespace Models\n{", "namespace Models\n{\n" + LookAlikes, StringComparison.Ordinal) + "\n" + LookAlikes;
+        Assert.NotEqual(plainSource, crowded);
+        var files = new[] { GeneratorHarness.WeightFile("Models/model.onnx", model) };
+        GeneratorHarness.Result plain = GeneratorHarness.Run(plainSource, files), attacked = GeneratorHarness.Run(crowded, files);
+        Assert.Empty(attacked.GeneratorDiagnostics.Where(d => d.DefaultSeverity >= DiagnosticSeverity.Warning));
+        Assert.Empty(attacked.Output.GetDiagnostics(TestContext.Current.CancellationToken).Where(d => d.Severity >= DiagnosticSeverity.Warning && d.Location.SourceTree?.FilePath.EndsWith(".g.cs", StringComparison.Ordinal) == true));
+        MethodInfo Run(GeneratorHarness.Result result) => GeneratorHarness.CompileAndLoad(result.Output).GetType("Models.Harness")!.GetMethod("Run")!;
+        MethodInfo expected = Run(plain), actual = Run(attacked);
+        for (int seed = 0; seed < 3; seed++)
+        {
+            float[] input = TestModels.Input(TestModels.Cnn().InputShape.Skip(1).Aggregate(1, (a, d) => a * (int)d), seed);
+            float[] a = new float[10], b = new float[10];
+            expected.Invoke(null, new object[] { input, a });
+            actual.Invoke(null, new object[] { input, b });
+            Assert.Equal(a, b);
+        }
     }
 
     [Fact]
@@ -138,7 +184,7 @@ public class InjectionTests
         Assert.Equal(path.Contains('\n', StringComparison.Ordinal) ? new[] { "QTAML001" } : Array.Empty<string>(),
             result.GeneratorDiagnostics.Where(d => d.DefaultSeverity == DiagnosticSeverity.Error).Select(d => d.Id).ToArray());
         SyntaxTree tree = result.Run.Results.Single().GeneratedSources.Single().SyntaxTree;
-        AssertDeclares(tree, path.Contains('\n', StringComparison.Ordinal) ? new[] { "Model", "Compiled" } : new[] { "Model", "Compiled", "BakedData" });
+        AssertDeclares(tree, path.Contains('\n', StringComparison.Ordinal) ? new[] { "Model", "Compiled" } : new[] { "Model", "Compiled", "ModelImplementation", "BakedData" });
         GeneratorHarness.CompileAndLoad(result.Output);
     }
 

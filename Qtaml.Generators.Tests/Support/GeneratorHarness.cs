@@ -26,6 +26,13 @@ internal static class GeneratorHarness
     /// <summary>A weight file as the package's MSBuild step writes it into obj/.</summary>
     public static AdditionalText WeightFile(string path, byte[] bytes) => EncodedWeightFile("obj/qtaml/" + path.Replace('/', '_') + ".qtaml.b64", path, bytes);
 
+    /// <summary>
+    /// The generated implementation class of the model type <paramref name="typeName"/> in a compiled assembly: a file-local
+    /// class in Qtaml.Generated (its metadata name is mangled by the compiler, ending in <c>__{typeName}Implementation</c>).
+    /// </summary>
+    public static Type Implementation(System.Reflection.Assembly assembly, string typeName) =>
+        assembly.GetTypes().Single(t => t.Namespace == "Qtaml.Generated" && !t.IsNested && t.Name.EndsWith("__" + typeName + "Implementation", StringComparison.Ordinal));
+
     /// <summary>An encoded weight file's text exactly as given (what the build step wrote).</summary>
     public static AdditionalText EncodedText(string encodedPath, string text) => new InMemoryText(encodedPath, text);
 

@@ -24,20 +24,34 @@ internal static class ModelEmitter
         WriteHeader(w, modelPath, plan);
         w.Line("#nullable enable");
         w.Line();
-        // Namespaces, so kernels read as C# a person would write; every type the generated code names lives in one of them.
-        foreach (string name in Usings) w.Line("using " + name + ";");
-        w.Line();
         TypeTarget target = request.Target;
+        string implementation = target.Name + "Implementation";
         string summary = Escape.XmlDoc(modelPath) + " compiled by Qtaml for " + Escape.XmlDoc(plan.NodeLabel) + (plan.IsQuantized ? ", " + plan.Bits + "-bit weights with TAC." : ", unquantized reference build.");
         var data = new ConstantData();
         // The weight image first, so its offsets in the blob are its own.
         BakedImages? images = plan.IsQuantized ? BakedImages.Add(data, plan) : null;
+        // The user's type: its public surface only, each member one line forwarding to the implementation, every type
+        // named from global:: so nothing in the user's namespace (a type of theirs named Vector128) can capture it.
         using (TypeShell.Open(w, target, generatorVersion, summary))
         {
             if (target.IsStatic) TypeShell.WriteInterfaceAdapter(w, target);
-            WriteMembers(w, request, modelPath, plan, data, images);
-            ProgramPrinter.Write(w, new KernelContext(plan, program, data), plan.Graph);
-            if (!data.IsEmpty) BakedDataWriter.Write(w, data, images);
+            WritePublicMembers(w, request, plan, "global::Qtaml.Generated." + implementation);
+        }
+        w.Line();
+        // The implementation: a file-local class in a namespace of Qtaml's, with its usings inside it, so kernels read as
+        // C# a person would write and their names resolve to the runtime's types whatever the user's project declares.
+        using (w.Block("namespace Qtaml.Generated"))
+        {
+            foreach (string name in Usings) w.Line("using " + name + ";");
+            w.Line();
+            w.Line("/// <summary>The implementation of " + Escape.XmlDoc(target.DisplayName) + ": the baked weights, the kernels and the checks behind its public members.</summary>");
+            w.Line("[global::System.CodeDom.Compiler.GeneratedCode(\"Qtaml.Generators\", \"" + generatorVersion + "\")]");
+            using (w.Block("file static class " + implementation))
+            {
+                WriteMembers(w, request, modelPath, plan, data, images);
+                ProgramPrinter.Write(w, new KernelContext(plan, program, data), plan.Graph);
+                if (!data.IsEmpty) BakedDataWriter.Write(w, data, images);
+            }
         }
         return w.ToString();
     }
@@ -97,7 +111,11 @@ internal static class ModelEmitter
         w.Line("//   To reach D_q: TAC needs " + F3(plan.Saturation.TacBudget) + " bits/weight, Uniform-MSP " + F3(plan.Saturation.UniformMspBudget) + "; rho* = " + F3(plan.Saturation.Rho) + ".");
     }
 
-    private static void WriteMembers(SourceWriter w, ModelRequest request, string modelPath, ModelPlan plan, ConstantData data, BakedImages? images)
+    /// <summary>
+    /// The user's type's public members: the port sizes inline (constants), everything else one line that forwards to
+    /// the implementation, with its documentation here where the user reads it.
+    /// </summary>
+    private static void WritePublicMembers(SourceWriter w, ModelRequest request, ModelPlan plan, string implementation)
     {
         NetworkGraph graph = plan.Graph;
         bool single = graph.Inputs.Length == 1 && graph.Outputs.Length == 1;
@@ -116,7 +134,55 @@ internal static class ModelEmitter
             WritePortMembers(w, graph, "output", graph.Outputs);
         }
         w.Line("/// <summary>What was compiled, for which node, with which protection.</summary>");
-        w.Line("public static global::Qtaml.ModelInfo Info { get; } = new global::Qtaml.ModelInfo(");
+        w.Line("public static global::Qtaml.ModelInfo Info => " + implementation + ".Info;");
+        w.Line();
+        w.Line("/// <summary>Runs the network over the baked weights" + (single ? "" : ", every input and output concatenated in the file's order (see InputNames)") + ". Allocates nothing.</summary>");
+        w.Line("public static void Run(global::System.ReadOnlySpan<float> input, global::System.Span<float> output) => " + implementation + ".Run(input, output);");
+        w.Line();
+        if (!single)
+        {
+            (string[] inputs, string[] outputs) = ParameterNames(graph);
+            w.Line("/// <summary>Runs the network over the baked weights, one span per graph input and output. Allocates nothing.</summary>");
+            w.Line("public static void Run(" + NamedParameters(graph) + ") => " + implementation + ".Run(" + string.Join(", ", inputs.Concat(outputs)) + ");");
+            w.Line();
+        }
+        w.Line("/// <summary>Runs the network over the stored bits in <paramref name=\"weights\"/>, faulted or not. Allocates nothing.</summary>");
+        w.Line("public static void Run(global::Qtaml.Faults.WeightImage weights, global::System.ReadOnlySpan<float> input, global::System.Span<float> output) => " + implementation + ".Run(weights, input, output);");
+        w.Line();
+        w.Line("/// <summary>The index of the largest output: the predicted class.</summary>");
+        w.Line("public static int Predict(global::System.ReadOnlySpan<float> input) => " + implementation + ".Predict(input);");
+        w.Line();
+        w.Line("/// <summary>A mutable copy of the stored weight bits, for fault injection.</summary>");
+        if (plan.IsQuantized)
+        {
+            w.Line("public static global::Qtaml.Faults.WeightImage CreateWeightImage() => " + implementation + ".CreateWeightImage();");
+            w.Line();
+            w.Line("/// <summary>");
+            w.Line("/// The weights as quantization left them, before protection: intended codes laid out as this model's weight images,");
+            w.Line("/// each layer's scale and sensitivity G. <c>Quantized.CreateImage(allocator, budget, flips)</c> makes the image of any");
+            w.Line("/// plan, which <see cref=\"Run(global::Qtaml.Faults.WeightImage, global::System.ReadOnlySpan{float}, global::System.Span{float})\"/> runs.");
+            w.Line("/// </summary>");
+            w.Line("public static global::Qtaml.Plans.QuantizedModel Quantized => " + implementation + ".Quantized;");
+        }
+        else
+        {
+            w.Line("public static global::Qtaml.Faults.WeightImage CreateWeightImage() =>");
+            w.Line("    throw new global::System.NotSupportedException(\"" + NotQuantized + " stores no weight codes to fault. Remove Quantize = false.\");");
+            w.Line();
+            w.Line("/// <summary>Not available: an unquantized reference build has no codes to plan.</summary>");
+            w.Line("public static global::Qtaml.Plans.QuantizedModel Quantized =>");
+            w.Line("    throw new global::System.NotSupportedException(\"" + NotQuantized + " has no quantized weights to plan. Remove Quantize = false.\");");
+        }
+    }
+
+    private const string NotQuantized = "This is an unquantized reference build (Quantize = false): it";
+
+    /// <summary>The implementation's members behind the public ones: the checks, the calls of Forward, the weight image and <c>Quantized</c>.</summary>
+    private static void WriteMembers(SourceWriter w, ModelRequest request, string modelPath, ModelPlan plan, ConstantData data, BakedImages? images)
+    {
+        NetworkGraph graph = plan.Graph;
+        bool single = graph.Inputs.Length == 1 && graph.Outputs.Length == 1;
+        w.Line("internal static global::Qtaml.ModelInfo Info { get; } = new global::Qtaml.ModelInfo(");
         w.Line("    " + Escape.StringLiteral(modelPath) + ", " + Escape.StringLiteral(plan.NodeLabel) + ", " + plan.Bits + ", " + Literals.Double(plan.Flips.P10) + ", " + Literals.Double(plan.Flips.P01) + ", " + Literals.Double(plan.Budget) + ",");
         if (plan.IsQuantized)
             w.Line("    " + Literals.Double(plan.Protection!.PredictedDistortion) + ", " + Literals.Double(plan.Saturation!.NoiseFloor) + ", " + Literals.Double(plan.Saturation.Rho) + ", "
@@ -139,60 +205,55 @@ internal static class ModelEmitter
         const string layerArgs = "Weights, BakedDequantization";
         const string imageArgs = "weights.Bytes, weights.Dequantization";
 
-        w.Line("/// <summary>Runs the network over the baked weights" + (single ? "" : ", every input and output concatenated in the file's order (see InputNames)") + ". Allocates nothing.</summary>");
-        using (w.Block("public static void Run(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)"))
+        using (w.Block("internal static void Run(ReadOnlySpan<float> input, Span<float> output)"))
         {
-            WriteLengthChecks(w);
+            WriteLengthChecks(w, graph);
             WriteForwardCall(w, graph, plan.IsQuantized ? layerArgs : "", named: false);
         }
         w.Line();
         if (!single)
         {
-            w.Line("/// <summary>Runs the network over the baked weights, one span per graph input and output. Allocates nothing.</summary>");
-            using (w.Block("public static void Run(" + NamedParameters(graph) + ")"))
+            using (w.Block("internal static void Run(" + NamedParameters(graph).Replace("global::System.", "") + ")"))
             {
                 WriteNamedLengthChecks(w, graph);
                 WriteForwardCall(w, graph, plan.IsQuantized ? layerArgs : "", named: true);
             }
             w.Line();
         }
-        w.Line("/// <summary>Runs the network over the stored bits in <paramref name=\"weights\"/>, faulted or not. Allocates nothing.</summary>");
-        using (w.Block("public static void Run(global::Qtaml.Faults.WeightImage weights, global::System.ReadOnlySpan<float> input, global::System.Span<float> output)"))
+        using (w.Block("internal static void Run(global::Qtaml.Faults.WeightImage weights, ReadOnlySpan<float> input, Span<float> output)"))
         {
-            w.Line("if (weights is null) throw new global::System.ArgumentNullException(nameof(weights));");
+            w.Line("if (weights is null) throw new ArgumentNullException(nameof(weights));");
             if (!plan.IsQuantized)
             {
-                w.Line("throw new global::System.NotSupportedException(\"This is an unquantized reference build (Quantize = false): it stores no weight codes to fault. Remove Quantize = false.\");");
+                w.Line("throw new NotSupportedException(\"" + NotQuantized + " stores no weight codes to fault. Remove Quantize = false.\");");
             }
             else
             {
                 w.Line("if (!weights.HasSameLayout(Layout))");
-                w.Line("    throw new global::System.ArgumentException(global::Qtaml.Faults.WeightImage.LayoutMismatch(weights, Layout, " + Escape.StringLiteral(request.Target.Name + ".CreateWeightImage() or " + request.Target.Name + ".Quantized.CreateImage(...)") + "), nameof(weights));");
-                WriteLengthChecks(w);
+                w.Line("    throw new ArgumentException(global::Qtaml.Faults.WeightImage.LayoutMismatch(weights, Layout, " + Escape.StringLiteral(request.Target.Name + ".CreateWeightImage() or " + request.Target.Name + ".Quantized.CreateImage(...)") + "), nameof(weights));");
+                WriteLengthChecks(w, graph);
                 WriteForwardCall(w, graph, imageArgs, named: false);
             }
         }
         w.Line();
-        w.Line("/// <summary>The index of the largest output: the predicted class.</summary>");
-        using (w.Block("public static int Predict(global::System.ReadOnlySpan<float> input)"))
+        using (w.Block("internal static int Predict(ReadOnlySpan<float> input)"))
         {
-            w.Line("global::System.Span<float> scores = stackalloc float[" + graph.OutputLength + "];");
+            w.Line("Span<float> scores = stackalloc float[" + graph.OutputLength + "];");
             w.Line("Run(input, scores);");
             w.Line("int best = 0;");
             w.Line("for (int i = 1; i < scores.Length; i++) if (scores[i] > scores[best]) best = i;");
             w.Line("return best;");
         }
         w.Line();
-        w.Line("/// <summary>A mutable copy of the stored weight bits, for fault injection.</summary>");
         if (plan.IsQuantized)
         {
-            w.Line("public static global::Qtaml.Faults.WeightImage CreateWeightImage() => Layout.Clone();");
+            w.Line("internal static global::Qtaml.Faults.WeightImage CreateWeightImage() => Layout.Clone();");
             w.Line();
             WriteQuantizedModel(w, plan, data, images!);
             w.Line("private static readonly global::Qtaml.Faults.WeightImage Layout = Image(Weights, BakedDequantization);");
             w.Line();
             w.Line("/// <summary>An image of this model's layout holding <paramref name=\"codes\"/>, each layer read back with <paramref name=\"dequantization\"/>.</summary>");
-            using (w.Block("private static global::Qtaml.Faults.WeightImage Image(global::System.ReadOnlySpan<byte> codes, global::System.ReadOnlySpan<float> dequantization)"))
+            using (w.Block("private static global::Qtaml.Faults.WeightImage Image(ReadOnlySpan<byte> codes, ReadOnlySpan<float> dequantization)"))
             {
                 w.Line("global::Qtaml.Faults.WeightImage image = global::Qtaml.Faults.WeightImage.FromBytes(" + plan.Bits + ",");
                 w.Line("    new string[] { " + string.Join(", ", plan.Layers.Select(q => Escape.StringLiteral(q.Layer.Name))) + " },");
@@ -203,19 +264,10 @@ internal static class ModelEmitter
             }
             w.Line();
             w.Line("/// <summary>Each layer's dequantization in the build's plan, (scale factor, code offset) per layer: mean correction's choice for its protected planes.</summary>");
-            w.Line("private static global::System.ReadOnlySpan<float> BakedDequantization => " + data.FloatSpan(plan.Layers.SelectMany(q => new[] { q.ScaleFactor, q.CodeOffset }).ToArray()) + ";");
+            w.Line("private static ReadOnlySpan<float> BakedDequantization => " + data.FloatSpan(plan.Layers.SelectMany(q => new[] { q.ScaleFactor, q.CodeOffset }).ToArray()) + ";");
             w.Line();
             w.Line("/// <summary>The stored codes of every layer, " + plan.Image.Length + " bytes laid out as a WeightImage" + (images!.Translations.Count > 0 ? ", derived from the intended codes when the class first reads them" : "") + ".</summary>");
-            w.Line("private static global::System.ReadOnlySpan<byte> Weights => new global::System.ReadOnlySpan<byte>(" + ConstantData.ClassName + ".Bytes, 0, " + plan.Image.Length + ");");
-        }
-        else
-        {
-            w.Line("public static global::Qtaml.Faults.WeightImage CreateWeightImage() =>");
-            w.Line("    throw new global::System.NotSupportedException(\"This is an unquantized reference build (Quantize = false): it stores no weight codes to fault. Remove Quantize = false.\");");
-            w.Line();
-            w.Line("/// <summary>Not available: an unquantized reference build has no codes to plan.</summary>");
-            w.Line("public static global::Qtaml.Plans.QuantizedModel Quantized =>");
-            w.Line("    throw new global::System.NotSupportedException(\"This is an unquantized reference build (Quantize = false): it has no quantized weights to plan. Remove Quantize = false.\");");
+            w.Line("private static ReadOnlySpan<byte> Weights => new ReadOnlySpan<byte>(" + ConstantData.ClassName + ".Bytes, 0, " + plan.Image.Length + ");");
         }
         w.Line();
     }
@@ -288,10 +340,12 @@ internal static class ModelEmitter
     private static (string[] Inputs, string[] Outputs) ParameterNames(NetworkGraph graph) =>
         PortNames.Parameters(graph.Inputs.Select(p => p.Name).ToArray(), graph.Outputs.Select(p => p.Name).ToArray());
 
-    private static void WriteLengthChecks(SourceWriter w)
+    /// <summary>The concatenated spans' checks: every input (output) port's values, in the file's order.</summary>
+    private static void WriteLengthChecks(SourceWriter w, NetworkGraph graph)
     {
-        w.Line("if (input.Length != InputLength) throw new global::System.ArgumentException($\"The input must hold {InputLength} values; it holds {input.Length}.\", nameof(input));");
-        w.Line("if (output.Length != OutputLength) throw new global::System.ArgumentException($\"The output must hold {OutputLength} values; it holds {output.Length}.\", nameof(output));");
+        long inputs = graph.Inputs.Sum(p => (long)graph.PortLength(p)), outputs = graph.Outputs.Sum(p => (long)graph.PortLength(p));
+        w.Line("if (input.Length != " + inputs + ") throw new ArgumentException($\"The input must hold " + inputs + " values; it holds {input.Length}.\", nameof(input));");
+        w.Line("if (output.Length != " + outputs + ") throw new ArgumentException($\"The output must hold " + outputs + " values; it holds {output.Length}.\", nameof(output));");
     }
 
     /// <summary>
@@ -301,12 +355,8 @@ internal static class ModelEmitter
     /// </summary>
     private static void WriteQuantizedModel(SourceWriter w, ModelPlan plan, ConstantData data, BakedImages images)
     {
-        w.Line("/// <summary>");
-        w.Line("/// The weights as quantization left them, before protection: intended codes laid out as this model's weight images,");
-        w.Line("/// each layer's scale and sensitivity G. <c>Quantized.CreateImage(allocator, budget, flips)</c> makes the image of any");
-        w.Line("/// plan, which <see cref=\"Run(global::Qtaml.Faults.WeightImage, global::System.ReadOnlySpan{float}, global::System.Span{float})\"/> runs.");
-        w.Line("/// </summary>");
-        w.Line("public static global::Qtaml.Plans.QuantizedModel Quantized => s_quantized ??= new global::Qtaml.Plans.QuantizedModel(");
+        w.Line("// Built on first use: an app that never reads it does not decode the intended codes.");
+        w.Line("internal static global::Qtaml.Plans.QuantizedModel Quantized => s_quantized ??= new global::Qtaml.Plans.QuantizedModel(");
         w.Line("    Image(IntendedCodes(), IdentityDequantization),");
         w.Line("    new double[] { " + string.Join(", ", plan.Layers.Select(q => Literals.Double(q.LayerScale))) + " },");
         w.Line("    new double[] { " + string.Join(", ", plan.Layers.Select(q => Literals.Double(q.Sensitivity))) + " },");
@@ -315,10 +365,10 @@ internal static class ModelEmitter
         w.Line();
         w.Line("private static global::Qtaml.Plans.QuantizedModel? s_quantized;");
         w.Line();
-        w.Line("private static global::System.ReadOnlySpan<float> IdentityDequantization => " + data.FloatSpan(plan.Layers.SelectMany(_ => IdentityPair).ToArray()) + ";");
+        w.Line("private static ReadOnlySpan<float> IdentityDequantization => " + data.FloatSpan(plan.Layers.SelectMany(_ => IdentityPair).ToArray()) + ";");
         w.Line();
         w.Line("/// <summary>The intended codes of every layer, before mean correction, laid out as a WeightImage.</summary>");
-        w.Line("private static global::System.ReadOnlySpan<byte> IntendedCodes() => new global::System.ReadOnlySpan<byte>("
+        w.Line("private static ReadOnlySpan<byte> IntendedCodes() => new ReadOnlySpan<byte>("
             + (images.Translations.Count > 0 ? ConstantData.ClassName + ".Decode(stored: false)" : ConstantData.ClassName + ".Bytes") + ", " + images.IntendedOffset + ", " + plan.IntendedImage.Length + ");");
         w.Line();
     }

@@ -15,8 +15,9 @@ internal static class TypeShell
     /// <summary>Writes the opening lines; disposing the result closes every brace it opened.</summary>
     public static IDisposable Open(SourceWriter w, TypeTarget target, string generatorVersion, string summary)
     {
-        if (target.Namespace is not null) w.Line("namespace " + target.Namespace + ";").Line();
         var closers = new List<IDisposable>();
+        // A block, not a file-scoped namespace: the implementation follows in a namespace of its own.
+        if (target.Namespace is not null) closers.Add(w.Block("namespace " + target.Namespace));
         foreach (ContainingType container in target.Containers)
             closers.Add(w.Block("partial " + container.Keyword + " " + container.Name + container.TypeParameters));
 
