@@ -29,6 +29,18 @@ public class MethodSizeTests
         Assert.True(il < JitOptimizedIl, $"{name} is {il:N0} bytes of IL");
     }
 
+    [Fact]
+    public void Every_layer_kernel_is_compiled_fully_optimized_at_its_first_call()
+    {
+        // Tiered compilation would run a kernel's loops unoptimized for its first ~30 calls (docs/benchmarks.md, "First
+        // calls": the wide CNN's first 30 inferences took 273 ms that way, 50 ms so).
+        MethodInfo[] kernels = typeof(Qtaml.Sample.Models.Digits).Assembly.GetTypes().Where(t => t.Namespace == "Qtaml.Generated")
+            .SelectMany(t => t.GetMethods(BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.DeclaredOnly))
+            .Where(m => m.Name.StartsWith("Layer", StringComparison.Ordinal)).ToArray();
+        Assert.True(kernels.Length > 20, $"{kernels.Length} layer kernels");
+        Assert.All(kernels, m => Assert.True(m.MethodImplementationFlags.HasFlag(MethodImplAttributes.AggressiveOptimization), m.DeclaringType!.Name + "." + m.Name));
+    }
+
     /// <summary>A chain of <paramref name="depth"/> elementwise steps between two weight layers, 8-bit codes with no flips (so ONNX Runtime on the dequantized file is the reference).</summary>
     private static byte[] ChainModel(int depth)
     {

@@ -250,7 +250,10 @@ internal static class ModelEmitter
             w.Line("internal static global::Qtaml.Faults.WeightImage CreateWeightImage() => Layout.Clone();");
             w.Line();
             WriteQuantizedModel(w, plan, data, images!);
-            w.Line("private static readonly global::Qtaml.Faults.WeightImage Layout = Image(Weights, BakedDequantization);");
+            // Made on first use: an app that runs the baked weights and never injects faults never builds it.
+            w.Line("private static global::Qtaml.Faults.WeightImage Layout => s_layout ??= Image(Weights, BakedDequantization);");
+            w.Line();
+            w.Line("private static global::Qtaml.Faults.WeightImage? s_layout;");
             w.Line();
             w.Line("/// <summary>An image of this model's layout holding <paramref name=\"codes\"/>, each layer read back with <paramref name=\"dequantization\"/>.</summary>");
             using (w.Block("private static global::Qtaml.Faults.WeightImage Image(ReadOnlySpan<byte> codes, ReadOnlySpan<float> dequantization)"))

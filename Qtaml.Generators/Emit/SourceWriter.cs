@@ -42,6 +42,17 @@ internal sealed class SourceWriter
         return Line("}" + suffix);
     }
 
+    /// <summary>
+    /// Opens a kernel method. Marked for full optimization at its first call: a tiered JIT would first run its loops
+    /// unoptimized (tier 0) and re-compile it only after some thirty calls, so an app's first inferences (a wake word,
+    /// a first OCR line) would be the slowest. See docs/benchmarks.md, "First calls".
+    /// </summary>
+    public IDisposable Kernel(string signature)
+    {
+        Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
+        return Block(signature);
+    }
+
     public IDisposable Block(string line)
     {
         Open(line);

@@ -25,14 +25,14 @@ public class InferenceBenchmarks : InferenceCases
 public abstract class InferenceCases
 {
     /// <summary>How a model runs: its ONNX file, input shape and multiply-accumulates, and its generated classes' entry points.</summary>
-    private sealed record Case(string File, long[] InputShape, long Macs, Run Baked, RunImage Image, Func<WeightImage> CreateImage, Run Float);
+    internal sealed record Case(string File, long[] InputShape, long Macs, Run Baked, RunImage Image, Func<WeightImage> CreateImage, Run Float);
 
     /// <summary>A generated Run method (a delegate call costs nanoseconds against inferences of microseconds).</summary>
-    private delegate void Run(ReadOnlySpan<float> input, Span<float> output);
+    internal delegate void Run(ReadOnlySpan<float> input, Span<float> output);
 
-    private delegate void RunImage(WeightImage weights, ReadOnlySpan<float> input, Span<float> output);
+    internal delegate void RunImage(WeightImage weights, ReadOnlySpan<float> input, Span<float> output);
 
-    private static readonly Dictionary<string, Case> Cases = new()
+    internal static readonly Dictionary<string, Case> Cases = new()
     {
         ["mlp"] = new("sample-app/Models/digits-mlp.onnx", new long[] { 1, 784 }, 784L * 128 + 128 * 64 + 64 * 10,
             MlpTac100.Run, MlpTac100.Run, MlpTac100.CreateWeightImage, MlpFloat.Run),

@@ -21,7 +21,7 @@ internal static class AxisMapKernels
         for (int d = 0; d < rank; d++) if (input[d] == 1) strides[d] = 0;
         bool contiguous = !m.Sources[last].Contains(-1) && m.Sources[last].Select((s, i) => s - i).Distinct().Count() == 1;
         w.Line("/// <summary>" + Escape.XmlDoc(m.Name) + ": " + m.Operator + " " + Shape.Format(input) + " -> " + Shape.Format(output) + (m.Fills ? ", padding with " + Literals.Float(m.Fill) : "") + ".</summary>");
-        using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
+        using (w.Kernel("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
         {
             w.Line(KernelContext.LengthCheck(("x", m.InputLength), ("y", m.OutputLength)));
             for (int d = 0; d < rank; d++)
@@ -60,7 +60,7 @@ internal static class AxisMapKernels
     public static void WriteInstanceNorm(SourceWriter w, KernelContext k, Step step, InstanceNormLayer n)
     {
         w.Line("/// <summary>" + Escape.XmlDoc(n.Name) + ": instance normalization of " + (n.Images > 1 ? n.Images + " images of " : "") + n.Channels + " channels of " + n.Plane + " values, epsilon " + Literals.Float(n.Epsilon) + ".</summary>");
-        using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
+        using (w.Kernel("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
         {
             w.Line(KernelContext.LengthCheck(("x", n.InputLength), ("y", n.InputLength)));
             w.Line("ReadOnlySpan<float> scale = " + step.Method + "_Scale, bias = " + step.Method + "_Bias;");

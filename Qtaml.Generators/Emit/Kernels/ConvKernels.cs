@@ -189,7 +189,7 @@ internal static class ConvKernels
         w.Line("/// <summary>" + Escape.XmlDoc(c.Name) + ": Conv " + Shape.Format(c.InputShape) + " -> " + Shape.Format(c.OutputShape) + ", kernel " + win
             + (groups > 1 ? ", " + groups + " groups" : "") + (step.FusedRelu ? ", ReLU fused in" : "") + "; reads " + (input.Layout == Layout.ChannelsLast ? "channels-last (" + input.ChannelSlots + " slots)" : "planes")
             + ", writes channels-last (" + slots + " slots).</summary>");
-        using (w.Block(Signature(k, method)))
+        using (w.Kernel(Signature(k, method)))
         {
             w.Line(KernelContext.LengthCheck(k.IsQuantized ? new[] { ("w", (long)c.Weights.Length * k.Plan.BytesPerCode), ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) } : new[] { ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) }));
             WritePrologue(w, k, step, c, s, q, groups * taps, groupOut, groupSlots, (groups > 1 ? "per group, " : "") + "tap-major", "[tap][output channel]");
@@ -339,7 +339,7 @@ internal static class ConvKernels
         ValueInfo output = k.Value(step.Output).Image();
         w.Line("/// <summary>" + Escape.XmlDoc(c.Name) + ": depthwise Conv " + Shape.Format(c.InputShape) + " -> " + Shape.Format(c.OutputShape) + ", kernel " + win
             + (step.FusedRelu ? ", ReLU fused in" : "") + "; channels-last with " + slots + " slots.</summary>");
-        using (w.Block(Signature(k, method)))
+        using (w.Kernel(Signature(k, method)))
         {
             w.Line(KernelContext.LengthCheck(k.IsQuantized ? new[] { ("w", (long)c.Weights.Length * k.Plan.BytesPerCode), ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) } : new[] { ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) }));
             WritePrologue(w, k, step, c, s, q, taps, c.OutChannels, slots, "tap-major", "[tap][channel]");
@@ -396,7 +396,7 @@ internal static class ConvKernels
         bool volume = c.IsVolumetric;
         w.Line("/// <summary>" + Escape.XmlDoc(c.Name) + ": Conv " + Shape.Format(c.InputShape) + " -> " + Shape.Format(c.OutputShape) + ", kernel " + win
             + (c.Groups > 1 ? ", " + c.Groups + " groups" : "") + (step.FusedRelu ? ", ReLU fused in" : "") + "; direct loops over planes" + (volume ? " (3-D)" : "") + ".</summary>");
-        using (w.Block(Signature(k, method)))
+        using (w.Kernel(Signature(k, method)))
         {
             w.Line(q is not null ? k.CodeSpan() : "ReadOnlySpan<float> q = " + method + "_Weights;");
             if (q is not null) w.Line("ReadOnlySpan<float> scale = " + method + "_Scale;");

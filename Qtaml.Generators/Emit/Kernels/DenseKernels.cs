@@ -18,7 +18,7 @@ internal static class DenseKernels
     {
         int n = layer.InputCount;
         bool vectorized = k.Bits <= 8 && n >= 16;
-        using (w.Block("private static void " + method + "(ReadOnlySpan<byte> w, " + KernelContext.DequantizationParameters + ", ReadOnlySpan<float> scale, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, Span<float> y)"))
+        using (w.Kernel("private static void " + method + "(ReadOnlySpan<byte> w, " + KernelContext.DequantizationParameters + ", ReadOnlySpan<float> scale, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, Span<float> y)"))
         {
             w.Line(k.CodeSpan());
             w.Line(KernelContext.LengthCheck(("w", (long)n * layer.Outputs * k.Plan.BytesPerCode), ("x", n), ("y", layer.Outputs), ("scale", layer.Outputs), ("bias", layer.Outputs)));
@@ -143,7 +143,7 @@ internal static class DenseKernels
         string method = step.Method;
         int n = layer.InputCount;
         w.Line("/// <summary>" + Escape.XmlDoc(layer.Name) + ": " + layer.Operator + ", " + n + " inputs to " + layer.Outputs + " outputs" + (step.FusedRelu ? ", with the ReLU after it fused in" : "") + ".</summary>");
-        using (w.Block("private static void " + method + "(ReadOnlySpan<float> x, Span<float> y)"))
+        using (w.Kernel("private static void " + method + "(ReadOnlySpan<float> x, Span<float> y)"))
         {
             w.Line(KernelContext.LengthCheck(("x", n), ("y", layer.Outputs)));
             w.Line("ref float weights = ref MemoryMarshal.GetReference(" + method + "_Weights);");
@@ -202,7 +202,7 @@ internal static class DenseKernels
         long table = (long)d.InputCount * padded;
         w.Line("/// <summary>" + Escape.XmlDoc(d.Name) + ": " + d.Operator + ", " + d.InputCount + " inputs to " + d.Outputs + " outputs for each of " + d.Rows + " rows" + (step.FusedRelu ? ", ReLU fused in" : "") + ", from one [input][output] table.</summary>");
         string signature = k.IsQuantized ? "(ReadOnlySpan<byte> w, " + KernelContext.DequantizationParameters + ", ReadOnlySpan<float> x, Span<float> y)" : "(ReadOnlySpan<float> x, Span<float> y)";
-        using (w.Block("private static void " + method + signature))
+        using (w.Kernel("private static void " + method + signature))
         {
             w.Line(KernelContext.LengthCheck(k.IsQuantized ? new[] { ("w", (long)d.Weights.Length * k.Plan.BytesPerCode), ("x", (long)d.InputLength), ("y", (long)d.OutputLength) } : new[] { ("x", (long)d.InputLength), ("y", (long)d.OutputLength) }));
             if (q is not null)

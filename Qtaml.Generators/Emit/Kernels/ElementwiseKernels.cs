@@ -17,7 +17,7 @@ internal static class ElementwiseKernels
     {
         int n = k.Value(step.Output).StoredLength;
         w.Line("/// <summary>" + Escape.XmlDoc(layer.Name) + ": max(x, 0) over " + n + " values.</summary>");
-        using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
+        using (w.Kernel("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
             WriteMap(w, n, (v, x) => v.Type + ".Max(" + x + ", " + v.Zero + ")", "MathF.Max(0f, x[i])");
         w.Line();
     }
@@ -95,7 +95,7 @@ internal static class ElementwiseKernels
             _ => null,   // tanh, log, softplus: no vectorized form on .NET 8
         };
         w.Line("/// <summary>" + Escape.XmlDoc(u.Name) + ": " + Describe(u) + ", element-wise over " + n + " values.</summary>");
-        using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
+        using (w.Kernel("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
             // The exponentials and special functions have Vector128 and Vector256 forms only.
             WriteMap(w, n, vector, scalar, wide: u.Kind is not (UnaryKind.Erf or UnaryKind.Gelu or UnaryKind.Exp or UnaryKind.Sigmoid or UnaryKind.Elu or UnaryKind.Selu));
         w.Line();
@@ -165,7 +165,7 @@ internal static class ElementwiseKernels
         string left = b.Left.IsConstant ? "ca" : "a", right = b.Right.IsConstant ? "cb" : "b";
 
         w.Line("/// <summary>" + Escape.XmlDoc(b.Name) + ": " + b.Operator + " of " + Describe(b.Left) + " and " + Describe(b.Right) + " -> " + Shape.Format(output) + (step.FusedRelu ? ", ReLU fused in" : "") + ".</summary>");
-        using (w.Block("private static void " + method + "(" + string.Join(", ", parameters) + ")"))
+        using (w.Kernel("private static void " + method + "(" + string.Join(", ", parameters) + ")"))
         {
             if (b.Left.IsConstant && b.Left.Length > 1) w.Line("ReadOnlySpan<float> " + left + " = " + method + "_A;");
             if (b.Right.IsConstant && b.Right.Length > 1) w.Line("ReadOnlySpan<float> " + right + " = " + method + "_B;");
@@ -242,7 +242,7 @@ internal static class ElementwiseKernels
         Operand[] operands = where.Operands;
         var parameters = operands.Select((o, i) => (o, i)).Where(p => !p.o.IsConstant).Select(p => "ReadOnlySpan<float> " + names[p.i]).Append("Span<float> y");
         w.Line("/// <summary>" + Escape.XmlDoc(where.Name) + ": Where of " + string.Join(", ", operands.Select(Describe)) + " -> " + Shape.Format(output) + ".</summary>");
-        using (w.Block("private static void " + method + "(" + string.Join(", ", parameters) + ")"))
+        using (w.Kernel("private static void " + method + "(" + string.Join(", ", parameters) + ")"))
         {
             for (int i = 0; i < 3; i++)
                 if (operands[i].IsConstant && operands[i].Length > 1) w.Line("ReadOnlySpan<float> " + names[i] + " = " + method + "_" + names[i].ToUpperInvariant() + ";");

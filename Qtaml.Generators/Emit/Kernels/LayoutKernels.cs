@@ -11,7 +11,7 @@ internal static class LayoutKernels
     {
         int images = value.Images, channels = value.Channels, positions = value.Positions, slots = value.ChannelSlots;
         w.Line("/// <summary>" + (images > 1 ? images + " images, each " : "") + "[" + positions + " positions][" + slots + " slots] channels-last to [" + channels + "][" + positions + "] planes.</summary>");
-        using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
+        using (w.Kernel("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
         {
             w.Line(KernelContext.LengthCheck(("x", (long)images * positions * slots), ("y", (long)images * channels * positions)));
             w.Line("ref float source = ref MemoryMarshal.GetReference(x);");
@@ -35,7 +35,7 @@ internal static class LayoutKernels
     public static void WriteCopy(SourceWriter w, Step step, ValueInfo value)
     {
         w.Line("/// <summary>Copies " + value.Length + " values.</summary>");
-        using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
+        using (w.Kernel("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
             w.Line("x.Slice(0, " + value.Length + ").CopyTo(y);");
         w.Line();
     }

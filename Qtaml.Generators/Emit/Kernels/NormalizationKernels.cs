@@ -22,7 +22,7 @@ internal static class NormalizationKernels
         }
         int length = s.Length;
         w.Line("/// <summary>" + Escape.XmlDoc(s.Name) + ": softmax over the last axis (" + s.Rows + " rows of " + length + "), shifted by each row's maximum.</summary>");
-        using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
+        using (w.Kernel("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
         {
             w.Line(KernelContext.LengthCheck(("x", s.InputLength), ("y", s.InputLength)));
             if (length < 4)
@@ -85,7 +85,7 @@ internal static class NormalizationKernels
     {
         int length = s.Length;
         w.Line("/// <summary>" + Escape.XmlDoc(s.Name) + ": log-softmax over the last axis (" + s.Rows + " rows of " + length + ").</summary>");
-        using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
+        using (w.Kernel("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
         {
             w.Line(KernelContext.LengthCheck(("x", s.InputLength), ("y", s.InputLength)));
             WriteRows(w, s, () =>
@@ -132,7 +132,7 @@ internal static class NormalizationKernels
     {
         string method = step.Method;
         w.Line("/// <summary>" + Escape.XmlDoc(n.Name) + ": layer normalization of " + n.Rows + " rows of " + n.Length + ", epsilon " + Literals.Float(n.Epsilon) + ".</summary>");
-        using (w.Block("private static void " + method + "(ReadOnlySpan<float> x, Span<float> y)"))
+        using (w.Kernel("private static void " + method + "(ReadOnlySpan<float> x, Span<float> y)"))
         {
             w.Line(KernelContext.LengthCheck(("x", n.InputLength), ("y", n.InputLength)));
             if (n.Length % 4 == 0)

@@ -23,7 +23,7 @@ internal static class PoolKernels
         bool max = p.Kind == PoolKind.Max, volume = p.IsVolumetric;
         Window k = p.Window;
         w.Line("/// <summary>" + Describe(p) + ".</summary>");
-        using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
+        using (w.Kernel("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
         using (w.Block("for (int c = 0; c < " + p.Channels + "; c++)"))
         using (volume ? w.Block("for (int oz = 0; oz < " + p.OutD + "; oz++)") : null)
         using (w.Block("for (int oy = 0; oy < " + p.OutH + "; oy++)"))
@@ -66,7 +66,7 @@ internal static class PoolKernels
         Window k = p.Window;
         bool inside = k.PadTop == 0 && k.PadLeft == 0 && (p.OutH - 1) * k.StrideH + k.ExtentH <= p.InH && (p.OutW - 1) * k.StrideW + k.ExtentW <= p.InW;
         w.Line("/// <summary>" + Describe(p) + "; channels-last with " + slots + " channel slots.</summary>");
-        using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
+        using (w.Kernel("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
         {
             w.Line(KernelContext.LengthCheck(("x", (long)p.InH * p.InW * slots), ("y", (long)p.OutH * p.OutW * slots)));
             w.Line("ref float source = ref MemoryMarshal.GetReference(x);");

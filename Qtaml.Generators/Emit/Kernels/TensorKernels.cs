@@ -32,7 +32,7 @@ internal static class TensorKernels
     public static void WriteMatMul(SourceWriter w, Step step, MatMulLayer m)
     {
         w.Line("/// <summary>" + Escape.XmlDoc(m.Name) + ": " + m.Batch + " product(s) of [" + m.M + " x " + m.K + "] by [" + m.K + " x " + m.N + "] computed values.</summary>");
-        using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y)"))
+        using (w.Kernel("private static void " + step.Method + "(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y)"))
         {
             long rightLength = m.RightIsShared ? (long)m.K * m.N : (long)m.Batch * m.K * m.N;
             w.Line(KernelContext.LengthCheck(("a", (long)m.Batch * m.M * m.K), ("b", rightLength), ("y", m.OutputLength)));
@@ -106,7 +106,7 @@ internal static class TensorKernels
         int[] inStrides = Shape.BroadcastStrides(input, input);
         w.Line("/// <summary>" + Escape.XmlDoc(t.Name) + ": Transpose " + Shape.Format(t.InputShape) + " -> " + Shape.Format(t.OutputShape) + ", axes (" + string.Join(", ", t.Perm) + ")"
             + (input.Length < t.InputShape.Length ? "; as " + Shape.Format(input) + " moved by (" + string.Join(", ", perm) + "), unit axes dropped and axes that move together merged" : "") + ".</summary>");
-        using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
+        using (w.Kernel("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
         {
             int last = output.Length - 1;
             if (perm.Select((p, i) => p == i).All(same => same))
@@ -168,7 +168,7 @@ internal static class TensorKernels
     {
         string what = r.Kind switch { ReduceKind.Mean => "the mean", ReduceKind.Sum => "the sum", ReduceKind.Max => "the largest value", _ => "the smallest value" };
         w.Line("/// <summary>" + Escape.XmlDoc(r.Name) + ": " + what + " over axis " + r.Axis + " of " + Shape.Format(r.InputShape) + " (" + r.Reduced + " values each).</summary>");
-        using (w.Block("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
+        using (w.Kernel("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
         {
             w.Line(KernelContext.LengthCheck(("x", r.InputLength), ("y", r.OutputLength)));
             if (r.Inner >= 4)
@@ -252,7 +252,7 @@ internal static class TensorKernels
         parameters.Add("Span<float> y");
         int total = c.Parts.Sum(c.Chunk);
         w.Line("/// <summary>" + Escape.XmlDoc(c.Name) + ": Concat of " + string.Join(", ", c.Parts.Select(ElementwiseKernels.Describe)) + " along axis " + c.Axis + ".</summary>");
-        using (w.Block("private static void " + method + "(" + string.Join(", ", parameters) + ")"))
+        using (w.Kernel("private static void " + method + "(" + string.Join(", ", parameters) + ")"))
         using (w.Block("for (int o = 0; o < " + c.Outer + "; o++)"))
         {
             int at = 0;
@@ -282,7 +282,7 @@ internal static class TensorKernels
         w.Line("/// <summary>" + Escape.XmlDoc(e.Name) + ": rows of a " + e.Rows + " x " + e.Width + " embedding table at " + e.Count + (computed ? " indices the input holds" : " baked indices") + ".</summary>");
         QuantizedLayer? q = k.IsQuantized ? k.Quantized(e) : null;
         string parameters = (q is not null ? "ReadOnlySpan<byte> w, " + KernelContext.DequantizationParameters + ", " : "") + (computed ? "ReadOnlySpan<float> x, " : "") + "Span<float> y";
-        using (w.Block("private static void " + method + "(" + parameters + ")"))
+        using (w.Kernel("private static void " + method + "(" + parameters + ")"))
         {
             if (q is not null)
             {

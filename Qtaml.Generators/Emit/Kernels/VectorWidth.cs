@@ -85,6 +85,7 @@ internal sealed class VectorWidth
             w.Defer(member =>
             {
                 member.Line("/// <summary>" + summary + " with " + v.Type + ".</summary>");
+                member.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
                 member.Open("private static void " + name + "(" + signature + ")");
                 member.Raw(text);
                 member.Close();
