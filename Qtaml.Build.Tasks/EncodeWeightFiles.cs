@@ -29,7 +29,7 @@ public sealed class EncodeWeightFiles : Task
     /// </summary>
     public const long DefaultMaxFileBytes = 640L * 1024 * 1024;
 
-    /// <summary>The largest weight file this run encodes (the targets pass <c>$(QtamlMaxWeightFileBytes)</c> when set).</summary>
+    /// <summary>The largest weight file this run encodes; the package's targets leave it at <see cref="DefaultMaxFileBytes"/>.</summary>
     public long MaxFileBytes { get; set; } = DefaultMaxFileBytes;
 
     /// <summary>The line that stands for a file too large to encode, before its size and the limit.</summary>
@@ -44,25 +44,32 @@ public sealed class EncodeWeightFiles : Task
 
     public override bool Execute()
     {
+        var chunk = new byte[ChunkBytes];
         foreach (ITaskItem item in WeightFiles)
         {
             string source = item.GetMetadata("FullPath");
             string target = item.GetMetadata("QtamlEncodedFile");
+            // Written beside the target and moved over it when whole: a write that fails half way must not leave an
+            // encoded file newer than its source, which an incremental build would then take as up to date.
+            string partial = target + ".partial";
             try
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(target))!);
-                using var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 4096, FileOptions.SequentialScan);
-                using var output = new StreamWriter(target, append: false, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
-                output.Write(Header + item.GetMetadata("QtamlProjectPath").Replace('\\', '/') + "\n");
-                if (input.Length > MaxFileBytes)
+                using (var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 4096, FileOptions.SequentialScan))
+                using (var output = new StreamWriter(partial, append: false, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false)))
                 {
-                    output.Write(TooLargeMarker + input.Length.ToString(CultureInfo.InvariantCulture) + " " + MaxFileBytes.ToString(CultureInfo.InvariantCulture) + "\n");
-                    continue;
+                    output.Write(Header + item.GetMetadata("QtamlProjectPath").Replace('\\', '/') + "\n");
+                    if (input.Length > MaxFileBytes)
+                        output.Write(TooLargeMarker + input.Length.ToString(CultureInfo.InvariantCulture) + " " + MaxFileBytes.ToString(CultureInfo.InvariantCulture) + "\n");
+                    else
+                    {
+                        int filled;
+                        while ((filled = ReadChunk(input, chunk)) > 0) output.Write(Convert.ToBase64String(chunk, 0, filled));
+                        output.Write("\n");
+                    }
                 }
-                var chunk = new byte[ChunkBytes];
-                int filled;
-                while ((filled = ReadChunk(input, chunk)) > 0) output.Write(Convert.ToBase64String(chunk, 0, filled));
-                output.Write("\n");
+                File.Delete(target);
+                File.Move(partial, target);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

@@ -35,7 +35,7 @@ internal static class ModelEmitter
         using (TypeShell.Open(w, target, generatorVersion, summary))
         {
             if (target.IsStatic) TypeShell.WriteInterfaceAdapter(w, target);
-            WritePublicMembers(w, request, plan, "global::Qtaml.Generated." + implementation);
+            WritePublicMembers(w, plan, "global::Qtaml.Generated." + implementation);
         }
         w.Line();
         // The implementation: a file-local class in a namespace of Qtaml's, with its usings inside it, so kernels read as
@@ -115,7 +115,7 @@ internal static class ModelEmitter
     /// The user's type's public members: the port sizes inline (constants), everything else one line that forwards to
     /// the implementation, with its documentation here where the user reads it.
     /// </summary>
-    private static void WritePublicMembers(SourceWriter w, ModelRequest request, ModelPlan plan, string implementation)
+    private static void WritePublicMembers(SourceWriter w, ModelPlan plan, string implementation)
     {
         NetworkGraph graph = plan.Graph;
         bool single = graph.Inputs.Length == 1 && graph.Outputs.Length == 1;

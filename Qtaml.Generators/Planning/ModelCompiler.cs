@@ -159,10 +159,11 @@ internal static class ModelCompiler
             try { bytes = Convert.FromBase64String(file.Base64); }
             catch (FormatException) { throw new ModelReadException(Diagnostics.MalformedFile, path, "its base64 form in obj/ is corrupt; rebuild"); }
             // Sizes first, from the file's structure: a model far past the cap is refused before its tensors are copied.
-            long stored = path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? OnnxSizeScan.InitializerValues(bytes)
+            bool onnx = path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
+            long stored = onnx ? OnnxSizeScan.InitializerValues(bytes)
                 : path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) ? SafetensorsReader.StoredValues(path, bytes) : 0;
             if (stored > MaxWeights)
-                return Fail(DiagnosticInfo.Create(Diagnostics.ModelTooLarge, Argument.Path, path, stored.ToString("N0", CultureInfo.InvariantCulture), path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? "values in its initializers" : "values in its tensors", MaxWeights.ToString("N0", CultureInfo.InvariantCulture)));
+                return Fail(DiagnosticInfo.Create(Diagnostics.ModelTooLarge, Argument.Path, path, stored.ToString("N0", CultureInfo.InvariantCulture), onnx ? "values in its initializers" : "values in its tensors", MaxWeights.ToString("N0", CultureInfo.InvariantCulture)));
             graph = Read(path, bytes, pins);
             long weights = ModelPlanner.WeightCount(graph);
             if (weights > MaxWeights) return Fail(DiagnosticInfo.Create(Diagnostics.ModelTooLarge, Argument.Path, path, weights.ToString("N0", CultureInfo.InvariantCulture), "weights in its weight layers", MaxWeights.ToString("N0", CultureInfo.InvariantCulture)));

@@ -273,8 +273,8 @@ public static class MeanCorrection
             (means[c], variances[c]) = (read.Mean, read.Variance);
         }
         // Nearest mean by binary search over the codes sorted by mean (|mean − target| is monotone on each side of the
-        // target, so the nearest codes are a run around the insertion point); ties to the lower variance, then the
-        // lower code.
+        // target, so the nearest codes are a run around where the search lands, walked both ways); ties to the lower
+        // variance, then the lower code.
         int[] order = Enumerable.Range(0, count).OrderBy(c => means[c]).ThenBy(c => c).ToArray();
         double[] sorted = order.Select(c => means[c]).ToArray();
         var best = new int[count];
@@ -282,7 +282,7 @@ public static class MeanCorrection
         for (int target = 0; target < count; target++)
         {
             double value = minCode + target;
-            int right = LowerBound(sorted, value), left = right - 1;
+            int found = Array.BinarySearch(sorted, value), right = found >= 0 ? found : ~found, left = right - 1;
             double distance = Math.Min(left >= 0 ? Math.Abs(sorted[left] - value) : double.PositiveInfinity,
                                        right < count ? Math.Abs(sorted[right] - value) : double.PositiveInfinity);
             int chosen = -1;
@@ -302,19 +302,6 @@ public static class MeanCorrection
             Tables[key] = (best, residual);
         }
         return (best, residual);
-    }
-
-    /// <summary>The first index whose value is at least <paramref name="value"/> in an ascending array.</summary>
-    private static int LowerBound(double[] sorted, double value)
-    {
-        int low = 0, high = sorted.Length;
-        while (low < high)
-        {
-            int mid = (low + high) >>> 1;
-            if (sorted[mid] < value) low = mid + 1;
-            else high = mid;
-        }
-        return low;
     }
 
     private static readonly Dictionary<(int, int, double, double), (int[], double[])> Tables = new();
