@@ -1,4 +1,5 @@
 using Qtaml.Generators.Tests.Support;
+using Qtaml.Tools;
 
 namespace Qtaml.Generators.Tests.Generator;
 
@@ -24,6 +25,7 @@ public class OperatorComparisonTests
         "ResizeNearest", "ResizeNearestAsymmetricFloor", "ResizeLinearSizes", "ResizeLinearAlignCorners", "ResizeLinearPytorchHalfPixel",
         "ClipComputedMin", "GatherValueAxis1", "GatherValueScalarIndex", "SizeOfValue",
         "Conv3dMaxPool3d", "Conv3dGroupedAveragePool3d",
+        "UnaryChain", "BatchNormalizationSoftmax", "ShapeArithmetic", "MatMulGelu", "LstmThenGru", "IfComputed",
     };
 
     private static readonly long[] InputShape = { 1, 4, 6, 6 };
@@ -227,11 +229,102 @@ public class OperatorComparisonTests
                 b.From(conv).Node("Div", new[] { count });
                 break;
             }
+            case "UnaryChain":
+                // The element-wise functions in a row, each on values it is defined for: √(|x| + ½) ≥ 0.7, its reciprocal ≤ 1.42, ...
+                b.Node("Abs", Array.Empty<string>()).Node("Add", new[] { Scalar("half", 0.5f) }).Node("Sqrt", Array.Empty<string>())
+                    .Node("Reciprocal", Array.Empty<string>()).Node("Pow", new[] { Scalar("power", 1.5f) }).Node("Neg", Array.Empty<string>())
+                    .Node("Exp", Array.Empty<string>()).Node("Tanh", Array.Empty<string>()).Node("Erf", Array.Empty<string>())
+                    .Node("Identity", Array.Empty<string>()).Node("Dropout", Array.Empty<string>());
+                break;
+            case "BatchNormalizationSoftmax":
+                // After a ReLU a BatchNormalization cannot fold into the convolution: a per-channel scale and shift. Softmax after the Gemm.
+                b.Relu().BatchNormalization(8);
+                break;
+            case "ShapeArithmetic":
+            {
+                // What exporters write around shapes, all computed at build time: a Constant (value_floats), Range, Shape,
+                // ConstantOfShape; then a Concat of two values along the channels.
+                var constant = new Onnx.Schema.NodeProto { OpType = "Constant", Name = "per_channel" };
+                constant.Output.Add("per_channel");
+                var floats = new Onnx.Schema.AttributeProto { Name = "value_floats", Type = Onnx.Schema.AttributeProto.Types.AttributeType.Floats };
+                floats.Floats.Add(b.RandomTensor(8, 0.5));
+                constant.Attribute.Add(floats);
+                b.Raw(constant);
+                string shift = b.From("per_channel").Node("Reshape", new[] { b.Int64Initializer("channel_shape", new long[] { 8, 1, 1 }) }).Current;
+                string ramp = b.From(b.Int64Initializer("start", Array.Empty<long>(), new long[] { 1 }))
+                    .Node("Range", new[] { b.Int64Initializer("limit", Array.Empty<long>(), new long[] { 9 }), b.Int64Initializer("delta", Array.Empty<long>(), new long[] { 1 }) })
+                    .Node("Cast", Array.Empty<string>(), OnnxModelBuilder.Int("to", 1)).Node("Reshape", new[] { "channel_shape" }).Current;
+                var fill = new Onnx.Schema.TensorProto { DataType = 1 };
+                fill.Dims.Add(1);
+                fill.FloatData.Add(0.25f);
+                string quarter = b.From(conv).Node("Shape", Array.Empty<string>())
+                    .Node("ConstantOfShape", Array.Empty<string>(), new Onnx.Schema.AttributeProto { Name = "value", Type = Onnx.Schema.AttributeProto.Types.AttributeType.Tensor, T = fill }).Current;
+                string scaled = b.From(conv).Node("Add", new[] { shift }).Node("Mul", new[] { ramp }).Node("Add", new[] { quarter }).Current;
+                b.From(scaled).Node("Concat", new[] { conv }, OnnxModelBuilder.Int("axis", 1));
+                features = 16 * 36;
+                break;
+            }
+            case "MatMulGelu":
+                // Positions as tokens: [1, 36, 8] through a constant 8x8 matrix and the exact GELU, then the tokens' products with each other.
+                b.Reshape(1, 8, 36).Node("Transpose", Array.Empty<string>(), OnnxModelBuilder.Ints("perm", 0, 2, 1))
+                    .Node("MatMul", new[] { b.Initializer("mixing", new long[] { 8, 8 }, b.RandomTensor(64, 0.5)) }).Node("Gelu", Array.Empty<string>());
+                string tokens = b.Current;
+                string transposed = b.Node("Transpose", Array.Empty<string>(), OnnxModelBuilder.Ints("perm", 0, 2, 1)).Current;
+                b.From(tokens).Node("MatMul", new[] { transposed });
+                features = 36 * 36;
+                opset = 20;
+                break;
+            case "LstmThenGru":
+            {
+                // The 6 rows of the feature map as a sequence of 6 steps of 48 values: an LSTM (5 hidden), its Y as a
+                // sequence for a GRU (4 hidden) run in reverse, every step's output kept.
+                b.Reshape(6, 1, 48);
+                var lstm = new Onnx.Schema.NodeProto { OpType = "LSTM", Name = "lstm" };
+                lstm.Input.Add(new[] { b.Current, b.Initializer("lstm_w", new long[] { 1, 20, 48 }, b.RandomTensor(960, 0.3)), b.Initializer("lstm_r", new long[] { 1, 20, 5 }, b.RandomTensor(100, 0.5)),
+                    b.Initializer("lstm_b", new long[] { 1, 40 }, b.RandomTensor(40, 0.2)) });
+                lstm.Output.Add("lstm_y");
+                lstm.Attribute.Add(OnnxModelBuilder.Int("hidden_size", 5));
+                b.Raw(lstm);
+                b.From("lstm_y").Reshape(6, 1, 5);
+                var gru = new Onnx.Schema.NodeProto { OpType = "GRU", Name = "gru" };
+                gru.Input.Add(new[] { b.Current, b.Initializer("gru_w", new long[] { 1, 12, 5 }, b.RandomTensor(60, 0.6)), b.Initializer("gru_r", new long[] { 1, 12, 4 }, b.RandomTensor(48, 0.5)),
+                    b.Initializer("gru_b", new long[] { 1, 24 }, b.RandomTensor(24, 0.2)) });
+                gru.Output.Add("gru_y");
+                gru.Attribute.Add(OnnxModelBuilder.Int("hidden_size", 4));
+                gru.Attribute.Add(OnnxModelBuilder.String("direction", "reverse"));
+                b.Raw(gru);
+                b.From("gru_y").Reshape(1, 24);
+                features = 24;
+                break;
+            }
+            case "IfComputed":
+            {
+                // A branch chosen at run time by the sign of the feature map's sum: twice the map, or its negation.
+                string positive = b.From(conv).Node("ReduceSum", Array.Empty<string>(), OnnxModelBuilder.Int("keepdims", 0)).Node("Greater", new[] { Scalar("zero", 0f) }).Current;
+                Onnx.Schema.GraphProto Branch(string branchName, string op, string[] inputs)
+                {
+                    var graph = new Onnx.Schema.GraphProto { Name = branchName };
+                    var node = new Onnx.Schema.NodeProto { OpType = op, Name = branchName + "_" + op };
+                    node.Input.Add(inputs);
+                    node.Output.Add(branchName + "_out");
+                    graph.Node.Add(node);
+                    graph.Output.Add(OnnxProto.Value(branchName + "_out", new long?[] { 1, 8, 6, 6 }));
+                    return graph;
+                }
+                var branch = new Onnx.Schema.NodeProto { OpType = "If", Name = "choose" };
+                branch.Input.Add(positive);
+                branch.Output.Add("chosen");
+                branch.Attribute.Add(new Onnx.Schema.AttributeProto { Name = "then_branch", Type = Onnx.Schema.AttributeProto.Types.AttributeType.Graph, G = Branch("doubled", "Add", new[] { conv, conv }) });
+                branch.Attribute.Add(new Onnx.Schema.AttributeProto { Name = "else_branch", Type = Onnx.Schema.AttributeProto.Types.AttributeType.Graph, G = Branch("negated", "Neg", new[] { conv }) });
+                b.Raw(branch).From("chosen");
+                break;
+            }
             case "LogSoftmax": break;
             default: throw new ArgumentException(op);
         }
         b.Flatten().Gemm(features, 10, 0.3);
         if (op == "LogSoftmax") b.Node("LogSoftmax", Array.Empty<string>(), OnnxModelBuilder.Int("axis", 1));
+        if (op == "BatchNormalizationSoftmax") b.Node("Softmax", Array.Empty<string>(), OnnxModelBuilder.Int("axis", 1));
         return (b.Build(new long[] { 1, 10 }, opset), b);
     }
 

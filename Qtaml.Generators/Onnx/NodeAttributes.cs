@@ -18,9 +18,9 @@ internal sealed class NodeAttributes
     private NodeAttributes(Dictionary<string, AttributeProto> byName) => _byName = byName;
 
     /// <summary>Checks every attribute of <paramref name="node"/>; throws the diagnostic for the first that does not fit.</summary>
-    public static NodeAttributes Check(string path, NodeProto node, string nodeName, OperatorSchema schema, int opset)
+    public static NodeAttributes Check(string path, NodeProto node, string nodeName, OperatorDefinition definition, int opset)
     {
-        Dictionary<string, AttributeSchema> allowed = schema.AttributesAt(opset).ToDictionary(a => a.Name, a => a, System.StringComparer.Ordinal);
+        Dictionary<string, AttributeSchema> allowed = definition.AttributesAt(opset).ToDictionary(a => a.Name, a => a, System.StringComparer.Ordinal);
         var byName = new Dictionary<string, AttributeProto>(System.StringComparer.Ordinal);
         foreach (AttributeProto attribute in node.Attribute)
         {
@@ -28,16 +28,16 @@ internal sealed class NodeAttributes
                 throw new ModelReadException(Diagnostics.MalformedFile, path, "node '" + nodeName + "' has the attribute '" + attribute.Name + "' twice");
             if (!allowed.TryGetValue(attribute.Name, out AttributeSchema? expected))
                 throw new ModelReadException(Diagnostics.ShapeMismatch, path, nodeName,
-                    schema.Name + " at opset " + opset + " has no attribute '" + attribute.Name + "'"
+                    definition.Name + " at opset " + opset + " has no attribute '" + attribute.Name + "'"
                     + (allowed.Count == 0 ? "; it takes none" : "; it takes " + string.Join(", ", allowed.Keys.OrderBy(k => k, System.StringComparer.Ordinal))));
             // Files from before attribute types were recorded leave the type undefined: the field of the declared type is read.
             if (attribute.Type != AttributeType.Undefined && attribute.Type != expected.Type)
                 throw new ModelReadException(Diagnostics.MalformedFile, path,
-                    "node '" + nodeName + "' gives " + schema.Name + "'s attribute '" + attribute.Name + "' as " + attribute.Type.ToString().ToUpperInvariant() + "; ONNX defines it as " + expected.Type.ToString().ToUpperInvariant());
+                    "node '" + nodeName + "' gives " + definition.Name + "'s attribute '" + attribute.Name + "' as " + attribute.Type.ToString().ToUpperInvariant() + "; ONNX defines it as " + expected.Type.ToString().ToUpperInvariant());
             // The value must sit in the field of that type: a FLOAT alpha whose number is in the int field would read as 0.
             if (StrayField(attribute, expected.Type) is string stray)
                 throw new ModelReadException(Diagnostics.MalformedFile, path,
-                    "node '" + nodeName + "' gives " + schema.Name + "'s attribute '" + attribute.Name + "' as " + expected.Type.ToString().ToUpperInvariant() + " but stores its value in the " + stray + " field");
+                    "node '" + nodeName + "' gives " + definition.Name + "'s attribute '" + attribute.Name + "' as " + expected.Type.ToString().ToUpperInvariant() + " but stores its value in the " + stray + " field");
             byName.Add(attribute.Name, attribute);
         }
         return new NodeAttributes(byName);

@@ -7,7 +7,7 @@ namespace Qtaml.Generators.Onnx;
 
 /// <summary>
 /// Operators that copy a computed value through per-axis index tables (<see cref="AxisTables"/>): Slice, Pad,
-/// Tile and Split with constant parameters, over any axes; and InstanceNormalization.
+/// Tile and Split with constant parameters, over any axes.
 /// </summary>
 internal static partial class OnnxReader
 {
@@ -23,7 +23,7 @@ internal static partial class OnnxReader
 
     private static Func<string, Exception> Bad(Reading r, string name, string op) => what => Malformed(r, name, op, what);
 
-    private static int ReadSlice(Reading r, NodeProto node, string name, NodeAttributes a)
+    internal static int ReadSlice(Reading r, NodeProto node, string name, NodeAttributes a)
     {
         int value = r.Data(node, name);
         int[] dims = OnnxDims(r, node);
@@ -34,7 +34,7 @@ internal static partial class OnnxReader
         return r.Network.AxisMap(name, "Slice", tables);
     }
 
-    private static int ReadPad(Reading r, NodeProto node, string name, NodeAttributes a)
+    internal static int ReadPad(Reading r, NodeProto node, string name, NodeAttributes a)
     {
         int value = r.Data(node, name);
         int[] dims = OnnxDims(r, node);
@@ -77,7 +77,7 @@ internal static partial class OnnxReader
         return r.Network.AxisMap(name, "Pad", tables, fill);
     }
 
-    private static int ReadTile(Reading r, NodeProto node, string name)
+    internal static int ReadTile(Reading r, NodeProto node, string name)
     {
         int value = r.Data(node, name);
         long[] repeats = ConstantInts(r, node, name, 1, "repeats") ?? throw Bad(r, name, "Tile")("has no repeats");
@@ -86,7 +86,7 @@ internal static partial class OnnxReader
     }
 
     /// <summary>Split: every output is its own copy of a range of the axis; the sizes come from the split attribute or input, or an even split.</summary>
-    private static int ReadSplit(Reading r, NodeProto node, string name, NodeAttributes a)
+    internal static int ReadSplit(Reading r, NodeProto node, string name, NodeAttributes a)
     {
         int value = r.Data(node, name);
         int[] dims = OnnxDims(r, node);
@@ -108,40 +108,4 @@ internal static partial class OnnxReader
         return first;
     }
 
-    private static int ReadInstanceNormalization(Reading r, NodeProto node, string name, NodeAttributes a)
-    {
-        r.Data(node, name);
-        if (r.Network.Shape.Length < 3) throw r.Network.Mismatch(name, "InstanceNormalization normalizes the planes of (N, C, positions...), and its input is " + Shape.Format(r.Network.Shape));
-        int channels = r.Network.Shape[1];
-        return r.Network.InstanceNorm(name, r.Context.Vector(node.Input[1], name, channels), r.Context.Vector(node.Input[2], name, channels), a.Float("epsilon", 1e-5f));
-    }
-
-    /// <summary>
-    /// Local response normalization across channels, y = x / (bias + alpha/size · Σ x²)^beta, the sum over the size
-    /// channels around each one (floor((size − 1)/2) before, the rest after, zeros outside). Written in layers Qtaml
-    /// has: x², viewed as (N, 1, C, positions) and averaged over a (size × 1) window with zero padding counted (the sum
-    /// over size), scaled, shifted, raised to −beta, times x.
-    /// </summary>
-    private static int ReadLrn(Reading r, NodeProto node, string name, NodeAttributes a)
-    {
-        NetworkBuilder network = r.Network;
-        int x = r.Data(node, name);
-        int[] shape = network.ShapeOf(x);
-        if (shape.Length < 3) throw network.Mismatch(name, "LRN normalizes across the channels of (N, C, positions...), and its input is " + Shape.Format(shape));
-        long size = a.Int("size", 0);
-        if (size < 1 || size > 1 << 16) throw Malformed(r, name, "LRN", "has size " + size + "; ONNX needs a positive size");
-        float alpha = a.Float("alpha", 1e-4f), beta = a.Float("beta", 0.75f), bias = a.Float("bias", 1f);
-        if (!NetworkBuilder.IsFinite(alpha) || !NetworkBuilder.IsFinite(beta) || !NetworkBuilder.IsFinite(bias)) throw network.Mismatch(name, "LRN's alpha, beta and bias must be finite");
-        int channels = shape[1], positions = Shape.Length(shape.Skip(2).ToArray());
-        int squared = network.Binary(name + " (x²)", BinaryKind.Mul, network.ValueOperand(x), network.ValueOperand(x));
-        network.Current = squared;
-        network.Reshape(name + " (channels as rows)", new[] { shape[0], 1, channels, positions });
-        int before = (int)((size - 1) / 2), after = (int)(size - 1 - before);
-        network.Pool(name + " (mean over " + size + " channels)", PoolKind.Average, new Window((int)size, 1, 1, 1, before, 0), new[] { before, 0, after, 0 }, countIncludePad: true);
-        network.Reshape(name + " (back to " + Shape.Format(shape) + ")", shape);
-        int scaled = network.Binary(name + " (bias + alpha · mean)", BinaryKind.Mul, network.ValueOperand(network.Current), Operand.OfConstant(new[] { alpha }, Scalar));
-        int shifted = network.Binary(name + " (shifted)", BinaryKind.Add, network.ValueOperand(scaled), Operand.OfConstant(new[] { bias }, Scalar));
-        int divisor = network.Binary(name + " (^ -beta)", BinaryKind.Pow, network.ValueOperand(shifted), Operand.OfConstant(new[] { -beta }, Scalar));
-        return network.Binary(name, BinaryKind.Mul, network.ValueOperand(x), network.ValueOperand(divisor));
-    }
 }

@@ -11,7 +11,7 @@ internal static partial class OnnxReader
     /// Clip to [min, max]. Before opset 11 the bounds are attributes; from 11 they are optional inputs, constants or
     /// values computed at run time (a log-mel front end clips to its maximum less 80 dB). An absent bound is no bound.
     /// </summary>
-    private static int ReadClip(Reading r, NodeProto node, string name, NodeAttributes a)
+    internal static int ReadClip(Reading r, NodeProto node, string name, NodeAttributes a)
     {
         if (r.Opset < 11 && node.Input.Count > 1)
             throw new ModelReadException(Diagnostics.MalformedFile, r.Context.Path, "node '" + name + "' gives Clip its bounds as inputs, which ONNX allows from opset 11; the file imports opset " + r.Opset);
@@ -29,7 +29,7 @@ internal static partial class OnnxReader
     /// Clip with a bound computed at run time: Max(x, min), then Min(that, max), as ONNX defines it (where min &gt; max,
     /// every element is max). Each bound holds one value; an absent one, or a constant infinity, is skipped.
     /// </summary>
-    private static int ReadClipToComputedBounds(Reading r, NodeProto node, string name)
+    internal static int ReadClipToComputedBounds(Reading r, NodeProto node, string name)
     {
         Operand input = r.Operand(node, name, 0), result = input;
         if (input.IsConstant) throw r.Network.Mismatch(name, "Clip of a constant; fold it when exporting");
@@ -66,7 +66,7 @@ internal static partial class OnnxReader
     }
 
     /// <summary>PRelu: x for x ≥ 0, slope·x below; the slope (a constant, or a value) broadcasts to x's shape, never the other way.</summary>
-    private static int ReadPRelu(Reading r, NodeProto node, string name)
+    internal static int ReadPRelu(Reading r, NodeProto node, string name)
     {
         Operand x = r.Operand(node, name, 0), slope = r.Operand(node, name, 1);
         if (x.IsConstant) throw r.Network.Mismatch(name, "PRelu of a constant; fold it when exporting");
@@ -83,7 +83,7 @@ internal static partial class OnnxReader
     /// Max, Min, Sum or Mean of any number of operands with broadcasting, as a chain of two-operand layers in input
     /// order (Mean: their sum times 1/n). One operand is the identity.
     /// </summary>
-    private static int ReadVariadic(Reading r, NodeProto node, string name, BinaryKind kind, bool mean = false)
+    internal static int ReadVariadic(Reading r, NodeProto node, string name, BinaryKind kind, bool mean = false)
     {
         Operand[] operands = Enumerable.Range(0, node.Input.Count).Select(i => r.Operand(node, name, i)).ToArray();
         if (operands.All(o => o.IsConstant)) throw r.Network.Mismatch(name, node.OpType + " of constants only; fold it when exporting");
@@ -98,31 +98,91 @@ internal static partial class OnnxReader
         return result.Value;
     }
 
-    /// <summary>
-    /// Gather of a computed value at constant indices, on any axis (a recurrent state's layer picked from [layers, batch,
-    /// hidden], a token picked from a sequence): a copy that reads, along the axis, the rows the indices name, then the
-    /// index tensor's shape in place of that axis (none for one scalar index).
-    /// </summary>
-    private static int ReadGatherOfValue(Reading r, NodeProto node, string name, NodeAttributes a)
+    internal static int Unary(Reading r, NodeProto node, string name, UnaryKind kind, float alpha = 0, float beta = 0)
     {
-        int value = r.Data(node, name);
-        int[] shape = r.Network.ShapeOf(value);
-        int axis = r.Axis(value, a.Int("axis", 0), name, "Gather");
-        (int[] indexShape, long[] indices) = r.Context.Indices(node.Input[1], name);
-        if (indices.Length == 0) throw r.Network.Mismatch(name, "Gather with no indices makes an empty tensor");
-        int size = shape[axis];
-        var rows = new int[indices.Length];
-        for (int i = 0; i < rows.Length; i++)
+        r.Data(node, name);
+        return r.Network.Unary(name, kind, alpha, beta);
+    }
+
+    internal static int ReadBinary(Reading r, NodeProto node, string name, BinaryKind kind, NodeAttributes a)
+    {
+        Operand left = r.Operand(node, name, 0), right = r.Operand(node, name, 1);
+        right = LegacyBroadcast(r, node, name, a, left, right);
+        return r.Network.Binary(name, kind, left, right);
+    }
+
+    /// <summary>
+    /// Before opset 7, element-wise arithmetic broadcast only when asked (broadcast = 1), by aligning the second
+    /// operand's shape with the first's trailing axes, or with the axes from 'axis' on. Trailing alignment is what
+    /// numpy broadcasting does; an explicit axis becomes it by giving the second operand trailing axes of 1 (a
+    /// constant is re-shaped, a value reshaped). Returns the second operand, aligned.
+    /// </summary>
+    internal static Operand LegacyBroadcast(Reading r, NodeProto node, string name, NodeAttributes a, Operand left, Operand right)
+    {
+        if (r.Opset >= 7) return right;
+        bool broadcast = a.Int("broadcast", 0) != 0;
+        if (!broadcast && left.Length != right.Length)
+            throw new ModelReadException(Diagnostics.MalformedFile, r.Context.Path, "node '" + name + "' combines shapes " + Shape.Format(left.Shape) + " and " + Shape.Format(right.Shape) + " without broadcast = 1, which opset " + r.Opset + " requires for that");
+        if (!broadcast || !a.Has("axis")) return right;
+        int rank = left.Shape.Length;
+        long axis = a.Int("axis", 0);
+        if (axis < 0) axis += rank;
+        if (axis < 0 || axis + right.Shape.Length > rank)
+            throw r.Network.Mismatch(name, node.OpType + " broadcasts " + Shape.Format(right.Shape) + " from axis " + a.Int("axis", 0) + " of " + Shape.Format(left.Shape) + ", past its last axis");
+        int[] aligned = right.Shape.Concat(Enumerable.Repeat(1, rank - (int)axis - right.Shape.Length)).ToArray();
+        if (aligned.Length == right.Shape.Length) return right;
+        if (right.IsConstant) return Operand.OfConstant(right.Constant!, aligned);
+        r.Network.Current = right.Value;
+        r.Network.Reshape(name + " (legacy broadcast from axis " + axis + ")", aligned);
+        return r.Network.ValueOperand(r.Network.Current);
+    }
+
+    /// <summary>
+    /// An Add of a constant to the product of a Conv or dense layer that nothing else reads is that layer's bias,
+    /// folded into it; any other Add (a residual connection, a broadcast constant) is computed.
+    /// </summary>
+    internal static int ReadAdd(Reading r, NodeProto node, string name, NodeAttributes a)
+    {
+        Operand left = r.Operand(node, name, 0), right = r.Operand(node, name, 1);
+        right = LegacyBroadcast(r, node, name, a, left, right);
+        (Operand data, Operand constant, string dataName) = left.IsConstant ? (right, left, node.Input[1]) : (left, right, node.Input[0]);
+        if (constant.IsConstant && !data.IsConstant && r.Uses.TryGetValue(dataName, out int uses) && uses == 1
+            && r.Network.Producer(data.Value) is WeightLayer producer and not EmbeddingLayer && IsBias(producer, constant))
         {
-            long index = indices[i] < 0 ? indices[i] + size : indices[i];
-            if (index < 0 || index >= size) throw r.Network.Mismatch(name, "Gather index " + indices[i] + " is outside axis " + axis + " of size " + size);
-            rows[i] = (int)index;
+            r.Network.Current = data.Value;
+            float[] b = constant.Constant!;
+            var ones = Enumerable.Repeat(1f, producer.Channels).ToArray();
+            producer.FoldAffine(ones, b.Length == 1 ? Enumerable.Repeat(b[0], producer.Channels).ToArray() : b);
+            return data.Value;
         }
-        int[][] sources = shape.Select((d, k) => k == axis ? rows : Enumerable.Range(0, d).ToArray()).ToArray();
-        r.Network.AxisMap(name + (indexShape.Length == 1 ? "" : " (rows)"), "Gather", sources);
-        if (indexShape.Length == 1) return r.Network.Current;
-        int[] output = shape.Take(axis).Concat(indexShape).Concat(shape.Skip(axis + 1)).ToArray();
-        r.Network.Reshape(name, output);
-        return r.Network.Current;
+        return r.Network.Binary(name, BinaryKind.Add, left, right);
+    }
+
+    /// <summary>
+    /// Whether a constant adds one value per output channel without changing the layer's output shape: a scalar,
+    /// [C] after a dense layer (its last axis), [C, 1, 1] after a 2-D Conv ([C, 1] after a 1-D one), each with any
+    /// leading unit axes up to the output's rank. ([C] after a Conv broadcasts against the width axis, not the channels.)
+    /// </summary>
+    internal static bool IsBias(WeightLayer layer, Operand constant)
+    {
+        int[] output = layer.OutputShape, own = constant.Shape.SkipWhile(d => d == 1).ToArray();
+        if (constant.Shape.Length > output.Length) return false;
+        if (constant.Length == 1) return true;
+        int channels = layer.Channels;
+        return layer switch
+        {
+            DenseLayer => own.Length == 1 && own[0] == channels,
+            ConvLayer => own.Length == output.Length - 1 && own[0] == channels && own.Skip(1).All(d => d == 1),
+            _ => false,
+        };
+    }
+
+    /// <summary>Gelu in its exact (erf) form; the tanh approximation is refused rather than computed differently.</summary>
+    internal static int ReadGelu(Reading r, NodeProto node, string name, NodeAttributes a)
+    {
+        string approximate = a.String("approximate", "none");
+        if (approximate == "tanh") throw r.Network.Mismatch(name, "Gelu with approximate = tanh is not supported; export the exact (erf) GELU");
+        if (approximate != "none") throw Malformed(r, name, "Gelu", "sets approximate to '" + approximate + "'; ONNX defines 'none' and 'tanh'");
+        return Unary(r, node, name, UnaryKind.Gelu);
     }
 }

@@ -12,7 +12,7 @@ namespace Qtaml.Generators.Onnx;
 /// </summary>
 internal static partial class OnnxReader
 {
-    private static int ReadIf(Reading r, NodeProto node, string name, NodeAttributes a)
+    internal static int ReadIf(Reading r, NodeProto node, string name, NodeAttributes a)
     {
         GraphProto thenBranch = a.Graph("then_branch") ?? throw Malformed(r, name, "If", "has no then_branch");
         GraphProto elseBranch = a.Graph("else_branch") ?? throw Malformed(r, name, "If", "has no else_branch");

@@ -20,7 +20,7 @@ internal static partial class OnnxReader
     /// <summary>The most recurrent weights an unrolled sequence may store, over all its steps' copies of R.</summary>
     private const long MaxUnrolledRecurrentWeights = 1 << 22;
 
-    private static int ReadRecurrent(Reading r, NodeProto node, string name, NodeAttributes a, bool lstm)
+    internal static int ReadRecurrent(Reading r, NodeProto node, string name, NodeAttributes a, bool lstm)
     {
         NetworkBuilder network = r.Network;
         string op = node.OpType;

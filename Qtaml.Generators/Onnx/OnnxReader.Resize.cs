@@ -15,7 +15,7 @@ namespace Qtaml.Generators.Onnx;
 /// </summary>
 internal static partial class OnnxReader
 {
-    private static int ReadResize(Reading r, NodeProto node, string name, NodeAttributes a)
+    internal static int ReadResize(Reading r, NodeProto node, string name, NodeAttributes a)
     {
         NetworkBuilder network = r.Network;
         int value = r.Data(node, name);
