@@ -62,7 +62,6 @@ internal static class PoolKernels
     /// </summary>
     private static void WriteChannelsLast(SourceWriter w, Step step, PoolLayer p, int slots)
     {
-        bool max = p.Kind == PoolKind.Max;
         Window k = p.Window;
         bool inside = k.PadTop == 0 && k.PadLeft == 0 && (p.OutH - 1) * k.StrideH + k.ExtentH <= p.InH && (p.OutW - 1) * k.StrideW + k.ExtentW <= p.InW;
         w.Line("/// <summary>" + Describe(p) + "; channels-last with " + slots + " channel slots.</summary>");
@@ -73,37 +72,63 @@ internal static class PoolKernels
             w.Line("ref float target = ref MemoryMarshal.GetReference(y);");
             VectorWidth.Dispatch(w, v =>
             {
-                int vectors = slots / v.Lanes;
+                // Channels in chunks of at most MaxPoolVectors vectors, each chunk's running maxima (or sums) in
+                // registers: unrolled over every channel (480 channels are 120 Vector128s) they spill, and the method
+                // grows with the channel count.
+                int vectors = slots / v.Lanes, chunk = System.Math.Min(vectors, MaxPoolVectors), whole = vectors / chunk * chunk;
                 using (w.Block("for (int oy = 0; oy < " + p.OutH + "; oy++)"))
                 using (w.Block("for (int ox = 0; ox < " + p.OutW + "; ox++)"))
                 {
-                    string start = max ? v.Splat("float.NegativeInfinity") : v.Zero;
-                    w.Line(string.Join(" ", Enumerable.Range(0, vectors).Select(g => v.Floats + " r" + g + " = " + start + ";")));
-                    if (!max && !p.CountIncludePad && !inside) w.Line("int count = 0;");
-                    using (w.Block("for (int ky = 0; ky < " + k.KernelH + "; ky++)"))
-                    {
-                        w.Line("int iy = oy * " + k.StrideH + (k.PadTop > 0 ? " - " + k.PadTop : "") + " + " + Tap("ky", k.DilationH) + ";");
-                        if (!inside) w.Line("if ((uint)iy >= " + p.InH + "u) continue;");
-                        using (w.Block("for (int kx = 0; kx < " + k.KernelW + "; kx++)"))
-                        {
-                            w.Line("int ix = ox * " + k.StrideW + (k.PadLeft > 0 ? " - " + k.PadLeft : "") + " + " + Tap("kx", k.DilationW) + ";");
-                            if (!inside) w.Line("if ((uint)ix >= " + p.InW + "u) continue;");
-                            w.Line("nuint at = (nuint)((iy * " + p.InW + " + ix) * " + slots + ");");
-                            for (int g = 0; g < vectors; g++)
-                            {
-                                string load = v.Load("source", "at + " + (g * v.Lanes));
-                                w.Line("r" + g + " = " + (max ? v.Type + ".Max(r" + g + ", " + load + ");" : "r" + g + " + " + load + ";"));
-                            }
-                            if (!max && !p.CountIncludePad && !inside) w.Line("count++;");
-                        }
-                    }
-                    string divisor = max ? "" : p.CountIncludePad || inside ? " / " + Literals.Float(k.Size) : " / " + v.Splat("(float)Math.Max(count, 1)");
-                    for (int g = 0; g < vectors; g++)
-                        w.Line(v.Store("r" + g + divisor, "target", "(nuint)((oy * " + p.OutW + " + ox) * " + slots + " + " + (g * v.Lanes) + ")"));
+                    if (whole == chunk)
+                        using (w.Block("// channels 0 to " + (chunk * v.Lanes - 1)))
+                            WriteChannelChunk(w, v, p, slots, chunk, "0", inside);
+                    else
+                        using (w.Block("for (nuint channel = 0; channel < " + whole * v.Lanes + "; channel += " + chunk * v.Lanes + ")"))
+                            WriteChannelChunk(w, v, p, slots, chunk, "channel", inside);
+                    if (whole < vectors)
+                        using (w.Block("// the last " + (vectors - whole) * v.Lanes + " channel(s)"))
+                            WriteChannelChunk(w, v, p, slots, vectors - whole, (whole * v.Lanes).ToString(System.Globalization.CultureInfo.InvariantCulture), inside);
                 }
             }, wide: slots % VectorWidth.V512.Lanes == 0);
         }
         w.Line();
+    }
+
+    /// <summary>The most channel vectors one window pass keeps in registers.</summary>
+    private const int MaxPoolVectors = 8;
+
+    /// <summary>
+    /// One window pass over <paramref name="count"/> vectors of channels from <paramref name="channel"/> (a loop
+    /// variable or a constant) at output position (oy, ox).
+    /// </summary>
+    private static void WriteChannelChunk(SourceWriter w, VectorWidth v, PoolLayer p, int slots, int count, string channel, bool inside)
+    {
+        bool max = p.Kind == PoolKind.Max;
+        Window k = p.Window;
+        string start = max ? v.Splat("float.NegativeInfinity") : v.Zero;
+        w.Line(string.Join(" ", Enumerable.Range(0, count).Select(g => v.Floats + " r" + g + " = " + start + ";")));
+        if (!max && !p.CountIncludePad && !inside) w.Line("int count = 0;");
+        using (w.Block("for (int ky = 0; ky < " + k.KernelH + "; ky++)"))
+        {
+            w.Line("int iy = oy * " + k.StrideH + (k.PadTop > 0 ? " - " + k.PadTop : "") + " + " + Tap("ky", k.DilationH) + ";");
+            if (!inside) w.Line("if ((uint)iy >= " + p.InH + "u) continue;");
+            using (w.Block("for (int kx = 0; kx < " + k.KernelW + "; kx++)"))
+            {
+                w.Line("int ix = ox * " + k.StrideW + (k.PadLeft > 0 ? " - " + k.PadLeft : "") + " + " + Tap("kx", k.DilationW) + ";");
+                if (!inside) w.Line("if ((uint)ix >= " + p.InW + "u) continue;");
+                w.Line("nuint at = (nuint)((iy * " + p.InW + " + ix) * " + slots + ")" + (channel == "0" ? "" : " + " + channel) + ";");
+                for (int g = 0; g < count; g++)
+                {
+                    string load = v.Load("source", IndexExpression.Plus("at", g * v.Lanes));
+                    w.Line("r" + g + " = " + (max ? v.Type + ".Max(r" + g + ", " + load + ");" : "r" + g + " + " + load + ";"));
+                }
+                if (!max && !p.CountIncludePad && !inside) w.Line("count++;");
+            }
+        }
+        string divisor = max ? "" : p.CountIncludePad || inside ? " / " + Literals.Float(k.Size) : " / " + v.Splat("(float)Math.Max(count, 1)");
+        string position = "(nuint)((oy * " + p.OutW + " + ox) * " + slots + ")" + (channel == "0" ? "" : " + " + channel);
+        for (int g = 0; g < count; g++)
+            w.Line(v.Store("r" + g + divisor, "target", IndexExpression.Plus(position, g * v.Lanes)));
     }
 
     /// <summary>The offset of window tap <paramref name="index"/> in the input: the tap times the dilation.</summary>
