@@ -139,6 +139,12 @@ internal static class ModelEmitter
         w.Line("/// <summary>Runs the network over the baked weights" + (single ? "" : ", every input and output concatenated in the file's order (see InputNames)") + ". Allocates nothing.</summary>");
         w.Line("public static void Run(global::System.ReadOnlySpan<float> input, global::System.Span<float> output) => " + implementation + ".Run(input, output);");
         w.Line();
+        if (single && graph.Inputs[0].Element != PortElement.Float)
+        {
+            w.Line("/// <summary>Runs the network over the baked weights on the " + graph.Inputs[0].ClrType + " indices the model's input holds. Allocates nothing after a thread's first call.</summary>");
+            w.Line("public static void Run(global::System.ReadOnlySpan<" + graph.Inputs[0].ClrType + "> input, global::System.Span<float> output) => " + implementation + ".Run(input, output);");
+            w.Line();
+        }
         if (!single)
         {
             (string[] inputs, string[] outputs) = ParameterNames(graph);
@@ -211,15 +217,41 @@ internal static class ModelEmitter
             WriteForwardCall(w, graph, plan.IsQuantized ? layerArgs : "", named: false);
         }
         w.Line();
-        if (!single)
+        if (single && graph.Inputs[0].Element != PortElement.Float)
         {
-            using (w.Block("internal static void Run(" + NamedParameters(graph).Replace("global::System.", "") + ")"))
+            int length = graph.PortLength(graph.Inputs[0]);
+            using (w.Block("internal static void Run(ReadOnlySpan<" + graph.Inputs[0].ClrType + "> input, Span<float> output)"))
             {
-                WriteNamedLengthChecks(w, graph);
-                WriteForwardCall(w, graph, plan.IsQuantized ? layerArgs : "", named: true);
+                w.Line("if (input.Length != " + length + ") throw new ArgumentException($\"The input must hold " + length + " values; it holds {input.Length}.\", nameof(input));");
+                w.Line("Span<float> values = s_indices ??= new float[" + length + "];");
+                w.Line("AsWholeFloats(input, values, nameof(input));");
+                w.Line("Run(values, output);");
             }
             w.Line();
         }
+        if (!single)
+        {
+            (string[] inputNames, _) = ParameterNames(graph);
+            using (w.Block("internal static void Run(" + NamedParameters(graph).Replace("global::System.", "") + ")"))
+            {
+                WriteNamedLengthChecks(w, graph);
+                // Index inputs are converted into one per-thread buffer of floats, each at its own offset.
+                string[] forwarded = (string[])inputNames.Clone();
+                int indexLength = graph.Inputs.Where(p => p.Element != PortElement.Float).Sum(graph.PortLength), offset = 0;
+                if (indexLength > 0) w.Line("Span<float> indices = s_indices ??= new float[" + indexLength + "];");
+                for (int k = 0; k < graph.Inputs.Length; k++)
+                {
+                    if (graph.Inputs[k].Element == PortElement.Float) continue;
+                    int length = graph.PortLength(graph.Inputs[k]);
+                    forwarded[k] = "indices.Slice(" + offset + ", " + length + ")";
+                    w.Line("AsWholeFloats(" + inputNames[k] + ", " + forwarded[k] + ", nameof(" + inputNames[k] + "));");
+                    offset += length;
+                }
+                WriteForwardCall(w, graph, plan.IsQuantized ? layerArgs : "", named: true, forwarded);
+            }
+            w.Line();
+        }
+        if (graph.Inputs.Any(p => p.Element != PortElement.Float)) WriteIndexConversion(w, graph);
         using (w.Block("internal static void Run(global::Qtaml.Faults.WeightImage weights, ReadOnlySpan<float> input, Span<float> output)"))
         {
             w.Line("if (weights is null) throw new ArgumentNullException(nameof(weights));");
@@ -279,12 +311,13 @@ internal static class ModelEmitter
     /// The call of Forward over the caller's spans. Concatenated (<paramref name="named"/> false, several ports)
     /// means each port's values follow the one before.
     /// </summary>
-    private static void WriteForwardCall(SourceWriter w, NetworkGraph graph, string weightArgs, bool named)
+    private static void WriteForwardCall(SourceWriter w, NetworkGraph graph, string weightArgs, bool named, string[]? inputSpans = null)
     {
         bool single = graph.Inputs.Length == 1 && graph.Outputs.Length == 1;
         var arguments = new List<string>();
         if (weightArgs.Length > 0) arguments.Add(weightArgs);
         (string[] inputNames, string[] outputNames) = ParameterNames(graph);
+        inputNames = inputSpans ?? inputNames;
         foreach ((GraphPort[] ports, string whole, string[] names) in new[] { (graph.Inputs, "input", inputNames), (graph.Outputs, "output", outputNames) })
         {
             long start = 0;
@@ -321,11 +354,36 @@ internal static class ModelEmitter
         w.Line();
     }
 
-    /// <summary>The named Run's parameters: a ReadOnlySpan per input, then a Span per output.</summary>
+    /// <summary>
+    /// The conversion of index inputs (int64 or int32 token ids) to the whole floats the kernels read, and its buffer.
+    /// A float holds every integer up to 2^24 exactly; an index beyond that is a row of no table Qtaml compiles (the
+    /// lookup checks each against its table's rows), so it is refused here, before rounding could make it one.
+    /// </summary>
+    private static void WriteIndexConversion(SourceWriter w, NetworkGraph graph)
+    {
+        w.Line("[ThreadStatic] private static float[]? s_indices;");
+        w.Line();
+        foreach (string type in graph.Inputs.Where(p => p.Element != PortElement.Float).Select(p => p.ClrType).Distinct())
+        {
+            w.Line("/// <summary>The indices in <paramref name=\"indices\"/> as whole floats; one beyond ±2^24 throws.</summary>");
+            using (w.Block("private static void AsWholeFloats(ReadOnlySpan<" + type + "> indices, Span<float> values, string name)"))
+            {
+                using (w.Block("for (int i = 0; i < indices.Length; i++)"))
+                {
+                    w.Line(type + " index = indices[i];");
+                    w.Line("if (index < -16777216 || index > 16777216) throw new ArgumentOutOfRangeException(name, index, $\"Index {i} of '{name}' is {index}, not a row of any table this model reads.\");");
+                    w.Line("values[i] = index;");
+                }
+            }
+            w.Line();
+        }
+    }
+
+    /// <summary>The named Run's parameters: a ReadOnlySpan per input (of long or int for an index input), then a Span per output.</summary>
     private static string NamedParameters(NetworkGraph graph)
     {
         (string[] inputs, string[] outputs) = ParameterNames(graph);
-        return string.Join(", ", inputs.Select(n => "global::System.ReadOnlySpan<float> " + n).Concat(outputs.Select(n => "global::System.Span<float> " + n)));
+        return string.Join(", ", inputs.Select((n, k) => "global::System.ReadOnlySpan<" + graph.Inputs[k].ClrType + "> " + n).Concat(outputs.Select(n => "global::System.Span<float> " + n)));
     }
 
     private static void WriteNamedLengthChecks(SourceWriter w, NetworkGraph graph)

@@ -58,8 +58,26 @@ internal sealed class NetworkGraph
 /// <summary>The condition a layer of an If branch runs under: value <see cref="Value"/> (a boolean, true where not 0) is <see cref="When"/>.</summary>
 internal sealed record Guard(int Value, bool When);
 
-/// <summary>A graph input or output: its name in the file and the value that holds it.</summary>
-internal sealed record GraphPort(string Name, int Value);
+/// <summary>
+/// What a graph input's values are in the caller's hands: floats, or the integers of an index input (token ids read
+/// by a Gather), which the generated Run takes as <c>long</c> or <c>int</c> spans.
+/// </summary>
+internal enum PortElement
+{
+    Float,
+    Int64,
+    Int32,
+}
+
+/// <summary>A graph input or output: its name in the file, the value that holds it, and its element type in the generated Run.</summary>
+internal sealed record GraphPort(string Name, int Value, PortElement Element = PortElement.Float)
+{
+    /// <summary>The C# element type of the generated Run's span for this port.</summary>
+    public string ClrType => ClrTypeOf(Element);
+
+    /// <summary>The C# element type of a port of <paramref name="element"/>.</summary>
+    public static string ClrTypeOf(PortElement element) => element switch { PortElement.Int64 => "long", PortElement.Int32 => "int", _ => "float" };
+}
 
 internal static class Shape
 {

@@ -97,25 +97,33 @@ internal static partial class OnnxReader
                 throw new ModelReadException(Diagnostics.ShapeMismatch, path, outputNames[k], "the graph's output is not computed by any node" + (initializers.ContainsKey(outputNames[k]) ? " (it is a constant)" : ""));
             outputs[k] = new GraphPort(outputNames[k], output);
         }
-        GraphPort[] inputs = dataInputs.Select(i => new GraphPort(i.Name, reading.Values[i.Name])).ToArray();
+        GraphPort[] inputs = dataInputs.Select(i => new GraphPort(i.Name, reading.Values[i.Name], ElementOf(i))).ToArray();
         string[] float64 = dataInputs.Concat(graph.Output).Where(p => p.Type?.TensorType?.ElemType == DoubleType).Select(p => p.Name).ToArray();
         return reading.Network.Build(inputs, outputs, float64);
     }
+
+    /// <summary>How the generated Run takes a graph input: an int64 or int32 input (indices) as its integers, any other as floats.</summary>
+    private static PortElement ElementOf(ValueInfoProto input) => input.Type?.TensorType?.ElemType switch
+    {
+        Int64Type => PortElement.Int64,
+        Int32Type => PortElement.Int32,
+        _ => PortElement.Float,
+    };
 
     /// <summary>
     /// The data inputs and the outputs a model declares (what a compiled class would name its Run's parameters after),
     /// read without compiling anything; null when the file is not even a graph, or declares more ports than compile.
     /// </summary>
-    public static (string[] Inputs, string[] Outputs)? DeclaredPorts(byte[] bytes, InputPins pins)
+    public static (string[] Inputs, PortElement[] InputElements, string[] Outputs)? DeclaredPorts(byte[] bytes, InputPins pins)
     {
         try
         {
             GraphProto? graph = ModelProto.Parser.ParseFrom(InvalidUtf8Strings.Escape(bytes)).Graph;
             if (graph is null || graph.Node.Count == 0) return null;
             var initializers = new HashSet<string>(graph.Initializer.Select(t => t.Name), StringComparer.Ordinal);
-            string[] inputs = graph.Input.Select(i => i.Name).Where(n => !initializers.Contains(n) && !pins.Constants.ContainsKey(n)).Distinct(StringComparer.Ordinal).ToArray();
+            ValueInfoProto[] inputs = graph.Input.Where(i => !initializers.Contains(i.Name) && !pins.Constants.ContainsKey(i.Name)).GroupBy(i => i.Name, StringComparer.Ordinal).Select(g => g.First()).ToArray();
             string[] outputs = graph.Output.Count > 0 ? graph.Output.Select(o => o.Name).ToArray() : graph.Node[graph.Node.Count - 1].Output.Take(1).ToArray();
-            return inputs.Length is 0 or > MaxPorts || outputs.Length is 0 or > MaxPorts ? null : (inputs, outputs);
+            return inputs.Length is 0 or > MaxPorts || outputs.Length is 0 or > MaxPorts ? null : (inputs.Select(i => i.Name).ToArray(), inputs.Select(ElementOf).ToArray(), outputs);
         }
         catch (InvalidProtocolBufferException)
         {

@@ -180,7 +180,7 @@ internal static class OperatorCatalog
         Op("Slice", 1, 1, 5, 1, "constant starts/ends/axes/steps, negative steps", OnnxReader.ReadSlice, Ints("starts", before: 10), Ints("ends", before: 10), Ints("axes", before: 10)),
         Op("Pad", 2, 1, 4, 1, "constant, reflect, edge, wrap; constant pads", OnnxReader.ReadPad, String("mode"), Ints("pads", before: 11), Float("value", before: 11)),
         Op("Tile", 6, 2, 2, 1, "constant repeats", (r, node, name, a) => OnnxReader.ReadTile(r, node, name)),
-        Op("Gather", 1, 2, 2, 1, "a constant table (an embedding, quantized) at constant indices or at an int64/int32 graph input's (token ids, passed to Run as whole floats and checked); of a value at constant indices, any axis; integer constants: folded",
+        Op("Gather", 1, 2, 2, 1, "a constant table (an embedding, quantized) at constant indices or at an int64/int32 graph input's (token ids: Run takes them as a span of long or int, or as whole floats in the float-span Run, and checks each against the table); of a value at constant indices, any axis; integer constants: folded",
             OnnxReader.ReadGather, Int("axis")),
         Op("Resize", 10, 2, 4, 1, "nearest (4 rounding modes) and linear, constant scales or sizes, any axes; half_pixel, asymmetric, align_corners, pytorch_half_pixel, half_pixel_symmetric; as index-table copies (and weighted sums for linear); no cubic, antialias or tf_crop_and_resize",
             OnnxReader.ReadResize, String("mode"), String("coordinate_transformation_mode", 11), String("nearest_mode", 11), Float("cubic_coeff_a", 11),

@@ -234,7 +234,7 @@ internal static class ModelCompiler
     /// </summary>
     public static GenerationResult Failed(ModelRequest request, params DiagnosticInfo[] diagnostics) => Failed(request, null, diagnostics);
 
-    private static GenerationResult Failed(ModelRequest request, (string[] Inputs, string[] Outputs)? ports, DiagnosticInfo[] diagnostics)
+    private static GenerationResult Failed(ModelRequest request, (string[] Inputs, Network.PortElement[] InputElements, string[] Outputs)? ports, DiagnosticInfo[] diagnostics)
     {
         TypeTarget target = request.Target;
         DiagnosticInfo? error = diagnostics.FirstOrDefault(d => d.Descriptor.DefaultSeverity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error);
