@@ -26,6 +26,7 @@ public class OperatorComparisonTests
         "ClipComputedMin", "GatherValueAxis1", "GatherValueScalarIndex", "SizeOfValue",
         "Conv3dMaxPool3d", "Conv3dGroupedAveragePool3d",
         "UnaryChain", "BatchNormalizationSoftmax", "ShapeArithmetic", "MatMulGelu", "LstmThenGru", "IfComputed",
+        "ConvGroupsOfTen", "ConvGroupsOfEighteen",
     };
 
     private static readonly long[] InputShape = { 1, 4, 6, 6 };
@@ -319,6 +320,16 @@ public class OperatorComparisonTests
                 b.Raw(branch).From("chosen");
                 break;
             }
+            case "ConvGroupsOfTen":
+                // Two groups of 10 output channels (not whole vectors): each group's last vector overlaps the one before.
+                b.ConvNd(8, 20, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, group: 2, scale: 0.5);
+                features = 20 * 36;
+                break;
+            case "ConvGroupsOfEighteen":
+                // ShuffleNet's shape: a grouped 1x1 convolution, 2 groups of 18 (a Vector512 and an overlapping one), ReLU fused.
+                b.ConvNd(8, 36, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, group: 2, scale: 0.5).Relu();
+                features = 36 * 36;
+                break;
             case "LogSoftmax": break;
             default: throw new ArgumentException(op);
         }

@@ -70,12 +70,14 @@ public class LoweringPassTests
             .Conv(8, 16, 3, pad: 1)
             .ConvNd(16, 16, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, group: 16)
             .ConvNd(16, 6, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, group: 2)
-            .Flatten().Gemm(6 * 36, 5), 1, 5);
+            .ConvNd(6, 56, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, group: 2)
+            .Flatten().Gemm(56 * 36, 5), 1, 5);
         KernelProgram program = ChooseKernels.Run(graph, Lower.Network(graph));
         Kernel[] kernels = program.Steps.Select(s => s.Kernel).ToArray();
-        // A plain 3x3 convolution: the table; one channel per group: depthwise; 2 groups of 3 channels (not whole
-        // vectors of 8): direct loops; a one-row dense layer: dot products over its rows.
-        Assert.Equal(new[] { Kernel.ConvTable, Kernel.ConvDepthwise, Kernel.ConvDirect, Kernel.DenseRow }, kernels);
+        // A plain 3x3 convolution: the table; one channel per group: depthwise; 2 groups of 3 output channels (less
+        // than a vector of 8): direct loops; 2 groups of 28 (ShuffleNet's, not whole vectors): the table, per group;
+        // a one-row dense layer: dot products over its rows.
+        Assert.Equal(new[] { Kernel.ConvTable, Kernel.ConvDepthwise, Kernel.ConvDirect, Kernel.ConvTable, Kernel.DenseRow }, kernels);
     }
 
     [Fact]

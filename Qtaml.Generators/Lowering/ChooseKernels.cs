@@ -21,8 +21,9 @@ internal static class ChooseKernels
         ConvLayer { IsVolumetric: true } => Kernel.ConvDirect,
         ConvLayer { Groups: 1 } => Kernel.ConvTable,
         ConvLayer c when c.IsDepthwise => Kernel.ConvDepthwise,
-        // A grouped convolution whose groups each fill whole vectors of 8 output channels runs as one table per group.
-        ConvLayer c when c.OutChannels / c.Groups % 8 == 0 => Kernel.ConvTable,
+        // A grouped convolution whose groups have at least a vector of 8 output channels runs as one table per group
+        // (a group that is not whole vectors ends with a vector that overlaps the one before: ShuffleNet's groups of 28).
+        ConvLayer c when c.OutChannels / c.Groups >= 8 => Kernel.ConvTable,
         ConvLayer => Kernel.ConvDirect,
         _ => Kernel.Default,
     };

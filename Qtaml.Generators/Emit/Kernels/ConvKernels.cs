@@ -191,7 +191,9 @@ internal static class ConvKernels
         QuantizedLayer? q = k.IsQuantized ? k.Quantized(c) : null;
         int groups = c.Groups, groupOut = c.OutChannels / groups, groupIn = c.GroupInChannels, taps = c.TapsPerGroup;
         int slots = AssignLayouts.Slots(c.OutChannels);
-        // One group: its channels padded to the slots. Several: each group is whole vectors of 8 (ChooseKernels).
+        // One group: its channels padded to the slots. Several: each group's own channels, at least a vector of 8
+        // (ChooseKernels); a group that is not whole vectors of a width ends with a vector ending at its last channel,
+        // overlapping the one before (the overlap is computed twice, to the same values), so no store leaves its group.
         int groupSlots = groups == 1 ? slots : groupOut;
         long table = (long)groups * taps * groupSlots;
         ValueInfo input = k.Value(step.Inputs[0]).Image();
@@ -214,6 +216,7 @@ internal static class ConvKernels
                 // Chunks of at most four channel vectors, as equal as they can be (96 channels of Vector512: two of 3, not 4 + 2).
                 int vectors = groupSlots / v.Lanes, passes = (vectors + 3) / 4, chunk = (vectors + passes - 1) / passes, block = ColumnBlock(v, positions, chunk, 0);
                 int fullChunks = vectors / chunk, rest = vectors % chunk;
+                bool overlappingLast = groupSlots % v.Lanes != 0;
                 IDisposable? groupLoop = groups > 1 ? w.Block("for (nuint g = 0; g < " + groups + "; g++)") : null;
                 WritePositionBlocks(w, positions, block, columns =>
                 {
@@ -225,9 +228,11 @@ internal static class ConvKernels
                         WriteTableChunk(w, step, v, geometry, chunk, "", 0, q);
                     if (rest > 0)
                         WriteTableChunk(w, step, v, geometry, rest, "", fullChunks * chunk * v.Lanes, q);
+                    if (overlappingLast)
+                        WriteTableChunk(w, step, v, geometry, 1, "", groupSlots - v.Lanes, q);
                 });
                 groupLoop?.Dispose();
-            }, wide: groupSlots % VectorWidth.V512.Lanes == 0);
+            }, wide: groupSlots >= VectorWidth.V512.Lanes);
         }
         w.Line();
         KernelContext.WriteScratchField(w, "table", method, k.IsQuantized ? table : 0);
