@@ -26,7 +26,7 @@ public class OperatorComparisonTests
         "ClipComputedMin", "GatherValueAxis1", "GatherValueScalarIndex", "SizeOfValue",
         "Conv3dMaxPool3d", "Conv3dGroupedAveragePool3d",
         "UnaryChain", "BatchNormalizationSoftmax", "ShapeArithmetic", "MatMulGelu", "LstmThenGru", "IfComputed",
-        "ConvGroupsOfTen", "ConvGroupsOfEighteen",
+        "ConvGroupsOfTen", "ConvGroupsOfEighteen", "FireModule",
     };
 
     private static readonly long[] InputShape = { 1, 4, 6, 6 };
@@ -329,6 +329,10 @@ public class OperatorComparisonTests
                 // ShuffleNet's shape: a grouped 1x1 convolution, 2 groups of 18 (a Vector512 and an overlapping one), ReLU fused.
                 b.ConvNd(8, 36, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, group: 2, scale: 0.5).Relu();
                 features = 36 * 36;
+                break;
+            case "FireModule":
+                b.Fire(8, 6, 10, 12);
+                features = 22 * 36;
                 break;
             case "LogSoftmax": break;
             default: throw new ArgumentException(op);

@@ -15,6 +15,7 @@ using PlanMemory = gen::Qtaml.Generators.Lowering.PlanMemory;
 using ProgramVerifier = gen::Qtaml.Generators.Lowering.ProgramVerifier;
 using ReshapeLayer = gen::Qtaml.Generators.Network.ReshapeLayer;
 using ReluLayer = gen::Qtaml.Generators.Network.ReluLayer;
+using Step = gen::Qtaml.Generators.Lowering.Step;
 
 namespace Qtaml.Generators.Tests.Lowering;
 
@@ -78,6 +79,20 @@ public class LoweringPassTests
         // than a vector of 8): direct loops; 2 groups of 28 (ShuffleNet's, not whole vectors): the table, per group;
         // a one-row dense layer: dot products over its rows.
         Assert.Equal(new[] { Kernel.ConvTable, Kernel.ConvDepthwise, Kernel.ConvDirect, Kernel.ConvTable, Kernel.DenseRow }, kernels);
+    }
+
+    [Fact]
+    public void AssignLayouts_joins_channels_last_branches_along_the_channels_without_converting_them()
+    {
+        // SqueezeNet's Fire module: the two expansions stay channels-last, and so does their Concat (22 channels in 24
+        // slots); the one conversion to planes is before the dense layer.
+        NetworkGraph graph = Read(new OnnxModelBuilder(new long[] { 1, 8, 6, 6 }, 7).Fire(8, 6, 10, 12).Flatten().Gemm(22 * 36, 5), 1, 5);
+        KernelProgram program = AssignLayouts.Run(graph, ChooseKernels.Run(graph, FuseActivations.Run(graph, Lower.Network(graph))));
+        Step concat = program.Steps.Single(s => s.Layer >= 0 && graph.Layers[s.Layer].Operator == "Concat");
+        Assert.Equal(Layout.ChannelsLast, program.Values[program.Root(concat.Output)].Layout);
+        Assert.Equal(24, program.Values[program.Root(concat.Output)].ChannelSlots);
+        Assert.All(concat.Inputs, v => Assert.Equal(Layout.ChannelsLast, program.Values[program.Root(v)].Layout));
+        Assert.Single(program.Steps, s => s.Kernel == Kernel.ToPlanes);
     }
 
     [Fact]

@@ -202,6 +202,18 @@ internal sealed class OnnxModelBuilder
         return name;
     }
 
+    /// <summary>
+    /// SqueezeNet's Fire module on the current value: a 1x1 squeeze to <paramref name="squeeze"/> channels, then 1x1
+    /// and 3x3 expansions side by side, each with a ReLU, joined along the channels.
+    /// </summary>
+    public OnnxModelBuilder Fire(int inChannels, int squeeze, int expand1, int expand3)
+    {
+        string squeezed = ConvNd(inChannels, squeeze, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, scale: 0.5).Relu().Current;
+        string narrow = ConvNd(squeeze, expand1, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, scale: 0.5).Relu().Current;
+        string wide = From(squeezed).ConvNd(squeeze, expand3, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, scale: 0.3).Relu().Current;
+        return From(narrow).Node("Concat", new[] { wide }, Int("axis", 1));
+    }
+
     /// <summary>Points the chain at an earlier value, so the next node reads it.</summary>
     public OnnxModelBuilder From(string value)
     {

@@ -8,7 +8,7 @@ namespace Qtaml.Generators.Lowering;
 /// <summary>
 /// Chooses each value's layout. A table or depthwise convolution writes channels-last (a vector of channels per
 /// position), and ReLU, pooling and element-wise operations of equal channels-last shapes (a residual add) keep
-/// it, in any graph. Every other reader gets the ONNX graph's planes: a conversion step is inserted once per
+/// it, in any graph, as does a Concat of channels-last values along the channels. Every other reader gets the ONNX graph's planes: a conversion step is inserted once per
 /// value, before its first such reader, and the outputs are always planes. Convolutions read either layout.
 /// </summary>
 internal static class AssignLayouts
@@ -71,6 +71,12 @@ internal static class AssignLayouts
                     && inputs.Select(v => values[v].ChannelSlots).Distinct().Count() == 1
                     && inputs.All(v => values[v].Shape.Equals(values[inputs[0]].Shape)):
                     slots = values[inputs[0]].ChannelSlots;
+                    break;
+                case Kernel.Default when layer is ConcatLayer concat && concat.Axis == 1 && concat.OutputShape.Length >= 3
+                    && concat.Parts.All(p => !p.IsConstant) && inputs.All(v => direct(v) && IsChannelsLast(v)):
+                    // Parallel branches joined along the channels (SqueezeNet's Fire modules, Inception): each position's
+                    // channels copied into place, channels-last, rather than both branches converted to planes.
+                    slots = Slots(concat.OutputShape[1]);
                     break;
                 default:
                     inputs = inputs.Select(InPlanes).ToArray();

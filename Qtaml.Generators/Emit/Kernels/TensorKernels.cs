@@ -250,6 +250,11 @@ internal static class TensorKernels
             }
         }
         parameters.Add("Span<float> y");
+        if (k.Value(step.Output).Image().Layout == Layout.ChannelsLast)
+        {
+            WriteChannelsLastConcat(w, k, step, c, parameters);
+            return;
+        }
         int total = c.Parts.Sum(c.Chunk);
         w.Line("/// <summary>" + Escape.XmlDoc(c.Name) + ": Concat of " + string.Join(", ", c.Parts.Select(ElementwiseKernels.Describe)) + " along axis " + c.Axis + ".</summary>");
         using (w.Kernel("private static void " + method + "(" + string.Join(", ", parameters) + ")"))
@@ -266,6 +271,30 @@ internal static class TensorKernels
         }
         for (int p = 0; p < c.Parts.Length; p++)
             if (c.Parts[p].IsConstant) w.Line("private static ReadOnlySpan<float> " + sources[p] + " => " + k.Data.FloatSpan(c.Parts[p].Constant!) + ";");
+        w.Line();
+    }
+
+    /// <summary>
+    /// A Concat along the channels of channels-last values (AssignLayouts): at each position, each part's channels
+    /// copied into place after the previous part's, the output's padding slots cleared.
+    /// </summary>
+    private static void WriteChannelsLastConcat(SourceWriter w, KernelContext k, Step step, ConcatLayer c, List<string> parameters)
+    {
+        ValueInfo output = k.Value(step.Output).Image();
+        int positions = c.OutputShape.Skip(2).Aggregate(c.OutputShape[0], (a, b) => a * b), channels = c.OutputShape[1], slots = output.ChannelSlots;
+        w.Line("/// <summary>" + Escape.XmlDoc(c.Name) + ": Concat of " + string.Join(", ", c.Parts.Select(ElementwiseKernels.Describe)) + " along the channels, channels-last with " + slots + " slots.</summary>");
+        using (w.Kernel("private static void " + step.Method + "(" + string.Join(", ", parameters) + ")"))
+        using (w.Block("for (int p = 0; p < " + positions + "; p++)"))
+        {
+            int at = 0;
+            for (int i = 0; i < c.Parts.Length; i++)
+            {
+                int partChannels = c.Parts[i].Shape[1], partSlots = k.Value(step.Inputs[i]).Image().ChannelSlots;
+                w.Line("x" + i + ".Slice(p * " + partSlots + ", " + partChannels + ").CopyTo(y.Slice(" + IndexExpression.Plus("p * " + slots, at) + ", " + partChannels + "));");
+                at += partChannels;
+            }
+            if (slots > channels) w.Line("y.Slice(p * " + slots + " + " + channels + ", " + (slots - channels) + ").Clear();");
+        }
         w.Line();
     }
 
