@@ -81,6 +81,16 @@ public class PathMatchingTests
         Assert.Contains("PackageReference", d.GetMessage(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_model_encoded_under_its_Link_is_suggested_by_that_path_not_called_unencoded()
+    {
+        // <AdditionalFiles Include="/data/models/squeezenet.onnx" Link="RealModels/squeezenet.onnx" />: the build step
+        // encoded it as RealModels/squeezenet.onnx, and the attribute names the bare file name.
+        Diagnostic d = Assert.Single(Errors("squeezenet.onnx", new RawFile("/data/models/squeezenet.onnx"), GeneratorHarness.WeightFile("RealModels/squeezenet.onnx", Mlp)));
+        Assert.Equal("QTAML001", d.Id);
+        Assert.Contains("Did you mean 'RealModels/squeezenet.onnx'?", d.GetMessage(), StringComparison.Ordinal);
+    }
+
     /// <summary>A weight file as the compiler sees it without the package's step: binary, so its text is of no use.</summary>
     private sealed class RawFile(string path) : AdditionalText
     {

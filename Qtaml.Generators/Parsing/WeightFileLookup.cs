@@ -26,9 +26,14 @@ internal static class WeightFileLookup
         if (matches.Length == 1) return new WeightFileMatch(matches[0], EquatableArray<string>.Empty, null, false);
         if (matches.Length > 1) return new WeightFileMatch(null, new EquatableArray<string>(matches.Select(m => m.Path).OrderBy(p => p, StringComparer.Ordinal)), null, false);
 
-        // Not encoded: is the model itself there? (AdditionalText paths are absolute; the attribute's is relative.)
+        // Not encoded: is the model itself there? (AdditionalText paths are absolute; the attribute's is relative.) Not
+        // when an encoded file of the same name is: then the model was encoded under the path the project gives it (its
+        // Link), and the attribute should name that path.
         bool raw = rawWeightFiles.Any(f => Normalize(f).EndsWith("/" + wanted, PlatformCase) || string.Equals(Normalize(f), wanted, PlatformCase));
-        return new WeightFileMatch(null, EquatableArray<string>.Empty, raw ? null : Nearest(files, wanted), raw);
+        string? nearest = Nearest(files, wanted);
+        bool encodedUnderAnotherPath = nearest is not null && string.Equals(FileName(Normalize(nearest)), FileName(wanted), StringComparison.OrdinalIgnoreCase);
+        bool notEncoded = raw && !encodedUnderAnotherPath;
+        return new WeightFileMatch(null, EquatableArray<string>.Empty, notEncoded ? null : nearest, notEncoded);
     }
 
     /// <summary>
