@@ -27,6 +27,19 @@ internal static class ChooseKernels
         ConvLayer => Kernel.ConvDirect,
         _ => Kernel.Default,
     };
+
+    /// <summary>The kernel a weight layer runs and why, for the step's comment in the generated code; empty for the rest.</summary>
+    public static string Reason(Layer layer, Kernel kernel) => (kernel, layer) switch
+    {
+        (Kernel.DenseRow, _) => "dense-row kernel: one input row, a dot product per output",
+        (Kernel.DenseRows, DenseLayer d) => "dense-rows kernel: " + d.Rows + " rows share one [in][out] table",
+        (Kernel.ConvTable, ConvLayer { Groups: 1 }) => "table kernel: [tap][output channel] vectors times broadcast inputs",
+        (Kernel.ConvTable, ConvLayer c) => "table kernel per group: " + c.Groups + " groups of " + c.OutChannels / c.Groups + " output channels",
+        (Kernel.ConvDepthwise, _) => "depthwise kernel: one channel per group, vectors of channels",
+        (Kernel.ConvDirect, ConvLayer { IsVolumetric: true }) => "direct loops: a 3-D convolution",
+        (Kernel.ConvDirect, ConvLayer c) => "direct loops: " + c.Groups + " groups of " + c.OutChannels / c.Groups + " output channels, less than a vector of 8",
+        _ => "",
+    };
 }
 
 /// <summary>Where a weight layer's codes sit in the weight image, given its kernel. The fault model does not care where a code sits within its layer.</summary>
