@@ -214,22 +214,27 @@ internal static class ConvKernels
             VectorWidth.DispatchToMethods(w, k, method, Escape.XmlDoc(c.Name) + ": the multiply-adds", KernelParameters(q, "starts"), (w, v) =>
             {
                 // Chunks of at most four channel vectors, as equal as they can be (96 channels of Vector512: two of 3, not 4 + 2).
-                int vectors = groupSlots / v.Lanes, passes = (vectors + 3) / 4, chunk = (vectors + passes - 1) / passes, block = ColumnBlock(v, positions, chunk, 0);
-                int fullChunks = vectors / chunk, rest = vectors % chunk;
+                // A group that is not whole vectors of this width ends with a vector ending at its last channel (it
+                // overlaps the one before), in the same pass as the vectors before it, so each broadcast input feeds it too.
                 bool overlappingLast = groupSlots % v.Lanes != 0;
+                int vectors = (groupSlots + v.Lanes - 1) / v.Lanes, passes = (vectors + 3) / 4, chunk = (vectors + passes - 1) / passes, block = ColumnBlock(v, positions, chunk, 0);
+                int fullChunks = vectors / chunk, rest = vectors % chunk;
+                // The pass holding the overlapping vector is written with constant offsets, out of the loop over passes.
+                int looped = overlappingLast && rest == 0 ? fullChunks - 1 : fullChunks, lastAt = overlappingLast ? groupSlots - v.Lanes : -1;
                 IDisposable? groupLoop = groups > 1 ? w.Block("for (nuint g = 0; g < " + groups + "; g++)") : null;
                 WritePositionBlocks(w, positions, block, columns =>
                 {
                     var geometry = new TableGeometry(c, s, groups > 1 ? "g" : "", groupSlots, slots, columns);
-                    if (fullChunks > 1)
-                        using (w.Block("for (nuint chunk = 0; chunk < " + fullChunks * chunk * v.Lanes + "; chunk += " + chunk * v.Lanes + ")"))
+                    if (looped > 1)
+                        using (w.Block("for (nuint chunk = 0; chunk < " + looped * chunk * v.Lanes + "; chunk += " + chunk * v.Lanes + ")"))
                             WriteTableChunk(w, step, v, geometry, chunk, "chunk", 0, q);
-                    else
+                    else if (looped == 1)
                         WriteTableChunk(w, step, v, geometry, chunk, "", 0, q);
+                    if (looped < fullChunks)
+                        WriteTableChunk(w, step, v, geometry, chunk, "", looped * chunk * v.Lanes, q, lastAt);
                     if (rest > 0)
-                        WriteTableChunk(w, step, v, geometry, rest, "", fullChunks * chunk * v.Lanes, q);
-                    if (overlappingLast)
-                        WriteTableChunk(w, step, v, geometry, 1, "", groupSlots - v.Lanes, q);
+                        // A last pass of the overlapping vector alone starts where that vector does.
+                        WriteTableChunk(w, step, v, geometry, rest, "", rest == 1 && lastAt >= 0 ? lastAt : fullChunks * chunk * v.Lanes, q, lastAt);
                 });
                 groupLoop?.Dispose();
             }, wide: groupSlots >= VectorWidth.V512.Lanes);
@@ -289,8 +294,10 @@ internal static class ConvKernels
     /// One chunk of <paramref name="count"/> channel vectors for a block of output positions, its first channel
     /// <paramref name="chunk"/> (a loop variable, or "") plus <paramref name="first"/>.
     /// </summary>
-    private static void WriteTableChunk(SourceWriter w, Step step, VectorWidth v, TableGeometry t, int count, string chunk, int first, QuantizedLayer? q)
+    private static void WriteTableChunk(SourceWriter w, Step step, VectorWidth v, TableGeometry t, int count, string chunk, int first, QuantizedLayer? q, int lastAt = -1)
     {
+        // Vector g's channel, from the chunk's first; the last may instead end at the group's last channel (lastAt).
+        int Offset(int g) => g == count - 1 && lastAt >= 0 ? lastAt - first : g * v.Lanes;
         ConvLayer c = t.Conv;
         Window win = c.Window;
         int cs = t.Input.ChannelStride, pw = t.Input.PaddedW, groupOut = c.OutChannels / c.Groups;
@@ -317,7 +324,7 @@ internal static class ConvKernels
                 int tapOffset = (y * win.KernelW + kx) * t.GroupSlots;
                 long pixelOffset = ((long)y * win.DilationH * pw + (long)kx * win.DilationW) * cs;
                 for (int g = 0; g < count; g++)
-                    w.Line(v.Floats + " w" + g + " = " + v.Load("weights", IndexExpression.Plus("tap", tapOffset + g * v.Lanes)) + ";");
+                    w.Line(v.Floats + " w" + g + " = " + v.Load("weights", IndexExpression.Plus("tap", tapOffset + Offset(g))) + ";");
                 for (int p = 0; p < t.Block; p++)
                 {
                     w.Line("{ " + v.Floats + " pixel = " + v.Splat("Unsafe.Add(ref pixels, " + IndexExpression.Plus("start" + p + " + row", pixelOffset) + ")") + ";");
@@ -331,13 +338,13 @@ internal static class ConvKernels
             for (int g = 0; g < count; g++)
             {
                 // Scales and biases are padded per group like the table, so group g's channels start at g · groupOut.
-                string channel = IndexExpression.Of(first + g * v.Lanes, (t.Group, groupOut), (chunk, 1));
+                string channel = IndexExpression.Of(first + Offset(g), (t.Group, groupOut), (chunk, 1));
                 w.Line("{ " + (q is not null ? v.Floats + " scale = " + v.Load("scales", channel) + "; " : "") + v.Floats + " bias = " + v.Load("biases", channel) + ";");
                 for (int p = 0; p < t.Block; p++)
                 {
                     string value = q is not null ? VectorWidth.MultiplyAdd("acc" + p + "_" + g, "scale", "bias") : "acc" + p + "_" + g + " + bias";
                     if (step.FusedRelu) value = v.Type + ".Max(" + value + ", " + v.Zero + ")";
-                    string at = IndexExpression.Of(p * t.Slots + first + g * v.Lanes, ("at", t.Slots), (t.Group, groupOut), (chunk, 1));
+                    string at = IndexExpression.Of(p * t.Slots + first + Offset(g), ("at", t.Slots), (t.Group, groupOut), (chunk, 1));
                     w.Line("  " + v.Store(value, "result", at) + (p == t.Block - 1 ? " }" : ""));
                 }
             }
