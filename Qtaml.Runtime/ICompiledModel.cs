@@ -26,6 +26,15 @@ public interface ICompiledModel
     /// <summary>Runs the network over the weights held in <paramref name="weights"/> (possibly faulted).</summary>
     static abstract void Run(WeightImage weights, ReadOnlySpan<float> input, Span<float> output);
 
+    /// <summary>
+    /// Runs the network over the baked weights with its large layers split across the threads of
+    /// <paramref name="workers"/>: the same outputs, bit for bit, as <see cref="Run(ReadOnlySpan{float}, Span{float})"/>.
+    /// </summary>
+    static abstract void Run(ReadOnlySpan<float> input, Span<float> output, Threading.WorkerPool workers);
+
+    /// <summary>Runs the network over <paramref name="weights"/> with its large layers split across the threads of <paramref name="workers"/>.</summary>
+    static abstract void Run(WeightImage weights, ReadOnlySpan<float> input, Span<float> output, Threading.WorkerPool workers);
+
     /// <summary>A mutable copy of the stored weight bits, laid out as <see cref="Run(WeightImage, ReadOnlySpan{float}, Span{float})"/> reads them.</summary>
     static abstract WeightImage CreateWeightImage();
 

@@ -15,6 +15,7 @@ using PlanMemory = gen::Qtaml.Generators.Lowering.PlanMemory;
 using ProgramVerifier = gen::Qtaml.Generators.Lowering.ProgramVerifier;
 using ReshapeLayer = gen::Qtaml.Generators.Network.ReshapeLayer;
 using ReluLayer = gen::Qtaml.Generators.Network.ReluLayer;
+using SplitLayers = gen::Qtaml.Generators.Lowering.SplitLayers;
 using Step = gen::Qtaml.Generators.Lowering.Step;
 
 namespace Qtaml.Generators.Tests.Lowering;
@@ -127,5 +128,27 @@ public class LoweringPassTests
         Assert.Equal(Buffer.Output, program.Placements[program.Root(program.OutputValue)].Buffer);
         Assert.Equal(Buffer.Input, program.Placements[program.InputValues[0]].Buffer);
         ProgramVerifier.Verify(program);
+    }
+
+    [Fact]
+    public void SplitLayers_marks_the_large_convolutions_and_nothing_else()
+    {
+        // 48x48: a 1x1 conv 8 -> 64 (1.2M multiply-adds), a depthwise 3x3 (1.3M), a 1x1 conv 64 -> 4 (0.6M: too small),
+        // a 3x3 conv 4 -> 16 (1.3M) whose channels-last result a conversion writes into the caller's output.
+        var builder = new OnnxModelBuilder(new long[] { 1, 8, 48, 48 }, 3)
+            .Conv(8, 64, 1)
+            .ConvNd(64, 64, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, group: 64)
+            .Conv(64, 4, 1)
+            .Conv(4, 16, 3, pad: 1);
+        NetworkGraph graph = Read(builder, 1, 16, 48, 48);
+        KernelProgram before = PlanMemory.Run(graph, AssignLayouts.Run(graph, ChooseKernels.Run(graph, FuseActivations.Run(graph, Lower.Network(graph)))));
+        KernelProgram program = SplitLayers.Run(graph, before);
+        Assert.Equal(new[] { true, true, false, true, false }, program.Steps.Select(s => s.Splits));
+        Assert.Equal(Kernel.ConvDepthwise, program.Steps[1].Kernel);
+        Assert.True(program.Steps[4].IsConversion);
+        Assert.Equal(Buffer.Output, program.Placements[program.Root(program.Steps[4].Output)].Buffer);
+        // Nothing else changes.
+        Assert.Equal(before.Steps.Select(s => s with { Splits = false }), program.Steps.Select(s => s with { Splits = false }));
+        Assert.Equal(before.Placements, program.Placements);
     }
 }

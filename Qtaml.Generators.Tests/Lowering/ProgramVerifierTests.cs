@@ -78,4 +78,15 @@ public class ProgramVerifierTests
         var error = Assert.Throws<InvalidOperationException>(() => ProgramVerifier.Verify(program with { Placements = new(placements) }));
         Assert.Contains("not in its output span", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_split_step_writing_the_callers_output_is_caught()
+    {
+        KernelProgram program = Compiled();
+        var steps = program.Steps.ToArray();
+        int last = Array.FindLastIndex(steps, s => program.Placements[program.Root(s.Output)].Buffer == Buffer.Output);
+        steps[last] = steps[last] with { Splits = true };
+        var error = Assert.Throws<InvalidOperationException>(() => ProgramVerifier.Verify(program with { Steps = new(steps) }));
+        Assert.Contains("splits across threads", error.Message, StringComparison.Ordinal);
+    }
 }

@@ -11,6 +11,12 @@ namespace Qtaml.Generators.Emit;
 /// </summary>
 internal static class FailureEmitter
 {
+    /// <summary>The public members every compiled model has beyond the ICompiledModel surface.</summary>
+    private static readonly (string Signature, string? Arguments)[] StubOnly =
+    {
+        ("int Predict(global::System.ReadOnlySpan<float> input)", "input"),
+    };
+
     /// <param name="ports">The graph's input and output names when the file could be read that far: a model with
     /// several gets the members that describe them and its named Run too, so calls to those resolve as well.</param>
     public static string Emit(TypeTarget target, string message, string generatorVersion, (string[] Inputs, PortElement[] InputElements, string[] Outputs)? ports = null)
@@ -24,7 +30,7 @@ internal static class FailureEmitter
         using (TypeShell.Open(w, target, generatorVersion, "Not compiled: " + Escape.XmlDoc(message)))
         {
             if (target.IsStatic) TypeShell.WriteInterfaceAdapter(w, target);
-            foreach ((string signature, _) in TypeShell.InterfaceMembers.Append(("int Predict(global::System.ReadOnlySpan<float> input)", "input")))
+            foreach ((string signature, _) in TypeShell.InterfaceMembers.Concat(StubOnly))
             {
                 w.Line("/// <summary>Not compiled (see the build error).</summary>");
                 w.Line("public static " + signature + " => " + thrown + ";");

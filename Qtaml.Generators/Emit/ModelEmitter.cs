@@ -48,7 +48,7 @@ internal static class ModelEmitter
             w.Line("[global::System.CodeDom.Compiler.GeneratedCode(\"Qtaml.Generators\", \"" + generatorVersion + "\")]");
             using (w.Block("file static class " + implementation))
             {
-                WriteMembers(w, request, modelPath, plan, data, images);
+                WriteMembers(w, request, modelPath, plan, data, images, SplitWorkWriter.Splits(program));
                 ProgramPrinter.Write(w, new KernelContext(plan, program, data), plan.Graph);
                 if (!data.IsEmpty) BakedDataWriter.Write(w, data, images);
             }
@@ -139,6 +139,13 @@ internal static class ModelEmitter
         w.Line("/// <summary>Runs the network over the baked weights" + (single ? "" : ", every input and output concatenated in the file's order (see InputNames)") + ". Allocates nothing.</summary>");
         w.Line("public static void Run(global::System.ReadOnlySpan<float> input, global::System.Span<float> output) => " + implementation + ".Run(input, output);");
         w.Line();
+        w.Line("/// <summary>");
+        w.Line("/// Runs the network over the baked weights like Run(input, output), its large layers (convolutions of a million");
+        w.Line("/// multiply-adds and more) split across the threads of <paramref name=\"workers\"/>, the calling thread one of them. The");
+        w.Line("/// outputs are bit for bit the same. Allocates nothing after a thread's first call.");
+        w.Line("/// </summary>");
+        w.Line("public static void Run(global::System.ReadOnlySpan<float> input, global::System.Span<float> output, global::Qtaml.Threading.WorkerPool workers) => " + implementation + ".Run(input, output, workers);");
+        w.Line();
         if (single && graph.Inputs[0].Element != PortElement.Float)
         {
             w.Line("/// <summary>Runs the network over the baked weights on the " + graph.Inputs[0].ClrType + " indices the model's input holds. Allocates nothing after a thread's first call.</summary>");
@@ -154,6 +161,9 @@ internal static class ModelEmitter
         }
         w.Line("/// <summary>Runs the network over the stored bits in <paramref name=\"weights\"/>, faulted or not. Allocates nothing.</summary>");
         w.Line("public static void Run(global::Qtaml.Faults.WeightImage weights, global::System.ReadOnlySpan<float> input, global::System.Span<float> output) => " + implementation + ".Run(weights, input, output);");
+        w.Line();
+        w.Line("/// <summary>Runs the network over the stored bits in <paramref name=\"weights\"/>, its large layers split across the threads of <paramref name=\"workers\"/>. Allocates nothing after a thread's first call.</summary>");
+        w.Line("public static void Run(global::Qtaml.Faults.WeightImage weights, global::System.ReadOnlySpan<float> input, global::System.Span<float> output, global::Qtaml.Threading.WorkerPool workers) => " + implementation + ".Run(weights, input, output, workers);");
         w.Line();
         w.Line("/// <summary>The index of the largest output: the predicted class.</summary>");
         w.Line("public static int Predict(global::System.ReadOnlySpan<float> input) => " + implementation + ".Predict(input);");
@@ -184,7 +194,7 @@ internal static class ModelEmitter
     private const string NotQuantized = "This is an unquantized reference build (Quantize = false): it";
 
     /// <summary>The implementation's members behind the public ones: the checks, the calls of Forward, the weight image and <c>Quantized</c>.</summary>
-    private static void WriteMembers(SourceWriter w, ModelRequest request, string modelPath, ModelPlan plan, ConstantData data, BakedImages? images)
+    private static void WriteMembers(SourceWriter w, ModelRequest request, string modelPath, ModelPlan plan, ConstantData data, BakedImages? images, bool splits)
     {
         NetworkGraph graph = plan.Graph;
         bool single = graph.Inputs.Length == 1 && graph.Outputs.Length == 1;
@@ -211,10 +221,27 @@ internal static class ModelEmitter
         const string layerArgs = "Weights, BakedDequantization";
         const string imageArgs = "weights.Bytes, weights.Dequantization";
 
+        string? noSplit = splits ? "null" : null;
         using (w.Block("internal static void Run(ReadOnlySpan<float> input, Span<float> output)"))
         {
             WriteLengthChecks(w, graph);
-            WriteForwardCall(w, graph, plan.IsQuantized ? layerArgs : "", named: false);
+            WriteForwardCall(w, graph, plan.IsQuantized ? layerArgs : "", named: false, split: noSplit);
+        }
+        w.Line();
+        using (w.Block("internal static void Run(ReadOnlySpan<float> input, Span<float> output, global::Qtaml.Threading.WorkerPool workers)"))
+        {
+            w.Line("if (workers is null) throw new ArgumentNullException(nameof(workers));");
+            if (splits)
+            {
+                WriteLengthChecks(w, graph);
+                WriteSplitWork(w, plan.IsQuantized ? "new ReadOnlyMemory<byte>(" + ConstantData.ClassName + ".Bytes, 0, " + plan.Image.Length + ")" : null);
+                WriteForwardCall(w, graph, plan.IsQuantized ? layerArgs : "", named: false, split: "split");
+            }
+            else
+            {
+                w.Line("// No layer is large enough to split across threads (a million multiply-adds): the run stays on this one.");
+                w.Line("Run(input, output);");
+            }
         }
         w.Line();
         if (single && graph.Inputs[0].Element != PortElement.Float)
@@ -247,7 +274,7 @@ internal static class ModelEmitter
                     w.Line("AsWholeFloats(" + inputNames[k] + ", " + forwarded[k] + ", nameof(" + inputNames[k] + "));");
                     offset += length;
                 }
-                WriteForwardCall(w, graph, plan.IsQuantized ? layerArgs : "", named: true, forwarded);
+                WriteForwardCall(w, graph, plan.IsQuantized ? layerArgs : "", named: true, forwarded, noSplit);
             }
             w.Line();
         }
@@ -264,8 +291,24 @@ internal static class ModelEmitter
                 w.Line("if (!weights.HasSameLayout(Layout))");
                 w.Line("    throw new ArgumentException(global::Qtaml.Faults.WeightImage.LayoutMismatch(weights, Layout, " + Escape.StringLiteral(request.Target.Name + ".CreateWeightImage() or " + request.Target.Name + ".Quantized.CreateImage(...)") + "), nameof(weights));");
                 WriteLengthChecks(w, graph);
-                WriteForwardCall(w, graph, imageArgs, named: false);
+                WriteForwardCall(w, graph, imageArgs, named: false, split: noSplit);
             }
+        }
+        w.Line();
+        using (w.Block("internal static void Run(global::Qtaml.Faults.WeightImage weights, ReadOnlySpan<float> input, Span<float> output, global::Qtaml.Threading.WorkerPool workers)"))
+        {
+            w.Line("if (workers is null) throw new ArgumentNullException(nameof(workers));");
+            if (splits && plan.IsQuantized)
+            {
+                w.Line("if (weights is null) throw new ArgumentNullException(nameof(weights));");
+                w.Line("if (!weights.HasSameLayout(Layout))");
+                w.Line("    throw new ArgumentException(global::Qtaml.Faults.WeightImage.LayoutMismatch(weights, Layout, " + Escape.StringLiteral(request.Target.Name + ".CreateWeightImage() or " + request.Target.Name + ".Quantized.CreateImage(...)") + "), nameof(weights));");
+                WriteLengthChecks(w, graph);
+                WriteSplitWork(w, "weights.Memory");
+                WriteForwardCall(w, graph, imageArgs, named: false, split: "split");
+            }
+            else
+                w.Line("Run(weights, input, output);");
         }
         w.Line();
         using (w.Block("internal static int Predict(ReadOnlySpan<float> input)"))
@@ -311,7 +354,7 @@ internal static class ModelEmitter
     /// The call of Forward over the caller's spans. Concatenated (<paramref name="named"/> false, several ports)
     /// means each port's values follow the one before.
     /// </summary>
-    private static void WriteForwardCall(SourceWriter w, NetworkGraph graph, string weightArgs, bool named, string[]? inputSpans = null)
+    private static void WriteForwardCall(SourceWriter w, NetworkGraph graph, string weightArgs, bool named, string[]? inputSpans = null, string? split = null)
     {
         bool single = graph.Inputs.Length == 1 && graph.Outputs.Length == 1;
         var arguments = new List<string>();
@@ -330,7 +373,16 @@ internal static class ModelEmitter
                 arguments.Add(single || offset == 0 && (named || ports.Length == 1) ? span : span + ".Slice(" + offset + ", " + length + ")");
             }
         }
+        if (split is not null) arguments.Add(split);
         w.Line("Forward(" + string.Join(", ", arguments) + ");");
+    }
+
+    /// <summary>The calling thread's <c>SplitWork</c> (made on its first run on a pool), given the run's pool and weight image (<paramref name="codes"/>, quantized builds).</summary>
+    private static void WriteSplitWork(SourceWriter w, string? codes)
+    {
+        w.Line(SplitWorkWriter.ClassName + " split = s_split ??= new " + SplitWorkWriter.ClassName + "();");
+        w.Line("split.Workers = workers;");
+        if (codes is not null) w.Line("split.Codes = " + codes + ";");
     }
 
     /// <summary>

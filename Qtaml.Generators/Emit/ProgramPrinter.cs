@@ -18,6 +18,8 @@ internal static class ProgramPrinter
         KernelProgram program = k.Program;
         SharedKernels shared = ShareDenseKernels(k, graph, w.Indent);
         WriteForward(w, k, graph, shared);
+        var weightIndex = WeightIndices(graph);
+        SplitWorkWriter.Write(w, program, k.IsQuantized, step => "Codes.Span.Slice(" + k.Plan.LayerOffsets[weightIndex[step.Layer]] + ", " + k.Plan.Layers[weightIndex[step.Layer]].StoredCodes.Length * k.Plan.BytesPerCode + ")");
         var written = new HashSet<string>();
         foreach (Step step in program.Steps)
         {
@@ -25,6 +27,7 @@ internal static class ProgramPrinter
             WriteStep(w, k, graph, step, shared);
             w.WriteDeferred();   // the kernel's per-width bodies
         }
+        k.WriteWeightTableField(w);
     }
 
     /// <summary>The expression for a value's storage as a step reads or writes it.</summary>
@@ -71,6 +74,13 @@ internal static class ProgramPrinter
         parameters.AddRange(program.OutputValues.Select((_, port) => "Span<float> " + OutputName(port)));
         arguments.AddRange(program.InputValues.Select((_, port) => InputName(port)));
         arguments.AddRange(program.OutputValues.Select((_, port) => OutputName(port)));
+        bool splits = SplitWorkWriter.Splits(program);
+        if (splits)
+        {
+            // The run's SplitWork when it was given a WorkerPool, else null: the steps that split then run on this thread alone.
+            parameters.Add(SplitWorkWriter.ClassName + "? split");
+            arguments.Add("split");
+        }
         var parts = new List<List<Step>>();
         var all = program.Steps.ToList();
         for (int i = 0; i < all.Count; i += StepsPerPart) parts.Add(all.GetRange(i, System.Math.Min(StepsPerPart, all.Count - i)));
@@ -82,9 +92,9 @@ internal static class ProgramPrinter
         using (w.Block("private static void Forward(" + string.Join(", ", parameters) + ")"))
         {
             if (program.ArenaFloats > 0)
-                w.Line(program.ArenaFloats <= KernelContext.StackFloats
-                    ? "Span<float> arena = stackalloc float[" + program.ArenaFloats + "];"
-                    : "Span<float> arena = s_arena ??= new float[" + program.ArenaFloats + "];");
+                w.Line("Span<float> arena = " + (splits ? "split is not null ? split.Arena : " : "") + (program.ArenaFloats <= KernelContext.StackFloats
+                    ? "stackalloc float[" + program.ArenaFloats + "];"
+                    : "s_arena ??= new float[" + program.ArenaFloats + "];"));
             if (!split) WriteSteps(w, k, graph, shared, weightIndex, parts.Count == 0 ? new List<Step>() : parts[0]);
             else
             {
@@ -155,7 +165,7 @@ internal static class ProgramPrinter
                     break;
                 }
                 default:
-                    w.Line(step.Method + "(" + (codes.Length > 0 ? codes + ", " : "") + inputs + ", " + y + ");");
+                    w.Line(step.Method + "(" + (codes.Length > 0 ? codes + ", " : "") + inputs + ", " + y + (step.Splits ? ", split" : "") + ");");
                     break;
             }
         }

@@ -42,6 +42,8 @@ internal static class TypeShell
         ("global::Qtaml.ModelInfo Info", null),
         ("void Run(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)", "input, output"),
         ("void Run(global::Qtaml.Faults.WeightImage weights, global::System.ReadOnlySpan<float> input, global::System.Span<float> output)", "weights, input, output"),
+        ("void Run(global::System.ReadOnlySpan<float> input, global::System.Span<float> output, global::Qtaml.Threading.WorkerPool workers)", "input, output, workers"),
+        ("void Run(global::Qtaml.Faults.WeightImage weights, global::System.ReadOnlySpan<float> input, global::System.Span<float> output, global::Qtaml.Threading.WorkerPool workers)", "weights, input, output, workers"),
         ("global::Qtaml.Faults.WeightImage CreateWeightImage()", ""),
         ("global::Qtaml.Plans.QuantizedModel Quantized", null),
     };

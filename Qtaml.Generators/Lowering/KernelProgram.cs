@@ -81,8 +81,10 @@ internal enum Kernel
 /// One step of the program: a layer of the network (or a layout conversion, <see cref="Layer"/> = −1) reading
 /// values and writing one. <see cref="Method"/> is the generated method's name.
 /// </summary>
-internal sealed record Step(string Method, int Layer, Kernel Kernel, EquatableArray<int> Inputs, int Output, bool FusedRelu, int GuardValue = -1, bool GuardWhen = false)
+internal sealed record Step(string Method, int Layer, Kernel Kernel, EquatableArray<int> Inputs, int Output, bool FusedRelu, int GuardValue = -1, bool GuardWhen = false, bool Splits = false)
 {
+    // Splits: whether a run given a WorkerPool splits the step's multiply-adds across its threads (SplitLayers).
+
     /// <summary>Whether the step runs only when value <see cref="GuardValue"/> is <see cref="GuardWhen"/> (a branch of an If).</summary>
     public bool IsGuarded => GuardValue >= 0;
 

@@ -10,6 +10,7 @@ namespace Qtaml.Generators.Lowering;
 /// <item><see cref="ChooseKernels"/>: each step's kernel, and with it the order of a weight layer's stored codes.</item>
 /// <item><see cref="AssignLayouts"/>: channels-last runs through convolutions, pools and residual adds; conversions back to planes where a reader needs them.</item>
 /// <item><see cref="PlanMemory"/>: every value a slice of one arena, reused once nothing reads it.</item>
+/// <item><see cref="SplitLayers"/>: the steps large enough to split across a worker pool's threads.</item>
 /// </list>
 /// Then <see cref="ProgramVerifier"/> checks the result (reads after writes, one write per value, arena bounds and
 /// liveness) on every build: it is linear in the steps, and a violation must stop the build, not ship.
@@ -23,6 +24,7 @@ internal static class ProgramCompiler
         program = ChooseKernels.Run(graph, program);
         program = AssignLayouts.Run(graph, program);
         program = PlanMemory.Run(graph, program);
+        program = SplitLayers.Run(graph, program);
         ProgramVerifier.Verify(program);
         return program;
     }

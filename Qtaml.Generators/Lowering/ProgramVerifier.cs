@@ -36,6 +36,8 @@ internal static class ProgramVerifier
             int output = program.Root(step.Output);
             if (isInput.Contains(output)) throw Broken($"step {i} ({step.Method}) writes graph input value {output}");
             if (definedAt[output] >= 0) throw Broken($"value {output} is written by step {definedAt[output]} and again by step {i} ({step.Method})");
+            // A split step's parts write from other threads, which reach only the arena (SplitLayers).
+            if (step.Splits && program.Placements[output].Buffer != Buffer.Arena) throw Broken($"step {i} ({step.Method}) splits across threads but writes {program.Placements[output].Buffer}, not the arena");
             definedAt[output] = i;
         }
 

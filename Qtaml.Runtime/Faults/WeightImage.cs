@@ -172,6 +172,12 @@ public sealed class WeightImage
     /// <summary>The image's bytes, padding included (padding is always zero).</summary>
     public ReadOnlySpan<byte> Bytes => _storage;
 
+    /// <summary>
+    /// <see cref="Bytes"/> as memory, which (unlike a span) can be handed to other threads: a generated model's run on
+    /// a <see cref="Threading.WorkerPool"/> converts each layer's codes on several threads at once.
+    /// </summary>
+    public ReadOnlyMemory<byte> Memory => _storage;
+
     /// <summary>The code of weight <paramref name="index"/> of layer <paramref name="layer"/>, sign-extended.</summary>
     public int GetCode(int layer, int index)
     {

@@ -3,7 +3,8 @@ using Microsoft.ML.OnnxRuntime;
 namespace Qtaml.Benchmarks;
 
 /// <summary>
-/// ONNX Runtime the way a careful user calls it at batch 1: one session on one intra-op thread with every graph
+/// ONNX Runtime the way a careful user calls it at batch 1: one session on one intra-op thread (or as many as the
+/// generated code is given) with every graph
 /// optimization, created once, and the input and output tensors bound to the caller's reused buffers, so a call
 /// measures the run and nothing the caller could have hoisted out of it.
 /// </summary>
@@ -15,9 +16,10 @@ internal sealed class OnnxRuntimeBaseline : IDisposable
     private readonly OrtValue[] _inputs, _outputs;
     private readonly string[] _inputNames, _outputNames;
 
-    public OnnxRuntimeBaseline(string path, float[] input, long[] inputShape, float[] output, long[] outputShape)
+    /// <param name="threads">Intra-op threads (1: the caller's alone, the default every single-threaded comparison uses).</param>
+    public OnnxRuntimeBaseline(string path, float[] input, long[] inputShape, float[] output, long[] outputShape, int threads = 1)
     {
-        using var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         _session = new InferenceSession(path, options);
         _input = OrtValue.CreateTensorValueFromMemory(input, inputShape);
         _output = OrtValue.CreateTensorValueFromMemory(output, outputShape);

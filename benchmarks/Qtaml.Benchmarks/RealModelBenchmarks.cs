@@ -3,6 +3,7 @@ using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using Qtaml;
+using Qtaml.Threading;
 
 namespace Qtaml.Benchmarks;
 
@@ -33,8 +34,9 @@ namespace Qtaml.Benchmarks;
 [TunnelingCompensated("RealModels/oww-hey-jarvis.onnx", Quantize = false, InputShape = "x.1=1,16,96")] public static partial class HeyJarvisFloat { }
 
 /// <summary>
-/// Batch-1 latency on real models, one thread each: ONNX Runtime (one intra-op thread, every graph optimization,
-/// buffers bound once) against the generated 8-bit and float builds of the same file, in the same run.
+/// Batch-1 latency on real models: ONNX Runtime (every graph optimization, buffers bound once) against the generated
+/// 8-bit and float builds of the same file, in the same run, on one thread each and on every core (ONNX Runtime with
+/// that many intra-op threads, the generated code with a <see cref="WorkerPool"/> of that many).
 /// Run with QTAML_ONNX_LIGHT and QTAML_THIRD_PARTY set (docs/benchmarks.md).
 /// </summary>
 [Config(typeof(Config))]
@@ -52,28 +54,37 @@ public class RealModelBenchmarks
         }
     }
 
-    private sealed record Case(string Folder, string File, long[] InputShape, InferenceCases.Run Eight, InferenceCases.Run Float);
+    private delegate void RunOn(ReadOnlySpan<float> input, Span<float> output, WorkerPool workers);
+
+    private sealed record Case(string Folder, string File, long[] InputShape, InferenceCases.Run Eight, InferenceCases.Run Float, RunOn EightOn, RunOn FloatOn);
 
     private static readonly Dictionary<string, Case> Cases = new()
     {
-        ["squeezenet"] = new("QTAML_ONNX_LIGHT", "squeezenet.onnx", new long[] { 1, 3, 224, 224 }, SqueezeNet8.Run, SqueezeNetFloat.Run),
-        ["shufflenet"] = new("QTAML_ONNX_LIGHT", "shufflenet.onnx", new long[] { 1, 3, 224, 224 }, ShuffleNet8.Run, ShuffleNetFloat.Run),
-        ["inception_v1"] = new("QTAML_ONNX_LIGHT", "inception_v1.onnx", new long[] { 1, 3, 224, 224 }, InceptionV18.Run, InceptionV1Float.Run),
-        ["resnet50"] = new("QTAML_ONNX_LIGHT", "resnet50.onnx", new long[] { 1, 3, 224, 224 }, ResNet508.Run, ResNet50Float.Run),
-        ["ppocr-cls"] = new("QTAML_THIRD_PARTY", "ppocr-cls.onnx", new long[] { 1, 3, 48, 192 }, OcrClassifier8.Run, OcrClassifierFloat.Run),
-        ["ppocr-v4-det"] = new("QTAML_THIRD_PARTY", "ppocr-v4-det.onnx", new long[] { 1, 3, 160, 160 }, OcrDetector8.Run, OcrDetectorFloat.Run),
-        ["ppocr-v4-rec"] = new("QTAML_THIRD_PARTY", "ppocr-v4-rec.onnx", new long[] { 1, 3, 48, 320 }, OcrRecognizer8.Run, OcrRecognizerFloat.Run),
-        ["oww-melspectrogram"] = new("QTAML_THIRD_PARTY", "oww-melspectrogram.onnx", new long[] { 1, 1280 }, MelSpectrogram8.Run, MelSpectrogramFloat.Run),
-        ["oww-embedding"] = new("QTAML_THIRD_PARTY", "oww-embedding.onnx", new long[] { 1, 76, 32, 1 }, SpeechEmbedding8.Run, SpeechEmbeddingFloat.Run),
-        ["oww-hey-jarvis"] = new("QTAML_THIRD_PARTY", "oww-hey-jarvis.onnx", new long[] { 1, 16, 96 }, HeyJarvis8.Run, HeyJarvisFloat.Run),
+        ["squeezenet"] = new("QTAML_ONNX_LIGHT", "squeezenet.onnx", new long[] { 1, 3, 224, 224 }, SqueezeNet8.Run, SqueezeNetFloat.Run, SqueezeNet8.Run, SqueezeNetFloat.Run),
+        ["shufflenet"] = new("QTAML_ONNX_LIGHT", "shufflenet.onnx", new long[] { 1, 3, 224, 224 }, ShuffleNet8.Run, ShuffleNetFloat.Run, ShuffleNet8.Run, ShuffleNetFloat.Run),
+        ["inception_v1"] = new("QTAML_ONNX_LIGHT", "inception_v1.onnx", new long[] { 1, 3, 224, 224 }, InceptionV18.Run, InceptionV1Float.Run, InceptionV18.Run, InceptionV1Float.Run),
+        ["resnet50"] = new("QTAML_ONNX_LIGHT", "resnet50.onnx", new long[] { 1, 3, 224, 224 }, ResNet508.Run, ResNet50Float.Run, ResNet508.Run, ResNet50Float.Run),
+        ["ppocr-cls"] = new("QTAML_THIRD_PARTY", "ppocr-cls.onnx", new long[] { 1, 3, 48, 192 }, OcrClassifier8.Run, OcrClassifierFloat.Run, OcrClassifier8.Run, OcrClassifierFloat.Run),
+        ["ppocr-v4-det"] = new("QTAML_THIRD_PARTY", "ppocr-v4-det.onnx", new long[] { 1, 3, 160, 160 }, OcrDetector8.Run, OcrDetectorFloat.Run, OcrDetector8.Run, OcrDetectorFloat.Run),
+        ["ppocr-v4-rec"] = new("QTAML_THIRD_PARTY", "ppocr-v4-rec.onnx", new long[] { 1, 3, 48, 320 }, OcrRecognizer8.Run, OcrRecognizerFloat.Run, OcrRecognizer8.Run, OcrRecognizerFloat.Run),
+        ["oww-melspectrogram"] = new("QTAML_THIRD_PARTY", "oww-melspectrogram.onnx", new long[] { 1, 1280 }, MelSpectrogram8.Run, MelSpectrogramFloat.Run, MelSpectrogram8.Run, MelSpectrogramFloat.Run),
+        ["oww-embedding"] = new("QTAML_THIRD_PARTY", "oww-embedding.onnx", new long[] { 1, 76, 32, 1 }, SpeechEmbedding8.Run, SpeechEmbeddingFloat.Run, SpeechEmbedding8.Run, SpeechEmbeddingFloat.Run),
+        ["oww-hey-jarvis"] = new("QTAML_THIRD_PARTY", "oww-hey-jarvis.onnx", new long[] { 1, 16, 96 }, HeyJarvis8.Run, HeyJarvisFloat.Run, HeyJarvis8.Run, HeyJarvisFloat.Run),
     };
 
     private float[] _input = null!, _output = null!;
     private OnnxRuntimeBaseline _onnxRuntime = null!;
     private Case _case = null!;
+    private WorkerPool? _workers;
 
     [Params("squeezenet", "shufflenet", "inception_v1", "resnet50", "ppocr-cls", "ppocr-v4-det", "ppocr-v4-rec", "oww-melspectrogram", "oww-embedding", "oww-hey-jarvis")]
     public string Model { get; set; } = "squeezenet";
+
+    /// <summary>1, and every core of the machine.</summary>
+    public static IEnumerable<int> ThreadCounts => new[] { 1, Environment.ProcessorCount }.Distinct();
+
+    [ParamsSource(nameof(ThreadCounts))]
+    public int Threads { get; set; } = 1;
 
     [GlobalSetup]
     public void Setup()
@@ -86,7 +97,8 @@ public class RealModelBenchmarks
         string path = Path.Combine(folder, _case.File);
         long[] outputShape = OutputShape(path, _input, _case.InputShape);
         _output = new float[outputShape.Aggregate(1L, (a, b) => a * b)];
-        _onnxRuntime = new OnnxRuntimeBaseline(path, _input, _case.InputShape, _output, outputShape);
+        _onnxRuntime = new OnnxRuntimeBaseline(path, _input, _case.InputShape, _output, outputShape, Threads);
+        _workers = Threads > 1 ? new WorkerPool(Threads) : null;
     }
 
     /// <summary>The first output's shape at this input shape, from one run of ONNX Runtime (the files leave some dimensions symbolic).</summary>
@@ -99,15 +111,27 @@ public class RealModelBenchmarks
     }
 
     [GlobalCleanup]
-    public void Cleanup() => _onnxRuntime.Dispose();
+    public void Cleanup()
+    {
+        _onnxRuntime.Dispose();
+        _workers?.Dispose();
+    }
 
     [Benchmark(Baseline = true, Description = "ONNX Runtime")]
     public void OnnxRuntime() => _onnxRuntime.Run();
 
     [Benchmark(Description = "generated 8-bit 2nm")]
-    public void Generated8Bit() => _case.Eight(_input, _output);
+    public void Generated8Bit()
+    {
+        if (_workers is null) _case.Eight(_input, _output);
+        else _case.EightOn(_input, _output, _workers);
+    }
 
     [Benchmark(Description = "generated float")]
-    public void GeneratedFloat() => _case.Float(_input, _output);
+    public void GeneratedFloat()
+    {
+        if (_workers is null) _case.Float(_input, _output);
+        else _case.FloatOn(_input, _output, _workers);
+    }
 }
 #endif

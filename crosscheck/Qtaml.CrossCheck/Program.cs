@@ -12,6 +12,8 @@ Run<Mlp8.Compiled>("mlp-8bit");
 Run<Encoder8.Compiled>("encoder-8bit");
 Run<EncoderFloat.Compiled>("encoder-float");
 Run<Separable8.Compiled>("separable-8bit");
+Run<WideCnn8.Compiled>("wide-cnn-8bit");
+Run<WideCnnFloat.Compiled>("wide-cnn-float");
 
 if (args.Length == 2 && args[0] == "--compare")
 {
@@ -25,7 +27,7 @@ if (args.Length == 2 && args[0] == "--compare")
         double a = double.Parse(mine[3], CultureInfo.InvariantCulture), b = double.Parse(theirs[3], CultureInfo.InvariantCulture);
         worst = Math.Max(worst, Math.Abs(a - b) / Math.Max(1, Math.Abs(b)));
     }
-    Console.WriteLine($"{RuntimeInformation.ProcessArchitecture}: {lines.Count} outputs of 6 models, largest difference from the reference {worst:G3} (bound 1e-5)");
+    Console.WriteLine($"{RuntimeInformation.ProcessArchitecture}: {lines.Count} outputs of 8 models (each also split across 3 threads, bit for bit), largest difference from the reference {worst:G3} (bound 1e-5)");
     return worst <= 1e-5 ? 0 : 1;
 }
 foreach (string line in lines) Console.WriteLine(line);
@@ -34,10 +36,14 @@ return 0;
 void Run<T>(string name) where T : ICompiledModel
 {
     var random = new Random(2026);
+    using var workers = new Qtaml.Threading.WorkerPool(3);
     for (int n = 0; n < Inputs; n++)
     {
-        float[] input = Enumerable.Range(0, T.InputLength).Select(_ => (float)random.NextDouble()).ToArray(), output = new float[T.OutputLength];
+        float[] input = Enumerable.Range(0, T.InputLength).Select(_ => (float)random.NextDouble()).ToArray(), output = new float[T.OutputLength], split = new float[T.OutputLength];
         T.Run(input, output);
+        // The run split across threads computes every value as one thread does: the same bits, on every machine.
+        T.Run(input, split, workers);
+        if (!output.AsSpan().SequenceEqual(split)) throw new InvalidOperationException(name + ", input " + n + ": the run on 3 threads differs from the run on one");
         for (int i = 0; i < output.Length; i++) lines.Add(name + " " + n + " " + i + " " + output[i].ToString("R", CultureInfo.InvariantCulture));
     }
 }
@@ -48,3 +54,5 @@ void Run<T>(string name) where T : ICompiledModel
 [TunnelingCompensated("Models/digits-transformer.onnx", InputMeanSquare = 0.11)] internal static partial class Encoder8;
 [TunnelingCompensated("Models/digits-transformer.onnx", Quantize = false)] internal static partial class EncoderFloat;
 [TunnelingCompensated("Models/digits-separable.onnx")] internal static partial class Separable8;
+[TunnelingCompensated("Models/wide-cnn.onnx")] internal static partial class WideCnn8;
+[TunnelingCompensated("Models/wide-cnn.onnx", Quantize = false)] internal static partial class WideCnnFloat;

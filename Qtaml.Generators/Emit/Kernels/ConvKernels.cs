@@ -38,9 +38,12 @@ internal static class ConvKernels
     /// </summary>
     private const int MaxUnrolledDepthwiseTaps = 48;
 
-    private static string Signature(KernelContext k, string method) => k.IsQuantized
-        ? "private static void " + method + "(ReadOnlySpan<byte> w, " + KernelContext.DequantizationParameters + ", ReadOnlySpan<float> x, Span<float> y)"
-        : "private static void " + method + "(ReadOnlySpan<float> x, Span<float> y)";
+    private static string Signature(KernelContext k, Step step) => k.IsQuantized
+        ? "private static void " + step.Method + "(ReadOnlySpan<byte> w, " + KernelContext.DequantizationParameters + ", ReadOnlySpan<float> x, Span<float> y" + SplitParameter(step) + ")"
+        : "private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y" + SplitParameter(step) + ")";
+
+    /// <summary>A step that splits takes the run's <c>SplitWork</c>: null on one thread.</summary>
+    private static string SplitParameter(Step step) => step.Splits ? ", " + SplitWorkWriter.ClassName + "? split" : "";
 
     /// <summary>
     /// The spatial extent a kernel loops over: the layer's, except that a pointwise convolution (1x1, stride 1, no
@@ -64,6 +67,8 @@ internal static class ConvKernels
 
     private static Staging Stage(KernelContext k, Step step, ConvLayer c, int channelStride)
     {
+        // A step that splits reads its input from memory the workers can reach: the arena, or else a staged copy.
+        bool copies = step.Splits && k.Program.Placements[k.Program.Root(step.Inputs[0])].Buffer != Lowering.Buffer.Arena;
         Window win = c.Window;
         Plane v = Plane.Of(c);
         ValueInfo input = k.Value(step.Inputs[0]).Image();
@@ -74,7 +79,7 @@ internal static class ConvKernels
         bool restrides = !planes && input.ChannelSlots != channelStride;
         int paddedH = pads ? Math.Max(v.InH + win.PadTop, (v.OutH - 1) * win.StrideH + win.ExtentH) : v.InH;
         int paddedW = pads ? Math.Max(v.InW + win.PadLeft, (v.OutW - 1) * win.StrideW + win.ExtentW) : v.InW;
-        return new Staging(pads || transposes || restrides, transposes || restrides, paddedH, paddedW, channelStride);
+        return new Staging(pads || transposes || restrides || copies, transposes || restrides, paddedH, paddedW, channelStride);
     }
 
     /// <summary>Declares <c>pixels</c>, a reference to the input channels-last inside its zero border.</summary>
@@ -89,8 +94,9 @@ internal static class ConvKernels
             return;
         }
         w.Line("// The input channels-last" + (s.PaddedH > plane.InH || s.PaddedW > plane.InW ? " inside a zero border of " + win.PadTop + " row(s) and " + win.PadLeft + " column(s)" : "") + ": " + s.PaddedH + " x " + s.PaddedW + " x " + s.ChannelStride + ".");
-        w.Line(KernelContext.Scratch("staged", method, s.Length));
-        if (s.Length > KernelContext.StackFloats) w.Line("staged.Clear();");
+        // A buffer on the heap is zero when made and only its interior is ever written (this kernel's own, the same
+        // geometry every call), so its border and padding slots stay zero without clearing it each call.
+        w.Line(KernelContext.Scratch("staged", method, s.Length, step.Splits));
         w.Line("ref float pixels = ref MemoryMarshal.GetReference(staged);");
         int inSlots = input.Layout == Layout.Planes ? 0 : input.ChannelSlots;
         if (s.Transposes)
@@ -114,27 +120,79 @@ internal static class ConvKernels
 
     /// <summary>
     /// What a table kernel does before its multiply-adds: the weight table (codes converted, or the baked floats),
-    /// references to scales and biases, the staged input and the output.
+    /// the staged input and the output.
     /// </summary>
     private static void WritePrologue(SourceWriter w, KernelContext k, Step step, ConvLayer c, Staging s, QuantizedLayer? q, int runs, int length, int padded, string order, string layout)
     {
         string method = step.Method;
-        if (q is not null)
+        if (q is not null && step.Splits)
+        {
+            // Converted by part on the pool's threads, into the calling thread's buffer the run hands them.
+            w.Line("// The codes (stored " + order + ") dequantized short of their channel scale: " + layout + ", padded with zeros to " + padded + ".");
+            k.DeclareTable(w, (long)runs * padded, shared: true);
+            w.Line("if (split is null) " + method + "_Decode(w, scaleFactor, codeOffset, table, 0, 1);");
+            w.Line("else split.Decode(" + step.Layer + ", scaleFactor, codeOffset, " + KernelContext.WeightTableName + ");");
+            w.Line("ref float weights = ref MemoryMarshal.GetReference(table);");
+            w.Defer(member =>
+            {
+                member.Line("/// <summary>" + Escape.XmlDoc(c.Name) + ": part <c>part</c> of <c>parts</c> of the codes (stored " + order + ") dequantized short of their channel scale, (code + codeOffset) * scaleFactor, into the table (" + layout + ", padded with zeros to " + padded + ").</summary>");
+                using (member.Kernel("private static void " + method + "_Decode(ReadOnlySpan<byte> w, " + KernelContext.DequantizationParameters + ", Span<float> table, int part, int parts)"))
+                {
+                    member.Line(k.CodeSpan());
+                    k.WriteCodeTable(member, runs, length, padded, byPart: true, clearsPadding: true);
+                }
+                member.Line();
+            });
+        }
+        else if (q is not null)
         {
             w.Line(k.CodeSpan());
             w.Line("// The codes (stored " + order + ") dequantized short of their channel scale, (code + codeOffset) * scaleFactor: " + layout + ", padded with zeros to " + padded + ".");
-            w.Line(KernelContext.Scratch("table", method, (long)runs * padded));
-            k.WriteCodeTable(w, runs, length, padded);
+            bool shared = k.DeclareTable(w, (long)runs * padded, shared: false);
+            k.WriteCodeTable(w, runs, length, padded, clearsPadding: shared);
             w.Line("ref float weights = ref MemoryMarshal.GetReference(table);");
-            w.Line("ref float scales = ref MemoryMarshal.GetReference(" + method + "_Scale);");
         }
         else
         {
             w.Line("ref float weights = ref MemoryMarshal.GetReference(" + method + "_Table);");
         }
-        w.Line("ref float biases = ref MemoryMarshal.GetReference(" + method + "_Bias);");
         WriteStaging(w, k, step, c, method, s);
         w.Line("ref float result = ref MemoryMarshal.GetReference(y);");
+    }
+
+    /// <summary>References to the layer's baked scales (quantized), biases and, for a table kernel, window starts.</summary>
+    private static void WriteStatics(SourceWriter w, string method, QuantizedLayer? q, bool starts)
+    {
+        if (q is not null) w.Line("ref float scales = ref MemoryMarshal.GetReference(" + method + "_Scale);");
+        w.Line("ref float biases = ref MemoryMarshal.GetReference(" + method + "_Bias);");
+        if (starts) w.Line("ref int starts = ref MemoryMarshal.GetReference(" + method + "_Starts);");
+    }
+
+    /// <summary>
+    /// The multiply-adds (<paramref name="dispatch"/>: the call of the per-width method) after the prologue. On one
+    /// thread they are written in the kernel, all parts at once (part 0 of 1). A step that splits has them in a method
+    /// of its own, <c>_Multiply</c>, which the kernel calls with all parts when it runs without a pool, and which a
+    /// pool's threads call through the run's <c>SplitWork</c>, each with its part, on the table and staged input the
+    /// calling thread prepared (its per-thread buffers, handed over with the run).
+    /// </summary>
+    private static void WriteMultiplyAdds(SourceWriter w, KernelContext k, Step step, ConvLayer c, Staging s, QuantizedLayer? q, bool starts, string summary, Action dispatch)
+    {
+        string method = step.Method;
+        if (!step.Splits)
+        {
+            WriteStatics(w, method, q, starts);
+            w.Line("int part = 0, parts = 1;");
+            dispatch();
+            return;
+        }
+        w.Line("if (split is null) " + method + "_Multiply(ref weights, ref pixels, ref result, 0, 1);");
+        w.Line("else split.Run(" + step.Layer + ", " + (q is not null ? KernelContext.WeightTableName : "null") + ", " + (s.Stages ? KernelContext.ScratchField("staged", method) : "null") + ");");
+        w.Close();
+        w.Line();
+        w.Line("/// <summary>" + summary + ": the multiply-adds of part <c>part</c> of <c>parts</c> of the output (all of it: part 0 of 1).</summary>");
+        w.Open("private static void " + method + "_Multiply(ref float weights, ref float pixels, ref float result, int part, int parts)");
+        WriteStatics(w, method, q, starts);
+        dispatch();
     }
 
     /// <summary>The references a table kernel's per-width method takes (<see cref="WritePrologue"/> declares them).</summary>
@@ -145,6 +203,8 @@ internal static class ConvKernels
         parameters.AddRange(new[] { ("ref float", "biases"), ("ref float", "pixels") });
         parameters.AddRange(intTables.Select(name => ("ref int", name)));
         parameters.Add(("ref float", "result"));
+        parameters.Add(("int", "part"));
+        parameters.Add(("int", "parts"));
         return parameters.ToArray();
     }
 
@@ -159,10 +219,12 @@ internal static class ConvKernels
     /// <summary>
     /// The loop over output rows and blocks of <paramref name="block"/> columns, and a last shorter block where the
     /// row is not whole blocks; <paramref name="body"/> writes one block of the given width at column <c>ox</c>.
+    /// Part <c>part</c> of <c>parts</c> takes its share of the rows.
     /// </summary>
     private static void WriteColumnBlocks(SourceWriter w, int rows, int columns, int block, Action<int> body)
     {
-        using (w.Block("for (nuint oy = 0; oy < " + rows + "; oy++)"))
+        w.Line("nuint first = (nuint)part * " + rows + " / (nuint)parts, end = (nuint)(part + 1) * " + rows + " / (nuint)parts;");
+        using (w.Block("for (nuint oy = first; oy < end; oy++)"))
         {
             int whole = columns / block * block;
             using (w.Block("for (nuint ox = 0; ox < " + whole + "; ox += " + block + ")"))
@@ -204,13 +266,13 @@ internal static class ConvKernels
         w.Line("/// <summary>" + Escape.XmlDoc(c.Name) + ": Conv " + Shape.Format(c.InputShape) + " -> " + Shape.Format(c.OutputShape) + ", kernel " + win
             + (groups > 1 ? ", " + groups + " groups" : "") + (step.FusedRelu ? ", ReLU fused in" : "") + "; reads " + (input.Layout == Layout.ChannelsLast ? "channels-last (" + input.ChannelSlots + " slots)" : "planes")
             + ", writes channels-last (" + slots + " slots).</summary>");
-        using (w.Kernel(Signature(k, method)))
+        using (w.Kernel(Signature(k, step)))
         {
             w.Line(KernelContext.LengthCheck(k.IsQuantized ? new[] { ("w", (long)c.Weights.Length * k.Plan.BytesPerCode), ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) } : new[] { ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) }));
             WritePrologue(w, k, step, c, s, q, groups * taps, groupOut, groupSlots, (groups > 1 ? "per group, " : "") + "tap-major", "[tap][output channel]");
             Plane plane = Plane.Of(c);
             int positions = plane.OutH * plane.OutW;
-            w.Line("ref int starts = ref MemoryMarshal.GetReference(" + method + "_Starts);");
+            WriteMultiplyAdds(w, k, step, c, s, q, starts: true, Escape.XmlDoc(c.Name), () =>
             VectorWidth.DispatchToMethods(w, k, method, Escape.XmlDoc(c.Name) + ": the multiply-adds", KernelParameters(q, "starts"), (w, v) =>
             {
                 // Chunks of at most four channel vectors, as equal as they can be (96 channels of Vector512: two of 3, not 4 + 2).
@@ -237,11 +299,10 @@ internal static class ConvKernels
                         WriteTableChunk(w, step, v, geometry, rest, "", rest == 1 && lastAt >= 0 ? lastAt : fullChunks * chunk * v.Lanes, q, lastAt);
                 });
                 groupLoop?.Dispose();
-            }, wide: groupSlots >= VectorWidth.V512.Lanes);
+            }, wide: groupSlots >= VectorWidth.V512.Lanes));
         }
         w.Line();
-        KernelContext.WriteScratchField(w, "table", method, k.IsQuantized ? table : 0);
-        KernelContext.WriteScratchField(w, "staged", method, s.Stages ? s.Length : 0);
+        KernelContext.WriteScratchField(w, "staged", method, s.Stages ? s.Length : 0, step.Splits);
         if (q is not null)
         {
             float[] scales = Enumerable.Range(0, groups).SelectMany(g => KernelContext.Pad(q.ChannelScales.Skip(g * groupOut).Take(groupOut).ToArray(), groupSlots)).ToArray();
@@ -266,21 +327,25 @@ internal static class ConvKernels
     /// <summary>
     /// The loop over blocks of <paramref name="block"/> output positions (row after row, a block may span two),
     /// and a last shorter block; <paramref name="body"/> writes one block of the given size at position <c>at</c>,
-    /// with <c>start0</c>.. the offsets of its windows in the staged input.
+    /// with <c>start0</c>.. the offsets of its windows in the staged input. Part <c>part</c> of <c>parts</c> takes its
+    /// share of the blocks (the last shorter one counted as a block), whole blocks only, so every part computes its
+    /// positions exactly as one thread would.
     /// </summary>
     private static void WritePositionBlocks(SourceWriter w, int positions, int block, Action<int> body)
     {
-        int whole = positions / block * block;
+        int whole = positions / block * block, blocks = whole / block, all = blocks + (whole < positions ? 1 : 0);
         string Starts(int count) => "nuint " + string.Join(", ", Enumerable.Range(0, count).Select(p => "start" + p + " = (nuint)Unsafe.Add(ref starts, " + IndexExpression.Plus("at", p) + ")")) + ";";
+        w.Line("nuint first = (nuint)part * " + all + " / (nuint)parts, end = (nuint)(part + 1) * " + all + " / (nuint)parts;");
         if (whole > 0)
-            using (w.Block("for (nuint at = 0; at < " + whole + "; at += " + block + ")"))
+            using (w.Block("for (nuint at = first * " + block + "; at < " + (all > blocks ? "(end < " + blocks + " ? end : " + blocks + ")" : "end") + " * " + block + "; at += " + block + ")"))
             {
                 w.Line(Starts(block));
                 body(block);
             }
         if (whole < positions)
-            using (w.Block("// the last " + (positions - whole) + " position(s)"))
+            using (w.Block("if (end == " + all + ")"))
             {
+                w.Line("// the last " + (positions - whole) + " position(s)");
                 w.Line("nuint at = " + whole + ";");
                 w.Line(Starts(positions - whole));
                 body(positions - whole);
@@ -368,10 +433,11 @@ internal static class ConvKernels
         ValueInfo output = k.Value(step.Output).Image();
         w.Line("/// <summary>" + Escape.XmlDoc(c.Name) + ": depthwise Conv " + Shape.Format(c.InputShape) + " -> " + Shape.Format(c.OutputShape) + ", kernel " + win
             + (step.FusedRelu ? ", ReLU fused in" : "") + "; channels-last with " + slots + " slots.</summary>");
-        using (w.Kernel(Signature(k, method)))
+        using (w.Kernel(Signature(k, step)))
         {
             w.Line(KernelContext.LengthCheck(k.IsQuantized ? new[] { ("w", (long)c.Weights.Length * k.Plan.BytesPerCode), ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) } : new[] { ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) }));
             WritePrologue(w, k, step, c, s, q, taps, c.OutChannels, slots, "tap-major", "[tap][channel]");
+            WriteMultiplyAdds(w, k, step, c, s, q, starts: false, Escape.XmlDoc(c.Name), () =>
             VectorWidth.DispatchToMethods(w, k, method, Escape.XmlDoc(c.Name) + ": the multiply-adds", KernelParameters(q), (w, v) =>
             {
                 int vectors = slots / v.Lanes;
@@ -411,11 +477,10 @@ internal static class ConvKernels
                         }
                     }
                 });
-            }, wide: slots % VectorWidth.V512.Lanes == 0);
+            }, wide: slots % VectorWidth.V512.Lanes == 0));
         }
         w.Line();
-        KernelContext.WriteScratchField(w, "table", method, k.IsQuantized ? (long)taps * slots : 0);
-        KernelContext.WriteScratchField(w, "staged", method, s.Stages ? s.Length : 0);
+        KernelContext.WriteScratchField(w, "staged", method, s.Stages ? s.Length : 0, step.Splits);
         if (q is not null) w.Line("private static ReadOnlySpan<float> " + method + "_Scale => " + k.Data.FloatSpan(KernelContext.Pad(q.ChannelScales, slots)) + ";");
         else w.Line("private static ReadOnlySpan<float> " + method + "_Table => " + k.Data.FloatSpan(KernelContext.PaddedRuns(c.Weights, taps, c.OutChannels, slots, i => WeightOrder.StoredPosition(Kernel.ConvDepthwise, c, i))) + ";");
         w.Line("private static ReadOnlySpan<float> " + method + "_Bias => " + k.Data.FloatSpan(KernelContext.Pad(c.Bias, slots)) + ";");
@@ -435,7 +500,7 @@ internal static class ConvKernels
         bool volume = c.IsVolumetric;
         w.Line("/// <summary>" + Escape.XmlDoc(c.Name) + ": Conv " + Shape.Format(c.InputShape) + " -> " + Shape.Format(c.OutputShape) + ", kernel " + win
             + (c.Groups > 1 ? ", " + c.Groups + " groups" : "") + (step.FusedRelu ? ", ReLU fused in" : "") + "; direct loops over planes" + (volume ? " (3-D)" : "") + ".</summary>");
-        using (w.Kernel(Signature(k, method)))
+        using (w.Kernel(Signature(k, step)))
         {
             w.Line(q is not null ? k.CodeSpan() : "ReadOnlySpan<float> q = " + method + "_Weights;");
             if (q is not null) w.Line("ReadOnlySpan<float> scale = " + method + "_Scale;");

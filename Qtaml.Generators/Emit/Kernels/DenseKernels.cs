@@ -209,8 +209,8 @@ internal static class DenseKernels
             {
                 w.Line(k.CodeSpan());
                 w.Line("// The codes (stored input-major) dequantized short of their channel scale, (code + codeOffset) * scaleFactor: [input][output], outputs padded with zeros to " + padded + ".");
-                w.Line(KernelContext.Scratch("table", method, table));
-                k.WriteCodeTable(w, d.InputCount, d.Outputs, padded);
+                bool shared = k.DeclareTable(w, table, shared: false);
+                k.WriteCodeTable(w, d.InputCount, d.Outputs, padded, clearsPadding: shared);
                 w.Line("ref float weights = ref MemoryMarshal.GetReference(table);");
                 w.Line("ref float scales = ref MemoryMarshal.GetReference(" + method + "_Scale);");
             }
@@ -233,7 +233,6 @@ internal static class DenseKernels
             }, wide: padded % VectorWidth.V512.Lanes == 0);
         }
         w.Line();
-        KernelContext.WriteScratchField(w, "table", method, k.IsQuantized ? table : 0);
         if (q is not null) w.Line("private static ReadOnlySpan<float> " + method + "_Scale => " + k.Data.FloatSpan(KernelContext.Pad(q.ChannelScales, padded)) + ";");
         else w.Line("private static ReadOnlySpan<float> " + method + "_Table => " + k.Data.FloatSpan(KernelContext.PaddedRuns(d.Weights, d.InputCount, d.Outputs, padded, i => WeightOrder.StoredPosition(Kernel.DenseRows, d, i))) + ";");
         w.Line("private static ReadOnlySpan<float> " + method + "_Bias => " + k.Data.FloatSpan(KernelContext.Pad(d.Bias, padded)) + ";");

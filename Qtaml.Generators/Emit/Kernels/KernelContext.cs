@@ -82,14 +82,60 @@ internal sealed class KernelContext
     /// <summary>A load of sixteen stored 8-bit codes as the signed bytes they stand for (decoded here if sign-magnitude).</summary>
     public string CodeVector(string load) => SignMagnitude && Bits == 8 ? "CodeDecoding.SignMagnitude(" + load + ")" : load;
 
-    /// <summary>A span of floats a kernel needs: on the stack when small, else a per-thread buffer (declared by <see cref="WriteScratchField"/>).</summary>
-    public static string Scratch(string name, string method, long length) => length <= StackFloats
+    /// <summary>
+    /// A span of floats a kernel needs: on the stack when small, else a per-thread buffer (declared by
+    /// <see cref="WriteScratchField"/>); always the buffer when <paramref name="shared"/>, for a step whose parts run on
+    /// other threads (a worker cannot read the caller's stack).
+    /// </summary>
+    public static string Scratch(string name, string method, long length, bool shared = false) => length <= StackFloats && !shared
         ? "Span<float> " + name + " = stackalloc float[" + length + "];"
-        : "Span<float> " + name + " = s_" + method + "_" + name + " ??= new float[" + length + "];";
+        : "Span<float> " + name + " = " + ScratchField(name, method) + " ??= new float[" + length + "];";
 
-    public static void WriteScratchField(SourceWriter w, string name, string method, long length)
+    /// <summary>
+    /// The floats of the weight table every quantized kernel too large for the stack (or split across threads) converts
+    /// its codes into: one per-thread buffer the steps take turns with, as long as the largest table, so a deep network's
+    /// tables are not each a buffer of their own (ResNet-50's would be 100 MB written and read back from memory on every
+    /// run; one buffer of the largest, 9.4 MB, stays in the cache).
+    /// </summary>
+    public long WeightTableFloats { get; private set; }
+
+    /// <summary>The name of <see cref="WeightTableFloats"/>' constant and buffer in the generated class.</summary>
+    public const string WeightTableName = "s_weightTable", WeightTableLengthName = "WeightTableFloats";
+
+    /// <summary>
+    /// Declares <c>table</c>, <paramref name="length"/> floats: on the stack when small and not <paramref name="shared"/>
+    /// (a step split across threads), else the start of the shared weight table (<see cref="WeightTableFloats"/>).
+    /// Returns whether it is the shared table, which holds the previous step's values until written.
+    /// </summary>
+    public bool DeclareTable(SourceWriter w, long length, bool shared)
     {
-        if (length > StackFloats) w.Line("[ThreadStatic] private static float[]? s_" + method + "_" + name + ";");
+        if (length <= StackFloats && !shared)
+        {
+            w.Line("Span<float> table = stackalloc float[" + length + "];");
+            return false;
+        }
+        WeightTableFloats = Math.Max(WeightTableFloats, length);
+        w.Line("Span<float> table = (" + WeightTableName + " ??= new float[" + WeightTableLengthName + "]).AsSpan(0, " + length + ");");
+        return true;
+    }
+
+    /// <summary>The shared weight table's constant and per-thread field, once every kernel is written.</summary>
+    public void WriteWeightTableField(SourceWriter w)
+    {
+        if (WeightTableFloats == 0) return;
+        w.Line("/// <summary>The weight table the quantized kernels convert their codes into, one step after another: as long as the largest.</summary>");
+        w.Line("private const int " + WeightTableLengthName + " = " + WeightTableFloats + ";");
+        w.Line();
+        w.Line("[ThreadStatic] private static float[]? " + WeightTableName + ";");
+        w.Line();
+    }
+
+    /// <summary>The per-thread buffer behind a scratch span that is not on the stack.</summary>
+    public static string ScratchField(string name, string method) => "s_" + method + "_" + name;
+
+    public static void WriteScratchField(SourceWriter w, string name, string method, long length, bool shared = false)
+    {
+        if (length > StackFloats || (shared && length > 0)) w.Line("[ThreadStatic] private static float[]? " + ScratchField(name, method) + ";");
     }
 
     /// <summary>The check that lets the kernel read and write through references without bounds tests.</summary>
@@ -102,10 +148,17 @@ internal sealed class KernelContext
     /// (code + codeOffset) · scaleFactor, the layer's dequantization short of its channel scale (parameters of the kernel,
     /// <see cref="DequantizationParameters"/>). Runs that need no padding are one run. Sixteen 8-bit codes at a time are
     /// sign-extended and converted: one instruction each with AVX-512, two halves with AVX2, two widenings on any
-    /// other vector hardware (SSE4.1, NEON); the rest of each run one at a time.
+    /// other vector hardware (SSE4.1, NEON); the rest of each run one at a time. <paramref name="byPart"/>: only part
+    /// <c>part</c> of <c>parts</c> (in scope) of the table, its share of the runs, or of one run's sixteen-code chunks.
     /// </summary>
-    public void WriteCodeTable(SourceWriter w, int runs, int length, int padded)
+    public void WriteCodeTable(SourceWriter w, int runs, int length, int padded, bool byPart = false, bool clearsPadding = false)
     {
+        if (clearsPadding && padded > length)
+        {
+            // A shared table holds the step before's values: the padding entries are zeroed, as the kernel reads them.
+            string range = byPart ? "(int)((nuint)part * " + runs + " / (nuint)parts); run < (int)((nuint)(part + 1) * " + runs + " / (nuint)parts)" : "0; run < " + runs;
+            w.Line("for (int run = " + range + "; run++) table.Slice(run * " + padded + " + " + length + ", " + (padded - length) + ").Clear();");
+        }
         if (length == padded)
         {
             length *= runs;
@@ -114,7 +167,21 @@ internal sealed class KernelContext
         }
         int whole = Bits <= 8 ? length / 16 * 16 : 0;
         bool tail = whole < length;
-        if (tail) w.Line("int first = 0;");
+        // The codes this call converts: every run, or this part's share ([from, to) of one run, [runFirst, runEnd) of several).
+        string runFrom = "0", runTo = runs.ToString(System.Globalization.CultureInfo.InvariantCulture), codeFrom = "0", vectorTo = whole.ToString(System.Globalization.CultureInfo.InvariantCulture), scalarTo = length.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (byPart && runs > 1)
+        {
+            w.Line("nuint runFirst = (nuint)part * " + runs + " / (nuint)parts, runEnd = (nuint)(part + 1) * " + runs + " / (nuint)parts;");
+            (runFrom, runTo) = ("runFirst", "runEnd");
+        }
+        else if (byPart)
+        {
+            w.Line("// This part's share of the " + whole / 16 + " chunks of sixteen codes; the last part also takes the codes after them.");
+            w.Line("nuint from = (nuint)part * " + whole / 16 + " / (nuint)parts * 16, to = part == parts - 1 ? " + length + " : (nuint)(part + 1) * " + whole / 16 + " / (nuint)parts * 16;");
+            if (whole > 0) w.Line("nuint vectorEnd = to < " + whole + " ? to : " + whole + ";");
+            (codeFrom, vectorTo, scalarTo) = ("from", "vectorEnd", "(int)to");
+        }
+        if (tail || (byPart && runs == 1)) w.Line("int first = " + (codeFrom == "0" ? "0" : "(int)" + codeFrom) + ";");
         if (whole > 0)
         {
             w.Line("ref sbyte codes = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<byte, sbyte>(w));");
@@ -126,11 +193,11 @@ internal sealed class KernelContext
                     w.Line("// " + comment);
                     string vector = condition.Contains("Avx512") ? "Vector512" : condition.Contains("Avx2") ? "Vector256" : "Vector128";
                     w.Line(vector + "<float> offset = " + vector + ".Create(codeOffset), factor = " + vector + ".Create(scaleFactor);");
-                    IDisposable? runLoop = runs > 1 ? w.Block("for (nuint run = 0; run < " + runs + "; run++)") : null;
-                    using (w.Block("for (nuint o = 0; o < " + whole + "; o += 16)"))
+                    IDisposable? runLoop = runs > 1 ? w.Block("for (nuint run = " + runFrom + "; run < " + runTo + "; run++)") : null;
+                    using (w.Block("for (nuint o = " + codeFrom + "; o < " + vectorTo + "; o += 16)"))
                         sixteen(IndexExpression.Of(0, (runs > 1 ? "run" : "", length), ("o", 1)), IndexExpression.Of(0, (runs > 1 ? "run" : "", padded), ("o", 1)));
                     runLoop?.Dispose();
-                    if (tail) w.Line("first = " + whole + ";");
+                    if (tail || (byPart && runs == 1)) w.Line("first = " + (vectorTo == "vectorEnd" ? "(int)vectorEnd" : vectorTo) + ";");
                 }
             }
             Loop("if (Avx512F.IsSupported)", "Sixteen codes sign-extended by one instruction and converted by one more.", (from, to) =>
@@ -150,11 +217,11 @@ internal sealed class KernelContext
                     w.Line("Vector128.StoreUnsafe((Vector128.ConvertToSingle(" + SignExtended("Vector128", "c" + k) + ") + offset) * factor, ref entries, " + IndexExpression.Plus(to, 4 * k) + ");");
             });
         }
-        if (tail)
+        if (tail || (byPart && runs == 1))
         {
-            IDisposable? tailRuns = runs > 1 ? w.Block("for (int run = 0; run < " + runs + "; run++)") : null;
+            IDisposable? tailRuns = runs > 1 ? w.Block("for (int run = " + (runFrom == "0" ? "0" : "(int)" + runFrom) + "; run < " + (runTo == "runEnd" ? "(int)runEnd" : runTo) + "; run++)") : null;
             string run = runs > 1 ? "run" : "";
-            w.Line("for (int o = first; o < " + length + "; o++) table[" + IndexExpression.Of(0, (run, padded), ("o", 1)) + "] = " + "(" + CodeRead(IndexExpression.Of(0, (run, length), ("o", 1))) + " + codeOffset) * scaleFactor;");
+            w.Line("for (int o = first; o < " + scalarTo + "; o++) table[" + IndexExpression.Of(0, (run, padded), ("o", 1)) + "] = " + "(" + CodeRead(IndexExpression.Of(0, (run, length), ("o", 1))) + " + codeOffset) * scaleFactor;");
             tailRuns?.Dispose();
         }
     }

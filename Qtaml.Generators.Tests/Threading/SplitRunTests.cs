@@ -1,0 +1,124 @@
+using System.Reflection;
+using Qtaml.Generators.Tests.Generator;
+using Qtaml.Generators.Tests.Support;
+using Qtaml.Threading;
+using Qtaml.Tools;
+
+namespace Qtaml.Generators.Tests.Threading;
+
+/// <summary>
+/// A run given a <see cref="WorkerPool"/> splits the large convolutions (table and depthwise kernels) across the
+/// pool's threads: the outputs are bit for bit those of the single-threaded run, whatever the thread count, and the
+/// single-threaded run still matches ONNX Runtime; a run on the pool allocates nothing after the thread's first.
+/// </summary>
+public class SplitRunTests
+{
+    private static readonly long[] InputShape = { 1, 8, 48, 48 };
+
+    /// <summary>
+    /// Three layers of more than a million multiply-adds each: a 1x1 convolution reading the caller's input (which it
+    /// does not pad: a split step copies it where the workers can reach it), a depthwise 3x3, a 3x3 stride-2
+    /// convolution to 24 channels (not whole Vector512s: an overlapping last vector), then a small Gemm on one thread.
+    /// </summary>
+    private static byte[] Model() => new OnnxModelBuilder(InputShape, seed: 5)
+        .ConvNd(8, 64, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, scale: 0.5).Relu()
+        .ConvNd(64, 64, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, group: 64, scale: 0.5)
+        .ConvNd(64, 24, new[] { 3, 3 }, new[] { 2, 2 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, scale: 0.2).Relu()
+        .Flatten().Gemm(24 * 24 * 24, 10, 0.05)
+        .Build(new long[] { 1, 10 });
+
+    private const string Consumer = """
+        namespace Models
+        {
+            [global::Qtaml.TunnelingCompensated("Models/model.onnx"ARGUMENTS)]
+            public static partial class Model { }
+
+            public static class Harness
+            {
+                public static void Run(float[] input, float[] output) => Model.Run(input, output);
+                public static void RunOn(float[] input, float[] output, global::Qtaml.Threading.WorkerPool workers) => Model.Run(input, output, workers);
+                public static void RunImageOn(global::Qtaml.Faults.WeightImage weights, float[] input, float[] output, global::Qtaml.Threading.WorkerPool workers) => Model.Run(weights, input, output, workers);
+                public static global::Qtaml.Faults.WeightImage CreateWeightImage() => Model.CreateWeightImage();
+            }
+        }
+        """;
+
+    private static (Type Harness, string Source) Compile(byte[] model, string arguments)
+    {
+        var result = GeneratorHarness.Run(Consumer.Replace("ARGUMENTS", arguments, StringComparison.Ordinal), new[] { GeneratorHarness.WeightFile("Models/model.onnx", model) });
+        Assert.Empty(result.GeneratorDiagnostics.Where(d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error));
+        string source = result.Source;
+        // Optimized, as an app ships it (a debug build may allocate where the release build does not).
+        Microsoft.CodeAnalysis.Compilation release = result.Output.WithOptions(result.Output.Options.WithOptimizationLevel(Microsoft.CodeAnalysis.OptimizationLevel.Release));
+        return (GeneratorHarness.CompileAndLoad(release).GetType("Models.Harness")!, source);
+    }
+
+    private static float[] Input(int seed) => TestModels.Input(8 * 48 * 48, seed).Select(v => 2 * v - 1).ToArray();
+
+    [Theory]
+    [InlineData(", Quantize = false")]
+    [InlineData(", Bits = 8, FlipProbability = 0.0, EccBudget = 0.0")]
+    public void A_run_on_a_pool_gives_the_single_threaded_outputs_bit_for_bit_and_ONNX_Runtimes(string arguments)
+    {
+        byte[] model = Model();
+        (Type harness, string source) = Compile(model, arguments);
+        // The three convolutions split; the Gemm does not.
+        Assert.Equal(3, CountOf(source, "split.Run("));
+        MethodInfo run = harness.GetMethod("Run")!, runOn = harness.GetMethod("RunOn")!;
+        bool quantized = arguments.Contains("Bits", StringComparison.Ordinal);
+        using var reference = new OnnxRuntimeReference(quantized ? DequantizedOnnx.Rewrite(model, 8) : model, InputShape);
+        foreach (int threads in new[] { 1, 2, 3 })
+        {
+            using var workers = new WorkerPool(threads);
+            for (int seed = 0; seed < 3; seed++)
+            {
+                float[] input = Input(seed), alone = new float[10], split = new float[10];
+                run.Invoke(null, new object[] { input, alone });
+                runOn.Invoke(null, new object[] { input, split, workers });
+                Assert.Equal(alone, split);
+                float[] expected = reference.Run(input);
+                for (int i = 0; i < 10; i++)
+                    Assert.True(Math.Abs(expected[i] - alone[i]) <= 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"{threads} threads, input {seed}, output {i}: ONNX Runtime {expected[i]}, generated {alone[i]}");
+            }
+        }
+    }
+
+    [Fact]
+    public void A_faulted_image_run_on_a_pool_gives_the_single_threaded_outputs()
+    {
+        (Type harness, _) = Compile(Model(), ", Node = \"2nm\"");
+        var image = (Qtaml.Faults.WeightImage)harness.GetMethod("CreateWeightImage")!.Invoke(null, null)!;
+        Qtaml.Faults.TunnelingFaultModel.Symmetric(0.1).Inject(image, new int[image.Layers.Count], seed: 3);
+        float[] input = Input(4), alone = new float[10], split = new float[10];
+        using var one = new WorkerPool(1);
+        using var workers = new WorkerPool(2);
+        harness.GetMethod("RunImageOn")!.Invoke(null, new object[] { image, input, alone, one });
+        harness.GetMethod("RunImageOn")!.Invoke(null, new object[] { image, input, split, workers });
+        Assert.Equal(alone, split);
+    }
+
+    [Fact]
+    public void A_run_on_a_pool_allocates_nothing_after_the_threads_first()
+    {
+        (Type harness, _) = Compile(Model(), ", Bits = 8, FlipProbability = 0.0, EccBudget = 0.0");
+        var runOn = harness.GetMethod("RunOn")!.CreateDelegate<Action<float[], float[], WorkerPool>>();
+        using var workers = new WorkerPool(2);
+        float[] input = Input(1), output = new float[10];
+        runOn(input, output, workers);
+        var run = harness.GetMethod("Run")!.CreateDelegate<Action<float[], float[]>>();
+        run(input, output);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++) run(input, output);
+        long alone = GC.GetAllocatedBytesForCurrentThread() - before;
+        before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++) runOn(input, output, workers);
+        Assert.Equal((0L, 0L), (alone, GC.GetAllocatedBytesForCurrentThread() - before));
+    }
+
+    private static int CountOf(string text, string part)
+    {
+        int count = 0;
+        for (int at = text.IndexOf(part, StringComparison.Ordinal); at >= 0; at = text.IndexOf(part, at + part.Length, StringComparison.Ordinal)) count++;
+        return count;
+    }
+}

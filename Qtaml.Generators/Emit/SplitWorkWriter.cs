@@ -1,0 +1,101 @@
+using System.Linq;
+using Qtaml.Generators.Lowering;
+
+namespace Qtaml.Generators.Emit;
+
+/// <summary>
+/// Writes <c>SplitWork</c>, the class through which a run given a <c>Qtaml.Threading.WorkerPool</c> hands the steps
+/// that split (<see cref="SplitLayers"/>) to the pool's threads: one instance per calling thread, made on its first
+/// such run with its own arena (a worker cannot read the caller's stack), so a run allocates nothing. A step
+/// prepares its weight table and staged input on the calling thread, then <c>Run(step, table, staged)</c> has every
+/// thread call the step's <c>_Multiply</c> for its part of the output.
+/// </summary>
+internal static class SplitWorkWriter
+{
+    public const string ClassName = "SplitWork";
+
+    public static bool Splits(KernelProgram program) => program.Steps.Any(s => s.Splits);
+
+    /// <param name="codes">For a quantized build, the expression of a step's codes in the weight image <c>Codes</c> (a span).</param>
+    public static void Write(SourceWriter w, KernelProgram program, bool quantized, System.Func<Step, string> codes)
+    {
+        if (!Splits(program)) return;
+        w.Line("/// <summary>The steps that split across a WorkerPool's threads, run by part: one per calling thread, with its own arena.</summary>");
+        using (w.Block("private sealed class " + ClassName + " : global::Qtaml.Threading.WorkItem"))
+        {
+            w.Line("public global::Qtaml.Threading.WorkerPool Workers = null!;");
+            w.Line();
+            w.Line("/// <summary>Parts per thread: the threads take parts as they come free, so one that starts late (a worker waking) takes fewer.</summary>");
+            w.Line("private const int PartsPerThread = 4;");
+            w.Line();
+            w.Line("/// <summary>The arena of a run on the pool: on the heap, where the workers can reach it.</summary>");
+            w.Line("public readonly float[] Arena = new float[" + program.ArenaFloats + "];");
+            w.Line();
+            if (quantized)
+            {
+                w.Line("/// <summary>The weight image of the run: the baked codes, or a WeightImage's.</summary>");
+                w.Line("public ReadOnlyMemory<byte> Codes;");
+                w.Line();
+            }
+            w.Line("private int _step;");
+            w.Line("private float[]? _table;");
+            w.Line("private float[]? _staged;");
+            if (quantized)
+            {
+                w.Line("private bool _decoding;");
+                w.Line("private float _scaleFactor, _codeOffset;");
+                w.Line();
+                w.Line("/// <summary>Converts the codes of step <paramref name=\"step\"/> (its layer) into <paramref name=\"table\"/> on every thread of the pool, each its share.</summary>");
+                using (w.Block("public void Decode(int step, float scaleFactor, float codeOffset, float[]? table)"))
+                {
+                    w.Line("_step = step;");
+                    w.Line("_table = table;");
+                    w.Line("(_scaleFactor, _codeOffset) = (scaleFactor, codeOffset);");
+                    w.Line("_decoding = true;");
+                    w.Line("Workers.Run(this, PartsPerThread * Workers.Threads);");
+                    w.Line("_decoding = false;");
+                    w.Line("_table = null;");
+                }
+            }
+            w.Line();
+            w.Line("/// <summary>Runs the multiply-adds of step <paramref name=\"step\"/> (its layer) on every thread of the pool, over the weight table and staged input the calling thread prepared (null: the layer's baked table, or its input in the arena).</summary>");
+            using (w.Block("public void Run(int step, float[]? table, float[]? staged)"))
+            {
+                w.Line("_step = step;");
+                w.Line("_table = table;");
+                w.Line("_staged = staged;");
+                w.Line("Workers.Run(this, PartsPerThread * Workers.Threads);");
+                w.Line("_table = null;");
+                w.Line("_staged = null;");
+            }
+            w.Line();
+            w.Line("/// <summary>Part <paramref name=\"part\"/> of the step's conversion of codes or multiply-adds.</summary>");
+            using (w.Block("protected override void Run(int part, int parts)"))
+            using (w.Block("switch (_step)"))
+            {
+                foreach (Step step in program.Steps.Where(s => s.Splits))
+                {
+                    Placement input = program.Placements[program.Root(step.Inputs[0])], output = program.Placements[program.Root(step.Output)];
+                    string weights = quantized ? "ref _table![0]" : "ref MemoryMarshal.GetReference(" + step.Method + "_Table)";
+                    // An input outside the arena is always staged (ConvKernels.Stage), so _staged is then never null.
+                    string pixels = input.Buffer == Buffer.Arena ? "ref (_staged is null ? ref Arena[" + input.Offset + "] : ref _staged[0])" : "ref _staged![0]";
+                    string multiply = step.Method + "_Multiply(" + weights + ", " + pixels + ", ref Arena[" + output.Offset + "], part, parts);";
+                    w.Line("case " + step.Layer + ":");
+                    if (quantized)
+                    {
+                        w.Line("    if (_decoding) " + step.Method + "_Decode(" + codes(step) + ", _scaleFactor, _codeOffset, _table, part, parts);");
+                        w.Line("    else " + multiply);
+                    }
+                    else
+                        w.Line("    " + multiply);
+                    w.Line("    break;");
+                }
+                w.Line("default:");
+                w.Line("    throw new InvalidOperationException(\"No step \" + _step + \" splits.\");");
+            }
+        }
+        w.Line();
+        w.Line("[ThreadStatic] private static " + ClassName + "? s_split;");
+        w.Line();
+    }
+}

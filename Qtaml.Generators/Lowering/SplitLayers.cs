@@ -1,0 +1,38 @@
+using System.Linq;
+using Qtaml.Generators.Model;
+using Qtaml.Generators.Network;
+
+namespace Qtaml.Generators.Lowering;
+
+/// <summary>
+/// Marks the steps a run with a <c>WorkerPool</c> splits across threads: convolutions computed by the table or the
+/// depthwise kernel (their output positions, or rows, are independent) with at least <see cref="MinMultiplyAdds"/>
+/// multiply-adds, one image, outside an If, writing the arena. The kernel's parts then read what the calling
+/// thread prepared (the weight table, the staged input) and write disjoint slices of the output, which the workers
+/// can reach only in memory the generated class owns: the arena, not the caller's output span.
+/// </summary>
+internal static class SplitLayers
+{
+    /// <summary>
+    /// Below this, waking the workers (a few microseconds each) costs more than the half of the layer they take:
+    /// a million multiply-adds is 30-100 µs on one core.
+    /// </summary>
+    public const long MinMultiplyAdds = 1 << 20;
+
+    public static KernelProgram Run(NetworkGraph graph, KernelProgram program)
+    {
+        Step[] steps = program.Steps.ToArray();
+        for (int i = 0; i < steps.Length; i++)
+        {
+            Step step = steps[i];
+            if (step.IsConversion || step.IsGuarded || step.Kernel is not (Kernel.ConvTable or Kernel.ConvDepthwise)) continue;
+            if (graph.Layers[step.Layer] is not ConvLayer { Images: 1 } conv || MultiplyAdds(conv) < MinMultiplyAdds) continue;
+            if (program.Placements[program.Root(step.Output)].Buffer != Buffer.Arena) continue;
+            steps[i] = step with { Splits = true };
+        }
+        return program with { Steps = new EquatableArray<Step>(steps) };
+    }
+
+    /// <summary>A convolution's multiply-adds: every output value's window over its group's input channels.</summary>
+    public static long MultiplyAdds(ConvLayer c) => (long)c.OutChannels * c.OutD * c.OutH * c.OutW * c.GroupInChannels * c.Window.Size;
+}
