@@ -26,7 +26,7 @@ public class OperatorComparisonTests
         "ClipComputedMin", "GatherValueAxis1", "GatherValueScalarIndex", "SizeOfValue",
         "Conv3dMaxPool3d", "Conv3dGroupedAveragePool3d",
         "UnaryChain", "BatchNormalizationSoftmax", "ShapeArithmetic", "MatMulGelu", "LstmThenGru", "IfComputed",
-        "ConvGroupsOfTen", "ConvGroupsOfEighteen", "ConvGroupsOfFifty", "FireModule",
+        "ConvGroupsOfTen", "ConvGroupsOfEighteen", "ConvGroupsOfFifty", "FireModule", "AveragePoolPlanes", "MaxPoolPlanes",
     };
 
     private static readonly long[] InputShape = { 1, 4, 6, 6 };
@@ -339,6 +339,13 @@ public class OperatorComparisonTests
             case "FireModule":
                 b.Fire(8, 6, 10, 12);
                 features = 22 * 36;
+                break;
+            case "AveragePoolPlanes":
+                // After a Sigmoid the value is in planes: the pool's inner columns a vector at a time, the edges one by one.
+                b.Node("Sigmoid", Array.Empty<string>()).Node("AveragePool", Array.Empty<string>(), OnnxModelBuilder.Ints("kernel_shape", 3, 3), OnnxModelBuilder.Ints("pads", 1, 1, 1, 1));
+                break;
+            case "MaxPoolPlanes":
+                b.Node("Sigmoid", Array.Empty<string>()).Node("MaxPool", Array.Empty<string>(), OnnxModelBuilder.Ints("kernel_shape", 2, 3), OnnxModelBuilder.Ints("pads", 1, 1, 0, 1));
                 break;
             case "LogSoftmax": break;
             default: throw new ArgumentException(op);

@@ -18,41 +18,129 @@ internal static class PoolKernels
     private static string Describe(PoolLayer p) =>
         Escape.XmlDoc(p.Name) + ": " + p.Operator + " " + Shape.Format(p.InputShape) + " -> " + Shape.Format(p.OutputShape) + ", window " + p.Window;
 
+    /// <summary>
+    /// Pooling over planes: each output from its window, taps outside the input skipped. A 2-D window of stride 1 and
+    /// no dilation along the rows (a smoothing pool, or the channel window LRN is lowered to) computes the columns
+    /// whose whole window is inside the input a vector of outputs at a time, each tap one unaligned load, in the
+    /// order the scalar loop adds them (the same bits); the columns at the edges one at a time.
+    /// </summary>
     private static void WritePlanes(SourceWriter w, Step step, PoolLayer p)
     {
         bool max = p.Kind == PoolKind.Max, volume = p.IsVolumetric;
         Window k = p.Window;
-        w.Line("/// <summary>" + Describe(p) + ".</summary>");
+        // The columns whose window lies inside the input: [lo, hi).
+        int lo = System.Math.Min(k.PadLeft, p.OutW), hi = System.Math.Max(lo, System.Math.Min(p.OutW, p.InW - k.KernelW + 1 + k.PadLeft));
+        bool vectorized = !volume && k.StrideW == 1 && k.DilationW == 1 && hi - lo >= VectorWidth.V128.Lanes;
+        w.Line("/// <summary>" + Describe(p) + (vectorized ? "; columns " + lo + " to " + (hi - 1) + " a vector at a time" : "") + ".</summary>");
         using (w.Kernel("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
-        using (w.Block("for (int c = 0; c < " + p.Channels + "; c++)"))
-        using (volume ? w.Block("for (int oz = 0; oz < " + p.OutD + "; oz++)") : null)
-        using (w.Block("for (int oy = 0; oy < " + p.OutH + "; oy++)"))
-        using (w.Block("for (int ox = 0; ox < " + p.OutW + "; ox++)"))
         {
-            w.Line(max ? "float best = float.NegativeInfinity;" : "float sum = 0f;");
-            if (!max && !p.CountIncludePad) w.Line("int count = 0;");
-            using (volume ? w.Block("for (int kz = 0; kz < " + k.KernelD + "; kz++)") : null)
-            using (w.Block("for (int ky = 0; ky < " + k.KernelH + "; ky++)"))
+            if (vectorized)
             {
-                if (volume)
-                {
-                    w.Line("int iz = oz * " + k.StrideD + " - " + k.PadFront + " + " + Tap("kz", k.DilationD) + ";");
-                    w.Line("if ((uint)iz >= " + p.InD + "u) continue;");
-                }
-                w.Line("int iy = oy * " + k.StrideH + " - " + k.PadTop + " + " + Tap("ky", k.DilationH) + ";");
-                w.Line("if ((uint)iy >= " + p.InH + "u) continue;");
-                using (w.Block("for (int kx = 0; kx < " + k.KernelW + "; kx++)"))
-                {
-                    w.Line("int ix = ox * " + k.StrideW + " - " + k.PadLeft + " + " + Tap("kx", k.DilationW) + ";");
-                    w.Line("if ((uint)ix >= " + p.InW + "u) continue;");
-                    w.Line("float v = x[(" + (volume ? "(c * " + p.InD + " + iz)" : "c") + " * " + p.InH + " + iy) * " + p.InW + " + ix];");
-                    w.Line(max ? "if (v > best) best = v;" : p.CountIncludePad ? "sum += v;" : "sum += v; count++;");
-                }
+                w.Line(KernelContext.LengthCheck(("x", (long)p.Channels * p.InH * p.InW), ("y", (long)p.Channels * p.OutH * p.OutW)));
+                w.Line("ref float source = ref MemoryMarshal.GetReference(x);");
+                w.Line("ref float target = ref MemoryMarshal.GetReference(y);");
             }
-            string value = max ? "best" : p.CountIncludePad ? "sum / " + k.Size + "f" : "count == 0 ? 0f : sum / count";
-            w.Line("y[(" + (volume ? "(c * " + p.OutD + " + oz)" : "c") + " * " + p.OutH + " + oy) * " + p.OutW + " + ox] = " + value + ";");
+            using (w.Block("for (int c = 0; c < " + p.Channels + "; c++)"))
+            using (volume ? w.Block("for (int oz = 0; oz < " + p.OutD + "; oz++)") : null)
+            using (w.Block("for (int oy = 0; oy < " + p.OutH + "; oy++)"))
+            {
+                if (!vectorized)
+                    using (w.Block("for (int ox = 0; ox < " + p.OutW + "; ox++)"))
+                        WritePlanesOutput(w, p);
+                else
+                    WritePlanesRow(w, p, lo, hi);
+            }
         }
         w.Line();
+    }
+
+    /// <summary>Row (c, oy) of a pool whose columns [<paramref name="lo"/>, <paramref name="hi"/>) have their window inside the input.</summary>
+    private static void WritePlanesRow(SourceWriter w, PoolLayer p, int lo, int hi)
+    {
+        bool max = p.Kind == PoolKind.Max;
+        Window k = p.Window;
+        if (lo > 0)
+            using (w.Block("for (int ox = 0; ox < " + lo + "; ox++)"))
+                WritePlanesOutput(w, p);
+        if (!max && !p.CountIncludePad)
+        {
+            // The window's rows inside the input: with every column inside too, the count of its taps.
+            w.Line("int rows = 0;");
+            using (w.Block("for (int ky = 0; ky < " + k.KernelH + "; ky++)"))
+                w.Line("if ((uint)(oy * " + k.StrideH + " - " + k.PadTop + " + " + Tap("ky", k.DilationH) + ") < " + p.InH + "u) rows++;");
+        }
+        VectorWidth.Dispatch(w, v => WritePlanesColumns(w, v, p, lo, hi));
+        if (hi < p.OutW)
+            using (w.Block("for (int ox = " + hi + "; ox < " + p.OutW + "; ox++)"))
+                WritePlanesOutput(w, p);
+    }
+
+    /// <summary>One output (c, oy, ox) of a pool over planes, every tap bounds-tested.</summary>
+    private static void WritePlanesOutput(SourceWriter w, PoolLayer p)
+    {
+        bool max = p.Kind == PoolKind.Max, volume = p.IsVolumetric;
+        Window k = p.Window;
+        w.Line(max ? "float best = float.NegativeInfinity;" : "float sum = 0f;");
+        if (!max && !p.CountIncludePad) w.Line("int count = 0;");
+        using (volume ? w.Block("for (int kz = 0; kz < " + k.KernelD + "; kz++)") : null)
+        using (w.Block("for (int ky = 0; ky < " + k.KernelH + "; ky++)"))
+        {
+            if (volume)
+            {
+                w.Line("int iz = oz * " + k.StrideD + " - " + k.PadFront + " + " + Tap("kz", k.DilationD) + ";");
+                w.Line("if ((uint)iz >= " + p.InD + "u) continue;");
+            }
+            w.Line("int iy = oy * " + k.StrideH + " - " + k.PadTop + " + " + Tap("ky", k.DilationH) + ";");
+            w.Line("if ((uint)iy >= " + p.InH + "u) continue;");
+            using (w.Block("for (int kx = 0; kx < " + k.KernelW + "; kx++)"))
+            {
+                w.Line("int ix = ox * " + k.StrideW + " - " + k.PadLeft + " + " + Tap("kx", k.DilationW) + ";");
+                w.Line("if ((uint)ix >= " + p.InW + "u) continue;");
+                w.Line("float v = x[(" + (volume ? "(c * " + p.InD + " + iz)" : "c") + " * " + p.InH + " + iy) * " + p.InW + " + ix];");
+                w.Line(max ? "if (v > best) best = v;" : p.CountIncludePad ? "sum += v;" : "sum += v; count++;");
+            }
+        }
+        string value = max ? "best" : p.CountIncludePad ? "sum / " + k.Size + "f" : "count == 0 ? 0f : sum / count";
+        w.Line("y[(" + (volume ? "(c * " + p.OutD + " + oz)" : "c") + " * " + p.OutH + " + oy) * " + p.OutW + " + ox] = " + value + ";");
+    }
+
+    /// <summary>
+    /// Columns [<paramref name="lo"/>, <paramref name="hi"/>) of row (c, oy), a vector of outputs at a time; where they
+    /// are not whole vectors, the last vector ends at the last column (overlapping the one before: the same values).
+    /// </summary>
+    private static void WritePlanesColumns(SourceWriter w, VectorWidth v, PoolLayer p, int lo, int hi)
+    {
+        bool max = p.Kind == PoolKind.Max;
+        Window k = p.Window;
+        if (hi - lo < v.Lanes)
+        {
+            using (w.Block("for (int ox = " + lo + "; ox < " + hi + "; ox++)"))
+                WritePlanesOutput(w, p);
+            return;
+        }
+        int whole = lo + (hi - lo) / v.Lanes * v.Lanes;
+        void Vector(string ox)
+        {
+            w.Line(v.Floats + " r = " + (max ? v.Splat("float.NegativeInfinity") : v.Zero) + ";");
+            using (w.Block("for (int ky = 0; ky < " + k.KernelH + "; ky++)"))
+            {
+                w.Line("int iy = oy * " + k.StrideH + " - " + k.PadTop + " + " + Tap("ky", k.DilationH) + ";");
+                w.Line("if ((uint)iy >= " + p.InH + "u) continue;");
+                w.Line("nuint row = (nuint)((c * " + p.InH + " + iy) * " + p.InW + " + " + ox + (k.PadLeft > 0 ? " - " + k.PadLeft : "") + ");");
+                for (int kx = 0; kx < k.KernelW; kx++)
+                {
+                    string load = v.Load("source", IndexExpression.Plus("row", kx));
+                    w.Line("r = " + (max ? v.Type + ".Max(r, " + load + ");" : "r + " + load + ";"));
+                }
+            }
+            string value = max ? "r" : p.CountIncludePad ? "r / " + Literals.Float(k.Size) : "r / " + v.Splat("(float)(Math.Max(rows, 1) * " + k.KernelW + ")");
+            w.Line(v.Store(value, "target", "(nuint)((c * " + p.OutH + " + oy) * " + p.OutW + " + " + ox + ")"));
+        }
+        using (w.Block("for (int ox = " + lo + "; ox < " + whole + "; ox += " + v.Lanes + ")"))
+            Vector("ox");
+        if (whole < hi)
+            using (w.Block("// the last " + (hi - whole) + " column(s): a vector ending at column " + (hi - 1)))
+                Vector((hi - v.Lanes).ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
     /// <summary>
