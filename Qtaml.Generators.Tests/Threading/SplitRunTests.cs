@@ -83,6 +83,41 @@ public class SplitRunTests
         }
     }
 
+    /// <summary>
+    /// Token-wise projections: 41 rows (pairs and a last row alone) through a MatMul to 601 outputs (not whole vectors:
+    /// the row's last outputs go through a buffer), 3M multiply-adds, split by rows; then a small one on one thread.
+    /// </summary>
+    private static byte[] Projections() => new OnnxModelBuilder(new long[] { 1, 41, 120 }, seed: 9)
+        .Relu().MatMulAdd(120, 601, 0.2).Relu().MatMulAdd(601, 7, 0.05)
+        .Build(new long[] { 1, 41, 7 });
+
+    [Theory]
+    [InlineData(", Quantize = false")]
+    [InlineData(", Bits = 8, FlipProbability = 0.0, EccBudget = 0.0")]
+    public void Projections_split_by_rows_give_the_single_threaded_outputs_bit_for_bit_and_ONNX_Runtimes(string arguments)
+    {
+        byte[] model = Projections();
+        (Type harness, string source) = Compile(model, arguments);
+        Assert.Equal(1, CountOf(source, "split.Run("));
+        MethodInfo run = harness.GetMethod("Run")!, runOn = harness.GetMethod("RunOn")!;
+        bool quantized = arguments.Contains("Bits", StringComparison.Ordinal);
+        using var reference = new OnnxRuntimeReference(quantized ? DequantizedOnnx.Rewrite(model, 8) : model, new long[] { 1, 41, 120 });
+        foreach (int threads in new[] { 2, 3 })
+        {
+            using var workers = new WorkerPool(threads);
+            for (int seed = 0; seed < 2; seed++)
+            {
+                float[] input = TestModels.Input(41 * 120, seed).Select(v => 2 * v - 1).ToArray(), alone = new float[41 * 7], split = new float[41 * 7];
+                run.Invoke(null, new object[] { input, alone });
+                runOn.Invoke(null, new object[] { input, split, workers });
+                Assert.Equal(alone, split);
+                float[] expected = reference.Run(input);
+                for (int i = 0; i < expected.Length; i++)
+                    Assert.True(Math.Abs(expected[i] - alone[i]) <= 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"{threads} threads, input {seed}, output {i}: ONNX Runtime {expected[i]}, generated {alone[i]}");
+            }
+        }
+    }
+
     [Fact]
     public void A_faulted_image_run_on_a_pool_gives_the_single_threaded_outputs()
     {

@@ -6,8 +6,9 @@ namespace Qtaml.Generators.Lowering;
 
 /// <summary>
 /// Marks the steps a run with a <c>WorkerPool</c> splits across threads: convolutions computed by the table or the
-/// depthwise kernel (their output positions, or rows, are independent) with at least <see cref="MinMultiplyAdds"/>
-/// multiply-adds, one image, outside an If, writing the arena. The kernel's parts then read what the calling
+/// depthwise kernel (their output positions, or rows, are independent) and dense layers applied to many rows (a
+/// transformer's projections: rows independent too) with at least <see cref="MinMultiplyAdds"/> multiply-adds, one
+/// image, outside an If, writing the arena. The kernel's parts then read what the calling
 /// thread prepared (the weight table, the staged input) and write disjoint slices of the output, which the workers
 /// can reach only in memory the generated class owns: the arena, not the caller's output span.
 /// </summary>
@@ -25,9 +26,16 @@ internal static class SplitLayers
         for (int i = 0; i < steps.Length; i++)
         {
             Step step = steps[i];
-            if (step.IsConversion || step.IsGuarded || step.Kernel is not (Kernel.ConvTable or Kernel.ConvDepthwise)) continue;
-            if (graph.Layers[step.Layer] is not ConvLayer { Images: 1 } conv || MultiplyAdds(conv) < MinMultiplyAdds) continue;
-            if (program.Placements[program.Root(step.Output)].Buffer != Buffer.Arena) continue;
+            if (step.IsConversion || step.IsGuarded || program.Placements[program.Root(step.Output)].Buffer != Buffer.Arena) continue;
+            bool splits = graph.Layers[step.Layer] switch
+            {
+                ConvLayer { Images: 1 } conv when step.Kernel is Kernel.ConvTable or Kernel.ConvDepthwise => MultiplyAdds(conv) >= MinMultiplyAdds,
+                // Token-wise projections split by rows; their input is read in place, so it must be in the arena too.
+                DenseLayer dense when step.Kernel == Kernel.DenseRows =>
+                    (long)dense.Rows * dense.InputCount * dense.Outputs >= MinMultiplyAdds && program.Placements[program.Root(step.Inputs[0])].Buffer == Buffer.Arena,
+                _ => false,
+            };
+            if (!splits) continue;
             steps[i] = step with { Splits = true };
         }
         return program with { Steps = new EquatableArray<Step>(steps) };

@@ -201,18 +201,37 @@ internal static class DenseKernels
         int padded = AssignLayouts.Slots(d.Outputs);
         long table = (long)d.InputCount * padded;
         w.Line("/// <summary>" + Escape.XmlDoc(d.Name) + ": " + d.Operator + ", " + d.InputCount + " inputs to " + d.Outputs + " outputs for each of " + d.Rows + " rows" + (step.FusedRelu ? ", ReLU fused in" : "") + ", from one [input][output] table.</summary>");
-        string signature = k.IsQuantized ? "(ReadOnlySpan<byte> w, " + KernelContext.DequantizationParameters + ", ReadOnlySpan<float> x, Span<float> y)" : "(ReadOnlySpan<float> x, Span<float> y)";
+        string split = step.Splits ? ", " + SplitWorkWriter.ClassName + "? split" : "";
+        string signature = k.IsQuantized ? "(ReadOnlySpan<byte> w, " + KernelContext.DequantizationParameters + ", ReadOnlySpan<float> x, Span<float> y" + split + ")" : "(ReadOnlySpan<float> x, Span<float> y" + split + ")";
         using (w.Kernel("private static void " + method + signature))
         {
             w.Line(KernelContext.LengthCheck(k.IsQuantized ? new[] { ("w", (long)d.Weights.Length * k.Plan.BytesPerCode), ("x", (long)d.InputLength), ("y", (long)d.OutputLength) } : new[] { ("x", (long)d.InputLength), ("y", (long)d.OutputLength) }));
-            if (q is not null)
+            if (q is not null && step.Splits)
+            {
+                // Converted by part on the pool's threads, into the calling thread's table the run hands them.
+                w.Line("// The codes (stored input-major) dequantized short of their channel scale: [input][output], outputs padded with zeros to " + padded + ".");
+                k.DeclareTable(w, table, shared: true);
+                w.Line("if (split is null) " + method + "_Decode(w, scaleFactor, codeOffset, table, 0, 1);");
+                w.Line("else split.Decode(" + step.Layer + ", scaleFactor, codeOffset, " + KernelContext.WeightTableName + ");");
+                w.Line("ref float weights = ref MemoryMarshal.GetReference(table);");
+                w.Defer(member =>
+                {
+                    member.Line("/// <summary>" + Escape.XmlDoc(d.Name) + ": part <c>part</c> of <c>parts</c> of the codes dequantized short of their channel scale into the table ([input][output], padded with zeros to " + padded + ").</summary>");
+                    using (member.Kernel("private static void " + method + "_Decode(ReadOnlySpan<byte> w, " + KernelContext.DequantizationParameters + ", Span<float> table, int part, int parts)"))
+                    {
+                        member.Line(k.CodeSpan());
+                        k.WriteCodeTable(member, d.InputCount, d.Outputs, padded, byPart: true, clearsPadding: true);
+                    }
+                    member.Line();
+                });
+            }
+            else if (q is not null)
             {
                 w.Line(k.CodeSpan());
                 w.Line("// The codes (stored input-major) dequantized short of their channel scale, (code + codeOffset) * scaleFactor: [input][output], outputs padded with zeros to " + padded + ".");
                 bool shared = k.DeclareTable(w, table, shared: false);
                 k.WriteCodeTable(w, d.InputCount, d.Outputs, padded, clearsPadding: shared);
                 w.Line("ref float weights = ref MemoryMarshal.GetReference(table);");
-                w.Line("ref float scales = ref MemoryMarshal.GetReference(" + method + "_Scale);");
             }
             else
             {
@@ -220,16 +239,37 @@ internal static class DenseKernels
             }
             w.Line("ref float input = ref MemoryMarshal.GetReference(x);");
             w.Line("ref float result = ref MemoryMarshal.GetReference(y);");
+            if (step.Splits)
+            {
+                // The rows are computed by _Multiply: all of them here on one thread, or by part on a pool's threads.
+                w.Line("if (split is null) " + method + "_Multiply(ref weights, ref input, ref result, 0, 1);");
+                w.Line("else split.Run(" + step.Layer + ", " + (q is not null ? KernelContext.WeightTableName : "null") + ", null);");
+                w.Close();
+                w.Line();
+                w.Line("/// <summary>" + Escape.XmlDoc(d.Name) + ": the rows of part <c>part</c> of <c>parts</c> (all of them: part 0 of 1).</summary>");
+                w.Open("private static void " + method + "_Multiply(ref float weights, ref float input, ref float result, int part, int parts)");
+                if (padded != d.Outputs) w.Line("Span<float> y = MemoryMarshal.CreateSpan(ref result, " + d.OutputLength + ");");
+            }
+            else
+                w.Line("int part = 0, parts = 1;");
+            if (q is not null) w.Line("ref float scales = ref MemoryMarshal.GetReference(" + method + "_Scale);");
             w.Line("ref float biases = ref MemoryMarshal.GetReference(" + method + "_Bias);");
             if (padded != d.Outputs) w.Line("Span<float> sums = stackalloc float[" + (2 * padded) + "];");
+            // Rows two at a time sharing every weight load, and a last one alone: part of parts takes its share of the pairs.
+            int pairs = d.Rows / 2, units = pairs + d.Rows % 2;
+            w.Line("int firstPair = part * " + units + " / parts, endPair = (part + 1) * " + units + " / parts;");
             VectorWidth.Dispatch(w, v =>
             {
-                w.Line("int r = 0;");
-                using (w.Block("for (; r + 1 < " + d.Rows + "; r += 2)"))
+                w.Line("int r = 2 * firstPair;");
+                using (w.Block("for (; r + 1 < 2 * " + (d.Rows % 2 == 1 ? "(endPair < " + pairs + " ? endPair : " + pairs + ")" : "endPair") + "; r += 2)"))
                     WriteRowsBlock(w, d, step, q, v, padded, 2);
                 if (d.Rows % 2 == 1)
-                    using (w.Block("// the last row"))
+                    using (w.Block("if (endPair == " + units + ")"))
+                    {
+                        w.Line("// the last row");
+                        w.Line("r = " + (d.Rows - 1) + ";");
                         WriteRowsBlock(w, d, step, q, v, padded, 1);
+                    }
             }, wide: padded % VectorWidth.V512.Lanes == 0);
         }
         w.Line();
