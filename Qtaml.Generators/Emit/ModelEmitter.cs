@@ -140,9 +140,9 @@ internal static class ModelEmitter
         w.Line("public static void Run(global::System.ReadOnlySpan<float> input, global::System.Span<float> output) => " + implementation + ".Run(input, output);");
         w.Line();
         w.Line("/// <summary>");
-        w.Line("/// Runs the network over the baked weights like Run(input, output), its large layers (convolutions of a million");
-        w.Line("/// multiply-adds and more) split across the threads of <paramref name=\"workers\"/>, the calling thread one of them. The");
-        w.Line("/// outputs are bit for bit the same. Allocates nothing after a thread's first call.");
+        w.Line("/// Runs the network over the baked weights like Run(input, output), its large layers (convolutions and token-wise");
+        w.Line("/// projections of a million multiply-adds and more) split across the threads of <paramref name=\"workers\"/>, the");
+        w.Line("/// calling thread one of them. The outputs are bit for bit the same. Allocates nothing after a thread's first call.");
         w.Line("/// </summary>");
         w.Line("public static void Run(global::System.ReadOnlySpan<float> input, global::System.Span<float> output, global::Qtaml.Threading.WorkerPool workers) => " + implementation + ".Run(input, output, workers);");
         w.Line();
@@ -239,7 +239,7 @@ internal static class ModelEmitter
             }
             else
             {
-                w.Line("// No layer is large enough to split across threads (a million multiply-adds): the run stays on this one.");
+                w.Line("// No convolution or projection is large enough to split across threads (a million multiply-adds): the run stays on this one.");
                 w.Line("Run(input, output);");
             }
         }
