@@ -126,24 +126,7 @@ internal static class ConvKernels
     {
         string method = step.Method;
         if (q is not null && step.Splits)
-        {
-            // Converted by part on the pool's threads, into the calling thread's buffer the run hands them.
-            w.Line("// The codes (stored " + order + ") dequantized short of their channel scale: " + layout + ", padded with zeros to " + padded + ".");
-            k.DeclareTable(w, (long)runs * padded, shared: true);
-            w.Line("if (split is null) " + method + "_Decode(w, scaleFactor, codeOffset, table, 0, 1);");
-            w.Line("else split.Decode(" + step.Layer + ", scaleFactor, codeOffset, " + KernelContext.WeightTableName + ");");
-            w.Line("ref float weights = ref MemoryMarshal.GetReference(table);");
-            w.Defer(member =>
-            {
-                member.Line("/// <summary>" + Escape.XmlDoc(c.Name) + ": part <c>part</c> of <c>parts</c> of the codes (stored " + order + ") dequantized short of their channel scale, (code + codeOffset) * scaleFactor, into the table (" + layout + ", padded with zeros to " + padded + ").</summary>");
-                using (member.Kernel("private static void " + method + "_Decode(ReadOnlySpan<byte> w, " + KernelContext.DequantizationParameters + ", Span<float> table, int part, int parts)"))
-                {
-                    member.Line(k.CodeSpan());
-                    k.WriteCodeTable(member, runs, length, padded, byPart: true, clearsPadding: true);
-                }
-                member.Line();
-            });
-        }
+            k.WriteSplitTable(w, step, c.Name, order, layout, runs, length, padded);
         else if (q is not null)
         {
             w.Line(k.CodeSpan());

@@ -207,24 +207,7 @@ internal static class DenseKernels
         {
             w.Line(KernelContext.LengthCheck(k.IsQuantized ? new[] { ("w", (long)d.Weights.Length * k.Plan.BytesPerCode), ("x", (long)d.InputLength), ("y", (long)d.OutputLength) } : new[] { ("x", (long)d.InputLength), ("y", (long)d.OutputLength) }));
             if (q is not null && step.Splits)
-            {
-                // Converted by part on the pool's threads, into the calling thread's table the run hands them.
-                w.Line("// The codes (stored input-major) dequantized short of their channel scale: [input][output], outputs padded with zeros to " + padded + ".");
-                k.DeclareTable(w, table, shared: true);
-                w.Line("if (split is null) " + method + "_Decode(w, scaleFactor, codeOffset, table, 0, 1);");
-                w.Line("else split.Decode(" + step.Layer + ", scaleFactor, codeOffset, " + KernelContext.WeightTableName + ");");
-                w.Line("ref float weights = ref MemoryMarshal.GetReference(table);");
-                w.Defer(member =>
-                {
-                    member.Line("/// <summary>" + Escape.XmlDoc(d.Name) + ": part <c>part</c> of <c>parts</c> of the codes dequantized short of their channel scale into the table ([input][output], padded with zeros to " + padded + ").</summary>");
-                    using (member.Kernel("private static void " + method + "_Decode(ReadOnlySpan<byte> w, " + KernelContext.DequantizationParameters + ", Span<float> table, int part, int parts)"))
-                    {
-                        member.Line(k.CodeSpan());
-                        k.WriteCodeTable(member, d.InputCount, d.Outputs, padded, byPart: true, clearsPadding: true);
-                    }
-                    member.Line();
-                });
-            }
+                k.WriteSplitTable(w, step, d.Name, "input-major", "[input][output]", d.InputCount, d.Outputs, padded);
             else if (q is not null)
             {
                 w.Line(k.CodeSpan());

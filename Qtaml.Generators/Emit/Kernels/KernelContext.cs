@@ -119,6 +119,33 @@ internal sealed class KernelContext
         return true;
     }
 
+    /// <summary>
+    /// The weight table of a step that splits across a pool's threads (<paramref name="step"/>, layer
+    /// <paramref name="name"/>): the shared table, filled by the step's <c>_Decode</c> (written after the kernel) with all
+    /// parts on one thread, or by part on every thread of the run's pool; then <c>weights</c>, a reference to it.
+    /// <paramref name="layout"/> describes the table ("[input][output]") for the comments.
+    /// </summary>
+    public void WriteSplitTable(SourceWriter w, Step step, string name, string order, string layout, int runs, int length, int padded)
+    {
+        string method = step.Method;
+        // Converted by part on the pool's threads, into the calling thread's table the run hands them.
+        w.Line("// The codes (stored " + order + ") dequantized short of their channel scale: " + layout + ", padded with zeros to " + padded + ".");
+        DeclareTable(w, (long)runs * padded, shared: true);
+        w.Line("if (split is null) " + method + "_Decode(w, scaleFactor, codeOffset, table, 0, 1);");
+        w.Line("else split.Decode(" + step.Layer + ", scaleFactor, codeOffset, " + WeightTableName + ");");
+        w.Line("ref float weights = ref MemoryMarshal.GetReference(table);");
+        w.Defer(member =>
+        {
+            member.Line("/// <summary>" + Escape.XmlDoc(name) + ": part <c>part</c> of <c>parts</c> of the codes (stored " + order + ") dequantized short of their channel scale, (code + codeOffset) * scaleFactor, into the table (" + layout + ", padded with zeros to " + padded + ").</summary>");
+            using (member.Kernel("private static void " + method + "_Decode(ReadOnlySpan<byte> w, " + DequantizationParameters + ", Span<float> table, int part, int parts)"))
+            {
+                member.Line(CodeSpan());
+                WriteCodeTable(member, runs, length, padded, byPart: true, clearsPadding: true);
+            }
+            member.Line();
+        });
+    }
+
     /// <summary>The shared weight table's constant and per-thread field, once every kernel is written.</summary>
     public void WriteWeightTableField(SourceWriter w)
     {
