@@ -108,8 +108,15 @@ public class WorkerPoolTests
         using var pool = new WorkerPool(2);
         var work = new Empty();
         pool.Run(work, 2);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int run = 0; run < 100; run++) pool.Run(work, 2);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        // Per run, not once: the runtime's one-time costs (a spin path first taken when the machine is busy, its JIT and
+        // type loads) can land in one batch of 100 runs, never in each; an allocation per run shows in every batch.
+        var batches = new List<long>();
+        for (int batch = 0; batch < 3 && (batches.Count == 0 || batches[^1] != 0); batch++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int run = 0; run < 100; run++) pool.Run(work, 2);
+            batches.Add(GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.True(batches[^1] == 0, "bytes allocated per batch of 100 runs: " + string.Join(", ", batches));
     }
 }
