@@ -288,8 +288,7 @@ internal static class ModelEmitter
             }
             else
             {
-                w.Line("if (!weights.HasSameLayout(Layout))");
-                w.Line("    throw new ArgumentException(global::Qtaml.Faults.WeightImage.LayoutMismatch(weights, Layout, " + Escape.StringLiteral(request.Target.Name + ".CreateWeightImage() or " + request.Target.Name + ".Quantized.CreateImage(...)") + "), nameof(weights));");
+                WriteLayoutCheck(w, request);
                 WriteLengthChecks(w, graph);
                 WriteForwardCall(w, graph, imageArgs, named: false, split: noSplit);
             }
@@ -301,8 +300,7 @@ internal static class ModelEmitter
             if (splits && plan.IsQuantized)
             {
                 w.Line("if (weights is null) throw new ArgumentNullException(nameof(weights));");
-                w.Line("if (!weights.HasSameLayout(Layout))");
-                w.Line("    throw new ArgumentException(global::Qtaml.Faults.WeightImage.LayoutMismatch(weights, Layout, " + Escape.StringLiteral(request.Target.Name + ".CreateWeightImage() or " + request.Target.Name + ".Quantized.CreateImage(...)") + "), nameof(weights));");
+                WriteLayoutCheck(w, request);
                 WriteLengthChecks(w, graph);
                 WriteSplitWork(w, "weights.Memory");
                 WriteForwardCall(w, graph, imageArgs, named: false, split: "split");
@@ -375,6 +373,13 @@ internal static class ModelEmitter
         }
         if (split is not null) arguments.Add(split);
         w.Line("Forward(" + string.Join(", ", arguments) + ");");
+    }
+
+    /// <summary>The check that a weight image a caller passes has this model's layout.</summary>
+    private static void WriteLayoutCheck(SourceWriter w, ModelRequest request)
+    {
+        w.Line("if (!weights.HasSameLayout(Layout))");
+        w.Line("    throw new ArgumentException(global::Qtaml.Faults.WeightImage.LayoutMismatch(weights, Layout, " + Escape.StringLiteral(request.Target.Name + ".CreateWeightImage() or " + request.Target.Name + ".Quantized.CreateImage(...)") + "), nameof(weights));");
     }
 
     /// <summary>The calling thread's <c>SplitWork</c> (made on its first run on a pool), given the run's pool and weight image (<paramref name="codes"/>, quantized builds).</summary>

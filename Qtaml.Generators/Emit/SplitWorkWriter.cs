@@ -6,9 +6,10 @@ namespace Qtaml.Generators.Emit;
 /// <summary>
 /// Writes <c>SplitWork</c>, the class through which a run given a <c>Qtaml.Threading.WorkerPool</c> hands the steps
 /// that split (<see cref="SplitLayers"/>) to the pool's threads: one instance per calling thread, made on its first
-/// such run with its own arena (a worker cannot read the caller's stack), so a run allocates nothing. A step
-/// prepares its weight table and staged input on the calling thread, then <c>Run(step, table, staged)</c> has every
-/// thread call the step's <c>_Multiply</c> for its part of the output.
+/// such run with its own arena (a worker cannot read the caller's stack), so a run allocates nothing. A quantized
+/// step has every thread convert its share of the codes (<c>Decode</c>, the step's <c>_Decode</c>), stages its input
+/// on the calling thread, then <c>Run(step, table, staged)</c> has every thread call the step's <c>_Multiply</c> for its
+/// part of the output.
 /// </summary>
 internal static class SplitWorkWriter
 {

@@ -39,11 +39,8 @@ internal static class ConvKernels
     private const int MaxUnrolledDepthwiseTaps = 48;
 
     private static string Signature(KernelContext k, Step step) => k.IsQuantized
-        ? "private static void " + step.Method + "(ReadOnlySpan<byte> w, " + KernelContext.DequantizationParameters + ", ReadOnlySpan<float> x, Span<float> y" + SplitParameter(step) + ")"
-        : "private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y" + SplitParameter(step) + ")";
-
-    /// <summary>A step that splits takes the run's <c>SplitWork</c>: null on one thread.</summary>
-    private static string SplitParameter(Step step) => step.Splits ? ", " + SplitWorkWriter.ClassName + "? split" : "";
+        ? "private static void " + step.Method + "(ReadOnlySpan<byte> w, " + KernelContext.DequantizationParameters + ", ReadOnlySpan<float> x, Span<float> y" + KernelContext.SplitParameter(step) + ")"
+        : "private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y" + KernelContext.SplitParameter(step) + ")";
 
     /// <summary>
     /// The spatial extent a kernel loops over: the layer's, except that a pointwise convolution (1x1, stride 1, no
@@ -158,7 +155,7 @@ internal static class ConvKernels
     /// pool's threads call through the run's <c>SplitWork</c>, each with its part, on the table and staged input the
     /// calling thread prepared (its per-thread buffers, handed over with the run).
     /// </summary>
-    private static void WriteMultiplyAdds(SourceWriter w, KernelContext k, Step step, ConvLayer c, Staging s, QuantizedLayer? q, bool starts, string summary, Action dispatch)
+    private static void WriteMultiplyAdds(SourceWriter w, KernelContext k, Step step, Staging s, QuantizedLayer? q, bool starts, string summary, Action dispatch)
     {
         string method = step.Method;
         if (!step.Splits)
@@ -168,12 +165,8 @@ internal static class ConvKernels
             dispatch();
             return;
         }
-        w.Line("if (split is null) " + method + "_Multiply(ref weights, ref pixels, ref result, 0, 1);");
-        w.Line("else split.Run(" + step.Layer + ", " + (q is not null ? KernelContext.WeightTableName : "null") + ", " + (s.Stages ? KernelContext.ScratchField("staged", method) : "null") + ");");
-        w.Close();
-        w.Line();
-        w.Line("/// <summary>" + summary + ": the multiply-adds of part <c>part</c> of <c>parts</c> of the output (all of it: part 0 of 1).</summary>");
-        w.Open("private static void " + method + "_Multiply(ref float weights, ref float pixels, ref float result, int part, int parts)");
+        k.WriteSplitMultiply(w, step, "pixels", s.Stages ? KernelContext.ScratchField("staged", method) : null,
+            summary + ": the multiply-adds of part <c>part</c> of <c>parts</c> of the output (all of it: part 0 of 1).");
         WriteStatics(w, method, q, starts);
         dispatch();
     }
@@ -255,7 +248,7 @@ internal static class ConvKernels
             WritePrologue(w, k, step, c, s, q, groups * taps, groupOut, groupSlots, (groups > 1 ? "per group, " : "") + "tap-major", "[tap][output channel]");
             Plane plane = Plane.Of(c);
             int positions = plane.OutH * plane.OutW;
-            WriteMultiplyAdds(w, k, step, c, s, q, starts: true, Escape.XmlDoc(c.Name), () =>
+            WriteMultiplyAdds(w, k, step, s, q, starts: true, Escape.XmlDoc(c.Name), () =>
             VectorWidth.DispatchToMethods(w, k, method, Escape.XmlDoc(c.Name) + ": the multiply-adds", KernelParameters(q, "starts"), (w, v) =>
             {
                 // Chunks of at most four channel vectors, as equal as they can be (96 channels of Vector512: two of 3, not 4 + 2).
@@ -420,7 +413,7 @@ internal static class ConvKernels
         {
             w.Line(KernelContext.LengthCheck(k.IsQuantized ? new[] { ("w", (long)c.Weights.Length * k.Plan.BytesPerCode), ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) } : new[] { ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) }));
             WritePrologue(w, k, step, c, s, q, taps, c.OutChannels, slots, "tap-major", "[tap][channel]");
-            WriteMultiplyAdds(w, k, step, c, s, q, starts: false, Escape.XmlDoc(c.Name), () =>
+            WriteMultiplyAdds(w, k, step, s, q, starts: false, Escape.XmlDoc(c.Name), () =>
             VectorWidth.DispatchToMethods(w, k, method, Escape.XmlDoc(c.Name) + ": the multiply-adds", KernelParameters(q), (w, v) =>
             {
                 int vectors = slots / v.Lanes;

@@ -201,8 +201,7 @@ internal static class DenseKernels
         int padded = AssignLayouts.Slots(d.Outputs);
         long table = (long)d.InputCount * padded;
         w.Line("/// <summary>" + Escape.XmlDoc(d.Name) + ": " + d.Operator + ", " + d.InputCount + " inputs to " + d.Outputs + " outputs for each of " + d.Rows + " rows" + (step.FusedRelu ? ", ReLU fused in" : "") + ", from one [input][output] table.</summary>");
-        string split = step.Splits ? ", " + SplitWorkWriter.ClassName + "? split" : "";
-        string signature = k.IsQuantized ? "(ReadOnlySpan<byte> w, " + KernelContext.DequantizationParameters + ", ReadOnlySpan<float> x, Span<float> y" + split + ")" : "(ReadOnlySpan<float> x, Span<float> y" + split + ")";
+        string signature = k.IsQuantized ? "(ReadOnlySpan<byte> w, " + KernelContext.DequantizationParameters + ", ReadOnlySpan<float> x, Span<float> y" + KernelContext.SplitParameter(step) + ")" : "(ReadOnlySpan<float> x, Span<float> y" + KernelContext.SplitParameter(step) + ")";
         using (w.Kernel("private static void " + method + signature))
         {
             w.Line(KernelContext.LengthCheck(k.IsQuantized ? new[] { ("w", (long)d.Weights.Length * k.Plan.BytesPerCode), ("x", (long)d.InputLength), ("y", (long)d.OutputLength) } : new[] { ("x", (long)d.InputLength), ("y", (long)d.OutputLength) }));
@@ -225,12 +224,7 @@ internal static class DenseKernels
             if (step.Splits)
             {
                 // The rows are computed by _Multiply: all of them here on one thread, or by part on a pool's threads.
-                w.Line("if (split is null) " + method + "_Multiply(ref weights, ref input, ref result, 0, 1);");
-                w.Line("else split.Run(" + step.Layer + ", " + (q is not null ? KernelContext.WeightTableName : "null") + ", null);");
-                w.Close();
-                w.Line();
-                w.Line("/// <summary>" + Escape.XmlDoc(d.Name) + ": the rows of part <c>part</c> of <c>parts</c> (all of them: part 0 of 1).</summary>");
-                w.Open("private static void " + method + "_Multiply(ref float weights, ref float input, ref float result, int part, int parts)");
+                k.WriteSplitMultiply(w, step, "input", null, Escape.XmlDoc(d.Name) + ": the rows of part <c>part</c> of <c>parts</c> (all of them: part 0 of 1).");
                 if (padded != d.Outputs) w.Line("Span<float> y = MemoryMarshal.CreateSpan(ref result, " + d.OutputLength + ");");
             }
             else

@@ -146,6 +146,27 @@ internal sealed class KernelContext
         });
     }
 
+    /// <summary>A kernel's parameter for the run's <c>SplitWork</c> when its step splits (null on one thread), else nothing.</summary>
+    public static string SplitParameter(Step step) => step.Splits ? ", " + SplitWorkWriter.ClassName + "? split" : "";
+
+    /// <summary>
+    /// Ends the kernel of a step that splits with the call of its <c>_Multiply</c>: with all parts (0 of 1) when there is
+    /// no pool, else the run's <c>SplitWork</c> has every thread of the pool call it for its part, over the shared weight
+    /// table (quantized builds) and <paramref name="stagedField"/> (null: the input in the arena). Then opens
+    /// <c>_Multiply(ref float weights, ref float <paramref name="input"/>, ref float result, int part, int parts)</c>,
+    /// whose body the caller writes; the caller's own block closes it.
+    /// </summary>
+    public void WriteSplitMultiply(SourceWriter w, Step step, string input, string? stagedField, string summary)
+    {
+        string method = step.Method;
+        w.Line("if (split is null) " + method + "_Multiply(ref weights, ref " + input + ", ref result, 0, 1);");
+        w.Line("else split.Run(" + step.Layer + ", " + (IsQuantized ? WeightTableName : "null") + ", " + (stagedField ?? "null") + ");");
+        w.Close();
+        w.Line();
+        w.Line("/// <summary>" + summary + "</summary>");
+        w.Open("private static void " + method + "_Multiply(ref float weights, ref float " + input + ", ref float result, int part, int parts)");
+    }
+
     /// <summary>The shared weight table's constant and per-thread field, once every kernel is written.</summary>
     public void WriteWeightTableField(SourceWriter w)
     {
@@ -194,21 +215,26 @@ internal sealed class KernelContext
         }
         int whole = Bits <= 8 ? length / 16 * 16 : 0;
         bool tail = whole < length;
-        // The codes this call converts: every run, or this part's share ([from, to) of one run, [runFirst, runEnd) of several).
-        string runFrom = "0", runTo = runs.ToString(System.Globalization.CultureInfo.InvariantCulture), codeFrom = "0", vectorTo = whole.ToString(System.Globalization.CultureInfo.InvariantCulture), scalarTo = length.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        // The codes this call converts: every run, or this part's share ([from, to) of one run, [runFirst, runEnd) of
+        // several). Each bound as the vector loops (nuint) and the scalar loops (int) read it.
+        string Number(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string runFrom = "0", runTo = Number(runs), scalarRunFrom = "0", scalarRunTo = Number(runs);
+        string codeFrom = "0", scalarFrom = "0", vectorTo = Number(whole), scalarTo = Number(length);
         if (byPart && runs > 1)
         {
             w.Line("nuint runFirst = (nuint)part * " + runs + " / (nuint)parts, runEnd = (nuint)(part + 1) * " + runs + " / (nuint)parts;");
-            (runFrom, runTo) = ("runFirst", "runEnd");
+            (runFrom, runTo, scalarRunFrom, scalarRunTo) = ("runFirst", "runEnd", "(int)runFirst", "(int)runEnd");
         }
         else if (byPart)
         {
             w.Line("// This part's share of the " + whole / 16 + " chunks of sixteen codes; the last part also takes the codes after them.");
             w.Line("nuint from = (nuint)part * " + whole / 16 + " / (nuint)parts * 16, to = part == parts - 1 ? " + length + " : (nuint)(part + 1) * " + whole / 16 + " / (nuint)parts * 16;");
             if (whole > 0) w.Line("nuint vectorEnd = to < " + whole + " ? to : " + whole + ";");
-            (codeFrom, vectorTo, scalarTo) = ("from", "vectorEnd", "(int)to");
+            (codeFrom, scalarFrom, vectorTo, scalarTo) = ("from", "(int)from", "vectorEnd", "(int)to");
         }
-        if (tail || (byPart && runs == 1)) w.Line("int first = " + (codeFrom == "0" ? "0" : "(int)" + codeFrom) + ";");
+        // Where the scalar loop starts once a vector loop ran: after the vectors, as an int.
+        string afterVectors = byPart && runs == 1 ? "(int)vectorEnd" : vectorTo;
+        if (tail || (byPart && runs == 1)) w.Line("int first = " + scalarFrom + ";");
         if (whole > 0)
         {
             w.Line("ref sbyte codes = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<byte, sbyte>(w));");
@@ -224,7 +250,7 @@ internal sealed class KernelContext
                     using (w.Block("for (nuint o = " + codeFrom + "; o < " + vectorTo + "; o += 16)"))
                         sixteen(IndexExpression.Of(0, (runs > 1 ? "run" : "", length), ("o", 1)), IndexExpression.Of(0, (runs > 1 ? "run" : "", padded), ("o", 1)));
                     runLoop?.Dispose();
-                    if (tail || (byPart && runs == 1)) w.Line("first = " + (vectorTo == "vectorEnd" ? "(int)vectorEnd" : vectorTo) + ";");
+                    if (tail || (byPart && runs == 1)) w.Line("first = " + afterVectors + ";");
                 }
             }
             Loop("if (Avx512F.IsSupported)", "Sixteen codes sign-extended by one instruction and converted by one more.", (from, to) =>
@@ -246,7 +272,7 @@ internal sealed class KernelContext
         }
         if (tail || (byPart && runs == 1))
         {
-            IDisposable? tailRuns = runs > 1 ? w.Block("for (int run = " + (runFrom == "0" ? "0" : "(int)" + runFrom) + "; run < " + (runTo == "runEnd" ? "(int)runEnd" : runTo) + "; run++)") : null;
+            IDisposable? tailRuns = runs > 1 ? w.Block("for (int run = " + scalarRunFrom + "; run < " + scalarRunTo + "; run++)") : null;
             string run = runs > 1 ? "run" : "";
             w.Line("for (int o = first; o < " + scalarTo + "; o++) table[" + IndexExpression.Of(0, (run, padded), ("o", 1)) + "] = " + "(" + CodeRead(IndexExpression.Of(0, (run, length), ("o", 1))) + " + codeOffset) * scaleFactor;");
             tailRuns?.Dispose();
