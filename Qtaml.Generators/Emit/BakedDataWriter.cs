@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Qtaml.Generators.Emit;
 
 /// <summary>
-/// Writes the nested class that holds a generated class's <see cref="ConstantData"/>: the base64 lines, the decoder
+/// Writes the nested class that holds a generated class's <see cref="ConstantData"/>: the Z85 lines, the decoder
 /// and, for a quantized build, the translation of intended codes to stored codes (<see cref="BakedImages"/>). A
 /// nested class, so the blob is decoded on first use whatever order the outer class's initializers run in.
 /// </summary>
@@ -16,8 +16,9 @@ internal static class BakedDataWriter
         w.Line();
         w.Line("/// <summary>");
         w.Line("/// The model's constants, " + length + " bytes" + Contents(images) + ".");
-        w.Line("/// Baked as base64 in UTF-8 literals, which the compiler keeps as the assembly's read-only data (no string heap, no");
-        w.Line("/// array initializer to compile); decoded once, when a member first reads them.");
+        w.Line("/// Baked as Z85 text (ZeroMQ RFC 32: four bytes as five digits of base 85) in UTF-8 literals, which the compiler");
+        w.Line("/// keeps as the assembly's read-only data (no string heap, no array initializer to compile); decoded once, when a");
+        w.Line("/// member first reads them.");
         w.Line("/// </summary>");
         using (w.Block("private static class " + ConstantData.ClassName))
         {
@@ -34,13 +35,13 @@ internal static class BakedDataWriter
             {
                 w.Line("if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException(\"The model's constants are baked little-endian.\");");
                 w.Line("byte[] bytes = new byte[" + length + "];");
-                w.Line("int at = 0;");
-                using (w.Block("for (int line = 0; line < " + I(data.LineCount) + "; line++)"))
-                {
-                    w.Line("global::System.Buffers.OperationStatus status = global::System.Buffers.Text.Base64.DecodeFromUtf8(Line(line), bytes.AsSpan(at), out _, out int written);");
-                    w.Line("if (status != global::System.Buffers.OperationStatus.Done) throw new InvalidOperationException(\"The model's baked constants do not decode: the generated source was altered.\");");
-                    w.Line("at += written;");
-                }
+                w.Line("// Each character's digit value; 255 for a character outside the alphabet.");
+                w.Line("Span<byte> digits = stackalloc byte[256];");
+                w.Line("digits.Fill(255);");
+                w.Line("ReadOnlySpan<byte> alphabet = \"" + Z85.Alphabet + "\"u8;");
+                w.Line("for (int i = 0; i < alphabet.Length; i++) digits[alphabet[i]] = (byte)i;");
+                using (w.Block("for (int line = 0, at = 0; line < " + I(data.LineCount) + "; line++, at += " + I(ConstantData.BytesPerLine) + ")"))
+                    w.Line("DecodeLine(Line(line), bytes.AsSpan(at, Math.Min(" + I(ConstantData.BytesPerLine) + ", bytes.Length - at)), digits);");
                 if (translates)
                 {
                     w.Line("if (!stored) return bytes;");
@@ -64,7 +65,8 @@ internal static class BakedDataWriter
                     w.Line("for (int i = 0; i < codes.Length; i++) codes[i] = table[codes[i]];");
                 w.Line();
             }
-            w.Line("/// <summary>Line <paramref name=\"index\"/> of the base64 text, " + I(ConstantData.BytesPerLine) + " bytes decoded (the last may be shorter).</summary>");
+            WriteDecodeLine(w);
+            w.Line("/// <summary>Line <paramref name=\"index\"/> of the Z85 text, " + I(ConstantData.BytesPerLine) + " bytes decoded (the last may be shorter).</summary>");
             w.Line("private static ReadOnlySpan<byte> Line(int index) => index switch");
             w.Line("{");
             for (int n = 0; n < data.LineCount; n++) w.Line("    " + I(n) + " => Line" + I(n) + ",");
@@ -76,6 +78,34 @@ internal static class BakedDataWriter
             foreach (string text in data.Lines())
                 w.Line("private static ReadOnlySpan<byte> Line" + I(line++) + " => " + text + ";");
         }
+    }
+
+    /// <summary>The decoder of one line: the inverse of <see cref="Z85.Encode"/>, which pads a last partial group with zeros.</summary>
+    private static void WriteDecodeLine(SourceWriter w)
+    {
+        w.Line("/// <summary>Decodes one line of Z85 text into <paramref name=\"bytes\"/>: each five digits, base 85, are four bytes big-endian; the last group may stand for fewer.</summary>");
+        w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
+        using (w.Block("private static void DecodeLine(ReadOnlySpan<byte> text, Span<byte> bytes, ReadOnlySpan<byte> digits)"))
+        {
+            w.Line("if (text.Length != (bytes.Length + 3) / 4 * 5) throw Altered();");
+            using (w.Block("for (int group = 0, at = 0; at < bytes.Length; group += 5, at += 4)"))
+            {
+                w.Line("ulong value = 0;");
+                using (w.Block("for (int i = 0; i < 5; i++)"))
+                {
+                    w.Line("byte digit = digits[text[group + i]];");
+                    w.Line("if (digit >= 85) throw Altered();");
+                    w.Line("value = value * 85 + digit;");
+                }
+                w.Line("// Five digits reach 85^5 - 1, past what four bytes hold: only an altered text gets there.");
+                w.Line("if (value > uint.MaxValue) throw Altered();");
+                w.Line("if (at + 4 <= bytes.Length) global::System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(bytes.Slice(at), (uint)value);");
+                w.Line("else for (int b = 0; at + b < bytes.Length; b++) bytes[at + b] = (byte)((value >> (24 - 8 * b)) & 0xFF);");
+            }
+        }
+        w.Line();
+        w.Line("private static InvalidOperationException Altered() => new InvalidOperationException(\"The model's baked constants do not decode: the generated source was altered.\");");
+        w.Line();
     }
 
     private static string Contents(BakedImages? images) => images switch

@@ -6,8 +6,8 @@ namespace Qtaml.Generators.Emit;
 
 /// <summary>
 /// The data section of a generated class: every weight code and every constant array of more than a few values,
-/// packed into one byte blob that the class decodes once, on first use. Written as base64 inside UTF-8 string
-/// literals, which the compiler stores as the assembly's read-only data: 1.33 source bytes per stored byte, one token
+/// packed into one byte blob that the class decodes once, on first use. Written as Z85 text inside UTF-8 string
+/// literals, which the compiler stores as the assembly's read-only data: 1.25 source bytes per stored byte, one token
 /// per line for the compiler (an array initializer is one syntax node per element), and no 16 MB string heap limit.
 /// </summary>
 /// <remarks>
@@ -20,8 +20,8 @@ internal sealed class ConstantData
     /// <summary>Arrays up to this many values are written inline, where a reader sees them.</summary>
     public const int InlineFloats = 16;
 
-    /// <summary>Decoded bytes per source line: a multiple of 3, so every line decodes on its own (no base64 padding).</summary>
-    public const int BytesPerLine = 3 * 65536;
+    /// <summary>Decoded bytes per source line: a multiple of 4, so every line but the last is whole Z85 groups and decodes on its own.</summary>
+    public const int BytesPerLine = 4 * 49152;
 
     /// <summary>Every slice starts on this boundary, so vector loads of a slice never straddle more cache lines than they must.</summary>
     private const int Alignment = 32;
@@ -83,12 +83,12 @@ internal sealed class ConstantData
         return all;
     }
 
-    /// <summary>The blob as source lines of base64 UTF-8 literals, <see cref="BytesPerLine"/> bytes each.</summary>
+    /// <summary>The blob as source lines of Z85 UTF-8 literals, <see cref="BytesPerLine"/> bytes each (the last may be fewer).</summary>
     public IEnumerable<string> Lines()
     {
         byte[] all = ToArray();
         for (int at = 0; at < all.Length; at += BytesPerLine)
-            yield return Literals.Utf8Base64(all, at, Math.Min(BytesPerLine, all.Length - at));
+            yield return Literals.Utf8Z85(all, at, Math.Min(BytesPerLine, all.Length - at));
     }
 
     /// <summary>The number of source lines <see cref="Lines"/> gives.</summary>

@@ -23,8 +23,8 @@ internal static class Literals
 
     /// <summary>
     /// Bytes <paramref name="offset"/> to <paramref name="offset"/> + <paramref name="count"/> as a UTF-8 string literal of
-    /// their base64 text: the compiler stores it as read-only data (RVA), not in the string heap. The base64 alphabet
-    /// needs no escape in a C# literal.
+    /// their Z85 text: the compiler stores it as read-only data (RVA), not in the string heap. The Z85 alphabet needs
+    /// no escape in a C# literal.
     /// </summary>
-    public static string Utf8Base64(byte[] bytes, int offset, int count) => "\"" + System.Convert.ToBase64String(bytes, offset, count) + "\"u8";
+    public static string Utf8Z85(byte[] bytes, int offset, int count) => "\"" + Z85.Encode(bytes, offset, count) + "\"u8";
 }

@@ -17,9 +17,14 @@ internal static class ProgramPrinter
     {
         KernelProgram program = k.Program;
         SharedKernels shared = ShareDenseKernels(k, graph, w.Indent);
+        foreach (Step step in program.Steps)
+        {
+            if (step.Kernel == Kernel.Copy || step.IsConversion) continue;
+            var call = ElementwiseKernels.SharedCall(k, step, graph.Layers[step.Layer]);
+            if (call is not null) k.SharedCalls[step] = call;
+        }
         WriteForward(w, k, graph, shared);
         var weightIndex = WeightIndices(graph);
-        SplitWorkWriter.Write(w, program, k.IsQuantized, step => "Codes.Span.Slice(" + k.Plan.LayerOffsets[weightIndex[step.Layer]] + ", " + k.Plan.Layers[weightIndex[step.Layer]].StoredCodes.Length * k.Plan.BytesPerCode + ")");
         var written = new HashSet<string>();
         foreach (Step step in program.Steps)
         {
@@ -27,7 +32,16 @@ internal static class ProgramPrinter
             WriteStep(w, k, graph, step, shared);
             w.WriteDeferred();   // the kernel's per-width bodies
         }
+        // After the kernels, which record how each split step's table is converted.
+        SplitWorkWriter.Write(w, program, k.IsQuantized, step =>
+        {
+            (int runs, int length, int padded) = k.SplitTables[step];
+            int l = weightIndex[step.Layer];
+            string codes = "Codes.Span.Slice(" + k.Plan.LayerOffsets[l] + ", " + k.Plan.Layers[l].StoredCodes.Length * k.Plan.BytesPerCode + ")";
+            return k.DecodeCall(codes, "_scaleFactor", "_codeOffset", "_table", runs, length, padded, "part", "parts");
+        });
         k.WriteWeightTableField(w);
+        k.Helpers.WriteAll(w);
     }
 
     /// <summary>The expression for a value's storage as a step reads or writes it.</summary>
@@ -146,6 +160,11 @@ internal static class ProgramPrinter
             // A step of an If branch runs only when the condition picks its branch; the Where after the If reads the one that ran.
             using System.IDisposable? branch = step.IsGuarded ? w.Block("if (" + Storage(program, step.GuardValue) + "[0] " + (step.GuardWhen ? "!=" : "==") + " 0f)") : null;
             string codes = k.IsQuantized && layer is WeightLayer ? Codes(k, weightIndex[step.Layer]) : "";
+            if (k.SharedCalls.TryGetValue(step, out var call))
+            {
+                w.Line(call(step.Inputs.Select(v => Storage(program, v)).ToList(), y) + ";");
+                continue;
+            }
             switch (layer)
             {
                 case EmbeddingLayer { Indices: not null }:
@@ -199,6 +218,12 @@ internal static class ProgramPrinter
             LayoutKernels.WriteToPlanes(w, step, k.Value(step.Inputs[0]));
             return;
         }
+        if (k.SharedCalls.ContainsKey(step))
+        {
+            // Its helper is written once with the others; only its constants are its own.
+            if (graph.Layers[step.Layer] is BinaryLayer binary) ElementwiseKernels.WriteBinaryData(w, k, step, binary);
+            return;
+        }
         switch (graph.Layers[step.Layer])
         {
             case ConvLayer c: ConvKernels.Write(w, k, step, c); break;
@@ -206,8 +231,6 @@ internal static class ProgramPrinter
             case DenseLayer d when k.IsQuantized: WriteSharedDense(w, k, d, step, shared); break;
             case DenseLayer d: DenseKernels.WriteFloatRow(w, k, d, step); break;
             case PoolLayer p: PoolKernels.Write(w, k, step, p); break;
-            case ReluLayer relu: ElementwiseKernels.WriteRelu(w, k, step, relu); break;
-            case UnaryLayer u: ElementwiseKernels.WriteUnary(w, k, step, u); break;
             case BinaryLayer b: ElementwiseKernels.WriteBinary(w, k, step, b); break;
             case SoftmaxLayer s: NormalizationKernels.WriteSoftmax(w, step, s); break;
             case LayerNormLayer n: NormalizationKernels.WriteLayerNorm(w, k, step, n); break;

@@ -7,7 +7,7 @@ namespace Qtaml.Generators.Emit;
 /// Writes <c>SplitWork</c>, the class through which a run given a <c>Qtaml.Threading.WorkerPool</c> hands the steps
 /// that split (<see cref="SplitLayers"/>) to the pool's threads: one instance per calling thread, made on its first
 /// such run with its own arena (a worker cannot read the caller's stack), so a run allocates nothing. A quantized
-/// step has every thread convert its share of the codes (<c>Decode</c>, the step's <c>_Decode</c>), stages its input
+/// step has every thread convert its share of the codes (<c>Decode</c>), stages its input
 /// on the calling thread, then <c>Run(step, table, staged)</c> has every thread call the step's <c>_Multiply</c> for its
 /// part of the output.
 /// </summary>
@@ -17,8 +17,8 @@ internal static class SplitWorkWriter
 
     public static bool Splits(KernelProgram program) => program.Steps.Any(s => s.Splits);
 
-    /// <param name="codes">For a quantized build, the expression of a step's codes in the weight image <c>Codes</c> (a span).</param>
-    public static void Write(SourceWriter w, KernelProgram program, bool quantized, System.Func<Step, string> codes)
+        /// <param name="decode">For a quantized build, the call that converts a step's share of its codes into <c>_table</c>.</param>
+    public static void Write(SourceWriter w, KernelProgram program, bool quantized, System.Func<Step, string> decode)
     {
         if (!Splits(program)) return;
         w.Line("/// <summary>The steps that split across a WorkerPool's threads, run by part: one per calling thread, with its own arena.</summary>");
@@ -84,7 +84,7 @@ internal static class SplitWorkWriter
                     w.Line("case " + step.Layer + ":");
                     if (quantized)
                     {
-                        w.Line("    if (_decoding) " + step.Method + "_Decode(" + codes(step) + ", _scaleFactor, _codeOffset, _table, part, parts);");
+                        w.Line("    if (_decoding) " + decode(step) + ";");
                         w.Line("    else " + multiply);
                     }
                     else

@@ -48,11 +48,14 @@ internal static class ConvKernels
     /// </summary>
     private sealed record Plane(int InH, int InW, int OutH, int OutW)
     {
-        public static Plane Of(ConvLayer c)
+        public static Plane Of(ConvLayer c) =>
+            IsPointwise(c) ? new Plane(1, c.InH * c.InW, 1, c.OutH * c.OutW) : new Plane(c.InH, c.InW, c.OutH, c.OutW);
+
+        /// <summary>A 1x1 convolution with stride 1 and no padding: a matrix product over the positions.</summary>
+        public static bool IsPointwise(ConvLayer c)
         {
             Window k = c.Window;
-            bool pointwise = k.Size == 1 && k.StrideH == 1 && k.StrideW == 1 && k.PadTop == 0 && k.PadLeft == 0 && c.OutH == c.InH && c.OutW == c.InW;
-            return pointwise ? new Plane(1, c.InH * c.InW, 1, c.OutH * c.OutW) : new Plane(c.InH, c.InW, c.OutH, c.OutW);
+            return k.Size == 1 && k.StrideH == 1 && k.StrideW == 1 && k.PadTop == 0 && k.PadLeft == 0 && c.OutH == c.InH && c.OutW == c.InW;
         }
     }
 
@@ -122,16 +125,8 @@ internal static class ConvKernels
     private static void WritePrologue(SourceWriter w, KernelContext k, Step step, ConvLayer c, Staging s, QuantizedLayer? q, int runs, int length, int padded, string order, string layout)
     {
         string method = step.Method;
-        if (q is not null && step.Splits)
-            k.WriteSplitTable(w, step, c.Name, order, layout, runs, length, padded);
-        else if (q is not null)
-        {
-            w.Line(k.CodeSpan());
-            w.Line("// The codes (stored " + order + ") dequantized short of their channel scale, (code + codeOffset) * scaleFactor: " + layout + ", padded with zeros to " + padded + ".");
-            bool shared = k.DeclareTable(w, (long)runs * padded, shared: false);
-            k.WriteCodeTable(w, runs, length, padded, clearsPadding: shared);
-            w.Line("ref float weights = ref MemoryMarshal.GetReference(table);");
-        }
+        if (q is not null)
+            k.WriteWeightTable(w, step, order, layout, runs, length, padded);
         else
         {
             w.Line("ref float weights = ref MemoryMarshal.GetReference(" + method + "_Table);");
@@ -140,12 +135,11 @@ internal static class ConvKernels
         w.Line("ref float result = ref MemoryMarshal.GetReference(y);");
     }
 
-    /// <summary>References to the layer's baked scales (quantized), biases and, for a table kernel, window starts.</summary>
-    private static void WriteStatics(SourceWriter w, string method, QuantizedLayer? q, bool starts)
+    /// <summary>References to the layer's baked scales (quantized) and biases.</summary>
+    private static void WriteStatics(SourceWriter w, string method, QuantizedLayer? q)
     {
         if (q is not null) w.Line("ref float scales = ref MemoryMarshal.GetReference(" + method + "_Scale);");
         w.Line("ref float biases = ref MemoryMarshal.GetReference(" + method + "_Bias);");
-        if (starts) w.Line("ref int starts = ref MemoryMarshal.GetReference(" + method + "_Starts);");
     }
 
     /// <summary>
@@ -155,29 +149,28 @@ internal static class ConvKernels
     /// pool's threads call through the run's <c>SplitWork</c>, each with its part, on the table and staged input the
     /// calling thread prepared (its per-thread buffers, handed over with the run).
     /// </summary>
-    private static void WriteMultiplyAdds(SourceWriter w, KernelContext k, Step step, Staging s, QuantizedLayer? q, bool starts, string summary, Action dispatch)
+    private static void WriteMultiplyAdds(SourceWriter w, KernelContext k, Step step, Staging s, QuantizedLayer? q, string summary, Action dispatch)
     {
         string method = step.Method;
         if (!step.Splits)
         {
-            WriteStatics(w, method, q, starts);
+            WriteStatics(w, method, q);
             w.Line("int part = 0, parts = 1;");
             dispatch();
             return;
         }
         k.WriteSplitMultiply(w, step, "pixels", s.Stages ? KernelContext.ScratchField("staged", method) : null,
             summary + ": the multiply-adds of part <c>part</c> of <c>parts</c> of the output (all of it: part 0 of 1).");
-        WriteStatics(w, method, q, starts);
+        WriteStatics(w, method, q);
         dispatch();
     }
 
     /// <summary>The references a table kernel's per-width method takes (<see cref="WritePrologue"/> declares them).</summary>
-    private static (string, string)[] KernelParameters(QuantizedLayer? q, params string[] intTables)
+    private static (string, string)[] KernelParameters(QuantizedLayer? q)
     {
         var parameters = new List<(string, string)> { ("ref float", "weights") };
         if (q is not null) parameters.Add(("ref float", "scales"));
         parameters.AddRange(new[] { ("ref float", "biases"), ("ref float", "pixels") });
-        parameters.AddRange(intTables.Select(name => ("ref int", name)));
         parameters.Add(("ref float", "result"));
         parameters.Add(("int", "part"));
         parameters.Add(("int", "parts"));
@@ -193,24 +186,22 @@ internal static class ConvKernels
         Enumerable.Range(1, Math.Min(14, columns)).Where(b => vectors + b * (vectors + extraPerColumn) + 1 <= v.Registers).DefaultIfEmpty(1).Max();
 
     /// <summary>
-    /// The loop over output rows and blocks of <paramref name="block"/> columns, and a last shorter block where the
-    /// row is not whole blocks; <paramref name="body"/> writes one block of the given width at column <c>ox</c>.
-    /// Part <c>part</c> of <c>parts</c> takes its share of the rows.
+    /// The loop over output rows and blocks of <paramref name="block"/> columns; <paramref name="body"/> writes one
+    /// block at column <c>ox</c>. Where a row is not whole blocks, its last block ends at the row's last column,
+    /// overlapping the one before (those columns are computed twice, to the same values). Part <c>part</c> of
+    /// <c>parts</c> takes its share of the rows.
     /// </summary>
-    private static void WriteColumnBlocks(SourceWriter w, int rows, int columns, int block, Action<int> body)
+    private static void WriteColumnBlocks(SourceWriter w, ShapeArguments a, int rows, int columns, int block, Action body)
     {
-        w.Line("nuint first = (nuint)part * " + rows + " / (nuint)parts, end = (nuint)(part + 1) * " + rows + " / (nuint)parts;");
+        string rowCount = a.Of("rows", rows);
+        w.Line("nuint first = (nuint)part * " + rowCount + " / (nuint)parts, end = (nuint)(part + 1) * " + rowCount + " / (nuint)parts;");
         using (w.Block("for (nuint oy = first; oy < end; oy++)"))
+        using (w.Block("for (nuint bx = 0; bx < " + a.Of("columnBlocks", (columns + block - 1) / block) + "; bx++)"))
         {
-            int whole = columns / block * block;
-            using (w.Block("for (nuint ox = 0; ox < " + whole + "; ox += " + block + ")"))
-                body(block);
-            if (whole < columns)
-                using (w.Block("// the last " + (columns - whole) + " column(s)"))
-                {
-                    w.Line("nuint ox = " + whole + ";");
-                    body(columns - whole);
-                }
+            w.Line("nuint ox = bx * " + block + ";");
+            string last = a.Of("lastColumn", columns - block);
+            w.Line("if (ox > " + last + ") ox = " + last + ";");
+            body();
         }
     }
 
@@ -248,8 +239,11 @@ internal static class ConvKernels
             WritePrologue(w, k, step, c, s, q, groups * taps, groupOut, groupSlots, (groups > 1 ? "per group, " : "") + "tap-major", "[tap][output channel]");
             Plane plane = Plane.Of(c);
             int positions = plane.OutH * plane.OutW;
-            WriteMultiplyAdds(w, k, step, s, q, starts: true, Escape.XmlDoc(c.Name), () =>
-            VectorWidth.DispatchToMethods(w, k, method, Escape.XmlDoc(c.Name) + ": the multiply-adds", KernelParameters(q, "starts"), (w, v) =>
+            // A pointwise convolution takes its sizes as parameters: every 1x1 layer of the same blocking shares one
+            // method (a matrix product's loops gain nothing from constant bounds). A window keeps its offsets constants.
+            bool pointwise = Plane.IsPointwise(c);
+            WriteMultiplyAdds(w, k, step, s, q, Escape.XmlDoc(c.Name), () =>
+            VectorWidth.DispatchToMethods(w, k, method, Escape.XmlDoc(c.Name) + ": the multiply-adds", KernelParameters(q), (w, v, a) =>
             {
                 // Chunks of at most four channel vectors, as equal as they can be (96 channels of Vector512: two of 3, not 4 + 2).
                 // A group that is not whole vectors of this width ends with a vector ending at its last channel (it
@@ -257,25 +251,38 @@ internal static class ConvKernels
                 bool overlappingLast = groupSlots % v.Lanes != 0;
                 int vectors = (groupSlots + v.Lanes - 1) / v.Lanes, passes = (vectors + 3) / 4, chunk = (vectors + passes - 1) / passes, block = ColumnBlock(v, positions, chunk, 0);
                 int fullChunks = vectors / chunk, rest = vectors % chunk;
-                // The pass holding the overlapping vector is written with constant offsets, out of the loop over passes.
+                // The passes of whole chunks are a loop; the one holding the overlapping vector, or the rest, comes after it.
                 int looped = overlappingLast && rest == 0 ? fullChunks - 1 : fullChunks, lastAt = overlappingLast ? groupSlots - v.Lanes : -1;
-                IDisposable? groupLoop = groups > 1 ? w.Block("for (nuint g = 0; g < " + groups + "; g++)") : null;
-                WritePositionBlocks(w, positions, block, columns =>
+                int tailCount = looped < fullChunks ? chunk : rest;
+                int tailFirst = looped < fullChunks ? looped * chunk * v.Lanes : rest == 1 && lastAt >= 0 ? lastAt : fullChunks * chunk * v.Lanes;
+                IDisposable? groupLoop = groups > 1 ? w.Block("for (nuint g = 0; g < " + a.Of("groups", groups) + "; g++)") : null;
+                WritePositionBlocks(w, a, c, s, positions, block, columns =>
                 {
                     var geometry = new TableGeometry(c, s, groups > 1 ? "g" : "", groupSlots, slots, columns);
-                    if (looped > 1)
-                        using (w.Block("for (nuint chunk = 0; chunk < " + looped * chunk * v.Lanes + "; chunk += " + chunk * v.Lanes + ")"))
-                            WriteTableChunk(w, step, v, geometry, chunk, "chunk", 0, q);
+                    int width = chunk * v.Lanes;
+                    if (a.AsParameters && (tailCount == 0 || tailCount == chunk) && width <= groupSlots)
+                    {
+                        // Every pass is a whole chunk: the last, if the group is not whole chunks, ends at the group's
+                        // last channel and overlaps the one before (as many vectors as a tail pass would load), so one
+                        // loop of one body covers the group.
+                        using (w.Block("for (nuint chunk = 0; chunk < " + a.Of("groupSlots", groupSlots) + "; chunk += " + width + ")"))
+                        {
+                            string lastChunk = a.Of("lastChunk", groupSlots - width);
+                            w.Line("if (chunk > " + lastChunk + ") chunk = " + lastChunk + ";");
+                            WriteTableChunk(w, step, v, a, geometry, chunk, "chunk", 0, q);
+                        }
+                        return;
+                    }
+                    if (looped > 1 || (looped == 1 && a.AsParameters))
+                        using (w.Block("for (nuint chunk = 0; chunk < " + a.Of("chunkEnd", looped * chunk * v.Lanes) + "; chunk += " + chunk * v.Lanes + ")"))
+                            WriteTableChunk(w, step, v, a, geometry, chunk, "chunk", 0, q);
                     else if (looped == 1)
-                        WriteTableChunk(w, step, v, geometry, chunk, "", 0, q);
-                    if (looped < fullChunks)
-                        WriteTableChunk(w, step, v, geometry, chunk, "", looped * chunk * v.Lanes, q, lastAt);
-                    if (rest > 0)
-                        // A last pass of the overlapping vector alone starts where that vector does.
-                        WriteTableChunk(w, step, v, geometry, rest, "", rest == 1 && lastAt >= 0 ? lastAt : fullChunks * chunk * v.Lanes, q, lastAt);
+                        WriteTableChunk(w, step, v, a, geometry, chunk, "", 0, q);
+                    if (tailCount > 0)
+                        WriteTableChunk(w, step, v, a, geometry, tailCount, "", tailFirst, q, lastAt);
                 });
                 groupLoop?.Dispose();
-            }, wide: groupSlots >= VectorWidth.V512.Lanes));
+            }, wide: groupSlots >= VectorWidth.V512.Lanes, shapeParameters: pointwise));
         }
         w.Line();
         KernelContext.WriteScratchField(w, "staged", method, s.Stages ? s.Length : 0, step.Splits);
@@ -293,40 +300,47 @@ internal static class ConvKernels
         }
         float[] bias = Enumerable.Range(0, groups).SelectMany(g => KernelContext.Pad(c.Bias.Skip(g * groupOut).Take(groupOut).ToArray(), groupSlots)).ToArray();
         w.Line("private static ReadOnlySpan<float> " + method + "_Bias => " + k.Data.FloatSpan(bias) + ";");
-        Plane view = Plane.Of(c);
-        w.Line("// Where each output position's window starts in the staged input: blocks of positions may span rows.");
-        w.Line("private static ReadOnlySpan<int> " + method + "_Starts => new int[] { " + string.Join(", ", Enumerable.Range(0, view.OutH * view.OutW)
-            .Select(p => Literals.Int(((long)p / view.OutW * win.StrideH * s.PaddedW + (long)p % view.OutW * win.StrideW) * s.ChannelStride))) + " };");
         w.Line();
     }
 
     /// <summary>
-    /// The loop over blocks of <paramref name="block"/> output positions (row after row, a block may span two),
-    /// and a last shorter block; <paramref name="body"/> writes one block of the given size at position <c>at</c>,
-    /// with <c>start0</c>.. the offsets of its windows in the staged input. Part <c>part</c> of <c>parts</c> takes its
-    /// share of the blocks (the last shorter one counted as a block), whole blocks only, so every part computes its
+    /// The loop over blocks of <paramref name="block"/> output positions (row after row, a block may span two);
+    /// <paramref name="body"/> writes one block at position <c>at</c>, with <c>start0</c>.. the offsets of its windows
+    /// in the staged input. Where the positions are not whole blocks, the last block ends at the last position,
+    /// overlapping the one before: those positions are computed twice, to the same values, and no block is shorter.
+    /// Part <c>part</c> of <c>parts</c> takes its share of the blocks, whole blocks only, so every part computes its
     /// positions exactly as one thread would.
     /// </summary>
-    private static void WritePositionBlocks(SourceWriter w, int positions, int block, Action<int> body)
+    private static void WritePositionBlocks(SourceWriter w, ShapeArguments a, ConvLayer c, Staging s, int positions, int block, Action<int> body)
     {
-        int whole = positions / block * block, blocks = whole / block, all = blocks + (whole < positions ? 1 : 0);
-        string Starts(int count) => "nuint " + string.Join(", ", Enumerable.Range(0, count).Select(p => "start" + p + " = (nuint)Unsafe.Add(ref starts, " + IndexExpression.Plus("at", p) + ")")) + ";";
-        w.Line("nuint first = (nuint)part * " + all + " / (nuint)parts, end = (nuint)(part + 1) * " + all + " / (nuint)parts;");
-        if (whole > 0)
-            using (w.Block("for (nuint at = first * " + block + "; at < " + (all > blocks ? "(end < " + blocks + " ? end : " + blocks + ")" : "end") + " * " + block + "; at += " + block + ")"))
+        int all = (positions + block - 1) / block;
+        string blocks = a.Of("blocks", all);
+        w.Line("nuint first = (nuint)part * " + blocks + " / (nuint)parts, end = (nuint)(part + 1) * " + blocks + " / (nuint)parts;");
+        using (w.Block("for (nuint b = first; b < end; b++)"))
+        {
+            w.Line("nuint at = b * " + block + ";");
+            if (positions % block != 0 || a.AsParameters)
             {
-                w.Line(Starts(block));
-                body(block);
+                string last = a.Of("lastBlock", positions - block);
+                w.Line("if (at > " + last + ") at = " + last + ";");
             }
-        if (whole < positions)
-            using (w.Block("if (end == " + all + ")"))
+            Window win = c.Window;
+            string Start(int p)
             {
-                w.Line("// the last " + (positions - whole) + " position(s)");
-                w.Line("nuint at = " + whole + ";");
-                w.Line(Starts(positions - whole));
-                body(positions - whole);
+                string position = IndexExpression.Plus("at", p);
+                // A pointwise layer's positions are one row: position p reads the input at p times its channel stride.
+                if (Plane.IsPointwise(c)) return "(" + position + ") * " + a.Of("inStride", s.ChannelStride);
+                long row = (long)win.StrideH * s.PaddedW * s.ChannelStride, column = (long)win.StrideW * s.ChannelStride;
+                return c.OutW == 1 ? "(" + position + ") * " + row : "(" + position + ") / " + c.OutW + " * " + row + " + (" + position + ") % " + c.OutW + " * " + column;
             }
+            w.Line("nuint " + string.Join(", ", Enumerable.Range(0, block).Select(p => "start" + p + " = " + Start(p))) + ";");
+            body(block);
+        }
     }
+
+    /// <summary>A constant times a size's text: the text alone for 1, both for more.</summary>
+    private static string Times(long constant, string size) =>
+        constant == 1 ? size : constant.ToString(System.Globalization.CultureInfo.InvariantCulture) + " * " + size;
 
     /// <summary>What a table kernel's loops index: the layer, its staged input, the group variable ("" for one group) and the padded channel counts.</summary>
     private sealed record TableGeometry(ConvLayer Conv, Staging Input, string Group, int GroupSlots, int Slots, int Block);
@@ -335,8 +349,13 @@ internal static class ConvKernels
     /// One chunk of <paramref name="count"/> channel vectors for a block of output positions, its first channel
     /// <paramref name="chunk"/> (a loop variable, or "") plus <paramref name="first"/>.
     /// </summary>
-    private static void WriteTableChunk(SourceWriter w, Step step, VectorWidth v, TableGeometry t, int count, string chunk, int first, QuantizedLayer? q, int lastAt = -1)
+    private static void WriteTableChunk(SourceWriter w, Step step, VectorWidth v, ShapeArguments a, TableGeometry t, int count, string chunk, int first, QuantizedLayer? q, int lastAt = -1)
     {
+        if (a.AsParameters)
+        {
+            WritePointwiseChunk(w, step, v, a, t, count, chunk, first, q, lastAt);
+            return;
+        }
         // Vector g's channel, from the chunk's first; the last may instead end at the group's last channel (lastAt).
         int Offset(int g) => g == count - 1 && lastAt >= 0 ? lastAt - first : g * v.Lanes;
         ConvLayer c = t.Conv;
@@ -393,6 +412,52 @@ internal static class ConvKernels
     }
 
     /// <summary>
+    /// <see cref="WriteTableChunk"/> for a pointwise convolution with its sizes as parameters: the input channels
+    /// (<c>inChannels</c> per group), the table's and the output's channel strides (<c>groupSlots</c>, <c>slots</c>), a
+    /// group's output channels (<c>groupOut</c>) and the first channel of the pass after the loop (<c>tailFirst</c>), or of
+    /// the vector that ends at the group's last channel (<c>lastAt</c>).
+    /// </summary>
+    private static void WritePointwiseChunk(SourceWriter w, Step step, VectorWidth v, ShapeArguments a, TableGeometry t, int count, string chunk, int first, QuantizedLayer? q, int lastAt)
+    {
+        ConvLayer c = t.Conv;
+        bool grouped = t.Group.Length > 0;
+        string inChannels = a.Of("inChannels", c.GroupInChannels), groupSlots = a.Of("groupSlots", t.GroupSlots), slots = a.Of("slots", t.Slots);
+        string groupOut = grouped ? a.Of("groupOut", c.OutChannels / c.Groups) : "";
+        // Vector g's first channel within its group: after the loop's chunk, or the tail pass's first, or lastAt.
+        string Channel(int g) => g == count - 1 && lastAt >= 0 ? a.Of("lastAt", lastAt) : IndexExpression.Plus(chunk.Length > 0 ? chunk : a.Of("tailFirst", first), (long)g * v.Lanes);
+        string InGroup(string channel) => grouped ? "g * " + groupOut + " + " + channel : channel;
+        using (w.Block("// " + count + " vector(s) of output channels" + (grouped ? " of group g" : "") + ", " + t.Block + " position(s)"))
+        {
+            for (int p = 0; p < t.Block; p++)
+                w.Line(string.Join(" ", Enumerable.Range(0, count).Select(g => v.Floats + " acc" + p + "_" + g + " = default;")));
+            using (w.Block("for (nuint ic = 0; ic < " + inChannels + "; ic++)"))
+            {
+                // The input channel, counted over the groups: its column of the input and its row of the table.
+                w.Line("nuint row = " + (grouped ? "g * " + inChannels + " + ic" : "ic") + ", tap = row * " + groupSlots + ";");
+                for (int g = 0; g < count; g++)
+                    w.Line(v.Floats + " w" + g + " = " + v.Load("weights", "tap + " + Channel(g)) + ";");
+                for (int p = 0; p < t.Block; p++)
+                {
+                    w.Line("{ " + v.Floats + " pixel = " + v.Splat("Unsafe.Add(ref pixels, start" + p + " + row)") + ";");
+                    for (int g = 0; g < count; g++)
+                        w.Line("  acc" + p + "_" + g + " = " + VectorWidth.MultiplyAdd("w" + g, "pixel", "acc" + p + "_" + g) + ";" + (g == count - 1 ? " }" : ""));
+                }
+            }
+            for (int g = 0; g < count; g++)
+            {
+                string channel = InGroup(Channel(g));
+                w.Line("{ " + (q is not null ? v.Floats + " scale = " + v.Load("scales", channel) + "; " : "") + v.Floats + " bias = " + v.Load("biases", channel) + ";");
+                for (int p = 0; p < t.Block; p++)
+                {
+                    string value = q is not null ? VectorWidth.MultiplyAdd("acc" + p + "_" + g, "scale", "bias") : "acc" + p + "_" + g + " + bias";
+                    if (step.FusedRelu) value = v.Type + ".Max(" + value + ", " + v.Zero + ")";
+                    w.Line("  " + v.Store(value, "result", "(" + IndexExpression.Plus("at", p) + ") * " + slots + " + " + channel) + (p == t.Block - 1 ? " }" : ""));
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// A depthwise convolution: each channel convolved with its own window. The weights are a [tap][channel] table
     /// padded to whole vectors and the input channels-last, so a vector of channels at a time is multiplied
     /// element-wise with the same channels' inputs, with no broadcast.
@@ -413,47 +478,58 @@ internal static class ConvKernels
         {
             w.Line(KernelContext.LengthCheck(k.IsQuantized ? new[] { ("w", (long)c.Weights.Length * k.Plan.BytesPerCode), ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) } : new[] { ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) }));
             WritePrologue(w, k, step, c, s, q, taps, c.OutChannels, slots, "tap-major", "[tap][channel]");
-            WriteMultiplyAdds(w, k, step, s, q, starts: false, Escape.XmlDoc(c.Name), () =>
-            VectorWidth.DispatchToMethods(w, k, method, Escape.XmlDoc(c.Name) + ": the multiply-adds", KernelParameters(q), (w, v) =>
+            WriteMultiplyAdds(w, k, step, s, q, Escape.XmlDoc(c.Name), () =>
+            // The layer's sizes are parameters: layers of one window, stride and blocking share a method.
+            VectorWidth.DispatchToMethods(w, k, method, Escape.XmlDoc(c.Name) + ": the multiply-adds", KernelParameters(q), (w, v, a) =>
             {
-                int vectors = slots / v.Lanes;
-                // A small window is unrolled whole (every tap's offset a constant); a larger one loops over its rows, and
-                // over its columns too where a row alone is large, so the method stays small and within what the JIT
-                // optimizes fully (a 5x5 window unrolled for three vector widths was ~100 KB of C# per layer).
+                // A small window is unrolled whole (every tap's offset a constant times the channel slots); a larger one
+                // loops over its rows, and over its columns too where a row alone is large, so the method stays small and
+                // within what the JIT optimizes fully (a 5x5 window unrolled for three vector widths was ~100 KB of C# per layer).
                 int columns = Math.Max(1, Math.Min(ColumnBlock(v, c.OutW, 1, 1), 160 / win.KernelW));
                 bool unrolled = win.KernelH == 1 || win.Size * columns <= MaxUnrolledDepthwiseTaps, rowUnrolled = win.KernelW == 1 || win.KernelW * columns <= MaxUnrolledDepthwiseTaps;
-                WriteColumnBlocks(w, c.OutH, c.OutW, columns, block =>
+                string channels = a.Of("slots", slots);
+                // Strides in floats: an input row, an output row.
+                string inRow = a.Of("inRow", (long)s.PaddedW * slots), outRow = a.Of("outRow", (long)c.OutW * slots);
+                WriteColumnBlocks(w, a, c.OutH, c.OutW, columns, () =>
                 {
-                    using (w.Block("for (nuint channel = 0; channel < " + (vectors * v.Lanes) + "; channel += " + v.Lanes + ")"))
+                    using (w.Block("for (nuint channel = 0; channel < " + channels + "; channel += " + v.Lanes + ")"))
                     {
-                        w.Line(string.Join(" ", Enumerable.Range(0, block).Select(p => v.Floats + " acc" + p + " = default;")));
+                        w.Line(string.Join(" ", Enumerable.Range(0, columns).Select(p => v.Floats + " acc" + p + " = default;")));
                         IDisposable? kyLoop = unrolled ? null : w.Block("for (nuint ky = 0; ky < " + win.KernelH + "; ky++)");
                         IDisposable? kxLoop = rowUnrolled ? null : w.Block("for (nuint kx = 0; kx < " + win.KernelW + "; kx++)");
-                        string kyVariable = unrolled ? "" : "ky", kxVariable = rowUnrolled ? "" : "kx";
+                        // The window's first input row and column: oy · strideH rows and ox · strideW columns in, each tap
+                        // (ky, kx) a further ky · dilationH rows and kx · dilationW columns.
+                        string windowRow = unrolled ? "" : " + ky * " + Times(win.DilationH, inRow);
+                        string windowColumn = rowUnrolled ? "" : " + kx * " + Times(win.DilationW, channels);
                         for (int ky = 0; ky < (unrolled ? win.KernelH : 1); ky++)
                         {
-                            w.Line("{ nuint row = " + IndexExpression.Of((long)ky * win.DilationH * s.PaddedW * slots, (kyVariable, (long)win.DilationH * s.PaddedW * slots), (kxVariable, (long)win.DilationW * slots),
-                                ("oy", (long)win.StrideH * s.PaddedW * slots), ("ox", (long)win.StrideW * slots), ("channel", 1)) + ";");
+                            w.Line("{ nuint row = oy * " + Times(win.StrideH, inRow) + (ky > 0 ? " + " + Times((long)ky * win.DilationH, inRow) : "") + windowRow
+                                + " + ox * " + Times(win.StrideW, channels) + windowColumn + " + channel;");
                             for (int kx = 0; kx < (rowUnrolled ? win.KernelW : 1); kx++)
                             {
-                                w.Line("  { " + v.Floats + " weight = " + v.Load("weights", IndexExpression.Of((ky * win.KernelW + kx) * slots, (kyVariable, (long)win.KernelW * slots), (kxVariable, slots), ("channel", 1))) + ";");
-                                for (int p = 0; p < block; p++)
-                                    w.Line("    acc" + p + " = " + VectorWidth.MultiplyAdd("weight", v.Load("pixels", IndexExpression.Plus("row", (p * win.StrideW + kx * win.DilationW) * slots)), "acc" + p) + ";" + (p == block - 1 ? " }" : ""));
+                                // The tap's row of the table: (ky · kernelW + kx) rows of slots in.
+                                string tap = (unrolled ? (ky * win.KernelW).ToString(System.Globalization.CultureInfo.InvariantCulture) : "ky * " + win.KernelW) + " + " + (rowUnrolled ? kx.ToString(System.Globalization.CultureInfo.InvariantCulture) : "kx");
+                                w.Line("  { " + v.Floats + " weight = " + v.Load("weights", "(" + tap + ") * " + channels + " + channel") + ";");
+                                for (int p = 0; p < columns; p++)
+                                {
+                                    long step = (long)p * win.StrideW + (long)kx * win.DilationW;
+                                    w.Line("    acc" + p + " = " + VectorWidth.MultiplyAdd("weight", v.Load("pixels", step == 0 ? "row" : "row + " + Times(step, channels)), "acc" + p) + ";" + (p == columns - 1 ? " }" : ""));
+                                }
                             }
                             w.Line("}");
                         }
                         kxLoop?.Dispose();
                         kyLoop?.Dispose();
                         w.Line((q is not null ? v.Floats + " scale = " + v.Load("scales", "channel") + "; " : "") + v.Floats + " bias = " + v.Load("biases", "channel") + ";");
-                        for (int p = 0; p < block; p++)
+                        for (int p = 0; p < columns; p++)
                         {
                             string value = q is not null ? VectorWidth.MultiplyAdd("acc" + p, "scale", "bias") : "acc" + p + " + bias";
                             if (step.FusedRelu) value = v.Type + ".Max(" + value + ", " + v.Zero + ")";
-                            w.Line(v.Store(value, "result", IndexExpression.Of(p * slots, ("oy", (long)c.OutW * slots), ("ox", slots), ("channel", 1))));
+                            w.Line(v.Store(value, "result", "oy * " + outRow + " + " + (p == 0 ? "ox" : "(ox + " + p + ")") + " * " + channels + " + channel"));
                         }
                     }
                 });
-            }, wide: slots % VectorWidth.V512.Lanes == 0));
+            }, wide: slots % VectorWidth.V512.Lanes == 0, shapeParameters: true));
         }
         w.Line();
         KernelContext.WriteScratchField(w, "staged", method, s.Stages ? s.Length : 0, step.Splits);

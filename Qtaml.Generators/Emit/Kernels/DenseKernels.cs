@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using Qtaml.Generators.Lowering;
@@ -205,16 +206,8 @@ internal static class DenseKernels
         using (w.Kernel("private static void " + method + signature))
         {
             w.Line(KernelContext.LengthCheck(k.IsQuantized ? new[] { ("w", (long)d.Weights.Length * k.Plan.BytesPerCode), ("x", (long)d.InputLength), ("y", (long)d.OutputLength) } : new[] { ("x", (long)d.InputLength), ("y", (long)d.OutputLength) }));
-            if (q is not null && step.Splits)
-                k.WriteSplitTable(w, step, d.Name, "input-major", "[input][output]", d.InputCount, d.Outputs, padded);
-            else if (q is not null)
-            {
-                w.Line(k.CodeSpan());
-                w.Line("// The codes (stored input-major) dequantized short of their channel scale, (code + codeOffset) * scaleFactor: [input][output], outputs padded with zeros to " + padded + ".");
-                bool shared = k.DeclareTable(w, table, shared: false);
-                k.WriteCodeTable(w, d.InputCount, d.Outputs, padded, clearsPadding: shared);
-                w.Line("ref float weights = ref MemoryMarshal.GetReference(table);");
-            }
+            if (q is not null)
+                k.WriteWeightTable(w, step, "input-major", "[input][output]", d.InputCount, d.Outputs, padded);
             else
             {
                 w.Line("ref float weights = ref MemoryMarshal.GetReference(" + method + "_Table);");
@@ -233,21 +226,29 @@ internal static class DenseKernels
             w.Line("ref float biases = ref MemoryMarshal.GetReference(" + method + "_Bias);");
             if (padded != d.Outputs) w.Line("Span<float> sums = stackalloc float[" + (2 * padded) + "];");
             // Rows two at a time sharing every weight load, and a last one alone: part of parts takes its share of the pairs.
+            // The inputs and rows are parameters, so layers with the same outputs share the method; the outputs' blocking
+            // is written out per layer.
             int pairs = d.Rows / 2, units = pairs + d.Rows % 2;
-            w.Line("int firstPair = part * " + units + " / parts, endPair = (part + 1) * " + units + " / parts;");
-            VectorWidth.Dispatch(w, v =>
+            var parameters = new List<(string, string)> { ("ref float", "weights") };
+            if (q is not null) parameters.Add(("ref float", "scales"));
+            parameters.AddRange(new[] { ("ref float", "biases"), ("ref float", "input"), ("ref float", "result") });
+            if (padded != d.Outputs) parameters.AddRange(new[] { ("Span<float>", "y"), ("Span<float>", "sums") });
+            parameters.AddRange(new[] { ("int", "part"), ("int", "parts") });
+            VectorWidth.DispatchToMethods(w, k, method, Escape.XmlDoc(d.Name) + ": the rows", parameters.ToArray(), (w, v, a) =>
             {
+                string unitCount = a.Of("units", units);
+                w.Line("int firstPair = part * " + unitCount + " / parts, endPair = (part + 1) * " + unitCount + " / parts;");
                 w.Line("int r = 2 * firstPair;");
-                using (w.Block("for (; r + 1 < 2 * " + (d.Rows % 2 == 1 ? "(endPair < " + pairs + " ? endPair : " + pairs + ")" : "endPair") + "; r += 2)"))
-                    WriteRowsBlock(w, d, step, q, v, padded, 2);
+                using (w.Block("for (; r + 1 < 2 * " + (d.Rows % 2 == 1 ? "(endPair < " + a.Of("pairs", pairs) + " ? endPair : " + a.Of("pairs", pairs) + ")" : "endPair") + "; r += 2)"))
+                    WriteRowsBlock(w, a, d, step, q, v, padded, 2);
                 if (d.Rows % 2 == 1)
-                    using (w.Block("if (endPair == " + units + ")"))
+                    using (w.Block("if (endPair == " + unitCount + ")"))
                     {
                         w.Line("// the last row");
-                        w.Line("r = " + (d.Rows - 1) + ";");
-                        WriteRowsBlock(w, d, step, q, v, padded, 1);
+                        w.Line("r = " + a.Of("lastRow", d.Rows - 1) + ";");
+                        WriteRowsBlock(w, a, d, step, q, v, padded, 1);
                     }
-            }, wide: padded % VectorWidth.V512.Lanes == 0);
+            }, wide: padded % VectorWidth.V512.Lanes == 0, shapeParameters: true, shapeType: "int");
         }
         w.Line();
         if (q is not null) w.Line("private static ReadOnlySpan<float> " + method + "_Scale => " + k.Data.FloatSpan(KernelContext.Pad(q.ChannelScales, padded)) + ";");
@@ -256,13 +257,13 @@ internal static class DenseKernels
         w.Line();
     }
 
-    private static void WriteRowsBlock(SourceWriter w, DenseLayer d, Step step, QuantizedLayer? q, VectorWidth v, int padded, int rows)
+    private static void WriteRowsBlock(SourceWriter w, ShapeArguments a, DenseLayer d, Step step, QuantizedLayer? q, VectorWidth v, int padded, int rows)
     {
         // Registers hold one vector whatever its width: up to 8 accumulators for one row, 6 per row for two.
         int vectors = padded / v.Lanes, perGroup = rows == 1 ? 8 : OutputVectors;
         for (int r = 0; r < rows; r++)
         {
-            w.Line("nuint row" + r + " = (nuint)((r + " + r + ") * " + d.InputCount + "), resultRow" + r + " = (nuint)((r + " + r + ") * " + d.Outputs + ");");
+            w.Line("nuint row" + r + " = (nuint)((r + " + r + ") * " + a.Of("inputs", d.InputCount) + "), resultRow" + r + " = (nuint)((r + " + r + ") * " + d.Outputs + ");");
         }
         // Groups of whole output vectors loop (the kernel's size does not grow with the outputs); the rest, at most a
         // group or two and any vector the row ends in the middle of, is written out.
@@ -272,13 +273,13 @@ internal static class DenseKernels
         {
             int step0 = perGroup * v.Lanes;
             using (w.Block("for (nuint o = 0; o < " + looped * step0 + "; o += " + step0 + ")"))
-                WriteRowsGroup(w, d, step, q, v, padded, rows, "o", 0, perGroup, "outputs o to o + " + step0);
+                WriteRowsGroup(w, a, d, step, q, v, padded, rows, "o", 0, perGroup, "outputs o to o + " + step0);
             start = looped * perGroup;
         }
         for (; start < vectors; start += perGroup)
         {
             int count = Math.Min(perGroup, vectors - start);
-            WriteRowsGroup(w, d, step, q, v, padded, rows, "", start * v.Lanes, count, "outputs " + (start * v.Lanes) + " to " + Math.Min(d.Outputs, (start + count) * v.Lanes));
+            WriteRowsGroup(w, a, d, step, q, v, padded, rows, "", start * v.Lanes, count, "outputs " + (start * v.Lanes) + " to " + Math.Min(d.Outputs, (start + count) * v.Lanes));
         }
         int whole = d.Outputs / v.Lanes * v.Lanes;
         if (whole < d.Outputs)
@@ -291,13 +292,13 @@ internal static class DenseKernels
     /// <paramref name="origin"/> (a loop variable, or "") plus <paramref name="first0"/>: accumulators in registers
     /// through the inputs, then scaled, biased and stored.
     /// </summary>
-    private static void WriteRowsGroup(SourceWriter w, DenseLayer d, Step step, QuantizedLayer? q, VectorWidth v, int padded, int rows, string origin, int first0, int count, string title)
+    private static void WriteRowsGroup(SourceWriter w, ShapeArguments a, DenseLayer d, Step step, QuantizedLayer? q, VectorWidth v, int padded, int rows, string origin, int first0, int count, string title)
     {
         using (w.Block("// " + title + ": " + count + " vector(s) x " + rows + " row(s) in registers"))
         {
             for (int r = 0; r < rows; r++)
                 w.Line(string.Join(" ", Enumerable.Range(0, count).Select(g => v.Floats + " acc" + r + "_" + g + " = default;")));
-            using (w.Block("for (nuint i = 0; i < " + d.InputCount + "; i++)"))
+            using (w.Block("for (nuint i = 0; i < (nuint)" + a.Of("inputs", d.InputCount) + "; i++)"))
             {
                 for (int r = 0; r < rows; r++)
                     w.Line(v.Floats + " broadcast" + r + " = " + v.Splat("Unsafe.Add(ref input, row" + r + " + i)") + ";");

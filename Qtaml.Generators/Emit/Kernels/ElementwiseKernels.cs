@@ -13,101 +13,135 @@ namespace Qtaml.Generators.Emit.Kernels;
 /// </summary>
 internal static class ElementwiseKernels
 {
-    public static void WriteRelu(SourceWriter w, KernelContext k, Step step, Layer layer)
+    /// <summary>
+    /// The call of the shared helper that computes <paramref name="step"/> (its arguments: the step's input spans in order
+    /// and its output), registering the helper in <see cref="KernelContext.Helpers"/>; null when the step needs a kernel
+    /// of its own (a broadcast over several axes). Every element-wise map is the same loop for any n and any constants, so
+    /// one method per form serves every layer of that form.
+    /// </summary>
+    public static Func<IReadOnlyList<string>, string, string>? SharedCall(KernelContext k, Step step, Layer layer)
     {
         int n = k.Value(step.Output).StoredLength;
-        w.Line("/// <summary>" + Escape.XmlDoc(layer.Name) + ": max(x, 0) over " + n + " values.</summary>");
-        using (w.Kernel("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
-            WriteMap(w, n, (v, x) => v.Type + ".Max(" + x + ", " + v.Zero + ")", "MathF.Max(0f, x[i])");
-        w.Line();
+        switch (layer)
+        {
+            case ReluLayer:
+            {
+                string name = k.Helpers.Use("Relu", w => WriteSharedMap(w, "max(x, 0) over n values.", "", (v, x) => v.Type + ".Max(" + x + ", " + v.Zero + ")", "MathF.Max(0f, x[i])", wide: true));
+                return (inputs, y) => name + "(" + inputs[0] + ", " + y + ", " + n + ")";
+            }
+            case UnaryLayer u:
+            {
+                (string parameters, string arguments) = UnaryParameters(u);
+                string name = k.Helpers.Use(u.Kind == UnaryKind.Clip ? ClipName(u) : u.Kind.ToString(), w => WriteSharedMap(w, DescribeShared(u) + ", element-wise over n values.", parameters, UnaryVector(u), UnaryScalar(u),
+                    // The exponentials and special functions have Vector128 and Vector256 forms only.
+                    wide: u.Kind is not (UnaryKind.Erf or UnaryKind.Gelu or UnaryKind.Exp or UnaryKind.Sigmoid or UnaryKind.Elu or UnaryKind.Selu)));
+                return (inputs, y) => name + "(" + inputs[0] + ", " + y + ", " + n + arguments + ")";
+            }
+            case BinaryLayer b when IsFlat(b):
+                return SharedBinaryCall(k, step, b, n);
+            default:
+                return null;
+        }
     }
 
     /// <summary>
-    /// A loop over <paramref name="n"/> values: <paramref name="vector"/> of the vector at i (loaded once into a
-    /// local whose name it is given), then <paramref name="scalar"/> of x[i] for the rest.
+    /// A helper's loop over n values: <paramref name="vector"/> of the vector at i (loaded once into a local whose name it
+    /// is given), then <paramref name="scalar"/> of x[i] for the rest. <paramref name="parameters"/> follow x, y and n.
     /// </summary>
-    private static void WriteMap(SourceWriter w, int n, Func<VectorWidth, string, string>? vector, string scalar, bool wide = true)
+    private static void WriteSharedMap(SourceWriter w, string summary, string parameters, Func<VectorWidth, string, string>? vector, string scalar, bool wide)
     {
-        w.Line(KernelContext.LengthCheck(("x", n), ("y", n)));
-        w.Line("int i = 0;");
-        if (vector is not null && n >= 4)
+        w.Line("/// <summary>" + summary + "</summary>");
+        using (w.Kernel("private static void " + SharedKernels.Placeholder + "(ReadOnlySpan<float> x, Span<float> y, int n" + parameters + ")"))
         {
-            w.Line("ref float from = ref MemoryMarshal.GetReference(x);");
-            w.Line("ref float to = ref MemoryMarshal.GetReference(y);");
-            VectorWidth.Dispatch(w, v =>
+            w.Line("if ((uint)x.Length < (uint)n || (uint)y.Length < (uint)n) throw new ArgumentException(\"A layer buffer is too short.\");");
+            w.Line("int i = 0;");
+            if (vector is not null)
             {
-                int whole = n / v.Lanes * v.Lanes;
-                if (whole == 0) return;
-                using (w.Block("for (; i < " + whole + "; i += " + v.Lanes + ")"))
+                w.Line("ref float from = ref MemoryMarshal.GetReference(x);");
+                w.Line("ref float to = ref MemoryMarshal.GetReference(y);");
+                VectorWidth.Dispatch(w, v =>
                 {
-                    w.Line(v.Floats + " value = " + v.Load("from", "(nuint)i") + ";");
-                    w.Line(v.Store(vector(v, "value"), "to", "(nuint)i"));
-                }
-            }, wide);
+                    using (w.Block("for (; i <= n - " + v.Lanes + "; i += " + v.Lanes + ")"))
+                    {
+                        w.Line(v.Floats + " value = " + v.Load("from", "(nuint)i") + ";");
+                        w.Line(v.Store(vector(v, "value"), "to", "(nuint)i"));
+                    }
+                }, wide);
+            }
+            w.Line("for (; i < n; i++) y[i] = " + scalar + ";");
         }
-        w.Line("for (; i < " + n + "; i++) y[i] = " + scalar + ";");
     }
 
-    public static void WriteUnary(SourceWriter w, KernelContext k, Step step, UnaryLayer u)
+    /// <summary>The constants a unary helper takes after n (declarations, and this layer's values as arguments).</summary>
+    private static (string Parameters, string Arguments) UnaryParameters(UnaryLayer u)
     {
-        int n = k.Value(step.Output).StoredLength;
         string alpha = Literals.Float(u.Alpha), beta = Literals.Float(u.Beta);
-        string scalar = u.Kind switch
+        return u.Kind switch
         {
-            UnaryKind.Erf => "SpecialFunctions.Erf(x[i])",
-            UnaryKind.Gelu => "SpecialFunctions.Gelu(x[i])",
-            UnaryKind.Sqrt => "MathF.Sqrt(x[i])",
-            UnaryKind.Tanh => "MathF.Tanh(x[i])",
-            UnaryKind.Sigmoid => "1f / (1f + MathF.Exp(-x[i]))",
-            UnaryKind.Exp => "MathF.Exp(x[i])",
-            UnaryKind.Neg => "-x[i]",
-            UnaryKind.Abs => "MathF.Abs(x[i])",
-            UnaryKind.Log => "MathF.Log(x[i])",
-            UnaryKind.LeakyRelu => "x[i] >= 0f ? x[i] : " + alpha + " * x[i]",
-            UnaryKind.Elu => "x[i] > 0f ? x[i] : " + alpha + " * (MathF.Exp(x[i]) - 1f)",
-            UnaryKind.Selu => beta + " * (x[i] > 0f ? x[i] : " + alpha + " * (MathF.Exp(x[i]) - 1f))",
-            // max(x, 0) + ln(1 + e^−|x|): ln(1 + eˣ) without overflow for large x.
-            UnaryKind.Softplus => "MathF.Max(x[i], 0f) + MathF.Log(1f + MathF.Exp(-MathF.Abs(x[i])))",
-            UnaryKind.Softsign => "x[i] / (1f + MathF.Abs(x[i]))",
-            UnaryKind.HardSigmoid => "MathF.Max(0f, MathF.Min(1f, " + alpha + " * x[i] + " + beta + "))",
-            UnaryKind.HardSwish => "x[i] * MathF.Max(0f, MathF.Min(1f, x[i] * " + Literals.Float(1f / 6) + " + 0.5f))",
-            UnaryKind.Clip => ClipScalar(u),
-            UnaryKind.Not => "x[i] == 0f ? 1f : 0f",
-            UnaryKind.RoundToHalf => "(float)(Half)x[i]",
-            _ => "1f / x[i]",
+            UnaryKind.LeakyRelu or UnaryKind.Elu => (", float alpha", ", " + alpha),
+            UnaryKind.Selu => (", float alpha, float gamma", ", " + alpha + ", " + beta),
+            UnaryKind.HardSigmoid => (", float alpha, float beta", ", " + alpha + ", " + beta),
+            UnaryKind.Clip => ((float.IsNegativeInfinity(u.Alpha) ? "" : ", float min") + (float.IsPositiveInfinity(u.Beta) ? "" : ", float max"),
+                (float.IsNegativeInfinity(u.Alpha) ? "" : ", " + alpha) + (float.IsPositiveInfinity(u.Beta) ? "" : ", " + beta)),
+            _ => ("", ""),
         };
-        Func<VectorWidth, string, string>? vector = u.Kind switch
-        {
-            UnaryKind.Erf or UnaryKind.Gelu => (v, x) => "SpecialFunctions." + u.Kind + "(" + x + ")",
-            UnaryKind.Sqrt => (v, x) => v.Type + ".Sqrt(" + x + ")",
-            UnaryKind.Exp => (v, x) => "VectorMath.Exp(" + x + ")",
-            UnaryKind.Sigmoid => (v, x) => v.Floats + ".One / (" + v.Floats + ".One + VectorMath.Exp(-" + x + "))",
-            UnaryKind.Neg => (v, x) => "-" + x,
-            UnaryKind.Abs => (v, x) => v.Type + ".Abs(" + x + ")",
-            UnaryKind.Reciprocal => (v, x) => v.Floats + ".One / " + x,
-            UnaryKind.LeakyRelu => (v, x) => v.Type + ".ConditionalSelect(" + v.Type + ".GreaterThanOrEqual(" + x + ", " + v.Zero + "), " + x + ", " + x + " * " + v.Splat(alpha) + ")",
-            UnaryKind.Elu => (v, x) => v.Type + ".ConditionalSelect(" + v.Type + ".GreaterThan(" + x + ", " + v.Zero + "), " + x + ", " + v.Splat(alpha) + " * (VectorMath.Exp(" + x + ") - " + v.Floats + ".One))",
-            UnaryKind.Selu => (v, x) => v.Splat(beta) + " * " + v.Type + ".ConditionalSelect(" + v.Type + ".GreaterThan(" + x + ", " + v.Zero + "), " + x + ", " + v.Splat(alpha) + " * (VectorMath.Exp(" + x + ") - " + v.Floats + ".One))",
-            UnaryKind.Softsign => (v, x) => x + " / (" + v.Floats + ".One + " + v.Type + ".Abs(" + x + "))",
-            UnaryKind.HardSigmoid => (v, x) => v.Type + ".Max(" + v.Zero + ", " + v.Type + ".Min(" + v.Floats + ".One, " + x + " * " + v.Splat(alpha) + " + " + v.Splat(beta) + "))",
-            UnaryKind.HardSwish => (v, x) => x + " * " + v.Type + ".Max(" + v.Zero + ", " + v.Type + ".Min(" + v.Floats + ".One, " + x + " * " + v.Splat(Literals.Float(1f / 6)) + " + " + v.Splat("0.5f") + "))",
-            UnaryKind.Clip => (v, x) => ClipVector(v, x, u),
-            _ => null,   // tanh, log, softplus: no vectorized form on .NET 8
-        };
-        w.Line("/// <summary>" + Escape.XmlDoc(u.Name) + ": " + Describe(u) + ", element-wise over " + n + " values.</summary>");
-        using (w.Kernel("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
-            // The exponentials and special functions have Vector128 and Vector256 forms only.
-            WriteMap(w, n, vector, scalar, wide: u.Kind is not (UnaryKind.Erf or UnaryKind.Gelu or UnaryKind.Exp or UnaryKind.Sigmoid or UnaryKind.Elu or UnaryKind.Selu));
-        w.Line();
     }
 
-    /// <summary>The operator with its parameters, for the kernel's summary.</summary>
-    private static string Describe(UnaryLayer u) => u.Kind switch
+    /// <summary>Clip's helper: both bounds, or only the one that is finite (ONNX: an absent bound is no bound).</summary>
+    private static string ClipName(UnaryLayer u) =>
+        float.IsNegativeInfinity(u.Alpha) ? (float.IsPositiveInfinity(u.Beta) ? "ClipNone" : "ClipAbove") : float.IsPositiveInfinity(u.Beta) ? "ClipBelow" : "Clip";
+
+    private static string UnaryScalar(UnaryLayer u) => u.Kind switch
     {
-        UnaryKind.LeakyRelu or UnaryKind.Elu => u.Operator + " (alpha " + Literals.Float(u.Alpha) + ")",
-        UnaryKind.Selu => "Selu (alpha " + Literals.Float(u.Alpha) + ", gamma " + Literals.Float(u.Beta) + ")",
-        UnaryKind.HardSigmoid => "HardSigmoid (alpha " + Literals.Float(u.Alpha) + ", beta " + Literals.Float(u.Beta) + ")",
-        UnaryKind.Clip => "Clip to [" + Literals.Float(u.Alpha) + ", " + Literals.Float(u.Beta) + "]",
+        UnaryKind.Erf => "SpecialFunctions.Erf(x[i])",
+        UnaryKind.Gelu => "SpecialFunctions.Gelu(x[i])",
+        UnaryKind.Sqrt => "MathF.Sqrt(x[i])",
+        UnaryKind.Tanh => "MathF.Tanh(x[i])",
+        UnaryKind.Sigmoid => "1f / (1f + MathF.Exp(-x[i]))",
+        UnaryKind.Exp => "MathF.Exp(x[i])",
+        UnaryKind.Neg => "-x[i]",
+        UnaryKind.Abs => "MathF.Abs(x[i])",
+        UnaryKind.Log => "MathF.Log(x[i])",
+        UnaryKind.LeakyRelu => "x[i] >= 0f ? x[i] : alpha * x[i]",
+        UnaryKind.Elu => "x[i] > 0f ? x[i] : alpha * (MathF.Exp(x[i]) - 1f)",
+        UnaryKind.Selu => "gamma * (x[i] > 0f ? x[i] : alpha * (MathF.Exp(x[i]) - 1f))",
+        // max(x, 0) + ln(1 + e^−|x|): ln(1 + eˣ) without overflow for large x.
+        UnaryKind.Softplus => "MathF.Max(x[i], 0f) + MathF.Log(1f + MathF.Exp(-MathF.Abs(x[i])))",
+        UnaryKind.Softsign => "x[i] / (1f + MathF.Abs(x[i]))",
+        UnaryKind.HardSigmoid => "MathF.Max(0f, MathF.Min(1f, alpha * x[i] + beta))",
+        UnaryKind.HardSwish => "x[i] * MathF.Max(0f, MathF.Min(1f, x[i] * " + Literals.Float(1f / 6) + " + 0.5f))",
+        UnaryKind.Clip => ClipScalar(u),
+        UnaryKind.Not => "x[i] == 0f ? 1f : 0f",
+        UnaryKind.RoundToHalf => "(float)(Half)x[i]",
+        _ => "1f / x[i]",
+    };
+
+    private static Func<VectorWidth, string, string>? UnaryVector(UnaryLayer u) => u.Kind switch
+    {
+        UnaryKind.Erf or UnaryKind.Gelu => (v, x) => "SpecialFunctions." + u.Kind + "(" + x + ")",
+        UnaryKind.Sqrt => (v, x) => v.Type + ".Sqrt(" + x + ")",
+        UnaryKind.Exp => (v, x) => "VectorMath.Exp(" + x + ")",
+        UnaryKind.Sigmoid => (v, x) => v.Floats + ".One / (" + v.Floats + ".One + VectorMath.Exp(-" + x + "))",
+        UnaryKind.Neg => (v, x) => "-" + x,
+        UnaryKind.Abs => (v, x) => v.Type + ".Abs(" + x + ")",
+        UnaryKind.Reciprocal => (v, x) => v.Floats + ".One / " + x,
+        UnaryKind.LeakyRelu => (v, x) => v.Type + ".ConditionalSelect(" + v.Type + ".GreaterThanOrEqual(" + x + ", " + v.Zero + "), " + x + ", " + x + " * " + v.Splat("alpha") + ")",
+        UnaryKind.Elu => (v, x) => v.Type + ".ConditionalSelect(" + v.Type + ".GreaterThan(" + x + ", " + v.Zero + "), " + x + ", " + v.Splat("alpha") + " * (VectorMath.Exp(" + x + ") - " + v.Floats + ".One))",
+        UnaryKind.Selu => (v, x) => v.Splat("gamma") + " * " + v.Type + ".ConditionalSelect(" + v.Type + ".GreaterThan(" + x + ", " + v.Zero + "), " + x + ", " + v.Splat("alpha") + " * (VectorMath.Exp(" + x + ") - " + v.Floats + ".One))",
+        UnaryKind.Softsign => (v, x) => x + " / (" + v.Floats + ".One + " + v.Type + ".Abs(" + x + "))",
+        UnaryKind.HardSigmoid => (v, x) => v.Type + ".Max(" + v.Zero + ", " + v.Type + ".Min(" + v.Floats + ".One, " + x + " * " + v.Splat("alpha") + " + " + v.Splat("beta") + "))",
+        UnaryKind.HardSwish => (v, x) => x + " * " + v.Type + ".Max(" + v.Zero + ", " + v.Type + ".Min(" + v.Floats + ".One, " + x + " * " + v.Splat(Literals.Float(1f / 6)) + " + " + v.Splat("0.5f") + "))",
+        UnaryKind.Clip => (v, x) => ClipVector(v, x, u),
+        _ => null,   // tanh, log, softplus: no vectorized form on .NET 8
+    };
+
+    /// <summary>A unary helper's operator, its constants named as its parameters.</summary>
+    private static string DescribeShared(UnaryLayer u) => u.Kind switch
+    {
+        UnaryKind.LeakyRelu or UnaryKind.Elu => u.Operator + " (slope alpha)",
+        UnaryKind.Selu => "Selu (alpha, gamma)",
+        UnaryKind.HardSigmoid => "HardSigmoid, max(0, min(1, alpha·x + beta))",
+        UnaryKind.Clip => ClipName(u) switch { "Clip" => "Clip to [min, max]", "ClipBelow" => "Clip to [min, ∞)", "ClipAbove" => "Clip to (−∞, max]", _ => "Clip with no bounds (a copy)" },
         _ => u.Operator,
     };
 
@@ -115,49 +149,142 @@ internal static class ElementwiseKernels
     private static string ClipScalar(UnaryLayer u)
     {
         string x = "x[i]";
-        if (!float.IsNegativeInfinity(u.Alpha)) x = "MathF.Max(" + x + ", " + Literals.Float(u.Alpha) + ")";
-        if (!float.IsPositiveInfinity(u.Beta)) x = "MathF.Min(" + x + ", " + Literals.Float(u.Beta) + ")";
+        if (!float.IsNegativeInfinity(u.Alpha)) x = "MathF.Max(" + x + ", min)";
+        if (!float.IsPositiveInfinity(u.Beta)) x = "MathF.Min(" + x + ", max)";
         return x;
     }
 
     private static string ClipVector(VectorWidth v, string x, UnaryLayer u)
     {
-        if (!float.IsNegativeInfinity(u.Alpha)) x = v.Type + ".Max(" + x + ", " + v.Splat(Literals.Float(u.Alpha)) + ")";
-        if (!float.IsPositiveInfinity(u.Beta)) x = v.Type + ".Min(" + x + ", " + v.Splat(Literals.Float(u.Beta)) + ")";
+        if (!float.IsNegativeInfinity(u.Alpha)) x = v.Type + ".Max(" + x + ", " + v.Splat("min") + ")";
+        if (!float.IsPositiveInfinity(u.Beta)) x = v.Type + ".Min(" + x + ", " + v.Splat("max") + ")";
         return x;
     }
 
+    /// <summary>One element of a binary operator's result, from its operands' texts <paramref name="l"/> and <paramref name="r"/>.</summary>
+    private static string ScalarCombine(BinaryLayer b, string l, string r) => b.Kind switch
+    {
+        BinaryKind.Add => l + " + " + r,
+        BinaryKind.Sub => l + " - " + r,
+        BinaryKind.Mul => l + " * " + r,
+        BinaryKind.Div => l + " / " + r,
+        BinaryKind.Max => "MathF.Max(" + l + ", " + r + ")",
+        BinaryKind.Min => "MathF.Min(" + l + ", " + r + ")",
+        BinaryKind.PRelu => l + " >= 0f ? " + l + " : " + l + " * " + r,
+        BinaryKind.Equal => l + " == " + r + " ? 1f : 0f",
+        BinaryKind.Greater => l + " > " + r + " ? 1f : 0f",
+        BinaryKind.Less => l + " < " + r + " ? 1f : 0f",
+        BinaryKind.GreaterOrEqual => l + " >= " + r + " ? 1f : 0f",
+        BinaryKind.LessOrEqual => l + " <= " + r + " ? 1f : 0f",
+        BinaryKind.And => l + " != 0f && " + r + " != 0f ? 1f : 0f",
+        BinaryKind.Or => l + " != 0f || " + r + " != 0f ? 1f : 0f",
+        BinaryKind.Xor => (l + " != 0f") + " != (" + r + " != 0f) ? 1f : 0f",
+        // Pow: x² as a product, x^0.5 as a square root, else MathF.Pow.
+        _ => IsScalar(b.Right, 2f) ? l + " * " + l : IsScalar(b.Right, 0.5f) ? "MathF.Sqrt(" + l + ")" : "MathF.Pow(" + l + ", " + r + ")",
+    };
+
+    /// <summary>Whether a binary operator's operands are each one value or one per output element: one flat loop.</summary>
+    private static bool IsFlat(BinaryLayer b) =>
+        (b.Left.Length == 1 || Same(b.Left.Shape, b.OutputShape)) && (b.Right.Length == 1 || Same(b.Right.Shape, b.OutputShape));
+
     /// <summary>
-    /// Broadcasting as nested loops over the output's axes, each operand indexed with its own strides (0 on an
-    /// axis it is broadcast along); equal shapes and scalars take one flat loop, vectorized for + − × ÷ and x².
+    /// A flat binary operator as a shared helper: each operand a span of n values or one float (a constant, or a one-value
+    /// input read when the step runs), vectorized for + − × ÷, max, min, PRelu and x²; the comparisons and logic one
+    /// value at a time. A constant operand of n values is the layer's own data (<c>_A</c>, <c>_B</c>, <see cref="WriteBinaryData"/>).
+    /// </summary>
+    private static Func<IReadOnlyList<string>, string, string> SharedBinaryCall(KernelContext k, Step step, BinaryLayer b, int n)
+    {
+        bool square = b.Kind == BinaryKind.Pow && IsScalar(b.Right, 2f);
+        bool leftScalar = b.Left.Length == 1, rightScalar = b.Right.Length == 1;
+        string Element(bool scalar, string name) => scalar ? name : name + "[i]";
+        string Combine(string l, string r) => ScalarCombine(b, l, r);
+        string Relu(string value, VectorWidth? v) => !step.FusedRelu ? value : v is null ? "MathF.Max(0f, " + value + ")" : v.Type + ".Max(" + value + ", " + v.Zero + ")";
+        string? op = b.Kind switch
+        {
+            BinaryKind.Add => "+", BinaryKind.Sub => "-", BinaryKind.Mul => "*", BinaryKind.Div => "/",
+            BinaryKind.Max => "Max", BinaryKind.Min => "Min", BinaryKind.PRelu => "PRelu",
+            _ => square ? "square" : null,
+        };
+        // x² and √x read only the left operand; x^0.5 is √x.
+        bool usesRight = !square && !(b.Kind == BinaryKind.Pow && IsScalar(b.Right, 0.5f));
+        string opName = square ? "Square" : b.Kind == BinaryKind.Pow && !usesRight ? "SquareRoot" : b.Kind switch
+        {
+            BinaryKind.Sub => "Subtract", BinaryKind.Mul => "Multiply", BinaryKind.Div => "Divide", BinaryKind.Max => "Maximum", BinaryKind.Min => "Minimum",
+            _ => b.Kind.ToString(),
+        };
+        string name = (leftScalar ? "Scalar" : "") + opName + (usesRight && rightScalar ? "Scalar" : "") + (step.FusedRelu ? "ThenRelu" : "");
+        string Parameter(bool scalar, string n) => scalar ? "float " + n : "ReadOnlySpan<float> " + n;
+        string helper = k.Helpers.Use(name, w =>
+        {
+            w.Line("/// <summary>" + b.Operator + (square ? " (x²)" : "") + " of " + (leftScalar ? "a value" : "n values") + (usesRight ? " and " + (rightScalar ? "a value" : "n values") : "")
+                + (step.FusedRelu ? ", ReLU fused in" : "") + ".</summary>");
+            using (w.Kernel("private static void " + SharedKernels.Placeholder + "(" + Parameter(leftScalar, "a") + (usesRight ? ", " + Parameter(rightScalar, "b") : "") + ", Span<float> y, int n)"))
+            {
+                w.Line("if (" + (leftScalar ? "" : "(uint)a.Length < (uint)n || ") + (usesRight && !rightScalar ? "(uint)b.Length < (uint)n || " : "") + "(uint)y.Length < (uint)n) throw new ArgumentException(\"A layer buffer is too short.\");");
+                w.Line("int i = 0;");
+                if (op is not null)
+                {
+                    if (!leftScalar) w.Line("ref float aStart = ref MemoryMarshal.GetReference(a);");
+                    if (usesRight && !rightScalar) w.Line("ref float bStart = ref MemoryMarshal.GetReference(b);");
+                    w.Line("ref float yStart = ref MemoryMarshal.GetReference(y);");
+                    VectorWidth.Dispatch(w, v =>
+                    {
+                        string VectorOf(bool scalar, string o) => scalar ? v.Splat(o) : v.Load(o + "Start", "(nuint)i");
+                        using (w.Block("for (; i <= n - " + v.Lanes + "; i += " + v.Lanes + ")"))
+                        {
+                            if (op == "square")
+                            {
+                                w.Line(v.Floats + " value = " + VectorOf(leftScalar, "a") + ";");
+                                w.Line(v.Store(Relu("value * value", v), "yStart", "(nuint)i"));
+                            }
+                            else if (op is "Max" or "Min")
+                                w.Line(v.Store(Relu(v.Type + "." + op + "(" + VectorOf(leftScalar, "a") + ", " + VectorOf(rightScalar, "b") + ")", v), "yStart", "(nuint)i"));
+                            else if (op == "PRelu")
+                            {
+                                w.Line(v.Floats + " value = " + VectorOf(leftScalar, "a") + ";");
+                                w.Line(v.Store(Relu(v.Type + ".ConditionalSelect(" + v.Type + ".GreaterThanOrEqual(value, " + v.Zero + "), value, value * " + VectorOf(rightScalar, "b") + ")", v), "yStart", "(nuint)i"));
+                            }
+                            else
+                                w.Line(v.Store(Relu(VectorOf(leftScalar, "a") + " " + op + " " + VectorOf(rightScalar, "b"), v), "yStart", "(nuint)i"));
+                        }
+                    }, wide: true);
+                }
+                w.Line("for (; i < n; i++) y[i] = " + Relu(Combine(Element(leftScalar, "a"), Element(rightScalar, "b")), null) + ";");
+            }
+        });
+        return (inputs, y) =>
+        {
+            int next = 0;
+            string Argument(Operand o, string suffix)
+            {
+                if (o.IsConstant) return o.Length == 1 ? Literals.Float(o.Constant![0]) : step.Method + suffix;
+                string span = inputs[next++];
+                return o.Length == 1 ? span + "[0]" : span;
+            }
+            string a = Argument(b.Left, "_A");
+            string bArgument = Argument(b.Right, "_B");
+            return helper + "(" + a + (usesRight ? ", " + bArgument : "") + ", " + y + ", " + n + ")";
+        };
+    }
+
+    /// <summary>A flat binary step's constant operands of n values, which its helper call passes.</summary>
+    public static void WriteBinaryData(SourceWriter w, KernelContext k, Step step, BinaryLayer b)
+    {
+        if (b.Left.IsConstant && b.Left.Length > 1) w.Line("private static ReadOnlySpan<float> " + step.Method + "_A => " + k.Data.FloatSpan(b.Left.Constant!) + ";");
+        if (b.Right.IsConstant && b.Right.Length > 1) w.Line("private static ReadOnlySpan<float> " + step.Method + "_B => " + k.Data.FloatSpan(b.Right.Constant!) + ";");
+    }
+
+    /// <summary>
+    /// A binary operator that broadcasts along some axes: nested loops over the output's axes, each operand indexed with
+    /// its own strides (0 on an axis it is broadcast along).
     /// </summary>
     public static void WriteBinary(SourceWriter w, KernelContext k, Step step, BinaryLayer b)
     {
         string method = step.Method;
         int[] output = b.OutputShape;
-        int n = k.Value(step.Output).StoredLength;
-        bool square = b.Kind == BinaryKind.Pow && IsScalar(b.Right, 2f);
         string Element(Operand o, string name, string index) => o.Length == 1 ? (o.IsConstant ? Literals.Float(o.Constant![0]) : name + "[0]") : name + "[" + index + "]";
-        string Combine(string l, string r) => b.Kind switch
-        {
-            BinaryKind.Add => l + " + " + r,
-            BinaryKind.Sub => l + " - " + r,
-            BinaryKind.Mul => l + " * " + r,
-            BinaryKind.Div => l + " / " + r,
-            BinaryKind.Max => "MathF.Max(" + l + ", " + r + ")",
-            BinaryKind.Min => "MathF.Min(" + l + ", " + r + ")",
-            BinaryKind.PRelu => l + " >= 0f ? " + l + " : " + l + " * " + r,
-            BinaryKind.Equal => l + " == " + r + " ? 1f : 0f",
-            BinaryKind.Greater => l + " > " + r + " ? 1f : 0f",
-            BinaryKind.Less => l + " < " + r + " ? 1f : 0f",
-            BinaryKind.GreaterOrEqual => l + " >= " + r + " ? 1f : 0f",
-            BinaryKind.LessOrEqual => l + " <= " + r + " ? 1f : 0f",
-            BinaryKind.And => l + " != 0f && " + r + " != 0f ? 1f : 0f",
-            BinaryKind.Or => l + " != 0f || " + r + " != 0f ? 1f : 0f",
-            BinaryKind.Xor => (l + " != 0f") + " != (" + r + " != 0f) ? 1f : 0f",
-            _ => square ? l + " * " + l : IsScalar(b.Right, 0.5f) ? "MathF.Sqrt(" + l + ")" : "MathF.Pow(" + l + ", " + r + ")",
-        };
-        string Relu(string value, VectorWidth? v) => !step.FusedRelu ? value : v is null ? "MathF.Max(0f, " + value + ")" : v.Type + ".Max(" + value + ", " + v.Zero + ")";
+        string Combine(string l, string r) => ScalarCombine(b, l, r);
+        string Relu(string value) => step.FusedRelu ? "MathF.Max(0f, " + value + ")" : value;
         var parameters = new List<string>();
         if (!b.Left.IsConstant) parameters.Add("ReadOnlySpan<float> a");
         if (!b.Right.IsConstant) parameters.Add("ReadOnlySpan<float> b");
@@ -169,67 +296,14 @@ internal static class ElementwiseKernels
         {
             if (b.Left.IsConstant && b.Left.Length > 1) w.Line("ReadOnlySpan<float> " + left + " = " + method + "_A;");
             if (b.Right.IsConstant && b.Right.Length > 1) w.Line("ReadOnlySpan<float> " + right + " = " + method + "_B;");
-            bool flat = (b.Left.Length == 1 || Same(b.Left.Shape, output)) && (b.Right.Length == 1 || Same(b.Right.Shape, output));
-            string? op = b.Kind switch
-            {
-                BinaryKind.Add => "+", BinaryKind.Sub => "-", BinaryKind.Mul => "*", BinaryKind.Div => "/",
-                BinaryKind.Max => "Max", BinaryKind.Min => "Min", BinaryKind.PRelu => "PRelu",
-                _ => square ? "square" : null,
-            };
-            if (flat && op is not null && n >= 4)
-            {
-                var checks = new List<(string, long)> { ("y", n) };
-                if (!b.Left.IsConstant && b.Left.Length > 1) checks.Add(("a", n));
-                if (!b.Right.IsConstant && b.Right.Length > 1) checks.Add(("b", n));
-                w.Line(KernelContext.LengthCheck(checks.ToArray()));
-                if (b.Left.Length > 1) w.Line("ref float " + left + "Start = ref MemoryMarshal.GetReference(" + left + ");");
-                if (b.Right.Length > 1 && op != "square") w.Line("ref float " + right + "Start = ref MemoryMarshal.GetReference(" + right + ");");
-                w.Line("ref float yStart = ref MemoryMarshal.GetReference(y);");
-                w.Line("int i = 0;");
-                VectorWidth.Dispatch(w, v =>
-                {
-                    string VectorOf(Operand o, string name) => o.Length == 1 ? v.Splat(Element(o, name, "0")) : v.Load(name + "Start", "(nuint)i");
-                    int whole = n / v.Lanes * v.Lanes;
-                    using (w.Block("for (; i < " + whole + "; i += " + v.Lanes + ")"))
-                    {
-                        if (op == "square")
-                        {
-                            w.Line(v.Floats + " value = " + VectorOf(b.Left, left) + ";");
-                            w.Line(v.Store(Relu("value * value", v), "yStart", "(nuint)i"));
-                        }
-                        else if (op is "Max" or "Min")
-                        {
-                            w.Line(v.Store(Relu(v.Type + "." + op + "(" + VectorOf(b.Left, left) + ", " + VectorOf(b.Right, right) + ")", v), "yStart", "(nuint)i"));
-                        }
-                        else if (op == "PRelu")
-                        {
-                            w.Line(v.Floats + " value = " + VectorOf(b.Left, left) + ";");
-                            w.Line(v.Store(Relu(v.Type + ".ConditionalSelect(" + v.Type + ".GreaterThanOrEqual(value, " + v.Zero + "), value, value * " + VectorOf(b.Right, right) + ")", v), "yStart", "(nuint)i"));
-                        }
-                        else
-                        {
-                            w.Line(v.Store(Relu(VectorOf(b.Left, left) + " " + op + " " + VectorOf(b.Right, right), v), "yStart", "(nuint)i"));
-                        }
-                    }
-                }, wide: true);
-                w.Line("for (; i < " + n + "; i++) y[i] = " + Relu(Combine(Element(b.Left, left, "i"), Element(b.Right, right, "i")), null) + ";");
-            }
-            else if (flat)
-            {
-                w.Line("for (int i = 0; i < " + n + "; i++) y[i] = " + Relu(Combine(Element(b.Left, left, "i"), Element(b.Right, right, "i")), null) + ";");
-            }
-            else
-            {
-                int[] ls = Shape.BroadcastStrides(b.Left.Shape, output), rs = Shape.BroadcastStrides(b.Right.Shape, output);
-                var blocks = new List<IDisposable>();
-                for (int d = 0; d < output.Length; d++) blocks.Add(w.Block("for (int i" + d + " = 0; i" + d + " < " + output[d] + "; i" + d + "++)"));
-                string Index(int[] strides) => BroadcastIndex(strides);
-                w.Line("y[" + Index(Shape.BroadcastStrides(output, output)) + "] = " + Relu(Combine(Element(b.Left, left, Index(ls)), Element(b.Right, right, Index(rs))), null) + ";");
-                for (int i = blocks.Count - 1; i >= 0; i--) blocks[i].Dispose();
-            }
+            int[] ls = Shape.BroadcastStrides(b.Left.Shape, output), rs = Shape.BroadcastStrides(b.Right.Shape, output);
+            var blocks = new List<IDisposable>();
+            for (int d = 0; d < output.Length; d++) blocks.Add(w.Block("for (int i" + d + " = 0; i" + d + " < " + output[d] + "; i" + d + "++)"));
+            string Index(int[] strides) => BroadcastIndex(strides);
+            w.Line("y[" + Index(Shape.BroadcastStrides(output, output)) + "] = " + Relu(Combine(Element(b.Left, left, Index(ls)), Element(b.Right, right, Index(rs)))) + ";");
+            for (int i = blocks.Count - 1; i >= 0; i--) blocks[i].Dispose();
         }
-        if (b.Left.IsConstant && b.Left.Length > 1) w.Line("private static ReadOnlySpan<float> " + method + "_A => " + k.Data.FloatSpan(b.Left.Constant!) + ";");
-        if (b.Right.IsConstant && b.Right.Length > 1) w.Line("private static ReadOnlySpan<float> " + method + "_B => " + k.Data.FloatSpan(b.Right.Constant!) + ";");
+        WriteBinaryData(w, k, step, b);
         w.Line();
     }
 

@@ -36,6 +36,15 @@ internal sealed class KernelContext
     /// <summary>The kernels of equal text, written once per class (<see cref="SharedKernels"/>).</summary>
     public SharedKernels Kernels { get; } = new();
 
+    /// <summary>The helpers steps of a form call with their own sizes and constants (<see cref="SharedHelpers"/>).</summary>
+    public SharedHelpers Helpers { get; } = new();
+
+    /// <summary>
+    /// The steps a shared helper computes, with the text of their call given the step's input spans and output
+    /// (<see cref="ElementwiseKernels.SharedCall"/>): they have no kernel method of their own.
+    /// </summary>
+    public Dictionary<Step, Func<IReadOnlyList<string>, string, string>> SharedCalls { get; } = new();
+
     public ValueInfo Value(int value) => Program.Values[Program.Root(value)];
 
     /// <summary>
@@ -120,30 +129,117 @@ internal sealed class KernelContext
     }
 
     /// <summary>
-    /// The weight table of a step that splits across a pool's threads (<paramref name="step"/>, layer
-    /// <paramref name="name"/>): the shared table, filled by the step's <c>_Decode</c> (written after the kernel) with all
-    /// parts on one thread, or by part on every thread of the run's pool; then <c>weights</c>, a reference to it.
-    /// <paramref name="layout"/> describes the table ("[input][output]") for the comments.
+    /// Declares <c>weights</c>, a reference to the layer's weight table, its codes converted (<see cref="DecodeCall"/>):
+    /// <paramref name="runs"/> runs of <paramref name="length"/> codes stored <paramref name="order"/>, each run padded
+    /// with zeros to <paramref name="padded"/>; <paramref name="layout"/> describes the table ("[input][output]") for the
+    /// comment. A step that splits across a pool's threads converts into the shared table, with all parts on one
+    /// thread, or by part on every thread of the run's pool (<see cref="SplitTables"/>).
     /// </summary>
-    public void WriteSplitTable(SourceWriter w, Step step, string name, string order, string layout, int runs, int length, int padded)
+    public void WriteWeightTable(SourceWriter w, Step step, string order, string layout, int runs, int length, int padded)
     {
-        string method = step.Method;
-        // Converted by part on the pool's threads, into the calling thread's table the run hands them.
-        w.Line("// The codes (stored " + order + ") dequantized short of their channel scale: " + layout + ", padded with zeros to " + padded + ".");
-        DeclareTable(w, (long)runs * padded, shared: true);
-        w.Line("if (split is null) " + method + "_Decode(w, scaleFactor, codeOffset, table, 0, 1);");
-        w.Line("else split.Decode(" + step.Layer + ", scaleFactor, codeOffset, " + WeightTableName + ");");
-        w.Line("ref float weights = ref MemoryMarshal.GetReference(table);");
-        w.Defer(member =>
+        w.Line("// The codes (stored " + order + ") dequantized short of their channel scale, (code + codeOffset) * scaleFactor: " + layout + ", padded with zeros to " + padded + ".");
+        DeclareTable(w, (long)runs * padded, shared: step.Splits);
+        if (step.Splits)
         {
-            member.Line("/// <summary>" + Escape.XmlDoc(name) + ": part <c>part</c> of <c>parts</c> of the codes (stored " + order + ") dequantized short of their channel scale, (code + codeOffset) * scaleFactor, into the table (" + layout + ", padded with zeros to " + padded + ").</summary>");
-            using (member.Kernel("private static void " + method + "_Decode(ReadOnlySpan<byte> w, " + DequantizationParameters + ", Span<float> table, int part, int parts)"))
+            SplitTables[step] = (runs, length, padded);
+            w.Line("if (split is null) " + DecodeCall("w", "scaleFactor", "codeOffset", "table", runs, length, padded, "0", "1") + ";");
+            w.Line("else split.Decode(" + step.Layer + ", scaleFactor, codeOffset, " + WeightTableName + ");");
+        }
+        else
+            w.Line(DecodeCall("w", "scaleFactor", "codeOffset", "table", runs, length, padded, "0", "1") + ";");
+        w.Line("ref float weights = ref MemoryMarshal.GetReference(table);");
+    }
+
+    /// <summary>The weight tables of the steps that split: the runs, codes per run and padded run length each converts.</summary>
+    public Dictionary<Step, (int Runs, int Length, int Padded)> SplitTables { get; } = new();
+
+    /// <summary>
+    /// The call that converts <paramref name="runs"/> runs of <paramref name="length"/> codes of span
+    /// <paramref name="codes"/> into <paramref name="table"/> (run r at r · <paramref name="padded"/>), part
+    /// <paramref name="part"/> of <paramref name="parts"/>: one helper for every layer (<see cref="WriteDecodeHelper"/>).
+    /// </summary>
+    public string DecodeCall(string codes, string scaleFactor, string codeOffset, string table, int runs, int length, int padded, string part, string parts) =>
+        Helpers.Use("DecodeCodes", WriteDecodeHelper) + "(" + codes + ", " + scaleFactor + ", " + codeOffset + ", " + table + ", " + runs + ", " + length + ", " + padded + ", " + part + ", " + parts + ")";
+
+    /// <summary>
+    /// The helper that fills a weight table from codes stored as runs: run r goes to table[r · padded ..], each entry
+    /// (code + codeOffset) · scaleFactor, the layer's dequantization short of its channel scale, and the padding after it
+    /// is zeroed (a shared table holds the step before's values). Sixteen 8-bit codes at a time are sign-extended and
+    /// converted: one instruction each with AVX-512, two halves with AVX2, two widenings on any other vector hardware
+    /// (SSE4.1, NEON); the rest of each run one at a time. Part <c>part</c> of <c>parts</c> converts its share of the
+    /// runs, or of one run's chunks of sixteen codes.
+    /// </summary>
+    private void WriteDecodeHelper(SourceWriter w)
+    {
+        w.Line("/// <summary>Converts <paramref name=\"runs\"/> runs of <paramref name=\"length\"/> codes into <paramref name=\"table\"/>, run r at r · <paramref name=\"padded\"/>, each entry (code + codeOffset) · scaleFactor and the padding after it zero: part <paramref name=\"part\"/> of <paramref name=\"parts\"/>, its share of the runs, or of one run's chunks of sixteen codes.</summary>");
+        using (w.Kernel("private static void " + SharedKernels.Placeholder + "(ReadOnlySpan<byte> w, " + DequantizationParameters + ", Span<float> table, int runs, int length, int padded, int part, int parts)"))
+        {
+            w.Line("if ((long)runs * length * " + Plan.BytesPerCode + " > w.Length || (long)runs * padded > table.Length) throw new ArgumentException(\"A layer buffer is too short.\");");
+            w.Line(CodeSpan());
+            w.Line("// Runs with no padding are one run.");
+            using (w.Block("if (padded == length)"))
             {
-                member.Line(CodeSpan());
-                WriteCodeTable(member, runs, length, padded, byPart: true, clearsPadding: true);
+                w.Line("length *= runs;");
+                w.Line("padded = length;");
+                w.Line("runs = 1;");
             }
-            member.Line();
-        });
+            w.Line("int runFirst = 0, runEnd = runs, from = 0, to = length;");
+            using (w.Block("if (runs > 1)"))
+            {
+                w.Line("runFirst = (int)((long)part * runs / parts);");
+                w.Line("runEnd = (int)((long)(part + 1) * runs / parts);");
+            }
+            using (w.Block("else"))
+            {
+                w.Line("// This part's share of the chunks of sixteen codes; the last part also takes the codes after them.");
+                w.Line("int chunks = length / 16;");
+                w.Line("from = (int)((long)part * chunks / parts) * 16;");
+                w.Line("to = part == parts - 1 ? length : (int)((long)(part + 1) * chunks / parts) * 16;");
+            }
+            bool vectors = Bits <= 8;
+            if (vectors)
+            {
+                w.Line("int vectorEnd = from + (to - from) / 16 * 16;");
+                w.Line("ref sbyte codes = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<byte, sbyte>(w));");
+                w.Line("ref float entries = ref MemoryMarshal.GetReference(table);");
+            }
+            using (w.Block("for (int run = runFirst; run < runEnd; run++)"))
+            {
+                w.Line("if (padded > length) table.Slice(run * padded + length, padded - length).Clear();");
+                w.Line("int source = run * length, target = run * padded, o = from;");
+                if (vectors)
+                {
+                    void Loop(string condition, string comment, Action<string, string> sixteen)
+                    {
+                        using (w.Block(condition))
+                        {
+                            w.Line("// " + comment);
+                            string vector = condition.Contains("Avx512") ? "Vector512" : condition.Contains("Avx2") ? "Vector256" : "Vector128";
+                            w.Line(vector + "<float> offset = " + vector + ".Create(codeOffset), factor = " + vector + ".Create(scaleFactor);");
+                            using (w.Block("for (; o < vectorEnd; o += 16)"))
+                                sixteen("(nuint)(source + o)", "(nuint)(target + o)");
+                        }
+                    }
+                    Loop("if (Avx512F.IsSupported)", "Sixteen codes sign-extended by one instruction and converted by one more.", (from, to) =>
+                        w.Line("Vector512.StoreUnsafe((Avx512F.ConvertToVector512Single(" + SignExtended("Vector512", "Avx512F.ConvertToVector512Int32(" + CodeVector("Vector128.LoadUnsafe(ref codes, " + from + ")") + ")") + ") + offset) * factor, ref entries, " + to + ");"));
+                    Loop("else if (Avx2.IsSupported)", "Sixteen codes as two halves of eight, each sign-extended by one instruction.", (from, to) =>
+                    {
+                        w.Line("Vector128<sbyte> sixteen = " + CodeVector("Vector128.LoadUnsafe(ref codes, " + from + ")") + ";");
+                        w.Line("Vector256.StoreUnsafe((Vector256.ConvertToSingle(" + SignExtended("Vector256", "Avx2.ConvertToVector256Int32(sixteen)") + ") + offset) * factor, ref entries, " + to + ");");
+                        w.Line("Vector256.StoreUnsafe((Vector256.ConvertToSingle(" + SignExtended("Vector256", "Avx2.ConvertToVector256Int32(Sse2.ShiftRightLogical128BitLane(sixteen, 8))") + ") + offset) * factor, ref entries, " + to + " + 8);");
+                    });
+                    Loop("else if (Vector128.IsHardwareAccelerated)", "Sixteen codes widened twice to ints (SSE4.1 pmovsx, NEON sxtl) and converted, four vectors.", (from, to) =>
+                    {
+                        w.Line("(Vector128<short> low, Vector128<short> high) = Vector128.Widen(" + CodeVector("Vector128.LoadUnsafe(ref codes, " + from + ")") + ");");
+                        w.Line("(Vector128<int> c0, Vector128<int> c1) = Vector128.Widen(low);");
+                        w.Line("(Vector128<int> c2, Vector128<int> c3) = Vector128.Widen(high);");
+                        for (int k = 0; k < 4; k++)
+                            w.Line("Vector128.StoreUnsafe((Vector128.ConvertToSingle(" + SignExtended("Vector128", "c" + k) + ") + offset) * factor, ref entries, " + (k == 0 ? to : to + " + " + 4 * k) + ");");
+                    });
+                }
+                w.Line("for (; o < to; o++) table[target + o] = (" + CodeRead("source + o") + " + codeOffset) * scaleFactor;");
+            }
+        }
     }
 
     /// <summary>A kernel's parameter for the run's <c>SplitWork</c> when its step splits (null on one thread), else nothing.</summary>
@@ -189,95 +285,6 @@ internal sealed class KernelContext
     /// <summary>The check that lets the kernel read and write through references without bounds tests.</summary>
     public static string LengthCheck(params (string Span, long Length)[] spans) =>
         "if (" + string.Join(" || ", spans.Select(s => s.Span + ".Length < " + s.Length)) + ") throw new ArgumentException(\"A layer buffer is too short.\");";
-
-    /// <summary>
-    /// Fills <c>table</c> (a float span in scope) from the codes span <c>w</c> stored as <paramref name="runs"/>
-    /// runs of <paramref name="length"/> codes: run k goes to table[k·<paramref name="padded"/> ..], each entry
-    /// (code + codeOffset) · scaleFactor, the layer's dequantization short of its channel scale (parameters of the kernel,
-    /// <see cref="DequantizationParameters"/>). Runs that need no padding are one run. Sixteen 8-bit codes at a time are
-    /// sign-extended and converted: one instruction each with AVX-512, two halves with AVX2, two widenings on any
-    /// other vector hardware (SSE4.1, NEON); the rest of each run one at a time. <paramref name="byPart"/>: only part
-    /// <c>part</c> of <c>parts</c> (in scope) of the table, its share of the runs, or of one run's sixteen-code chunks.
-    /// </summary>
-    public void WriteCodeTable(SourceWriter w, int runs, int length, int padded, bool byPart = false, bool clearsPadding = false)
-    {
-        if (clearsPadding && padded > length)
-        {
-            // A shared table holds the step before's values: the padding entries are zeroed, as the kernel reads them.
-            string range = byPart ? "(int)((nuint)part * " + runs + " / (nuint)parts); run < (int)((nuint)(part + 1) * " + runs + " / (nuint)parts)" : "0; run < " + runs;
-            w.Line("for (int run = " + range + "; run++) table.Slice(run * " + padded + " + " + length + ", " + (padded - length) + ").Clear();");
-        }
-        if (length == padded)
-        {
-            length *= runs;
-            padded = length;
-            runs = 1;
-        }
-        int whole = Bits <= 8 ? length / 16 * 16 : 0;
-        bool tail = whole < length;
-        // The codes this call converts: every run, or this part's share ([from, to) of one run, [runFirst, runEnd) of
-        // several). Each bound as the vector loops (nuint) and the scalar loops (int) read it.
-        string Number(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        string runFrom = "0", runTo = Number(runs), scalarRunFrom = "0", scalarRunTo = Number(runs);
-        string codeFrom = "0", scalarFrom = "0", vectorTo = Number(whole), scalarTo = Number(length);
-        if (byPart && runs > 1)
-        {
-            w.Line("nuint runFirst = (nuint)part * " + runs + " / (nuint)parts, runEnd = (nuint)(part + 1) * " + runs + " / (nuint)parts;");
-            (runFrom, runTo, scalarRunFrom, scalarRunTo) = ("runFirst", "runEnd", "(int)runFirst", "(int)runEnd");
-        }
-        else if (byPart)
-        {
-            w.Line("// This part's share of the " + whole / 16 + " chunks of sixteen codes; the last part also takes the codes after them.");
-            w.Line("nuint from = (nuint)part * " + whole / 16 + " / (nuint)parts * 16, to = part == parts - 1 ? " + length + " : (nuint)(part + 1) * " + whole / 16 + " / (nuint)parts * 16;");
-            if (whole > 0) w.Line("nuint vectorEnd = to < " + whole + " ? to : " + whole + ";");
-            (codeFrom, scalarFrom, vectorTo, scalarTo) = ("from", "(int)from", "vectorEnd", "(int)to");
-        }
-        // Where the scalar loop starts once a vector loop ran: after the vectors, as an int.
-        string afterVectors = byPart && runs == 1 ? "(int)vectorEnd" : vectorTo;
-        if (tail || (byPart && runs == 1)) w.Line("int first = " + scalarFrom + ";");
-        if (whole > 0)
-        {
-            w.Line("ref sbyte codes = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<byte, sbyte>(w));");
-            w.Line("ref float entries = ref MemoryMarshal.GetReference(table);");
-            void Loop(string condition, string comment, Action<string, string> sixteen)
-            {
-                using (w.Block(condition))
-                {
-                    w.Line("// " + comment);
-                    string vector = condition.Contains("Avx512") ? "Vector512" : condition.Contains("Avx2") ? "Vector256" : "Vector128";
-                    w.Line(vector + "<float> offset = " + vector + ".Create(codeOffset), factor = " + vector + ".Create(scaleFactor);");
-                    IDisposable? runLoop = runs > 1 ? w.Block("for (nuint run = " + runFrom + "; run < " + runTo + "; run++)") : null;
-                    using (w.Block("for (nuint o = " + codeFrom + "; o < " + vectorTo + "; o += 16)"))
-                        sixteen(IndexExpression.Of(0, (runs > 1 ? "run" : "", length), ("o", 1)), IndexExpression.Of(0, (runs > 1 ? "run" : "", padded), ("o", 1)));
-                    runLoop?.Dispose();
-                    if (tail || (byPart && runs == 1)) w.Line("first = " + afterVectors + ";");
-                }
-            }
-            Loop("if (Avx512F.IsSupported)", "Sixteen codes sign-extended by one instruction and converted by one more.", (from, to) =>
-                w.Line("Vector512.StoreUnsafe((Avx512F.ConvertToVector512Single(" + SignExtended("Vector512", "Avx512F.ConvertToVector512Int32(" + CodeVector("Vector128.LoadUnsafe(ref codes, " + from + ")") + ")") + ") + offset) * factor, ref entries, " + to + ");"));
-            Loop("else if (Avx2.IsSupported)", "Sixteen codes as two halves of eight, each sign-extended by one instruction.", (from, to) =>
-            {
-                w.Line("Vector128<sbyte> sixteen = " + CodeVector("Vector128.LoadUnsafe(ref codes, " + from + ")") + ";");
-                w.Line("Vector256.StoreUnsafe((Vector256.ConvertToSingle(" + SignExtended("Vector256", "Avx2.ConvertToVector256Int32(sixteen)") + ") + offset) * factor, ref entries, " + to + ");");
-                w.Line("Vector256.StoreUnsafe((Vector256.ConvertToSingle(" + SignExtended("Vector256", "Avx2.ConvertToVector256Int32(Sse2.ShiftRightLogical128BitLane(sixteen, 8))") + ") + offset) * factor, ref entries, " + IndexExpression.Plus(to, 8) + ");");
-            });
-            Loop("else if (Vector128.IsHardwareAccelerated)", "Sixteen codes widened twice to ints (SSE4.1 pmovsx, NEON sxtl) and converted, four vectors.", (from, to) =>
-            {
-                w.Line("(Vector128<short> low, Vector128<short> high) = Vector128.Widen(" + CodeVector("Vector128.LoadUnsafe(ref codes, " + from + ")") + ");");
-                w.Line("(Vector128<int> c0, Vector128<int> c1) = Vector128.Widen(low);");
-                w.Line("(Vector128<int> c2, Vector128<int> c3) = Vector128.Widen(high);");
-                for (int k = 0; k < 4; k++)
-                    w.Line("Vector128.StoreUnsafe((Vector128.ConvertToSingle(" + SignExtended("Vector128", "c" + k) + ") + offset) * factor, ref entries, " + IndexExpression.Plus(to, 4 * k) + ");");
-            });
-        }
-        if (tail || (byPart && runs == 1))
-        {
-            IDisposable? tailRuns = runs > 1 ? w.Block("for (int run = " + scalarRunFrom + "; run < " + scalarRunTo + "; run++)") : null;
-            string run = runs > 1 ? "run" : "";
-            w.Line("for (int o = first; o < " + scalarTo + "; o++) table[" + IndexExpression.Of(0, (run, padded), ("o", 1)) + "] = " + "(" + CodeRead(IndexExpression.Of(0, (run, length), ("o", 1))) + " + codeOffset) * scaleFactor;");
-            tailRuns?.Dispose();
-        }
-    }
 
     public static float[] Pad(float[] values, int length)
     {

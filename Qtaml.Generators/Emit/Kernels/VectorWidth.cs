@@ -63,41 +63,45 @@ internal sealed class VectorWidth
     /// Like <see cref="Dispatch"/>, but each width's body is a method of its own (<paramref name="method"/>_V512,
     /// _V256, _V128) taking <paramref name="parameters"/>: the JIT compiles only the one a machine runs, and an
     /// unrolled kernel stays within the size the JIT fully optimizes (past about 20,000 IL instructions a method
-    /// is compiled without optimization).
+    /// is compiled without optimization). <paramref name="shapeParameters"/>: the body takes its shape constants as
+    /// parameters too (<see cref="ShapeArguments"/>), so layers of one structure and any sizes share its method.
     /// </summary>
-    public static void DispatchToMethods(SourceWriter w, KernelContext k, string method, string summary, (string Type, string Name)[] parameters, Action<SourceWriter, VectorWidth> body, bool wide = false)
+    public static void DispatchToMethods(SourceWriter w, KernelContext k, string method, string summary, (string Type, string Name)[] parameters, Action<SourceWriter, VectorWidth, ShapeArguments> body, bool wide = false, bool shapeParameters = false, string shapeType = "nuint")
     {
         string arguments = string.Join(", ", parameters.Select(p => (p.Type.StartsWith("ref ", StringComparison.Ordinal) ? "ref " : "") + p.Name));
         string signature = string.Join(", ", parameters.Select(p => p.Type + " " + p.Name));
         var widths = wide ? new[] { V512, V256, V128 } : new[] { V256, V128 };
-        // Each width's body is rendered first: a layer of a shape met before calls that layer's method (its data comes
-        // in through the parameters), so the code grows with the distinct shapes, not the layers.
+        // Each width's body is rendered first: a layer whose body was met before calls that layer's method (its data and
+        // sizes come in through the parameters), so the code grows with the distinct structures, not the layers.
         var names = new string[widths.Length];
+        var calls = new string[widths.Length];
         for (int i = 0; i < widths.Length; i++)
         {
             VectorWidth v = widths[i];
             var scratch = new SourceWriter(w.Indent);
-            body(scratch, v);
+            var shape = new ShapeArguments(shapeParameters, shapeType);
+            body(scratch, v, shape);
             string text = scratch.ToString();
-            names[i] = k.Kernels.Share(signature + "\n" + text, method + "_V" + v.Lanes * 32, out bool first);
+            string declared = signature + shape.Declarations();
+            names[i] = k.Kernels.Share(declared + "\n" + text, method + "_V" + v.Lanes * 32, out bool first);
+            calls[i] = names[i] + "(" + arguments + shape.Values() + ");";
             if (!first) continue;
             string name = names[i];
             w.Defer(member =>
             {
-                member.Line("/// <summary>" + summary + " with " + v.Type + ".</summary>");
+                member.Line("/// <summary>" + summary + " with " + v.Type + (shapeParameters ? "; the layer's sizes are its last parameters" : "") + ".</summary>");
                 member.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
-                member.Open("private static void " + name + "(" + signature + ")");
+                member.Open("private static void " + name + "(" + declared + ")");
                 member.Raw(text);
                 member.Close();
                 member.Line();
             });
         }
-        if (names[0] != method + "_V" + widths[0].Lanes * 32) w.Line("// the multiply-adds of " + names[0].Substring(0, names[0].LastIndexOf('_')) + ", a layer of the same shape");
+        if (names[0] != method + "_V" + widths[0].Lanes * 32) w.Line("// the multiply-adds of " + names[0].Substring(0, names[0].LastIndexOf('_')) + ", a layer of the same " + (shapeParameters ? "structure" : "shape"));
         for (int i = 0; i < widths.Length; i++)
         {
-            string call = names[i] + "(" + arguments + ");";
-            if (i == widths.Length - 1) w.Line(i == 0 ? call : "else " + call);
-            else w.Line((i == 0 ? "if" : "else if") + " (" + widths[i].Type + ".IsHardwareAccelerated) " + call);
+            if (i == widths.Length - 1) w.Line(i == 0 ? calls[i] : "else " + calls[i]);
+            else w.Line((i == 0 ? "if" : "else if") + " (" + widths[i].Type + ".IsHardwareAccelerated) " + calls[i]);
         }
     }
 }
