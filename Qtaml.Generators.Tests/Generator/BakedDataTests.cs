@@ -49,6 +49,33 @@ public class BakedDataTests
         Assert.True(source.Length >= stored * 5 / 4, $"{source.Length:N0} characters cannot hold {stored:N0} bytes of weights.");
     }
 
+    /// <summary>
+    /// A MobileNet-like stack: a strided 3x3 stem, depthwise 3x3 and pointwise convolutions of growing width, a pool and
+    /// a classifier, 114,208 weights in 11 layers, so its C# is as much kernels as data, as in the convolutional
+    /// models edge apps ship.
+    /// </summary>
+    private static byte[] SeparableCnn()
+    {
+        var b = new OnnxModelBuilder(new long[] { 1, 3, 32, 32 }, seed: 12).Conv(3, 16, 3, stride: 2, pad: 1).Relu();
+        foreach ((int inChannels, int outChannels, int stride) in new[] { (16, 32, 1), (32, 64, 2), (64, 128, 1), (128, 256, 2) })
+            b = b.ConvNd(inChannels, inChannels, new[] { 3, 3 }, new[] { stride, stride }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, group: inChannels).Relu()
+                 .Conv(inChannels, outChannels, 1).Relu();
+        return b.Conv(256, 256, 1).Relu().AveragePool(4, 4).Flatten().Gemm(256, 10).Build(new long[] { 1, 10 });
+    }
+
+    private const long SeparableCnnWeights = 16 * 27 + 16 * 9 + 32 * 16 + 32 * 9 + 64 * 32 + 64 * 9 + 128 * 64 + 128 * 9 + 256 * 128 + 256 * 256 + 256 * 10;
+
+    [Theory]
+    [InlineData(", Node = \"2nm\"", 1)]
+    [InlineData(", Quantize = false", 4)]
+    public void A_convolutional_network_s_source_is_at_most_one_and_a_half_times_its_stored_weights_plus_200_KB(string arguments, int bytesPerWeight)
+    {
+        (string source, _) = Generate(SeparableCnn(), arguments);
+        long stored = SeparableCnnWeights * bytesPerWeight;
+        long bound = stored * 3 / 2 + 200 * 1024;
+        Assert.True(source.Length <= bound, $"{source.Length:N0} characters of C# for {stored:N0} stored bytes; the bound is {bound:N0}.");
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]

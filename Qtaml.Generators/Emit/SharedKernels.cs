@@ -8,10 +8,11 @@ namespace Qtaml.Generators.Emit;
 /// <summary>
 /// Kernels that are the same text share one method. Quantized dense layers: the kernel takes the layer's codes,
 /// dequantization, channel scales and biases as parameters, so its body depends only on the layer's shape and fused
-/// ReLU. Convolutions' per-width bodies (<see cref="Kernels.VectorWidth.DispatchToMethods"/>) take their data as
-/// references, so the first layer of a shape writes them and the others call them. A network of thousands of equal
-/// layers then compiles one kernel, not thousands (the compiler's time grows with the methods it binds), and each
-/// layer keeps only its data.
+/// ReLU. Per-width bodies (<see cref="Kernels.VectorWidth.DispatchToMethods"/>) take their data as references and,
+/// where constant sizes gain nothing (pointwise and depthwise convolutions, dense rows), their sizes as parameters
+/// (<see cref="Kernels.ShapeArguments"/>), so the first layer of a blocking writes them and the others call them. A
+/// network of thousands of equal layers then compiles one kernel, not thousands (the compiler's time grows with the
+/// methods it binds), and each layer keeps only its data.
 /// </summary>
 internal sealed class SharedKernels
 {

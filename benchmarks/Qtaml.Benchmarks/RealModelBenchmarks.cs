@@ -47,7 +47,17 @@ public class RealModelBenchmarks
     {
         public Config()
         {
-            AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(10));
+            // QTAML_CONFIGURATIONS picks the runtime configurations, comma-separated: jit (the default), avx512-off,
+            // avx2-off (AVX2 and FMA off, as older Atom-class parts), each its own job, so every table is one run.
+            Job measured = Job.Default.WithWarmupCount(3).WithIterationCount(10);
+            foreach (string configuration in (Environment.GetEnvironmentVariable("QTAML_CONFIGURATIONS") ?? "jit").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                AddJob(configuration switch
+                {
+                    "jit" => measured.WithId("JIT"),
+                    "avx512-off" => measured.WithEnvironmentVariable("DOTNET_EnableAVX512", "0").WithId("JIT, AVX-512 off"),
+                    "avx2-off" => measured.WithEnvironmentVariables(new EnvironmentVariable("DOTNET_EnableAVX2", "0"), new EnvironmentVariable("DOTNET_EnableFMA", "0")).WithId("JIT, AVX2+FMA off"),
+                    _ => throw new ArgumentException("QTAML_CONFIGURATIONS: unknown configuration '" + configuration + "' (jit, avx512-off, avx2-off)"),
+                });
             // BenchmarkDotNet builds its own copy of this project, which compiles the twenty models again (ResNet-50
             // alone takes a minute or two): the default two-minute build timeout is too short.
             WithBuildTimeout(TimeSpan.FromMinutes(20));
@@ -80,8 +90,8 @@ public class RealModelBenchmarks
     [Params("squeezenet", "shufflenet", "inception_v1", "resnet50", "ppocr-cls", "ppocr-v4-det", "ppocr-v4-rec", "oww-melspectrogram", "oww-embedding", "oww-hey-jarvis")]
     public string Model { get; set; } = "squeezenet";
 
-    /// <summary>1, and every core of the machine.</summary>
-    public static IEnumerable<int> ThreadCounts => new[] { 1, Environment.ProcessorCount }.Distinct();
+    /// <summary>1, and every core of the machine; only 1 with QTAML_THREADS=1 (the instruction-set configurations).</summary>
+    public static IEnumerable<int> ThreadCounts => Environment.GetEnvironmentVariable("QTAML_THREADS") == "1" ? new[] { 1 } : new[] { 1, Environment.ProcessorCount }.Distinct();
 
     [ParamsSource(nameof(ThreadCounts))]
     public int Threads { get; set; } = 1;
