@@ -40,6 +40,35 @@ public class WorkerPoolTests
         Assert.True(work.Threads.Count <= threads);
     }
 
+    private sealed class Tiny : WorkItem
+    {
+        public int[] Runs = Array.Empty<int>();
+        public int Parts;
+
+        protected override void Run(int part, int parts)
+        {
+            Assert.Equal(Parts, parts);
+            Interlocked.Increment(ref Runs[part]);
+        }
+    }
+
+    [Fact]
+    public void Runs_back_to_back_with_tiny_parts_and_changing_counts_run_each_part_once()
+    {
+        // Parts far shorter than a worker's wake-up, and a part count that changes every run: a worker that wakes
+        // for a run that has ended (or reads one run's number and the next run's count) must take nothing.
+        using var pool = new WorkerPool(3);
+        var work = new Tiny();
+        for (int run = 0; run < 5_000; run++)
+        {
+            int parts = 2 + run % 7;
+            work.Parts = parts;
+            work.Runs = new int[parts];
+            pool.Run(work, parts);
+            Assert.All(work.Runs, count => Assert.Equal(1, count));
+        }
+    }
+
     [Fact]
     public void The_workers_take_parts_not_only_the_caller()
     {
