@@ -197,27 +197,6 @@ internal static class ConvKernels
         Enumerable.Range(1, Math.Min(14, columns)).Where(b => vectors + b * (vectors + extraPerColumn) + 1 <= v.Registers).DefaultIfEmpty(1).Max();
 
     /// <summary>
-    /// How many channel vectors a pass of a table convolution computes (its chunk, at most four, the passes as equal as
-    /// they can be: 96 channels of Vector512 are two of 3, not 4 + 2) and for how many positions at once (its block).
-    /// With 32 registers (AVX-512) four vectors leave room for 6 positions, 24 accumulators. With 16 (AVX2, SSE, Neon)
-    /// four vectors leave room for only 2 positions: 8 accumulators, barely enough to hide the multiply-add's latency,
-    /// and 6 loads (4 weight vectors, 2 broadcasts) for 8 multiply-adds; so there the chunk is the one with the fewest
-    /// loads per multiply-add (3 vectors x 4 positions: 7 for 12), the larger chunk on a tie. Which outputs share a
-    /// pass does not change how any output is summed, so the outputs are the same bits whatever the choice.
-    /// </summary>
-    private static (int Chunk, int Block) ChunkAndBlock(VectorWidth v, int vectors, int positions)
-    {
-        (int Chunk, int Block) best = (0, 0);
-        for (int most = 4; most >= (v.Registers >= 32 ? 4 : 1); most--)
-        {
-            int passes = (vectors + most - 1) / most, chunk = (vectors + passes - 1) / passes, block = ColumnBlock(v, positions, chunk, 0);
-            // Loads (weight vectors and broadcasts) per multiply-add: fewer is better.
-            if (best.Chunk == 0 || (chunk + block) * best.Chunk * best.Block < (best.Chunk + best.Block) * chunk * block) best = (chunk, block);
-        }
-        return best;
-    }
-
-    /// <summary>
     /// The loop over output rows and blocks of <paramref name="block"/> columns; <paramref name="body"/> writes one
     /// block at column <c>ox</c>. Where a row is not whole blocks, its last block ends at the row's last column,
     /// overlapping the one before (those columns are computed twice, to the same values). Part <c>part</c> of
@@ -277,11 +256,11 @@ internal static class ConvKernels
             WriteMultiplyAdds(w, k, step, s, q, Escape.XmlDoc(c.Name), () =>
             VectorWidth.DispatchToMethods(w, k, method, Escape.XmlDoc(c.Name) + ": the multiply-adds", KernelParameters(q), (w, v, a) =>
             {
+                // Chunks of at most four channel vectors, as equal as they can be (96 channels of Vector512: two of 3, not 4 + 2).
                 // A group that is not whole vectors of this width ends with a vector ending at its last channel (it
                 // overlaps the one before), in the same pass as the vectors before it, so each broadcast input feeds it too.
                 bool overlappingLast = groupSlots % v.Lanes != 0;
-                int vectors = (groupSlots + v.Lanes - 1) / v.Lanes;
-                (int chunk, int block) = ChunkAndBlock(v, vectors, positions);
+                int vectors = (groupSlots + v.Lanes - 1) / v.Lanes, passes = (vectors + 3) / 4, chunk = (vectors + passes - 1) / passes, block = ColumnBlock(v, positions, chunk, 0);
                 int fullChunks = vectors / chunk, rest = vectors % chunk;
                 // The passes of whole chunks are a loop; the one holding the overlapping vector, or the rest, comes after it.
                 int looped = overlappingLast && rest == 0 ? fullChunks - 1 : fullChunks, lastAt = overlappingLast ? groupSlots - v.Lanes : -1;
