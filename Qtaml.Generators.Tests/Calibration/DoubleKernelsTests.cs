@@ -1,5 +1,6 @@
 extern alias gen;
 using DoubleKernels = gen::Qtaml.Generators.Calibration.DoubleKernels;
+using PointwiseKernels = gen::Qtaml.Generators.Calibration.PointwiseKernels;
 using ReferenceEvaluator = gen::Qtaml.Generators.Calibration.ReferenceEvaluator;
 
 namespace Qtaml.Generators.Tests.Calibration;
@@ -45,6 +46,75 @@ public class DoubleKernelsTests
         for (int i = 0; i < 35; i++) expected[4 + i * stride] += 3 * x[2 + i];
         DoubleKernels.Axpy(3, x, 2, y, 4, 35, stride);
         Assert.Equal(expected, y);
+    }
+
+    [Theory]
+    [InlineData(0, 1, 0.75)]
+    [InlineData(7, 1, 0.75)]
+    [InlineData(8, 1, -1.5)]
+    [InlineData(61, 1, 0.75)]
+    [InlineData(1000, 1, 2.25)]
+    [InlineData(203, 3, 0.75)]
+    [InlineData(64, 1, 0.0)]
+    public void DotAndScatter_is_Dot_and_Axpy_in_one_pass_bit_for_bit(int count, int stride, double weight)
+    {
+        var random = new Random(count * 7 + stride);
+        double[] g = Enumerable.Range(0, count + 5).Select(_ => random.NextDouble() * 2e3 - 1e3).ToArray();
+        double[] x = Enumerable.Range(0, count * stride + 9).Select(_ => random.NextDouble() * 2e-3 - 1e-3).ToArray();
+        double[] dx = Enumerable.Range(0, x.Length).Select(_ => random.NextDouble() - 0.5).ToArray();
+        double[] expectedDx = (double[])dx.Clone();
+        if (weight != 0) DoubleKernels.Axpy(weight, g, 3, expectedDx, 2, count, stride);
+        double expected = DoubleKernels.Dot(g, 3, x, 2, count, stride);
+
+        double actual = DoubleKernels.DotAndScatter(g, 3, x, dx, 2, count, weight, stride);
+
+        Assert.Equal(BitConverter.DoubleToInt64Bits(expected), BitConverter.DoubleToInt64Bits(actual));
+        Assert.Equal(expectedDx.Select(BitConverter.DoubleToInt64Bits), dx.Select(BitConverter.DoubleToInt64Bits));
+    }
+
+    [Theory]
+    [InlineData(4, 3, 16)]
+    [InlineData(9, 5, 37)]
+    [InlineData(3, 2, 8)]
+    [InlineData(13, 7, 5)]
+    public void Pointwise_kernels_give_the_row_rules_bits_four_channels_at_a_time(int outs, int ins, int plane)
+    {
+        var random = new Random(outs * 100 + ins * 10 + plane);
+        double[] Values(int n, double scale) => Enumerable.Range(0, n).Select(_ => (random.NextDouble() - 0.5) * scale).ToArray();
+        double[] x = Values(2 + ins * plane, 10), w = Values(1 + outs * ins, 1), bias = Values(outs * plane, 1);
+        double[] dy = Values(3 + outs * plane, 100), dx = Values(x.Length, 1), dw = Values(w.Length, 1);
+
+        // The rules, row by row: outputs summed over the channels in order; each weight's gradient a Dot, each input's
+        // gradient the outputs' contributions in output order.
+        double[] expectedY = new double[3 + outs * plane];
+        Array.Copy(bias, 0, expectedY, 3, bias.Length);
+        double[] expectedDx = (double[])dx.Clone(), expectedDw = (double[])dw.Clone();
+        for (int o = 0; o < outs; o++)
+            for (int ci = 0; ci < ins; ci++)
+            {
+                DoubleKernels.Axpy(w[1 + o * ins + ci], x, 2 + ci * plane, expectedY, 3 + o * plane, plane);
+                expectedDw[1 + o * ins + ci] += DoubleKernels.Dot(dy, 3 + o * plane, x, 2 + ci * plane, plane);
+                DoubleKernels.Axpy(w[1 + o * ins + ci], dy, 3 + o * plane, expectedDx, 2 + ci * plane, plane);
+            }
+
+        double[] y = new double[expectedY.Length];
+        Array.Copy(bias, 0, y, 3, bias.Length);
+        PointwiseKernels.Forward(x, 2, y, 3, w, 1, outs, ins, plane);
+        PointwiseKernels.Backward(x, dx, 2, dy, 3, w, dw, 1, outs, ins, plane);
+
+        Assert.Equal(expectedY.Select(BitConverter.DoubleToInt64Bits), y.Select(BitConverter.DoubleToInt64Bits));
+        Assert.Equal(expectedDx.Select(BitConverter.DoubleToInt64Bits), dx.Select(BitConverter.DoubleToInt64Bits));
+        Assert.Equal(expectedDw.Select(BitConverter.DoubleToInt64Bits), dw.Select(BitConverter.DoubleToInt64Bits));
+    }
+
+    [Fact]
+    public void MultiplyAdd_adds_elementwise_products()
+    {
+        double[] a = Enumerable.Range(0, 23).Select(i => i * 0.37).ToArray(), b = Enumerable.Range(0, 23).Select(i => 1.0 / (i + 1)).ToArray();
+        double[] d = Enumerable.Range(0, 23).Select(i => -0.5 * i).ToArray();
+        double[] expected = d.Select((v, i) => v + a[i] * b[i]).ToArray();
+        DoubleKernels.MultiplyAdd(a, b, d, 23);
+        Assert.Equal(expected, d);
     }
 
     [Fact]

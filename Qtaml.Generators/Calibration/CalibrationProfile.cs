@@ -32,8 +32,8 @@ internal sealed class CalibrationProfile
     /// <summary>The classes per input whose scores the forecast follows: the clean decision and its closest rivals (a decision flips to a near rival first).</summary>
     public const int TrackedClasses = 4;
 
-    /// <summary>The multiply-adds calibration may spend (inputs × (a forward pass + two per backward sweep)), about 15 s of the reference evaluator on 2 cores (it runs ~3·10⁹ a second there); a network too large for it is calibrated on fewer inputs, never fewer than <see cref="MinSamples"/>.</summary>
-    internal const long MaxWork = 40_000_000_000;
+    /// <summary>The multiply-adds calibration may spend (inputs × (a forward pass + two per backward sweep)), about 15 s of the reference evaluator on 2 cores (it runs 6-9·10⁹ a second there on real networks, measured 2026-12-04); a network too large for it is calibrated on fewer inputs, never fewer than <see cref="MinSamples"/>.</summary>
+    internal const long MaxWork = 100_000_000_000;
 
     /// <summary>The most doubles the stored Gram matrices may take.</summary>
     private const long MaxStoredValues = 8_000_000;
@@ -126,8 +126,8 @@ internal sealed class CalibrationProfile
         var decisions = new int[samples];
         var grams = new double[samples][][];    // [input][layer][i·tracked + j]
         var squares = new double[samples][];    // [input][layer]: ‖J_l‖²_F estimated
-        var buffers = new DoubleBuffers();
-        System.Threading.Tasks.Parallel.For(0, samples, new System.Threading.Tasks.ParallelOptions { CancellationToken = cancellationToken }, s =>
+        using var buffers = new DoubleBuffers();
+        System.Threading.Tasks.Parallel.For(0, samples, InputParallelism.Options(cancellationToken), s =>
         {
             double[][] values = evaluator.Run(rows[s], null, buffers);
             double[] decision = values[decisionValue];

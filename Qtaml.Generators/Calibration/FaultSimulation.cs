@@ -22,8 +22,8 @@ internal static class FaultSimulation
     /// <summary>Fault trials per simulation (each runs the simulated inputs).</summary>
     public const int Trials = 8;
 
-    /// <summary>The multiply-adds a simulation may spend (trials × inputs × one pass): half the calibration's own budget.</summary>
-    private const long MaxWork = CalibrationProfile.MaxWork / 2;
+    /// <summary>The multiply-adds a simulation may spend (trials × inputs × one pass), a few seconds: forward passes, whose element-wise rules run slower per multiply-add than the calibration's blocked backward sweeps.</summary>
+    private const long MaxWork = 20_000_000_000;
 
     /// <summary>The calibration inputs a simulation runs, the first ones: all of them, or as many as the budget allows (at least 16).</summary>
     public static int Inputs(CalibrationProfile profile) =>
@@ -34,14 +34,14 @@ internal static class FaultSimulation
     {
         ReferenceEvaluator evaluator = profile.Evaluator;
         int inputs = Inputs(profile);
-        var buffers = new DoubleBuffers();
+        using var buffers = new DoubleBuffers();
         int kept = 0;
         for (int trial = 0; trial < Trials; trial++)
         {
             var random = new SplitMix64(SplitMix64.Derive(seed, (ulong)trial));
             double[]?[] weights = Enumerable.Range(0, designer.Layers.Length).Select(l => FaultedWeights(designer, design, l, ref random)).ToArray();
             var agrees = new int[inputs];
-            Parallel.For(0, inputs, new ParallelOptions { CancellationToken = cancellationToken }, s =>
+            Parallel.For(0, inputs, InputParallelism.Options(cancellationToken), s =>
             {
                 var values = new double[profile.Graph.Layers.Length + 1][];
                 values[0] = profile.Inputs[s];

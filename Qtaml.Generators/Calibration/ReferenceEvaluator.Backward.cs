@@ -231,6 +231,13 @@ internal sealed partial class ReferenceEvaluator
         int groupIn = c.GroupInChannels, groupOut = c.OutChannels / c.Groups;
         int inC = c.InChannels, inD = c.InD, inH = c.InH, inW = c.InW, outC = c.OutChannels, outD = c.OutD, outH = c.OutH, outW = c.OutW;
         int inPlane = inH * inW, outPlane = outH * outW, inVolume = inD * inPlane, outVolume = outD * outPlane;
+        if (IsPointwise(c))
+        {
+            for (int n = 0; n < c.Images; n++)
+                for (int g = 0; g < c.Groups; g++)
+                    PointwiseKernels.Backward(x, dx, (n * inC + g * groupIn) * inVolume, dy, (n * outC + g * groupOut) * outVolume, w, dw, g * groupOut * groupIn, groupOut, groupIn, outVolume);
+            return;
+        }
         for (int n = 0; n < c.Images; n++)
         for (int o = 0; o < outC; o++)
         {
@@ -256,8 +263,7 @@ internal sealed partial class ReferenceEvaluator
                                     int id = od * k.StrideD + kd * k.DilationD - k.PadFront, iy = oy * k.StrideH + ky * k.DilationH - k.PadTop;
                                     int xi = xVolume + id * inPlane + iy * inW + ox0 * k.StrideW + kx * k.DilationW - k.PadLeft;
                                     int yi = yVolume + od * outPlane + oy * outW + ox0;
-                                    sum += DoubleKernels.Dot(dy, yi, x, xi, count, k.StrideW);
-                                    if (weight != 0) DoubleKernels.Axpy(weight, dy, yi, dx, xi, count, k.StrideW);
+                                    sum += DoubleKernels.DotAndScatter(dy, yi, x, dx, xi, count, weight, k.StrideW);
                                 }
                             dw[wi] += sum;
                         }
@@ -281,11 +287,16 @@ internal sealed partial class ReferenceEvaluator
                         double g = dy[((c * outD + od) * outH + oy) * outW + ox];
                         if (g == 0) continue;
                         // The forward rule's choice again: the first largest input, or the inputs averaged and their count.
-                        int best = -1, count = PoolTaps(k, c, od, oy, ox, inD, inH, inW, taps);
-                        for (int t = 0; t < count; t++)
-                            if (best < 0 || x[taps[t]] > x[best]) best = taps[t];
+                        int count = PoolTaps(k, c, od, oy, ox, inD, inH, inW, taps);
                         if (count == 0) continue;
-                        if (max) { dx[best] += g; continue; }
+                        if (max)
+                        {
+                            int best = taps[0];
+                            for (int t = 1; t < count; t++)
+                                if (x[taps[t]] > x[best]) best = taps[t];
+                            dx[best] += g;
+                            continue;
+                        }
                         double share = g / (p.CountIncludePad ? k.Size : count);
                         for (int t = 0; t < count; t++) dx[taps[t]] += share;
                     }
@@ -329,6 +340,22 @@ internal sealed partial class ReferenceEvaluator
         double[]? dl = b.Left.IsConstant ? null : gradient.For(values, b.Left.Value);
         double[]? dr = b.Right.IsConstant ? null : gradient.For(values, b.Right.Value);
         if (b.Kind >= BinaryKind.Equal) return;   // comparisons and logic are flat
+        if (b.Kind is BinaryKind.Add or BinaryKind.Sub or BinaryKind.Mul && !ReferenceEquals(dl, dr))
+        {
+            // Each side in a loop of its own, without a test per element (an array's sums keep their order: the
+            // two sides are different arrays).
+            if (b.Kind == BinaryKind.Mul)
+            {
+                if (dl is not null) ProductAdjoint(dy, r, right, dl, left);
+                if (dr is not null) ProductAdjoint(dy, l, left, dr, right);
+            }
+            else
+            {
+                if (dl is not null) SumAdjoint(dy, 1, dl, left);
+                if (dr is not null) SumAdjoint(dy, b.Kind == BinaryKind.Sub ? -1 : 1, dr, right);
+            }
+            return;
+        }
         if (b.Kind is BinaryKind.Add or BinaryKind.Sub or BinaryKind.Mul)
         {
             // The common rules in loops of their own: ∂(l ± r) = (1, ±1), ∂(l·r) = (r, l).
@@ -364,6 +391,39 @@ internal sealed partial class ReferenceEvaluator
             if (dl is not null) dl[li] += g * byLeft;
             if (dr is not null) dr[ri] += g * byRight;
         }
+    }
+
+    /// <summary>d[at(i)] += sign·g[i]: one side of a sum's adjoint (at null: the side has the output's shape).</summary>
+    private static void SumAdjoint(double[] g, double sign, double[] d, int[]? at)
+    {
+        if (at is null)
+        {
+            if (sign > 0) DoubleKernels.Axpy(1, g, 0, d, 0, g.Length);
+            else for (int i = 0; i < g.Length; i++) d[i] += -g[i];
+            return;
+        }
+        for (int i = 0; i < g.Length; i++) d[at[i]] += sign * g[i];
+    }
+
+    /// <summary>d[at(i)] += g[i]·other[otherAt(i)]: one side of a product's adjoint.</summary>
+    private static void ProductAdjoint(double[] g, double[] other, int[]? otherAt, double[] d, int[]? at)
+    {
+        if (at is null && otherAt is null)
+        {
+            DoubleKernels.MultiplyAdd(g, other, d, g.Length);
+            return;
+        }
+        if (at is null)
+        {
+            for (int i = 0; i < g.Length; i++) d[i] += g[i] * other[otherAt![i]];
+            return;
+        }
+        if (otherAt is null)
+        {
+            for (int i = 0; i < g.Length; i++) d[at[i]] += g[i] * other[i];
+            return;
+        }
+        for (int i = 0; i < g.Length; i++) d[at[i]] += g[i] * other[otherAt[i]];
     }
 
     /// <summary>y = softmax rows (or their log): dx = y ⊙ (dy − Σ dy·y), or for the log dx = dy − softmax · Σ dy.</summary>

@@ -59,18 +59,22 @@ internal sealed partial class ReferenceEvaluator
         for (int i = first; i < layers.Length; i++)
         {
             Layer layer = layers[i];
-            double[] output = DoubleBuffers.Rent(buffers, layer.OutputLength);
             if (layer.Guard is { } guard && values[guard.Value].Length > 0 && (values[guard.Value][0] != 0) != guard.When)
             {
-                values[i + 1] = output;   // the branch not taken: its values are never read (a Where picks the other)
+                values[i + 1] = DoubleBuffers.Rent(buffers, layer.OutputLength);   // the branch not taken: its values are never read (a Where picks the other)
                 continue;
             }
+            double[] output = DoubleBuffers.Rent(buffers, layer.OutputLength, zeroed: !WritesEveryOutput(layer));
             int ordinal = _weightOrdinal[i];
             double[]? w = ordinal < 0 ? null : weights?[ordinal] ?? _weights[ordinal];
             Evaluate(layer, values, output, w, otherInputs);
             values[i + 1] = output;
         }
     }
+
+    /// <summary>Whether a layer's rule assigns every output value (so its array need not be zeroed first) rather than adding into some.</summary>
+    private static bool WritesEveryOutput(Layer layer) =>
+        layer is ConvLayer or DenseLayer or ReluLayer or ReshapeLayer or UnaryLayer or BinaryLayer or SoftmaxLayer or GraphInputLayer;
 
     private void Evaluate(Layer layer, double[][] values, double[] y, double[]? weights, double[][]? otherInputs)
     {
@@ -125,13 +129,32 @@ internal sealed partial class ReferenceEvaluator
     /// A convolution as one multiply-add of a row of input by one weight per (output channel, input channel, tap,
     /// output plane and row), over the output columns whose tap is inside the input; a pointwise one as one per plane.
     /// </summary>
+    /// <summary>A 1x1 convolution with stride 1 and no padding: each output plane is a weighted sum of whole input planes.</summary>
+    private static bool IsPointwise(ConvLayer c)
+    {
+        Window k = c.Window;
+        return k.Size == 1 && k.StrideD == 1 && k.StrideH == 1 && k.StrideW == 1 && k.PadFront == 0 && k.PadTop == 0 && k.PadLeft == 0
+            && c.InD == c.OutD && c.InH == c.OutH && c.InW == c.OutW;
+    }
+
     private static void Conv(ConvLayer c, double[] x, double[] y, double[] w)
     {
         Window k = c.Window;
         int groupIn = c.GroupInChannels, groupOut = c.OutChannels / c.Groups;
         int inC = c.InChannels, inD = c.InD, inH = c.InH, inW = c.InW, outC = c.OutChannels, outD = c.OutD, outH = c.OutH, outW = c.OutW;
         int inPlane = inH * inW, outPlane = outH * outW, inVolume = inD * inPlane, outVolume = outD * outPlane;
-        bool pointwise = k.Size == 1 && k.StrideD == 1 && k.StrideH == 1 && k.StrideW == 1 && k.PadFront == 0 && k.PadTop == 0 && k.PadLeft == 0 && inD == outD && inH == outH && inW == outW;
+        if (IsPointwise(c))
+        {
+            for (int n = 0; n < c.Images; n++)
+                for (int g = 0; g < c.Groups; g++)
+                {
+                    int yAt = (n * outC + g * groupOut) * outVolume;
+                    for (int o = 0; o < groupOut; o++)
+                        for (int i = 0; i < outVolume; i++) y[yAt + o * outVolume + i] = c.Bias[g * groupOut + o];
+                    PointwiseKernels.Forward(x, (n * inC + g * groupIn) * inVolume, y, yAt, w, g * groupOut * groupIn, groupOut, groupIn, outVolume);
+                }
+            return;
+        }
         for (int n = 0; n < c.Images; n++)
         for (int o = 0; o < outC; o++)
         {
@@ -140,11 +163,6 @@ internal sealed partial class ReferenceEvaluator
             for (int ci = 0; ci < groupIn; ci++)
             {
                 int xVolume = (n * inC + firstIn + ci) * inVolume, tap = (o * groupIn + ci) * k.Size;
-                if (pointwise)
-                {
-                    DoubleKernels.Axpy(w[tap], x, xVolume, y, yVolume, outVolume);
-                    continue;
-                }
                 for (int kd = 0; kd < k.KernelD; kd++)
                 {
                     (int od0, int od1) = ValidOutputs(inD, outD, k.StrideD, kd * k.DilationD - k.PadFront);

@@ -72,7 +72,7 @@ internal static class Sensitivity
         var perInput = new double[inputs][];
         try
         {
-            Parallel.For(0, inputs, new ParallelOptions { CancellationToken = cancellationToken }, s =>
+            Parallel.For(0, inputs, InputParallelism.Options(cancellationToken), s =>
             {
                 // Every input has its own stream: the result is the same on any core count.
                 var random = new SplitMix64(0x5EED_0000UL + (ulong)s);
