@@ -1,6 +1,6 @@
 extern alias gen;
 using DoubleKernels = gen::Qtaml.Generators.Calibration.DoubleKernels;
-using PointwiseKernels = gen::Qtaml.Generators.Calibration.PointwiseKernels;
+using ReferenceConvKernels = gen::Qtaml.Generators.Calibration.ReferenceConvKernels;
 using ReferenceEvaluator = gen::Qtaml.Generators.Calibration.ReferenceEvaluator;
 
 namespace Qtaml.Generators.Tests.Calibration;
@@ -99,12 +99,40 @@ public class DoubleKernelsTests
 
         double[] y = new double[expectedY.Length];
         Array.Copy(bias, 0, y, 3, bias.Length);
-        PointwiseKernels.Forward(x, 2, y, 3, w, 1, outs, ins, plane);
-        PointwiseKernels.Backward(x, dx, 2, dy, 3, w, dw, 1, outs, ins, plane);
+        ReferenceConvKernels.Forward(x, 2, y, 3, w, 1, outs, ins, plane);
+        ReferenceConvKernels.Backward(x, dx, 2, dy, 3, w, dw, 1, outs, ins, plane);
 
         Assert.Equal(expectedY.Select(BitConverter.DoubleToInt64Bits), y.Select(BitConverter.DoubleToInt64Bits));
         Assert.Equal(expectedDx.Select(BitConverter.DoubleToInt64Bits), dx.Select(BitConverter.DoubleToInt64Bits));
         Assert.Equal(expectedDw.Select(BitConverter.DoubleToInt64Bits), dw.Select(BitConverter.DoubleToInt64Bits));
+    }
+
+    [Theory]
+    [InlineData(4, 13, 1)]
+    [InlineData(4, 55, 1)]
+    [InlineData(3, 20, 1)]
+    [InlineData(4, 9, 2)]
+    public void Convolution_rows_for_four_channels_are_the_row_rules_bits(int rows, int count, int stride)
+    {
+        var random = new Random(rows * 1000 + count * 10 + stride);
+        double[] Values(int n, double scale) => Enumerable.Range(0, n).Select(_ => (random.NextDouble() - 0.5) * scale).ToArray();
+        const int yStride = 70, wStride = 9;
+        double[] x = Values(5 + count * stride, 10), w = Values(2 + rows * wStride, 1), y = Values(4 + rows * yStride, 1);
+        double[] dy = Values(y.Length, 100), dx = Values(x.Length, 1);
+        double[] expectedY = (double[])y.Clone(), expectedDx = (double[])dx.Clone(), expectedSums = new double[4];
+        for (int j = 0; j < rows; j++)
+        {
+            DoubleKernels.AxpyFromStrided(w[2 + j * wStride], x, 5, stride, expectedY, 4 + j * yStride, count);
+            expectedSums[j] += DoubleKernels.DotAndScatter(dy, 4 + j * yStride, x, expectedDx, 5, count, w[2 + j * wStride], stride);
+        }
+
+        var sums = new double[4];
+        ReferenceConvKernels.ForwardRows(x, 5, stride, y, 4, yStride, w, 2, wStride, rows, count);
+        ReferenceConvKernels.BackwardRows(x, dx, 5, stride, dy, 4, yStride, w, 2, wStride, rows, count, sums);
+
+        Assert.Equal(expectedY.Select(BitConverter.DoubleToInt64Bits), y.Select(BitConverter.DoubleToInt64Bits));
+        Assert.Equal(expectedDx.Select(BitConverter.DoubleToInt64Bits), dx.Select(BitConverter.DoubleToInt64Bits));
+        Assert.Equal(expectedSums.Select(BitConverter.DoubleToInt64Bits), sums.Select(BitConverter.DoubleToInt64Bits));
     }
 
     [Fact]

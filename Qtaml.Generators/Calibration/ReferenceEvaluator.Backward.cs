@@ -235,13 +235,16 @@ internal sealed partial class ReferenceEvaluator
         {
             for (int n = 0; n < c.Images; n++)
                 for (int g = 0; g < c.Groups; g++)
-                    PointwiseKernels.Backward(x, dx, (n * inC + g * groupIn) * inVolume, dy, (n * outC + g * groupOut) * outVolume, w, dw, g * groupOut * groupIn, groupOut, groupIn, outVolume);
+                    ReferenceConvKernels.Backward(x, dx, (n * inC + g * groupIn) * inVolume, dy, (n * outC + g * groupOut) * outVolume, w, dw, g * groupOut * groupIn, groupOut, groupIn, outVolume);
             return;
         }
+        // Output channels in the forward rule's blocks: each weight's gradient is summed row by row as before, and each
+        // input's gradient gets the block's channels tap by tap.
+        var sums = new double[4];
         for (int n = 0; n < c.Images; n++)
-        for (int o = 0; o < outC; o++)
+        for (int o = 0; o < outC; o += RowBlock(o, groupOut))
         {
-            int yVolume = (n * outC + o) * outVolume, firstIn = o / groupOut * groupIn;
+            int rows = RowBlock(o, groupOut), yVolume = (n * outC + o) * outVolume, firstIn = o / groupOut * groupIn;
             for (int ci = 0; ci < groupIn; ci++)
             {
                 int xVolume = (n * inC + firstIn + ci) * inVolume, tap = (o * groupIn + ci) * k.Size;
@@ -256,16 +259,16 @@ internal sealed partial class ReferenceEvaluator
                             (int ox0, int ox1) = ValidOutputs(inW, outW, k.StrideW, kx * k.DilationW - k.PadLeft);
                             int count = ox1 - ox0, wi = tap + (kd * k.KernelH + ky) * k.KernelW + kx;
                             if (count == 0) continue;
-                            double weight = w[wi], sum = 0;
+                            Array.Clear(sums, 0, rows);
                             for (int od = od0; od < od1; od++)
                                 for (int oy = oy0; oy < oy1; oy++)
                                 {
                                     int id = od * k.StrideD + kd * k.DilationD - k.PadFront, iy = oy * k.StrideH + ky * k.DilationH - k.PadTop;
                                     int xi = xVolume + id * inPlane + iy * inW + ox0 * k.StrideW + kx * k.DilationW - k.PadLeft;
                                     int yi = yVolume + od * outPlane + oy * outW + ox0;
-                                    sum += DoubleKernels.DotAndScatter(dy, yi, x, dx, xi, count, weight, k.StrideW);
+                                    ReferenceConvKernels.BackwardRows(x, dx, xi, k.StrideW, dy, yi, outVolume, w, wi, groupIn * k.Size, rows, count, sums);
                                 }
-                            dw[wi] += sum;
+                            for (int j = 0; j < rows; j++) dw[wi + j * groupIn * k.Size] += sums[j];
                         }
                     }
                 }

@@ -151,15 +151,18 @@ internal sealed partial class ReferenceEvaluator
                     int yAt = (n * outC + g * groupOut) * outVolume;
                     for (int o = 0; o < groupOut; o++)
                         for (int i = 0; i < outVolume; i++) y[yAt + o * outVolume + i] = c.Bias[g * groupOut + o];
-                    PointwiseKernels.Forward(x, (n * inC + g * groupIn) * inVolume, y, yAt, w, g * groupOut * groupIn, groupOut, groupIn, outVolume);
+                    ReferenceConvKernels.Forward(x, (n * inC + g * groupIn) * inVolume, y, yAt, w, g * groupOut * groupIn, groupOut, groupIn, outVolume);
                 }
             return;
         }
+        // Up to four output channels of a group at a time share each input row (an output's sum keeps its order: input
+        // channels, then taps).
         for (int n = 0; n < c.Images; n++)
-        for (int o = 0; o < outC; o++)
+        for (int o = 0; o < outC; o += RowBlock(o, groupOut))
         {
-            int yVolume = (n * outC + o) * outVolume, firstIn = o / groupOut * groupIn;
-            for (int i = 0; i < outVolume; i++) y[yVolume + i] = c.Bias[o];
+            int rows = RowBlock(o, groupOut), yVolume = (n * outC + o) * outVolume, firstIn = o / groupOut * groupIn;
+            for (int j = 0; j < rows; j++)
+                for (int i = 0; i < outVolume; i++) y[yVolume + j * outVolume + i] = c.Bias[o + j];
             for (int ci = 0; ci < groupIn; ci++)
             {
                 int xVolume = (n * inC + firstIn + ci) * inVolume, tap = (o * groupIn + ci) * k.Size;
@@ -171,17 +174,17 @@ internal sealed partial class ReferenceEvaluator
                         (int oy0, int oy1) = ValidOutputs(inH, outH, k.StrideH, ky * k.DilationH - k.PadTop);
                         for (int kx = 0; kx < k.KernelW; kx++)
                         {
-                            double weight = w[tap + (kd * k.KernelH + ky) * k.KernelW + kx];
+                            int wi = tap + (kd * k.KernelH + ky) * k.KernelW + kx;
                             (int ox0, int ox1) = ValidOutputs(inW, outW, k.StrideW, kx * k.DilationW - k.PadLeft);
-                            if (weight == 0 || ox1 == ox0) continue;
+                            if (ox1 == ox0) continue;
                             for (int od = od0; od < od1; od++)
                             {
                                 int id = od * k.StrideD + kd * k.DilationD - k.PadFront;
                                 for (int oy = oy0; oy < oy1; oy++)
                                 {
                                     int iy = oy * k.StrideH + ky * k.DilationH - k.PadTop;
-                                    DoubleKernels.AxpyFromStrided(weight, x, xVolume + id * inPlane + iy * inW + ox0 * k.StrideW + kx * k.DilationW - k.PadLeft, k.StrideW,
-                                        y, yVolume + od * outPlane + oy * outW + ox0, ox1 - ox0);
+                                    ReferenceConvKernels.ForwardRows(x, xVolume + id * inPlane + iy * inW + ox0 * k.StrideW + kx * k.DilationW - k.PadLeft, k.StrideW,
+                                        y, yVolume + od * outPlane + oy * outW + ox0, outVolume, w, wi, groupIn * k.Size, rows, ox1 - ox0);
                                 }
                             }
                         }
@@ -190,6 +193,9 @@ internal sealed partial class ReferenceEvaluator
             }
         }
     }
+
+    /// <summary>How many output channels from <paramref name="o"/> a convolution's rules take together: up to four, never past the end of o's group.</summary>
+    internal static int RowBlock(int o, int groupOut) => Math.Min(4, groupOut - o % groupOut);
 
     private static void Embedding(EmbeddingLayer e, double[]? indices, double[] y, double[] w)
     {
