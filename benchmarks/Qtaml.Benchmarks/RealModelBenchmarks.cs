@@ -2,6 +2,7 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Toolchains.NativeAot;
 using Qtaml;
 using Qtaml.Threading;
 
@@ -48,7 +49,8 @@ public class RealModelBenchmarks
         public Config()
         {
             // QTAML_CONFIGURATIONS picks the runtime configurations, comma-separated: jit (the default), avx512-off,
-            // avx2-off (AVX2 and FMA off, as older Atom-class parts), each its own job, so every table is one run.
+            // avx2-off (AVX2 and FMA off, as older Atom-class parts), aot (NativeAOT, x86-64-v2), each its own job, so
+            // every table is one run.
             Job measured = Job.Default.WithWarmupCount(3).WithIterationCount(10);
             foreach (string configuration in (Environment.GetEnvironmentVariable("QTAML_CONFIGURATIONS") ?? "jit").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                 AddJob(configuration switch
@@ -56,7 +58,13 @@ public class RealModelBenchmarks
                     "jit" => measured.WithId("JIT"),
                     "avx512-off" => measured.WithEnvironmentVariable("DOTNET_EnableAVX512", "0").WithId("JIT, AVX-512 off"),
                     "avx2-off" => measured.WithEnvironmentVariables(new EnvironmentVariable("DOTNET_EnableAVX2", "0"), new EnvironmentVariable("DOTNET_EnableFMA", "0")).WithId("JIT, AVX2+FMA off"),
-                    _ => throw new ArgumentException("QTAML_CONFIGURATIONS: unknown configuration '" + configuration + "' (jit, avx512-off, avx2-off)"),
+                    // NativeAOT at its default instruction set (x86-64-v2), the ILCompiler from this machine's package source.
+                    "aot" => measured.WithToolchain(NativeAotToolchain.CreateBuilder()
+                        .UseNuGet(Environment.Version.ToString(), ConfiguredPackageSource.First())
+                        .IlcInstructionSet("x86-64-v2")
+                        .TargetFrameworkMoniker("net10.0")
+                        .ToToolchain()).WithId("NativeAOT x86-64-v2"),
+                    _ => throw new ArgumentException("QTAML_CONFIGURATIONS: unknown configuration '" + configuration + "' (jit, avx512-off, avx2-off, aot)"),
                 });
             // BenchmarkDotNet builds its own copy of this project, which compiles the twenty models again (ResNet-50
             // alone takes a minute or two): the default two-minute build timeout is too short.
