@@ -69,7 +69,7 @@ public class DoubleKernelsTests
         double actual = DoubleKernels.DotAndScatter(g, 3, x, dx, 2, count, weight, stride);
 
         Assert.Equal(BitConverter.DoubleToInt64Bits(expected), BitConverter.DoubleToInt64Bits(actual));
-        Assert.Equal(expectedDx.Select(BitConverter.DoubleToInt64Bits), dx.Select(BitConverter.DoubleToInt64Bits));
+        AssertSameBits(expectedDx, dx);
     }
 
     [Theory]
@@ -80,9 +80,8 @@ public class DoubleKernelsTests
     public void Pointwise_kernels_give_the_row_rules_bits_four_channels_at_a_time(int outs, int ins, int plane)
     {
         var random = new Random(outs * 100 + ins * 10 + plane);
-        double[] Values(int n, double scale) => Enumerable.Range(0, n).Select(_ => (random.NextDouble() - 0.5) * scale).ToArray();
-        double[] x = Values(2 + ins * plane, 10), w = Values(1 + outs * ins, 1), bias = Values(outs * plane, 1);
-        double[] dy = Values(3 + outs * plane, 100), dx = Values(x.Length, 1), dw = Values(w.Length, 1);
+        double[] x = Values(random, 2 + ins * plane, 10), w = Values(random, 1 + outs * ins, 1), bias = Values(random, outs * plane, 1);
+        double[] dy = Values(random, 3 + outs * plane, 100), dx = Values(random, x.Length, 1), dw = Values(random, w.Length, 1);
 
         // The rules, row by row: outputs summed over the channels in order; each weight's gradient a Dot, each input's
         // gradient the outputs' contributions in output order.
@@ -102,9 +101,9 @@ public class DoubleKernelsTests
         ReferenceConvKernels.Forward(x, 2, y, 3, w, 1, outs, ins, plane);
         ReferenceConvKernels.Backward(x, dx, 2, dy, 3, w, dw, 1, outs, ins, plane);
 
-        Assert.Equal(expectedY.Select(BitConverter.DoubleToInt64Bits), y.Select(BitConverter.DoubleToInt64Bits));
-        Assert.Equal(expectedDx.Select(BitConverter.DoubleToInt64Bits), dx.Select(BitConverter.DoubleToInt64Bits));
-        Assert.Equal(expectedDw.Select(BitConverter.DoubleToInt64Bits), dw.Select(BitConverter.DoubleToInt64Bits));
+        AssertSameBits(expectedY, y);
+        AssertSameBits(expectedDx, dx);
+        AssertSameBits(expectedDw, dw);
     }
 
     [Theory]
@@ -115,10 +114,9 @@ public class DoubleKernelsTests
     public void Convolution_rows_for_four_channels_are_the_row_rules_bits(int rows, int count, int stride)
     {
         var random = new Random(rows * 1000 + count * 10 + stride);
-        double[] Values(int n, double scale) => Enumerable.Range(0, n).Select(_ => (random.NextDouble() - 0.5) * scale).ToArray();
         const int yStride = 70, wStride = 9;
-        double[] x = Values(5 + count * stride, 10), w = Values(2 + rows * wStride, 1), y = Values(4 + rows * yStride, 1);
-        double[] dy = Values(y.Length, 100), dx = Values(x.Length, 1);
+        double[] x = Values(random, 5 + count * stride, 10), w = Values(random, 2 + rows * wStride, 1), y = Values(random, 4 + rows * yStride, 1);
+        double[] dy = Values(random, y.Length, 100), dx = Values(random, x.Length, 1);
         double[] expectedY = (double[])y.Clone(), expectedDx = (double[])dx.Clone(), expectedSums = new double[4];
         for (int j = 0; j < rows; j++)
         {
@@ -130,9 +128,9 @@ public class DoubleKernelsTests
         ReferenceConvKernels.ForwardRows(x, 5, stride, y, 4, yStride, w, 2, wStride, rows, count);
         ReferenceConvKernels.BackwardRows(x, dx, 5, stride, dy, 4, yStride, w, 2, wStride, rows, count, sums);
 
-        Assert.Equal(expectedY.Select(BitConverter.DoubleToInt64Bits), y.Select(BitConverter.DoubleToInt64Bits));
-        Assert.Equal(expectedDx.Select(BitConverter.DoubleToInt64Bits), dx.Select(BitConverter.DoubleToInt64Bits));
-        Assert.Equal(expectedSums.Select(BitConverter.DoubleToInt64Bits), sums.Select(BitConverter.DoubleToInt64Bits));
+        AssertSameBits(expectedY, y);
+        AssertSameBits(expectedDx, dx);
+        AssertSameBits(expectedSums, sums);
     }
 
     [Fact]
@@ -158,4 +156,11 @@ public class DoubleKernelsTests
                     Assert.Equal(inside, Enumerable.Range(first, end - first).ToArray());
                 }
     }
+
+    /// <summary>n values uniform in ±scale/2.</summary>
+    private static double[] Values(Random random, int n, double scale) => Enumerable.Range(0, n).Select(_ => (random.NextDouble() - 0.5) * scale).ToArray();
+
+    /// <summary>Equal bit for bit, element by element (Assert.Equal on doubles would accept −0 for +0).</summary>
+    private static void AssertSameBits(double[] expected, double[] actual) =>
+        Assert.Equal(expected.Select(BitConverter.DoubleToInt64Bits), actual.Select(BitConverter.DoubleToInt64Bits));
 }

@@ -88,7 +88,6 @@ internal static class DoubleKernels
         if (lanes == 8) (s0, s1, s2, s3, s4, s5, s6, s7) = (v0[0], v0[1], v0[2], v0[3], v0[4], v0[5], v0[6], v0[7]);
         else if (lanes == 4) (s0, s1, s2, s3, s4, s5, s6, s7) = (v0[0], v0[1], v0[2], v0[3], v1[0], v1[1], v1[2], v1[3]);
         else (s0, s1, s2, s3, s4, s5, s6, s7) = (v0[0], v0[1], v1[0], v1[1], v2[0], v2[1], v3[0], v3[1]);
-        if (whole == 0) s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0;
         double sum = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
         for (int i = whole; i < count; i++)
         {

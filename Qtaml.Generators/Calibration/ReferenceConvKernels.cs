@@ -15,7 +15,8 @@ namespace Qtaml.Generators.Calibration;
 /// </summary>
 internal static class ReferenceConvKernels
 {
-    private const int Block = 4;
+    /// <summary>The output channels a pass takes at most.</summary>
+    internal const int Block = 4;
 
     /// <summary>Whether the blocked loops apply on this machine.</summary>
     private static bool Blocked => Vector.IsHardwareAccelerated && Vector<double>.Count == 4;

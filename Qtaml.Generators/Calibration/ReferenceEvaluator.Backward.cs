@@ -175,27 +175,8 @@ internal sealed partial class ReferenceEvaluator
             case UnaryLayer u:
             {
                 double[] x = X(), dx = Fresh(out bool fresh);
-                if (!fresh)
-                {
-                    for (int i = 0; i < dy.Length; i++) dx[i] += dy[i] * UnarySlope(u, x[i]);
-                    break;
-                }
-                // The mobile networks' activations in loops of their own, as the forward rules are.
-                switch (u.Kind)
-                {
-                    case UnaryKind.HardSwish:
-                        for (int i = 0; i < dy.Length; i++) dx[i] = dy[i] * (x[i] <= -3 ? 0 : x[i] >= 3 ? 1 : x[i] / 3 + 0.5);
-                        break;
-                    case UnaryKind.Clip:
-                    {
-                        double low = u.Alpha, high = u.Beta;
-                        for (int i = 0; i < dy.Length; i++) dx[i] = dy[i] * (x[i] > low && x[i] < high ? 1 : 0);
-                        break;
-                    }
-                    default:
-                        for (int i = 0; i < dy.Length; i++) dx[i] = dy[i] * UnarySlope(u, x[i]);
-                        break;
-                }
+                if (fresh) for (int i = 0; i < dy.Length; i++) dx[i] = dy[i] * UnarySlope(u, x[i]);
+                else for (int i = 0; i < dy.Length; i++) dx[i] += dy[i] * UnarySlope(u, x[i]);
                 break;
             }
             case BinaryLayer b: BinaryAdjoint(b, values, dy, gradient); break;
@@ -246,10 +227,8 @@ internal sealed partial class ReferenceEvaluator
         }
     }
 
-    private static void Accumulate(double[] into, double[] from)
-    {
-        for (int i = 0; i < from.Length; i++) into[i] += from[i];
-    }
+    /// <summary>into[i] += from[i]: a gradient passed through unchanged.</summary>
+    private static void Accumulate(double[] into, double[] from) => DoubleKernels.Axpy(1, from, 0, into, 0, from.Length);
 
     private static void DenseAdjoint(DenseLayer d, double[] x, double[] dy, double[] dx, double[] w, double[] dw)
     {
@@ -280,7 +259,7 @@ internal sealed partial class ReferenceEvaluator
         }
         // Output channels in the forward rule's blocks: each weight's gradient is summed row by row as before, and each
         // input's gradient gets the block's channels tap by tap.
-        var sums = new double[4];
+        var sums = new double[ReferenceConvKernels.Block];
         for (int n = 0; n < c.Images; n++)
         for (int o = 0; o < outC; o += RowBlock(o, groupOut))
         {
@@ -383,7 +362,7 @@ internal sealed partial class ReferenceEvaluator
         double[]? dl = b.Left.IsConstant ? null : gradient.For(values, b.Left.Value);
         double[]? dr = b.Right.IsConstant ? null : gradient.For(values, b.Right.Value);
         if (b.Kind >= BinaryKind.Equal) return;   // comparisons and logic are flat
-        if (b.Kind is BinaryKind.Add or BinaryKind.Sub or BinaryKind.Mul && !ReferenceEquals(dl, dr))
+        if (b.Kind is BinaryKind.Add or BinaryKind.Sub or BinaryKind.Mul && (dl is null || !ReferenceEquals(dl, dr)))
         {
             // Each side in a loop of its own, without a test per element (an array's sums keep their order: the
             // two sides are different arrays).
@@ -401,7 +380,8 @@ internal sealed partial class ReferenceEvaluator
         }
         if (b.Kind is BinaryKind.Add or BinaryKind.Sub or BinaryKind.Mul)
         {
-            // The common rules in loops of their own: ∂(l ± r) = (1, ±1), ∂(l·r) = (r, l).
+            // One value on both sides (x + x, x·x): both contributions element by element, in order, into its one gradient.
+            // ∂(l ± r) = (1, ±1), ∂(l·r) = (r, l).
             bool product = b.Kind == BinaryKind.Mul;
             double sign = b.Kind == BinaryKind.Sub ? -1 : 1;
             for (int i = 0; i < dy.Length; i++)
@@ -441,7 +421,7 @@ internal sealed partial class ReferenceEvaluator
     {
         if (at is null)
         {
-            if (sign > 0) DoubleKernels.Axpy(1, g, 0, d, 0, g.Length);
+            if (sign > 0) Accumulate(d, g);
             else for (int i = 0; i < g.Length; i++) d[i] += -g[i];
             return;
         }

@@ -125,10 +125,6 @@ internal sealed partial class ReferenceEvaluator
         return (first, Math.Max(first, end));
     }
 
-    /// <summary>
-    /// A convolution as one multiply-add of a row of input by one weight per (output channel, input channel, tap,
-    /// output plane and row), over the output columns whose tap is inside the input; a pointwise one as one per plane.
-    /// </summary>
     /// <summary>A 1x1 convolution with stride 1 and no padding: each output plane is a weighted sum of whole input planes.</summary>
     private static bool IsPointwise(ConvLayer c)
     {
@@ -137,6 +133,11 @@ internal sealed partial class ReferenceEvaluator
             && c.InD == c.OutD && c.InH == c.OutH && c.InW == c.OutW;
     }
 
+    /// <summary>
+    /// A convolution as one multiply-add of a row of input by one weight per (output channel, input channel, tap,
+    /// output plane and row), over the output columns whose tap is inside the input, up to four output channels per
+    /// input row; a pointwise one as whole planes (<see cref="ReferenceConvKernels"/>).
+    /// </summary>
     private static void Conv(ConvLayer c, double[] x, double[] y, double[] w)
     {
         Window k = c.Window;
@@ -195,7 +196,7 @@ internal sealed partial class ReferenceEvaluator
     }
 
     /// <summary>How many output channels from <paramref name="o"/> a convolution's rules take together: up to four, never past the end of o's group.</summary>
-    internal static int RowBlock(int o, int groupOut) => Math.Min(4, groupOut - o % groupOut);
+    internal static int RowBlock(int o, int groupOut) => Math.Min(ReferenceConvKernels.Block, groupOut - o % groupOut);
 
     private static void Embedding(EmbeddingLayer e, double[]? indices, double[] y, double[] w)
     {
