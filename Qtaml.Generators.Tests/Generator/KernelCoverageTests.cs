@@ -12,7 +12,7 @@ public class KernelCoverageTests
 {
     private const int Inputs = 20;
 
-    public static TheoryData<string> Shapes => new() { "wide-conv", "depthwise-separable", "residual", "grouped-dilated", "conv-1d" };
+    public static TheoryData<string> Shapes => new() { "wide-conv", "depthwise-separable", "residual", "grouped-dilated", "conv-1d", "panels" };
 
     internal static OnnxModelBuilder Build(string name)
     {
@@ -45,6 +45,15 @@ public class KernelCoverageTests
                     .ConvNd(12, 16, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 2, 2, 2, 2 }, new[] { 2, 2 }, group: 2, scale: 0.3).Relu()
                     .ConvNd(16, 12, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 0, 1, 0 }, new[] { 1, 1 }, group: 4, scale: 0.3)
                     .Flatten().Gemm(12 * 11 * 9, 10, 0.05);
+            case "panels":
+                // Tables of 16-channel panels (WeightOrder.TablePanel): per group for a grouped 3x3 (groups of 32) and a
+                // grouped pointwise layer (groups of 48), and 80 channels of a 3x3 that Vector512 covers in a looped
+                // pass of three vectors and a tail pass of two.
+                return new OnnxModelBuilder(new long[] { 1, 16, 9, 9 }, seed: 16)
+                    .ConvNd(16, 64, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, group: 2, scale: 0.3).Relu()
+                    .ConvNd(64, 96, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, group: 2, scale: 0.2).Relu()
+                    .ConvNd(96, 80, new[] { 3, 3 }, new[] { 2, 2 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, scale: 0.08)
+                    .Flatten().Gemm(80 * 25, 10, 0.05);
             default:
                 return new OnnxModelBuilder(new long[] { 1, 4, 50 }, seed: 15)
                     .ConvNd(4, 12, new[] { 5 }, new[] { 1 }, new[] { 2, 2 }, new[] { 1 }, scale: 0.4).Relu()
@@ -80,6 +89,7 @@ public class KernelCoverageTests
     [InlineData("residual", 8)]
     [InlineData("grouped-dilated", 8)]
     [InlineData("conv-1d", 8)]
+    [InlineData("panels", 8)]
     [InlineData("depthwise-separable", 4)]
     [InlineData("grouped-dilated", 12)]
     [InlineData("wide-conv", 8, "SignMagnitude")]
@@ -87,6 +97,7 @@ public class KernelCoverageTests
     [InlineData("residual", 8, "SignMagnitude")]
     [InlineData("grouped-dilated", 8, "SignMagnitude")]
     [InlineData("conv-1d", 8, "SignMagnitude")]
+    [InlineData("panels", 6, "SignMagnitude")]
     [InlineData("depthwise-separable", 4, "SignMagnitude")]
     [InlineData("grouped-dilated", 10, "SignMagnitude")]
     public void Quantized_build_matches_OnnxRuntime_on_the_same_dequantized_weights(string name, int bits, string encoding = "TwosComplement")

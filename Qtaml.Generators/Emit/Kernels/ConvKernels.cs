@@ -219,9 +219,10 @@ internal static class ConvKernels
     /// <summary>
     /// A convolution as a table of weights [tap][output channel], per group, padded to whole vectors: converted
     /// from the codes once per call with the mean-correction offset added to every code (Σ(q + p01)·x is the
-    /// corrected sum, so no window sums are needed), or baked as floats in an unquantized build. For each block of
-    /// output columns and each chunk of up to four channel vectors, every tap's weight vectors are loaded once and
-    /// multiply-added with each column's input value, broadcast; (columns × vectors) accumulators stay in registers.
+    /// corrected sum, so no window sums are needed), or baked as floats in an unquantized build. For each chunk of
+    /// up to four channel vectors and each block of output positions in turn, every tap's weight vectors are loaded
+    /// once and multiply-added with each position's input value, broadcast; (positions × vectors) accumulators stay
+    /// in registers.
     /// Scale, bias and a fused ReLU are applied to whole vectors as they are stored channels-last.
     /// </summary>
     private static void WriteTable(SourceWriter w, KernelContext k, Step step, ConvLayer c)
@@ -266,32 +267,46 @@ internal static class ConvKernels
                 int looped = overlappingLast && rest == 0 ? fullChunks - 1 : fullChunks, lastAt = overlappingLast ? groupSlots - v.Lanes : -1;
                 int tailCount = looped < fullChunks ? chunk : rest;
                 int tailFirst = looped < fullChunks ? looped * chunk * v.Lanes : rest == 1 && lastAt >= 0 ? lastAt : fullChunks * chunk * v.Lanes;
+                // Each chunk of output channels is the outer loop and the blocks of positions the inner one, so the
+                // chunk's weights (taps × up to four vectors) are read from the cache for every block after the first:
+                // position blocks outside would stream the whole table once per block (ResNet-50's 3x3 layers of 256
+                // and 512 channels have tables of 2.4 and 9.4 MB, beyond a core's L2). The sums are the same.
+                WriteBlockRange(w, a, positions, block);
                 IDisposable? groupLoop = groups > 1 ? w.Block("for (nuint g = 0; g < " + a.Of("groups", groups) + "; g++)") : null;
-                WritePositionBlocks(w, a, c, s, positions, block, columns =>
+                // A table of one panel per group is [tap][channel] padded to the group's slots: its rows are the slots apart.
+                var geometry = new TableGeometry(c, s, groups > 1 ? "g" : "", groupSlots, slots, block, WeightOrder.TablePanel(c) < groupOut ? WeightOrder.TablePanel(c) : groupSlots);
+                void Pass(int count, string chunkVariable, int firstChannel, int lastChannel = -1)
                 {
-                    var geometry = new TableGeometry(c, s, groups > 1 ? "g" : "", groupSlots, slots, columns);
-                    int width = chunk * v.Lanes;
-                    if (a.AsParameters && (tailCount == 0 || tailCount == chunk) && width <= groupSlots)
+                    // A pass that declares panel offsets and is not a loop's body is a block of its own, so they are its own.
+                    using (chunkVariable.Length == 0 && (a.AsParameters || geometry.Panels) ? w.Block("// output channels " + firstChannel + " to +" + count * v.Lanes) : null)
                     {
-                        // Every pass is a whole chunk: the last, if the group is not whole chunks, ends at the group's
-                        // last channel and overlaps the one before (as many vectors as a tail pass would load), so one
-                        // loop of one body covers the group.
-                        using (w.Block("for (nuint chunk = 0; chunk < " + a.Of("groupSlots", groupSlots) + "; chunk += " + width + ")"))
-                        {
-                            string lastChunk = a.Of("lastChunk", groupSlots - width);
-                            w.Line("if (chunk > " + lastChunk + ") chunk = " + lastChunk + ";");
-                            WriteTableChunk(w, step, v, a, geometry, chunk, "chunk", 0, q);
-                        }
-                        return;
+                        WritePanelStarts(w, v, a, geometry, count, chunkVariable, firstChannel, lastChannel);
+                        WritePositionBlocks(w, a, c, s, positions, block, () => WriteTableChunk(w, step, v, a, geometry, count, chunkVariable, firstChannel, q, lastChannel));
                     }
+                }
+                int width = chunk * v.Lanes;
+                if (a.AsParameters && (tailCount == 0 || tailCount == chunk) && width <= groupSlots)
+                {
+                    // Every pass is a whole chunk: the last, if the group is not whole chunks, ends at the group's
+                    // last channel and overlaps the one before (as many vectors as a tail pass would load), so one
+                    // loop of one body covers the group.
+                    using (w.Block("for (nuint chunk = 0; chunk < " + a.Of("groupSlots", groupSlots) + "; chunk += " + width + ")"))
+                    {
+                        string lastChunk = a.Of("lastChunk", groupSlots - width);
+                        w.Line("if (chunk > " + lastChunk + ") chunk = " + lastChunk + ";");
+                        Pass(chunk, "chunk", 0);
+                    }
+                }
+                else
+                {
                     if (looped > 1 || (looped == 1 && a.AsParameters))
                         using (w.Block("for (nuint chunk = 0; chunk < " + a.Of("chunkEnd", looped * chunk * v.Lanes) + "; chunk += " + chunk * v.Lanes + ")"))
-                            WriteTableChunk(w, step, v, a, geometry, chunk, "chunk", 0, q);
+                            Pass(chunk, "chunk", 0);
                     else if (looped == 1)
-                        WriteTableChunk(w, step, v, a, geometry, chunk, "", 0, q);
+                        Pass(chunk, "", 0);
                     if (tailCount > 0)
-                        WriteTableChunk(w, step, v, a, geometry, tailCount, "", tailFirst, q, lastAt);
-                });
+                        Pass(tailCount, "", tailFirst, lastAt);
+                }
                 groupLoop?.Dispose();
             }, wide: groupSlots >= VectorWidth.V512.Lanes, shapeParameters: pointwise));
         }
@@ -315,18 +330,25 @@ internal static class ConvKernels
     }
 
     /// <summary>
-    /// The loop over blocks of <paramref name="block"/> output positions (row after row, a block may span two);
-    /// <paramref name="body"/> writes one block at position <c>at</c>, with <c>start0</c>.. the offsets of its windows
-    /// in the staged input. Where the positions are not whole blocks, the last block ends at the last position,
-    /// overlapping the one before: those positions are computed twice, to the same values, and no block is shorter.
-    /// Part <c>part</c> of <c>parts</c> takes its share of the blocks, whole blocks only, so every part computes its
+    /// Declares <c>first</c> and <c>end</c>, the blocks of <paramref name="block"/> output positions that part
+    /// <c>part</c> of <c>parts</c> computes: its share of the blocks, whole blocks only, so every part computes its
     /// positions exactly as one thread would.
     /// </summary>
-    private static void WritePositionBlocks(SourceWriter w, ShapeArguments a, ConvLayer c, Staging s, int positions, int block, Action<int> body)
+    private static void WriteBlockRange(SourceWriter w, ShapeArguments a, int positions, int block)
     {
-        int all = (positions + block - 1) / block;
-        string blocks = a.Of("blocks", all);
+        string blocks = a.Of("blocks", (positions + block - 1) / block);
         w.Line("nuint first = (nuint)part * " + blocks + " / (nuint)parts, end = (nuint)(part + 1) * " + blocks + " / (nuint)parts;");
+    }
+
+    /// <summary>
+    /// The loop over the part's blocks of <paramref name="block"/> output positions (row after row, a block may span
+    /// two; <see cref="WriteBlockRange"/> declares the range); <paramref name="body"/> writes one block at position
+    /// <c>at</c>, with <c>start0</c>.. the offsets of its windows in the staged input. Where the positions are not
+    /// whole blocks, the last block ends at the last position, overlapping the one before: those positions are
+    /// computed twice, to the same values, and no block is shorter.
+    /// </summary>
+    private static void WritePositionBlocks(SourceWriter w, ShapeArguments a, ConvLayer c, Staging s, int positions, int block, Action body)
+    {
         using (w.Block("for (nuint b = first; b < end; b++)"))
         {
             w.Line("nuint at = b * " + block + ";");
@@ -345,7 +367,7 @@ internal static class ConvKernels
                 return c.OutW == 1 ? "(" + position + ") * " + row : "(" + position + ") / " + c.OutW + " * " + row + " + (" + position + ") % " + c.OutW + " * " + column;
             }
             w.Line("nuint " + string.Join(", ", Enumerable.Range(0, block).Select(p => "start" + p + " = " + Start(p))) + ";");
-            body(block);
+            body();
         }
     }
 
@@ -353,8 +375,46 @@ internal static class ConvKernels
     private static string Times(long constant, string size) =>
         constant == 1 ? size : constant.ToString(System.Globalization.CultureInfo.InvariantCulture) + " * " + size;
 
-    /// <summary>What a table kernel's loops index: the layer, its staged input, the group variable ("" for one group) and the padded channel counts.</summary>
-    private sealed record TableGeometry(ConvLayer Conv, Staging Input, string Group, int GroupSlots, int Slots, int Block);
+    /// <summary>What a table kernel's loops index: the layer, its staged input, the group variable ("" for one group), the padded channel counts and the channels of the table's panels (<see cref="WeightOrder.TablePanel"/>; the group's slots for a table [tap][channel]).</summary>
+    private sealed record TableGeometry(ConvLayer Conv, Staging Input, string Group, int GroupSlots, int Slots, int Block, int Panel)
+    {
+        /// <summary>Whether the table is panels of fewer channels than a group's, or one [tap][channel] table per group.</summary>
+        public bool Panels => Panel < GroupSlots;
+    }
+
+    /// <summary>
+    /// Declares <c>panel0</c>.. for a pass of <paramref name="count"/> channel vectors: where vector g's weights start
+    /// in its group's table, the offset of its channel's panel plus the channel within it (its taps follow at a
+    /// stride of the panel's width). A pointwise kernel's are written from its parameters; a window's from constants,
+    /// and only where the table is panels (one [tap][channel] table indexes its channels directly).
+    /// </summary>
+    private static void WritePanelStarts(SourceWriter w, VectorWidth v, ShapeArguments a, TableGeometry t, int count, string chunk, int first, int lastAt)
+    {
+        if (!a.AsParameters && !t.Panels) return;
+        int Offset(int g) => g == count - 1 && lastAt >= 0 ? lastAt - first : g * v.Lanes;
+        var starts = new List<string>();
+        for (int g = 0; g < count; g++)
+        {
+            if (a.AsParameters)
+            {
+                // The sizes are parameters: the general form, which for a table of one panel per group is the channel.
+                string channel = g == count - 1 && lastAt >= 0 ? a.Of("lastAt", lastAt) : IndexExpression.Plus(chunk.Length > 0 ? chunk : a.Of("tailFirst", first), (long)g * v.Lanes);
+                string panel = a.Of("panel", t.Panel), stride = a.Of("panelStride", (long)t.Conv.TapsPerGroup * t.Panel);
+                starts.Add("panel" + g + " = (" + channel + ") / " + panel + " * " + stride + " + (" + channel + ") % " + panel);
+            }
+            else if (chunk.Length == 0)
+            {
+                long channel = first + Offset(g);
+                starts.Add("panel" + g + " = " + (channel / t.Panel * t.Conv.TapsPerGroup * t.Panel + channel % t.Panel));
+            }
+            else
+            {
+                string channel = IndexExpression.Plus(chunk, first + Offset(g));
+                starts.Add("panel" + g + " = (" + channel + ") / " + t.Panel + " * " + (long)t.Conv.TapsPerGroup * t.Panel + " + (" + channel + ") % " + t.Panel);
+            }
+        }
+        w.Line("nuint " + string.Join(", ", starts) + ";");
+    }
 
     /// <summary>
     /// One chunk of <paramref name="count"/> channel vectors for a block of output positions, its first channel
@@ -389,15 +449,18 @@ internal static class ConvKernels
             IDisposable? kxLoop = rowUnrolled ? null : w.Block("for (nuint kx = 0; kx < " + win.KernelW + "; kx++)");
             string ky = unrolled ? "" : "ky", kxVariable = rowUnrolled ? "" : "kx";
             w.Line("nuint row = " + IndexExpression.Of(0, (ky, (long)win.DilationH * pw * cs), (kxVariable, (long)win.DilationW * cs), (t.Group, c.GroupInChannels), (ic, 1)) + ";");
-            w.Line("nuint tap = " + IndexExpression.Of(first, (t.Group, (long)c.TapsPerGroup * t.GroupSlots), (ic, (long)win.Size * t.GroupSlots), (ky, (long)win.KernelW * t.GroupSlots), (kxVariable, t.GroupSlots), (chunk, 1)) + ";");
+            // A table of panels: the tap's offset within a panel, each vector's panel start added (panel0..); one
+            // [tap][channel] table: the tap's row with the chunk's first channel, each vector's offset from it added.
+            int rowStride = t.Panels ? t.Panel : t.GroupSlots;
+            w.Line("nuint tap = " + IndexExpression.Of(t.Panels ? 0 : first, (t.Group, (long)c.TapsPerGroup * t.GroupSlots), (ic, (long)win.Size * rowStride), (ky, (long)win.KernelW * rowStride), (kxVariable, rowStride), (t.Panels ? "" : chunk, 1)) + ";");
             for (int y = 0; y < (unrolled ? win.KernelH : 1); y++)
             for (int kx = 0; kx < (rowUnrolled ? win.KernelW : 1); kx++)
             using (w.Block("// " + (unrolled && win.KernelH > 1 ? "ky = " + y + ", " : "") + (rowUnrolled && win.KernelW > 1 ? "kx = " + kx + ": " : "") + "the weight vectors once, every position's input broadcast"))
             {
-                int tapOffset = (y * win.KernelW + kx) * t.GroupSlots;
+                int tapOffset = (y * win.KernelW + kx) * rowStride;
                 long pixelOffset = ((long)y * win.DilationH * pw + (long)kx * win.DilationW) * cs;
                 for (int g = 0; g < count; g++)
-                    w.Line(v.Floats + " w" + g + " = " + v.Load("weights", IndexExpression.Plus("tap", tapOffset + Offset(g))) + ";");
+                    w.Line(v.Floats + " w" + g + " = " + v.Load("weights", t.Panels ? IndexExpression.Plus("tap + panel" + g, tapOffset) : IndexExpression.Plus("tap", tapOffset + Offset(g))) + ";");
                 for (int p = 0; p < t.Block; p++)
                 {
                     w.Line("{ " + v.Floats + " pixel = " + v.Splat("Unsafe.Add(ref pixels, " + IndexExpression.Plus("start" + p + " + row", pixelOffset) + ")") + ";");
@@ -445,10 +508,11 @@ internal static class ConvKernels
                 w.Line(string.Join(" ", Enumerable.Range(0, count).Select(g => v.Floats + " acc" + p + "_" + g + " = default;")));
             using (w.Block("for (nuint ic = 0; ic < " + inChannels + "; ic++)"))
             {
-                // The input channel, counted over the groups: its column of the input and its row of the table.
-                w.Line("nuint row = " + (grouped ? "g * " + inChannels + " + ic" : "ic") + ", tap = row * " + groupSlots + ";");
+                // The input channel, counted over the groups: its column of the input; its row of the group's panels.
+                string panel = a.Of("panel", t.Panel);
+                w.Line("nuint row = " + (grouped ? "g * " + inChannels + " + ic" : "ic") + ", tap = " + (grouped ? "g * " + inChannels + " * " + groupSlots + " + " : "") + "ic * " + panel + ";");
                 for (int g = 0; g < count; g++)
-                    w.Line(v.Floats + " w" + g + " = " + v.Load("weights", "tap + " + Channel(g)) + ";");
+                    w.Line(v.Floats + " w" + g + " = " + v.Load("weights", "tap + panel" + g) + ";");
                 for (int p = 0; p < t.Block; p++)
                 {
                     w.Line("{ " + v.Floats + " pixel = " + v.Splat("Unsafe.Add(ref pixels, start" + p + " + row)") + ";");
