@@ -20,7 +20,7 @@ public class OperatorComparisonTests
         "Max", "Min", "Sum", "Mean", "LogSoftmax", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceMean",
         "GlobalAveragePool", "GlobalMaxPool", "SqueezeUnsqueeze",
         "PadConstant", "PadReflect", "PadEdge", "Slice", "Tile", "Split", "InstanceNormalization", "Cast",
-        "ConvTranspose", "ConvTransposeGrouped", "MaxPoolDilated", "CompareWhere", "EqualOrXor", "CastFloat16",
+        "ConvTranspose", "ConvTransposeGrouped", "ConvTransposeTiles", "ConvTransposeTilesGrouped", "ConvTransposeTiles1d", "MaxPoolDilated", "CompareWhere", "EqualOrXor", "CastFloat16",
         "ClipInfinite", "CastBool", "TransposeBatchAxis", "LayerNormalizationAxis1", "ReshapeCopiesDims", "LRN", "LRNSize5", "MaxPoolCeil", "AveragePoolCeil",
         "ResizeNearest", "ResizeNearestAsymmetricFloor", "ResizeLinearSizes", "ResizeLinearAlignCorners", "ResizeLinearPytorchHalfPixel",
         "ClipComputedMin", "GatherValueAxis1", "GatherValueScalarIndex", "SizeOfValue",
@@ -103,6 +103,24 @@ public class OperatorComparisonTests
                 b.Node("ConvTranspose", new[] { b.Initializer("up", new long[] { 8, 3, 2, 3 }, b.RandomTensor(144, 0.4)) },
                     OnnxModelBuilder.Int("group", 2), OnnxModelBuilder.Ints("strides", 1, 3), OnnxModelBuilder.Ints("dilations", 2, 1));
                 features = 6 * 8 * 18;
+                break;
+            case "ConvTransposeTiles":
+                // 8 → 5 channels, 2×2, stride 2 (an FPN's upsampling): each input's window its own, a 1x1 convolution and a shuffle.
+                b.Node("ConvTranspose", new[] { b.Initializer("up", new long[] { 8, 5, 2, 2 }, b.RandomTensor(160, 0.4)), b.Initializer("up_bias", new long[] { 5 }, b.RandomTensor(5, 0.2)) },
+                    OnnxModelBuilder.Ints("strides", 2, 2));
+                features = 5 * 12 * 12;
+                break;
+            case "ConvTransposeTilesGrouped":
+                // 8 → 6 channels in 2 groups, 3×2 kernel, stride (3, 2): 6×6 → 18×12.
+                b.Node("ConvTranspose", new[] { b.Initializer("up", new long[] { 8, 3, 3, 2 }, b.RandomTensor(144, 0.4)), b.Initializer("up_bias", new long[] { 6 }, b.RandomTensor(6, 0.2)) },
+                    OnnxModelBuilder.Int("group", 2), OnnxModelBuilder.Ints("strides", 3, 2), OnnxModelBuilder.Ints("kernel_shape", 3, 2));
+                features = 6 * 18 * 12;
+                break;
+            case "ConvTransposeTiles1d":
+                // 1-D: [1, 8, 36] → 3 channels, kernel 4, stride 4 → [1, 3, 144].
+                b.Reshape(1, 8, 36).Node("ConvTranspose", new[] { b.Initializer("up", new long[] { 8, 3, 4 }, b.RandomTensor(96, 0.4)), b.Initializer("up_bias", new long[] { 3 }, b.RandomTensor(3, 0.2)) },
+                    OnnxModelBuilder.Ints("strides", 4));
+                features = 3 * 144;
                 break;
             case "MaxPoolDilated":
                 b.Node("MaxPool", Array.Empty<string>(), OnnxModelBuilder.Ints("kernel_shape", 2, 3), OnnxModelBuilder.Ints("strides", 1, 2),

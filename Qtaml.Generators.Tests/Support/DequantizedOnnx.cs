@@ -55,6 +55,17 @@ internal static class DequantizedOnnx
         }
     }
 
+    /// <summary>Kernel = strides on every axis, no dilation, padding or output padding (OnnxReader.TilesItsOutput; an output_shape is taken as padding).</summary>
+    private static bool TilesItsOutput(NodeProto node, TensorProto weight)
+    {
+        long[] kernel = weight.Dims.Skip(2).ToArray();
+        long[] Ints(string name) => node.Attribute.FirstOrDefault(a => a.Name == name)?.Ints.ToArray() ?? Array.Empty<long>();
+        long[] strides = Ints("strides");
+        return (strides.Length == 0 ? kernel.All(k => k == 1) : strides.SequenceEqual(kernel))
+            && Ints("dilations").All(d => d == 1) && Ints("pads").All(p => p == 0) && Ints("output_padding").All(p => p == 0)
+            && !node.Attribute.Any(a => a.Name == "output_shape");   // SAME_UPPER/LOWER pad by kernel − stride: none
+    }
+
     private static void Quantize(NodeProto node, string weight, bool channelsAreRows, Dictionary<string, TensorProto> byName, int bits)
     {
         if (!byName.TryGetValue(weight, out TensorProto? tensor)) return;
@@ -68,11 +79,15 @@ internal static class DequantizedOnnx
         // A ConvTranspose kernel is [in][out / groups][taps]: output channel o of group g reads column o − g·(out / groups) of its group's rows.
         int groups = (int)(node.Attribute.FirstOrDefault(a => a.Name == "group")?.I ?? 1);
         int transposedOut = node.OpType == "ConvTranspose" ? (int)tensor.Dims[1] : 0, taps = node.OpType == "ConvTranspose" ? columns / transposedOut : 0;
-        int channels = node.OpType == "ConvTranspose" ? transposedOut * groups : channelsAreRows ? rows : columns;
+        // A ConvTranspose whose windows tile its output is a 1x1 convolution with a channel per (output channel, tap),
+        // each its own scale; any other, a convolution with the taps of an output channel in one channel.
+        int tapChannels = node.OpType == "ConvTranspose" && TilesItsOutput(node, tensor) ? taps : 1;
+        int channels = node.OpType == "ConvTranspose" ? transposedOut * groups * tapChannels : channelsAreRows ? rows : columns;
         for (int c = 0; c < channels; c++)
         {
+            int o = c / tapChannels;
             IEnumerable<int> indices = node.OpType == "ConvTranspose"
-                ? Enumerable.Range(c / transposedOut * (rows / groups), rows / groups).SelectMany(i => Enumerable.Range(0, taps).Select(t => (i * transposedOut + c % transposedOut) * taps + t))
+                ? Enumerable.Range(o / transposedOut * (rows / groups), rows / groups).SelectMany(i => Enumerable.Range(0, taps).Where(t => tapChannels == 1 || t == c % tapChannels).Select(t => (i * transposedOut + o % transposedOut) * taps + t))
                 : channelsAreRows
                 ? Enumerable.Range(c * columns, columns)
                 : Enumerable.Range(0, rows).Select(r => r * columns + c);

@@ -6,7 +6,8 @@ using Qtaml.Generators.Onnx.Schema;
 namespace Qtaml.Generators.Onnx;
 
 /// <summary>
-/// ConvTranspose (1-D or 2-D) as what it equals: the input spread out with stride − 1 zeros between its values and
+/// ConvTranspose (1-D or 2-D) as what it equals. A layer whose windows tile its output (kernel = stride) is a 1x1
+/// convolution and a depth-to-space shuffle (<see cref="ReadAsPointwiseAndShuffle"/>); any other is the input spread out with stride − 1 zeros between its values and
 /// padded by dilation·(kernel − 1) − pad on each side (output_padding more at the end; a negative amount crops),
 /// then an ordinary convolution of stride 1 with the kernel flipped and its input and output channels swapped.
 /// The spreading is one index-table copy, and the convolution is quantized, protected and vectorized like any other.
@@ -34,6 +35,9 @@ internal static partial class OnnxReader
         if (outputPadding.Length != rank || outputPadding.Where((p, d) => p < 0 || p >= Math.Max(strides[d], dilations[d])).Any())
             throw new ModelReadException(Diagnostics.MalformedFile, r.Context.Path, "ConvTranspose node '" + name + "' has output_padding [" + string.Join(", ", outputPadding) + "]; each must be below its stride or dilation");
         long[] pads = Pads(r, a, name, shape, kernel, strides, dilations, outputPadding);
+        float[]? bias = node.Input.Count > 2 && node.Input[2].Length > 0 ? r.Context.Vector(node.Input[2], name, outC) : null;
+        if (TilesItsOutput(kernel, strides, dilations, pads, outputPadding))
+            return ReadAsPointwiseAndShuffle(network, name, w, bias, inC, groupIn, groupOut, (int)groups, kernel);
 
         // The spread and padded input: along each spatial axis, position p reads input (p − begin) / stride where that is whole and inside.
         int[][] tables = new int[2 + rank][];
@@ -63,9 +67,63 @@ internal static partial class OnnxReader
                 for (int t = 0; t < taps; t++)
                     weights[((long)o * groupIn + i) * taps + t] = w[((long)(g * groupIn + i) * groupOut + oWithin) * taps + (taps - 1 - t)];
         }
-        float[]? bias = node.Input.Count > 2 && node.Input[2].Length > 0 ? r.Context.Vector(node.Input[2], name, outC) : null;
         var window = new Window(rank == 2 ? kernel[0] : 1, kernel[rank - 1], 1, 1, 0, 0, rank == 2 ? dilations[0] : 1, dilations[rank - 1]);
         network.Conv(name, weights, new[] { outC, groupIn }.Concat(kernel).ToArray(), bias, window, NoPadding, (int)groups);
+        return network.Current;
+    }
+
+    /// <summary>
+    /// Whether each input position's window of outputs is its own: the kernel as large as the stride on every axis,
+    /// no dilation, padding or output padding (the 2x2, stride-2 upsampling of FPN and U-Net decoders). Spread out,
+    /// such a layer would multiply zeros in all but one of every stride² taps.
+    /// </summary>
+    private static bool TilesItsOutput(int[] kernel, int[] strides, int[] dilations, long[] pads, long[] outputPadding) =>
+        !kernel.Where((k, d) => k != strides[d] || dilations[d] != 1 || outputPadding[d] != 0).Any() && pads.All(p => p == 0);
+
+    /// <summary>
+    /// A ConvTranspose whose windows tile its output (<see cref="TilesItsOutput"/>) as what it then is: a 1x1
+    /// convolution from the input channels to every (output channel, kernel tap), out[oc·taps + t] = Σ_i x[i]·W[i, oc, t]
+    /// plus oc's bias (each output value gets exactly one tap), then each tap's plane moved to its place in the
+    /// output, depth to space: [N, C·kh·kw, H, W] → [N, C, kh, kw, H, W] → [N, C, H, kh, W, kw] → [N, C, H·kh, W·kw]
+    /// (1-D: [N, C·k, L] → [N, C, k, L] → [N, C, L, k] → [N, C, L·k]). The multiply-adds are the layer's own, a
+    /// quarter of the spread form's for a 2x2 stride.
+    /// </summary>
+    private static readonly int[] TapsBesidePositions2D = { 0, 1, 4, 2, 5, 3 }, TapsBesidePositions1D = { 0, 1, 3, 2 };
+
+    private static int ReadAsPointwiseAndShuffle(NetworkBuilder network, string name, float[] w, float[]? bias, int inC, int groupIn, int groupOut, int groups, int[] kernel)
+    {
+        int outC = groupOut * groups, taps = kernel.Aggregate(1, (p, k) => p * k);
+        int[] shape = network.Shape;
+        // Weight [in, out / groups, taps] to a 1x1 convolution's [out · taps, in / groups]: no flip, each tap its own output.
+        var weights = new float[(long)outC * taps * groupIn];
+        var biases = new float[(long)outC * taps];
+        for (int o = 0; o < outC; o++)
+        {
+            int g = o / groupOut, oWithin = o % groupOut;
+            for (int t = 0; t < taps; t++)
+            {
+                biases[o * taps + t] = bias?[o] ?? 0;
+                for (int i = 0; i < groupIn; i++)
+                    weights[((long)o * taps + t) * groupIn + i] = w[((long)(g * groupIn + i) * groupOut + oWithin) * taps + t];
+            }
+        }
+        int[] ones = kernel.Select(_ => 1).ToArray();
+        network.Conv(name + " (each tap a channel)", weights, new[] { outC * taps, groupIn }.Concat(ones).ToArray(), biases, new Window(1, 1, 1, 1, 0, 0), NoPadding, groups);
+        int batch = shape[0];
+        if (kernel.Length == 2)
+        {
+            int h = shape[2], wd = shape[3];
+            network.Reshape(name + " (taps as axes)", new[] { batch, outC, kernel[0], kernel[1], h, wd });
+            network.Transpose(name + " (taps beside their positions)", TapsBesidePositions2D);
+            network.Reshape(name, new[] { batch, outC, h * kernel[0], wd * kernel[1] });
+        }
+        else
+        {
+            int length = shape[2];
+            network.Reshape(name + " (taps as an axis)", new[] { batch, outC, kernel[0], length });
+            network.Transpose(name + " (taps beside their positions)", TapsBesidePositions1D);
+            network.Reshape(name, new[] { batch, outC, length * kernel[0] });
+        }
         return network.Current;
     }
 

@@ -94,7 +94,7 @@ internal static class OperatorCatalog
         Op("MatMul", 1, 2, 2, 1, "with a constant matrix: quantized dense layer on the last axis; of two values: batched product", OnnxReader.ReadMatMul),
         Op("Conv", 1, 2, 3, 1, "1-D/2-D/3-D, groups, dilations, pads, auto_pad; quantized; 1-D/2-D vectorized (table, depthwise kernels), 3-D and odd groups by the direct kernel", OnnxReader.ReadConv,
             String("auto_pad"), Ints("dilations"), Int("group"), Ints("kernel_shape"), Ints("pads"), Ints("strides")),
-        Op("ConvTranspose", 1, 2, 3, 1, "1-D/2-D as a zero-spreading copy and a stride-1 Conv (groups, dilations, output_padding, output_shape)", OnnxReader.ReadConvTranspose,
+        Op("ConvTranspose", 1, 2, 3, 1, "1-D/2-D; kernel = stride with no padding or dilation (2x2 upsampling): a 1x1 Conv to a channel per tap and a depth-to-space shuffle; otherwise a zero-spreading copy and a stride-1 Conv (groups, dilations, output_padding, output_shape)", OnnxReader.ReadConvTranspose,
             String("auto_pad"), Ints("dilations"), Int("group"), Ints("kernel_shape"), Ints("output_padding"), Ints("output_shape"), Ints("pads"), Ints("strides")),
         Op("LSTM", 7, 3, 8, 3, Sequences + "; ONNX's default activations; no peepholes, clip, input_forget or bidirectional", (r, node, name, a) => OnnxReader.ReadRecurrent(r, node, name, a, lstm: true),
             Recurrent.Concat(new[] { Int("input_forget"), Int("layout", 14) }).ToArray()),
