@@ -61,7 +61,7 @@ internal enum Kernel
     /// <summary>A dense layer on many rows (token-wise projections): an [in][out] table every row reuses.</summary>
     DenseRows,
 
-    /// <summary>A convolution as a [tap][output channel] table multiplied with broadcast inputs, channel vectors by column blocks.</summary>
+    /// <summary>A convolution as a table of weights by tap and output channel (in panels of 16 channels where they divide) multiplied with broadcast inputs, channel vectors by position blocks.</summary>
     ConvTable,
 
     /// <summary>A depthwise convolution (one input channel per output channel): [tap][channel] vectors times input vectors.</summary>

@@ -217,7 +217,8 @@ internal static class ConvKernels
     }
 
     /// <summary>
-    /// A convolution as a table of weights [tap][output channel], per group, padded to whole vectors: converted
+    /// A convolution as a table of weights per group, [panel][tap][channel of the panel] in panels of 16 output
+    /// channels (<see cref="WeightOrder.TablePanel"/>) or else [tap][output channel] padded to whole vectors: converted
     /// from the codes once per call with the mean-correction offset added to every code (Σ(q + p01)·x is the
     /// corrected sum, so no window sums are needed), or baked as floats in an unquantized build. For each chunk of
     /// up to four channel vectors and each block of output positions in turn, every tap's weight vectors are loaded
@@ -248,7 +249,9 @@ internal static class ConvKernels
         using (w.Kernel(Signature(k, step)))
         {
             w.Line(KernelContext.LengthCheck(k.IsQuantized ? new[] { ("w", (long)c.Weights.Length * k.Plan.BytesPerCode), ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) } : new[] { ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) }));
-            WritePrologue(w, k, step, c, s, q, groups * taps, groupOut, groupSlots, (groups > 1 ? "per group, " : "") + "tap-major", "[tap][output channel]");
+            bool panels = WeightOrder.TablePanel(c) < groupOut;
+            string order = (groups > 1 ? "per group, " : "") + (panels ? "in panels of " + WeightOrder.PanelChannels + " channels, each tap-major" : "tap-major");
+            WritePrologue(w, k, step, c, s, q, groups * taps, groupOut, groupSlots, order, panels ? "[panel][tap][channel of the panel]" : "[tap][output channel]");
             Plane plane = Plane.Of(c);
             int positions = plane.OutH * plane.OutW;
             // A pointwise convolution takes its sizes as parameters: every 1x1 layer of the same blocking shares one
@@ -321,7 +324,9 @@ internal static class ConvKernels
         else
         {
             float[] weights = KernelContext.PaddedRuns(c.Weights, groups * taps, groupOut, groupSlots, i => WeightOrder.StoredPosition(Kernel.ConvTable, c, i));
-            w.Line("// The weights [" + (groups > 1 ? "group][" : "") + "tap][output channel], padded with zeros to " + groupSlots + " channels.");
+            w.Line(WeightOrder.TablePanel(c) < groupOut
+                ? "// The weights [" + (groups > 1 ? "group][" : "") + "panel][tap][channel of the panel], panels of " + WeightOrder.PanelChannels + " output channels."
+                : "// The weights [" + (groups > 1 ? "group][" : "") + "tap][output channel], padded with zeros to " + groupSlots + " channels.");
             w.Line("private static ReadOnlySpan<float> " + method + "_Table => " + k.Data.FloatSpan(weights) + ";");
         }
         float[] bias = Enumerable.Range(0, groups).SelectMany(g => KernelContext.Pad(c.Bias.Skip(g * groupOut).Take(groupOut).ToArray(), groupSlots)).ToArray();
