@@ -26,7 +26,7 @@ public class OperatorComparisonTests
         "ClipComputedMin", "GatherValueAxis1", "GatherValueScalarIndex", "SizeOfValue",
         "Conv3dMaxPool3d", "Conv3dGroupedAveragePool3d",
         "UnaryChain", "BatchNormalizationSoftmax", "ShapeArithmetic", "MatMulGelu", "LstmThenGru", "IfComputed",
-        "ConvGroupsOfTen", "ConvGroupsOfEighteen", "ConvGroupsOfFifty", "FireModule", "AveragePoolPlanes", "MaxPoolPlanes",
+        "HardSwishChain", "ChainWithAnOutsideReader", "ConvGroupsOfTen", "ConvGroupsOfEighteen", "ConvGroupsOfFifty", "FireModule", "AveragePoolPlanes", "MaxPoolPlanes",
     };
 
     private static readonly long[] InputShape = { 1, 4, 6, 6 };
@@ -354,6 +354,24 @@ public class OperatorComparisonTests
                 b.ConvNd(8, 100, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, group: 2, scale: 0.5);
                 features = 100 * 36;
                 break;
+            case "HardSwishChain":
+            {
+                // PP-LCNetV3's exported blocks: an affine scalar pair, hardswish as x·clip(x + 3, 0, 6)/6, another pair.
+                // FuseElementwise makes the eight one step.
+                string x = b.Node("Mul", new[] { Scalar("scale", 1.3f) }).Node("Add", new[] { Scalar("shift", 0.5f) }).Current;
+                b.Node("Add", new[] { Scalar("three", 3f) }).Node("Clip", new[] { Scalar("zero", 0f), Scalar("six", 6f) }).Node("Mul", new[] { x })
+                    .Node("Div", new[] { Scalar("six_div", 6f) }).Node("Mul", new[] { Scalar("scale2", 0.7f) }).Node("Add", new[] { Scalar("shift2", -0.1f) });
+                break;
+            }
+            case "ChainWithAnOutsideReader":
+            {
+                // a = HardSigmoid(conv) is also read by a Sigmoid after the chain: it must stay in memory, so only
+                // b = 2a and its clip fuse; the Sigmoid and the last Add read a and the clip as written.
+                string a = b.Node("HardSigmoid", Array.Empty<string>(), OnnxModelBuilder.Float("alpha", 0.3f), OnnxModelBuilder.Float("beta", 0.4f)).Current;
+                string clipped = b.Node("Mul", new[] { Scalar("two", 2f) }).Node("Clip", new[] { Scalar("low", -1f), Scalar("high", 1.5f) }).Current;
+                b.From(a).Node("Sigmoid", Array.Empty<string>()).Node("Add", new[] { clipped });
+                break;
+            }
             case "FireModule":
                 b.Fire(8, 6, 10, 12);
                 features = 22 * 36;

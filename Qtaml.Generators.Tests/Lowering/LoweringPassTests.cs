@@ -5,6 +5,8 @@ using AssignLayouts = gen::Qtaml.Generators.Lowering.AssignLayouts;
 using Buffer = gen::Qtaml.Generators.Lowering.Buffer;
 using ChooseKernels = gen::Qtaml.Generators.Lowering.ChooseKernels;
 using FuseActivations = gen::Qtaml.Generators.Lowering.FuseActivations;
+using FuseElementwise = gen::Qtaml.Generators.Lowering.FuseElementwise;
+using ProgramCompiler = gen::Qtaml.Generators.Lowering.ProgramCompiler;
 using Kernel = gen::Qtaml.Generators.Lowering.Kernel;
 using KernelProgram = gen::Qtaml.Generators.Lowering.KernelProgram;
 using Layout = gen::Qtaml.Generators.Lowering.Layout;
@@ -150,5 +152,27 @@ public class LoweringPassTests
         // Nothing else changes.
         Assert.Equal(before.Steps.Select(s => s with { Splits = false }), program.Steps.Select(s => s with { Splits = false }));
         Assert.Equal(before.Placements, program.Placements);
+    }
+
+    [Fact]
+    public void FuseElementwise_makes_a_hardswish_chain_one_step_and_keeps_a_value_read_outside_a_chain_in_memory()
+    {
+        // Mul, Add, Add, Clip, Mul, Div, Mul, Add after the Conv: one step of eight.
+        NetworkGraph chain = OnnxReader.Read("model.onnx", OperatorComparisonTests.Build("HardSwishChain").Model);
+        KernelProgram program = ProgramCompiler.Compile(chain);
+        Step fused = Assert.Single(program.Steps, s => s.Chain.Count > 0);
+        Assert.Equal(8, fused.Chain.Count);
+        Assert.Equal(fused.Chain[7].Output, fused.Output);
+        Assert.Single(fused.Inputs);   // the convolution's output, read once for all eight
+
+        // a = HardSigmoid(conv) is read by the chain and by a Sigmoid after it: only 2a and its Clip fuse, and a is still written.
+        NetworkGraph outside = OnnxReader.Read("model.onnx", OperatorComparisonTests.Build("ChainWithAnOutsideReader").Model);
+        KernelProgram before = AssignLayouts.Run(outside, ChooseKernels.Run(outside, FuseActivations.Run(outside, Lower.Network(outside))));
+        KernelProgram after = FuseElementwise.Run(outside, before);
+        Step pair = Assert.Single(after.Steps, s => s.Chain.Count > 0);
+        Assert.Equal(2, pair.Chain.Count);
+        Step hardSigmoid = before.Steps.First(s => s.Inputs.Contains(before.Steps[0].Output));
+        Assert.Contains(after.Steps, s => s.Output == hardSigmoid.Output && s.Chain.Count == 0);
+        Assert.Equal(before.Steps.Count - 1, after.Steps.Count);
     }
 }

@@ -20,7 +20,7 @@ internal static class ProgramPrinter
         foreach (Step step in program.Steps)
         {
             if (step.Kernel == Kernel.Copy || step.IsConversion) continue;
-            var call = ElementwiseKernels.SharedCall(k, step, graph.Layers[step.Layer]);
+            var call = step.Chain.Count > 0 ? FusedElementwiseKernels.Call(k, step, graph) : ElementwiseKernels.SharedCall(k, step, graph.Layers[step.Layer]);
             if (call is not null) k.SharedCalls[step] = call;
         }
         WriteForward(w, k, graph, shared);
@@ -154,6 +154,13 @@ internal static class ProgramPrinter
                 continue;
             }
             Layer layer = graph.Layers[step.Layer];
+            if (step.Chain.Count > 0)
+            {
+                w.Line("// " + string.Join(", ", step.Chain.Select(s => Escape.LineComment(graph.Layers[s.Layer].Name))) + ": " + string.Join(", ", step.Chain.Select(s => graph.Layers[s.Layer].Operator))
+                    + " " + Shape.Format(layer.OutputShape) + ", fused: one pass over memory");
+                w.Line(k.SharedCalls[step](step.Inputs.Select(v => Storage(program, v)).ToList(), y) + ";");
+                continue;
+            }
             string reason = ChooseKernels.Reason(layer, step.Kernel);
             w.Line("// " + Escape.LineComment(layer.Name) + ": " + layer.Operator + " " + Shape.Format(layer.InputShape) + " -> " + Shape.Format(layer.OutputShape) + (step.FusedRelu ? ", ReLU fused" : "")
                 + (step.IsGuarded ? ", in the " + (step.GuardWhen ? "then" : "else") + " branch of an If" : "") + (reason.Length > 0 ? "; " + reason : ""));
@@ -218,6 +225,7 @@ internal static class ProgramPrinter
             LayoutKernels.WriteToPlanes(w, step, k.Value(step.Inputs[0]));
             return;
         }
+        if (step.Chain.Count > 0) return;   // a shared helper, its constants passed by the call
         if (k.SharedCalls.ContainsKey(step))
         {
             // Its helper is written once with the others; only its constants are its own.

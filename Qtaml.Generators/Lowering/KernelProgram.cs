@@ -81,8 +81,11 @@ internal enum Kernel
 /// One step of the program: a layer of the network (or a layout conversion, <see cref="Layer"/> = −1) reading
 /// values and writing one. <see cref="Method"/> is the generated method's name.
 /// </summary>
-internal sealed record Step(string Method, int Layer, Kernel Kernel, EquatableArray<int> Inputs, int Output, bool FusedRelu, int GuardValue = -1, bool GuardWhen = false, bool Splits = false)
+internal sealed record Step(string Method, int Layer, Kernel Kernel, EquatableArray<int> Inputs, int Output, bool FusedRelu, int GuardValue = -1, bool GuardWhen = false, bool Splits = false, EquatableArray<Step> Chain = default)
 {
+    // Chain: for a step of fused element-wise operators (FuseElementwise), the steps it computes in one pass, in
+    // order, each over the values it read and wrote before fusion; empty for every other step.
+
     // Splits: whether a run given a WorkerPool splits the step's multiply-adds across its threads (SplitLayers).
 
     /// <summary>Whether the step runs only when value <see cref="GuardValue"/> is <see cref="GuardWhen"/> (a branch of an If).</summary>
