@@ -357,10 +357,13 @@ public class OperatorComparisonTests
             case "HardSwishChain":
             {
                 // PP-LCNetV3's exported blocks: an affine scalar pair, hardswish as x·clip(x + 3, 0, 6)/6, another pair.
-                // FuseElementwise makes the eight one step.
+                // FuseElementwise makes them one step.
                 string x = b.Node("Mul", new[] { Scalar("scale", 1.3f) }).Node("Add", new[] { Scalar("shift", 0.5f) }).Current;
                 b.Node("Add", new[] { Scalar("three", 3f) }).Node("Clip", new[] { Scalar("zero", 0f), Scalar("six", 6f) }).Node("Mul", new[] { x })
-                    .Node("Div", new[] { Scalar("six_div", 6f) }).Node("Mul", new[] { Scalar("scale2", 0.7f) }).Node("Add", new[] { Scalar("shift2", -0.1f) });
+                    .Node("Div", new[] { Scalar("six_div", 6f) }).Node("Mul", new[] { Scalar("scale2", 0.7f) }).Node("Add", new[] { Scalar("shift2", -0.1f) })
+                    // Then a Clip with a lower bound only and a HardSwish operator: ten steps in one.
+                    .Node("Clip", new[] { Scalar("floor", -0.2f) }).Node("HardSwish", Array.Empty<string>());
+                opset = 14;
                 break;
             }
             case "ChainWithAnOutsideReader":

@@ -88,7 +88,7 @@ internal static class ElementwiseKernels
     }
 
     /// <summary>Clip's helper: both bounds, or only the one that is finite (ONNX: an absent bound is no bound).</summary>
-    private static string ClipName(UnaryLayer u) =>
+    internal static string ClipName(UnaryLayer u) =>
         float.IsNegativeInfinity(u.Alpha) ? (float.IsPositiveInfinity(u.Beta) ? "ClipNone" : "ClipAbove") : float.IsPositiveInfinity(u.Beta) ? "ClipBelow" : "Clip";
 
     private static string UnaryScalar(UnaryLayer u) => u.Kind switch

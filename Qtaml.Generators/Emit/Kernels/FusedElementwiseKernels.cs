@@ -43,7 +43,7 @@ internal static class FusedElementwiseKernels
             Op op = layer switch
             {
                 ReluLayer => new Op("Relu", new[] { Value(s.Inputs[0]) }, false, layer),
-                UnaryLayer { Kind: UnaryKind.Clip } u => new Op(ClipName(u), new[] { Value(s.Inputs[0]) }
+                UnaryLayer { Kind: UnaryKind.Clip } u => new Op(ElementwiseKernels.ClipName(u), new[] { Value(s.Inputs[0]) }
                     .Concat(float.IsNegativeInfinity(u.Alpha) ? Array.Empty<Ref>() : new[] { Constant(u.Alpha) })
                     .Concat(float.IsPositiveInfinity(u.Beta) ? Array.Empty<Ref>() : new[] { Constant(u.Beta) }).ToArray(), false, layer),
                 UnaryLayer { Kind: UnaryKind.HardSigmoid } u => new Op("HardSigmoid", new[] { Value(s.Inputs[0]), Constant(u.Alpha), Constant(u.Beta) }, false, layer),
@@ -162,8 +162,4 @@ internal static class FusedElementwiseKernels
         // A ReLU fused into the operator before fusion: after it, as its helper applies it.
         return op.Relu ? (f is Scalar ? "MathF.Max(0f, " + value + ")" : f.Max(value, f.Zero)) : value;
     }
-
-    /// <summary>Clip's form by its finite bounds (ONNX: an absent bound is no bound).</summary>
-    private static string ClipName(UnaryLayer u) =>
-        float.IsNegativeInfinity(u.Alpha) ? (float.IsPositiveInfinity(u.Beta) ? "ClipNone" : "ClipAbove") : float.IsPositiveInfinity(u.Beta) ? "ClipBelow" : "Clip";
 }
