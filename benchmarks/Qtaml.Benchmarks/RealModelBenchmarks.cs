@@ -50,14 +50,15 @@ public class RealModelBenchmarks
         {
             // QTAML_CONFIGURATIONS picks the runtime configurations, comma-separated: jit (the default), avx512-off,
             // avx2-off (AVX2 and FMA off, as older Atom-class parts), aot (NativeAOT, x86-64-v2), each its own job, so
-            // every table is one run.
+            // every table is one run. A job's id names its build folder, which MSBuild refuses with spaces or commas in
+            // it when the job is built on its own: ids are single words.
             Job measured = Job.Default.WithWarmupCount(3).WithIterationCount(10);
             foreach (string configuration in (Environment.GetEnvironmentVariable("QTAML_CONFIGURATIONS") ?? "jit").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                 AddJob(configuration switch
                 {
                     "jit" => measured.WithId("JIT"),
-                    "avx512-off" => measured.WithEnvironmentVariable("DOTNET_EnableAVX512", "0").WithId("JIT, AVX-512 off"),
-                    "avx2-off" => measured.WithEnvironmentVariables(new EnvironmentVariable("DOTNET_EnableAVX2", "0"), new EnvironmentVariable("DOTNET_EnableFMA", "0")).WithId("JIT, AVX2+FMA off"),
+                    "avx512-off" => measured.WithEnvironmentVariable("DOTNET_EnableAVX512", "0").WithId("JIT-AVX512-off"),
+                    "avx2-off" => measured.WithEnvironmentVariables(new EnvironmentVariable("DOTNET_EnableAVX2", "0"), new EnvironmentVariable("DOTNET_EnableFMA", "0")).WithId("JIT-AVX2-FMA-off"),
                     // NativeAOT at its default instruction set (x86-64-v2), the ILCompiler from this machine's package source.
                     "aot" => measured.WithToolchain(NativeAotToolchain.CreateBuilder()
                         .UseNuGet(Environment.Version.ToString(), ConfiguredPackageSource.First())
