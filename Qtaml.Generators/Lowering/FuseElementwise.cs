@@ -39,13 +39,13 @@ internal static class FuseElementwise
             // The longest run of connected fusable steps from here, then its longest prefix whose inner values stay inside.
             int end = at + 1;
             if (Fusable(graph, program, steps[at]))
-                while (end < steps.Length && Fusable(graph, program, steps[end]) && steps[end].Inputs.Contains(steps[end - 1].Output)
-                       && program.Values[steps[end].Output].StoredLength == program.Values[steps[at].Output].StoredLength
-                       && program.Values[steps[end].Output].Layout == program.Values[steps[at].Output].Layout)
+                // A fusable step's inputs have its output's stored form, so a step reading the one before has the chain's.
+                while (end < steps.Length && Fusable(graph, program, steps[end]) && steps[end].Inputs.Contains(steps[end - 1].Output))
                     end++;
             int length = end - at;
             while (length >= 2 && !Closed(steps, at, length, readers, escapes)) length--;
-            if (length < 2 || ExternalInputs(steps, at, length).Count > MaxInputs)
+            List<int>? inputs = length >= 2 ? ExternalInputs(steps, at, length) : null;
+            if (inputs is null || inputs.Count > MaxInputs)
             {
                 result.Add(steps[at]);
                 at++;
@@ -55,7 +55,7 @@ internal static class FuseElementwise
             result.Add(last with
             {
                 Method = steps[at].Method + "_Fused",
-                Inputs = new EquatableArray<int>(ExternalInputs(steps, at, length)),
+                Inputs = new EquatableArray<int>(inputs),
                 FusedRelu = false,
                 Chain = new EquatableArray<Step>(steps.Skip(at).Take(length)),
             });

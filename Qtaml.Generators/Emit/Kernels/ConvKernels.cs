@@ -237,6 +237,8 @@ internal static class ConvKernels
         // (ChooseKernels); a group that is not whole vectors of a width ends with a vector ending at its last channel,
         // overlapping the one before (the overlap is computed twice, to the same values), so no store leaves its group.
         int groupSlots = groups == 1 ? slots : groupOut;
+        // Panels of fewer channels than a group's (WeightOrder.TablePanel), or one [tap][channel] table per group.
+        bool panels = WeightOrder.TablePanel(c) < groupOut;
         long table = (long)groups * taps * groupSlots;
         ValueInfo input = k.Value(step.Inputs[0]).Image();
         int channelStride = input.Layout == Layout.ChannelsLast ? input.ChannelSlots : c.InChannels;
@@ -249,7 +251,6 @@ internal static class ConvKernels
         using (w.Kernel(Signature(k, step)))
         {
             w.Line(KernelContext.LengthCheck(k.IsQuantized ? new[] { ("w", (long)c.Weights.Length * k.Plan.BytesPerCode), ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) } : new[] { ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) }));
-            bool panels = WeightOrder.TablePanel(c) < groupOut;
             string order = (groups > 1 ? "per group, " : "") + (panels ? "in panels of " + WeightOrder.PanelChannels + " channels, each tap-major" : "tap-major");
             WritePrologue(w, k, step, c, s, q, groups * taps, groupOut, groupSlots, order, panels ? "[panel][tap][channel of the panel]" : "[tap][output channel]");
             Plane plane = Plane.Of(c);
@@ -277,7 +278,7 @@ internal static class ConvKernels
                 WriteBlockRange(w, a, positions, block);
                 IDisposable? groupLoop = groups > 1 ? w.Block("for (nuint g = 0; g < " + a.Of("groups", groups) + "; g++)") : null;
                 // A table of one panel per group is [tap][channel] padded to the group's slots: its rows are the slots apart.
-                var geometry = new TableGeometry(c, s, groups > 1 ? "g" : "", groupSlots, slots, block, WeightOrder.TablePanel(c) < groupOut ? WeightOrder.TablePanel(c) : groupSlots);
+                var geometry = new TableGeometry(c, s, groups > 1 ? "g" : "", groupSlots, slots, block, panels ? WeightOrder.TablePanel(c) : groupSlots);
                 void Pass(int count, string chunkVariable, int firstChannel, int lastChannel = -1)
                 {
                     // A pass that declares panel offsets and is not a loop's body is a block of its own, so they are its own.
@@ -324,7 +325,7 @@ internal static class ConvKernels
         else
         {
             float[] weights = KernelContext.PaddedRuns(c.Weights, groups * taps, groupOut, groupSlots, i => WeightOrder.StoredPosition(Kernel.ConvTable, c, i));
-            w.Line(WeightOrder.TablePanel(c) < groupOut
+            w.Line(panels
                 ? "// The weights [" + (groups > 1 ? "group][" : "") + "panel][tap][channel of the panel], panels of " + WeightOrder.PanelChannels + " output channels."
                 : "// The weights [" + (groups > 1 ? "group][" : "") + "tap][output channel], padded with zeros to " + groupSlots + " channels.");
             w.Line("private static ReadOnlySpan<float> " + method + "_Table => " + k.Data.FloatSpan(weights) + ";");
@@ -387,6 +388,9 @@ internal static class ConvKernels
         public bool Panels => Panel < GroupSlots;
     }
 
+    /// <summary>Vector g's channel in a pass of <paramref name="count"/> vectors, from the pass's first; the last may instead end at the group's last channel (<paramref name="lastAt"/> ≥ 0).</summary>
+    private static int VectorOffset(VectorWidth v, int count, int g, int first, int lastAt) => g == count - 1 && lastAt >= 0 ? lastAt - first : g * v.Lanes;
+
     /// <summary>
     /// Declares <c>panel0</c>.. for a pass of <paramref name="count"/> channel vectors: where vector g's weights start
     /// in its group's table, the offset of its channel's panel plus the channel within it (its taps follow at a
@@ -396,7 +400,6 @@ internal static class ConvKernels
     private static void WritePanelStarts(SourceWriter w, VectorWidth v, ShapeArguments a, TableGeometry t, int count, string chunk, int first, int lastAt)
     {
         if (!a.AsParameters && !t.Panels) return;
-        int Offset(int g) => g == count - 1 && lastAt >= 0 ? lastAt - first : g * v.Lanes;
         var starts = new List<string>();
         for (int g = 0; g < count; g++)
         {
@@ -409,12 +412,12 @@ internal static class ConvKernels
             }
             else if (chunk.Length == 0)
             {
-                long channel = first + Offset(g);
+                long channel = first + VectorOffset(v, count, g, first, lastAt);
                 starts.Add("panel" + g + " = " + (channel / t.Panel * t.Conv.TapsPerGroup * t.Panel + channel % t.Panel));
             }
             else
             {
-                string channel = IndexExpression.Plus(chunk, first + Offset(g));
+                string channel = IndexExpression.Plus(chunk, first + VectorOffset(v, count, g, first, lastAt));
                 starts.Add("panel" + g + " = (" + channel + ") / " + t.Panel + " * " + (long)t.Conv.TapsPerGroup * t.Panel + " + (" + channel + ") % " + t.Panel);
             }
         }
@@ -432,8 +435,7 @@ internal static class ConvKernels
             WritePointwiseChunk(w, step, v, a, t, count, chunk, first, q, lastAt);
             return;
         }
-        // Vector g's channel, from the chunk's first; the last may instead end at the group's last channel (lastAt).
-        int Offset(int g) => g == count - 1 && lastAt >= 0 ? lastAt - first : g * v.Lanes;
+        int Offset(int g) => VectorOffset(v, count, g, first, lastAt);
         ConvLayer c = t.Conv;
         Window win = c.Window;
         int cs = t.Input.ChannelStride, pw = t.Input.PaddedW, groupOut = c.OutChannels / c.Groups;

@@ -22,7 +22,10 @@ internal static class FusedElementwiseKernels
     }
 
     /// <summary>One operator of the chain: its operator name, operands and whether a ReLU follows it.</summary>
-    private sealed record Op(string Name, Ref[] Operands, bool Relu, Layer Layer);
+    private sealed record Op(string Name, Ref[] Operands)
+    {
+        public bool Relu { get; init; }
+    }
 
     /// <summary>The call of the chain's helper, which it registers; the arguments are the step's input spans in order and its output.</summary>
     public static Func<IReadOnlyList<string>, string, string> Call(KernelContext k, Step step, NetworkGraph graph)
@@ -31,7 +34,8 @@ internal static class FusedElementwiseKernels
         var constants = new List<float>();
         var ops = new List<Op>();
         var temp = new Dictionary<int, int>();   // value → its t index
-        Ref Value(int value) => temp.TryGetValue(value, out int t) ? new Ref('t', t) : new Ref('x', step.Inputs.ToList().IndexOf(value));
+        List<int> external = step.Inputs.ToList();
+        Ref Value(int value) => temp.TryGetValue(value, out int t) ? new Ref('t', t) : new Ref('x', external.IndexOf(value));
         Ref Constant(float c)
         {
             constants.Add(c);
@@ -42,12 +46,12 @@ internal static class FusedElementwiseKernels
             Layer layer = graph.Layers[s.Layer];
             Op op = layer switch
             {
-                ReluLayer => new Op("Relu", new[] { Value(s.Inputs[0]) }, false, layer),
+                ReluLayer => new Op("Relu", new[] { Value(s.Inputs[0]) }),
                 UnaryLayer { Kind: UnaryKind.Clip } u => new Op(ElementwiseKernels.ClipName(u), new[] { Value(s.Inputs[0]) }
                     .Concat(float.IsNegativeInfinity(u.Alpha) ? Array.Empty<Ref>() : new[] { Constant(u.Alpha) })
-                    .Concat(float.IsPositiveInfinity(u.Beta) ? Array.Empty<Ref>() : new[] { Constant(u.Beta) }).ToArray(), false, layer),
-                UnaryLayer { Kind: UnaryKind.HardSigmoid } u => new Op("HardSigmoid", new[] { Value(s.Inputs[0]), Constant(u.Alpha), Constant(u.Beta) }, false, layer),
-                UnaryLayer { Kind: UnaryKind.HardSwish } => new Op("HardSwish", new[] { Value(s.Inputs[0]) }, false, layer),
+                    .Concat(float.IsPositiveInfinity(u.Beta) ? Array.Empty<Ref>() : new[] { Constant(u.Beta) }).ToArray()),
+                UnaryLayer { Kind: UnaryKind.HardSigmoid } u => new Op("HardSigmoid", new[] { Value(s.Inputs[0]), Constant(u.Alpha), Constant(u.Beta) }),
+                UnaryLayer { Kind: UnaryKind.HardSwish } => new Op("HardSwish", new[] { Value(s.Inputs[0]) }),
                 BinaryLayer b => Binary(b, s),
                 _ => throw new InvalidOperationException("FuseElementwise fused a " + layer.Operator + " it cannot compute."),
             };
@@ -60,7 +64,7 @@ internal static class FusedElementwiseKernels
             int next = 0;
             Ref Operand(Operand o) => o.IsConstant ? Constant(o.Constant![0]) : Value(s.Inputs[next++]);
             Ref left = Operand(b.Left), right = Operand(b.Right);
-            return new Op(b.Kind.ToString(), new[] { left, right }, false, b);
+            return new Op(b.Kind.ToString(), new[] { left, right });
         }
 
         int inputs = step.Inputs.Count;
