@@ -106,7 +106,7 @@ public class OnnxLightReport
     }
 
     /// <summary>The model with its final Softmax removed (the graph's output renamed to the Softmax's input), if it ends in one.</summary>
-    private static (byte[] Model, bool Stripped) WithoutFinalSoftmax(byte[] bytes)
+    internal static (byte[] Model, bool Stripped) WithoutFinalSoftmax(byte[] bytes)
     {
         var model = Qtaml.Generators.Onnx.Schema.ModelProto.Parser.ParseFrom(bytes);
         var graph = model.Graph;

@@ -1,7 +1,12 @@
+extern alias gen;
 using System.Reflection;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using Qtaml.Calibration;
 using Qtaml.Generators.Tests.Support;
+using CalibrationProfile = gen::Qtaml.Generators.Calibration.CalibrationProfile;
+using NpyReader = gen::Qtaml.Generators.Calibration.NpyReader;
+using OnnxReader = gen::Qtaml.Generators.Onnx.OnnxReader;
 
 namespace Qtaml.Generators.Tests.Generator;
 
@@ -101,5 +106,44 @@ public class MultiPortTests
         var argument = Assert.IsType<ArgumentException>(error.InnerException);
         Assert.Equal("state", argument.ParamName);
         Assert.Contains("'state' must hold 4 values; it holds 3", argument.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Rows of features and state together ([N, 6 + 4], as the concatenated Run takes them), the state in [-3, 3] so it moves decisions.</summary>
+    private static float[] CalibrationRows(int rows) =>
+        Enumerable.Range(0, rows).SelectMany(r => TestModels.Input(6, 300 + r).Concat(TestModels.Input(4, 600 + r).Select(v => 6 * v - 3))).ToArray();
+
+    [Fact]
+    public void A_model_of_several_inputs_is_calibrated_on_rows_holding_every_input()
+    {
+        byte[] model = Model();
+        const int Rows = 64;
+        float[] rows = CalibrationRows(Rows);
+        // The profile's decisions are the float network's on every input of each row: the state is read, not left at zero.
+        var graph = OnnxReader.Read("model.onnx", model);
+        var profile = CalibrationProfile.Measure(graph, NpyReader.Read(NpyFile.ToBytes(rows, Rows, 10), Rows), CancellationToken.None);
+        var result = GeneratorHarness.Run(Consumer, new[] { GeneratorHarness.WeightFile("Models/model.onnx", model) });
+        Type harness = GeneratorHarness.CompileAndLoad(result.Output).GetType("Models.Harness")!;
+        int changedByState = 0;
+        for (int r = 0; r < Rows; r++)
+        {
+            float[] row = rows.AsSpan(r * 10, 10).ToArray(), output = new float[12], stateless = new float[12];
+            harness.GetMethod("Concatenated")!.Invoke(null, new object[] { row, output });
+            harness.GetMethod("Concatenated")!.Invoke(null, new object[] { row.Take(6).Concat(new float[4]).ToArray(), stateless });
+            int Decision(float[] y) => Array.IndexOf(y, y.Take(4).Max());
+            Assert.Equal(Decision(output), profile.Decisions[r]);
+            if (Decision(stateless) != Decision(output)) changedByState++;
+        }
+        Assert.True(changedByState > 0, "the state should change some decisions, or this test could not tell it was read");
+
+        // A build calibrated on such rows forecasts; a row that holds only the first input is refused, naming every input.
+        string calibrated = Consumer.Replace("Quantize = false", "Node = \"2nm\", EccBudget = 1.0, Calibration = \"Models/rows.npy\"", StringComparison.Ordinal);
+        var built = GeneratorHarness.Run(calibrated, new[] { GeneratorHarness.WeightFile("Models/model.onnx", model), GeneratorHarness.WeightFile("Models/rows.npy", NpyFile.ToBytes(rows, Rows, 10)) });
+        Assert.DoesNotContain(built.GeneratorDiagnostics, d => d.Id == "QTAML026");
+        var info = (ModelInfo)GeneratorHarness.CompileAndLoad(built.Output).GetType("Models.Model")!.GetProperty("Info")!.GetValue(null)!;
+        Assert.Equal(Rows, info.Forecast!.Samples);
+        float[] firstOnly = Enumerable.Range(0, Rows).SelectMany(r => TestModels.Input(6, 300 + r)).ToArray();
+        var refused = GeneratorHarness.Run(calibrated, new[] { GeneratorHarness.WeightFile("Models/model.onnx", model), GeneratorHarness.WeightFile("Models/rows.npy", NpyFile.ToBytes(firstOnly, Rows, 6)) });
+        var diagnostic = Assert.Single(refused.GeneratorDiagnostics, d => d.Id == "QTAML026");
+        Assert.Contains("2 inputs input [1, 6], state [1, 4] have 10 together; save an array of shape [N, 10]", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
     }
 }

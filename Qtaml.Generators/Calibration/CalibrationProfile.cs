@@ -109,7 +109,7 @@ internal sealed class CalibrationProfile
         return (int)Math.Min(samples, Math.Max(Math.Min(MinSamples, offered), work / perInput));
     }
 
-    /// <summary>Profiles a network on calibration rows (each the first graph input of one sample), spending at most <paramref name="work"/> multiply-adds.</summary>
+    /// <summary>Profiles a network on calibration rows (each every graph input of one sample, in port order), spending at most <paramref name="work"/> multiply-adds.</summary>
     public static CalibrationProfile Measure(NetworkGraph graph, NpyArray inputs, CancellationToken cancellationToken, ulong seed = 0x5EED_CA11, long work = MaxWork)
     {
         var evaluator = new ReferenceEvaluator(graph);
@@ -129,7 +129,8 @@ internal sealed class CalibrationProfile
         using var buffers = new DoubleBuffers();
         System.Threading.Tasks.Parallel.For(0, samples, InputParallelism.Options(cancellationToken), s =>
         {
-            double[][] values = evaluator.Run(rows[s], null, buffers);
+            (double[] first, double[][]? others) = evaluator.SplitRow(rows[s]);
+            double[][] values = evaluator.Run(first, others, buffers);
             double[] decision = values[decisionValue];
             decisions[s] = AgreementModel.ArgMax(decision);
             // The tracked classes: the decision first, then its rivals by score (ties by index, as the arg max breaks them).

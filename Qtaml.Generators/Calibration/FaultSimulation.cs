@@ -44,8 +44,8 @@ internal static class FaultSimulation
             Parallel.For(0, inputs, InputParallelism.Options(cancellationToken), s =>
             {
                 var values = new double[profile.Graph.Layers.Length + 1][];
-                values[0] = profile.Inputs[s];
-                evaluator.RunFrom(values, 0, weights, null, buffers);
+                (values[0], double[][]? others) = evaluator.SplitRow(profile.Inputs[s]);
+                evaluator.RunFrom(values, 0, weights, others, buffers);
                 agrees[s] = AgreementModel.ArgMax(values[profile.DecisionValue]) == profile.Decisions[s] ? 1 : 0;
                 buffers.ReturnAll(values);
             });

@@ -37,6 +37,27 @@ internal sealed partial class ReferenceEvaluator
     public int[] WeightLayerIndices { get; }
 
     /// <summary>
+    /// One calibration row cut into the network's inputs: a row holds every graph input in port order, concatenated
+    /// (as the generated single-span <c>Run</c> takes them). The first is value 0; with several, all are also given by
+    /// port index for <see cref="Run"/>'s <c>otherInputs</c> (null for a network of one input).
+    /// </summary>
+    public (double[] First, double[][]? Others) SplitRow(double[] row)
+    {
+        GraphPort[] ports = _graph.Inputs;
+        if (ports.Length <= 1) return (row, null);
+        var others = new double[ports.Length][];
+        int at = 0;
+        for (int k = 0; k < ports.Length; k++)
+        {
+            int length = _graph.PortLength(ports[k]);
+            others[k] = new double[length];
+            Array.Copy(row, at, others[k], 0, length);
+            at += length;
+        }
+        return (others[0], others);
+    }
+
+    /// <summary>
     /// Every value of the network for one sample: [0] is the first input, [i + 1] the output of layer i. Further
     /// graph inputs are read from <paramref name="otherInputs"/> by their port index (1 or more).
     /// </summary>

@@ -49,6 +49,9 @@ internal sealed class NetworkGraph
     public int InputLength => Shape.Length(InputShape);
     public int OutputLength => Shape.Length(ValueShape(OutputValue));
 
+    /// <summary>The values of every graph input together, in port order: what one calibration row (and the single-span Run) holds.</summary>
+    public int AllInputsLength => Inputs.Sum(PortLength);
+
     public int[] ValueShape(int value) => value == 0 ? InputShape : Layers[value - 1].OutputShape;
 
     /// <summary>The length of a graph input or output.</summary>

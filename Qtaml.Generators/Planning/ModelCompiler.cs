@@ -204,7 +204,8 @@ internal static class ModelCompiler
             if (profile.Samples < profile.Offered) diagnostics.Add(Subsampled(profile, where, calibrationPath));
             var designer = new PlanDesigner(graph.Layers.OfType<WeightLayer>().ToArray(), profile.Sensitivity, bits, flips, encoding, windowEnd, readAfterRefresh: operatingPoint.HasWindow());
             BudgetForecast? forecast = profile.Agreement is { } model ? BudgetForecast.Make(designer, profile, model, targetAgreement, allocator, budget, cancellationToken) : null;
-            double measuredMeanSquare = profile.Inputs.Average(row => row.Average(v => v * v));
+            // The first input's mean square, as the data-free estimate assumes of it (a row may hold further inputs after it).
+            double measuredMeanSquare = profile.Inputs.Average(row => row.Take(graph.InputLength).Average(v => v * v));
             plan = ModelPlanner.Plan(graph, program, designer, nodeLabel, budget, allocator, measuredMeanSquare, operatingPoint, windowEnd, forecast);
         }
         else
@@ -287,13 +288,16 @@ internal static class ModelCompiler
         if (match.File is null)
             throw new FormatException("it is not among the project's files (the Qtaml package adds every *.npy under the project)" + (match.Suggestion is null ? "" : "; did you mean '" + match.Suggestion + "'?"));
         if (!path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) throw new FormatException("calibration inputs are a NumPy .npy file: save one with Qtaml.Calibration.CalibrationRecorder or NpyFile.Write, convert CSV, raw float32 or images with `qtaml calibration`, or numpy.save(\"inputs.npy\", x.astype(numpy.float32))");
-        if (graph.Inputs.Length != 1) throw new FormatException("the model has " + graph.Inputs.Length + " inputs and calibration feeds one; pin the others with ConstantInputs");
         byte[] bytes;
         try { bytes = Convert.FromBase64String(match.File.Base64); }
         catch (FormatException) { throw new FormatException("its base64 form in obj/ is corrupt; rebuild"); }
         NpyArray rows = NpyReader.Read(bytes, CalibrationProfile.MaxSamples);
         if (rows.Rows == 0) throw new FormatException("it holds no samples");
-        if (rows.RowLength != graph.InputLength)
+        if (graph.Inputs.Length > 1 && rows.RowLength != graph.AllInputsLength)
+            throw new FormatException("its samples have " + rows.RowLength + " values (shape " + Shape.Format(rows.Shape) + ") and the model's " + graph.Inputs.Length + " inputs "
+                + string.Join(", ", graph.Inputs.Select(p => p.Name + " " + Shape.Format(graph.ValueShape(p.Value)))) + " have " + graph.AllInputsLength
+                + " together; save an array of shape [N, " + graph.AllInputsLength + "], one sample a row holding every input in that order (as Run takes them), or pin inputs with ConstantInputs");
+        if (rows.RowLength != graph.AllInputsLength)
             throw new FormatException("its samples have " + rows.RowLength + " values (shape " + Shape.Format(rows.Shape) + ") and the model's input " + Shape.Format(graph.InputShape) + " has " + graph.InputLength + "; save an array of shape [N, " + string.Join(", ", graph.InputShape.Length > 1 && graph.InputShape[0] == 1 ? graph.InputShape.Skip(1) : graph.InputShape) + "], one input a row");
         for (int s = 0; s < rows.Rows; s++)
             if (rows.Row(s).Any(v => double.IsNaN(v) || double.IsInfinity(v))) throw new FormatException("sample " + s + " holds NaN or infinity");
