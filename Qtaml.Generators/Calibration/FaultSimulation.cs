@@ -19,24 +19,35 @@ namespace Qtaml.Generators.Calibration;
 /// </summary>
 internal static class FaultSimulation
 {
-    /// <summary>Fault trials per simulation (each runs the simulated inputs).</summary>
-    public const int Trials = 8;
+    /// <summary>
+    /// Fault trials per simulation (each runs the simulated inputs): as many as the budget allows beside the inputs,
+    /// 8 to 32. Trials are what a simulation's error is mostly made of: every input of a trial reads the same faulted
+    /// weights, and on a deep network one flip in a sensitive layer moves them all (ppocr-cls at 1 bit/weight: a
+    /// trial's share of decisions kept has a standard deviation of ~23 points), so a few trials over many inputs
+    /// measure little; many trials over fewer inputs measure the mean.
+    /// </summary>
+    public static int Trials(CalibrationProfile profile) => (int)Math.Max(MinTrials, Math.Min(MaxTrials, Runs(profile) / Math.Max(1, Inputs(profile))));
+
+    private const int MinTrials = 8, MaxTrials = 32;
+
+    /// <summary>The forward passes the budget affords.</summary>
+    private static long Runs(CalibrationProfile profile) => MaxWork / Math.Max(1, CalibrationProfile.PassCost(profile.Graph));
 
     /// <summary>The multiply-adds a simulation may spend (trials × inputs × one pass), a few seconds: forward passes, whose element-wise rules run slower per multiply-add than the calibration's blocked backward sweeps.</summary>
     private const long MaxWork = 20_000_000_000;
 
-    /// <summary>The calibration inputs a simulation runs, the first ones: all of them, or as many as the budget allows (at least 16).</summary>
+    /// <summary>The calibration inputs a simulation runs, the first ones: all of them, or as many as the budget allows beside <see cref="MaxTrials"/> trials (at least 16).</summary>
     public static int Inputs(CalibrationProfile profile) =>
-        (int)Math.Min(profile.Samples, Math.Max(Math.Min(16, profile.Samples), MaxWork / ((long)Trials * Math.Max(1, CalibrationProfile.PassCost(profile.Graph)))));
+        (int)Math.Min(profile.Samples, Math.Max(Math.Min(16, profile.Samples), Runs(profile) / MaxTrials));
 
     /// <summary>The share of the first <see cref="Inputs"/> calibration inputs' decisions that survive the plan's faults, over <see cref="Trials"/> seeded trials.</summary>
     public static double Agreement(CalibrationProfile profile, PlanDesigner designer, PlanDesign design, ulong seed, CancellationToken cancellationToken)
     {
         ReferenceEvaluator evaluator = profile.Evaluator;
-        int inputs = Inputs(profile);
+        int inputs = Inputs(profile), trials = Trials(profile);
         using var buffers = new DoubleBuffers();
         int kept = 0;
-        for (int trial = 0; trial < Trials; trial++)
+        for (int trial = 0; trial < trials; trial++)
         {
             var random = new SplitMix64(SplitMix64.Derive(seed, (ulong)trial));
             double[]?[] weights = Enumerable.Range(0, designer.Layers.Length).Select(l => FaultedWeights(designer, design, l, ref random)).ToArray();
@@ -51,7 +62,7 @@ internal static class FaultSimulation
             });
             kept += agrees.Sum();
         }
-        return (double)kept / (Trials * Math.Max(inputs, 1));
+        return (double)kept / (trials * Math.Max(inputs, 1));
     }
 
     /// <summary>One draw of layer <paramref name="layer"/>'s weights as read back under the plan, in the weights' row-major order.</summary>
