@@ -47,13 +47,15 @@ public class KernelCoverageTests
                     .Flatten().Gemm(12 * 11 * 9, 10, 0.05);
             case "panels":
                 // Tables of 16-channel panels (WeightOrder.TablePanel): per group for a grouped 3x3 (groups of 32) and a
-                // grouped pointwise layer (groups of 48), and 80 channels of a 3x3 that Vector512 covers in a looped
-                // pass of three vectors and a tail pass of two.
+                // grouped pointwise layer (groups of 48), 80 channels of a 3x3 that Vector512 covers in a looped
+                // pass of three vectors and a tail pass of two, and an ungrouped pointwise layer of 48. The ungrouped
+                // layers of a quantized build convert their codes a pass's panels at a time (ConvKernels.WritePassDecode).
                 return new OnnxModelBuilder(new long[] { 1, 16, 9, 9 }, seed: 16)
                     .ConvNd(16, 64, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, group: 2, scale: 0.3).Relu()
                     .ConvNd(64, 96, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, group: 2, scale: 0.2).Relu()
-                    .ConvNd(96, 80, new[] { 3, 3 }, new[] { 2, 2 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, scale: 0.08)
-                    .Flatten().Gemm(80 * 25, 10, 0.05);
+                    .ConvNd(96, 80, new[] { 3, 3 }, new[] { 2, 2 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, scale: 0.08).Relu()
+                    .ConvNd(80, 48, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, scale: 0.15)
+                    .Flatten().Gemm(48 * 25, 10, 0.05);
             default:
                 return new OnnxModelBuilder(new long[] { 1, 4, 50 }, seed: 15)
                     .ConvNd(4, 12, new[] { 5 }, new[] { 1 }, new[] { 2, 2 }, new[] { 1 }, scale: 0.4).Relu()

@@ -39,7 +39,7 @@ internal static class ProgramPrinter
             int l = weightIndex[step.Layer];
             string codes = "Codes.Span.Slice(" + k.Plan.LayerOffsets[l] + ", " + k.Plan.Layers[l].StoredCodes.Length * k.Plan.BytesPerCode + ")";
             return k.DecodeCall(codes, "_scaleFactor", "_codeOffset", "_table", runs, length, padded, "part", "parts");
-        });
+        }, k.PassDecoding.Contains);
         k.WriteWeightTableField(w);
         k.Helpers.WriteAll(w);
     }

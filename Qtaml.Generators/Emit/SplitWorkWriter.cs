@@ -18,7 +18,8 @@ internal static class SplitWorkWriter
     public static bool Splits(KernelProgram program) => program.Steps.Any(s => s.Splits);
 
         /// <param name="decode">For a quantized build, the call that converts a step's share of its codes into <c>_table</c>.</param>
-    public static void Write(SourceWriter w, KernelProgram program, bool quantized, System.Func<Step, string> decode)
+    /// <param name="passDecoding">Whether a step's <c>_Multiply</c> takes codes to convert by pass (given none here: the threads share the whole table).</param>
+    public static void Write(SourceWriter w, KernelProgram program, bool quantized, System.Func<Step, string> decode, System.Func<Step, bool> passDecoding)
     {
         if (!Splits(program)) return;
         w.Line("/// <summary>The steps that split across a WorkerPool's threads, run by part: one per calling thread, with its own arena.</summary>");
@@ -80,7 +81,7 @@ internal static class SplitWorkWriter
                     string weights = quantized ? "ref _table![0]" : "ref MemoryMarshal.GetReference(" + step.Method + "_Table)";
                     // An input outside the arena is always staged (ConvKernels.Stage), so _staged is then never null.
                     string pixels = input.Buffer == Buffer.Arena ? "ref (_staged is null ? ref Arena[" + input.Offset + "] : ref _staged[0])" : "ref _staged![0]";
-                    string multiply = step.Method + "_Multiply(" + weights + ", " + pixels + ", ref Arena[" + output.Offset + "], part, parts);";
+                    string multiply = step.Method + "_Multiply(" + (passDecoding(step) ? "default, 0f, 0f, default, " : "") + weights + ", " + pixels + ", ref Arena[" + output.Offset + "], part, parts);";
                     w.Line("case " + step.Layer + ":");
                     if (quantized)
                     {

@@ -133,10 +133,12 @@ internal static class ConvKernels
     /// What a table kernel does before its multiply-adds: the weight table (codes converted, or the baked floats),
     /// the staged input and the output.
     /// </summary>
-    private static void WritePrologue(SourceWriter w, KernelContext k, Step step, ConvLayer c, Staging s, QuantizedLayer? q, int runs, int length, int padded, string order, string layout)
+    private static void WritePrologue(SourceWriter w, KernelContext k, Step step, ConvLayer c, Staging s, QuantizedLayer? q, int runs, int length, int padded, string order, string layout, long passFloats = 0)
     {
         string method = step.Method;
-        if (q is not null)
+        if (q is not null && passFloats > 0)
+            k.WritePassTable(w, step, order, passFloats, runs, length, padded);
+        else if (q is not null)
             k.WriteWeightTable(w, step, order, layout, runs, length, padded);
         else
         {
@@ -177,9 +179,13 @@ internal static class ConvKernels
     }
 
     /// <summary>The references a table kernel's per-width method takes (<see cref="WritePrologue"/> declares them).</summary>
-    private static (string, string)[] KernelParameters(QuantizedLayer? q)
+    private static (string, string)[] KernelParameters(QuantizedLayer? q, bool decodeByPass = false)
     {
-        var parameters = new List<(string, string)> { ("ref float", "weights") };
+        var parameters = new List<(string, string)>();
+        // Decoding by pass: the codes, their dequantization and the table each pass converts its panels into.
+        if (decodeByPass)
+            parameters.AddRange(KernelContext.PassDecodingParameters.Split(',').Select(p => p.Trim()).Select(p => (p.Substring(0, p.LastIndexOf(' ')), p.Substring(p.LastIndexOf(' ') + 1))));
+        parameters.Add(("ref float", "weights"));
         if (q is not null) parameters.Add(("ref float", "scales"));
         parameters.AddRange(new[] { ("ref float", "biases"), ("ref float", "pixels") });
         parameters.Add(("ref float", "result"));
@@ -252,14 +258,18 @@ internal static class ConvKernels
         {
             w.Line(KernelContext.LengthCheck(k.IsQuantized ? new[] { ("w", (long)c.Weights.Length * k.Plan.BytesPerCode), ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) } : new[] { ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) }));
             string order = (groups > 1 ? "per group, " : "") + (panels ? "in panels of " + WeightOrder.PanelChannels + " channels, each tap-major" : "tap-major");
-            WritePrologue(w, k, step, c, s, q, groups * taps, groupOut, groupSlots, order, panels ? "[panel][tap][channel of the panel]" : "[tap][output channel]");
+            // On one thread, a quantized table of panels is converted a pass at a time, the pass's panels just before it
+            // (see WritePassDecode); on a pool's threads the whole table first, each thread its share.
+            bool decodeByPass = q is not null && panels && groups == 1 && groupSlots == groupOut;
+            long passFloats = decodeByPass ? (long)taps * (MaxPassChannels + WeightOrder.PanelChannels) : 0;
+            WritePrologue(w, k, step, c, s, q, groups * taps, groupOut, groupSlots, order, panels ? "[panel][tap][channel of the panel]" : "[tap][output channel]", passFloats);
             Plane plane = Plane.Of(c);
             int positions = plane.OutH * plane.OutW;
             // A pointwise convolution takes its sizes as parameters: every 1x1 layer of the same blocking shares one
             // method (a matrix product's loops gain nothing from constant bounds). A window keeps its offsets constants.
             bool pointwise = Plane.IsPointwise(c);
             WriteMultiplyAdds(w, k, step, s, q, Escape.XmlDoc(c.Name), () =>
-            VectorWidth.DispatchToMethods(w, k, method, Escape.XmlDoc(c.Name) + ": the multiply-adds", KernelParameters(q), (w, v, a) =>
+            VectorWidth.DispatchToMethods(w, k, method, Escape.XmlDoc(c.Name) + ": the multiply-adds", KernelParameters(q, decodeByPass), (w, v, a) =>
             {
                 // Chunks of at most four channel vectors, as equal as they can be (96 channels of Vector512: two of 3, not 4 + 2).
                 // A group that is not whole vectors of this width ends with a vector ending at its last channel (it
@@ -284,7 +294,8 @@ internal static class ConvKernels
                     // A pass that declares panel offsets and is not a loop's body is a block of its own, so they are its own.
                     using (chunkVariable.Length == 0 && (a.AsParameters || geometry.Panels) ? w.Block("// output channels " + firstChannel + " to +" + count * v.Lanes) : null)
                     {
-                        WritePanelStarts(w, v, a, geometry, count, chunkVariable, firstChannel, lastChannel);
+                        if (decodeByPass) WritePassDecode(w, k, v, a, geometry, count, chunkVariable, firstChannel, lastChannel);
+                        WritePanelStarts(w, v, a, geometry, count, chunkVariable, firstChannel, lastChannel, decodeByPass ? "passStart" : null);
                         WritePositionBlocks(w, a, c, s, positions, block, () => WriteTableChunk(w, step, v, a, geometry, count, chunkVariable, firstChannel, q, lastChannel));
                     }
                 }
@@ -397,31 +408,64 @@ internal static class ConvKernels
     /// stride of the panel's width). A pointwise kernel's are written from its parameters; a window's from constants,
     /// and only where the table is panels (one [tap][channel] table indexes its channels directly).
     /// </summary>
-    private static void WritePanelStarts(SourceWriter w, VectorWidth v, ShapeArguments a, TableGeometry t, int count, string chunk, int first, int lastAt)
+    private static void WritePanelStarts(SourceWriter w, VectorWidth v, ShapeArguments a, TableGeometry t, int count, string chunk, int first, int lastAt, string? passStart = null)
     {
         if (!a.AsParameters && !t.Panels) return;
         var starts = new List<string>();
+        // Decoding by pass, the table holds the pass's panels only, from the one at passStart.
+        string Less(string start) => passStart is null ? start : start + " - " + passStart;
         for (int g = 0; g < count; g++)
         {
+            string channel = VectorChannel(v, a, count, chunk, first, lastAt, g);
             if (a.AsParameters)
             {
                 // The sizes are parameters: the general form, which for a table of one panel per group is the channel.
-                string channel = g == count - 1 && lastAt >= 0 ? a.Of("lastAt", lastAt) : IndexExpression.Plus(chunk.Length > 0 ? chunk : a.Of("tailFirst", first), (long)g * v.Lanes);
                 string panel = a.Of("panel", t.Panel), stride = a.Of("panelStride", (long)t.Conv.TapsPerGroup * t.Panel);
-                starts.Add("panel" + g + " = (" + channel + ") / " + panel + " * " + stride + " + (" + channel + ") % " + panel);
+                starts.Add("panel" + g + " = " + Less("(" + channel + ") / " + panel + " * " + stride + " + (" + channel + ") % " + panel));
             }
             else if (chunk.Length == 0)
             {
-                long channel = first + VectorOffset(v, count, g, first, lastAt);
-                starts.Add("panel" + g + " = " + (channel / t.Panel * t.Conv.TapsPerGroup * t.Panel + channel % t.Panel));
+                long constant = first + VectorOffset(v, count, g, first, lastAt);
+                starts.Add("panel" + g + " = " + Less((constant / t.Panel * t.Conv.TapsPerGroup * t.Panel + constant % t.Panel).ToString(System.Globalization.CultureInfo.InvariantCulture)));
             }
             else
-            {
-                string channel = IndexExpression.Plus(chunk, first + VectorOffset(v, count, g, first, lastAt));
-                starts.Add("panel" + g + " = (" + channel + ") / " + t.Panel + " * " + (long)t.Conv.TapsPerGroup * t.Panel + " + (" + channel + ") % " + t.Panel);
-            }
+                starts.Add("panel" + g + " = " + Less("(" + channel + ") / " + t.Panel + " * " + (long)t.Conv.TapsPerGroup * t.Panel + " + (" + channel + ") % " + t.Panel));
         }
         w.Line("nuint " + string.Join(", ", starts) + ";");
+    }
+
+    /// <summary>The first output channel of vector g in a pass (within its group): after the loop's chunk, or the pass's first, or the vector ending at the group's last channel.</summary>
+    private static string VectorChannel(VectorWidth v, ShapeArguments a, int count, string chunk, int first, int lastAt, int g)
+    {
+        if (a.AsParameters)
+            return g == count - 1 && lastAt >= 0 ? a.Of("lastAt", lastAt) : IndexExpression.Plus(chunk.Length > 0 ? chunk : a.Of("tailFirst", first), (long)g * v.Lanes);
+        long offset = first + VectorOffset(v, count, g, first, lastAt);
+        return chunk.Length == 0 ? offset.ToString(System.Globalization.CultureInfo.InvariantCulture) : IndexExpression.Plus(chunk, offset);
+    }
+
+    /// <summary>The most output channels one pass covers: four vectors of the widest width.</summary>
+    private const int MaxPassChannels = 4 * 16;
+
+    /// <summary>
+    /// Converts the codes of the panels a pass reads (the panels holding its channels, taps × 16 codes each, stored
+    /// one after another) into <c>table</c> just before the pass, and declares <c>passStart</c>, where the first of them
+    /// starts in the layer. The pass then reads a table of a few hundred kilobytes that its first block of positions
+    /// brings into the cache for the rest, where converting the whole layer first wrote and read back up to the largest
+    /// layer's table (9.4 MB for ResNet-50's last 3x3s) from memory. Each code is converted once a call, as before.
+    /// </summary>
+    private static void WritePassDecode(SourceWriter w, KernelContext k, VectorWidth v, ShapeArguments a, TableGeometry t, int count, string chunk, int first, int lastAt)
+    {
+        string start = VectorChannel(v, a, count, chunk, first, lastAt, 0), last = VectorChannel(v, a, count, chunk, first, lastAt, count - 1);
+        string panel = a.Of("panel", t.Panel), stride = a.Of("panelStride", (long)t.Conv.TapsPerGroup * t.Panel);
+        w.Line("// The codes of this pass's panels, converted into the table (given no codes, the table holds every panel).");
+        w.Line("nuint passStart = 0;");
+        using (w.Block("if (!w.IsEmpty)"))
+        {
+            w.Line("passStart = (" + start + ") / " + panel + " * " + stride + ";");
+            w.Line("nuint passCodes = (" + IndexExpression.Plus(last, v.Lanes) + " + " + panel + " - 1) / " + panel + " * " + stride + " - passStart;");
+            string bytes = k.Plan.BytesPerCode == 1 ? "" : " * " + k.Plan.BytesPerCode;
+            w.Line(k.DecodeCall("w.Slice((int)passStart" + bytes + ", (int)passCodes" + bytes + ")", "scaleFactor", "codeOffset", "table", "1", "(int)passCodes", "(int)passCodes", "0", "1") + ";");
+        }
     }
 
     /// <summary>

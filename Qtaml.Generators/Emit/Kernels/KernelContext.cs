@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Linq;
 using Qtaml.Generators.Lowering;
 using Qtaml.Generators.Network;
@@ -159,7 +160,37 @@ internal sealed class KernelContext
     /// <paramref name="part"/> of <paramref name="parts"/>: one helper for every layer (<see cref="WriteDecodeHelper"/>).
     /// </summary>
     public string DecodeCall(string codes, string scaleFactor, string codeOffset, string table, int runs, int length, int padded, string part, string parts) =>
+        DecodeCall(codes, scaleFactor, codeOffset, table, runs.ToString(CultureInfo.InvariantCulture), length.ToString(CultureInfo.InvariantCulture), padded.ToString(CultureInfo.InvariantCulture), part, parts);
+
+    /// <summary><see cref="DecodeCall(string, string, string, string, int, int, int, string, string)"/> with the sizes as expressions.</summary>
+    public string DecodeCall(string codes, string scaleFactor, string codeOffset, string table, string runs, string length, string padded, string part, string parts) =>
         Helpers.Use("DecodeCodes", WriteDecodeHelper) + "(" + codes + ", " + scaleFactor + ", " + codeOffset + ", " + table + ", " + runs + ", " + length + ", " + padded + ", " + part + ", " + parts + ")";
+
+    /// <summary>
+    /// Declares <c>table</c> (the first <paramref name="floats"/> of the shared weight table) and <c>weights</c>, a
+    /// reference to it, for a kernel that converts its codes (stored <paramref name="order"/>) a pass at a time.
+    /// </summary>
+    public void WritePassTable(SourceWriter w, Step step, string order, long floats, int runs, int length, int padded)
+    {
+        PassDecoding.Add(step);
+        w.Line("// The codes (stored " + order + ") dequantized short of their channel scale, (code + codeOffset) * scaleFactor: on one thread a pass's panels at a time"
+            + (step.Splits ? "; on a pool's threads all of them first, each thread its share." : "."));
+        if (step.Splits)
+        {
+            DeclareTable(w, (long)runs * padded, shared: true);
+            SplitTables[step] = (runs, length, padded);
+            w.Line("if (split is not null) split.Decode(" + step.Layer + ", scaleFactor, codeOffset, " + WeightTableName + ");");
+        }
+        else
+            DeclareTable(w, floats, shared: true);
+        w.Line("ref float weights = ref MemoryMarshal.GetReference(table);");
+    }
+
+    /// <summary>The steps whose kernels convert their codes a pass at a time on one thread (<see cref="WritePassTable"/>): their <c>_Multiply</c> takes the codes too.</summary>
+    public HashSet<Step> PassDecoding { get; } = new();
+
+    /// <summary>The parameters a pass-decoding kernel's multiply-adds take before the table reference: the codes (empty: the table holds every pass's weights already), their dequantization and the table.</summary>
+    public const string PassDecodingParameters = "ReadOnlySpan<byte> w, float scaleFactor, float codeOffset, Span<float> table";
 
     /// <summary>
     /// The helper that fills a weight table from codes stored as runs: run r goes to table[r · padded ..], each entry
@@ -255,12 +286,13 @@ internal sealed class KernelContext
     public void WriteSplitMultiply(SourceWriter w, Step step, string input, string? stagedField, string summary)
     {
         string method = step.Method;
-        w.Line("if (split is null) " + method + "_Multiply(ref weights, ref " + input + ", ref result, 0, 1);");
+        bool byPass = PassDecoding.Contains(step);
+        w.Line("if (split is null) " + method + "_Multiply(" + (byPass ? "w, scaleFactor, codeOffset, table, " : "") + "ref weights, ref " + input + ", ref result, 0, 1);");
         w.Line("else split.Run(" + step.Layer + ", " + (IsQuantized ? WeightTableName : "null") + ", " + (stagedField ?? "null") + ");");
         w.Close();
         w.Line();
-        w.Line("/// <summary>" + summary + "</summary>");
-        w.Open("private static void " + method + "_Multiply(ref float weights, ref float " + input + ", ref float result, int part, int parts)");
+        w.Line("/// <summary>" + summary + (byPass ? " With codes, each pass converts its own panels into <c>table</c>; with none, the table holds them all." : "") + "</summary>");
+        w.Open("private static void " + method + "_Multiply(" + (byPass ? PassDecodingParameters + ", " : "") + "ref float weights, ref float " + input + ", ref float result, int part, int parts)");
     }
 
     /// <summary>The shared weight table's constant and per-thread field, once every kernel is written.</summary>
