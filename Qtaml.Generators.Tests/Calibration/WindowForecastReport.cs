@@ -67,7 +67,7 @@ public class WindowForecastReport
     private static IEnumerable<Subject> Subjects()
     {
         byte[] calibration = File.ReadAllBytes(RepositoryPaths.Combine("sample-app", "Models", "calibration.npy"));
-        float[][] digits = MnistData.Load(MnistData.DefaultPath()).Test.Images.Take(Digits).ToArray();
+        float[][] digits = MnistData.Load(RepositoryPaths.Combine("data", "mnist-10k.bin.gz")).Test.Images.Take(Digits).ToArray();
         float[][] calibrationDigits = Rows(calibration);
         foreach (string file in new[] { "digits-mlp", "digits-cnn", "digits-transformer", "digits-vgg", "digits-resnet", "digits-separable" })
             yield return new Subject(file, "sample", File.ReadAllBytes(RepositoryPaths.Combine("sample-app", "Models", file + ".onnx")), "", calibrationDigits, digits);
@@ -253,7 +253,19 @@ public class WindowForecastReport
             .AppendLine($"Goals (the issue): no flip at most {NoHarmPoints:0} point below plain codes; forecast within {ForecastPoints:0} points of the measured window end.").AppendLine()
             .AppendLine("| model | weights | 2nm build (s) | plain 8-bit agrees (%) | 2nm, no flip (%) | forecast at window end (%) (inputs) | measured at window end (%) (trials) | forecast − measured (points) | result |")
             .AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---|");
-        foreach (Outcome outcome in outcomes) doc.AppendLine(Row(outcome));
-        File.WriteAllText(RepositoryPaths.Combine("docs", "forecast-window.md"), doc.ToString());
+        // A run narrowed by QTAML_FORECAST_ONLY replaces its models' rows and keeps the others' where they were.
+        string path = RepositoryPaths.Combine("docs", "forecast-window.md");
+        var rows = new List<(string Name, string Row)>();
+        if (File.Exists(path))
+            foreach (string line in File.ReadAllLines(path).Where(l => l.StartsWith("| ", StringComparison.Ordinal) && !l.StartsWith("| model |", StringComparison.Ordinal)))
+                rows.Add((line.Split('|')[1].Trim(), line));
+        foreach (Outcome outcome in outcomes)
+        {
+            int at = rows.FindIndex(r => r.Name == outcome.Name);
+            if (at >= 0) rows[at] = (outcome.Name, Row(outcome));
+            else rows.Add((outcome.Name, Row(outcome)));
+        }
+        foreach ((_, string row) in rows) doc.AppendLine(row);
+        File.WriteAllText(path, doc.ToString());
     }
 }

@@ -36,9 +36,15 @@ internal static class FaultSimulation
     /// <summary>The multiply-adds a simulation may spend (trials × inputs × one pass), a few seconds: forward passes, whose element-wise rules run slower per multiply-add than the calibration's blocked backward sweeps.</summary>
     private const long MaxWork = 20_000_000_000;
 
-    /// <summary>The calibration inputs a simulation runs, the first ones: all of them, or as many as the budget allows beside <see cref="MaxTrials"/> trials (at least 16).</summary>
+    /// <summary>
+    /// The calibration inputs a simulation runs, the first ones: up to 128 (beside 32 trials, the model's fit is
+    /// then as sure as its decisions' spread allows; its predictions use every input), or as many as the budget
+    /// allows beside <see cref="MaxTrials"/> trials, at least 16.
+    /// </summary>
     public static int Inputs(CalibrationProfile profile) =>
-        (int)Math.Min(profile.Samples, Math.Max(Math.Min(16, profile.Samples), Runs(profile) / MaxTrials));
+        (int)Math.Min(Math.Min(profile.Samples, MaxInputs), Math.Max(Math.Min(16, profile.Samples), Runs(profile) / MaxTrials));
+
+    private const int MaxInputs = 128;
 
     /// <summary>The share of the first <see cref="Inputs"/> calibration inputs' decisions that survive the plan's faults, over <see cref="Trials"/> seeded trials.</summary>
     public static double Agreement(CalibrationProfile profile, PlanDesigner designer, PlanDesign design, ulong seed, CancellationToken cancellationToken)

@@ -70,6 +70,9 @@ internal sealed class BudgetForecast
     public double OwnScale { get; }
     public double? OwnSimulatedAgreement { get; }
 
+    /// <summary>Whether <see cref="Agreement"/> is the simulation's share itself, the model reaching it with no κ in range.</summary>
+    public bool AgreementFromSimulation { get; private init; }
+
     /// <summary>ρ* at the target: how many times TAC's budget Uniform-MSP needs.</summary>
     public double Rho => SaturationReport.Ratio(UniformMspBudget, TacBudget);
 
@@ -96,21 +99,27 @@ internal sealed class BudgetForecast
         // budget or allocator), it is simulated too and κ fitted there. One κ carried from the target's plan to a much
         // smaller budget misses by as much as the network's nonlinearity grows between them (ppocr-cls, 54 layers, at
         // 1 bit/weight: 75% predicted from the 95% plan's κ, 51% measured).
-        double ownScale = scale;
+        double ownScale = scale, ownKept = simulated;
         double? ownSimulated = null;
         PlanDesign own = designer.Design(allocator, budget);
+        double[] ownVariance = designer.WeightErrorVariance(own);
         if (allocator != Allocator.Tac || budget != reference)
         {
-            double kept = FaultSimulation.Agreement(profile, designer, own, 0x51_3E, cancellationToken);
-            double[] ownVariance = designer.WeightErrorVariance(own);
-            ownScale = FitScale(s => model.Predict(ownVariance, s, simulatedInputs), kept);
-            ownSimulated = kept;
+            ownKept = FaultSimulation.Agreement(profile, designer, own, 0x51_3E, cancellationToken);
+            ownScale = FitScale(s => model.Predict(ownVariance, s, simulatedInputs), ownKept);
+            ownSimulated = ownKept;
         }
-        return new BudgetForecast(model.Inputs, target, model.Predict(designer.WeightErrorVariance(own), ownScale), Agree(Allocator.Tac, designer.Bits, scale),
+        // Where no κ in range makes the model reach the simulation (a decision that survives the faults of no trial, as a
+        // text detector's arg max over a probability map of near ties: the model, 38% at κ = 64, the simulation 0%), the
+        // simulation itself is the forecast: the share of simulated decisions kept.
+        double predicted = model.Predict(ownVariance, ownScale, simulatedInputs);
+        bool fromSimulation = Math.Abs(predicted - ownKept) > 0.005;
+        double agreement = fromSimulation ? ownKept : model.Predict(ownVariance, ownScale);
+        return new BudgetForecast(model.Inputs, target, agreement, Agree(Allocator.Tac, designer.Bits, scale),
             MinimumBudget(b => Agree(Allocator.Tac, b, scale), designer.Bits, target),
             MinimumBudget(b => Agree(Allocator.UniformMsp, b, scale), designer.Bits, target),
             MinimumBudget(b => Agree(Allocator.MagnitudeBased, b, scale), designer.Bits, target),
-            scale, reference, simulated, FaultSimulation.Trials(profile), simulatedInputs, ownScale, ownSimulated);
+            scale, reference, simulated, FaultSimulation.Trials(profile), simulatedInputs, ownScale, ownSimulated) { AgreementFromSimulation = fromSimulation };
     }
 
     /// <summary>The κ in [1/16, 64] at which the model's agreement equals <paramref name="simulated"/> (it falls as κ grows), by bisection on log κ.</summary>
