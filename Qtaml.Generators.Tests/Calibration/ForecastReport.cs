@@ -72,7 +72,7 @@ public class ForecastReport
             + "\n[TunnelingCompensated(\"Models/m.onnx\", Quantize = false)] public sealed partial class Float { }";
         var run = GeneratorHarness.Run(source, new[] { GeneratorHarness.WeightFile("Models/m.onnx", onnx), GeneratorHarness.WeightFile("Models/calibration.npy", npy) });
         Assembly assembly = GeneratorHarness.CompileAndLoad(run.Output);
-        (_, MnistData test) = MnistData.Load(MnistData.DefaultPath());
+        (_, MnistData test) = MnistData.Load(RepositoryPaths.Combine("data", "mnist-10k.bin.gz"));
         MethodInfo decide = typeof(ForecastReport).GetMethod(nameof(Decisions), BindingFlags.NonPublic | BindingFlags.Static)!;
         int[] reference = (int[])decide.MakeGenericMethod(assembly.GetType("Float")!).Invoke(null, new object?[] { test, 0.0 })!;
         var measured = new Dictionary<Point, double>();

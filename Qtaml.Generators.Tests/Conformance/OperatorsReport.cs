@@ -37,7 +37,12 @@ internal static class OperatorsReport
         s.Append("operator not listed, an attribute not listed for its opset, or a use outside what the notes say is a build\n");
         s.Append("diagnostic (QTAML003 lists every unsupported operator of a model at once; QTAML005 names the node and the\n");
         s.Append("reason). Every value is float32 at run time; booleans are 1 and 0. Every value has a static shape and no axis is\n");
-        s.Append("special: a fixed batch is the first dimension like any other. \"Tested against ONNX Runtime\" names the test classes whose\n");
+        s.Append("special: a fixed batch is the first dimension like any other.\n\n");
+        s.Append("**Refused by design or not yet supported**, each a diagnostic: weights holding NaN or infinity (QTAML004, by design);\n");
+        s.Append("arithmetic on integer values (an int64/int32 graph input is read only as a Gather's indices; integer constants fold;\n");
+        s.Append("Add or Mul of integer inputs with an integer output, as ONNX's test_operator_non_float_params, is QTAML004: Qtaml\n");
+        s.Append("computes in float32, exact for integers only up to 2^24); an operator not in the table below (QTAML003).\n\n");
+        s.Append("\"Tested against ONNX Runtime\" names the test classes whose\n");
         s.Append("models use the operator and compare float and 8-bit builds with ONNX Runtime; the last column counts the ONNX\n");
         s.Append("backend tests ([conformance.md](conformance.md)) that use it and pass.\n\n");
         s.Append("| Operator | Opsets | Attributes | How it is computed, limits | Tested against ONNX Runtime | ONNX backend tests passed |\n");

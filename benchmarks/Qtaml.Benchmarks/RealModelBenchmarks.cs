@@ -96,7 +96,18 @@ public class RealModelBenchmarks
     private Case _case = null!;
     private WorkerPool? _workers;
 
-    [Params("squeezenet", "shufflenet", "inception_v1", "resnet50", "ppocr-cls", "ppocr-v4-det", "ppocr-v4-rec", "oww-melspectrogram", "oww-embedding", "oww-hey-jarvis")]
+    /// <summary>Every model, or those QTAML_REAL_MODELS_ONLY names (comma-separated: resnet50,ppocr-cls).</summary>
+    public static IEnumerable<string> Models
+    {
+        get
+        {
+            string[] all = { "squeezenet", "shufflenet", "inception_v1", "resnet50", "ppocr-cls", "ppocr-v4-det", "ppocr-v4-rec", "oww-melspectrogram", "oww-embedding", "oww-hey-jarvis" };
+            string[]? only = Environment.GetEnvironmentVariable("QTAML_REAL_MODELS_ONLY")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            return only is null ? all : all.Where(only.Contains);
+        }
+    }
+
+    [ParamsSource(nameof(Models))]
     public string Model { get; set; } = "squeezenet";
 
     /// <summary>1, and every core of the machine; only 1 with QTAML_THREADS=1 (the instruction-set configurations).</summary>
