@@ -43,8 +43,8 @@ public class WindowForecastReport
 
     public WindowForecastReport(ITestOutputHelper output) => _output = output;
 
-    /// <summary>A model to measure: its file, the attribute arguments its pins need, calibration inputs and the inputs it is measured on.</summary>
-    private sealed record Subject(string Name, string Origin, byte[] Model, string Pins, float[][] Calibration, float[][] Measured);
+    /// <summary>A model to measure: its file, the attribute arguments its pins need and the graph read with them, calibration inputs and the inputs it is measured on.</summary>
+    private sealed record Subject(string Name, string Origin, byte[] Model, string Pins, NetworkGraph Graph, float[][] Calibration, float[][] Measured);
 
     private sealed record Outcome(string Name, string Origin, long Weights, double BuildSeconds, double Plain, double NoFlip, AgreementForecast? Forecast,
         double WindowEnd, double HalfWidth, string Note, int Trials);
@@ -73,7 +73,10 @@ public class WindowForecastReport
         float[][] digits = MnistData.Load(RepositoryPaths.Combine("data", "mnist-10k.bin.gz")).Test.Images.Take(Digits).ToArray();
         float[][] calibrationDigits = Rows(calibration);
         foreach (string file in new[] { "digits-mlp", "digits-cnn", "digits-transformer", "digits-vgg", "digits-resnet", "digits-separable" })
-            yield return new Subject(file, "sample", File.ReadAllBytes(RepositoryPaths.Combine("sample-app", "Models", file + ".onnx")), "", calibrationDigits, digits);
+        {
+            byte[] model = File.ReadAllBytes(RepositoryPaths.Combine("sample-app", "Models", file + ".onnx"));
+            yield return new Subject(file, "sample", model, "", OnnxReader.Read(file + ".onnx", model), calibrationDigits, digits);
+        }
 
         // The ONNX backend data's models of two weight layers or more (most hold one operator); what the reader refuses is conformance.md's business.
         foreach (BackendCase backend in BackendCase.All)
@@ -115,7 +118,7 @@ public class WindowForecastReport
     {
         int length = graph.Inputs.Sum(graph.PortLength);   // every free input, as Run takes them
         float[] Input(int seed) => Generator.TestModels.Input(length, seed).Select(v => 2 * v - 1).ToArray();
-        return new Subject(name, origin, model, pins,
+        return new Subject(name, origin, model, pins, graph,
             Enumerable.Range(0, CalibrationInputs).Select(i => Input(100_000 + i)).ToArray(),
             Enumerable.Range(0, MeasuredInputs).Select(Input).ToArray());
     }
@@ -128,7 +131,7 @@ public class WindowForecastReport
 
     private Outcome Measure(Subject subject)
     {
-        NetworkGraph graph = OnnxReader.Read("m.onnx", subject.Model, PinsOf(subject.Pins));
+        NetworkGraph graph = subject.Graph;
         long weights = graph.Layers.OfType<WeightLayer>().Sum(l => (long)l.Weights.Length);
         int decisionLength = gen::Qtaml.Generators.Network.Shape.Length(graph.ValueShape(graph.Outputs[0].Value));
         float[] calibration = subject.Calibration.SelectMany(r => r).ToArray();
@@ -149,18 +152,6 @@ public class WindowForecastReport
         _output.WriteLine(subject.Name + " trials: " + string.Join(" ", shares.Select(P)));
         string note = decisionLength < 2 ? "one output value: no decision to forecast" : "";
         return new Outcome(subject.Name, subject.Origin, weights, seconds, plain, noFlip, info.Forecast, shares.Average(), HalfWidth(shares), note, shares.Length);
-    }
-
-    private static InputPins PinsOf(string arguments)
-    {
-        string? Value(string key)
-        {
-            int at = arguments.IndexOf(key + " = \"", StringComparison.Ordinal);
-            if (at < 0) return null;
-            int start = at + key.Length + 4;
-            return arguments[start..arguments.IndexOf('"', start)];
-        }
-        return InputPins.Parse(Value("InputShape"), Value("ConstantInputs"));
     }
 
     /// <summary>Compiles one build of the subject in process and returns its class.</summary>

@@ -101,10 +101,11 @@ internal sealed class BudgetForecast
         // 1 bit/weight: 75% predicted from the 95% plan's κ, 51% measured).
         double ownScale = scale, ownKept = simulated;
         double? ownSimulated = null;
-        PlanDesign own = designer.Design(allocator, budget);
-        double[] ownVariance = designer.WeightErrorVariance(own);
+        double[] ownVariance = referenceVariance;
         if (allocator != Allocator.Tac || budget != reference)
         {
+            PlanDesign own = designer.Design(allocator, budget);
+            ownVariance = designer.WeightErrorVariance(own);
             ownKept = FaultSimulation.Agreement(profile, designer, own, 0x51_3E, cancellationToken);
             ownScale = FitScale(s => model.Predict(ownVariance, s, simulatedInputs), ownKept);
             ownSimulated = ownKept;

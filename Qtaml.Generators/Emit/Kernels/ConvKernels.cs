@@ -183,8 +183,7 @@ internal static class ConvKernels
     {
         var parameters = new List<(string, string)>();
         // Decoding by pass: the codes, their dequantization and the table each pass converts its panels into.
-        if (decodeByPass)
-            parameters.AddRange(KernelContext.PassDecodingParameters.Split(',').Select(p => p.Trim()).Select(p => (p.Substring(0, p.LastIndexOf(' ')), p.Substring(p.LastIndexOf(' ') + 1))));
+        if (decodeByPass) parameters.AddRange(KernelContext.PassDecodingParameters);
         parameters.Add(("ref float", "weights"));
         if (q is not null) parameters.Add(("ref float", "scales"));
         parameters.AddRange(new[] { ("ref float", "biases"), ("ref float", "pixels") });

@@ -190,7 +190,8 @@ internal sealed class KernelContext
     public HashSet<Step> PassDecoding { get; } = new();
 
     /// <summary>The parameters a pass-decoding kernel's multiply-adds take before the table reference: the codes (empty: the table holds every pass's weights already), their dequantization and the table.</summary>
-    public const string PassDecodingParameters = "ReadOnlySpan<byte> w, float scaleFactor, float codeOffset, Span<float> table";
+    public static readonly (string Type, string Name)[] PassDecodingParameters =
+        { ("ReadOnlySpan<byte>", "w"), ("float", "scaleFactor"), ("float", "codeOffset"), ("Span<float>", "table") };
 
     /// <summary>
     /// The helper that fills a weight table from codes stored as runs: run r goes to table[r · padded ..], each entry
@@ -287,12 +288,12 @@ internal sealed class KernelContext
     {
         string method = step.Method;
         bool byPass = PassDecoding.Contains(step);
-        w.Line("if (split is null) " + method + "_Multiply(" + (byPass ? "w, scaleFactor, codeOffset, table, " : "") + "ref weights, ref " + input + ", ref result, 0, 1);");
+        w.Line("if (split is null) " + method + "_Multiply(" + (byPass ? string.Join(", ", PassDecodingParameters.Select(p => p.Name)) + ", " : "") + "ref weights, ref " + input + ", ref result, 0, 1);");
         w.Line("else split.Run(" + step.Layer + ", " + (IsQuantized ? WeightTableName : "null") + ", " + (stagedField ?? "null") + ");");
         w.Close();
         w.Line();
         w.Line("/// <summary>" + summary + (byPass ? " With codes, each pass converts its own panels into <c>table</c>; with none, the table holds them all." : "") + "</summary>");
-        w.Open("private static void " + method + "_Multiply(" + (byPass ? PassDecodingParameters + ", " : "") + "ref float weights, ref float " + input + ", ref float result, int part, int parts)");
+        w.Open("private static void " + method + "_Multiply(" + (byPass ? string.Join(", ", PassDecodingParameters.Select(p => p.Type + " " + p.Name)) + ", " : "") + "ref float weights, ref float " + input + ", ref float result, int part, int parts)");
     }
 
     /// <summary>The shared weight table's constant and per-thread field, once every kernel is written.</summary>
