@@ -27,6 +27,7 @@ public class OperatorComparisonTests
         "Conv3dMaxPool3d", "Conv3dGroupedAveragePool3d",
         "UnaryChain", "BatchNormalizationSoftmax", "ShapeArithmetic", "MatMulGelu", "LstmThenGru", "IfComputed",
         "HardSwishChain", "ChainWithAnOutsideReader", "ConvGroupsOfTen", "ConvGroupsOfEighteen", "ConvGroupsOfFifty", "FireModule", "AveragePoolPlanes", "MaxPoolPlanes",
+        "ChannelShuffle", "ChannelShuffleReadInPlanes",
     };
 
     private static readonly long[] InputShape = { 1, 4, 6, 6 };
@@ -375,6 +376,27 @@ public class OperatorComparisonTests
                 b.From(a).Node("Sigmoid", Array.Empty<string>()).Node("Add", new[] { clipped });
                 break;
             }
+            case "ChannelShuffle":
+                // ShuffleNet's unit: a grouped 1x1 convolution (2 groups of 18, channels-last in 40 slots), its channels
+                // shuffled as 3 x 12 by Reshape, Transpose and Reshape (a permutation at each position, channels-last), a ReLU and a
+                // depthwise 3x3 convolution reading the shuffle where it was written.
+                b.ConvNd(8, 36, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, group: 2, scale: 0.5)
+                    .Node("Reshape", new[] { b.Int64Initializer("split", new long[] { 1, 3, 12, 6, 6 }) })
+                    .Node("Transpose", Array.Empty<string>(), OnnxModelBuilder.Ints("perm", 0, 2, 1, 3, 4))
+                    .Node("Reshape", new[] { b.Int64Initializer("join", new long[] { 1, 36, 6, 6 }) })
+                    .Relu()
+                    .ConvNd(36, 36, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, group: 36, scale: 0.5);
+                features = 36 * 36;
+                break;
+            case "ChannelShuffleReadInPlanes":
+                // The shuffled five-axis value read as it is by an operator that needs planes: converted once, in the
+                // shuffle's order.
+                b.ConvNd(8, 36, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, group: 2, scale: 0.5)
+                    .Node("Reshape", new[] { b.Int64Initializer("split", new long[] { 1, 2, 18, 6, 6 }) })
+                    .Node("Transpose", Array.Empty<string>(), OnnxModelBuilder.Ints("perm", 0, 2, 1, 3, 4))
+                    .Node("Sigmoid", Array.Empty<string>());
+                features = 36 * 36;
+                break;
             case "FireModule":
                 b.Fire(8, 6, 10, 12);
                 features = 22 * 36;

@@ -99,6 +99,37 @@ public class LoweringPassTests
     }
 
     [Fact]
+    public void AssignLayouts_shuffles_channels_in_place_channels_last_and_converts_only_for_a_reader_of_planes()
+    {
+        // ShuffleNet's unit: grouped 1x1 convolution, Reshape (3 x 12 channels), Transpose, Reshape back, depthwise 3x3.
+        // Nothing between the two convolutions is in planes: the one conversion is before the dense layer.
+        OnnxModelBuilder Unit(OnnxModelBuilder b) => b.ConvNd(8, 36, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, group: 2)
+            .Node("Reshape", new[] { b.Int64Initializer("split", new long[] { 1, 3, 12, 6, 6 }) })
+            .Node("Transpose", Array.Empty<string>(), OnnxModelBuilder.Ints("perm", 0, 2, 1, 3, 4));
+        var shuffled = Unit(new OnnxModelBuilder(new long[] { 1, 8, 6, 6 }, 7));
+        NetworkGraph graph = Read(shuffled.Node("Reshape", new[] { shuffled.Int64Initializer("join", new long[] { 1, 36, 6, 6 }) })
+            .ConvNd(36, 36, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, group: 36).Flatten().Gemm(36 * 36, 5), 1, 5);
+        KernelProgram program = AssignLayouts.Run(graph, ChooseKernels.Run(graph, FuseActivations.Run(graph, Lower.Network(graph))));
+        Step transpose = program.Steps.Single(s => s.Layer >= 0 && graph.Layers[s.Layer].Operator == "Transpose");
+        var stored = program.Values[program.Root(transpose.Output)];
+        Assert.Equal(Layout.ChannelsLast, stored.Layout);
+        Assert.Equal(new[] { 1, 36, 6, 6 }, stored.Shape.ToArray());   // stored in its input's shape: the Reshape back reads it as it is
+        Assert.Equal(40, stored.ChannelSlots);
+        Assert.Equal(Layout.ChannelsLast, program.Values[program.Root(transpose.Inputs[0])].Layout);
+        var steps = program.Steps.ToList();
+        Step conversion = Assert.Single(steps, s => s.Kernel == Kernel.ToPlanes);
+        Assert.Equal(steps.FindIndex(s => s.Layer >= 0 && graph.Layers[s.Layer].Operator == "Gemm") - 1, steps.IndexOf(conversion));
+
+        // Read as the five-axis value it is (a Sigmoid of [1, 12, 3, 6, 6]): converted to planes once, in the shuffle's order.
+        var read = Unit(new OnnxModelBuilder(new long[] { 1, 8, 6, 6 }, 7));
+        NetworkGraph planes = Read(read.Node("Sigmoid", Array.Empty<string>()).Flatten().Gemm(36 * 36, 5), 1, 5);
+        KernelProgram other = AssignLayouts.Run(planes, ChooseKernels.Run(planes, FuseActivations.Run(planes, Lower.Network(planes))));
+        Step sigmoid = other.Steps.Single(s => s.Layer >= 0 && planes.Layers[s.Layer].Operator == "Sigmoid");
+        Assert.Equal(Layout.Planes, other.Values[other.Root(sigmoid.Inputs[0])].Layout);
+        Assert.Equal(Kernel.ToPlanes, other.Steps.Single(s => s.Output == other.Root(sigmoid.Inputs[0])).Kernel);
+    }
+
+    [Fact]
     public void AssignLayouts_keeps_convolutions_and_pools_channels_last_and_converts_once_before_the_dense_layer()
     {
         NetworkGraph graph = Cnn();

@@ -240,6 +240,7 @@ internal static class ProgramPrinter
             case SoftmaxLayer s: NormalizationKernels.WriteSoftmax(w, step, s); break;
             case LayerNormLayer n: NormalizationKernels.WriteLayerNorm(w, k, step, n); break;
             case MatMulLayer m: TensorKernels.WriteMatMul(w, step, m); break;
+            case TransposeLayer t when k.Value(step.Output).Layout == Layout.ChannelsLast: TensorKernels.WriteChannelShuffle(w, k, step, t); break;
             case TransposeLayer t: TensorKernels.WriteTranspose(w, step, t); break;
             case ReduceLayer r: TensorKernels.WriteReduce(w, step, r); break;
             case ConcatLayer c: TensorKernels.WriteConcat(w, k, step, c); break;

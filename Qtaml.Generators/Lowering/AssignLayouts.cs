@@ -8,8 +8,10 @@ namespace Qtaml.Generators.Lowering;
 /// <summary>
 /// Chooses each value's layout. A table or depthwise convolution writes channels-last (a vector of channels per
 /// position), and ReLU, pooling and element-wise operations of equal channels-last shapes (a residual add) keep
-/// it, in any graph, as does a Concat of channels-last values along the channels. Every other reader gets the ONNX graph's planes: a conversion step is inserted once per
-/// value, before its first such reader, and the outputs are always planes. Convolutions read either layout.
+/// it, in any graph, as does a Concat of channels-last values along the channels and a channel shuffle (a Transpose
+/// that permutes the channels of each position, stored in its input's shape so the Reshape back reads it as it is).
+/// Every other reader gets the ONNX graph's planes: a conversion step is inserted once per value, before its first
+/// such reader, and the outputs are always planes. Convolutions read either layout.
 /// </summary>
 internal static class AssignLayouts
 {
@@ -58,7 +60,9 @@ internal static class AssignLayouts
         foreach (Step step in program.Steps)
         {
             Layer layer = graph.Layers[step.Layer];
-            bool direct(int v) => alias[v] == v;   // not a reshape: its shape is the one the layer was built for
+            // Stored in the shape the layer reads it as (the graph's shape for it): not a reshape, or one its storage
+            // already has (the Reshape back after a channel shuffle).
+            bool direct(int v) => values[Root(v)].Shape.Equals(program.Values[v].Shape);
             int[] inputs = step.Inputs.ToArray();
             int slots = 0;
             switch (step.Kernel)
@@ -68,9 +72,9 @@ internal static class AssignLayouts
                     slots = Slots(((ConvLayer)layer).OutChannels);
                     break;
                 case Kernel.Default when KeepsLayout(layer) && inputs.Length > 0 && inputs.All(v => direct(v) && IsChannelsLast(v))
-                    && inputs.Select(v => values[v].ChannelSlots).Distinct().Count() == 1
-                    && inputs.All(v => values[v].Shape.Equals(values[inputs[0]].Shape)):
-                    slots = values[inputs[0]].ChannelSlots;
+                    && inputs.Select(v => values[Root(v)].ChannelSlots).Distinct().Count() == 1
+                    && inputs.All(v => values[Root(v)].Shape.Equals(values[Root(inputs[0])].Shape)):
+                    slots = values[Root(inputs[0])].ChannelSlots;
                     break;
                 case Kernel.Default when layer is ConcatLayer concat && concat.Axis == 1 && concat.OutputShape.Length >= 3
                     && concat.Parts.All(p => !p.IsConstant) && inputs.All(v => direct(v) && IsChannelsLast(v)):
@@ -78,6 +82,17 @@ internal static class AssignLayouts
                     // channels copied into place, channels-last, rather than both branches converted to planes.
                     slots = Slots(concat.OutputShape[1]);
                     break;
+                case Kernel.Default when layer is TransposeLayer transpose && IsChannelsLast(inputs[0])
+                    && ShufflesChannels(transpose, values[Root(inputs[0])].Shape.ToArray()):
+                {
+                    // A channel shuffle (ShuffleNet's Reshape, Transpose, Reshape): at each position a permutation of
+                    // the channels, written channels-last in the stored shape of its input, which the Reshape back reads
+                    // directly, rather than converting to planes, transposing planes and staging channels-last again.
+                    ValueInfo source = values[Root(inputs[0])];
+                    values[step.Output] = source with { };
+                    steps.Add(step with { Inputs = new EquatableArray<int>(inputs) });
+                    continue;
+                }
                 default:
                     inputs = inputs.Select(InPlanes).ToArray();
                     break;
@@ -93,6 +108,22 @@ internal static class AssignLayouts
             Alias = new EquatableArray<int>(alias),
             OutputValues = new EquatableArray<int>(outputs),
         };
+    }
+
+    /// <summary>
+    /// Whether a transpose only regroups channels: its input is a value of shape (N, C, positions...) read as (N, a, b,
+    /// positions...) with a·b = C, and it swaps a and b, so each position's channels are permuted among themselves.
+    /// </summary>
+    public static bool ShufflesChannels(TransposeLayer transpose, int[] stored)
+    {
+        int[] shape = transpose.InputShape, perm = transpose.Perm;
+        if (stored.Length < 3 || shape.Length != stored.Length + 1 || shape[0] != stored[0] || (long)shape[1] * shape[2] != stored[1]) return false;
+        for (int d = 3; d < shape.Length; d++)
+            if (shape[d] != stored[d - 1]) return false;
+        if (perm[0] != 0 || perm[1] != 2 || perm[2] != 1) return false;
+        for (int d = 3; d < perm.Length; d++)
+            if (perm[d] != d) return false;
+        return true;
     }
 
     /// <summary>Operators that compute each channel at each position alike, so they work on either layout.</summary>

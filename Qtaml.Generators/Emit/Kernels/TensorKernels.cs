@@ -142,6 +142,34 @@ internal static class TensorKernels
     }
 
     /// <summary>
+    /// A channel shuffle on a channels-last value (<see cref="Lowering.AssignLayouts.ShufflesChannels"/>): the input's
+    /// C = a·b channels read as [a][b] and written as [b][a] at each position, the padding slots cleared.
+    /// </summary>
+    public static void WriteChannelShuffle(SourceWriter w, KernelContext k, Step step, TransposeLayer t)
+    {
+        ValueInfo stored = k.Value(step.Output);
+        int a = t.InputShape[1], b = t.InputShape[2], channels = a * b, slots = stored.ChannelSlots;
+        long positions = (long)stored.Images * stored.Positions;
+        w.Line("/// <summary>" + Escape.XmlDoc(t.Name) + ": Transpose " + Shape.Format(t.InputShape) + " -> " + Shape.Format(t.OutputShape) + ", axes (" + string.Join(", ", t.Perm)
+            + "): a shuffle of the " + channels + " channels at each position, channels-last with " + slots + " slots (output channel j * " + a + " + i is input channel i * " + b + " + j).</summary>");
+        using (w.Kernel("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
+        {
+            w.Line(KernelContext.LengthCheck(("x", positions * slots), ("y", positions * slots)));
+            w.Line("ref float source = ref MemoryMarshal.GetReference(x);");
+            w.Line("ref float target = ref MemoryMarshal.GetReference(y);");
+            using (w.Block("for (nuint p = 0; p < " + positions + "; p++)"))
+            {
+                w.Line("ref float from = ref Unsafe.Add(ref source, p * " + slots + ");");
+                w.Line("ref float to = ref Unsafe.Add(ref target, p * " + slots + ");");
+                using (w.Block("for (nuint j = 0; j < " + b + "; j++)"))
+                    w.Line("for (nuint i = 0; i < " + a + "; i++) Unsafe.Add(ref to, " + IndexExpression.Of(0, ("j", a), ("i", 1)) + ") = Unsafe.Add(ref from, " + IndexExpression.Of(0, ("i", b), ("j", 1)) + ");");
+                if (slots > channels) w.Line("for (nuint s = " + channels + "; s < " + slots + "; s++) Unsafe.Add(ref to, s) = 0;");
+            }
+        }
+        w.Line();
+    }
+
+    /// <summary>
     /// The same transpose over fewer axes: unit axes dropped (they do not order anything), then input axes that stay
     /// next to each other in the output merged into one. Copies the same elements in the same order.
     /// </summary>
