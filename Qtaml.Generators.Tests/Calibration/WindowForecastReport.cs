@@ -36,6 +36,9 @@ public class WindowForecastReport
 {
     private const int Trials = 20, CalibrationInputs = 256, MeasuredInputs = 200, Digits = 500;
 
+    /// <summary>The multiply-adds the extra trials may cost: 4·10¹², a few minutes of the generated code on one core.</summary>
+    private const long ExtendedWork = 4_000_000_000_000;
+
     /// <summary>The goals of the issue: the compensated build read with no flip keeps at most 1 point fewer decisions than plain codes, and the forecast lands within 3 points.</summary>
     private const double NoHarmPoints = 1, ForecastPoints = 3;
 
@@ -146,8 +149,10 @@ public class WindowForecastReport
         double seconds = clock.Elapsed.TotalSeconds;
         double noFlip = Agreement(Call<int[]>(nameof(Decisions), node, subject.Measured, decisionLength), decisions);
         var info = (ModelInfo)node.GetProperty("Info")!.GetValue(null)!;
-        // Up to 100 trials where 200 runs of the model are cheap (under ~3M weights), else the 20 the issue names.
-        int maxTrials = weights <= 3_000_000 ? 5 * Trials : Trials;
+        // Up to 100 trials where their runs are cheap (at most ExtendedWork multiply-adds: minutes at the generated
+        // code's speed), else the 20 the issue names.
+        long runs = (long)5 * Trials * subject.Measured.Length;
+        int maxTrials = gen::Qtaml.Generators.Calibration.CalibrationProfile.PassCost(graph) * runs <= ExtendedWork ? 5 * Trials : Trials;
         double[] shares = Call<double[]>(nameof(WindowEndShares), node, subject.Measured, decisionLength, decisions, maxTrials);
         _output.WriteLine(subject.Name + " trials: " + string.Join(" ", shares.Select(P)));
         string note = decisionLength < 2 ? "one output value: no decision to forecast" : "";
@@ -259,7 +264,7 @@ public class WindowForecastReport
             .AppendLine("third-party models from `tools/third-party/fetch.sh`, pins as in")
             .AppendLine("docs/third-party.md; onnx-light from `make-weights.sh`).")
             .AppendLine($"\"No flip\" reads the 2nm build's stored codes just after a refresh; \"window end\" runs {Trials} seeded fault trials at the end of")
-            .AppendLine($"the retention window (more, up to {5 * Trials}, while the 95% half-width is over 1.5 points, on models under 3M weights)")
+            .AppendLine($"the retention window (more, up to {5 * Trials}, while the 95% half-width is over 1.5 points, where those runs cost at most 4·10¹² multiply-adds)")
             .AppendLine("at p10 = 0.10 with the build's own protection, ± the 95% half-width over trials (every input of a trial reads the same faulted weights). \"Forecast\" is what the build")
             .AppendLine("reports in `Info.Forecast` (judged at the window's end) and, in brackets, how many calibration inputs it rests on.")
             .AppendLine($"Goals (the issue): no flip at most {NoHarmPoints:0} point below plain codes; forecast within {ForecastPoints:0} points of the measured window end.").AppendLine()

@@ -155,6 +155,8 @@ internal static class ProgramPrinter
             }
             Layer layer = graph.Layers[step.Layer];
             string reason = ChooseKernels.Reason(layer, step.Kernel);
+            if (layer is BinaryLayer divide && ElementwiseKernels.AsComputed(divide) is { } computed && computed != divide)
+                reason = "computed as a multiplication by " + Literals.Float(computed.Right.Constant![0]) + ", the divisor's reciprocal";
             if (step.Chain.Count > 0)
                 w.Line("// " + string.Join(", ", step.Chain.Select(s => Escape.LineComment(graph.Layers[s.Layer].Name))) + ": " + string.Join(", ", step.Chain.Select(s => graph.Layers[s.Layer].Operator))
                     + " " + Shape.Format(layer.OutputShape) + ", fused: one pass over memory");

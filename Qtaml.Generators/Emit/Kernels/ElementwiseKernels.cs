@@ -38,7 +38,7 @@ internal static class ElementwiseKernels
                 return (inputs, y) => name + "(" + inputs[0] + ", " + y + ", " + n + arguments + ")";
             }
             case BinaryLayer b when IsFlat(b):
-                return SharedBinaryCall(k, step, b, n);
+                return SharedBinaryCall(k, step, AsComputed(b), n);
             default:
                 return null;
         }
@@ -159,6 +159,21 @@ internal static class ElementwiseKernels
         if (!float.IsNegativeInfinity(u.Alpha)) x = v.Type + ".Max(" + x + ", " + v.Splat("min") + ")";
         if (!float.IsPositiveInfinity(u.Beta)) x = v.Type + ".Min(" + x + ", " + v.Splat("max") + ")";
         return x;
+    }
+
+    /// <summary>
+    /// The operator as the kernels compute it: a division by one constant c is a multiplication by 1/c (a vector
+    /// division costs ten or more multiplications' time: PP-LCNetV3's hardswish blocks divide every activation by 6),
+    /// within one rounding of the quotient, and exactly it where c is a power of two. Every other operator as it is.
+    /// The fused and unfused kernels both take this form, so they compute the same bits.
+    /// </summary>
+    public static BinaryLayer AsComputed(BinaryLayer b)
+    {
+        if (b.Kind != BinaryKind.Div || !b.Right.IsConstant || b.Right.Length != 1) return b;
+        float reciprocal = 1f / b.Right.Constant![0];
+        // A divisor of 0, ±∞ or NaN, or one whose reciprocal overflows or is subnormal, stays a division.
+        if (float.IsNaN(reciprocal) || float.IsInfinity(reciprocal) || reciprocal == 0 || Math.Abs(reciprocal) < 1.17549435E-38f) return b;
+        return new BinaryLayer(b.Name, BinaryKind.Mul, b.Left, Operand.OfConstant(new[] { reciprocal }, b.Right.Shape), b.OutputShape);
     }
 
     /// <summary>One element of a binary operator's result, from its operands' texts <paramref name="l"/> and <paramref name="r"/>.</summary>

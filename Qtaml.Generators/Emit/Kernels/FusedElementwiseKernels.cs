@@ -63,6 +63,7 @@ internal static class FusedElementwiseKernels
         {
             int next = 0;
             Ref Operand(Operand o) => o.IsConstant ? Constant(o.Constant![0]) : Value(s.Inputs[next++]);
+            b = ElementwiseKernels.AsComputed(b);   // as the unfused helper computes it: ÷c as ×(1/c)
             Ref left = Operand(b.Left), right = Operand(b.Right);
             return new Op(b.Kind.ToString(), new[] { left, right });
         }
