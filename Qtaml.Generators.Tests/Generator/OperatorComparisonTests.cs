@@ -27,7 +27,7 @@ public class OperatorComparisonTests
         "Conv3dMaxPool3d", "Conv3dGroupedAveragePool3d",
         "UnaryChain", "BatchNormalizationSoftmax", "ShapeArithmetic", "MatMulGelu", "LstmThenGru", "IfComputed",
         "HardSwishChain", "ChainWithAnOutsideReader", "ConvGroupsOfTen", "ConvGroupsOfEighteen", "ConvGroupsOfFifty", "FireModule", "AveragePoolPlanes", "MaxPoolPlanes",
-        "ChannelShuffle", "ChannelShuffleReadInPlanes",
+        "ChannelShuffle", "ChannelShuffleReadInPlanes", "SqueezeExcitation", "PerChannelSubtractAddRelu",
     };
 
     private static readonly long[] InputShape = { 1, 4, 6, 6 };
@@ -397,6 +397,25 @@ public class OperatorComparisonTests
                     .Node("Sigmoid", Array.Empty<string>());
                 features = 36 * 36;
                 break;
+            case "SqueezeExcitation":
+            {
+                // MobileNetV3 / PP-LCNet's block: the image scaled by one value per channel computed from its mean,
+                // channels-last, each position's channel vector times the scales.
+                string scales = b.Node("GlobalAveragePool", Array.Empty<string>())
+                    .ConvNd(8, 4, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }).Relu()
+                    .ConvNd(4, 8, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 })
+                    .Node("HardSigmoid", Array.Empty<string>(), OnnxModelBuilder.Float("alpha", 0.2f), OnnxModelBuilder.Float("beta", 0.5f)).Current;
+                b.From(conv).Node("Mul", new[] { scales });
+                break;
+            }
+            case "PerChannelSubtractAddRelu":
+            {
+                // One value per channel on the left of a Sub (s - x), then on the left of an Add with a ReLU after it (fused).
+                string peaks = b.Node("GlobalMaxPool", Array.Empty<string>()).Current;
+                string difference = b.From(peaks).Node("Sub", new[] { conv }).Current;
+                b.From(peaks).Node("Add", new[] { difference }).Relu();
+                break;
+            }
             case "FireModule":
                 b.Fire(8, 6, 10, 12);
                 features = 22 * 36;

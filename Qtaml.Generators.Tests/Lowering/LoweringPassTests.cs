@@ -130,6 +130,29 @@ public class LoweringPassTests
     }
 
     [Fact]
+    public void AssignLayouts_scales_channels_last_images_by_one_value_per_channel_without_converting_them()
+    {
+        // A squeeze-and-excitation block: the image times HardSigmoid(Conv(Relu(Conv(GlobalAveragePool(image))))).
+        // The product stays channels-last; the scales (one position) are read as they are; the one conversion is before the Gemm.
+        var b = new OnnxModelBuilder(new long[] { 1, 8, 6, 6 }, 7).ConvNd(8, 12, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 });
+        string image = b.Current;
+        string scales = b.Node("GlobalAveragePool", Array.Empty<string>())
+            .ConvNd(12, 4, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }).Relu()
+            .ConvNd(4, 12, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 })
+            .Node("HardSigmoid", Array.Empty<string>()).Current;
+        NetworkGraph graph = Read(b.From(image).Node("Mul", new[] { scales }).Flatten().Gemm(12 * 36, 5), 1, 5);
+        KernelProgram program = AssignLayouts.Run(graph, ChooseKernels.Run(graph, FuseActivations.Run(graph, Lower.Network(graph))));
+        Step mul = program.Steps.Single(s => s.Layer >= 0 && graph.Layers[s.Layer].Operator == "Mul");
+        var product = program.Values[program.Root(mul.Output)];
+        Assert.Equal(Layout.ChannelsLast, product.Layout);
+        Assert.Equal(16, product.ChannelSlots);
+        Assert.All(mul.Inputs, v => Assert.Equal(Layout.ChannelsLast, program.Values[program.Root(v)].Layout));
+        var steps = program.Steps.ToList();
+        Step conversion = Assert.Single(steps, s => s.Kernel == Kernel.ToPlanes);
+        Assert.Equal(steps.FindIndex(s => s.Layer >= 0 && graph.Layers[s.Layer].Operator == "Gemm") - 1, steps.IndexOf(conversion));
+    }
+
+    [Fact]
     public void AssignLayouts_keeps_convolutions_and_pools_channels_last_and_converts_once_before_the_dense_layer()
     {
         NetworkGraph graph = Cnn();

@@ -8,7 +8,8 @@ namespace Qtaml.Generators.Lowering;
 /// <summary>
 /// Chooses each value's layout. A table or depthwise convolution writes channels-last (a vector of channels per
 /// position), and ReLU, pooling and element-wise operations of equal channels-last shapes (a residual add) keep
-/// it, in any graph, as does a Concat of channels-last values along the channels and a channel shuffle (a Transpose
+/// it, in any graph, as do a Concat of channels-last values along the channels, an image combined with one value per
+/// channel (a squeeze-and-excitation scale) and a channel shuffle (a Transpose
 /// that permutes the channels of each position, stored in its input's shape so the Reshape back reads it as it is).
 /// Every other reader gets the ONNX graph's planes: a conversion step is inserted once per value, before its first
 /// such reader, and the outputs are always planes. Convolutions read either layout.
@@ -82,6 +83,17 @@ internal static class AssignLayouts
                     // channels copied into place, channels-last, rather than both branches converted to planes.
                     slots = Slots(concat.OutputShape[1]);
                     break;
+                case Kernel.Default when layer is BinaryLayer scale && ScalesChannels(scale) && direct(inputs[BigOperand(scale)]) && IsChannelsLast(inputs[BigOperand(scale)]):
+                {
+                    // A squeeze-and-excitation scale (x · s, s one value per channel) and its kin: channels-last, each
+                    // position's channel vector combined with the channel values. Those are the first C floats of the
+                    // small operand's storage when it is in planes or is one position channels-last; else converted.
+                    int small = 1 - BigOperand(scale);
+                    ValueInfo channelValues = values[Root(inputs[small])];
+                    if (channelValues.Layout == Layout.ChannelsLast && channelValues.Images * channelValues.Positions != 1) inputs[small] = InPlanes(inputs[small]);
+                    slots = values[Root(inputs[1 - small])].ChannelSlots;
+                    break;
+                }
                 case Kernel.Default when layer is TransposeLayer transpose && IsChannelsLast(inputs[0])
                     && ShufflesChannels(transpose, values[Root(inputs[0])].Shape.ToArray()):
                 {
@@ -109,6 +121,23 @@ internal static class AssignLayouts
             OutputValues = new EquatableArray<int>(outputs),
         };
     }
+
+    /// <summary>
+    /// Whether a binary operator combines an image (N, C, positions...) with one value per channel (1, C, 1...), both
+    /// values of the graph: a product, sum or difference (the operators whose padding slots stay finite with a zero).
+    /// </summary>
+    public static bool ScalesChannels(BinaryLayer b)
+    {
+        if (b.Kind is not (BinaryKind.Mul or BinaryKind.Add or BinaryKind.Sub) || b.Left.IsConstant || b.Right.IsConstant || b.Left.Value == b.Right.Value) return false;
+        int[] output = b.OutputShape;
+        if (output.Length < 3) return false;
+        Operand big = BigOperand(b) == 0 ? b.Left : b.Right, small = BigOperand(b) == 0 ? b.Right : b.Left;
+        if (!big.Shape.SequenceEqual(output) || small.Shape.Length != output.Length || small.Shape[0] != 1 || small.Shape[1] != output[1]) return false;
+        return small.Shape.Skip(2).All(d => d == 1) && output.Skip(2).Aggregate(1, (a, d) => a * d) > 1;
+    }
+
+    /// <summary>Which operand of a <see cref="ScalesChannels"/> operator is the image: 0 the left, 1 the right (the other's shape is smaller).</summary>
+    public static int BigOperand(BinaryLayer b) => b.Left.Length >= b.Right.Length ? 0 : 1;
 
     /// <summary>
     /// Whether a transpose only regroups channels: its input is a value of shape (N, C, positions...) read as (N, a, b,

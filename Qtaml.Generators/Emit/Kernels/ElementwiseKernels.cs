@@ -295,6 +295,11 @@ internal static class ElementwiseKernels
     /// </summary>
     public static void WriteBinary(SourceWriter w, KernelContext k, Step step, BinaryLayer b)
     {
+        if (k.Value(step.Output).Layout == Layout.ChannelsLast)
+        {
+            WriteChannelsLastPerChannel(w, k, step, b);
+            return;
+        }
         string method = step.Method;
         int[] output = b.OutputShape;
         string Element(Operand o, string name, string index) => o.Length == 1 ? (o.IsConstant ? Literals.Float(o.Constant![0]) : name + "[0]") : name + "[" + index + "]";
@@ -319,6 +324,45 @@ internal static class ElementwiseKernels
             for (int i = blocks.Count - 1; i >= 0; i--) blocks[i].Dispose();
         }
         WriteBinaryData(w, k, step, b);
+        w.Line();
+    }
+
+    /// <summary>
+    /// An image channels-last combined with one value per channel (<see cref="AssignLayouts.ScalesChannels"/>): the
+    /// channel values copied once into a vector of the image's slots (zero in the padding), then at each position the
+    /// channel vector and that vector combined a vector at a time.
+    /// </summary>
+    private static void WriteChannelsLastPerChannel(SourceWriter w, KernelContext k, Step step, BinaryLayer b)
+    {
+        ValueInfo image = k.Value(step.Output);
+        int slots = image.ChannelSlots, channels = image.Channels, big = AssignLayouts.BigOperand(b);
+        long positions = (long)image.Images * image.Positions;
+        string imageName = big == 0 ? "a" : "b", channelName = big == 0 ? "b" : "a";
+        string Relu(string value, VectorWidth v) => step.FusedRelu ? v.Type + ".Max(" + value + ", " + v.Zero + ")" : value;
+        string op = b.Kind switch { BinaryKind.Mul => "*", BinaryKind.Add => "+", _ => "-" };
+        w.Line("/// <summary>" + Escape.XmlDoc(b.Name) + ": " + b.Operator + " of " + Describe(b.Left) + " and " + Describe(b.Right) + " -> " + Shape.Format(b.OutputShape)
+            + (step.FusedRelu ? ", ReLU fused in" : "") + "; channels-last with " + slots + " slots, one value per channel.</summary>");
+        using (w.Kernel("private static void " + step.Method + "(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y)"))
+        {
+            w.Line(KernelContext.LengthCheck((imageName, positions * slots), (channelName, channels), ("y", positions * slots)));
+            w.Line("// The channel values in a vector of the slots, zero in the padding.");
+            w.Line(KernelContext.Scratch("perChannel", step.Method, slots));
+            if (slots > channels) w.Line("perChannel.Slice(" + channels + ").Clear();");
+            w.Line(channelName + ".Slice(0, " + channels + ").CopyTo(perChannel);");
+            w.Line("ref float source = ref MemoryMarshal.GetReference(" + imageName + ");");
+            w.Line("ref float channel = ref MemoryMarshal.GetReference(perChannel);");
+            w.Line("ref float target = ref MemoryMarshal.GetReference(y);");
+            VectorWidth.Dispatch(w, v =>
+            {
+                using (w.Block("for (nuint p = 0; p < " + positions * slots + "; p += " + slots + ")"))
+                using (w.Block("for (nuint c = 0; c < " + slots + "; c += " + v.Lanes + ")"))
+                {
+                    string x = v.Load("source", "p + c"), s = v.Load("channel", "c");
+                    w.Line(v.Store(Relu(big == 0 ? x + " " + op + " " + s : s + " " + op + " " + x, v), "target", "p + c"));
+                }
+            }, wide: slots % VectorWidth.V512.Lanes == 0);
+        }
+        KernelContext.WriteScratchField(w, "perChannel", step.Method, slots);
         w.Line();
     }
 
