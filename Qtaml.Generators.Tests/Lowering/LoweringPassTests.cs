@@ -152,6 +152,28 @@ public class LoweringPassTests
         Assert.Equal(steps.FindIndex(s => s.Layer >= 0 && graph.Layers[s.Layer].Operator == "Gemm") - 1, steps.IndexOf(conversion));
     }
 
+    [Theory]
+    [InlineData("ResizeNearest", true)]
+    [InlineData("PadConstant", true)]
+    [InlineData("PadReflect", true)]
+    [InlineData("Tile", false)]    // repeats the channels too: planes
+    [InlineData("Slice", false)]   // picks channels: planes
+    public void AssignLayouts_keeps_a_map_of_positions_channels_last_and_one_of_channels_in_planes(string op, bool channelsLast)
+    {
+        // After OperatorComparisonTests' convolution (channels-last): a map that only picks positions copies channel vectors.
+        (byte[] model, _) = OperatorComparisonTests.Build(op);
+        NetworkGraph graph = OnnxReader.Read("model.onnx", model);
+        KernelProgram program = AssignLayouts.Run(graph, ChooseKernels.Run(graph, FuseActivations.Run(graph, Lower.Network(graph))));
+        // (A resize is one map per axis it scales.)
+        var maps = program.Steps.Where(s => s.Layer >= 0 && graph.Layers[s.Layer].Operator is "Resize" or "Pad" or "Tile" or "Slice").ToList();
+        Assert.NotEmpty(maps);
+        Assert.All(maps, map =>
+        {
+            Assert.Equal(channelsLast ? Layout.ChannelsLast : Layout.Planes, program.Values[program.Root(map.Output)].Layout);
+            Assert.Equal(channelsLast ? Layout.ChannelsLast : Layout.Planes, program.Values[program.Root(map.Inputs[0])].Layout);
+        });
+    }
+
     [Fact]
     public void AssignLayouts_keeps_convolutions_and_pools_channels_last_and_converts_once_before_the_dense_layer()
     {

@@ -247,7 +247,7 @@ internal static class ProgramPrinter
             case ReduceLayer r: TensorKernels.WriteReduce(w, step, r); break;
             case ConcatLayer c: TensorKernels.WriteConcat(w, k, step, c); break;
             case EmbeddingLayer e: TensorKernels.WriteEmbedding(w, k, step, e); break;
-            case AxisMapLayer m: AxisMapKernels.Write(w, step, m); break;
+            case AxisMapLayer m: AxisMapKernels.Write(w, k, step, m); break;
             case WhereLayer where: ElementwiseKernels.WriteWhere(w, k, step, where); break;
             case InstanceNormLayer n: AxisMapKernels.WriteInstanceNorm(w, k, step, n); break;
         }

@@ -9,7 +9,8 @@ namespace Qtaml.Generators.Lowering;
 /// Chooses each value's layout. A table or depthwise convolution writes channels-last (a vector of channels per
 /// position), and ReLU, pooling and element-wise operations of equal channels-last shapes (a residual add) keep
 /// it, in any graph, as do a Concat of channels-last values along the channels, an image combined with one value per
-/// channel (a squeeze-and-excitation scale) and a channel shuffle (a Transpose
+/// channel (a squeeze-and-excitation scale), a map of positions only (nearest Resize, Pad, Slice of the image's
+/// positions) and a channel shuffle (a Transpose
 /// that permutes the channels of each position, stored in its input's shape so the Reshape back reads it as it is).
 /// Every other reader gets the ONNX graph's planes: a conversion step is inserted once per value, before its first
 /// such reader, and the outputs are always planes. Convolutions read either layout.
@@ -94,6 +95,11 @@ internal static class AssignLayouts
                     slots = values[Root(inputs[1 - small])].ChannelSlots;
                     break;
                 }
+                case Kernel.Default when layer is AxisMapLayer map && MapsPositionsOnly(map) && direct(inputs[0]) && IsChannelsLast(inputs[0]):
+                    // Resize (nearest), Pad, Slice or Tile of the positions only (the detector's upsampling before its
+                    // FPN adds): each output position a copy of an input position's channel vector.
+                    slots = values[Root(inputs[0])].ChannelSlots;
+                    break;
                 case Kernel.Default when layer is TransposeLayer transpose && IsChannelsLast(inputs[0])
                     && ShufflesChannels(transpose, values[Root(inputs[0])].Shape.ToArray()):
                 {
@@ -120,6 +126,21 @@ internal static class AssignLayouts
             Alias = new EquatableArray<int>(alias),
             OutputValues = new EquatableArray<int>(outputs),
         };
+    }
+
+    /// <summary>Whether an axis map of an image (N, C, positions...) leaves its images and channels as they are: it only picks positions.</summary>
+    public static bool MapsPositionsOnly(AxisMapLayer map)
+    {
+        int[] input = map.InputShape;
+        if (input.Length < 3) return false;
+        for (int axis = 0; axis < 2; axis++)
+        {
+            int[] sources = map.Sources[axis];
+            if (sources.Length != input[axis]) return false;
+            for (int i = 0; i < sources.Length; i++)
+                if (sources[i] != i) return false;
+        }
+        return true;
     }
 
     /// <summary>

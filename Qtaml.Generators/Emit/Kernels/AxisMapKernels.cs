@@ -13,8 +13,13 @@ namespace Qtaml.Generators.Emit.Kernels;
 /// </summary>
 internal static class AxisMapKernels
 {
-    public static void Write(SourceWriter w, Step step, AxisMapLayer m)
+    public static void Write(SourceWriter w, KernelContext k, Step step, AxisMapLayer m)
     {
+        if (k.Value(step.Output).Layout == Layout.ChannelsLast)
+        {
+            WriteChannelsLast(w, k, step, m);
+            return;
+        }
         int[] input = m.InputShape, output = m.OutputShape;
         int rank = output.Length, last = rank - 1;
         int[] strides = Shape.BroadcastStrides(input, input);
@@ -51,6 +56,68 @@ internal static class AxisMapKernels
             for (int i = blocks.Count - 1; i >= 0; i--) blocks[i].Dispose();
         }
         for (int d = 0; d < rank; d++)
+            if (!contiguous || d < last)
+                w.Line("private static ReadOnlySpan<int> " + step.Method + "_Axis" + d + " => new int[] { " + string.Join(", ", m.Sources[d]) + " };");
+        w.Line();
+    }
+
+    /// <summary>
+    /// A map of positions only (<see cref="AssignLayouts.MapsPositionsOnly"/>) on a channels-last image: nested loops
+    /// over the output's positions, each a copy of the channel vector (its padding slots too) of the input position
+    /// the axes' tables pick, or the fill value in the channels and zeros in the padding. Where the last axis reads
+    /// a contiguous run, the run's vectors are copied at once.
+    /// </summary>
+    private static void WriteChannelsLast(SourceWriter w, KernelContext k, Step step, AxisMapLayer m)
+    {
+        int[] input = m.InputShape, output = m.OutputShape;
+        int rank = output.Length, last = rank - 1, channels = input[1], slots = k.Value(step.Output).ChannelSlots;
+        // Strides in floats of the input's stored [image][position][slot] along each axis but the channels.
+        var strides = new long[rank];
+        strides[last] = slots;
+        for (int d = last - 1; d >= 2; d--) strides[d] = strides[d + 1] * input[d + 1];
+        strides[0] = strides[2] * input[2];
+        bool contiguous = !m.Sources[last].Contains(-1) && m.Sources[last].Select((s, i) => s - i).Distinct().Count() == 1;
+        long inLength = strides[0] * input[0], outLength = (long)output[0] * output.Skip(2).Aggregate(1L, (a, d) => a * d) * slots;
+        w.Line("/// <summary>" + Escape.XmlDoc(m.Name) + ": " + m.Operator + " " + Shape.Format(input) + " -> " + Shape.Format(output) + (m.Fills ? ", padding with " + Literals.Float(m.Fill) : "")
+            + "; channels-last with " + slots + " slots, a channel vector per position.</summary>");
+        using (w.Kernel("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
+        {
+            w.Line(KernelContext.LengthCheck(("x", inLength), ("y", outLength)));
+            var axes = Enumerable.Range(2, rank - 2).Where(d => !contiguous || d < last).ToList();
+            foreach (int d in axes) w.Line("ReadOnlySpan<int> axis" + d + " = " + step.Method + "_Axis" + d + ";");
+            w.Line("int o = 0;");
+            var blocks = new List<IDisposable>();
+            if (output[0] > 1) blocks.Add(w.Block("for (int i0 = 0; i0 < " + output[0] + "; i0++)"));
+            int loops = contiguous ? last : rank;
+            var picked = new List<string>();
+            for (int d = 2; d < loops; d++)
+            {
+                blocks.Add(w.Block("for (int i" + d + " = 0; i" + d + " < " + output[d] + "; i" + d + "++)"));
+                w.Line("int s" + d + " = axis" + d + "[i" + d + "];");
+                picked.Add("s" + d);
+            }
+            string offset = string.Join(" + ", (output[0] > 1 ? new[] { "i0 * " + strides[0] } : Array.Empty<string>())
+                .Concat(Enumerable.Range(2, loops - 2).Select(d => "s" + d + " * " + strides[d])).DefaultIfEmpty("0"));
+            int run = contiguous ? output[last] * slots : slots;
+            string copy = "x.Slice(" + offset + (contiguous && m.Sources[last][0] != 0 ? " + " + (long)m.Sources[last][0] * slots : "") + ", " + run + ").CopyTo(y.Slice(o, " + run + "));";
+            if (m.Fills && picked.Count > 0)
+            {
+                using (w.Block("if ((" + string.Join(" | ", picked) + ") < 0)"))
+                {
+                    // The fill value in the channels, zeros in the padding slots, at each position of the run.
+                    using (w.Block("for (int p = 0; p < " + run / slots + "; p++)"))
+                    {
+                        w.Line("y.Slice(o + p * " + slots + ", " + channels + ").Fill(" + Literals.Float(m.Fill) + ");");
+                        if (slots > channels) w.Line("y.Slice(o + p * " + slots + " + " + channels + ", " + (slots - channels) + ").Clear();");
+                    }
+                }
+                w.Line("else " + copy);
+            }
+            else w.Line(copy);
+            w.Line("o += " + run + ";");
+            for (int i = blocks.Count - 1; i >= 0; i--) blocks[i].Dispose();
+        }
+        for (int d = 2; d < rank; d++)
             if (!contiguous || d < last)
                 w.Line("private static ReadOnlySpan<int> " + step.Method + "_Axis" + d + " => new int[] { " + string.Join(", ", m.Sources[d]) + " };");
         w.Line();
