@@ -10,10 +10,10 @@ namespace Qtaml.Generators.Lowering;
 /// position), and ReLU, pooling and element-wise operations of equal channels-last shapes (a residual add) keep
 /// it, in any graph, as do a Concat of channels-last values along the channels, an image combined with one value per
 /// channel (a squeeze-and-excitation scale), a map of positions only (nearest Resize, Pad, Slice of the image's
-/// positions) and a channel shuffle (a Transpose
-/// that permutes the channels of each position, stored in its input's shape so the Reshape back reads it as it is).
-/// Every other reader gets the ONNX graph's planes: a conversion step is inserted once per value, before its first
-/// such reader, and the outputs are always planes. Convolutions read either layout.
+/// positions) and a channel shuffle (a Transpose that permutes the channels of each position, stored in its input's
+/// shape so the Reshape back reads it as it is). Every other reader gets the ONNX graph's planes: a conversion step
+/// is inserted once per value, before its first such reader, and the outputs are always planes. Convolutions read
+/// either layout.
 /// </summary>
 internal static class AssignLayouts
 {
