@@ -20,8 +20,10 @@ internal static class GeneratorHarness
         CSharpCompilation.Create("Consumer",
             sources.Select((s, i) => CSharpSyntaxTree.ParseText(s, new CSharpParseOptions(LanguageVersion.Latest), path: $"Source{i}.cs")),
             ConsumerReferences,
+            // Release, as a consumer's build compiles it: a Debug assembly asks the JIT not to optimize its methods,
+            // and the generated kernels then run many times slower than they ship.
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable,
-                generalDiagnosticOption: ReportDiagnostic.Error, deterministic: true));
+                generalDiagnosticOption: ReportDiagnostic.Error, deterministic: true, optimizationLevel: OptimizationLevel.Release));
 
     /// <summary>A weight file as the package's MSBuild step writes it into obj/.</summary>
     public static AdditionalText WeightFile(string path, byte[] bytes) => EncodedWeightFile("obj/qtaml/" + path.Replace('/', '_') + ".qtaml.b64", path, bytes);
