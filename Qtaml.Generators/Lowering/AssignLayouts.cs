@@ -132,15 +132,7 @@ internal static class AssignLayouts
     public static bool MapsPositionsOnly(AxisMapLayer map)
     {
         int[] input = map.InputShape;
-        if (input.Length < 3) return false;
-        for (int axis = 0; axis < 2; axis++)
-        {
-            int[] sources = map.Sources[axis];
-            if (sources.Length != input[axis]) return false;
-            for (int i = 0; i < sources.Length; i++)
-                if (sources[i] != i) return false;
-        }
-        return true;
+        return input.Length >= 3 && Enumerable.Range(0, 2).All(axis => map.Sources[axis].SequenceEqual(Enumerable.Range(0, input[axis])));
     }
 
     /// <summary>

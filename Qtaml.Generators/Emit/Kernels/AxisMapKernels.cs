@@ -77,32 +77,30 @@ internal static class AxisMapKernels
         for (int d = last - 1; d >= 2; d--) strides[d] = strides[d + 1] * input[d + 1];
         strides[0] = strides[2] * input[2];
         bool contiguous = !m.Sources[last].Contains(-1) && m.Sources[last].Select((s, i) => s - i).Distinct().Count() == 1;
+        // The position axes whose index comes from a table: all of them, but a contiguous last axis, copied as a run.
+        int[] axes = Enumerable.Range(2, (contiguous ? last : rank) - 2).ToArray();
         long inLength = strides[0] * input[0], outLength = (long)output[0] * output.Skip(2).Aggregate(1L, (a, d) => a * d) * slots;
         w.Line("/// <summary>" + Escape.XmlDoc(m.Name) + ": " + m.Operator + " " + Shape.Format(input) + " -> " + Shape.Format(output) + (m.Fills ? ", padding with " + Literals.Float(m.Fill) : "")
             + "; channels-last with " + slots + " slots, a channel vector per position.</summary>");
         using (w.Kernel("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
         {
             w.Line(KernelContext.LengthCheck(("x", inLength), ("y", outLength)));
-            var axes = Enumerable.Range(2, rank - 2).Where(d => !contiguous || d < last).ToList();
             foreach (int d in axes) w.Line("ReadOnlySpan<int> axis" + d + " = " + step.Method + "_Axis" + d + ";");
             w.Line("int o = 0;");
             var blocks = new List<IDisposable>();
             if (output[0] > 1) blocks.Add(w.Block("for (int i0 = 0; i0 < " + output[0] + "; i0++)"));
-            int loops = contiguous ? last : rank;
-            var picked = new List<string>();
-            for (int d = 2; d < loops; d++)
+            foreach (int d in axes)
             {
                 blocks.Add(w.Block("for (int i" + d + " = 0; i" + d + " < " + output[d] + "; i" + d + "++)"));
                 w.Line("int s" + d + " = axis" + d + "[i" + d + "];");
-                picked.Add("s" + d);
             }
             string offset = string.Join(" + ", (output[0] > 1 ? new[] { "i0 * " + strides[0] } : Array.Empty<string>())
-                .Concat(Enumerable.Range(2, loops - 2).Select(d => "s" + d + " * " + strides[d])).DefaultIfEmpty("0"));
+                .Concat(axes.Select(d => "s" + d + " * " + strides[d])).DefaultIfEmpty("0"));
             int run = contiguous ? output[last] * slots : slots;
             string copy = "x.Slice(" + offset + (contiguous && m.Sources[last][0] != 0 ? " + " + (long)m.Sources[last][0] * slots : "") + ", " + run + ").CopyTo(y.Slice(o, " + run + "));";
-            if (m.Fills && picked.Count > 0)
+            if (m.Fills && axes.Length > 0)
             {
-                using (w.Block("if ((" + string.Join(" | ", picked) + ") < 0)"))
+                using (w.Block("if ((" + string.Join(" | ", axes.Select(d => "s" + d)) + ") < 0)"))
                 {
                     // The fill value in the channels, zeros in the padding slots, at each position of the run.
                     using (w.Block("for (int p = 0; p < " + run / slots + "; p++)"))
@@ -117,9 +115,8 @@ internal static class AxisMapKernels
             w.Line("o += " + run + ";");
             for (int i = blocks.Count - 1; i >= 0; i--) blocks[i].Dispose();
         }
-        for (int d = 2; d < rank; d++)
-            if (!contiguous || d < last)
-                w.Line("private static ReadOnlySpan<int> " + step.Method + "_Axis" + d + " => new int[] { " + string.Join(", ", m.Sources[d]) + " };");
+        foreach (int d in axes)
+            w.Line("private static ReadOnlySpan<int> " + step.Method + "_Axis" + d + " => new int[] { " + string.Join(", ", m.Sources[d]) + " };");
         w.Line();
     }
 
