@@ -19,8 +19,8 @@ namespace Qtaml.Generators.Tests.Calibration;
 /// The 2nm build's forecast against what it does, on the sample nets and on deep networks no one here trained (explicit:
 /// minutes to an hour of compiling and fault trials; writes docs/forecast-window.md). Each model is compiled three times
 /// in process: float, plain 8-bit codes (no flips modelled, no ECC) and <c>Node = "2nm", EccBudget = 1.0</c> with
-/// calibration inputs. Measured on inputs calibration never saw: the share of decisions (arg max of the first output)
-/// that agree with the float build's, for plain codes and for the 2nm build read just after a refresh (no flip), and
+/// calibration inputs. Measured on inputs calibration never saw: the share of decisions (the build's own
+/// <c>DecisionLayout</c>: the arg max of the first output, or of each row of a final softmax) that agree with the float build's, for plain codes and for the 2nm build read just after a refresh (no flip), and
 /// for the 2nm build at the end of its retention window under 20 seeded fault trials, set beside the forecast the build
 /// itself reports (<c>Info.Forecast</c>, judged at the window's end).
 /// <para>
@@ -136,26 +136,28 @@ public class WindowForecastReport
     {
         NetworkGraph graph = subject.Graph;
         long weights = graph.Layers.OfType<WeightLayer>().Sum(l => (long)l.Weights.Length);
-        int decisionLength = gen::Qtaml.Generators.Network.Shape.Length(graph.ValueShape(graph.Outputs[0].Value));
+        // The decisions the build forecasts: a softmax's rows are read in its output, which has their arg max.
+        var layout = gen::Qtaml.Generators.Calibration.DecisionLayout.Of(graph);
+        var decisionShape = (layout.Positions, layout.Classes);
         float[] calibration = subject.Calibration.SelectMany(r => r).ToArray();
         byte[] npy = NpyFile.ToBytes(calibration, subject.Calibration.Length, subject.Calibration[0].Length);
 
         Type reference = Build(subject, "Quantize = false", null);
-        int[] decisions = Call<int[]>(nameof(Decisions), reference, subject.Measured, decisionLength);
+        int[] decisions = Call<int[]>(nameof(Decisions), reference, subject.Measured, decisionShape);
         Type plainType = Build(subject, "Bits = 8, FlipProbability = 0.0, EccBudget = 0.0", null);
-        double plain = Agreement(Call<int[]>(nameof(Decisions), plainType, subject.Measured, decisionLength), decisions);
+        double plain = Agreement(Call<int[]>(nameof(Decisions), plainType, subject.Measured, decisionShape), decisions);
         var clock = Stopwatch.StartNew();
         Type node = Build(subject, "Node = \"2nm\", EccBudget = 1.0, Calibration = \"Models/calibration.npy\"", npy);
         double seconds = clock.Elapsed.TotalSeconds;
-        double noFlip = Agreement(Call<int[]>(nameof(Decisions), node, subject.Measured, decisionLength), decisions);
+        double noFlip = Agreement(Call<int[]>(nameof(Decisions), node, subject.Measured, decisionShape), decisions);
         var info = (ModelInfo)node.GetProperty("Info")!.GetValue(null)!;
         // Up to 100 trials where their runs are cheap (at most ExtendedWork multiply-adds: minutes at the generated
         // code's speed), else the 20 the issue names.
         long runs = (long)5 * Trials * subject.Measured.Length;
         int maxTrials = gen::Qtaml.Generators.Calibration.CalibrationProfile.PassCost(graph) * runs <= ExtendedWork ? 5 * Trials : Trials;
-        double[] shares = Call<double[]>(nameof(WindowEndShares), node, subject.Measured, decisionLength, decisions, maxTrials);
+        double[] shares = Call<double[]>(nameof(WindowEndShares), node, subject.Measured, decisionShape, decisions, maxTrials);
         _output.WriteLine(subject.Name + " trials: " + string.Join(" ", shares.Select(P)));
-        string note = decisionLength < 2 ? "one output value: no decision to forecast" : "";
+        string note = layout.Classes < 2 ? "one output value: no decision to forecast" : "";
         return new Outcome(subject.Name, subject.Origin, weights, seconds, plain, noFlip, info.Forecast, shares.Average(), HalfWidth(shares), note, shares.Length);
     }
 
@@ -183,15 +185,19 @@ public class WindowForecastReport
         return best;
     }
 
-    /// <summary>Each input's decision over the baked weights (codes as stored, read with no flip).</summary>
-    private static int[] Decisions<T>(float[][] inputs, int decisionLength) where T : ICompiledModel
+    /// <summary>Every decision of one output: the arg max of each position's classes, in order.</summary>
+    private static int[] PositionDecisions(float[] y, (int Positions, int Classes) layout) =>
+        Enumerable.Range(0, layout.Positions).Select(q => ArgMax(y.AsSpan(q * layout.Classes, layout.Classes))).ToArray();
+
+    /// <summary>Each input's decisions over the baked weights (codes as stored, read with no flip), input after input.</summary>
+    private static int[] Decisions<T>(float[][] inputs, (int Positions, int Classes) layout) where T : ICompiledModel
     {
         var y = new float[T.OutputLength];
-        return inputs.Select(x => { T.Run(x, y); return ArgMax(y.AsSpan(0, decisionLength)); }).ToArray();
+        return inputs.SelectMany(x => { T.Run(x, y); return PositionDecisions(y, layout); }).ToArray();
     }
 
     /// <summary>Each of at least <see cref="Trials"/> seeded fault trials (up to <paramref name="maxTrials"/>) at the end of the retention window: the share of inputs whose decision is the reference's.</summary>
-    private static double[] WindowEndShares<T>(float[][] inputs, int decisionLength, int[] reference, int maxTrials) where T : ICompiledModel
+    private static double[] WindowEndShares<T>(float[][] inputs, (int Positions, int Classes) layout, int[] reference, int maxTrials) where T : ICompiledModel
     {
         var y = new float[T.OutputLength];
         var kept = new List<double>();
@@ -207,7 +213,8 @@ public class WindowForecastReport
             for (int i = 0; i < inputs.Length; i++)
             {
                 T.Run(image, inputs[i], y);
-                kept[trial] += ArgMax(y.AsSpan(0, decisionLength)) == reference[i] ? 1.0 / inputs.Length : 0;
+                for (int q = 0; q < layout.Positions; q++)
+                    kept[trial] += ArgMax(y.AsSpan(q * layout.Classes, layout.Classes)) == reference[i * layout.Positions + q] ? 1.0 / (inputs.Length * layout.Positions) : 0;
             }
         }
         return kept.ToArray();
@@ -257,7 +264,8 @@ public class WindowForecastReport
             .AppendLine("```").AppendLine()
             .AppendLine("Each model is compiled in process three times: float, plain 8-bit codes (`Bits = 8, FlipProbability = 0.0, EccBudget = 0.0`)")
             .AppendLine("and the node build `Node = \"2nm\", EccBudget = 1.0` with calibration inputs. Decisions are the arg max of the first output")
-            .AppendLine("(logits: onnx-light's final Softmax removed). Agreement is the share of decisions equal to the float build's, on inputs")
+            .AppendLine("(logits: onnx-light's final Softmax removed), or of each row of a final softmax over several (a recogniser's [1, T, classes]:")
+            .AppendLine("T characters, as greedy CTC decoding reads them; the build's forecast follows the same decisions). Agreement is the share of decisions equal to the float build's, on inputs")
             .AppendLine($"calibration never saw: the sample nets are calibrated on `sample-app/Models/calibration.npy` and measured on the first {Digits}")
             .AppendLine($"test digits; the others are calibrated on {CalibrationInputs} seeded inputs uniform in [-1, 1] and measured on {MeasuredInputs} others")
             .AppendLine("(the ONNX backend data's models of two weight layers or more, of which there are none: each of its 117 holds one or none;")

@@ -130,7 +130,7 @@ public class MultiPortTests
             harness.GetMethod("Concatenated")!.Invoke(null, new object[] { row, output });
             harness.GetMethod("Concatenated")!.Invoke(null, new object[] { row.Take(6).Concat(new float[4]).ToArray(), stateless });
             int Decision(float[] y) => Array.IndexOf(y, y.Take(4).Max());
-            Assert.Equal(Decision(output), profile.Decisions[r]);
+            Assert.Equal(Decision(output), Assert.Single(profile.Decisions[r]));
             if (Decision(stateless) != Decision(output)) changedByState++;
         }
         Assert.True(changedByState > 0, "the state should change some decisions, or this test could not tell it was read");

@@ -22,17 +22,19 @@ internal sealed class AgreementModel
     /// <summary>Error draws per calibration input.</summary>
     public const int DrawsPerInput = 32;
 
-    private readonly double[][] _clean;     // [input][tracked class]: scores, the decision first
-    private readonly double[][][] _grams;   // [input][layer][i·tracked + j]: J_lJ_lᵀ over the tracked classes
-    private readonly double[][] _draws;     // [input][draw·tracked + i]
-    private readonly int _tracked;
+    private readonly double[][] _clean;     // [decision][tracked class]: scores, the decision first
+    private readonly double[][][] _grams;   // [decision][layer][i·tracked + j]: J_lJ_lᵀ over the tracked classes
+    private readonly double[][] _draws;     // [decision][draw·tracked + i]
+    private readonly int _tracked, _perInput;
 
-    /// <param name="clean">Each input's clean scores of its tracked classes, its decision first.</param>
-    /// <param name="grams">Each input's J_lJ_lᵀ per weight layer over the tracked classes, row-major.</param>
-    public AgreementModel(double[][] clean, double[][][] grams, ulong seed)
+    /// <param name="clean">Each tracked decision's clean scores of its tracked classes, the decision first; an input's decisions consecutive.</param>
+    /// <param name="grams">Each tracked decision's J_lJ_lᵀ per weight layer over its tracked classes, row-major.</param>
+    /// <param name="perInput">The tracked decisions of each input (one for a classifier).</param>
+    public AgreementModel(double[][] clean, double[][][] grams, int perInput, ulong seed)
     {
         _clean = clean;
         _grams = grams;
+        _perInput = Math.Max(1, perInput);
         _tracked = clean.Length == 0 ? 0 : clean[0].Length;
         Layers = grams.Length == 0 ? 0 : grams[0].Length;
         var random = new SplitMix64(seed);
@@ -45,13 +47,16 @@ internal sealed class AgreementModel
     }
 
     /// <summary>The calibration inputs.</summary>
-    public int Inputs => _clean.Length;
+    public int Inputs => _clean.Length / _perInput;
+
+    /// <summary>The decisions followed: <see cref="Inputs"/> times the positions tracked per input.</summary>
+    public int Decisions => _clean.Length;
 
     /// <summary>The weight layers.</summary>
     public int Layers { get; }
 
     /// <summary>
-    /// The predicted share of inputs whose decision survives, for weight-error variances <paramref name="variance"/>
+    /// The predicted share of decisions that survive, for weight-error variances <paramref name="variance"/>
     /// (one per weight layer, in squared weight units), each multiplied by <paramref name="scale"/> (the nonlinearity
     /// fitted by <see cref="FaultSimulation"/>; 1 for the plain Gaussian model), over the first
     /// <paramref name="inputs"/> inputs (all by default).
@@ -59,7 +64,7 @@ internal sealed class AgreementModel
     public double Predict(double[] variance, double scale, int? inputs = null)
     {
         if (variance.Length != Layers) throw new ArgumentException("One variance per weight layer.", nameof(variance));
-        int count = Math.Min(inputs ?? _clean.Length, _clean.Length), n = _tracked;
+        int count = (int)Math.Min(inputs is int first ? (long)first * _perInput : _clean.Length, _clean.Length), n = _tracked;
         if (count == 0) return 1;
         var covariance = new double[n * n];
         var factor = new double[n * n];
@@ -117,13 +122,5 @@ internal sealed class AgreementModel
                 l[i * n + j] = sum / pivot;
             }
         }
-    }
-
-    public static int ArgMax(double[] values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++)
-            if (values[i] > values[best]) best = i;
-        return best;
     }
 }

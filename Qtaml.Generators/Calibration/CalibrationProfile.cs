@@ -10,12 +10,13 @@ namespace Qtaml.Generators.Calibration;
 /// What unlabeled calibration inputs say about a trained network (DESIGN 3.5.2 and 3.5.5), from its float reference
 /// evaluation, by reverse mode:
 /// <list type="bullet">
-/// <item>each input's decision (the arg max of the decision vector, taken before a final softmax, which does not
-///   change it) and its <see cref="TrackedClasses"/> best classes;</item>
+/// <item>each input's decisions (<see cref="DecisionLayout"/>: one arg max per position, taken before a final
+///   softmax, which does not change it) and, at up to <see cref="TrackedPositions"/> of its positions, the
+///   <see cref="TrackedClasses"/> best classes;</item>
 /// <item>for each weight layer l, the rows of its Jacobian J_l(x) for those classes, one backward sweep per class
-///   (<see cref="ReferenceEvaluator.BackwardEach"/>), reduced at once to their Gram matrix J_l J_lᵀ: the covariance
-///   per unit weight variance of the errors those classes' scores get from layer l, exactly, where random probing
-///   of the weights could only estimate it;</item>
+///   and position (<see cref="ReferenceEvaluator.BackwardEach"/>), reduced at once to one Gram matrix J_l J_lᵀ per
+///   position: the covariance per unit weight variance of the errors those classes' scores get from layer l,
+///   exactly, where random probing of the weights could only estimate it;</item>
 /// <item>G_l = ‖J_l‖²_F / n_l, the output's squared change per unit error variance in one weight (each layer's input
 ///   E[x²] is in it, as the data has it): the tracked rows' norms plus one random projection over the other classes
 ///   (E‖J_lᵀu‖² = ‖J_l‖²_F restricted to u's support).</item>
@@ -29,8 +30,15 @@ internal sealed class CalibrationProfile
     /// <summary>The most calibration inputs the build evaluates (the first ones of the file).</summary>
     public const int MaxSamples = 256;
 
-    /// <summary>The classes per input whose scores the forecast follows: the clean decision and its closest rivals (a decision flips to a near rival first).</summary>
+    /// <summary>The classes per decision whose scores the forecast follows: the clean decision and its closest rivals (a decision flips to a near rival first).</summary>
     public const int TrackedClasses = 4;
+
+    /// <summary>
+    /// The positions per input whose decisions the forecast follows, when an input makes more (a recogniser's 40
+    /// characters): drawn at random, so the share they keep estimates every position's without bias, at a few
+    /// backward sweeps each rather than 160 per input.
+    /// </summary>
+    public const int TrackedPositions = 4;
 
     /// <summary>The multiply-adds calibration may spend (inputs × (a forward pass + two per backward sweep)), about 15 s of the reference evaluator on 2 cores (it runs 6-9·10⁹ a second there on real networks, measured 2026-12-04); a network too large for it is calibrated on fewer inputs, never fewer than <see cref="MinSamples"/>.</summary>
     internal const long MaxWork = 100_000_000_000;
@@ -49,12 +57,12 @@ internal sealed class CalibrationProfile
         _ => (long)layer.OutputLength,
     });
 
-    private CalibrationProfile(ReferenceEvaluator evaluator, NetworkGraph graph, double[][] inputs, int decisionValue, int[] decisions, double[] sensitivity, AgreementModel? agreement, int offered)
+    private CalibrationProfile(ReferenceEvaluator evaluator, NetworkGraph graph, double[][] inputs, DecisionLayout decision, int[][] decisions, double[] sensitivity, AgreementModel? agreement, int offered)
     {
         Evaluator = evaluator;
         Graph = graph;
         Inputs = inputs;
-        DecisionValue = decisionValue;
+        Decision = decision;
         Decisions = decisions;
         Sensitivity = sensitivity;
         Agreement = agreement;
@@ -70,11 +78,11 @@ internal sealed class CalibrationProfile
     /// <summary>The calibration inputs used (each the first graph input of one sample).</summary>
     public double[][] Inputs { get; }
 
-    /// <summary>The value decisions are read from (see <see cref="DecisionValueOf"/>).</summary>
-    public int DecisionValue { get; }
+    /// <summary>Where decisions are read from.</summary>
+    public DecisionLayout Decision { get; }
 
-    /// <summary>Each input's decision by the float network: the arg max of its decision value.</summary>
-    public int[] Decisions { get; }
+    /// <summary>Each input's decisions by the float network, one per position of <see cref="Decision"/>.</summary>
+    public int[][] Decisions { get; }
 
     /// <summary>The number of calibration inputs used.</summary>
     public int Samples => Inputs.Length;
@@ -88,22 +96,28 @@ internal sealed class CalibrationProfile
     /// <summary>The decision-survival model, or null when the output is not a choice among classes (one value per sample).</summary>
     public AgreementModel? Agreement { get; }
 
-    /// <summary>The backward sweeps per input: one per tracked class, and one random projection over the classes not tracked.</summary>
-    internal static int Sweeps(int width)
+    /// <summary>The classes tracked per decision (none when a decision is one value: nothing to choose among).</summary>
+    internal static int Tracked(DecisionLayout decision) => decision.Classes >= 2 ? Math.Min(decision.Classes, TrackedClasses) : 0;
+
+    /// <summary>The positions tracked per input.</summary>
+    internal static int Positions(DecisionLayout decision) => Tracked(decision) > 0 ? Math.Min(decision.Positions, TrackedPositions) : 0;
+
+    /// <summary>The backward sweeps per input: one per tracked class of each tracked position, and one random projection over the scores not tracked.</summary>
+    internal static int Sweeps(DecisionLayout decision)
     {
-        int tracked = width >= 2 ? Math.Min(width, TrackedClasses) : 0;
-        return tracked + (width > tracked ? 1 : 0);
+        int tracked = Tracked(decision) * Positions(decision);
+        return tracked + (decision.Length > tracked ? 1 : 0);
     }
 
     /// <summary>What one input costs in multiply-adds: a forward pass, and about two passes per backward sweep.</summary>
-    internal static long CostPerInput(NetworkGraph graph, int width) => Math.Max(1, PassCost(graph)) * (1 + 2L * Sweeps(width));
+    internal static long CostPerInput(NetworkGraph graph, DecisionLayout decision) => Math.Max(1, PassCost(graph)) * (1 + 2L * Sweeps(decision));
 
     /// <summary>The inputs a network can be calibrated on within the budgets: all offered, or fewer for a large network.</summary>
-    internal static int AffordableSamples(NetworkGraph graph, int offered, int weightLayers, int width, long work = MaxWork)
+    internal static int AffordableSamples(NetworkGraph graph, int offered, int weightLayers, DecisionLayout decision, long work = MaxWork)
     {
-        int tracked = width >= 2 ? Math.Min(width, TrackedClasses) : 0;
-        long perInput = CostPerInput(graph, width);
-        long stored = (long)weightLayers * tracked * tracked;
+        int tracked = Tracked(decision);
+        long perInput = CostPerInput(graph, decision);
+        long stored = (long)weightLayers * tracked * tracked * Positions(decision);
         int samples = Math.Min(offered, MaxSamples);
         if (stored > 0) samples = (int)Math.Min(samples, Math.Max(1, MaxStoredValues / stored));
         return (int)Math.Min(samples, Math.Max(Math.Min(MinSamples, offered), work / perInput));
@@ -114,30 +128,38 @@ internal sealed class CalibrationProfile
     {
         var evaluator = new ReferenceEvaluator(graph);
         int layers = evaluator.WeightLayerIndices.Length;
-        int decisionValue = DecisionValueOf(graph);
-        int width = Shape.Length(graph.ValueShape(decisionValue));
-        int tracked = width >= 2 ? Math.Min(width, TrackedClasses) : 0;
-        bool rest = width > tracked;   // a random projection over the classes not tracked (all of them for a single output)
+        DecisionLayout layout = DecisionLayout.Of(graph);
+        int width = layout.Length, tracked = Tracked(layout), positions = Positions(layout);
+        bool rest = width > tracked * positions;   // a random projection over the scores not tracked (all of them for a single output)
         int offered = Math.Min(inputs.Rows, MaxSamples);
-        int samples = AffordableSamples(graph, offered, layers, width, work);
+        int samples = AffordableSamples(graph, offered, layers, layout, work);
         double[][] rows = Enumerable.Range(0, samples).Select(inputs.Row).ToArray();
 
-        var clean = new double[samples][];      // [input][tracked class]: the tracked classes' clean scores, best first
-        var decisions = new int[samples];
-        var grams = new double[samples][][];    // [input][layer][i·tracked + j]
+        // One entry per tracked decision: input s's tracked positions are entries s·positions to (s + 1)·positions − 1.
+        var clean = new double[samples * positions][];   // [entry][tracked class]: the tracked classes' clean scores, best first
+        var decisions = new int[samples][];
+        var grams = new double[samples * positions][][];  // [entry][layer][i·tracked + j]
         var squares = new double[samples][];    // [input][layer]: ‖J_l‖²_F estimated
         using var buffers = new DoubleBuffers();
         System.Threading.Tasks.Parallel.For(0, samples, InputParallelism.Options(cancellationToken), s =>
         {
             (double[] first, double[][]? others) = evaluator.SplitRow(rows[s]);
             double[][] values = evaluator.Run(first, others, buffers);
-            double[] decision = values[decisionValue];
-            decisions[s] = AgreementModel.ArgMax(decision);
-            // The tracked classes: the decision first, then its rivals by score (ties by index, as the arg max breaks them).
-            int[] best = Enumerable.Range(0, width).OrderByDescending(j => decision[j]).ThenBy(j => j).Take(tracked).ToArray();
-            clean[s] = best.Select(j => decision[j]).ToArray();
-            var seeds = new double[tracked + (rest ? 1 : 0)][];
-            for (int i = 0; i < tracked; i++)
+            double[] decision = values[layout.Value];
+            decisions[s] = Enumerable.Range(0, layout.Positions).Select(q => layout.ArgMax(decision, q)).ToArray();
+            int[] chosen = ChosenPositions(layout, positions, seed, s);
+            // Each chosen position's tracked scores: its decision first, then its rivals by score (ties by index, as
+            // the arg max breaks them), as indices into the whole value.
+            var best = new int[positions * tracked];
+            for (int p = 0; p < positions; p++)
+            {
+                int start = chosen[p] * layout.Classes;
+                int[] order = Enumerable.Range(start, layout.Classes).OrderByDescending(j => decision[j]).ThenBy(j => j).Take(tracked).ToArray();
+                Array.Copy(order, 0, best, p * tracked, tracked);
+                clean[s * positions + p] = order.Select(j => decision[j]).ToArray();
+            }
+            var seeds = new double[best.Length + (rest ? 1 : 0)][];
+            for (int i = 0; i < best.Length; i++)
             {
                 seeds[i] = new double[width];
                 seeds[i][best[i]] = 1;
@@ -149,23 +171,31 @@ internal sealed class CalibrationProfile
                 var projection = new double[width];
                 for (int j = 0; j < width; j++) projection[j] = Gaussian(ref random);
                 foreach (int j in best) projection[j] = 0;
-                seeds[tracked] = projection;
+                seeds[best.Length] = projection;
             }
-            var gram = new double[layers][];
+            var gram = new double[positions][][];
+            for (int p = 0; p < positions; p++) gram[p] = new double[layers][];
             var square = new double[layers];
-            evaluator.BackwardEach(values, decisionValue, seeds, (k, dws) =>
+            evaluator.BackwardEach(values, layout.Value, seeds, (k, dws) =>
             {
-                var g = new double[tracked * tracked];
-                for (int i = 0; i < tracked; i++)
-                    for (int j = 0; j <= i; j++)
-                        g[i * tracked + j] = g[j * tracked + i] = DoubleKernels.Dot(dws[i], 0, dws[j], 0, dws[i].Length);
-                double sum = rest ? DoubleKernels.Dot(dws[tracked], 0, dws[tracked], 0, dws[tracked].Length) : 0;
-                for (int i = 0; i < tracked; i++) sum += g[i * tracked + i];
-                gram[k] = g;
+                double sum = rest ? DoubleKernels.Dot(dws[best.Length], 0, dws[best.Length], 0, dws[best.Length].Length) : 0;
+                for (int p = 0; p < positions; p++)
+                {
+                    int first = p * tracked;
+                    var g = new double[tracked * tracked];
+                    for (int i = 0; i < tracked; i++)
+                        for (int j = 0; j <= i; j++)
+                            g[i * tracked + j] = g[j * tracked + i] = DoubleKernels.Dot(dws[first + i], 0, dws[first + j], 0, dws[first + i].Length);
+                    for (int i = 0; i < tracked; i++) sum += g[i * tracked + i];
+                    gram[p][k] = g;
+                }
                 square[k] = sum;
             }, buffers);
-            for (int k = 0; k < layers; k++) gram[k] ??= new double[tracked * tracked];   // a layer the decision does not depend on
-            grams[s] = gram;
+            for (int p = 0; p < positions; p++)
+            {
+                for (int k = 0; k < layers; k++) gram[p][k] ??= new double[tracked * tracked];   // a layer the decision does not depend on
+                grams[s * positions + p] = gram[p];
+            }
             squares[s] = square;
             buffers.ReturnAll(values);
         });
@@ -179,15 +209,27 @@ internal sealed class CalibrationProfile
             for (int s = 0; s < samples; s++) total += squares[s][k];   // in input order: the same on any core count
             sensitivity[k] = total / samples / ((WeightLayer)graph.Layers[weightLayers[k]]).Weights.Length;
         }
-        AgreementModel? agreement = tracked >= 2 ? new AgreementModel(clean, grams, seed ^ 0xA9EE) : null;
-        return new CalibrationProfile(evaluator, graph, rows, decisionValue, decisions, sensitivity, agreement, offered);
+        AgreementModel? agreement = tracked >= 2 ? new AgreementModel(clean, grams, positions, seed ^ 0xA9EE) : null;
+        return new CalibrationProfile(evaluator, graph, rows, layout, decisions, sensitivity, agreement, offered);
     }
 
-    /// <summary>The value decisions are read from: the first output, or the input of a softmax that produces it.</summary>
-    public static int DecisionValueOf(NetworkGraph graph)
+    /// <summary>
+    /// The positions input <paramref name="input"/>'s forecast follows: all of them, in order, when there are no
+    /// more than <paramref name="count"/>; else <paramref name="count"/> distinct ones drawn uniformly from the
+    /// input's own stream (the same on any core count).
+    /// </summary>
+    internal static int[] ChosenPositions(DecisionLayout layout, int count, ulong seed, int input)
     {
-        int output = graph.OutputValue;
-        return output > 0 && graph.Layers[output - 1] is SoftmaxLayer softmax ? softmax.Inputs[0] : output;
+        int[] all = Enumerable.Range(0, layout.Positions).ToArray();
+        if (layout.Positions <= count) return all;
+        var random = new SplitMix64(SplitMix64.Derive(seed ^ 0x9051_7105, (ulong)input));
+        for (int i = 0; i < count; i++)
+        {
+            // A partial Fisher–Yates shuffle: the first count entries become a uniform draw without replacement.
+            int j = i + (int)(random.Next() % (ulong)(all.Length - i));
+            (all[i], all[j]) = (all[j], all[i]);
+        }
+        return all.Take(count).ToArray();
     }
 
     /// <summary>A standard normal deviate (Box–Muller).</summary>

@@ -102,7 +102,7 @@ internal static class ModelEmitter
                 + Percent(forecast.Agreement) + " with this plan, " + Percent(forecast.Ceiling) + " with every plane protected.");
             w.Line("//   (A Gaussian model of the errors of each input's decision and closest rivals, from its Jacobian, against its margins, its variance scaled by kappa = " + F3(forecast.Scale)
                 + " to match " + forecast.SimulatedTrials + " fault trials of " + forecast.SimulatedInputs + " inputs through the float network at TAC " + Budget(forecast.SimulatedBudget) + " bits/weight, which kept " + Percent(forecast.SimulatedAgreement)
-                + (forecast.OwnSimulatedAgreement is { } own ? "; for this plan, kappa = " + F3(forecast.OwnScale) + " to match the same simulation of it, which kept " + Percent(own) : "")
+                + (forecast.OwnSimulatedAgreement is { } own ? "; for this plan, kappa = " + F3(forecast.OwnScale) + " to match " + forecast.OwnSimulatedTrials + " trials of it, which kept " + Percent(own) : "")
                 + (forecast.AgreementFromSimulation ? "; no kappa in [1/16, 64] reaches that simulation, so this plan's forecast is the simulation's share" : "") + ".)");
             w.Line("//   For the target " + Percent(forecast.Target) + ": TAC needs " + Budget(forecast.TacBudget) + " bits/weight, Uniform-MSP " + Budget(forecast.UniformMspBudget)
                 + ", magnitude-based " + Budget(forecast.MagnitudeBudget) + "; rho* = " + F3(forecast.Rho) + ".");

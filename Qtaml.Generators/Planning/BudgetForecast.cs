@@ -20,9 +20,10 @@ internal sealed class BudgetForecast
     public const double DefaultTarget = 0.95;
 
     private BudgetForecast(int samples, double target, double agreement, double ceiling, double tac, double uniform, double magnitude,
-        double scale, double simulatedBudget, double simulatedAgreement, int simulatedTrials, int simulatedInputs, double ownScale, double? ownSimulated)
+        double scale, double simulatedBudget, double simulatedAgreement, int simulatedTrials, int simulatedInputs, double ownScale, double? ownSimulated, int ownTrials)
     {
         SimulatedTrials = simulatedTrials;
+        OwnSimulatedTrials = ownTrials;
         SimulatedInputs = simulatedInputs;
         OwnScale = ownScale;
         OwnSimulatedAgreement = ownSimulated;
@@ -62,9 +63,12 @@ internal sealed class BudgetForecast
     public double SimulatedBudget { get; }
     public double SimulatedAgreement { get; }
 
-    /// <summary>The fault trials of each simulation, and the calibration inputs each trial ran.</summary>
+    /// <summary>The fault trials of the target's simulation (more where its first trials disagree, <see cref="FaultSimulation.MostTrials"/>), and the calibration inputs each trial ran.</summary>
     public int SimulatedTrials { get; }
     public int SimulatedInputs { get; }
+
+    /// <summary>The fault trials of the build's own plan's simulation (0 when it is the target's).</summary>
+    public int OwnSimulatedTrials { get; }
 
     /// <summary>κ fitted at the build's own plan, and what that plan's simulation kept (null when the build's plan is the one simulated for the target).</summary>
     public double OwnScale { get; }
@@ -90,7 +94,7 @@ internal sealed class BudgetForecast
         double linear = MinimumBudget(b => Agree(Allocator.Tac, b, 1), designer.Bits, target);
         double reference = linear > 0 && !double.IsPositiveInfinity(linear) ? linear : budget;
         PlanDesign plan = designer.Design(Allocator.Tac, reference);
-        double simulated = FaultSimulation.Agreement(profile, designer, plan, 0x51_3D, cancellationToken);
+        (double simulated, int simulatedTrials, _) = FaultSimulation.Agreement(profile, designer, plan, 0x51_3D, cancellationToken);
         // The model is fitted on the inputs the simulation ran (all of them unless the network is large).
         int simulatedInputs = FaultSimulation.Inputs(profile);
         double[] referenceVariance = designer.WeightErrorVariance(plan);
@@ -101,12 +105,13 @@ internal sealed class BudgetForecast
         // 1 bit/weight: 75% predicted from the 95% plan's κ, 51% measured).
         double ownScale = scale, ownKept = simulated;
         double? ownSimulated = null;
+        int ownTrials = 0;
         double[] ownVariance = referenceVariance;
         if (allocator != Allocator.Tac || budget != reference)
         {
             PlanDesign own = designer.Design(allocator, budget);
             ownVariance = designer.WeightErrorVariance(own);
-            ownKept = FaultSimulation.Agreement(profile, designer, own, 0x51_3E, cancellationToken);
+            (ownKept, ownTrials, _) = FaultSimulation.Agreement(profile, designer, own, 0x51_3E, cancellationToken);
             ownScale = FitScale(s => model.Predict(ownVariance, s, simulatedInputs), ownKept);
             ownSimulated = ownKept;
         }
@@ -120,7 +125,7 @@ internal sealed class BudgetForecast
             MinimumBudget(b => Agree(Allocator.Tac, b, scale), designer.Bits, target),
             MinimumBudget(b => Agree(Allocator.UniformMsp, b, scale), designer.Bits, target),
             MinimumBudget(b => Agree(Allocator.MagnitudeBased, b, scale), designer.Bits, target),
-            scale, reference, simulated, FaultSimulation.Trials(profile), simulatedInputs, ownScale, ownSimulated) { AgreementFromSimulation = fromSimulation };
+            scale, reference, simulated, simulatedTrials, simulatedInputs, ownScale, ownSimulated, ownTrials) { AgreementFromSimulation = fromSimulation };
     }
 
     /// <summary>The κ in [1/16, 64] at which the model's agreement equals <paramref name="simulated"/> (it falls as κ grows), by bisection on log κ.</summary>

@@ -220,11 +220,10 @@ internal static class ModelCompiler
     /// <summary>QTAML029: a network too large to calibrate on every input within the build's budget says on how many it was, and why.</summary>
     internal static DiagnosticInfo Subsampled(CalibrationProfile profile, Argument where, string path)
     {
-        int width = Shape.Length(profile.Graph.ValueShape(profile.DecisionValue));
         double standardError = Math.Sqrt(0.95 * 0.05 / profile.Samples) * 100;
         return DiagnosticInfo.Create(Diagnostics.CalibrationSubsampled, where,
             profile.Samples.ToString(CultureInfo.InvariantCulture), profile.Offered.ToString(CultureInfo.InvariantCulture), path,
-            CalibrationProfile.CostPerInput(profile.Graph, width).ToString("G3", CultureInfo.InvariantCulture), CalibrationProfile.Sweeps(width).ToString(CultureInfo.InvariantCulture),
+            CalibrationProfile.CostPerInput(profile.Graph, profile.Decision).ToString("G3", CultureInfo.InvariantCulture), CalibrationProfile.Sweeps(profile.Decision).ToString(CultureInfo.InvariantCulture),
             CalibrationProfile.MaxWork.ToString("G3", CultureInfo.InvariantCulture), standardError.ToString("F1", CultureInfo.InvariantCulture));
     }
 
