@@ -275,6 +275,13 @@ internal static class ConvKernels
                 // overlaps the one before), in the same pass as the vectors before it, so each broadcast input feeds it too.
                 bool overlappingLast = groupSlots % v.Lanes != 0;
                 int vectors = (groupSlots + v.Lanes - 1) / v.Lanes, passes = (vectors + 3) / 4, chunk = (vectors + passes - 1) / passes, block = ColumnBlock(v, positions, chunk, 0);
+                // A pointwise loop keeps a distance per position and vector in a general register beside its two
+                // references, the panel stride and its count (WritePointwiseChunk): block + chunk + 2 of x64's 14, or
+                // the JIT spills some to the stack and reloads them every input channel. A shorter block costs few
+                // more loads per multiply-add (one broadcast per position either way, the weights per block).
+                // A window's loop holds three loop counters and the block's first position too (WriteTableChunk): block +
+                // chunk + 5; at least 6 positions, where a spilled counter costs less than the loads a shorter block adds.
+                block = Math.Max(1, Math.Min(block, pointwise ? GeneralRegisters - 2 - chunk : Math.Max(6, GeneralRegisters - 5 - chunk)));
                 int fullChunks = vectors / chunk, rest = vectors % chunk;
                 // The passes of whole chunks are a loop; the one holding the overlapping vector, or the rest, comes after it.
                 int looped = overlappingLast && rest == 0 ? fullChunks - 1 : fullChunks, lastAt = overlappingLast ? groupSlots - v.Lanes : -1;
@@ -442,6 +449,9 @@ internal static class ConvKernels
         return chunk.Length == 0 ? offset.ToString(System.Globalization.CultureInfo.InvariantCulture) : IndexExpression.Plus(chunk, offset);
     }
 
+    /// <summary>The general registers x64 gives a loop (16 less the stack and frame pointers).</summary>
+    private const int GeneralRegisters = 14;
+
     /// <summary>The most output channels one pass covers: four vectors of the widest width.</summary>
     private const int MaxPassChannels = 4 * 16;
 
@@ -486,6 +496,11 @@ internal static class ConvKernels
         {
             for (int p = 0; p < t.Block; p++)
                 w.Line(string.Join(" ", Enumerable.Range(0, count).Select(g => v.Floats + " acc" + p + "_" + g + " = default;")));
+            // The block's other positions and the pass's other weight vectors at fixed distances from its first, which the
+            // loads below take as addressing modes with each tap's constant offset (see WritePointwiseChunk).
+            var distances = Enumerable.Range(1, t.Block - 1).Select(p => "position" + p + " = start" + p + " - start0")
+                .Concat(t.Panels ? Enumerable.Range(1, count - 1).Select(g => "vector" + g + " = panel" + g + " - panel0") : Enumerable.Empty<string>()).ToArray();
+            if (distances.Length > 0) w.Line("nuint " + string.Join(", ", distances) + ";");
             IDisposable? icLoop = c.GroupInChannels > 1 ? w.Block("for (nuint ic = 0; ic < " + c.GroupInChannels + "; ic++)") : null;
             string ic = c.GroupInChannels > 1 ? "ic" : "";
             // Small windows are unrolled whole (every tap's offsets constants); larger ones loop over their rows, and
@@ -503,6 +518,8 @@ internal static class ConvKernels
             // [tap][channel] table: the tap's row with the chunk's first channel, each vector's offset from it added.
             int rowStride = t.Panels ? t.Panel : t.GroupSlots;
             w.Line("nuint tap = " + IndexExpression.Of(t.Panels ? 0 : first, (t.Group, (long)c.TapsPerGroup * t.GroupSlots), (ic, (long)win.Size * rowStride), (ky, (long)win.KernelW * rowStride), (kxVariable, rowStride), (t.Panels ? "" : chunk, 1)) + ";");
+            w.Line("ref float input = ref Unsafe.Add(ref pixels, start0 + row);");
+            w.Line("ref float vectors = ref Unsafe.Add(ref weights, tap" + (t.Panels ? " + panel0" : "") + ");");
             for (int y = 0; y < (unrolled ? win.KernelH : 1); y++)
             for (int kx = 0; kx < (rowUnrolled ? win.KernelW : 1); kx++)
             using (w.Block("// " + (unrolled && win.KernelH > 1 ? "ky = " + y + ", " : "") + (rowUnrolled && win.KernelW > 1 ? "kx = " + kx + ": " : "") + "the weight vectors once, every position's input broadcast"))
@@ -510,10 +527,15 @@ internal static class ConvKernels
                 int tapOffset = (y * win.KernelW + kx) * rowStride;
                 long pixelOffset = ((long)y * win.DilationH * pw + (long)kx * win.DilationW) * cs;
                 for (int g = 0; g < count; g++)
-                    w.Line(v.Floats + " w" + g + " = " + v.Load("weights", t.Panels ? IndexExpression.Plus("tap + panel" + g, tapOffset) : IndexExpression.Plus("tap", tapOffset + Offset(g))) + ";");
+                {
+                    // Vector g: its panel's distance, or (one [tap][channel] table) its constant offset in the tap's row.
+                    string at = t.Panels && g > 0 ? IndexExpression.Plus("vector" + g, tapOffset) : (tapOffset + (t.Panels ? 0 : Offset(g))).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    w.Line(v.Floats + " w" + g + " = " + (at == "0" ? v.Type + ".LoadUnsafe(ref vectors)" : v.Load("vectors", at)) + ";");
+                }
                 for (int p = 0; p < t.Block; p++)
                 {
-                    w.Line("{ " + v.Floats + " pixel = " + v.Splat("Unsafe.Add(ref pixels, " + IndexExpression.Plus("start" + p + " + row", pixelOffset) + ")") + ";");
+                    string at = p == 0 ? pixelOffset.ToString(System.Globalization.CultureInfo.InvariantCulture) : IndexExpression.Plus("position" + p, pixelOffset);
+                    w.Line("{ " + v.Floats + " pixel = " + v.Splat(at == "0" ? "input" : "Unsafe.Add(ref input, " + at + ")") + ";");
                     for (int g = 0; g < count; g++)
                         w.Line("  acc" + p + "_" + g + " = " + VectorWidth.MultiplyAdd("w" + g, "pixel", "acc" + p + "_" + g) + ";" + (g == count - 1 ? " }" : ""));
                 }
@@ -556,19 +578,29 @@ internal static class ConvKernels
         {
             for (int p = 0; p < t.Block; p++)
                 w.Line(string.Join(" ", Enumerable.Range(0, count).Select(g => v.Floats + " acc" + p + "_" + g + " = default;")));
-            using (w.Block("for (nuint ic = 0; ic < " + inChannels + "; ic++)"))
+            // Two references walk the input channels: the block's first position's input and the pass's first weight
+            // vector. The other positions and vectors sit at fixed distances from them, which the loads take as
+            // addressing modes: per input channel the loop adds to two references and counts down, where indices
+            // computed afresh cost an integer instruction per load, and those share the ports the multiply-adds use
+            // (a quarter of the multiply-adds' time in SqueezeNet's and ResNet-50's 1x1 layers).
+            string panel = a.Of("panel", t.Panel);
+            w.Line("ref float input = ref Unsafe.Add(ref pixels, start0" + (grouped ? " + g * " + inChannels : "") + ");");
+            w.Line("ref float vectors = ref Unsafe.Add(ref weights, " + (grouped ? "g * " + inChannels + " * " + groupSlots + " + " : "") + "panel0);");
+            var distances = Enumerable.Range(1, t.Block - 1).Select(p => "position" + p + " = start" + p + " - start0")
+                .Concat(Enumerable.Range(1, count - 1).Select(g => "vector" + g + " = panel" + g + " - panel0")).ToArray();
+            if (distances.Length > 0) w.Line("nuint " + string.Join(", ", distances) + ";");
+            using (w.Block("for (nuint ic = " + inChannels + "; ic != 0; ic--)"))
             {
-                // The input channel, counted over the groups: its column of the input; its row of the group's panels.
-                string panel = a.Of("panel", t.Panel);
-                w.Line("nuint row = " + (grouped ? "g * " + inChannels + " + ic" : "ic") + ", tap = " + (grouped ? "g * " + inChannels + " * " + groupSlots + " + " : "") + "ic * " + panel + ";");
                 for (int g = 0; g < count; g++)
-                    w.Line(v.Floats + " w" + g + " = " + v.Load("weights", "tap + panel" + g) + ";");
+                    w.Line(v.Floats + " w" + g + " = " + (g == 0 ? v.Type + ".LoadUnsafe(ref vectors)" : v.Load("vectors", "vector" + g)) + ";");
                 for (int p = 0; p < t.Block; p++)
                 {
-                    w.Line("{ " + v.Floats + " pixel = " + v.Splat("Unsafe.Add(ref pixels, start" + p + " + row)") + ";");
+                    w.Line("{ " + v.Floats + " pixel = " + v.Splat(p == 0 ? "input" : "Unsafe.Add(ref input, position" + p + ")") + ";");
                     for (int g = 0; g < count; g++)
                         w.Line("  acc" + p + "_" + g + " = " + VectorWidth.MultiplyAdd("w" + g, "pixel", "acc" + p + "_" + g) + ";" + (g == count - 1 ? " }" : ""));
                 }
+                w.Line("input = ref Unsafe.Add(ref input, 1);");
+                w.Line("vectors = ref Unsafe.Add(ref vectors, " + panel + ");");
             }
             for (int g = 0; g < count; g++)
             {
