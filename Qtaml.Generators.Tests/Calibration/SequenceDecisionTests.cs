@@ -101,6 +101,7 @@ public class SequenceDecisionTests
             GeneratorHarness.WeightFile("Models/rows.npy", NpyFile.ToBytes(CalibrationRows(), Rows, Steps * Features)),
         });
         Assert.DoesNotContain(run.GeneratorDiagnostics, d => d.DefaultSeverity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error);
+        Assert.Contains("Predicted share of decisions (the arg max of each of the output's 12 rows) that survive the faults", run.Run.Results.Single().GeneratedSources.Single().SourceText.ToString(), StringComparison.Ordinal);
         var info = (ModelInfo)GeneratorHarness.CompileAndLoad(run.Output).GetType("Rec")!.GetProperty("Info")!.GetValue(null)!;
         AgreementForecast forecast = Assert.IsType<AgreementForecast>(info.Forecast);
         Assert.Equal(Rows, forecast.Samples);

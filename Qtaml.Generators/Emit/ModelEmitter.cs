@@ -98,7 +98,7 @@ internal static class ModelEmitter
         if (plan.Forecast is { } forecast)
         {
             w.Line("//   Calibrated on " + forecast.Samples + " inputs of mean square E[x²] = " + G(plan.InputMeanSquare) + ": sensitivities from the float network's Jacobian, by reverse mode.");
-            w.Line("//   Predicted share of decisions (arg max) that survive the faults" + (plan.HasWindow ? " at the end of the window, the worst read" : "") + ": "
+            w.Line("//   Predicted share of decisions (" + (forecast.DecisionsPerInput > 1 ? "the arg max of each of the output's " + forecast.DecisionsPerInput + " rows" : "arg max") + ") that survive the faults" + (plan.HasWindow ? " at the end of the window, the worst read" : "") + ": "
                 + Percent(forecast.Agreement) + " with this plan, " + Percent(forecast.Ceiling) + " with every plane protected.");
             w.Line("//   (A Gaussian model of the errors of each input's decision and closest rivals, from its Jacobian, against its margins, its variance scaled by kappa = " + F3(forecast.Scale)
                 + " to match " + forecast.SimulatedTrials + " fault trials of " + forecast.SimulatedInputs + " inputs through the float network at TAC " + Budget(forecast.SimulatedBudget) + " bits/weight, which kept " + Percent(forecast.SimulatedAgreement)
