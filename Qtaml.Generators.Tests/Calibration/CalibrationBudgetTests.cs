@@ -35,7 +35,7 @@ public class CalibrationBudgetTests
         (NetworkGraph graph, var rows) = SampleCnn();
         // The CNN's decision is 10 classes: 4 tracked + 1 projection = 5 backward sweeps, so an input costs 11 passes.
         long perInput = CalibrationProfile.PassCost(graph) * 11;
-        Assert.Equal(perInput, CalibrationProfile.CostPerInput(graph, gen::Qtaml.Generators.Calibration.DecisionLayout.Of(graph)));
+        Assert.Equal(perInput, CalibrationProfile.CostPerInput(graph, gen::Qtaml.Generators.Calibration.DecisionLayout.Of(graph), 1));
 
         CalibrationProfile profile = CalibrationProfile.Measure(graph, rows, TestContext.Current.CancellationToken, work: perInput * 40 + perInput / 2);
         Assert.Equal(40, profile.Samples);

@@ -65,8 +65,26 @@ public class SequenceDecisionTests
         var model = Assert.IsType<gen::Qtaml.Generators.Calibration.AgreementModel>(profile.Agreement);
         Assert.Equal(Rows, model.Inputs);
         Assert.Equal(Rows * CalibrationProfile.TrackedPositions, model.Decisions);
-        Assert.Equal(17, CalibrationProfile.Sweeps(profile.Decision));
-        Assert.Equal(CalibrationProfile.PassCost(graph) * 35, CalibrationProfile.CostPerInput(graph, profile.Decision));
+        Assert.Equal(CalibrationProfile.TrackedPositions, profile.RowsPerInput);
+        Assert.Equal(17, CalibrationProfile.Sweeps(profile.Decision, profile.RowsPerInput));
+        Assert.Equal(CalibrationProfile.PassCost(graph) * 35, CalibrationProfile.CostPerInput(graph, profile.Decision, profile.RowsPerInput));
+    }
+
+    [Fact]
+    public void A_network_too_large_for_four_rows_on_eight_inputs_follows_as_many_rows_as_fit_and_at_least_one()
+    {
+        var graph = OnnxReader.Read("rec.onnx", Recogniser());
+        DecisionLayout layout = DecisionLayout.Of(graph);
+        long pass = CalibrationProfile.PassCost(graph);
+        // 8 inputs at 2 rows: a forward pass and 2 · (2 · 4 + 1) sweep passes each.
+        long twoRows = CalibrationProfile.MinSamples * pass * (1 + 2 * 9);
+        Assert.Equal(4, CalibrationProfile.Positions(graph, layout, CalibrationProfile.MinSamples * pass * (1 + 2 * 17)));
+        Assert.Equal(2, CalibrationProfile.Positions(graph, layout, twoRows));
+        Assert.Equal(1, CalibrationProfile.Positions(graph, layout, twoRows - 1));
+        Assert.Equal(1, CalibrationProfile.Positions(graph, layout, 1));
+        var profile = CalibrationProfile.Measure(graph, NpyReader.Read(NpyFile.ToBytes(CalibrationRows(), Rows, Steps * Features), Rows), TestContext.Current.CancellationToken, work: twoRows);
+        Assert.Equal(2, profile.RowsPerInput);
+        Assert.Equal(profile.Samples * 2, Assert.IsType<gen::Qtaml.Generators.Calibration.AgreementModel>(profile.Agreement).Decisions);
     }
 
     [Fact]

@@ -34,9 +34,10 @@ internal sealed class CalibrationProfile
     public const int TrackedClasses = 4;
 
     /// <summary>
-    /// The positions per input whose decisions the forecast follows, when an input makes more (a recogniser's 40
+    /// The most positions per input whose decisions the forecast follows, when an input makes more (a recogniser's 40
     /// characters): drawn at random, so the share they keep estimates every position's without bias, at a few
-    /// backward sweeps each rather than 160 per input.
+    /// backward sweeps each rather than 160 per input. Fewer where the budget could not afford them on
+    /// <see cref="MinSamples"/> inputs (<see cref="Positions"/>).
     /// </summary>
     public const int TrackedPositions = 4;
 
@@ -46,7 +47,7 @@ internal sealed class CalibrationProfile
     /// <summary>The most doubles the stored Gram matrices may take.</summary>
     private const long MaxStoredValues = 8_000_000;
 
-    private const int MinSamples = 8;
+    internal const int MinSamples = 8;
 
     /// <summary>A pass's cost in multiply-adds: every weight times its reuse, every attention product, and one per other output value.</summary>
     internal static long PassCost(NetworkGraph graph) => graph.Layers.Sum(layer => layer switch
@@ -57,8 +58,9 @@ internal sealed class CalibrationProfile
         _ => (long)layer.OutputLength,
     });
 
-    private CalibrationProfile(ReferenceEvaluator evaluator, NetworkGraph graph, double[][] inputs, DecisionLayout decision, int[][] decisions, double[] sensitivity, AgreementModel? agreement, int offered)
+    private CalibrationProfile(ReferenceEvaluator evaluator, NetworkGraph graph, double[][] inputs, DecisionLayout decision, int rows, int[][] decisions, double[] sensitivity, AgreementModel? agreement, int offered)
     {
+        RowsPerInput = rows;
         Evaluator = evaluator;
         Graph = graph;
         Inputs = inputs;
@@ -81,6 +83,9 @@ internal sealed class CalibrationProfile
     /// <summary>Where decisions are read from.</summary>
     public DecisionLayout Decision { get; }
 
+    /// <summary>The positions of each input the forecast follows (<see cref="Positions"/>; 0 when a decision is one value).</summary>
+    public int RowsPerInput { get; }
+
     /// <summary>Each input's decisions by the float network, one per position of <see cref="Decision"/>.</summary>
     public int[][] Decisions { get; }
 
@@ -99,25 +104,38 @@ internal sealed class CalibrationProfile
     /// <summary>The classes tracked per decision (none when a decision is one value: nothing to choose among).</summary>
     internal static int Tracked(DecisionLayout decision) => decision.Classes >= 2 ? Math.Min(decision.Classes, TrackedClasses) : 0;
 
-    /// <summary>The positions tracked per input.</summary>
-    internal static int Positions(DecisionLayout decision) => Tracked(decision) > 0 ? Math.Min(decision.Positions, TrackedPositions) : 0;
-
-    /// <summary>The backward sweeps per input: one per tracked class of each tracked position, and one random projection over the scores not tracked.</summary>
-    internal static int Sweeps(DecisionLayout decision)
+    /// <summary>
+    /// The positions tracked per input: up to <see cref="TrackedPositions"/>, as many as leave <see cref="MinSamples"/>
+    /// inputs within <paramref name="work"/>, at least one. Each position's sweeps also hold their gradients at once,
+    /// so the bound keeps a deep recogniser's profile within the time and memory of one decision per input (4 rows
+    /// of PP-OCRv4's: 29 s and a 4.7 GiB peak on 8 inputs; 1 row: what the budget allows).
+    /// </summary>
+    internal static int Positions(NetworkGraph graph, DecisionLayout decision, long work = MaxWork)
     {
-        int tracked = Tracked(decision) * Positions(decision);
+        int tracked = Tracked(decision);
+        if (tracked == 0) return 0;
+        long pass = Math.Max(1, PassCost(graph));
+        for (int rows = Math.Min(decision.Positions, TrackedPositions); rows > 1; rows--)
+            if (MinSamples * pass * (1 + 2L * Sweeps(decision, rows)) <= work) return rows;
+        return 1;
+    }
+
+    /// <summary>The backward sweeps per input following <paramref name="rows"/> positions: one per tracked class of each, and one random projection over the scores not tracked.</summary>
+    internal static int Sweeps(DecisionLayout decision, int rows)
+    {
+        int tracked = Tracked(decision) * rows;
         return tracked + (decision.Length > tracked ? 1 : 0);
     }
 
-    /// <summary>What one input costs in multiply-adds: a forward pass, and about two passes per backward sweep.</summary>
-    internal static long CostPerInput(NetworkGraph graph, DecisionLayout decision) => Math.Max(1, PassCost(graph)) * (1 + 2L * Sweeps(decision));
+    /// <summary>What one input costs in multiply-adds following <paramref name="rows"/> positions: a forward pass, and about two passes per backward sweep.</summary>
+    internal static long CostPerInput(NetworkGraph graph, DecisionLayout decision, int rows) => Math.Max(1, PassCost(graph)) * (1 + 2L * Sweeps(decision, rows));
 
     /// <summary>The inputs a network can be calibrated on within the budgets: all offered, or fewer for a large network.</summary>
-    internal static int AffordableSamples(NetworkGraph graph, int offered, int weightLayers, DecisionLayout decision, long work = MaxWork)
+    internal static int AffordableSamples(NetworkGraph graph, int offered, int weightLayers, DecisionLayout decision, int rows, long work = MaxWork)
     {
         int tracked = Tracked(decision);
-        long perInput = CostPerInput(graph, decision);
-        long stored = (long)weightLayers * tracked * tracked * Positions(decision);
+        long perInput = CostPerInput(graph, decision, rows);
+        long stored = (long)weightLayers * tracked * tracked * rows;
         int samples = Math.Min(offered, MaxSamples);
         if (stored > 0) samples = (int)Math.Min(samples, Math.Max(1, MaxStoredValues / stored));
         return (int)Math.Min(samples, Math.Max(Math.Min(MinSamples, offered), work / perInput));
@@ -129,10 +147,10 @@ internal sealed class CalibrationProfile
         var evaluator = new ReferenceEvaluator(graph);
         int layers = evaluator.WeightLayerIndices.Length;
         DecisionLayout layout = DecisionLayout.Of(graph);
-        int width = layout.Length, tracked = Tracked(layout), positions = Positions(layout);
+        int width = layout.Length, tracked = Tracked(layout), positions = Positions(graph, layout, work);
         bool rest = width > tracked * positions;   // a random projection over the scores not tracked (all of them for a single output)
         int offered = Math.Min(inputs.Rows, MaxSamples);
-        int samples = AffordableSamples(graph, offered, layers, layout, work);
+        int samples = AffordableSamples(graph, offered, layers, layout, positions, work);
         double[][] rows = Enumerable.Range(0, samples).Select(inputs.Row).ToArray();
 
         // One entry per tracked decision: input s's tracked positions are entries s·positions to (s + 1)·positions − 1.
@@ -210,7 +228,7 @@ internal sealed class CalibrationProfile
             sensitivity[k] = total / samples / ((WeightLayer)graph.Layers[weightLayers[k]]).Weights.Length;
         }
         AgreementModel? agreement = tracked >= 2 ? new AgreementModel(clean, grams, positions, seed ^ 0xA9EE) : null;
-        return new CalibrationProfile(evaluator, graph, rows, layout, decisions, sensitivity, agreement, offered);
+        return new CalibrationProfile(evaluator, graph, rows, layout, positions, decisions, sensitivity, agreement, offered);
     }
 
     /// <summary>

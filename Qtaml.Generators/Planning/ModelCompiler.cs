@@ -223,7 +223,7 @@ internal static class ModelCompiler
         double standardError = Math.Sqrt(0.95 * 0.05 / profile.Samples) * 100;
         return DiagnosticInfo.Create(Diagnostics.CalibrationSubsampled, where,
             profile.Samples.ToString(CultureInfo.InvariantCulture), profile.Offered.ToString(CultureInfo.InvariantCulture), path,
-            CalibrationProfile.CostPerInput(profile.Graph, profile.Decision).ToString("G3", CultureInfo.InvariantCulture), CalibrationProfile.Sweeps(profile.Decision).ToString(CultureInfo.InvariantCulture),
+            CalibrationProfile.CostPerInput(profile.Graph, profile.Decision, profile.RowsPerInput).ToString("G3", CultureInfo.InvariantCulture), CalibrationProfile.Sweeps(profile.Decision, profile.RowsPerInput).ToString(CultureInfo.InvariantCulture),
             CalibrationProfile.MaxWork.ToString("G3", CultureInfo.InvariantCulture), standardError.ToString("F1", CultureInfo.InvariantCulture));
     }
 
