@@ -20,7 +20,8 @@ namespace Qtaml.Generators.Tests.Calibration;
 /// minutes to an hour of compiling and fault trials; writes docs/forecast-window.md). Each model is compiled three times
 /// in process: float, plain 8-bit codes (no flips modelled, no ECC) and <c>Node = "2nm", EccBudget = 1.0</c> with
 /// calibration inputs. Measured on inputs calibration never saw: the share of decisions (the build's own
-/// <c>DecisionLayout</c>: the arg max of the first output, or of each row of a final softmax) that agree with the float build's, for plain codes and for the 2nm build read just after a refresh (no flip), and
+/// <c>DecisionLayout</c>: the arg max of the first output, or of each row of a final softmax) that agree with the
+/// float build's, for plain codes and for the 2nm build read just after a refresh (no flip), and
 /// for the 2nm build at the end of its retention window under 20 seeded fault trials, set beside the forecast the build
 /// itself reports (<c>Info.Forecast</c>, judged at the window's end).
 /// <para>
@@ -213,8 +214,9 @@ public class WindowForecastReport
             for (int i = 0; i < inputs.Length; i++)
             {
                 T.Run(image, inputs[i], y);
-                for (int q = 0; q < layout.Positions; q++)
-                    kept[trial] += ArgMax(y.AsSpan(q * layout.Classes, layout.Classes)) == reference[i * layout.Positions + q] ? 1.0 / (inputs.Length * layout.Positions) : 0;
+                int[] decided = PositionDecisions(y, layout);
+                for (int q = 0; q < decided.Length; q++)
+                    kept[trial] += decided[q] == reference[i * decided.Length + q] ? 1.0 / (inputs.Length * decided.Length) : 0;
             }
         }
         return kept.ToArray();

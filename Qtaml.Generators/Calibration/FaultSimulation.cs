@@ -71,10 +71,11 @@ internal static class FaultSimulation
     {
         ReferenceEvaluator evaluator = profile.Evaluator;
         int inputs = Inputs(profile), first = Trials(profile), most = MostTrials(profile);
+        DecisionLayout layout = profile.Decision;
+        long perTrial = (long)Math.Max(inputs, 1) * layout.Positions;   // the decisions a trial judges
         using var buffers = new DoubleBuffers();
         long kept = 0;
         var shares = new System.Collections.Generic.List<double>();
-        int trials = 0;
         for (int trial = 0; trial < most; trial++)
         {
             if (trial >= first && (trial - first) % Batch == 0 && HalfWidth(shares) <= SureHalfWidth) break;
@@ -86,17 +87,15 @@ internal static class FaultSimulation
                 var values = new double[profile.Graph.Layers.Length + 1][];
                 (values[0], double[][]? others) = evaluator.SplitRow(profile.Inputs[s]);
                 evaluator.RunFrom(values, 0, weights, others, buffers);
-                DecisionLayout layout = profile.Decision;
                 for (int q = 0; q < layout.Positions; q++)
                     if (layout.ArgMax(values[layout.Value], q) == profile.Decisions[s][q]) agrees[s]++;
                 buffers.ReturnAll(values);
             });
             long trialKept = agrees.Sum();
             kept += trialKept;
-            shares.Add((double)trialKept / ((long)Math.Max(inputs, 1) * profile.Decision.Positions));
-            trials++;
+            shares.Add((double)trialKept / perTrial);
         }
-        return new SimulatedAgreement((double)kept / ((long)trials * Math.Max(inputs, 1) * profile.Decision.Positions), trials, HalfWidth(shares));
+        return new SimulatedAgreement((double)kept / (shares.Count * perTrial), shares.Count, HalfWidth(shares));
     }
 
     /// <summary>The 95% half-width of the mean of trial shares (normal quantile: the check runs from 8 trials up, where Student's t is 2.36 and the stop a little eager).</summary>

@@ -449,6 +449,19 @@ internal static class ConvKernels
         return chunk.Length == 0 ? offset.ToString(System.Globalization.CultureInfo.InvariantCulture) : IndexExpression.Plus(chunk, offset);
     }
 
+    /// <summary>
+    /// Declares <c>position1</c>.. and <c>vector1</c>..: how far the block's other positions lie from its first
+    /// (<c>start0</c>) in the input, and the pass's other weight vectors from its first (<c>panel0</c>) in the table,
+    /// so a chunk's loop holds two references and reads everything else at these distances. Positions and channels
+    /// ascend, so every distance is positive under checked arithmetic.
+    /// </summary>
+    private static void WriteDistances(SourceWriter w, int block, int vectors)
+    {
+        string[] distances = Enumerable.Range(1, block - 1).Select(p => "position" + p + " = start" + p + " - start0")
+            .Concat(Enumerable.Range(1, vectors - 1).Select(g => "vector" + g + " = panel" + g + " - panel0")).ToArray();
+        if (distances.Length > 0) w.Line("nuint " + string.Join(", ", distances) + ";");
+    }
+
     /// <summary>The general registers x64 gives a loop (16 less the stack and frame pointers).</summary>
     private const int GeneralRegisters = 14;
 
@@ -496,11 +509,9 @@ internal static class ConvKernels
         {
             for (int p = 0; p < t.Block; p++)
                 w.Line(string.Join(" ", Enumerable.Range(0, count).Select(g => v.Floats + " acc" + p + "_" + g + " = default;")));
-            // The block's other positions and the pass's other weight vectors at fixed distances from its first, which the
-            // loads below take as addressing modes with each tap's constant offset (see WritePointwiseChunk).
-            var distances = Enumerable.Range(1, t.Block - 1).Select(p => "position" + p + " = start" + p + " - start0")
-                .Concat(t.Panels ? Enumerable.Range(1, count - 1).Select(g => "vector" + g + " = panel" + g + " - panel0") : Enumerable.Empty<string>()).ToArray();
-            if (distances.Length > 0) w.Line("nuint " + string.Join(", ", distances) + ";");
+            // The loads below take these distances as addressing modes, with each tap's constant offset; one
+            // [tap][channel] table's vectors are constant offsets already.
+            WriteDistances(w, t.Block, t.Panels ? count : 1);
             IDisposable? icLoop = c.GroupInChannels > 1 ? w.Block("for (nuint ic = 0; ic < " + c.GroupInChannels + "; ic++)") : null;
             string ic = c.GroupInChannels > 1 ? "ic" : "";
             // Small windows are unrolled whole (every tap's offsets constants); larger ones loop over their rows, and
@@ -586,9 +597,7 @@ internal static class ConvKernels
             string panel = a.Of("panel", t.Panel);
             w.Line("ref float input = ref Unsafe.Add(ref pixels, start0" + (grouped ? " + g * " + inChannels : "") + ");");
             w.Line("ref float vectors = ref Unsafe.Add(ref weights, " + (grouped ? "g * " + inChannels + " * " + groupSlots + " + " : "") + "panel0);");
-            var distances = Enumerable.Range(1, t.Block - 1).Select(p => "position" + p + " = start" + p + " - start0")
-                .Concat(Enumerable.Range(1, count - 1).Select(g => "vector" + g + " = panel" + g + " - panel0")).ToArray();
-            if (distances.Length > 0) w.Line("nuint " + string.Join(", ", distances) + ";");
+            WriteDistances(w, t.Block, count);
             using (w.Block("for (nuint ic = " + inChannels + "; ic != 0; ic--)"))
             {
                 for (int g = 0; g < count; g++)
