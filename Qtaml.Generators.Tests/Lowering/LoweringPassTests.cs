@@ -6,6 +6,8 @@ using Buffer = gen::Qtaml.Generators.Lowering.Buffer;
 using ChooseKernels = gen::Qtaml.Generators.Lowering.ChooseKernels;
 using FuseActivations = gen::Qtaml.Generators.Lowering.FuseActivations;
 using FuseElementwise = gen::Qtaml.Generators.Lowering.FuseElementwise;
+using FuseResidualAdds = gen::Qtaml.Generators.Lowering.FuseResidualAdds;
+using BinaryLayer = gen::Qtaml.Generators.Network.BinaryLayer;
 using ProgramCompiler = gen::Qtaml.Generators.Lowering.ProgramCompiler;
 using Kernel = gen::Qtaml.Generators.Lowering.Kernel;
 using KernelProgram = gen::Qtaml.Generators.Lowering.KernelProgram;
@@ -192,6 +194,63 @@ public class LoweringPassTests
             Assert.True(value.ChannelSlots >= value.Channels);
         }
         Assert.All(program.OutputValues, v => Assert.Equal(Layout.Planes, program.Values[program.Root(v)].Layout));
+    }
+
+    /// <summary>The passes up to and including FuseResidualAdds, and the program before it.</summary>
+    private static (KernelProgram Before, KernelProgram After) FuseResiduals(NetworkGraph graph)
+    {
+        KernelProgram before = AssignLayouts.Run(graph, ChooseKernels.Run(graph, FuseActivations.Run(graph, Lower.Network(graph))));
+        return (before, FuseResidualAdds.Run(graph, before));
+    }
+
+    private static OnnxModelBuilder Conv1x1(OnnxModelBuilder b, int inChannels, int outChannels) =>
+        b.ConvNd(inChannels, outChannels, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, scale: 0.3);
+
+    [Fact]
+    public void FuseResidualAdds_folds_a_residual_add_and_its_relu_into_the_convolution_computed_last()
+    {
+        // conv A -> ReLU (the skip), conv B -> ReLU -> conv C, then a shortcut conv D of the skip after C: Add(C, D) -> ReLU.
+        var builder = new OnnxModelBuilder(new long[] { 1, 8, 6, 6 }, 21);
+        string skip = Conv1x1(builder, 8, 16).Relu().Current;
+        string c = Conv1x1(Conv1x1(builder, 16, 16).Relu(), 16, 16).Current;
+        builder.From(skip);
+        Conv1x1(builder, 16, 16).AddValue(c).Relu();
+        NetworkGraph graph = Read(builder.Flatten().Gemm(16 * 36, 4), 1, 4);
+        (KernelProgram before, KernelProgram after) = FuseResiduals(graph);
+
+        Assert.Equal(before.Steps.Count - 1, after.Steps.Count);
+        Assert.DoesNotContain(after.Steps, s => s.Layer >= 0 && graph.Layers[s.Layer] is BinaryLayer);
+        var fused = Assert.Single(after.Steps, s => s.FusedAdd);
+        var add = Assert.Single(before.Steps, s => s.Layer >= 0 && graph.Layers[s.Layer] is BinaryLayer);
+        // D is computed after C, so D adds C: C's output is its second input, and it writes the Add's output with its ReLU.
+        Assert.Equal(Kernel.ConvTable, fused.Kernel);
+        Assert.Equal(add.Output, fused.Output);
+        Assert.True(fused.FusedRelu);
+        Assert.Equal(2, fused.Inputs.Count);
+        Assert.Equal(add.Inputs[1], fused.Inputs[1]);   // C, the Add's second operand
+        Assert.Equal(add.Inputs[0], before.Steps.Single(s => s.Layer == fused.Layer).Output);   // D computed the first
+        ProgramVerifier.Verify(PlanMemory.Run(graph, after));
+    }
+
+    [Fact]
+    public void FuseResidualAdds_leaves_an_add_whose_convolution_output_is_read_again_or_that_adds_the_graph_input()
+    {
+        // The conv's output feeds the Add and a later Add: it must be stored as it is.
+        var twice = new OnnxModelBuilder(new long[] { 1, 8, 6, 6 }, 22);
+        string skip = Conv1x1(twice, 8, 8).Relu().Current;
+        string conv = Conv1x1(twice, 8, 8).Current;
+        twice.AddValue(skip).AddValue(conv);
+        NetworkGraph readTwice = Read(twice, 1, 8, 6, 6);
+        (KernelProgram before, KernelProgram after) = FuseResiduals(readTwice);
+        Assert.DoesNotContain(after.Steps, s => s.FusedAdd);
+        Assert.Equal(before.Steps, after.Steps);
+
+        // A block that adds the graph's input (which the caller owns, in planes) keeps its Add.
+        var input = new OnnxModelBuilder(new long[] { 1, 8, 6, 6 }, 23);
+        string x = input.Current;
+        Conv1x1(input, 8, 8).AddValue(x);
+        NetworkGraph addsInput = Read(input, 1, 8, 6, 6);
+        Assert.DoesNotContain(FuseResiduals(addsInput).After.Steps, s => s.FusedAdd);
     }
 
     [Fact]

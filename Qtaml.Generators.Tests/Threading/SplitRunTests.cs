@@ -118,6 +118,55 @@ public class SplitRunTests
         }
     }
 
+    /// <summary>
+    /// A bottleneck block whose last 1x1 convolution (2.4M multiply-adds) adds the block's input back, the Add and the
+    /// ReLU after it folded into its stores (FuseResidualAdds), split by positions; 48 x 48 positions with 32 channels.
+    /// </summary>
+    private static byte[] Bottleneck()
+    {
+        var builder = new OnnxModelBuilder(InputShape, seed: 6)
+            .ConvNd(8, 32, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, scale: 0.5).Relu();
+        string skip = builder.Current;
+        return builder
+            .ConvNd(32, 32, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, scale: 0.15).Relu()
+            .ConvNd(32, 32, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, scale: 0.3)
+            .AddValue(skip).Relu()
+            .ConvNd(32, 8, new[] { 4, 4 }, new[] { 4, 4 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, scale: 0.1)
+            .Flatten().Gemm(8 * 12 * 12, 10, 0.05)
+            .Build(new long[] { 1, 10 });
+    }
+
+    [Theory]
+    [InlineData(", Quantize = false")]
+    [InlineData(", Bits = 8, FlipProbability = 0.0, EccBudget = 0.0")]
+    public void A_residual_add_folded_into_a_split_convolution_gives_the_single_threaded_outputs_bit_for_bit_and_ONNX_Runtimes(string arguments)
+    {
+        byte[] model = Bottleneck();
+        (Type harness, string source) = Compile(model, arguments);
+        // The Add is no step of its own: the convolution before it reads the block's input as it stores.
+        Assert.DoesNotContain("AddThenRelu(", source, StringComparison.Ordinal);
+        Assert.Contains("plus the residual (its Add fused), ReLU fused", source, StringComparison.Ordinal);
+        // The 3x3 (21M multiply-adds) and the 1x1 that adds the residual split; the first 1x1 (0.6M) does not.
+        Assert.Equal(2, CountOf(source, "split.Run("));
+        MethodInfo run = harness.GetMethod("Run")!, runOn = harness.GetMethod("RunOn")!;
+        bool quantized = arguments.Contains("Bits", StringComparison.Ordinal);
+        using var reference = new OnnxRuntimeReference(quantized ? DequantizedOnnx.Rewrite(model, 8) : model, InputShape);
+        foreach (int threads in new[] { 2, 3 })
+        {
+            using var workers = new WorkerPool(threads);
+            for (int seed = 0; seed < 2; seed++)
+            {
+                float[] input = Input(seed), alone = new float[10], split = new float[10];
+                run.Invoke(null, new object[] { input, alone });
+                runOn.Invoke(null, new object[] { input, split, workers });
+                Assert.Equal(alone, split);
+                float[] expected = reference.Run(input);
+                for (int i = 0; i < 10; i++)
+                    Assert.True(Math.Abs(expected[i] - alone[i]) <= 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"{threads} threads, input {seed}, output {i}: ONNX Runtime {expected[i]}, generated {alone[i]}");
+            }
+        }
+    }
+
     [Fact]
     public void A_faulted_image_run_on_a_pool_gives_the_single_threaded_outputs()
     {

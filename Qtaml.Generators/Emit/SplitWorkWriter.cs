@@ -81,7 +81,9 @@ internal static class SplitWorkWriter
                     string weights = quantized ? "ref _table![0]" : "ref MemoryMarshal.GetReference(" + step.Method + "_Table)";
                     // An input outside the arena is always staged (ConvKernels.Stage), so _staged is then never null.
                     string pixels = input.Buffer == Buffer.Arena ? "ref (_staged is null ? ref Arena[" + input.Offset + "] : ref _staged[0])" : "ref _staged![0]";
-                    string multiply = step.Method + "_Multiply(" + (passDecoding(step) ? "default, 0f, 0f, default, " : "") + weights + ", " + pixels + ", ref Arena[" + output.Offset + "], part, parts);";
+                    // A residual Add folded in reads its second input from the arena (FuseResidualAdds keeps it there).
+                    string residual = step.FusedAdd ? ", ref Arena[" + program.Placements[program.Root(step.Inputs[1])].Offset + "]" : "";
+                    string multiply = step.Method + "_Multiply(" + (passDecoding(step) ? "default, 0f, 0f, default, " : "") + weights + ", " + pixels + ", ref Arena[" + output.Offset + "]" + residual + ", part, parts);";
                     w.Line("case " + step.Layer + ":");
                     if (quantized)
                     {

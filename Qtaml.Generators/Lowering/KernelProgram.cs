@@ -81,8 +81,11 @@ internal enum Kernel
 /// One step of the program: a layer of the network (or a layout conversion, <see cref="Layer"/> = −1) reading
 /// values and writing one. <see cref="Method"/> is the generated method's name.
 /// </summary>
-internal sealed record Step(string Method, int Layer, Kernel Kernel, EquatableArray<int> Inputs, int Output, bool FusedRelu, int GuardValue = -1, bool GuardWhen = false, bool Splits = false, EquatableArray<Step> Chain = default)
+internal sealed record Step(string Method, int Layer, Kernel Kernel, EquatableArray<int> Inputs, int Output, bool FusedRelu, int GuardValue = -1, bool GuardWhen = false, bool Splits = false, EquatableArray<Step> Chain = default, bool FusedAdd = false)
 {
+    // FusedAdd: the step adds its second input, element by element, to the results it stores, before a fused ReLU:
+    // a residual Add folded into the convolution that computes one of its operands (FuseResidualAdds).
+
     // Chain: for a step of fused element-wise operators (FuseElementwise), the steps it computes in one pass, in
     // order, each over the values it read and wrote before fusion; empty for every other step.
 

@@ -29,7 +29,9 @@ internal static class SplitLayers
             if (step.IsConversion || step.IsGuarded || program.Placements[program.Root(step.Output)].Buffer != Buffer.Arena) continue;
             bool splits = graph.Layers[step.Layer] switch
             {
-                ConvLayer { Images: 1 } conv when step.Kernel is Kernel.ConvTable or Kernel.ConvDepthwise => MultiplyAdds(conv) >= MinMultiplyAdds,
+                // A residual Add folded in: the workers read the value added, so it must be in the arena too.
+                ConvLayer { Images: 1 } conv when step.Kernel is Kernel.ConvTable or Kernel.ConvDepthwise =>
+                    MultiplyAdds(conv) >= MinMultiplyAdds && (!step.FusedAdd || program.Placements[program.Root(step.Inputs[1])].Buffer == Buffer.Arena),
                 // Token-wise projections split by rows; their input is read in place, so it must be in the arena too.
                 DenseLayer dense when step.Kernel == Kernel.DenseRows =>
                     (long)dense.Rows * dense.InputCount * dense.Outputs >= MinMultiplyAdds && program.Placements[program.Root(step.Inputs[0])].Buffer == Buffer.Arena,

@@ -50,8 +50,11 @@ internal static class ConvKernels
     private const int MaxUnrolledDepthwiseTaps = 48;
 
     private static string Signature(KernelContext k, Step step) => k.IsQuantized
-        ? "private static void " + step.Method + "(ReadOnlySpan<byte> w, " + KernelContext.DequantizationParameters + ", ReadOnlySpan<float> x, Span<float> y" + KernelContext.SplitParameter(step) + ")"
-        : "private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y" + KernelContext.SplitParameter(step) + ")";
+        ? "private static void " + step.Method + "(ReadOnlySpan<byte> w, " + KernelContext.DequantizationParameters + ", ReadOnlySpan<float> x" + ResidualParameter(step) + ", Span<float> y" + KernelContext.SplitParameter(step) + ")"
+        : "private static void " + step.Method + "(ReadOnlySpan<float> x" + ResidualParameter(step) + ", Span<float> y" + KernelContext.SplitParameter(step) + ")";
+
+    /// <summary>A step with a residual Add folded in (<see cref="Step.FusedAdd"/>) reads the value it adds, <c>r</c>, stored as its output is.</summary>
+    private static string ResidualParameter(Step step) => step.FusedAdd ? ", ReadOnlySpan<float> r" : "";
 
     /// <summary>
     /// The spatial extent a kernel loops over: the layer's, except that a pointwise convolution (1x1, stride 1, no
@@ -146,6 +149,7 @@ internal static class ConvKernels
         }
         WriteStaging(w, k, step, c, method, s);
         w.Line("ref float result = ref MemoryMarshal.GetReference(y);");
+        if (step.FusedAdd) w.Line("ref float residual = ref MemoryMarshal.GetReference(r);");
     }
 
     /// <summary>References to the layer's baked scales (quantized) and biases.</summary>
@@ -179,7 +183,7 @@ internal static class ConvKernels
     }
 
     /// <summary>The references a table kernel's per-width method takes (<see cref="WritePrologue"/> declares them).</summary>
-    private static (string, string)[] KernelParameters(QuantizedLayer? q, bool decodeByPass = false)
+    private static (string, string)[] KernelParameters(QuantizedLayer? q, bool decodeByPass = false, bool residual = false)
     {
         var parameters = new List<(string, string)>();
         // Decoding by pass: the codes, their dequantization and the table each pass converts its panels into.
@@ -188,6 +192,7 @@ internal static class ConvKernels
         if (q is not null) parameters.Add(("ref float", "scales"));
         parameters.AddRange(new[] { ("ref float", "biases"), ("ref float", "pixels") });
         parameters.Add(("ref float", "result"));
+        if (residual) parameters.Add(("ref float", "residual"));
         parameters.Add(("int", "part"));
         parameters.Add(("int", "parts"));
         return parameters.ToArray();
@@ -251,11 +256,14 @@ internal static class ConvKernels
         ValueInfo output = k.Value(step.Output).Image();
 
         w.Line("/// <summary>" + Escape.XmlDoc(c.Name) + ": Conv " + Shape.Format(c.InputShape) + " -> " + Shape.Format(c.OutputShape) + ", kernel " + win
-            + (groups > 1 ? ", " + groups + " groups" : "") + (step.FusedRelu ? ", ReLU fused in" : "") + "; reads " + (input.Layout == Layout.ChannelsLast ? "channels-last (" + input.ChannelSlots + " slots)" : "planes")
+            + (groups > 1 ? ", " + groups + " groups" : "") + (step.FusedAdd ? ", plus the residual r (an Add fused in)" : "") + (step.FusedRelu ? ", ReLU fused in" : "") + "; reads " + (input.Layout == Layout.ChannelsLast ? "channels-last (" + input.ChannelSlots + " slots)" : "planes")
             + ", writes channels-last (" + slots + " slots).</summary>");
         using (w.Kernel(Signature(k, step)))
         {
-            w.Line(KernelContext.LengthCheck(k.IsQuantized ? new[] { ("w", (long)c.Weights.Length * k.Plan.BytesPerCode), ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) } : new[] { ("x", (long)input.StoredLength), ("y", (long)output.StoredLength) }));
+            var lengths = new List<(string, long)> { ("x", input.StoredLength), ("y", output.StoredLength) };
+            if (k.IsQuantized) lengths.Insert(0, ("w", (long)c.Weights.Length * k.Plan.BytesPerCode));
+            if (step.FusedAdd) lengths.Add(("r", output.StoredLength));
+            w.Line(KernelContext.LengthCheck(lengths.ToArray()));
             string order = (groups > 1 ? "per group, " : "") + (panels ? "in panels of " + WeightOrder.PanelChannels + " channels, each tap-major" : "tap-major");
             // On one thread, a quantized table of panels is converted a pass at a time, the pass's panels just before it
             // (see WritePassDecode); on a pool's threads the whole table first, each thread its share.
@@ -268,7 +276,7 @@ internal static class ConvKernels
             // method (a matrix product's loops gain nothing from constant bounds). A window keeps its offsets constants.
             bool pointwise = Plane.IsPointwise(c);
             WriteMultiplyAdds(w, k, step, s, q, Escape.XmlDoc(c.Name), () =>
-            VectorWidth.DispatchToMethods(w, k, method, Escape.XmlDoc(c.Name) + ": the multiply-adds", KernelParameters(q, decodeByPass), (w, v, a) =>
+            VectorWidth.DispatchToMethods(w, k, method, Escape.XmlDoc(c.Name) + ": the multiply-adds", KernelParameters(q, decodeByPass, step.FusedAdd), (w, v, a) =>
             {
                 // Chunks of at most four channel vectors, as equal as they can be (96 channels of Vector512: two of 3, not 4 + 2).
                 // A group that is not whole vectors of this width ends with a vector ending at its last channel (it
@@ -561,13 +569,23 @@ internal static class ConvKernels
                 w.Line("{ " + (q is not null ? v.Floats + " scale = " + v.Load("scales", channel) + "; " : "") + v.Floats + " bias = " + v.Load("biases", channel) + ";");
                 for (int p = 0; p < t.Block; p++)
                 {
-                    string value = q is not null ? VectorWidth.MultiplyAdd("acc" + p + "_" + g, "scale", "bias") : "acc" + p + "_" + g + " + bias";
-                    if (step.FusedRelu) value = v.Type + ".Max(" + value + ", " + v.Zero + ")";
                     string at = IndexExpression.Of(p * t.Slots + first + Offset(g), ("at", t.Slots), (t.Group, groupOut), (chunk, 1));
-                    w.Line("  " + v.Store(value, "result", at) + (p == t.Block - 1 ? " }" : ""));
+                    w.Line("  " + v.Store(Result(step, v, q, "acc" + p + "_" + g, at), "result", at) + (p == t.Block - 1 ? " }" : ""));
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The value a table kernel stores from accumulator <paramref name="accumulator"/>: scaled (codes) and biased, the
+    /// residual at the same index added (<see cref="Step.FusedAdd"/>), then the ReLU, in the order the unfused steps
+    /// computed them.
+    /// </summary>
+    private static string Result(Step step, VectorWidth v, QuantizedLayer? q, string accumulator, string at)
+    {
+        string value = q is not null ? VectorWidth.MultiplyAdd(accumulator, "scale", "bias") : accumulator + " + bias";
+        if (step.FusedAdd) value += " + " + v.Load("residual", at);
+        return step.FusedRelu ? v.Type + ".Max(" + value + ", " + v.Zero + ")" : value;
     }
 
     /// <summary>
@@ -617,9 +635,8 @@ internal static class ConvKernels
                 w.Line("{ " + (q is not null ? v.Floats + " scale = " + v.Load("scales", channel) + "; " : "") + v.Floats + " bias = " + v.Load("biases", channel) + ";");
                 for (int p = 0; p < t.Block; p++)
                 {
-                    string value = q is not null ? VectorWidth.MultiplyAdd("acc" + p + "_" + g, "scale", "bias") : "acc" + p + "_" + g + " + bias";
-                    if (step.FusedRelu) value = v.Type + ".Max(" + value + ", " + v.Zero + ")";
-                    w.Line("  " + v.Store(value, "result", "(" + IndexExpression.Plus("at", p) + ") * " + slots + " + " + channel) + (p == t.Block - 1 ? " }" : ""));
+                    string at = "(" + IndexExpression.Plus("at", p) + ") * " + slots + " + " + channel;
+                    w.Line("  " + v.Store(Result(step, v, q, "acc" + p + "_" + g, at), "result", at) + (p == t.Block - 1 ? " }" : ""));
                 }
             }
         }

@@ -288,12 +288,14 @@ internal sealed class KernelContext
     {
         string method = step.Method;
         bool byPass = PassDecoding.Contains(step);
-        w.Line("if (split is null) " + method + "_Multiply(" + (byPass ? string.Join(", ", PassDecodingParameters.Select(p => p.Name)) + ", " : "") + "ref weights, ref " + input + ", ref result, 0, 1);");
+        // A residual Add folded in (Step.FusedAdd): the value added, stored as the output is, comes after the output.
+        string residual = step.FusedAdd ? ", ref residual" : "";
+        w.Line("if (split is null) " + method + "_Multiply(" + (byPass ? string.Join(", ", PassDecodingParameters.Select(p => p.Name)) + ", " : "") + "ref weights, ref " + input + ", ref result" + residual + ", 0, 1);");
         w.Line("else split.Run(" + step.Layer + ", " + (IsQuantized ? WeightTableName : "null") + ", " + (stagedField ?? "null") + ");");
         w.Close();
         w.Line();
         w.Line("/// <summary>" + summary + (byPass ? " With codes, each pass converts its own panels into <c>table</c>; with none, the table holds them all." : "") + "</summary>");
-        w.Open("private static void " + method + "_Multiply(" + (byPass ? string.Join(", ", PassDecodingParameters.Select(p => p.Type + " " + p.Name)) + ", " : "") + "ref float weights, ref float " + input + ", ref float result, int part, int parts)");
+        w.Open("private static void " + method + "_Multiply(" + (byPass ? string.Join(", ", PassDecodingParameters.Select(p => p.Type + " " + p.Name)) + ", " : "") + "ref float weights, ref float " + input + ", ref float result" + (step.FusedAdd ? ", ref float residual" : "") + ", int part, int parts)");
     }
 
     /// <summary>The shared weight table's constant and per-thread field, once every kernel is written.</summary>
