@@ -93,7 +93,7 @@ public class BakedDataTests
         var w = new SourceWriter(1);
         BakedDataWriter.Write(w, data, images: null);
         string source = "using System; using System.Runtime.CompilerServices; using System.Runtime.InteropServices;\n"
-            + "public static class Holder\n{\n    public static byte[] Read() => BakedData.Bytes;\n" + w + "}\n";
+            + "public static class Holder\n{\n    public static byte[] Read() => BakedData.Memory(0, " + length + ").ToArray();\n" + w + "}\n";
         Assembly assembly = GeneratorHarness.CompileAndLoad(GeneratorHarness.CreateCompilation(source));
         var decoded = (byte[])assembly.GetType("Holder", throwOnError: true)!.GetMethod("Read")!.Invoke(null, null)!;
         Assert.Equal(bytes, decoded);

@@ -25,8 +25,14 @@ internal static class BakedDataWriter
             w.Line("/// <summary>The decoded constants" + (images is null ? "" : ", the stored codes first") + ".</summary>");
             w.Line("public static readonly byte[] Bytes = Decode(" + (translates ? "stored: true" : "") + ");");
             w.Line();
+            w.Line("/// <summary>The index in <see cref=\"Bytes\"/> of the constants' first byte: on a 64-byte boundary, so whole vectors of them are whole cache lines.</summary>");
+            w.Line("public static readonly int Start = global::Qtaml.Numerics.AlignedArrays.Start(Bytes);");
+            w.Line();
             w.Line("/// <summary>The <paramref name=\"count\"/> floats at byte <paramref name=\"offset\"/>, little-endian as every target of this code is.</summary>");
-            w.Line("public static ReadOnlySpan<float> Floats(int offset, int count) => MemoryMarshal.Cast<byte, float>(new ReadOnlySpan<byte>(Bytes, offset, 4 * count));");
+            w.Line("public static ReadOnlySpan<float> Floats(int offset, int count) => MemoryMarshal.Cast<byte, float>(new ReadOnlySpan<byte>(Bytes, Start + offset, 4 * count));");
+            w.Line();
+            w.Line("/// <summary>The <paramref name=\"count\"/> bytes at byte <paramref name=\"offset\"/>.</summary>");
+            w.Line("public static ReadOnlyMemory<byte> Memory(int offset, int count) => new ReadOnlyMemory<byte>(Bytes, Start + offset, count);");
             w.Line();
             w.Line(translates
                 ? "/// <summary>Decodes the constants; <paramref name=\"stored\"/>: with each layer's intended codes read through its table to the codes this build stores.</summary>"
@@ -34,20 +40,22 @@ internal static class BakedDataWriter
             using (w.Block("public static byte[] Decode(" + (translates ? "bool stored" : "") + ")"))
             {
                 w.Line("if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException(\"The model's constants are baked little-endian.\");");
-                w.Line("byte[] bytes = new byte[" + length + "];");
+                w.Line("// Pinned, the constants from its first 64-byte boundary on (AlignedArrays.Start).");
+                w.Line("byte[] bytes = global::Qtaml.Numerics.AlignedArrays.Allocate<byte>(" + length + ");");
+                w.Line("int start = global::Qtaml.Numerics.AlignedArrays.Start(bytes);");
                 w.Line("// Each character's digit value; 255 for a character outside the alphabet.");
                 w.Line("Span<byte> digits = stackalloc byte[256];");
                 w.Line("digits.Fill(255);");
                 w.Line("ReadOnlySpan<byte> alphabet = \"" + Z85.Alphabet + "\"u8;");
                 w.Line("for (int i = 0; i < alphabet.Length; i++) digits[alphabet[i]] = (byte)i;");
                 using (w.Block("for (int line = 0, at = 0; line < " + I(data.LineCount) + "; line++, at += " + I(ConstantData.BytesPerLine) + ")"))
-                    w.Line("DecodeLine(Line(line), bytes.AsSpan(at, Math.Min(" + I(ConstantData.BytesPerLine) + ", bytes.Length - at)), digits);");
+                    w.Line("DecodeLine(Line(line), bytes.AsSpan(start + at, Math.Min(" + I(ConstantData.BytesPerLine) + ", " + length + " - at)), digits);");
                 if (translates)
                 {
                     w.Line("if (!stored) return bytes;");
                     w.Line("// Mean correction stores each intended code as a code chosen for the layer (DESIGN 3.5.1): a table of 256 per layer.");
                     w.Line("ReadOnlySpan<int> layers = TranslatedLayers;");
-                    w.Line("for (int l = 0; l < layers.Length; l += 3) Translate(bytes.AsSpan(layers[l], layers[l + 1]), bytes.AsSpan(layers[l + 2], 256));");
+                    w.Line("for (int l = 0; l < layers.Length; l += 3) Translate(bytes.AsSpan(start + layers[l], layers[l + 1]), bytes.AsSpan(start + layers[l + 2], 256));");
                 }
                 w.Line("return bytes;");
             }

@@ -23,8 +23,8 @@ internal sealed class ConstantData
     /// <summary>Decoded bytes per source line: a multiple of 4, so every line but the last is whole Z85 groups and decodes on its own.</summary>
     public const int BytesPerLine = 4 * 49152;
 
-    /// <summary>Every slice starts on this boundary, so vector loads of a slice never straddle more cache lines than they must.</summary>
-    private const int Alignment = 32;
+    /// <summary>Every slice starts on this boundary from the decoded array's aligned start (<c>AlignedArrays</c>), so a Vector512 of a slice is one cache line.</summary>
+    private const int Alignment = 64;
 
     private readonly List<byte[]> _segments = new();
     private readonly Dictionary<string, int> _floats = new(StringComparer.Ordinal);

@@ -236,7 +236,7 @@ internal static class ModelEmitter
             if (splits)
             {
                 WriteLengthChecks(w, graph);
-                WriteSplitWork(w, plan.IsQuantized ? "new ReadOnlyMemory<byte>(" + ConstantData.ClassName + ".Bytes, 0, " + plan.Image.Length + ")" : null);
+                WriteSplitWork(w, plan.IsQuantized ? ConstantData.ClassName + ".Memory(0, " + plan.Image.Length + ")" : null);
                 WriteForwardCall(w, graph, plan.IsQuantized ? layerArgs : "", named: false, split: "split");
             }
             else
@@ -345,7 +345,7 @@ internal static class ModelEmitter
             w.Line("private static ReadOnlySpan<float> BakedDequantization => " + data.FloatSpan(plan.Layers.SelectMany(q => new[] { q.ScaleFactor, q.CodeOffset }).ToArray()) + ";");
             w.Line();
             w.Line("/// <summary>The stored codes of every layer, " + plan.Image.Length + " bytes laid out as a WeightImage" + (images!.Translations.Count > 0 ? ", derived from the intended codes when the class first reads them" : "") + ".</summary>");
-            w.Line("private static ReadOnlySpan<byte> Weights => new ReadOnlySpan<byte>(" + ConstantData.ClassName + ".Bytes, 0, " + plan.Image.Length + ");");
+            w.Line("private static ReadOnlySpan<byte> Weights => " + ConstantData.ClassName + ".Memory(0, " + plan.Image.Length + ").Span;");
         }
         w.Line();
     }
@@ -488,8 +488,14 @@ internal static class ModelEmitter
         w.Line("private static ReadOnlySpan<float> IdentityDequantization => " + data.FloatSpan(plan.Layers.SelectMany(_ => IdentityPair).ToArray()) + ";");
         w.Line();
         w.Line("/// <summary>The intended codes of every layer, before mean correction, laid out as a WeightImage.</summary>");
-        w.Line("private static ReadOnlySpan<byte> IntendedCodes() => new ReadOnlySpan<byte>("
-            + (images.Translations.Count > 0 ? ConstantData.ClassName + ".Decode(stored: false)" : ConstantData.ClassName + ".Bytes") + ", " + images.IntendedOffset + ", " + plan.IntendedImage.Length + ");");
+        if (images.Translations.Count > 0)
+            using (w.Block("private static ReadOnlySpan<byte> IntendedCodes()"))
+            {
+                w.Line("byte[] intended = " + ConstantData.ClassName + ".Decode(stored: false);");
+                w.Line("return new ReadOnlySpan<byte>(intended, global::Qtaml.Numerics.AlignedArrays.Start(intended) + " + images.IntendedOffset + ", " + plan.IntendedImage.Length + ");");
+            }
+        else
+            w.Line("private static ReadOnlySpan<byte> IntendedCodes() => " + ConstantData.ClassName + ".Memory(" + images.IntendedOffset + ", " + plan.IntendedImage.Length + ").Span;");
         w.Line();
     }
 

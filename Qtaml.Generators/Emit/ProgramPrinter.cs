@@ -38,7 +38,9 @@ internal static class ProgramPrinter
             (int runs, int length, int padded) = k.SplitTables[step];
             int l = weightIndex[step.Layer];
             string codes = "Codes.Span.Slice(" + k.Plan.LayerOffsets[l] + ", " + k.Plan.Layers[l].StoredCodes.Length * k.Plan.BytesPerCode + ")";
-            return k.DecodeCall(codes, "_scaleFactor", "_codeOffset", "_table", runs, length, padded, "part", "parts");
+            // The table from its aligned start, where the step's kernel reads it (KernelContext.Aligned).
+            string table = "global::Qtaml.Numerics.AlignedArrays.Span(_table!, " + ((long)runs * padded).ToString(System.Globalization.CultureInfo.InvariantCulture) + ")";
+            return k.DecodeCall(codes, "_scaleFactor", "_codeOffset", table, runs, length, padded, "part", "parts");
         }, k.PassDecoding.Contains);
         k.WriteWeightTableField(w);
         k.Helpers.WriteAll(w);
@@ -106,9 +108,9 @@ internal static class ProgramPrinter
         using (w.Block("private static void Forward(" + string.Join(", ", parameters) + ")"))
         {
             if (program.ArenaFloats > 0)
-                w.Line("Span<float> arena = " + (splits ? "split is not null ? split.Arena : " : "") + (program.ArenaFloats <= KernelContext.StackFloats
+                w.Line("Span<float> arena = " + (splits ? "split is not null ? split.ArenaSpan : " : "") + (program.ArenaFloats <= KernelContext.StackFloats
                     ? "stackalloc float[" + program.ArenaFloats + "];"
-                    : "s_arena ??= new float[" + program.ArenaFloats + "];"));
+                    : KernelContext.Aligned("s_arena", program.ArenaFloats.ToString(System.Globalization.CultureInfo.InvariantCulture)) + ";"));
             if (!split) WriteSteps(w, k, graph, shared, weightIndex, parts.Count == 0 ? new List<Step>() : parts[0]);
             else
             {

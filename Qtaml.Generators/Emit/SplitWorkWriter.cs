@@ -1,4 +1,5 @@
 using System.Linq;
+using Qtaml.Generators.Emit.Kernels;
 using Qtaml.Generators.Lowering;
 
 namespace Qtaml.Generators.Emit;
@@ -30,8 +31,16 @@ internal static class SplitWorkWriter
             w.Line("/// <summary>Parts per thread: the threads take parts as they come free, so one that starts late (a worker waking) takes fewer.</summary>");
             w.Line("private const int PartsPerThread = 4;");
             w.Line();
-            w.Line("/// <summary>The arena of a run on the pool: on the heap, where the workers can reach it.</summary>");
-            w.Line("public readonly float[] Arena = new float[" + program.ArenaFloats + "];");
+            w.Line("/// <summary>The arena of a run on the pool: on the heap, where the workers can reach it, from its 64-byte boundary at <see cref=\"At\"/>.</summary>");
+            w.Line("public readonly float[] Arena = global::Qtaml.Numerics.AlignedArrays.Allocate<float>(" + program.ArenaFloats + ");");
+            w.Line();
+            w.Line("/// <summary>The index in <see cref=\"Arena\"/> of the arena's first float.</summary>");
+            w.Line("public readonly int At;");
+            w.Line();
+            w.Line("public " + ClassName + "() => At = global::Qtaml.Numerics.AlignedArrays.Start(Arena);");
+            w.Line();
+            w.Line("/// <summary>The arena as Forward slices it.</summary>");
+            w.Line("public Span<float> ArenaSpan => Arena.AsSpan(At, " + program.ArenaFloats + ");");
             w.Line();
             if (quantized)
             {
@@ -78,12 +87,13 @@ internal static class SplitWorkWriter
                 foreach (Step step in program.Steps.Where(s => s.Splits))
                 {
                     Placement input = program.Placements[program.Root(step.Inputs[0])], output = program.Placements[program.Root(step.Output)];
-                    string weights = quantized ? "ref _table![0]" : "ref MemoryMarshal.GetReference(" + step.Method + "_Table)";
+                    // The buffers the calling thread filled, each from its aligned start (KernelContext.Aligned).
+                    string weights = quantized ? KernelContext.AlignedStart("_table!") : "ref MemoryMarshal.GetReference(" + step.Method + "_Table)";
                     // An input outside the arena is always staged (ConvKernels.Stage), so _staged is then never null.
-                    string pixels = input.Buffer == Buffer.Arena ? "ref (_staged is null ? ref Arena[" + input.Offset + "] : ref _staged[0])" : "ref _staged![0]";
+                    string pixels = input.Buffer == Buffer.Arena ? "ref (_staged is null ? ref Arena[At + " + input.Offset + "] : " + KernelContext.AlignedStart("_staged") + ")" : KernelContext.AlignedStart("_staged!");
                     // A residual Add folded in reads its second input from the arena (FuseResidualAdds keeps it there).
-                    string residual = step.FusedAdd ? ", ref Arena[" + program.Placements[program.Root(step.Inputs[1])].Offset + "]" : "";
-                    string multiply = step.Method + "_Multiply(" + (passDecoding(step) ? "default, 0f, 0f, default, " : "") + weights + ", " + pixels + ", ref Arena[" + output.Offset + "]" + residual + ", part, parts);";
+                    string residual = step.FusedAdd ? ", ref Arena[At + " + program.Placements[program.Root(step.Inputs[1])].Offset + "]" : "";
+                    string multiply = step.Method + "_Multiply(" + (passDecoding(step) ? "default, 0f, 0f, default, " : "") + weights + ", " + pixels + ", ref Arena[At + " + output.Offset + "]" + residual + ", part, parts);";
                     w.Line("case " + step.Layer + ":");
                     if (quantized)
                     {

@@ -15,6 +15,9 @@ namespace Qtaml.Generators.Lowering;
 /// </summary>
 internal static class PlanMemory
 {
+    /// <summary>The granule of the arena: a slice's floats are a multiple of it, so each starts on a 64-byte boundary.</summary>
+    public const int SliceFloats = 16;
+
     public static KernelProgram Run(NetworkGraph graph, KernelProgram program)
     {
         var steps = program.Steps.ToList();
@@ -57,7 +60,8 @@ internal static class PlanMemory
                 placements[v] = new Placement(Buffer.Output, 0, port);
                 continue;
             }
-            int length = values[v].StoredLength, best = -1;
+            // Slices are whole cache lines (16 floats, 64 bytes) from the arena's aligned start, so every value starts on one.
+            int length = (values[v].StoredLength + SliceFloats - 1) / SliceFloats * SliceFloats, best = -1;
             for (int b = 0; b < blocks.Count; b++)
                 if (blocks[b].FreeAfter < i && blocks[b].Size >= length && (best < 0 || blocks[b].Size < blocks[best].Size)) best = b;
             if (best < 0)

@@ -99,7 +99,17 @@ internal sealed class KernelContext
     /// </summary>
     public static string Scratch(string name, string method, long length, bool shared = false) => length <= StackFloats && !shared
         ? "Span<float> " + name + " = stackalloc float[" + length + "];"
-        : "Span<float> " + name + " = " + ScratchField(name, method) + " ??= new float[" + length + "];";
+        : "Span<float> " + name + " = " + Aligned(ScratchField(name, method), length.ToString(System.Globalization.CultureInfo.InvariantCulture)) + ";";
+
+    /// <summary>
+    /// The first <paramref name="length"/> floats of per-thread buffer <paramref name="field"/> from its aligned start,
+    /// made on the thread's first call: whole vectors of it are whole cache lines (<c>AlignedArrays</c>).
+    /// </summary>
+    public static string Aligned(string field, string length) =>
+        "global::Qtaml.Numerics.AlignedArrays.Span(" + field + " ??= global::Qtaml.Numerics.AlignedArrays.Allocate<float>(" + length + "), " + length + ")";
+
+    /// <summary>A reference to the aligned start of a buffer made by <see cref="Aligned"/>, for the code that is handed the array.</summary>
+    public static string AlignedStart(string array) => "ref " + array + "[global::Qtaml.Numerics.AlignedArrays.Start(" + array + ")]";
 
     /// <summary>
     /// The floats of the weight table every quantized kernel too large for the stack (or split across threads) converts
@@ -125,7 +135,7 @@ internal sealed class KernelContext
             return false;
         }
         WeightTableFloats = Math.Max(WeightTableFloats, length);
-        w.Line("Span<float> table = (" + WeightTableName + " ??= new float[" + WeightTableLengthName + "]).AsSpan(0, " + length + ");");
+        w.Line("Span<float> table = " + Aligned(WeightTableName, WeightTableLengthName) + ".Slice(0, " + length + ");");
         return true;
     }
 
