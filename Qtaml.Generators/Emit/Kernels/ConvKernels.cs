@@ -299,21 +299,25 @@ internal static class ConvKernels
                 // chunk's weights (taps × up to four vectors) are read from the cache for every block after the first:
                 // position blocks outside would stream the whole table once per block (ResNet-50's 3x3 layers of 256
                 // and 512 channels have tables of 2.4 and 9.4 MB, beyond a core's L2). The sums are the same.
-                WriteBlockRange(w, a, positions, block);
+                int width = chunk * v.Lanes;
+                // One group of whole passes (a pointwise layer's loop below): a part takes a share of the (pass, block)
+                // pairs, so a map of few blocks still splits evenly (a 7x7 map is 9 blocks of 6; 8 parts of them left
+                // one thread a block more). Otherwise a share of the blocks, in every pass.
+                bool pairs = groups == 1 && a.AsParameters && (tailCount == 0 || tailCount == chunk) && width <= groupSlots;
+                WriteBlockRange(w, a, positions, block, pairs ? a.Of("passes", (groupSlots + width - 1) / width) : null);
                 IDisposable? groupLoop = groups > 1 ? w.Block("for (nuint g = 0; g < " + a.Of("groups", groups) + "; g++)") : null;
                 // A table of one panel per group is [tap][channel] padded to the group's slots: its rows are the slots apart.
                 var geometry = new TableGeometry(c, s, groups > 1 ? "g" : "", groupSlots, slots, block, panels ? WeightOrder.TablePanel(c) : groupSlots);
-                void Pass(int count, string chunkVariable, int firstChannel, int lastChannel = -1)
+                void Pass(int count, string chunkVariable, int firstChannel, int lastChannel = -1, bool range = false)
                 {
                     // A pass that declares panel offsets and is not a loop's body is a block of its own, so they are its own.
                     using (chunkVariable.Length == 0 && (a.AsParameters || geometry.Panels) ? w.Block("// output channels " + firstChannel + " to +" + count * v.Lanes) : null)
                     {
                         if (decodeByPass) WritePassDecode(w, k, v, a, geometry, count, chunkVariable, firstChannel, lastChannel);
                         WritePanelStarts(w, v, a, geometry, count, chunkVariable, firstChannel, lastChannel, decodeByPass ? "passStart" : null);
-                        WritePositionBlocks(w, a, c, s, positions, block, () => WriteTableChunk(w, step, v, a, geometry, count, chunkVariable, firstChannel, q, lastChannel));
+                        WritePositionBlocks(w, a, c, s, positions, block, () => WriteTableChunk(w, step, v, a, geometry, count, chunkVariable, firstChannel, q, lastChannel), range);
                     }
                 }
-                int width = chunk * v.Lanes;
                 if (a.AsParameters && (tailCount == 0 || tailCount == chunk) && width <= groupSlots)
                 {
                     // Every pass is a whole chunk: the last, if the group is not whole chunks, ends at the group's
@@ -321,9 +325,17 @@ internal static class ConvKernels
                     // loop of one body covers the group.
                     using (w.Block("for (nuint chunk = 0; chunk < " + a.Of("groupSlots", groupSlots) + "; chunk += " + width + ")"))
                     {
+                        if (pairs)
+                        {
+                            // This pass's blocks among the part's pairs: the pairs before it are pass · blocks.
+                            string blocks = a.Of("blocks", (positions + block - 1) / block);
+                            w.Line("nuint before = chunk / " + width + " * " + blocks + ";");
+                            w.Line("if (end <= before || first >= before + " + blocks + ") continue;");
+                            w.Line("nuint fromBlock = first > before ? first - before : 0, toBlock = end < before + " + blocks + " ? end - before : " + blocks + ";");
+                        }
                         string lastChunk = a.Of("lastChunk", groupSlots - width);
                         w.Line("if (chunk > " + lastChunk + ") chunk = " + lastChunk + ";");
-                        Pass(chunk, "chunk", 0);
+                        Pass(chunk, "chunk", 0, range: pairs);
                     }
                 }
                 else
@@ -365,10 +377,12 @@ internal static class ConvKernels
     /// <c>part</c> of <c>parts</c> computes: its share of the blocks, whole blocks only, so every part computes its
     /// positions exactly as one thread would.
     /// </summary>
-    private static void WriteBlockRange(SourceWriter w, ShapeArguments a, int positions, int block)
+    private static void WriteBlockRange(SourceWriter w, ShapeArguments a, int positions, int block, string? passes = null)
     {
         string blocks = a.Of("blocks", (positions + block - 1) / block);
-        w.Line("nuint first = (nuint)part * " + blocks + " / (nuint)parts, end = (nuint)(part + 1) * " + blocks + " / (nuint)parts;");
+        // Over (pass, block) pairs, pass-major, where the passes are given.
+        string items = passes is null ? blocks : "(" + passes + " * " + blocks + ")";
+        w.Line("nuint first = (nuint)part * " + items + " / (nuint)parts, end = (nuint)(part + 1) * " + items + " / (nuint)parts;");
     }
 
     /// <summary>
@@ -378,9 +392,10 @@ internal static class ConvKernels
     /// whole blocks, the last block ends at the last position, overlapping the one before: those positions are
     /// computed twice, to the same values, and no block is shorter.
     /// </summary>
-    private static void WritePositionBlocks(SourceWriter w, ShapeArguments a, ConvLayer c, Staging s, int positions, int block, Action body)
+    private static void WritePositionBlocks(SourceWriter w, ShapeArguments a, ConvLayer c, Staging s, int positions, int block, Action body, bool range = false)
     {
-        using (w.Block("for (nuint b = first; b < end; b++)"))
+        // range: the pass's blocks fromBlock to toBlock, of the part's (pass, block) pairs (WriteBlockRange with passes).
+        using (w.Block(range ? "for (nuint b = fromBlock; b < toBlock; b++)" : "for (nuint b = first; b < end; b++)"))
         {
             w.Line("nuint at = b * " + block + ";");
             if (positions % block != 0 || a.AsParameters)
