@@ -15,8 +15,9 @@ namespace Qtaml.Generators.Lowering;
 internal static class SplitLayers
 {
     /// <summary>
-    /// Below this, waking the workers (a few microseconds each) costs more than the half of the layer they take:
-    /// a million multiply-adds is 30-100 µs on one core.
+    /// Below this, handing parts to the workers (a few microseconds each) costs about what the half of the layer they
+    /// take saves: a million multiply-adds is 12-15 µs on an AVX-512 core at 70-85·10⁹ a second, 50-100 µs on an SSE
+    /// one. Measured on ShuffleNet (layers of 1-15M): splitting from 1M was 7-10% faster on two threads than from 8M.
     /// </summary>
     public const long MinMultiplyAdds = 1 << 20;
 
