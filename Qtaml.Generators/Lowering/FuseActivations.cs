@@ -17,12 +17,7 @@ internal static class FuseActivations
         Step[] steps = program.Steps.ToArray();
         var producerOf = new Dictionary<int, int>();
         for (int i = 0; i < steps.Length; i++) producerOf[steps[i].Output] = i;
-        // Readers of each value: the steps' inputs and the reshapes (aliases) of it.
-        var readers = new int[program.Values.Count];
-        foreach (Step step in steps)
-            foreach (int input in step.Inputs) readers[input]++;
-        for (int v = 0; v < program.Alias.Count; v++)
-            if (program.Alias[v] != v) readers[program.Alias[v]]++;
+        int[] readers = program.Readers();
 
         var fused = new bool[steps.Length];
         for (int i = 0; i < steps.Length; i++)
@@ -33,7 +28,7 @@ internal static class FuseActivations
             if (!producerOf.TryGetValue(input, out int p)) continue;
             Step producer = steps[p];
             bool fusable = graph.Layers[producer.Layer] is ConvLayer or DenseLayer or BinaryLayer { Kind: BinaryKind.Add } && !producer.FusedRelu;
-            bool onlyReader = !program.OutputValues.Contains(input) && readers[input] == 1;
+            bool onlyReader = readers[input] == 1;   // the ReLU, and not a graph output
             if (!fusable || !onlyReader) continue;
             steps[p] = producer with { Output = relu.Output, FusedRelu = true };
             producerOf[relu.Output] = p;

@@ -24,13 +24,7 @@ internal static class FuseResidualAdds
         Step[] steps = program.Steps.ToArray();
         var producerOf = new Dictionary<int, int>();
         for (int i = 0; i < steps.Length; i++) producerOf[steps[i].Output] = i;
-        // Readers of each value: the steps' inputs, the reshapes (aliases) of it and the graph's outputs.
-        var readers = new int[program.Values.Count];
-        foreach (Step step in steps)
-            foreach (int input in step.Inputs.Distinct()) readers[input]++;
-        for (int v = 0; v < program.Alias.Count; v++)
-            if (program.Alias[v] != v) readers[program.Alias[v]]++;
-        foreach (int output in program.OutputValues) readers[output]++;
+        int[] readers = program.Readers();
         var outside = new HashSet<int>(program.InputValues.Concat(program.OutputValues).Select(program.Root));
 
         var removed = new bool[steps.Length];

@@ -130,6 +130,22 @@ internal sealed record KernelProgram(
         return value;
     }
 
+    /// <summary>
+    /// For each value, how many read it: the steps that take it as an input (each step once), the reshapes (aliases)
+    /// of it, and the graph's outputs. A value with one reader is consumed by that reader alone, so a pass may fold
+    /// the step that writes it into the one that reads it.
+    /// </summary>
+    public int[] Readers()
+    {
+        var readers = new int[Values.Count];
+        foreach (Step step in Steps)
+            foreach (int input in step.Inputs.Distinct()) readers[input]++;
+        for (int v = 0; v < Alias.Count; v++)
+            if (Alias[v] != v) readers[Alias[v]]++;
+        foreach (int output in OutputValues) readers[output]++;
+        return readers;
+    }
+
     /// <summary>For each network layer that is a step, the kernel chosen for it.</summary>
     public Dictionary<int, Kernel> KernelsByLayer() => Steps.Where(s => !s.IsConversion).ToDictionary(s => s.Layer, s => s.Kernel);
 }

@@ -303,8 +303,9 @@ internal static class ConvKernels
                 // One group of whole passes (a pointwise layer's loop below): a part takes a share of the (pass, block)
                 // pairs, so a map of few blocks still splits evenly (a 7x7 map is 9 blocks of 6; 8 parts of them left
                 // one thread a block more). Otherwise a share of the blocks, in every pass.
-                bool pairs = groups == 1 && a.AsParameters && (tailCount == 0 || tailCount == chunk) && width <= groupSlots;
-                WriteBlockRange(w, a, positions, block, pairs ? a.Of("passes", (groupSlots + width - 1) / width) : null);
+                bool wholeChunks = a.AsParameters && (tailCount == 0 || tailCount == chunk) && width <= groupSlots;
+                bool pairs = groups == 1 && wholeChunks;
+                string blocks = WriteBlockRange(w, a, positions, block, pairs ? a.Of("passes", (groupSlots + width - 1) / width) : null);
                 IDisposable? groupLoop = groups > 1 ? w.Block("for (nuint g = 0; g < " + a.Of("groups", groups) + "; g++)") : null;
                 // A table of one panel per group is [tap][channel] padded to the group's slots: its rows are the slots apart.
                 var geometry = new TableGeometry(c, s, groups > 1 ? "g" : "", groupSlots, slots, block, panels ? WeightOrder.TablePanel(c) : groupSlots);
@@ -318,7 +319,7 @@ internal static class ConvKernels
                         WritePositionBlocks(w, a, c, s, positions, block, () => WriteTableChunk(w, step, v, a, geometry, count, chunkVariable, firstChannel, q, lastChannel), range);
                     }
                 }
-                if (a.AsParameters && (tailCount == 0 || tailCount == chunk) && width <= groupSlots)
+                if (wholeChunks)
                 {
                     // Every pass is a whole chunk: the last, if the group is not whole chunks, ends at the group's
                     // last channel and overlaps the one before (as many vectors as a tail pass would load), so one
@@ -328,7 +329,6 @@ internal static class ConvKernels
                         if (pairs)
                         {
                             // This pass's blocks among the part's pairs: the pairs before it are pass · blocks.
-                            string blocks = a.Of("blocks", (positions + block - 1) / block);
                             w.Line("nuint before = chunk / " + width + " * " + blocks + ";");
                             w.Line("if (end <= before || first >= before + " + blocks + ") continue;");
                             w.Line("nuint fromBlock = first > before ? first - before : 0, toBlock = end < before + " + blocks + " ? end - before : " + blocks + ";");
@@ -374,15 +374,17 @@ internal static class ConvKernels
 
     /// <summary>
     /// Declares <c>first</c> and <c>end</c>, the blocks of <paramref name="block"/> output positions that part
-    /// <c>part</c> of <c>parts</c> computes: its share of the blocks, whole blocks only, so every part computes its
-    /// positions exactly as one thread would.
+    /// <c>part</c> of <c>parts</c> computes: its share of the blocks, or, given the <paramref name="passes"/>, of the
+    /// (pass, block) pairs; whole blocks only, so every part computes its positions exactly as one thread would.
+    /// Returns the text of the block count.
     /// </summary>
-    private static void WriteBlockRange(SourceWriter w, ShapeArguments a, int positions, int block, string? passes = null)
+    private static string WriteBlockRange(SourceWriter w, ShapeArguments a, int positions, int block, string? passes = null)
     {
         string blocks = a.Of("blocks", (positions + block - 1) / block);
         // Over (pass, block) pairs, pass-major, where the passes are given.
         string items = passes is null ? blocks : "(" + passes + " * " + blocks + ")";
         w.Line("nuint first = (nuint)part * " + items + " / (nuint)parts, end = (nuint)(part + 1) * " + items + " / (nuint)parts;");
+        return blocks;
     }
 
     /// <summary>
