@@ -15,9 +15,10 @@ public sealed class ModelInfo
     public ModelInfo(string modelPath, string node, int bits, double p10, double p01, double eccBudget,
         double predictedDistortion, double noiseFloor, double rho, double minimumTacBudget, double uniformMspBudget, LayerInfo[] layers,
         Tac.Allocator allocator = Tac.Allocator.Tac, Physics.CompensationPoint operatingPoint = Physics.CompensationPoint.Static, double windowEndP10 = double.NaN, double windowEndP01 = double.NaN,
-        Moments.CodeEncoding encoding = Moments.CodeEncoding.TwosComplement, AgreementForecast? forecast = null)
+        Moments.CodeEncoding encoding = Moments.CodeEncoding.TwosComplement, AgreementForecast? forecast = null, DecisionLayout? decisions = null)
     {
         Forecast = forecast;
+        Decisions = decisions;
         Encoding = encoding;
         OperatingPoint = operatingPoint;
         WindowEndP10 = double.IsNaN(windowEndP10) ? p10 : windowEndP10;
@@ -97,6 +98,12 @@ public sealed class ModelInfo
     /// for the target; null for a build without them (its budgets are the data-free bound at the noise floor).
     /// </summary>
     public AgreementForecast? Forecast { get; }
+
+    /// <summary>
+    /// How the output is read as decisions when it is several (a final softmax over rows: one decision per row, as the
+    /// build's calibration and forecast count them); null when the output is one decision, the arg max of all of it.
+    /// </summary>
+    public DecisionLayout? Decisions { get; }
 
     /// <summary>The weight layers, in the order of the weight image.</summary>
     public IReadOnlyList<LayerInfo> Layers => _layers;

@@ -3,12 +3,14 @@ using Qtaml.Calibration;
 using Qtaml.Generators.Tests.Generator;
 using Qtaml.Generators.Tests.Support;
 using CalibrationProfile = gen::Qtaml.Generators.Calibration.CalibrationProfile;
-using DecisionLayout = gen::Qtaml.Generators.Calibration.DecisionLayout;
 using NpyReader = gen::Qtaml.Generators.Calibration.NpyReader;
 using OnnxReader = gen::Qtaml.Generators.Onnx.OnnxReader;
 using SoftmaxLayer = gen::Qtaml.Generators.Network.SoftmaxLayer;
 
 namespace Qtaml.Generators.Tests.Calibration;
+
+// Inside the namespace, so the generator's layout is meant here, not the runtime's Qtaml.DecisionLayout.
+using DecisionLayout = gen::Qtaml.Generators.Calibration.DecisionLayout;
 
 /// <summary>
 /// A network whose final softmax runs over the last axis of several rows (a CTC recogniser's [1, T, classes]) makes
@@ -17,10 +19,10 @@ namespace Qtaml.Generators.Tests.Calibration;
 /// </summary>
 public class SequenceDecisionTests
 {
-    private const int Steps = 12, Features = 8, Classes = 6, Rows = 24;
+    internal const int Steps = 12, Features = 8, Classes = 6, Rows = 24;
 
     /// <summary>A token-wise two-layer network ending in a softmax over each of 12 rows of 6 classes.</summary>
-    private static byte[] Recogniser() => new OnnxModelBuilder(new long[] { 1, Steps, Features }, seed: 21)
+    internal static byte[] Recogniser() => new OnnxModelBuilder(new long[] { 1, Steps, Features }, seed: 21)
         .MatMulAdd(Features, 16, 0.6).Relu().MatMulAdd(16, Classes, 0.6)
         .Node("Softmax", Array.Empty<string>(), OnnxModelBuilder.Int("axis", 2))
         .Build(new long[] { 1, Steps, Classes });

@@ -87,6 +87,36 @@ public sealed class QtamlCommandTests : IDisposable
         Assert.Equal(3, System.Text.RegularExpressions.Regex.Count(svg, "<polyline"));
     }
 
+    [Fact]
+    public void A_campaign_on_a_recogniser_counts_every_rows_decision_and_takes_a_label_per_row()
+    {
+        // A final softmax over 12 rows of 6 classes: 12 decisions per input, as the build's forecast counts them.
+        const int inputs = 8, steps = Tests.Calibration.SequenceDecisionTests.Steps, features = Tests.Calibration.SequenceDecisionTests.Features;
+        string model = Scratch("rec.onnx", Tests.Calibration.SequenceDecisionTests.Recogniser());
+        float[] values = Enumerable.Range(0, inputs).SelectMany(i => Generator.TestModels.Input(steps * features, 700 + i).Select(v => 2 * v - 1)).ToArray();
+        string rows = Scratch("rows.npy", global::Qtaml.Calibration.NpyFile.ToBytes(values, inputs, steps, features));
+
+        // One label per input is refused: the model makes one decision per row.
+        string perInput = Scratch("labels1.npy", global::Qtaml.Calibration.NpyFile.ToBytes(new long[inputs], inputs));
+        (int code, string output, _) = Qtaml("campaign", model, "--node", "2nm", "--inputs", rows, "--labels", perInput);
+        Assert.Equal(ExitCodes.InputError, code);
+        Assert.Contains("the model makes 12 per input", output);
+        Assert.Contains("[N, 12]", output);
+
+        string folder = Path.Combine(_scratch, "rec-out");
+        (code, output, _) = Qtaml("campaign", model, "--node", "2nm", "--inputs", rows, "--trials", "2", "--out", folder, "--at", "0.5");
+        Assert.True(code == ExitCodes.Success, output);
+        Assert.Contains("8 inputs of 12 decisions each", output);
+        // Every measured share is a whole number of the 96 row decisions, its interval at least the exact one over 2 x 96.
+        foreach (string[] row in File.ReadAllLines(Path.Combine(folder, "campaign.csv")).Skip(1).Select(line => line.Split(',')))
+        {
+            double mean = double.Parse(row[5], CultureInfo.InvariantCulture), lower = double.Parse(row[6], CultureInfo.InvariantCulture);
+            Assert.Equal(0, mean * 192 - Math.Round(mean * 192), 6);
+            (double exactLow, _) = global::Qtaml.Faults.BinomialInterval.ClopperPearson95((long)Math.Round(mean * 192), 192);
+            Assert.True(lower <= exactLow + 1e-9, $"interval from {lower}, narrower than the exact one over 192 decisions (from {exactLow})");
+        }
+    }
+
     [Theory]
     [InlineData(new[] { "inspect" }, "Required argument missing")]
     [InlineData(new[] { "inspect", "m.onnx", "--node", "2nm", "--p-flip", "0.1" }, "not both")]

@@ -200,6 +200,8 @@ internal static class ModelEmitter
     {
         NetworkGraph graph = plan.Graph;
         bool single = graph.Inputs.Length == 1 && graph.Outputs.Length == 1;
+        DecisionLayout layout = DecisionLayout.Of(graph);
+        DecisionLayout? decisions = layout.Positions > 1 ? layout : null;   // one decision over the output: the runtime's default
         w.Line("internal static global::Qtaml.ModelInfo Info { get; } = new global::Qtaml.ModelInfo(");
         w.Line("    " + Escape.StringLiteral(modelPath) + ", " + Escape.StringLiteral(plan.NodeLabel) + ", " + plan.Bits + ", " + Literals.Double(plan.Flips.P10) + ", " + Literals.Double(plan.Flips.P01) + ", " + Literals.Double(plan.Budget) + ",");
         if (plan.IsQuantized)
@@ -213,10 +215,16 @@ internal static class ModelEmitter
             w.Line("        new global::Qtaml.LayerInfo(" + Escape.StringLiteral(q.Layer.Name) + ", " + Escape.StringLiteral(q.Layer.Operator) + ", " + q.Layer.Weights.Length + ", " + q.ProtectedPlanes + ", " + Literals.Double(q.Sensitivity) + "),");
         w.Line("    },");
         w.Line("    global::Qtaml.Tac.Allocator." + (plan.Protection?.Allocator ?? Qtaml.Tac.Allocator.None) + ", global::Qtaml.Physics.CompensationPoint." + plan.OperatingPoint + ", "
-            + Literals.Double(plan.WindowEnd.P10) + ", " + Literals.Double(plan.WindowEnd.P01) + ", global::Qtaml.Moments.CodeEncoding." + plan.Encoding + (plan.Forecast is null ? ");" : ","));
+            + Literals.Double(plan.WindowEnd.P10) + ", " + Literals.Double(plan.WindowEnd.P01) + ", global::Qtaml.Moments.CodeEncoding." + plan.Encoding
+            + (plan.Forecast is null && decisions is null ? ");" : ","));
         if (plan.Forecast is { } f)
             w.Line("    new global::Qtaml.AgreementForecast(" + f.Samples + ", " + Literals.Double(f.Target) + ", " + Literals.Double(f.Agreement) + ", " + Literals.Double(f.Ceiling) + ", "
-                + Literals.Double(f.TacBudget) + ", " + Literals.Double(f.UniformMspBudget) + ", " + Literals.Double(f.MagnitudeBudget) + "));");
+                + Literals.Double(f.TacBudget) + ", " + Literals.Double(f.UniformMspBudget) + ", " + Literals.Double(f.MagnitudeBudget) + ")" + (decisions is null ? ");" : ","));
+        if (decisions is { } d)
+        {
+            w.Line("    // One decision per row of the final softmax, as the forecast counts them and a campaign measures them.");
+            w.Line("    decisions: new global::Qtaml.DecisionLayout(" + d.Positions + ", " + d.Classes + "));");
+        }
         w.Line();
 
         // The whole image: Forward slices each layer's codes at the layout's offsets, which an image of this layout shares.

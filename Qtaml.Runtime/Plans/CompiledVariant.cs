@@ -36,6 +36,9 @@ public sealed class CompiledVariant
     /// <summary>The number of output values.</summary>
     public int OutputLength { get; }
 
+    /// <summary>How the output is read as decisions: the build's layout (<see cref="ModelInfo.Decisions"/>), else one over the whole output.</summary>
+    public DecisionLayout Decisions => Info.Decisions ?? DecisionLayout.Whole(OutputLength);
+
     /// <summary>The variant of a compiled class (the generated class itself, or a static model's nested <c>Compiled</c>).</summary>
     public static CompiledVariant Of<TModel>() where TModel : ICompiledModel =>
         new(TModel.Info, TModel.Quantized, TModel.Run, TModel.InputLength, TModel.OutputLength);

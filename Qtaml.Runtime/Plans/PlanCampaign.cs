@@ -54,8 +54,11 @@ public sealed record PlanCampaignOptions(int Trials = 20, ulong Seed = 2026, int
 /// bisection on a 1/64 bit-per-weight grid. This is the measurement behind <c>qtaml campaign</c> and the sample app.
 /// </summary>
 /// <remarks>
-/// <para>A decision is the index of the largest output. Expected decisions are the inputs' labels (the share kept is
-/// the accuracy) or the float model's own decisions (the share kept is the agreement).</para>
+/// <para>A decision is the index of the largest score, read as the model's <see cref="CompiledVariant.Decisions"/>
+/// layout says: one per input for a classifier, one per row of a final softmax over rows (a recogniser's characters),
+/// as the build's forecast counts them. Expected decisions are the inputs' labels (the share kept is the accuracy) or
+/// the float model's own decisions (the share kept is the agreement), input by input and, within an input, position
+/// by position.</para>
 /// <para>Each plan is designed in every variant's encoding and measured in the one whose predicted distortion is lower,
 /// the rule a build applies, so a campaign measures what a build at that budget would ship.</para>
 /// </remarks>
@@ -64,6 +67,7 @@ public sealed class PlanCampaign
     private readonly CompiledVariant[] _variants;
     private readonly float[][] _inputs;
     private readonly int[] _expected;
+    private readonly DecisionLayout _layout;
     private readonly Dictionary<string, CampaignResult> _byPlan = new(StringComparer.Ordinal);
     private readonly Dictionary<(Allocator, double), PlanMeasurement> _byBudget = new();
     private readonly List<PlanMeasurement> _log = new();
@@ -71,7 +75,7 @@ public sealed class PlanCampaign
 
     /// <param name="variants">Classes of one model (same layers), typically one per encoding; the first wins ties.</param>
     /// <param name="inputs">The inputs, each of the model's input length.</param>
-    /// <param name="expected">The decision expected for each input.</param>
+    /// <param name="expected">The decisions expected: for each input, one per position of the model's <see cref="CompiledVariant.Decisions"/> (one for a classifier), input by input.</param>
     /// <param name="compensatedFor">The flips the stored codes are compensated for (mean correction and the allocators' profiles).</param>
     /// <param name="faults">The faults injected in each trial.</param>
     /// <param name="options">Trials, seed and parallelism.</param>
@@ -79,12 +83,13 @@ public sealed class PlanCampaign
     {
         if (variants is null || variants.Count == 0) throw new ArgumentException("Give at least one compiled class.", nameof(variants));
         if (inputs is null || inputs.Count == 0) throw new ArgumentException("Give at least one input.", nameof(inputs));
-        if (expected is null || expected.Count != inputs.Count) throw new ArgumentException($"Give one expected decision per input ({inputs.Count}).", nameof(expected));
         _variants = variants.ToArray();
         CompiledVariant first = _variants[0];
+        _layout = first.Decisions;
+        CheckExpected(_layout, inputs.Count, expected);
         foreach (CompiledVariant v in _variants)
-            if (v.Quantized.Layers.Count != first.Quantized.Layers.Count || v.Quantized.Bits != first.Quantized.Bits || v.InputLength != first.InputLength || v.OutputLength != first.OutputLength)
-                throw new ArgumentException("The compiled classes must be variants of one model: the same layers, bit width, input and output.", nameof(variants));
+            if (v.Quantized.Layers.Count != first.Quantized.Layers.Count || v.Quantized.Bits != first.Quantized.Bits || v.InputLength != first.InputLength || v.OutputLength != first.OutputLength || v.Decisions != _layout)
+                throw new ArgumentException("The compiled classes must be variants of one model: the same layers, bit width, input, output and decisions.", nameof(variants));
         _inputs = inputs.ToArray();
         for (int i = 0; i < _inputs.Length; i++)
             if (_inputs[i] is null || _inputs[i].Length != first.InputLength)
@@ -104,6 +109,9 @@ public sealed class PlanCampaign
 
     /// <summary>Trials, seed, parallelism.</summary>
     public PlanCampaignOptions Options { get; }
+
+    /// <summary>How each input's output is read as decisions (the first variant's layout).</summary>
+    public DecisionLayout Decisions => _layout;
 
     /// <summary>The bit width: the largest budget (every plane protected).</summary>
     public int Bits => _variants[0].Quantized.Bits;
@@ -171,35 +179,51 @@ public sealed class PlanCampaign
     {
         WeightImage clean = variant.Quantized.CreateImage(plan, CompensatedFor, Options.ReadAfterRefresh);
         CampaignResult shares = FaultCampaign.Run(Options.Trials, Options.Seed,
-            () => (Image: clean.Clone(), Scores: new float[variant.OutputLength]),
+            () => (Image: clean.Clone(), Scores: new float[variant.OutputLength], Decisions: new int[_layout.Positions]),
             (workspace, trial) =>
             {
                 workspace.Image.CopyFrom(clean);
                 Faults.Inject(workspace.Image, plan.ProtectedPlanes, trial.Seed);
-                return Share(variant, workspace.Image, _inputs, _expected, workspace.Scores);
+                return Share(variant, _layout, workspace.Image, _inputs, _expected, workspace.Scores, workspace.Decisions);
             },
             Options.MaxDegreeOfParallelism);
-        return new CampaignResult(shares.Values, _inputs.Length);
+        return new CampaignResult(shares.Values, checked(_inputs.Length * _layout.Positions));
     }
 
-    /// <summary>The share of <paramref name="inputs"/> that <paramref name="model"/>, run over <paramref name="image"/>, decides as <paramref name="expected"/> says (accuracy against labels, agreement against reference decisions).</summary>
+    /// <summary>
+    /// The share of the decisions <paramref name="model"/>, run over <paramref name="image"/>, makes on
+    /// <paramref name="inputs"/> as <paramref name="expected"/> says (accuracy against labels, agreement against
+    /// reference decisions): one expected decision per input and position of <see cref="CompiledVariant.Decisions"/>.
+    /// </summary>
     public static double DecisionShare(CompiledVariant model, WeightImage image, IReadOnlyList<float[]> inputs, IReadOnlyList<int> expected)
     {
         if (model is null) throw new ArgumentNullException(nameof(model));
-        if (inputs is null || expected is null || inputs.Count != expected.Count || inputs.Count == 0)
-            throw new ArgumentException("Give one expected decision per input, and at least one input.", nameof(expected));
-        return Share(model, image, inputs, expected, new float[model.OutputLength]);
+        if (inputs is null || inputs.Count == 0) throw new ArgumentException("Give at least one input.", nameof(inputs));
+        DecisionLayout layout = model.Decisions;
+        CheckExpected(layout, inputs.Count, expected);
+        return Share(model, layout, image, inputs, expected, new float[model.OutputLength], new int[layout.Positions]);
     }
 
-    private static double Share(CompiledVariant variant, WeightImage image, IReadOnlyList<float[]> inputs, IReadOnlyList<int> expected, float[] scores)
+    private static void CheckExpected(DecisionLayout layout, int inputs, IReadOnlyList<int>? expected)
     {
-        int kept = 0;
+        long count = (long)inputs * layout.Positions;
+        if (expected is null || expected.Count != count)
+            throw new ArgumentException(layout.Positions == 1
+                ? $"Give one expected decision per input ({inputs}); {expected?.Count ?? 0} were given."
+                : $"Give one expected decision per position of each input: the model makes {layout.Positions} decisions per input (one per row of its final softmax), so {inputs} inputs take {count}, input by input; {expected?.Count ?? 0} were given.", nameof(expected));
+    }
+
+    private static double Share(CompiledVariant variant, DecisionLayout layout, WeightImage image, IReadOnlyList<float[]> inputs, IReadOnlyList<int> expected, float[] scores, int[] decisions)
+    {
+        long kept = 0;
         for (int i = 0; i < inputs.Count; i++)
         {
             variant.Run(image, inputs[i], scores);
-            if (Decision(scores) == expected[i]) kept++;
+            layout.Decide(scores, decisions);
+            for (int p = 0; p < decisions.Length; p++)
+                if (decisions[p] == expected[i * decisions.Length + p]) kept++;
         }
-        return (double)kept / inputs.Count;
+        return (double)kept / ((long)inputs.Count * layout.Positions);
     }
 
     /// <summary>The index of the largest output (the first of equals); a NaN output never wins.</summary>

@@ -24,7 +24,7 @@ internal static class CampaignCommand
     {
         var common = new CommonOptions();
         var inputs = new Option<string>("--inputs") { Description = "The inputs to decide (.npy, shape [N, ...input]).", Required = true };
-        var labels = new Option<string?>("--labels") { Description = "Their class indices (.npy, shape [N]): the target is then a share of the float model's accuracy; without labels, of agreement with the float model's decisions." };
+        var labels = new Option<string?>("--labels") { Description = "Their class indices (.npy, shape [N], or [N, rows] for a model that decides per row of a final softmax): the target is then a share of the float model's accuracy; without labels, of agreement with the float model's decisions." };
         var target = new Option<double>("--target") { Description = "The share to keep, in (0, 1].", DefaultValueFactory = _ => 0.95 };
         var trials = new Option<int>("--trials") { Description = "Fault trials per measured plan.", DefaultValueFactory = _ => 20 };
         var maxInputs = new Option<int>("--max-inputs") { Description = "Use at most this many inputs (the first).", DefaultValueFactory = _ => 1000 };
@@ -76,14 +76,16 @@ internal static class CampaignCommand
         ModelInfo info = primary.Info;
 
         float[][] inputs = NpyInputs.Rows(settings.Inputs, primary.InputLength, settings.MaxInputs);
-        int[] reference = inputs.Select(x =>
+        // Decisions as the build counts them: one per input, or one per row of a final softmax over rows (a recogniser's characters).
+        DecisionLayout decisions = primary.Decisions;
+        int[] reference = inputs.SelectMany(x =>
         {
             float[] scores = new float[built.Reference.OutputLength];
             built.Reference.Run(x, scores);
-            return PlanCampaign.Decision(scores);
+            return decisions.Decide(scores);
         }).ToArray();
-        int[]? labels = settings.Labels is null ? null : NpyInputs.Labels(settings.Labels, inputs.Length, primary.OutputLength);
-        double cleanAccuracy = labels is null ? 1 : reference.Zip(labels).Count(p => p.First == p.Second) / (double)inputs.Length;
+        int[]? labels = settings.Labels is null ? null : NpyInputs.Labels(settings.Labels, inputs.Length, decisions);
+        double cleanAccuracy = labels is null ? 1 : reference.Zip(labels).Count(p => p.First == p.Second) / (double)reference.Length;
         double target = settings.Target * cleanAccuracy;
         string metric = labels is null ? "agreement with the float model" : "accuracy";
 
@@ -93,7 +95,7 @@ internal static class CampaignCommand
         var campaign = new PlanCampaign(built.Forced, inputs, labels ?? reference, compensated, faults,
             new PlanCampaignOptions(settings.Trials, settings.Seed, settings.Threads == 0 ? -1 : settings.Threads));
 
-        console.MarkupLineInterpolated($"[bold]{request.ModelFile}[/] for {request.Faults.Describe()}: {info.Bits}-bit weights, {primary.Quantized.WeightCount:N0} in {info.Layers.Count} layers; {inputs.Length} inputs, {settings.Trials} fault trials per plan (seed {settings.Seed})");
+        console.MarkupLineInterpolated($"[bold]{request.ModelFile}[/] for {request.Faults.Describe()}: {info.Bits}-bit weights, {primary.Quantized.WeightCount:N0} in {info.Layers.Count} layers; {inputs.Length} inputs{(decisions.Positions > 1 ? $" of {decisions.Positions} decisions each (one per row of the final softmax)" : "")}, {settings.Trials} fault trials per plan (seed {settings.Seed})");
         console.MarkupLineInterpolated($"  faults: p10 = {InspectCommand.G(faults.Flips.P10)}, p01 = {InspectCommand.G(faults.Flips.P01)}{(info.HasWindow ? " (the end of the retention window)" : "")}; target: {(labels is null ? $"{Text.Percent(target, 1)} of decisions as the float model decides them" : $"{Text.Percent(settings.Target, 0)} of the float model's accuracy ({Text.Percent(cleanAccuracy, 2)}) = {Text.Percent(target, 2)}")}");
 
         var estimates = new Dictionary<Allocator, BudgetEstimate>();

@@ -28,19 +28,29 @@ internal static class NpyInputs
         return rows;
     }
 
-    /// <summary>One class index per input: a vector of <paramref name="count"/> whole numbers in [0, <paramref name="classes"/>).</summary>
-    public static int[] Labels(string path, int count, int classes)
+    /// <summary>
+    /// The labels of <paramref name="count"/> inputs, one class index in [0, classes) per decision of
+    /// <paramref name="decisions"/>: shape [N] for a model that makes one decision per input, [N, positions] for one
+    /// per row (a recogniser's characters), read input by input.
+    /// </summary>
+    public static int[] Labels(string path, int count, DecisionLayout decisions)
     {
         NpyArray array = Read(path, count);
-        if (array.RowLength != 1) throw new ToolException($"'{path}' holds {array.RowLength} values per row; labels are one class index per input (shape [N]).");
-        if (array.Rows < count) throw new ToolException($"'{path}' holds {array.Rows} labels for {count} inputs; give one label per input.");
-        var labels = new int[count];
+        string shape = decisions.Positions == 1 ? "[N]" : $"[N, {decisions.Positions}]";
+        string what = decisions.Positions == 1 ? "one class index per input" : $"one class index per decision: the model makes {decisions.Positions} per input (one per row of its final softmax)";
+        if (array.RowLength != decisions.Positions) throw new ToolException($"'{path}' holds {array.RowLength} values per row; labels are {what} (shape {shape}).");
+        if (array.Rows < count) throw new ToolException($"'{path}' holds {array.Rows} rows of labels for {count} inputs; give labels for every input (shape {shape}).");
+        var labels = new int[count * decisions.Positions];
         for (int i = 0; i < count; i++)
         {
-            double value = array.Row(i)[0];
-            if (value != Math.Floor(value) || value < 0 || value >= classes)
-                throw new ToolException($"Label {i} of '{path}' is {value}; labels are class indices from 0 to {classes - 1} (the model has {classes} outputs).");
-            labels[i] = (int)value;
+            double[] row = array.Row(i);
+            for (int p = 0; p < row.Length; p++)
+            {
+                double value = row[p];
+                if (value != Math.Floor(value) || value < 0 || value >= decisions.Classes)
+                    throw new ToolException($"Label {(decisions.Positions == 1 ? i.ToString(System.Globalization.CultureInfo.InvariantCulture) : $"[{i}, {p}]")} of '{path}' is {value}; labels are class indices from 0 to {decisions.Classes - 1} (each decision chooses among {decisions.Classes} outputs).");
+                labels[i * decisions.Positions + p] = (int)value;
+            }
         }
         return labels;
     }
