@@ -144,6 +144,34 @@ public class SplitRunTests
         AssertSplitRunsMatch(harness, model, arguments, InputShape, new[] { 2, 3 }, inputs: 2, Input);
     }
 
+    /// <summary>
+    /// Window kernels of several passes of output channels, which split by (pass, block) pairs: 72 channels (Vector512:
+    /// a pass of 3 vectors, then a tail pass of 2), 160 at stride 2 (a loop of two passes and a tail), 200 on a 5x5 map
+    /// (a last vector overlapping the one before it with Vector512; 4 blocks for 13 vectors).
+    /// </summary>
+    private static byte[] WidePasses() => new OnnxModelBuilder(new long[] { 1, 8, 20, 20 }, seed: 8)
+        .ConvNd(8, 72, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, scale: 0.4).Relu()
+        .ConvNd(72, 160, new[] { 3, 3 }, new[] { 2, 2 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, scale: 0.12).Relu()
+        .ConvNd(160, 200, new[] { 3, 3 }, new[] { 2, 2 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, scale: 0.08).Relu()
+        .Flatten().Gemm(200 * 5 * 5, 10, 0.02)
+        .Build(new long[] { 1, 10 });
+
+    [Theory]
+    [InlineData(", Quantize = false")]
+    [InlineData(", Bits = 8, FlipProbability = 0.0, EccBudget = 0.0")]
+    public void Window_kernels_split_by_pass_and_block_give_the_single_threaded_outputs_bit_for_bit_and_ONNX_Runtimes(string arguments)
+    {
+        byte[] model = WidePasses();
+        (Type harness, string source) = Compile(model, arguments);
+        Assert.Equal(3, CountOf(source, "split.Run("));
+        // A part runs only its pairs' blocks of each pass: the looped passes' and the lone or tail passes'.
+        Assert.Contains("if (end > before && first < before + ", source, StringComparison.Ordinal);
+        Assert.Contains("nuint before = (chunk / ", source, StringComparison.Ordinal);
+        Assert.Contains("its blocks among this part's (pass, block) pairs", source, StringComparison.Ordinal);
+        AssertSplitRunsMatch(harness, model, arguments, new long[] { 1, 8, 20, 20 }, new[] { 2, 3, 5 }, inputs: 2,
+            seed => TestModels.Input(8 * 20 * 20, seed).Select(v => 2 * v - 1).ToArray());
+    }
+
     [Fact]
     public void A_faulted_image_run_on_a_pool_gives_the_single_threaded_outputs()
     {
