@@ -116,6 +116,16 @@ internal static class DoubleKernels
         for (; i < count; i++) d[i] += a[i] * b[i];
     }
 
+    /// <summary>d[i] = a[i]·b[i] for i &lt; count: <see cref="MultiplyAdd"/> into zeros, without them.</summary>
+    public static void Multiply(double[] a, double[] b, double[] d, int count)
+    {
+        int i = 0, lanes = Vector<double>.Count;
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= count - lanes; i += lanes)
+                (new Vector<double>(a, i) * new Vector<double>(b, i)).CopyTo(d, i);
+        for (; i < count; i++) d[i] = a[i] * b[i];
+    }
+
     /// <summary>y[yAt + i·yStride] += a·x[xAt + i] for i &lt; count.</summary>
     public static void Axpy(double a, double[] x, int xAt, double[] y, int yAt, int count, int yStride = 1)
     {
