@@ -160,6 +160,18 @@ public class DoubleKernelsTests
     /// <summary>n values uniform in ±scale/2.</summary>
     private static double[] Values(Random random, int n, double scale) => Enumerable.Range(0, n).Select(_ => (random.NextDouble() - 0.5) * scale).ToArray();
 
+    [Theory]
+    [InlineData(new[] { 1, 480, 1, 1 }, new[] { 1, 480, 1, 40 })]   // a squeeze-and-excitation scale over a recogniser's sequence
+    [InlineData(new[] { 3, 1, 5 }, new[] { 2, 3, 4, 5 })]             // fewer axes, size-1 axes in the middle
+    [InlineData(new[] { 7 }, new[] { 7 })]
+    [InlineData(new[] { 1 }, new[] { 2, 3, 1, 4 })]
+    public void The_odometer_broadcast_map_reads_what_dividing_each_index_out_reads(int[] operand, int[] output)
+    {
+        int[] strides = gen::Qtaml.Generators.Network.Shape.BroadcastStrides(operand, output);
+        int[] expected = Enumerable.Range(0, output.Aggregate(1, (a, b) => a * b)).Select(i => ReferenceEvaluator.Index(strides, output, i)).ToArray();
+        Assert.Equal(expected, ReferenceEvaluator.BroadcastMap(strides, output));
+    }
+
     /// <summary>Equal bit for bit, element by element (Assert.Equal on doubles would accept −0 for +0).</summary>
     private static void AssertSameBits(double[] expected, double[] actual) =>
         Assert.Equal(expected.Select(BitConverter.DoubleToInt64Bits), actual.Select(BitConverter.DoubleToInt64Bits));

@@ -362,7 +362,7 @@ internal sealed partial class ReferenceEvaluator
     }
 
     /// <summary>The flat index a value of the given strides (<see cref="Shape.BroadcastStrides"/>) holds at output index <paramref name="flat"/> of shape <paramref name="output"/>.</summary>
-    private static int Index(int[] strides, int[] output, int flat)
+    internal static int Index(int[] strides, int[] output, int flat)
     {
         int index = 0;
         for (int d = output.Length - 1; d >= 0; d--)
@@ -373,16 +373,39 @@ internal sealed partial class ReferenceEvaluator
         return index;
     }
 
+    /// <summary>
+    /// <see cref="Index"/> of every output index in order, counted like an odometer (the last axis fastest) rather than
+    /// divided out per element: a recogniser's maps are millions of indices (a division per axis each measured a
+    /// second of its calibration).
+    /// </summary>
+    internal static int[] BroadcastMap(int[] strides, int[] output)
+    {
+        int length = Shape.Length(output), rank = output.Length;
+        var indices = new int[length];
+        var counter = new int[rank];
+        int index = 0;
+        for (int i = 0; i < length; i++)
+        {
+            indices[i] = index;
+            // The next output index: the last axis steps; an axis that wraps resets and carries into the one before.
+            for (int d = rank - 1; d >= 0; d--)
+            {
+                index += strides[d];
+                if (++counter[d] < output[d]) break;
+                index -= strides[d] * output[d];
+                counter[d] = 0;
+            }
+        }
+        return indices;
+    }
+
     /// <summary>For each output index of <paramref name="layer"/>, the index it reads in <paramref name="operand"/>; null where that is the same index (equal shapes).</summary>
     private int[]? Broadcast(Operand operand, Layer layer)
     {
         int[] map = _broadcasts.GetOrAdd((operand, layer), key =>
         {
             if (key.Item1.Length == key.Item2.OutputLength) return SameIndex;
-            int[] strides = Shape.BroadcastStrides(key.Item1.Shape, key.Item2.OutputShape);
-            var indices = new int[key.Item2.OutputLength];
-            for (int i = 0; i < indices.Length; i++) indices[i] = Index(strides, key.Item2.OutputShape, i);
-            return indices;
+            return BroadcastMap(Shape.BroadcastStrides(key.Item1.Shape, key.Item2.OutputShape), key.Item2.OutputShape);
         });
         return ReferenceEquals(map, SameIndex) ? null : map;
     }
