@@ -26,7 +26,7 @@ public class OperatorComparisonTests
         "ClipComputedMin", "GatherValueAxis1", "GatherValueScalarIndex", "SizeOfValue",
         "Conv3dMaxPool3d", "Conv3dGroupedAveragePool3d",
         "UnaryChain", "BatchNormalizationSoftmax", "ShapeArithmetic", "MatMulGelu", "LstmThenGru", "IfComputed",
-        "HardSwishChain", "ChainWithAnOutsideReader", "ConvGroupsOfTen", "ConvGroupsOfEighteen", "ConvGroupsOfFifty", "FireModule", "AveragePoolPlanes", "MaxPoolPlanes",
+        "HardSwishChain", "ChainWithAnOutsideReader", "ConvGroupsOfTen", "ConvGroupsOfEighteen", "ConvGroupsOfFifty", "FireModule", "FireModuleInPlace", "AveragePoolPlanes", "MaxPoolPlanes",
         "ChannelShuffle", "ChannelShuffleReadInPlanes", "SqueezeExcitation", "PerChannelSubtractAddRelu",
     };
 
@@ -419,6 +419,11 @@ public class OperatorComparisonTests
             case "FireModule":
                 b.Fire(8, 6, 10, 12);
                 features = 22 * 36;
+                break;
+            case "FireModuleInPlace":
+                // Expansions of whole vectors of 8 channels: each writes its channels of the Concat in place (ConcatInPlace).
+                b.Fire(8, 8, 16, 24);
+                features = 40 * 36;
                 break;
             case "AveragePoolPlanes":
                 // After a Sigmoid the value is in planes: the pool's inner columns a vector at a time, the edges one by one.

@@ -101,6 +101,45 @@ public class LoweringPassTests
     }
 
     [Fact]
+    public void ConcatInPlace_has_each_expansion_write_its_channels_of_the_concat_and_drops_the_copy()
+    {
+        // A Fire module whose expansions are whole vectors of 8 channels (16 and 24 of 40): no Concat step; the two
+        // convolutions' outputs are views of its value, placed inside its slice at channels 0 and 16.
+        NetworkGraph graph = Read(new OnnxModelBuilder(new long[] { 1, 8, 6, 6 }, 7).Fire(8, 8, 16, 24).Flatten().Gemm(40 * 36, 5), 1, 5);
+        KernelProgram program = ProgramCompiler.Compile(graph);
+        int concatLayer = Array.FindIndex(graph.Layers, l => l.Operator == "Concat");
+        Assert.DoesNotContain(program.Steps, s => s.Layer == concatLayer);
+        int whole = concatLayer + 1;
+        var parts = program.Values.Select((v, i) => (Value: v, Index: i)).Where(p => p.Value.Within == whole).OrderBy(p => p.Value.ChannelOffset).ToArray();
+        Assert.Equal(new[] { 0, 16 }, parts.Select(p => p.Value.ChannelOffset));
+        Assert.All(parts, p => Assert.Equal(40, p.Value.ChannelSlots));
+        Assert.All(parts, p => Assert.Equal(Kernel.ConvTable, program.Steps.Single(s => s.Output == p.Index).Kernel));
+        Assert.All(parts, p => Assert.Equal(program.Placements[whole].Offset + p.Value.ChannelOffset, program.Placements[p.Index].Offset));
+        // The squeeze output both expansions read lies outside the Concat's slice (the verifier checks every overlap).
+        ProgramVerifier.Verify(program);
+    }
+
+    [Fact]
+    public void ConcatInPlace_leaves_a_concat_of_parts_with_padding_slots_or_read_elsewhere()
+    {
+        // 10 and 12 channels: each part's stores would reach its neighbour's channels. The Concat stays a copy.
+        NetworkGraph padded = Read(new OnnxModelBuilder(new long[] { 1, 8, 6, 6 }, 7).Fire(8, 6, 10, 12).Flatten().Gemm(22 * 36, 5), 1, 5);
+        KernelProgram program = ProgramCompiler.Compile(padded);
+        Assert.Contains(program.Steps, s => s.Layer >= 0 && padded.Layers[s.Layer].Operator == "Concat");
+        Assert.DoesNotContain(program.Values, v => v.IsView);
+
+        // A part that another step reads too (the convolution after it) must be stored as itself.
+        var builder = new OnnxModelBuilder(new long[] { 1, 8, 6, 6 }, 8);
+        string narrow = Conv1x1(builder, 8, 16).Relu().Current;
+        string wide = Conv1x1(builder.From(narrow), 16, 8).Relu().Current;
+        builder.From(narrow).Node("Concat", new[] { wide }, OnnxModelBuilder.Int("axis", 1));
+        NetworkGraph shared = Read(builder.Flatten().Gemm(24 * 36, 3), 1, 3);
+        program = ProgramCompiler.Compile(shared);
+        Assert.DoesNotContain(program.Values, v => v.IsView);
+        ProgramVerifier.Verify(program);
+    }
+
+    [Fact]
     public void AssignLayouts_shuffles_channels_in_place_channels_last_and_converts_only_for_a_reader_of_planes()
     {
         // ShuffleNet's unit: grouped 1x1 convolution, Reshape (3 x 12 channels), Transpose, Reshape back, depthwise 3x3.

@@ -174,6 +174,29 @@ public class SplitRunTests
             seed => TestModels.Input(8 * 20 * 20, seed).Select(v => 2 * v - 1).ToArray());
     }
 
+    /// <summary>
+    /// A Fire module whose expansions (32 and 48 channels) write their channels of the Concat in place, the 3x3 one
+    /// (4M multiply-adds) split across threads: each part stores into the Concat's slice, its positions 80 slots apart.
+    /// </summary>
+    private static byte[] FireInPlace() => new OnnxModelBuilder(new long[] { 1, 16, 24, 24 }, seed: 10)
+        .Fire(16, 16, 32, 48)
+        .ConvNd(80, 16, new[] { 3, 3 }, new[] { 2, 2 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, scale: 0.1).Relu()
+        .Flatten().Gemm(16 * 12 * 12, 10, 0.05)
+        .Build(new long[] { 1, 10 });
+
+    [Theory]
+    [InlineData(", Quantize = false")]
+    [InlineData(", Bits = 8, FlipProbability = 0.0, EccBudget = 0.0")]
+    public void Branches_written_into_their_concat_in_place_give_the_single_threaded_outputs_bit_for_bit_and_ONNX_Runtimes(string arguments)
+    {
+        byte[] model = FireInPlace();
+        (Type harness, string source) = Compile(model, arguments);
+        Assert.Equal(2, CountOf(source, "(its Concat, written in place)"));
+        Assert.DoesNotContain("_Concat(", source, StringComparison.Ordinal);
+        AssertSplitRunsMatch(harness, model, arguments, new long[] { 1, 16, 24, 24 }, new[] { 2, 3 }, inputs: 2,
+            seed => TestModels.Input(16 * 24 * 24, seed).Select(v => 2 * v - 1).ToArray());
+    }
+
     [Fact]
     public void A_faulted_image_run_on_a_pool_gives_the_single_threaded_outputs()
     {

@@ -21,8 +21,14 @@ internal enum Layout
 /// A value the program computes: its ONNX shape and how it is stored. A channels-last value is a stack of images,
 /// (N, C, positions...), stored image after image, each as [position][channel slot].
 /// </summary>
-internal sealed record ValueInfo(EquatableArray<int> Shape, Layout Layout, int ChannelSlots)
+internal sealed record ValueInfo(EquatableArray<int> Shape, Layout Layout, int ChannelSlots, int Within = -1, int ChannelOffset = 0)
 {
+    // Within: for a part of a Concat written in place (ConcatInPlace), the Concat's value, whose storage this one is
+    // inside: its channels from ChannelOffset on, each position ChannelSlots (the Concat's slots) apart; −1 otherwise.
+
+    /// <summary>Whether the value is stored inside another (<see cref="Within"/>).</summary>
+    public bool IsView => Within >= 0;
+
     /// <summary>The number of elements of the shape.</summary>
     public int Length => Shape.Aggregate(1, (a, b) => a * b);
 
@@ -35,8 +41,8 @@ internal sealed record ValueInfo(EquatableArray<int> Shape, Layout Layout, int C
     /// <summary>Positions of one image (every axis after the channel axis).</summary>
     public int Positions => Shape.Skip(2).Aggregate(1, (a, b) => a * b);
 
-    /// <summary>The floats the value takes as stored.</summary>
-    public int StoredLength => Layout == Layout.ChannelsLast ? Images * Positions * ChannelSlots : Length;
+    /// <summary>The floats the value takes as stored (a view: from its first channel to the end of the value it is inside).</summary>
+    public int StoredLength => Layout == Layout.ChannelsLast ? Images * Positions * ChannelSlots - ChannelOffset : Length;
 
     /// <summary>One image of an image value, as the per-image kernels (convolution, pooling) see it.</summary>
     public ValueInfo Image()

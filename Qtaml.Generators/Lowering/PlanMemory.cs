@@ -11,7 +11,8 @@ namespace Qtaml.Generators.Lowering;
 /// caller's span for it, every other value a slice of one arena. A slice is freed after the last step that
 /// reads it (through any reshape) and reused whole by a later value that fits, the smallest such slice first;
 /// for a chain this finds two ping-pong buffers. An output no step writes (a graph input returned as it is) or
-/// that another output already holds gets a copy step at the end.
+/// that another output already holds gets a copy step at the end. A part of a Concat written in place
+/// (<see cref="ValueInfo.Within"/>) is its channels of the Concat's slice.
 /// </summary>
 internal static class PlanMemory
 {
@@ -45,6 +46,10 @@ internal static class PlanMemory
         var lastUse = new int[values.Count];
         for (int i = 0; i < steps.Count; i++)
             foreach (int input in steps[i].Inputs) lastUse[program.Root(input)] = Math.Max(lastUse[program.Root(input)], i);
+        // A value that parts are written inside (ConcatInPlace) is live from its first part's step until its last
+        // reader, and at least until its last part is written.
+        for (int i = 0; i < steps.Count; i++)
+            if (values[steps[i].Output].IsView) lastUse[values[steps[i].Output].Within] = Math.Max(lastUse[values[steps[i].Output].Within], i);
         var outputPort = new Dictionary<int, int>();
         for (int k = 0; k < outputs.Length; k++) outputPort[program.Root(outputs[k])] = k;
 
@@ -60,6 +65,20 @@ internal static class PlanMemory
                 placements[v] = new Placement(Buffer.Output, 0, port);
                 continue;
             }
+            if (values[v].IsView)
+            {
+                // Its channels inside the value it is part of, which the first part to be written places.
+                int whole = values[v].Within;
+                if (placements[whole].Offset < 0) Place(whole, i);
+                placements[v] = new Placement(Buffer.Arena, placements[whole].Offset + values[v].ChannelOffset);
+                continue;
+            }
+            Place(v, i);
+        }
+        return program with { Placements = new EquatableArray<Placement>(placements), ArenaFloats = size };
+
+        void Place(int v, int i)
+        {
             // Slices are whole cache lines (16 floats, 64 bytes) from the arena's aligned start, so every value starts on one.
             int length = (values[v].StoredLength + SliceFloats - 1) / SliceFloats * SliceFloats, best = -1;
             for (int b = 0; b < blocks.Count; b++)
@@ -76,6 +95,5 @@ internal static class PlanMemory
                 blocks[best] = (blocks[best].Offset, blocks[best].Size, lastUse[v]);
             }
         }
-        return program with { Placements = new EquatableArray<Placement>(placements), ArenaFloats = size };
     }
 }

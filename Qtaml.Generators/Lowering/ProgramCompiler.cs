@@ -11,6 +11,7 @@ namespace Qtaml.Generators.Lowering;
 /// <item><see cref="AssignLayouts"/>: channels-last runs through convolutions, pools and residual adds; conversions back to planes where a reader needs them.</item>
 /// <item><see cref="FuseResidualAdds"/>: a residual Add done by the table convolution that computes one of its operands, as it stores.</item>
 /// <item><see cref="FuseElementwise"/>: consecutive element-wise steps over one stored form as one pass.</item>
+/// <item><see cref="ConcatInPlace"/>: a Concat of convolutions' outputs along the channels written by them in place, not copied.</item>
 /// <item><see cref="PlanMemory"/>: every value a slice of one arena, reused once nothing reads it.</item>
 /// <item><see cref="SplitLayers"/>: the steps large enough to split across a worker pool's threads.</item>
 /// </list>
@@ -27,6 +28,7 @@ internal static class ProgramCompiler
         program = AssignLayouts.Run(graph, program);
         program = FuseResidualAdds.Run(graph, program);
         program = FuseElementwise.Run(graph, program);
+        program = ConcatInPlace.Run(graph, program);
         program = PlanMemory.Run(graph, program);
         program = SplitLayers.Run(graph, program);
         ProgramVerifier.Verify(program);

@@ -23,6 +23,12 @@ internal static class ProgramVerifier
         var definedAt = Enumerable.Repeat(-1, values).ToArray();
         var isInput = new HashSet<int>(program.InputValues);
         var lastRead = Enumerable.Repeat(-1, values).ToArray();
+        // A value its parts are written inside (ConcatInPlace) is written by no step of its own: it is defined once
+        // its last part is written, and takes its arena slice from its first part's step.
+        var partsLeft = new int[values];
+        var firstPart = Enumerable.Repeat(-1, values).ToArray();
+        for (int v = 0; v < values; v++)
+            if (program.Values[v].IsView) partsLeft[program.Values[v].Within]++;
         for (int i = 0; i < program.Steps.Count; i++)
         {
             Step step = program.Steps[i];
@@ -39,6 +45,13 @@ internal static class ProgramVerifier
             // A split step's parts write from other threads, which reach only the arena (SplitLayers).
             if (step.Splits && program.Placements[output].Buffer != Buffer.Arena) throw Broken($"step {i} ({step.Method}) splits across threads but writes {program.Placements[output].Buffer}, not the arena");
             definedAt[output] = i;
+            if (program.Values[output].IsView)
+            {
+                int whole = program.Values[output].Within;
+                if (definedAt[whole] >= 0) throw Broken($"step {i} ({step.Method}) writes a part of value {whole}, which was already whole");
+                if (firstPart[whole] < 0) firstPart[whole] = i;
+                if (--partsLeft[whole] == 0) definedAt[whole] = i;
+            }
         }
 
         for (int port = 0; port < program.OutputValues.Count; port++)
@@ -56,11 +69,21 @@ internal static class ProgramVerifier
         {
             if (definedAt[v] < 0 || program.Alias[v] != v) continue;
             Placement place = program.Placements[v];
+            ValueInfo info = program.Values[v];
+            if (info.IsView)
+            {
+                // A part lies inside its whole, from its first channel to the whole's end; the whole's slice is checked.
+                Placement whole = program.Placements[info.Within];
+                if (place.Buffer != whole.Buffer || place.Offset != whole.Offset + info.ChannelOffset || info.StoredLength != program.Values[info.Within].StoredLength - info.ChannelOffset)
+                    throw Broken($"value {v}, channels from {info.ChannelOffset} of value {info.Within}, is not placed inside it");
+                continue;
+            }
             if (place.Buffer != Buffer.Arena) continue;
-            int length = program.Values[v].StoredLength;
+            int length = info.StoredLength;
             if (place.Offset < 0 || (long)place.Offset + length > program.ArenaFloats)
                 throw Broken($"value {v} at arena [{place.Offset}, {(long)place.Offset + length}) is outside the arena of {program.ArenaFloats} floats");
-            arena.Add((v, definedAt[v], Math.Max(definedAt[v], lastRead[v]), place.Offset, length));
+            int start = firstPart[v] >= 0 ? firstPart[v] : definedAt[v];
+            arena.Add((v, start, Math.Max(definedAt[v], lastRead[v]), place.Offset, length));
         }
         var starting = arena.ToLookup(a => a.Start);
         var live = new List<(int Value, int Start, int End, int Offset, int Length)>();

@@ -257,7 +257,7 @@ internal static class ConvKernels
 
         w.Line("/// <summary>" + Escape.XmlDoc(c.Name) + ": Conv " + Shape.Format(c.InputShape) + " -> " + Shape.Format(c.OutputShape) + ", kernel " + win
             + (groups > 1 ? ", " + groups + " groups" : "") + (step.FusedAdd ? ", plus the residual r (an Add fused in)" : "") + (step.FusedRelu ? ", ReLU fused in" : "") + "; reads " + (input.Layout == Layout.ChannelsLast ? "channels-last (" + input.ChannelSlots + " slots)" : "planes")
-            + ", writes channels-last (" + slots + " slots).</summary>");
+            + ", writes channels-last (" + (output.IsView ? "channels " + output.ChannelOffset + " to " + (output.ChannelOffset + c.OutChannels - 1) + " of " + output.ChannelSlots + " slots: its part of a Concat" : slots + " slots") + ").</summary>");
         using (w.Kernel(Signature(k, step)))
         {
             var lengths = new List<(string, long)> { ("x", input.StoredLength), ("y", output.StoredLength) };
@@ -313,7 +313,8 @@ internal static class ConvKernels
                 string blocks = WriteBlockRange(w, a, positions, block, pairs ? a.Of("passes", (groupSlots + width - 1) / width) : windowPairs ? windowPasses.ToString(System.Globalization.CultureInfo.InvariantCulture) : null);
                 IDisposable? groupLoop = groups > 1 ? w.Block("for (nuint g = 0; g < " + a.Of("groups", groups) + "; g++)") : null;
                 // A table of one panel per group is [tap][channel] padded to the group's slots: its rows are the slots apart.
-                var geometry = new TableGeometry(c, s, groups > 1 ? "g" : "", groupSlots, slots, block, panels ? WeightOrder.TablePanel(c) : groupSlots);
+                // The output's positions are its slots apart, or the Concat's it is written inside (ConcatInPlace).
+                var geometry = new TableGeometry(c, s, groups > 1 ? "g" : "", groupSlots, output.ChannelSlots, block, panels ? WeightOrder.TablePanel(c) : groupSlots);
                 void Pass(int count, string chunkVariable, int firstChannel, int lastChannel = -1, bool range = false)
                 {
                     // A pass that declares panel offsets and is not a loop's body is a block of its own, so they are its own.
