@@ -356,7 +356,7 @@ internal static class ConvKernels
                             body();
                         }
                     }
-                    void Single(int pass, Action body)
+                    void OnePass(int pass, Action body)
                     {
                         if (!windowPairs) body();
                         else using (w.Block("// pass " + pass + ": its blocks among this part's (pass, block) pairs")) InRange(pass.ToString(System.Globalization.CultureInfo.InvariantCulture), body);
@@ -368,9 +368,9 @@ internal static class ConvKernels
                             else Pass(chunk, "chunk", 0);
                         }
                     else if (looped == 1)
-                        Single(0, () => Pass(chunk, "", 0, range: windowPairs));
+                        OnePass(0, () => Pass(chunk, "", 0, range: windowPairs));
                     if (tailCount > 0)
-                        Single(looped, () => Pass(tailCount, "", tailFirst, lastAt, range: windowPairs));
+                        OnePass(looped, () => Pass(tailCount, "", tailFirst, lastAt, range: windowPairs));
                 }
                 groupLoop?.Dispose();
             }, wide: groupSlots >= VectorWidth.V512.Lanes, shapeParameters: pointwise));
