@@ -175,7 +175,7 @@ internal static class OperatorCatalog
         Op("Transpose", 1, 1, 1, 1, "any permutation (unit axes dropped, axes that move together merged); of constants: folded", OnnxReader.ReadTranspose, Ints("perm")),
         Op("Squeeze", 1, 1, 2, 1, "constant axes", (r, node, name, a) => OnnxReader.ReadSqueeze(r, node, name, a, squeeze: true), Ints("axes", before: 13)),
         Op("Unsqueeze", 1, 1, 2, 1, "constant axes", (r, node, name, a) => OnnxReader.ReadSqueeze(r, node, name, a, squeeze: false), Ints("axes", before: 13)),
-        Op("Concat", 1, 1, int.MaxValue, 1, "values and constants on any axis; of constants: folded", OnnxReader.ReadConcat, Int("axis")),
+        Op("Concat", 1, 1, int.MaxValue, 1, "values and constants on any axis; of constants: folded; channels-last branches along the channels, each ending in a convolution of whole vectors of 8 channels: no copy, each convolution stores into its slice", OnnxReader.ReadConcat, Int("axis")),
         Op("Split", 2, 1, 2, int.MaxValue, "constant sizes, or even; every output", OnnxReader.ReadSplit, Int("axis"), Ints("split", before: 13), Int("num_outputs", 18)),
         Op("Slice", 1, 1, 5, 1, "constant starts/ends/axes/steps, negative steps", OnnxReader.ReadSlice, Ints("starts", before: 10), Ints("ends", before: 10), Ints("axes", before: 10)),
         Op("Pad", 2, 1, 4, 1, "constant, reflect, edge, wrap; constant pads", OnnxReader.ReadPad, String("mode"), Ints("pads", before: 11), Float("value", before: 11)),
