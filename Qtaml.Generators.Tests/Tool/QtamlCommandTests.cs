@@ -96,9 +96,14 @@ public sealed class QtamlCommandTests : IDisposable
         float[] values = Enumerable.Range(0, inputs).SelectMany(i => Generator.TestModels.Input(steps * features, 700 + i).Select(v => 2 * v - 1)).ToArray();
         string rows = Scratch("rows.npy", global::Qtaml.Calibration.NpyFile.ToBytes(values, inputs, steps, features));
 
+        // inspect says how the model decides.
+        (int code, string output, _) = Qtaml("inspect", model, "--node", "2nm");
+        Assert.True(code == ExitCodes.Success, output);
+        Assert.Contains("12 per input, one per row of the final softmax, each among 6 classes", output);
+
         // One label per input is refused: the model makes one decision per row.
         string perInput = Scratch("labels1.npy", global::Qtaml.Calibration.NpyFile.ToBytes(new long[inputs], inputs));
-        (int code, string output, _) = Qtaml("campaign", model, "--node", "2nm", "--inputs", rows, "--labels", perInput);
+        (code, output, _) = Qtaml("campaign", model, "--node", "2nm", "--inputs", rows, "--labels", perInput);
         Assert.Equal(ExitCodes.InputError, code);
         Assert.Contains("the model makes 12 per input", output);
         Assert.Contains("[N, 12]", output);

@@ -48,10 +48,15 @@ internal static class InspectCommand
         if (info.Forecast is { } forecast)
             budgets.AddRow($"to keep {Text.Percent(forecast.TargetAgreement, 0)} of decisions (calibrated on {forecast.Samples} inputs)", B(forecast.TacBudget), B(forecast.UniformMspBudget), B(forecast.MagnitudeBudget), R(forecast.Rho));
         console.Write(budgets);
+        // A recogniser's decisions are its rows' (the forecast and a campaign count them so): say so beside the share.
+        string decisions = info.Decisions is { } rows ? $" ({rows.Positions} per input, one per row of the final softmax, each among {rows.Classes:N0} classes)" : "";
         if (info.Forecast is { } f)
-            console.MarkupLineInterpolated($"At {G(budget)} bits/weight TAC is predicted to keep {Text.Percent(f.PredictedAgreement, 1)} of decisions ({Text.Percent(f.Ceiling, 1)} with every plane protected).");
+            console.MarkupLineInterpolated($"At {G(budget)} bits/weight TAC is predicted to keep {Text.Percent(f.PredictedAgreement, 1)} of decisions{decisions} ({Text.Percent(f.Ceiling, 1)} with every plane protected).");
         else
+        {
+            if (decisions.Length > 0) console.MarkupLineInterpolated($"Decisions{decisions}.");
             console.MarkupLine("No calibration inputs: the budgets are a data-free bound. Give [bold]--calibration inputs.npy[/] for a forecast of the decisions kept.");
+        }
 
         WriteDiagnostics(console, built.Diagnostics);
         return ExitCodes.Success;
