@@ -63,7 +63,7 @@ public class SplitRunTests
         byte[] model = Model();
         (Type harness, string source) = Compile(model, arguments);
         // The three convolutions split; the Gemm does not.
-        Assert.Equal(3, CountOf(source, "split.Run("));
+        Assert.Equal(3, SplitSteps(source));
         AssertSplitRunsMatch(harness, model, arguments, InputShape, new[] { 1, 2, 3 }, inputs: 3, Input);
     }
 
@@ -106,7 +106,7 @@ public class SplitRunTests
     {
         byte[] model = Projections();
         (Type harness, string source) = Compile(model, arguments);
-        Assert.Equal(1, CountOf(source, "split.Run("));
+        Assert.Equal(1, SplitSteps(source));
         AssertSplitRunsMatch(harness, model, arguments, new long[] { 1, 41, 120 }, new[] { 2, 3 }, inputs: 2,
             seed => TestModels.Input(41 * 120, seed).Select(v => 2 * v - 1).ToArray());
     }
@@ -140,7 +140,7 @@ public class SplitRunTests
         Assert.DoesNotContain("AddThenRelu(", source, StringComparison.Ordinal);
         Assert.Contains("plus the residual (its Add fused), ReLU fused", source, StringComparison.Ordinal);
         // The 3x3 (21M multiply-adds) and the 1x1 that adds the residual split; the first 1x1 (0.6M) does not.
-        Assert.Equal(2, CountOf(source, "split.Run("));
+        Assert.Equal(2, SplitSteps(source));
         AssertSplitRunsMatch(harness, model, arguments, InputShape, new[] { 2, 3 }, inputs: 2, Input);
     }
 
@@ -165,11 +165,13 @@ public class SplitRunTests
     {
         byte[] model = WidePasses();
         (Type harness, string source) = Compile(model, arguments);
-        Assert.Equal(4, CountOf(source, "split.Run("));
+        Assert.Equal(4, SplitSteps(source));
         // A part runs only its pairs' blocks of each pass: the looped passes' and the lone or tail passes'.
         Assert.Contains("if (end > before && first < before + ", source, StringComparison.Ordinal);
         Assert.Contains("nuint before = (chunk / ", source, StringComparison.Ordinal);
         Assert.Contains("its blocks among this part's (pass, block) pairs", source, StringComparison.Ordinal);
+        // 8-bit: each part converts its own passes' codes on its own thread, not the whole table first.
+        if (arguments.Contains("Bits", StringComparison.Ordinal)) Assert.Contains("split.RunDecoding(", source, StringComparison.Ordinal);
         AssertSplitRunsMatch(harness, model, arguments, new long[] { 1, 8, 20, 20 }, new[] { 2, 3, 5 }, inputs: 2,
             seed => TestModels.Input(8 * 20 * 20, seed).Select(v => 2 * v - 1).ToArray());
     }
@@ -228,6 +230,9 @@ public class SplitRunTests
         for (int i = 0; i < 5; i++) runOn(input, output, workers);
         Assert.Equal((0L, 0L), (alone, GC.GetAllocatedBytesForCurrentThread() - before));
     }
+
+    /// <summary>The steps a run on a pool splits: those handed over whole, and those whose parts convert their own codes by pass.</summary>
+    private static int SplitSteps(string source) => CountOf(source, "split.Run(") + CountOf(source, "split.RunDecoding(");
 
     private static int CountOf(string text, string part)
     {

@@ -33,15 +33,18 @@ internal static class ProgramPrinter
             w.WriteDeferred();   // the kernel's per-width bodies
         }
         // After the kernels, which record how each split step's table is converted.
+        string LayerCodes(Step step)
+        {
+            int l = weightIndex[step.Layer];
+            return "Codes.Span.Slice(" + k.Plan.LayerOffsets[l] + ", " + k.Plan.Layers[l].StoredCodes.Length * k.Plan.BytesPerCode + ")";
+        }
         SplitWorkWriter.Write(w, program, k.IsQuantized, step =>
         {
             (int runs, int length, int padded) = k.SplitTables[step];
-            int l = weightIndex[step.Layer];
-            string codes = "Codes.Span.Slice(" + k.Plan.LayerOffsets[l] + ", " + k.Plan.Layers[l].StoredCodes.Length * k.Plan.BytesPerCode + ")";
             // The table from its aligned start, where the step's kernel reads it (KernelContext.Aligned).
             string table = "global::Qtaml.Numerics.AlignedArrays.Span(_table!, " + ((long)runs * padded).ToString(System.Globalization.CultureInfo.InvariantCulture) + ")";
-            return k.DecodeCall(codes, "_scaleFactor", "_codeOffset", table, runs, length, padded, "part", "parts");
-        }, k.PassDecoding.Contains);
+            return k.DecodeCall(LayerCodes(step), "_scaleFactor", "_codeOffset", table, runs, length, padded, "part", "parts");
+        }, k.PassDecoding.Contains, LayerCodes);
         k.WriteWeightTableField(w);
         k.Helpers.WriteAll(w);
     }

@@ -183,16 +183,9 @@ internal sealed class KernelContext
     public void WritePassTable(SourceWriter w, Step step, string order, long floats, int runs, int length, int padded)
     {
         PassDecoding.Add(step);
-        w.Line("// The codes (stored " + order + ") dequantized short of their channel scale, (code + codeOffset) * scaleFactor: on one thread a pass's panels at a time"
-            + (step.Splits ? "; on a pool's threads all of them first, each thread its share." : "."));
-        if (step.Splits)
-        {
-            DeclareTable(w, (long)runs * padded, shared: true);
-            SplitTables[step] = (runs, length, padded);
-            w.Line("if (split is not null) split.Decode(" + step.Layer + ", scaleFactor, codeOffset, " + WeightTableName + ");");
-        }
-        else
-            DeclareTable(w, floats, shared: true);
+        w.Line("// The codes (stored " + order + ") dequantized short of their channel scale, (code + codeOffset) * scaleFactor: a pass's panels at a time"
+            + (step.Splits ? ", on a pool's threads each into its own table for the passes of its part." : "."));
+        DeclareTable(w, floats, shared: true);
         w.Line("ref float weights = ref MemoryMarshal.GetReference(table);");
     }
 
@@ -301,7 +294,10 @@ internal sealed class KernelContext
         // A residual Add folded in (Step.FusedAdd): the value added, stored as the output is, comes after the output.
         string residual = step.FusedAdd ? ", ref residual" : "";
         w.Line("if (split is null) " + method + "_Multiply(" + (byPass ? string.Join(", ", PassDecodingParameters.Select(p => p.Name)) + ", " : "") + "ref weights, ref " + input + ", ref result" + residual + ", 0, 1);");
-        w.Line("else split.Run(" + step.Layer + ", " + (IsQuantized ? WeightTableName : "null") + ", " + (stagedField ?? "null") + ");");
+        // A pass-decoding step's parts each convert their own passes' codes on their own thread (SplitWork.RunDecoding).
+        w.Line(byPass
+            ? "else split.RunDecoding(" + step.Layer + ", scaleFactor, codeOffset, " + (stagedField ?? "null") + ");"
+            : "else split.Run(" + step.Layer + ", " + (IsQuantized ? WeightTableName : "null") + ", " + (stagedField ?? "null") + ");");
         w.Close();
         w.Line();
         w.Line("/// <summary>" + summary + (byPass ? " With codes, each pass converts its own panels into <c>table</c>; with none, the table holds them all." : "") + "</summary>");
