@@ -168,8 +168,20 @@ public class DoubleKernelsTests
     public void The_odometer_broadcast_map_reads_what_dividing_each_index_out_reads(int[] operand, int[] output)
     {
         int[] strides = gen::Qtaml.Generators.Network.Shape.BroadcastStrides(operand, output);
-        int[] expected = Enumerable.Range(0, output.Aggregate(1, (a, b) => a * b)).Select(i => ReferenceEvaluator.Index(strides, output, i)).ToArray();
+        int[] expected = Enumerable.Range(0, output.Aggregate(1, (a, b) => a * b)).Select(i => DividedOut(strides, output, i)).ToArray();
         Assert.Equal(expected, ReferenceEvaluator.BroadcastMap(strides, output));
+    }
+
+    /// <summary>The definition: each axis's coordinate of output index <paramref name="flat"/> divided out, times its stride.</summary>
+    private static int DividedOut(int[] strides, int[] output, int flat)
+    {
+        int index = 0;
+        for (int d = output.Length - 1; d >= 0; d--)
+        {
+            index += flat % output[d] * strides[d];
+            flat /= output[d];
+        }
+        return index;
     }
 
     /// <summary>Equal bit for bit, element by element (Assert.Equal on doubles would accept −0 for +0).</summary>

@@ -53,7 +53,10 @@ public class SplitRunTests
         return (GeneratorHarness.CompileAndLoad(release).GetType("Models.Harness")!, source);
     }
 
-    private static float[] Input(int seed) => TestModels.Input(8 * 48 * 48, seed).Select(v => 2 * v - 1).ToArray();
+    private static float[] Input(int seed) => SignedInput(InputShape, seed);
+
+    /// <summary>Seeded inputs in [-1, 1) for a model of input shape <paramref name="shape"/>.</summary>
+    private static float[] SignedInput(long[] shape, int seed) => TestModels.Input((int)shape.Aggregate(1L, (a, b) => a * b), seed).Select(v => 2 * v - 1).ToArray();
 
     [Theory]
     [InlineData(", Quantize = false")]
@@ -64,14 +67,14 @@ public class SplitRunTests
         (Type harness, string source) = Compile(model, arguments);
         // The three convolutions split; the Gemm does not.
         Assert.Equal(3, SplitSteps(source));
-        AssertSplitRunsMatch(harness, model, arguments, InputShape, new[] { 1, 2, 3 }, inputs: 3, Input);
+        AssertSplitRunsMatch(harness, model, arguments, InputShape, new[] { 1, 2, 3 }, inputs: 3);
     }
 
     /// <summary>
     /// Each input run alone and on a pool of each thread count: the pool's outputs are the lone run's bit for bit, and
     /// those are ONNX Runtime's (on the dequantized file for an 8-bit build) within 1e-4, relative above 1.
     /// </summary>
-    private static void AssertSplitRunsMatch(Type harness, byte[] model, string arguments, long[] inputShape, int[] threadCounts, int inputs, Func<int, float[]> input)
+    private static void AssertSplitRunsMatch(Type harness, byte[] model, string arguments, long[] inputShape, int[] threadCounts, int inputs)
     {
         MethodInfo run = harness.GetMethod("Run")!, runOn = harness.GetMethod("RunOn")!;
         bool quantized = arguments.Contains("Bits", StringComparison.Ordinal);
@@ -81,7 +84,7 @@ public class SplitRunTests
             using var workers = new WorkerPool(threads);
             for (int seed = 0; seed < inputs; seed++)
             {
-                float[] values = input(seed), expected = reference.Run(values), alone = new float[expected.Length], split = new float[expected.Length];
+                float[] values = SignedInput(inputShape, seed), expected = reference.Run(values), alone = new float[expected.Length], split = new float[expected.Length];
                 run.Invoke(null, new object[] { values, alone });
                 runOn.Invoke(null, new object[] { values, split, workers });
                 Assert.Equal(alone, split);
@@ -107,8 +110,7 @@ public class SplitRunTests
         byte[] model = Projections();
         (Type harness, string source) = Compile(model, arguments);
         Assert.Equal(1, SplitSteps(source));
-        AssertSplitRunsMatch(harness, model, arguments, new long[] { 1, 41, 120 }, new[] { 2, 3 }, inputs: 2,
-            seed => TestModels.Input(41 * 120, seed).Select(v => 2 * v - 1).ToArray());
+        AssertSplitRunsMatch(harness, model, arguments, new long[] { 1, 41, 120 }, new[] { 2, 3 }, inputs: 2);
     }
 
     /// <summary>
@@ -141,7 +143,7 @@ public class SplitRunTests
         Assert.Contains("plus the residual (its Add fused), ReLU fused", source, StringComparison.Ordinal);
         // The 3x3 (21M multiply-adds) and the 1x1 that adds the residual split; the first 1x1 (0.6M) does not.
         Assert.Equal(2, SplitSteps(source));
-        AssertSplitRunsMatch(harness, model, arguments, InputShape, new[] { 2, 3 }, inputs: 2, Input);
+        AssertSplitRunsMatch(harness, model, arguments, InputShape, new[] { 2, 3 }, inputs: 2);
     }
 
     /// <summary>
@@ -172,8 +174,7 @@ public class SplitRunTests
         Assert.Contains("its blocks among this part's (pass, block) pairs", source, StringComparison.Ordinal);
         // 8-bit: each part converts its own passes' codes on its own thread, not the whole table first.
         if (arguments.Contains("Bits", StringComparison.Ordinal)) Assert.Contains("split.RunDecoding(", source, StringComparison.Ordinal);
-        AssertSplitRunsMatch(harness, model, arguments, new long[] { 1, 8, 20, 20 }, new[] { 2, 3, 5 }, inputs: 2,
-            seed => TestModels.Input(8 * 20 * 20, seed).Select(v => 2 * v - 1).ToArray());
+        AssertSplitRunsMatch(harness, model, arguments, new long[] { 1, 8, 20, 20 }, new[] { 2, 3, 5 }, inputs: 2);
     }
 
     /// <summary>
@@ -195,8 +196,7 @@ public class SplitRunTests
         (Type harness, string source) = Compile(model, arguments);
         Assert.Equal(2, CountOf(source, "(its Concat, written in place)"));
         Assert.DoesNotContain("_Concat(", source, StringComparison.Ordinal);
-        AssertSplitRunsMatch(harness, model, arguments, new long[] { 1, 16, 24, 24 }, new[] { 2, 3 }, inputs: 2,
-            seed => TestModels.Input(16 * 24 * 24, seed).Select(v => 2 * v - 1).ToArray());
+        AssertSplitRunsMatch(harness, model, arguments, new long[] { 1, 16, 24, 24 }, new[] { 2, 3 }, inputs: 2);
     }
 
     [Fact]

@@ -361,22 +361,11 @@ internal sealed partial class ReferenceEvaluator
         return _constants.GetOrAdd(operand, o => Array.ConvertAll(o.Constant!, v => (double)v));
     }
 
-    /// <summary>The flat index a value of the given strides (<see cref="Shape.BroadcastStrides"/>) holds at output index <paramref name="flat"/> of shape <paramref name="output"/>.</summary>
-    internal static int Index(int[] strides, int[] output, int flat)
-    {
-        int index = 0;
-        for (int d = output.Length - 1; d >= 0; d--)
-        {
-            index += flat % output[d] * strides[d];
-            flat /= output[d];
-        }
-        return index;
-    }
-
     /// <summary>
-    /// <see cref="Index"/> of every output index in order, counted like an odometer (the last axis fastest) rather than
-    /// divided out per element: a recogniser's maps are millions of indices (a division per axis each measured a
-    /// second of its calibration).
+    /// For each output index of shape <paramref name="output"/> in order, the flat index a value of the given strides
+    /// (<see cref="Shape.BroadcastStrides"/>) holds there: counted like an odometer (the last axis fastest), not divided
+    /// out per element (a recogniser's maps are millions of indices; a division per axis each measured a second of its
+    /// calibration).
     /// </summary>
     internal static int[] BroadcastMap(int[] strides, int[] output)
     {

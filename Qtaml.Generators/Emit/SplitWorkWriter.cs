@@ -20,8 +20,8 @@ internal static class SplitWorkWriter
 
     public static bool Splits(KernelProgram program) => program.Steps.Any(s => s.Splits);
 
-        /// <param name="decode">For a quantized build, the call that converts a step's share of its codes into <c>_table</c>.</param>
-    /// <param name="passDecoding">Whether a step's <c>_Multiply</c> takes codes to convert by pass (given none here: the threads share the whole table).</param>
+    /// <param name="decode">For a quantized build, the call that converts a step's share of its codes into <c>_table</c>.</param>
+    /// <param name="passDecoding">Whether a step's <c>_Multiply</c> takes codes to convert by pass (each part its own passes, <c>RunDecoding</c>).</param>
     /// <param name="codes">For a quantized build, a step's codes in <c>Codes</c>, for the steps that convert them by pass.</param>
     public static void Write(SourceWriter w, KernelProgram program, bool quantized, System.Func<Step, string> decode, System.Func<Step, bool> passDecoding, System.Func<Step, string> codes)
     {
@@ -109,20 +109,21 @@ internal static class SplitWorkWriter
                 foreach (Step step in program.Steps.Where(s => s.Splits))
                 {
                     Placement input = program.Placements[program.Root(step.Inputs[0])], output = program.Placements[program.Root(step.Output)];
-                    // The buffers the calling thread filled, each from its aligned start (KernelContext.Aligned).
-                    string weights = quantized ? KernelContext.AlignedStart("_table!") : "ref MemoryMarshal.GetReference(" + step.Method + "_Table)";
+                    // A pass-decoding step's part converts its passes' codes into this thread's own weight table; the
+                    // other steps read the buffers the calling thread filled, each from its aligned start (KernelContext.Aligned).
+                    bool byPass = passDecoding(step);
+                    string weights = byPass ? "ref MemoryMarshal.GetReference(table)" : quantized ? KernelContext.AlignedStart("_table!") : "ref MemoryMarshal.GetReference(" + step.Method + "_Table)";
                     // An input outside the arena is always staged (ConvKernels.Stage), so _staged is then never null.
                     string pixels = input.Buffer == Buffer.Arena ? "ref (_staged is null ? ref Arena[At + " + input.Offset + "] : " + KernelContext.AlignedStart("_staged") + ")" : KernelContext.AlignedStart("_staged!");
                     // A residual Add folded in reads its second input from the arena (FuseResidualAdds keeps it there).
                     string residual = step.FusedAdd ? ", ref Arena[At + " + program.Placements[program.Root(step.Inputs[1])].Offset + "]" : "";
-                    string multiply = step.Method + "_Multiply(" + (passDecoding(step) ? "default, 0f, 0f, default, " : "") + weights + ", " + pixels + ", ref Arena[At + " + output.Offset + "]" + residual + ", part, parts);";
+                    string multiply = step.Method + "_Multiply(" + (byPass ? codes(step) + ", _scaleFactor, _codeOffset, table, " : "") + weights + ", " + pixels + ", ref Arena[At + " + output.Offset + "]" + residual + ", part, parts);";
                     w.Line("case " + step.Layer + ":");
-                    if (quantized && passDecoding(step))
+                    if (byPass)
                     {
-                        // This thread's own weight table, into which the part converts its passes' codes.
                         w.Line("{");
                         w.Line("    Span<float> table = " + KernelContext.Aligned(KernelContext.WeightTableName, KernelContext.WeightTableLengthName) + ";");
-                        w.Line("    " + step.Method + "_Multiply(" + codes(step) + ", _scaleFactor, _codeOffset, table, ref MemoryMarshal.GetReference(table), " + pixels + ", ref Arena[At + " + output.Offset + "]" + residual + ", part, parts);");
+                        w.Line("    " + multiply);
                         w.Line("    break;");
                         w.Line("}");
                         continue;

@@ -49,7 +49,7 @@ internal static class PlanMemory
         // A value that parts are written inside (ConcatInPlace) is live from its first part's step until its last
         // reader, and at least until its last part is written.
         for (int i = 0; i < steps.Count; i++)
-            if (values[steps[i].Output].IsView) lastUse[values[steps[i].Output].Within] = Math.Max(lastUse[values[steps[i].Output].Within], i);
+            if (values[steps[i].Output] is { IsView: true, Within: int whole }) lastUse[whole] = Math.Max(lastUse[whole], i);
         var outputPort = new Dictionary<int, int>();
         for (int k = 0; k < outputs.Length; k++) outputPort[program.Root(outputs[k])] = k;
 

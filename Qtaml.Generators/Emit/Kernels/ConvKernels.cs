@@ -140,7 +140,7 @@ internal static class ConvKernels
     {
         string method = step.Method;
         if (q is not null && passFloats > 0)
-            k.WritePassTable(w, step, order, passFloats, runs, length, padded);
+            k.WritePassTable(w, step, order, passFloats);
         else if (q is not null)
             k.WriteWeightTable(w, step, order, layout, runs, length, padded);
         else
@@ -337,7 +337,7 @@ internal static class ConvKernels
                             // This pass's blocks among the part's pairs: the pairs before it are pass · blocks.
                             w.Line("nuint before = chunk / " + width + " * " + blocks + ";");
                             w.Line("if (end <= before || first >= before + " + blocks + ") continue;");
-                            w.Line("nuint fromBlock = first > before ? first - before : 0, toBlock = end < before + " + blocks + " ? end - before : " + blocks + ";");
+                            w.Line(PassBlockRange(blocks));
                         }
                         string lastChunk = a.Of("lastChunk", groupSlots - width);
                         w.Line("if (chunk > " + lastChunk + ") chunk = " + lastChunk + ";");
@@ -352,7 +352,7 @@ internal static class ConvKernels
                         w.Line("nuint before = " + pass + " * " + blocks + ";");
                         using (w.Block("if (end > before && first < before + " + blocks + ")"))
                         {
-                            w.Line("nuint fromBlock = first > before ? first - before : 0, toBlock = end < before + " + blocks + " ? end - before : " + blocks + ";");
+                            w.Line(PassBlockRange(blocks));
                             body();
                         }
                     }
@@ -410,6 +410,13 @@ internal static class ConvKernels
         w.Line("nuint first = (nuint)part * " + items + " / (nuint)parts, end = (nuint)(part + 1) * " + items + " / (nuint)parts;");
         return blocks;
     }
+
+    /// <summary>
+    /// Declares <c>fromBlock</c> and <c>toBlock</c>: the blocks of the pass whose pairs start at <c>before</c> that fall
+    /// in the part's range <c>first</c> to <c>end</c> of (pass, block) pairs (<see cref="WriteBlockRange"/> with passes).
+    /// </summary>
+    private static string PassBlockRange(string blocks) =>
+        "nuint fromBlock = first > before ? first - before : 0, toBlock = end < before + " + blocks + " ? end - before : " + blocks + ";";
 
     /// <summary>
     /// The loop over the part's blocks of <paramref name="block"/> output positions (row after row, a block may span

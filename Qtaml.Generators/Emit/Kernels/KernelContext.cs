@@ -180,7 +180,7 @@ internal sealed class KernelContext
     /// Declares <c>table</c> (the first <paramref name="floats"/> of the shared weight table) and <c>weights</c>, a
     /// reference to it, for a kernel that converts its codes (stored <paramref name="order"/>) a pass at a time.
     /// </summary>
-    public void WritePassTable(SourceWriter w, Step step, string order, long floats, int runs, int length, int padded)
+    public void WritePassTable(SourceWriter w, Step step, string order, long floats)
     {
         PassDecoding.Add(step);
         w.Line("// The codes (stored " + order + ") dequantized short of their channel scale, (code + codeOffset) * scaleFactor: a pass's panels at a time"
