@@ -12,7 +12,7 @@ public class KernelCoverageTests
 {
     private const int Inputs = 20;
 
-    public static TheoryData<string> Shapes => new() { "wide-conv", "depthwise-separable", "residual", "grouped-dilated", "conv-1d", "panels" };
+    public static TheoryData<string> Shapes => new() { "wide-conv", "depthwise-separable", "residual", "grouped-dilated", "conv-1d", "panels", "seven-by-seven" };
 
     internal static OnnxModelBuilder Build(string name)
     {
@@ -56,6 +56,14 @@ public class KernelCoverageTests
                     .ConvNd(96, 80, new[] { 3, 3 }, new[] { 2, 2 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, scale: 0.08).Relu()
                     .ConvNd(80, 48, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, scale: 0.15)
                     .Flatten().Gemm(48 * 25, 10, 0.05);
+            case "seven-by-seven":
+                // ResNet-50's last stage in small: a 7x7 map, which Vector512's table kernels take in blocks of 5
+                // positions (ConvKernels.LeastOverlap: 50 computed, where blocks of 6 would compute 54), the last block
+                // overlapping the one before; a 3x3 of four vectors a pass and a pointwise layer of two passes.
+                return new OnnxModelBuilder(new long[] { 1, 32, 7, 7 }, seed: 17)
+                    .ConvNd(32, 64, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, scale: 0.15).Relu()
+                    .ConvNd(64, 128, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, scale: 0.15)
+                    .Flatten().Gemm(128 * 49, 10, 0.02);
             default:
                 return new OnnxModelBuilder(new long[] { 1, 4, 50 }, seed: 15)
                     .ConvNd(4, 12, new[] { 5 }, new[] { 1 }, new[] { 2, 2 }, new[] { 1 }, scale: 0.4).Relu()
@@ -92,6 +100,7 @@ public class KernelCoverageTests
     [InlineData("grouped-dilated", 8)]
     [InlineData("conv-1d", 8)]
     [InlineData("panels", 8)]
+    [InlineData("seven-by-seven", 8)]
     [InlineData("depthwise-separable", 4)]
     [InlineData("grouped-dilated", 12)]
     [InlineData("wide-conv", 8, "SignMagnitude")]

@@ -290,6 +290,7 @@ internal static class ConvKernels
                 // A window's loop holds three loop counters and the block's first position too (WriteTableChunk): block +
                 // chunk + 5; at least 6 positions, where a spilled counter costs less than the loads a shorter block adds.
                 block = Math.Max(1, Math.Min(block, pointwise ? GeneralRegisters - 2 - chunk : Math.Max(6, GeneralRegisters - 5 - chunk)));
+                block = LeastOverlap(positions, block);
                 int fullChunks = vectors / chunk, rest = vectors % chunk;
                 // The passes of whole chunks are a loop; the one holding the overlapping vector, or the rest, comes after it.
                 int looped = overlappingLast && rest == 0 ? fullChunks - 1 : fullChunks, lastAt = overlappingLast ? groupSlots - v.Lanes : -1;
@@ -517,6 +518,23 @@ internal static class ConvKernels
             .Concat(Enumerable.Range(1, vectors - 1).Select(g => "vector" + g + " = panel" + g + " - panel0")).ToArray();
         if (distances.Length > 0) w.Line("nuint " + string.Join(", ", distances) + ";");
     }
+
+    /// <summary>
+    /// The block of output positions to use of <paramref name="block"/> (the largest that fits the registers) or one
+    /// fewer, whichever computes fewer positions: a map that is not whole blocks ends with a block overlapping the one
+    /// before, computing its positions twice. A 7x7 map in blocks of 6 computes 54 positions for 49, in blocks of 5
+    /// 50; one position fewer per block costs few loads per multiply-add (a broadcast per position either way), so
+    /// the smaller block is taken where it saves at least <see cref="OverlapSaving"/> of the positions computed.
+    /// </summary>
+    internal static int LeastOverlap(int positions, int block)
+    {
+        if (block <= 4 || positions <= block) return block;
+        long Computed(int b) => (positions + b - 1) / b * (long)b;
+        return Computed(block - 1) <= Computed(block) * (1 - OverlapSaving) ? block - 1 : block;
+    }
+
+    /// <summary>The share of computed positions a smaller block must save (<see cref="LeastOverlap"/>).</summary>
+    private const double OverlapSaving = 0.03;
 
     /// <summary>The general registers x64 gives a loop (16 less the stack and frame pointers).</summary>
     private const int GeneralRegisters = 14;
