@@ -12,7 +12,7 @@ public class KernelCoverageTests
 {
     private const int Inputs = 20;
 
-    public static TheoryData<string> Shapes => new() { "wide-conv", "depthwise-separable", "residual", "grouped-dilated", "conv-1d", "panels", "seven-by-seven" };
+    public static TheoryData<string> Shapes => new() { "wide-conv", "depthwise-separable", "residual", "grouped-dilated", "conv-1d", "panels", "seven-by-seven", "padded-panels" };
 
     internal static OnnxModelBuilder Build(string name)
     {
@@ -64,6 +64,15 @@ public class KernelCoverageTests
                     .ConvNd(32, 64, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, scale: 0.15).Relu()
                     .ConvNd(64, 128, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, scale: 0.15)
                     .Flatten().Gemm(128 * 49, 10, 0.02);
+            case "padded-panels":
+                // Channels that are whole vectors of 8 but not whole panels of 16, from 256 (WeightOrder.PadsToPanels: a
+                // classifier's 1000-channel head): outputs padded to whole panels, tables in panels whose last holds 8
+                // channels (8-bit: stored [tap][8], converted into rows of 16 by the pass that reads it); a 3x3 of 264
+                // channels and a pointwise layer of 280.
+                return new OnnxModelBuilder(new long[] { 1, 16, 5, 5 }, seed: 18)
+                    .ConvNd(16, 264, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, scale: 0.2).Relu()
+                    .ConvNd(264, 280, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, scale: 0.1)
+                    .Flatten().Gemm(280 * 25, 10, 0.02);
             default:
                 return new OnnxModelBuilder(new long[] { 1, 4, 50 }, seed: 15)
                     .ConvNd(4, 12, new[] { 5 }, new[] { 1 }, new[] { 2, 2 }, new[] { 1 }, scale: 0.4).Relu()
@@ -101,6 +110,8 @@ public class KernelCoverageTests
     [InlineData("conv-1d", 8)]
     [InlineData("panels", 8)]
     [InlineData("seven-by-seven", 8)]
+    [InlineData("padded-panels", 8)]
+    [InlineData("padded-panels", 6, "SignMagnitude")]
     [InlineData("depthwise-separable", 4)]
     [InlineData("grouped-dilated", 12)]
     [InlineData("wide-conv", 8, "SignMagnitude")]

@@ -178,6 +178,30 @@ public class SplitRunTests
     }
 
     /// <summary>
+    /// A classifier's head in small: a 3x3 convolution to 264 channels and a pointwise one to 1000, whole vectors of 8
+    /// but not of 16, so their outputs are padded to whole panels of 16 (WeightOrder.PadsToPanels), both split across
+    /// threads; with 8-bit codes a part converts the last panel's 8 channels into rows of 16 on its own thread.
+    /// </summary>
+    private static byte[] PaddedHead() => new OnnxModelBuilder(new long[] { 1, 24, 5, 5 }, seed: 11)
+        .ConvNd(24, 264, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, scale: 0.15).Relu()
+        .ConvNd(264, 1000, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, scale: 0.06).Relu()
+        .Flatten().Gemm(1000 * 5 * 5, 10, 0.01)
+        .Build(new long[] { 1, 10 });
+
+    [Theory]
+    [InlineData(", Quantize = false")]
+    [InlineData(", Bits = 8, FlipProbability = 0.0, EccBudget = 0.0")]
+    public void Outputs_padded_to_whole_panels_split_across_threads_give_the_single_threaded_outputs_bit_for_bit_and_ONNX_Runtimes(string arguments)
+    {
+        byte[] model = PaddedHead();
+        (Type harness, string source) = Compile(model, arguments);
+        Assert.Equal(2, SplitSteps(source));
+        Assert.Contains("writes channels-last (272 slots)", source, StringComparison.Ordinal);
+        Assert.Contains("writes channels-last (1008 slots)", source, StringComparison.Ordinal);
+        AssertSplitRunsMatch(harness, model, arguments, new long[] { 1, 24, 5, 5 }, new[] { 2, 3 }, inputs: 2);
+    }
+
+    /// <summary>
     /// A Fire module whose expansions (32 and 48 channels) write their channels of the Concat in place, the 3x3 one
     /// (4M multiply-adds) split across threads: each part stores into the Concat's slice, its positions 80 slots apart.
     /// </summary>

@@ -71,7 +71,7 @@ internal static class AssignLayouts
             {
                 case Kernel.ConvTable or Kernel.ConvDepthwise:
                     if (!direct(inputs[0])) inputs[0] = InPlanes(inputs[0]);
-                    slots = Slots(((ConvLayer)layer).OutChannels);
+                    slots = step.Kernel == Kernel.ConvTable ? WeightOrder.OutputSlots((ConvLayer)layer) : Slots(((ConvLayer)layer).OutChannels);
                     break;
                 case Kernel.Default when KeepsLayout(layer) && inputs.Length > 0 && inputs.All(v => direct(v) && IsChannelsLast(v))
                     && inputs.Select(v => values[Root(v)].ChannelSlots).Distinct().Count() == 1

@@ -242,8 +242,8 @@ internal static class ConvKernels
         Window win = c.Window;
         QuantizedLayer? q = k.IsQuantized ? k.Quantized(c) : null;
         int groups = c.Groups, groupOut = c.OutChannels / groups, groupIn = c.GroupInChannels, taps = c.TapsPerGroup;
-        int slots = AssignLayouts.Slots(c.OutChannels);
-        // One group: its channels padded to the slots. Several: each group's own channels, at least a vector of 8
+        int slots = WeightOrder.OutputSlots(c);
+        // One group: its channels padded to the slots (to whole panels where WeightOrder.PadsToPanels). Several: each group's own channels, at least a vector of 8
         // (ChooseKernels); a group that is not whole vectors of a width ends with a vector ending at its last channel,
         // overlapping the one before (the overlap is computed twice, to the same values), so no store leaves its group.
         int groupSlots = groups == 1 ? slots : groupOut;
@@ -267,7 +267,7 @@ internal static class ConvKernels
             string order = (groups > 1 ? "per group, " : "") + (panels ? "in panels of " + WeightOrder.PanelChannels + " channels, each tap-major" : "tap-major");
             // On one thread, a quantized table of panels is converted a pass at a time, the pass's panels just before it
             // (see WritePassDecode); on a pool's threads the whole table first, each thread its share.
-            bool decodeByPass = q is not null && panels && groups == 1 && groupSlots == groupOut;
+            bool decodeByPass = q is not null && panels && groups == 1 && (groupSlots == groupOut || WeightOrder.PadsToPanels(c));
             long passFloats = decodeByPass ? (long)taps * (MaxPassChannels + WeightOrder.PanelChannels) : 0;
             WritePrologue(w, k, step, c, s, q, groups * taps, groupOut, groupSlots, order, panels ? "[panel][tap][channel of the panel]" : "[tap][output channel]", passFloats);
             Plane plane = Plane.Of(c);
@@ -386,7 +386,7 @@ internal static class ConvKernels
         }
         else
         {
-            float[] weights = KernelContext.PaddedRuns(c.Weights, groups * taps, groupOut, groupSlots, i => WeightOrder.StoredPosition(Kernel.ConvTable, c, i));
+            float[] weights = WeightOrder.Table(c, groupSlots);
             w.Line(panels
                 ? "// The weights [" + (groups > 1 ? "group][" : "") + "panel][tap][channel of the panel], panels of " + WeightOrder.PanelChannels + " output channels."
                 : "// The weights [" + (groups > 1 ? "group][" : "") + "tap][output channel], padded with zeros to " + groupSlots + " channels.");
@@ -560,7 +560,21 @@ internal static class ConvKernels
             w.Line("passStart = (" + start + ") / " + panel + " * " + stride + ";");
             w.Line("nuint passCodes = (" + IndexExpression.Plus(last, v.Lanes) + " + " + panel + " - 1) / " + panel + " * " + stride + " - passStart;");
             string bytes = k.Plan.BytesPerCode == 1 ? "" : " * " + k.Plan.BytesPerCode;
-            w.Line(k.DecodeCall("w.Slice((int)passStart" + bytes + ", (int)passCodes" + bytes + ")", "scaleFactor", "codeOffset", "table", "1", "(int)passCodes", "(int)passCodes", "0", "1") + ";");
+            if (!WeightOrder.PadsToPanels(t.Conv))
+            {
+                w.Line(k.DecodeCall("w.Slice((int)passStart" + bytes + ", (int)passCodes" + bytes + ")", "scaleFactor", "codeOffset", "table", "1", "(int)passCodes", "(int)passCodes", "0", "1") + ";");
+                return;
+            }
+            // The last panel stores its 8 channels only ([tap][8]): its codes become rows of 16 with 8 zeros.
+            int taps = t.Conv.TapsPerGroup, rest = t.Conv.OutChannels % WeightOrder.PanelChannels;
+            string full = a.Of("fullCodes", (long)t.Conv.OutChannels / WeightOrder.PanelChannels * taps * WeightOrder.PanelChannels);
+            w.Line("nuint wholeCodes = passStart + passCodes > " + full + " ? " + full + " - passStart : passCodes;");
+            w.Line(k.DecodeCall("w.Slice((int)passStart" + bytes + ", (int)wholeCodes" + bytes + ")", "scaleFactor", "codeOffset", "table", "1", "(int)wholeCodes", "(int)wholeCodes", "0", "1") + ";");
+            using (w.Block("if (wholeCodes < passCodes)"))
+            {
+                string runs = a.Of("taps", taps);
+                w.Line(k.DecodeCall("w.Slice((int)" + full + bytes + ", (int)" + runs + " * " + rest + bytes + ")", "scaleFactor", "codeOffset", "table.Slice((int)wholeCodes)", "(int)" + runs, rest.ToString(System.Globalization.CultureInfo.InvariantCulture), WeightOrder.PanelChannels.ToString(System.Globalization.CultureInfo.InvariantCulture), "0", "1") + ";");
+            }
         }
     }
 
