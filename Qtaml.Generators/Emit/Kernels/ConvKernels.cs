@@ -113,7 +113,22 @@ internal static class ConvKernels
         w.Line(KernelContext.Scratch("staged", method, s.Length, step.Splits));
         w.Line("ref float pixels = ref MemoryMarshal.GetReference(staged);");
         int inSlots = input.Layout == Layout.Planes ? 0 : input.ChannelSlots;
-        if (s.Transposes)
+        if (s.Transposes && inSlots == 0 && c.InChannels <= InterleavedChannels)
+        {
+            // A few planes (an image's colours): each position's channels side by side, read from every plane at the
+            // same index, so the stores are one sequential stream (channel by channel, each plane's pass stored every
+            // third float: SqueezeNet's first convolution 16% slower).
+            w.Line("ref float source = ref MemoryMarshal.GetReference(x);");
+            using (w.Block("for (nuint iy = 0; iy < " + plane.InH + "; iy++)"))
+            using (w.Block("for (nuint ix = 0; ix < " + plane.InW + "; ix++)"))
+            {
+                w.Line("nuint at = " + IndexExpression.Of(0, ("iy", plane.InW), ("ix", 1)) + ";");
+                w.Line("ref float to = ref Unsafe.Add(ref pixels, " + IndexExpression.Of(((long)win.PadTop * s.PaddedW + win.PadLeft) * s.ChannelStride, ("iy", (long)s.PaddedW * s.ChannelStride), ("ix", s.ChannelStride)) + ");");
+                for (int ic = 0; ic < c.InChannels; ic++)
+                    w.Line((ic == 0 ? "to" : "Unsafe.Add(ref to, " + ic + ")") + " = Unsafe.Add(ref source, " + IndexExpression.Plus("at", (long)ic * plane.InH * plane.InW) + ");");
+            }
+        }
+        else if (s.Transposes)
         {
             w.Line("ref float source = ref MemoryMarshal.GetReference(x);");
             using (w.Block("for (nuint ic = 0; ic < " + c.InChannels + "; ic++)"))
@@ -535,6 +550,9 @@ internal static class ConvKernels
 
     /// <summary>The share of computed positions a smaller block must save (<see cref="LeastOverlap"/>).</summary>
     private const double OverlapSaving = 0.03;
+
+    /// <summary>The most planes a staging interleaves position by position (<see cref="WriteStaging"/>); more are copied a plane at a time.</summary>
+    private const int InterleavedChannels = 4;
 
     /// <summary>The general registers x64 gives a loop (16 less the stack and frame pointers).</summary>
     private const int GeneralRegisters = 14;
