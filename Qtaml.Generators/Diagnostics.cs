@@ -58,7 +58,7 @@ internal static class Diagnostics
         Category, DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: HelpBase + "qtaml028");
 
     public static readonly DiagnosticDescriptor CalibrationSubsampled = new("QTAML029", "Calibration used fewer inputs than given",
-        "Calibration used the first {0} of the {1} inputs of '{2}': one input costs {3} multiply-adds of the build's double-precision reference (a forward pass and {4} backward sweeps), and a build spends at most {5} on calibration. The forecast rests on {0} inputs (one standard error of a 95% share is {6} points); put the most representative inputs first.",
+        "Calibration followed the decisions of the first {0} of the {1} inputs of '{2}' and took the float network's gradients on the first {3} of them: one input's decisions cost a forward pass of {4} multiply-adds of the build's double-precision reference, its gradients {5} backward sweeps more (two passes each), and a build spends at most {6} multiply-adds on calibration, {7} of them on gradients. The forecast's margins rest on {0} inputs (one standard error of a 95% share is {8} points), its sensitivities on {3}; put the most representative inputs first.",
         Category, DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: HelpBase + "qtaml029");
 
     public static readonly DiagnosticDescriptor ComputedInFloat32 = new("QTAML030", "Float64 model computed in float32",

@@ -134,13 +134,42 @@ public class DoubleKernelsTests
     }
 
     [Fact]
-    public void MultiplyAdd_adds_elementwise_products()
+    public void The_elementwise_kernels_compute_each_element_as_one_at_a_time_from_any_offset()
     {
-        double[] a = Enumerable.Range(0, 23).Select(i => i * 0.37).ToArray(), b = Enumerable.Range(0, 23).Select(i => 1.0 / (i + 1)).ToArray();
-        double[] d = Enumerable.Range(0, 23).Select(i => -0.5 * i).ToArray();
-        double[] expected = d.Select((v, i) => v + a[i] * b[i]).ToArray();
-        DoubleKernels.MultiplyAdd(a, b, d, 23);
-        Assert.Equal(expected, d);
+        // 23 values from offsets that are not multiples of a vector: whole vectors, then a tail, each element the same
+        // one multiply and one add as the scalar expression (the same bits).
+        double[] a = Enumerable.Range(0, 30).Select(i => i * 0.37).ToArray(), b = Enumerable.Range(0, 30).Select(i => 1.0 / (i + 1)).ToArray();
+        double[] d = Enumerable.Range(0, 30).Select(i => -0.5 * i).ToArray();
+        const int count = 23, aAt = 1, bAt = 3, dAt = 2;
+
+        double[] sum = (double[])d.Clone();
+        DoubleKernels.MultiplyAdd(a, aAt, b, bAt, sum, dAt, count);
+        double[] product = (double[])d.Clone();
+        DoubleKernels.Multiply(a, aAt, b, bAt, product, dAt, count);
+        double[] scaled = (double[])d.Clone();
+        DoubleKernels.Scale(-0.3, a, aAt, scaled, dAt, count);
+        for (int i = 0; i < d.Length; i++)
+        {
+            bool inside = i >= dAt && i < dAt + count;
+            int k = i - dAt;
+            Assert.Equal(inside ? d[i] + a[aAt + k] * b[bAt + k] : d[i], sum[i]);
+            Assert.Equal(inside ? a[aAt + k] * b[bAt + k] : d[i], product[i]);
+            Assert.Equal(inside ? a[aAt + k] * -0.3 : d[i], scaled[i]);
+        }
+    }
+
+    [Fact]
+    public void SumInOrder_adds_each_product_in_turn_stepping_or_repeating_one_value()
+    {
+        double[] a = Enumerable.Range(0, 20).Select(i => Math.Sin(i) * 1e3).ToArray(), b = Enumerable.Range(0, 20).Select(i => Math.Cos(i) * 1e-3).ToArray();
+        double stepping = 0.25, repeating = 0.25;
+        for (int i = 0; i < 17; i++)
+        {
+            stepping += a[2 + i] * b[1 + i];
+            repeating += a[2 + i] * b[5];
+        }
+        Assert.Equal(BitConverter.DoubleToInt64Bits(stepping), BitConverter.DoubleToInt64Bits(DoubleKernels.SumInOrder(0.25, a, 2, b, 1, 17, 1)));
+        Assert.Equal(BitConverter.DoubleToInt64Bits(repeating), BitConverter.DoubleToInt64Bits(DoubleKernels.SumInOrder(0.25, a, 2, b, 5, 17, 0)));
     }
 
     [Fact]

@@ -22,8 +22,10 @@ namespace Qtaml.Generators.Calibration;
 ///   (E‖J_lᵀu‖² = ‖J_l‖²_F restricted to u's support).</item>
 /// </list>
 /// One input costs a forward pass and about two passes per backward sweep, whatever the depth. The inputs used are
-/// bounded by a budget of multiply-adds (<see cref="MaxWork"/>) and of stored values; <see cref="Samples"/> says
-/// how many were used, and the build says so when it is fewer than the file holds.
+/// bounded by a budget of multiply-adds (<see cref="MaxWork"/>) and of stored values: on a large network every input's
+/// decisions are followed (a forward pass) but only the first inputs' gradients taken (<see cref="Swept"/>; the other
+/// decisions borrow their score covariances). <see cref="Samples"/> and <see cref="Swept"/> say how many, and the
+/// build says so when either is fewer than the file holds.
 /// </summary>
 internal sealed class CalibrationProfile
 {
@@ -41,8 +43,20 @@ internal sealed class CalibrationProfile
     /// </summary>
     public const int TrackedPositions = 4;
 
-    /// <summary>The multiply-adds calibration may spend (inputs × (a forward pass + two per backward sweep)), about 15 s of the reference evaluator on 2 cores (it runs 6-9·10⁹ a second there on real networks, measured 2026-12-04); a network too large for it is calibrated on fewer inputs, never fewer than <see cref="MinSamples"/>.</summary>
-    internal const long MaxWork = 100_000_000_000;
+    /// <summary>
+    /// The multiply-adds calibration may spend in all, about 30 s of the reference evaluator on 2 cores (it runs
+    /// 8-12·10⁹ a second there on real networks, measured 2026-12-05): the decisions (a forward pass) of 256 inputs of
+    /// a 750M-multiply-add network, PP-OCRv4's recogniser, and the gradients of <see cref="MinSamples"/> of them. A
+    /// network too large for it follows fewer inputs' decisions, never fewer than <see cref="MinSamples"/>.
+    /// </summary>
+    internal const long MaxWork = 260_000_000_000;
+
+    /// <summary>
+    /// The most of <see cref="MaxWork"/> the backward sweeps may take (two passes each, <see cref="Sweeps"/> per input),
+    /// about 12 s on 2 cores: the inputs whose gradients are taken are the first ones, as many as it affords, never
+    /// fewer than <see cref="MinSamples"/>.
+    /// </summary>
+    internal const long MaxGradientWork = 100_000_000_000;
 
     /// <summary>The most doubles the stored Gram matrices may take.</summary>
     private const long MaxStoredValues = 8_000_000;
@@ -58,8 +72,9 @@ internal sealed class CalibrationProfile
         _ => (long)layer.OutputLength,
     });
 
-    private CalibrationProfile(ReferenceEvaluator evaluator, NetworkGraph graph, double[][] inputs, DecisionLayout decision, int rows, int[][] decisions, double[] sensitivity, AgreementModel? agreement, int offered)
+    private CalibrationProfile(ReferenceEvaluator evaluator, NetworkGraph graph, double[][] inputs, DecisionLayout decision, int rows, int[][] decisions, double[] sensitivity, AgreementModel? agreement, int offered, int swept)
     {
+        Swept = swept;
         RowsPerInput = rows;
         Evaluator = evaluator;
         Graph = graph;
@@ -89,8 +104,15 @@ internal sealed class CalibrationProfile
     /// <summary>Each input's decisions by the float network, one per position of <see cref="Decision"/>.</summary>
     public int[][] Decisions { get; }
 
-    /// <summary>The number of calibration inputs used.</summary>
+    /// <summary>The number of calibration inputs used: each one's decisions and margins are in the forecast.</summary>
     public int Samples => Inputs.Length;
+
+    /// <summary>
+    /// The first inputs whose gradients were taken (<see cref="Sensitivity"/> and the forecast's score covariances rest
+    /// on them): all <see cref="Samples"/> but on a network too large to sweep every input within
+    /// <see cref="MaxGradientWork"/>.
+    /// </summary>
+    public int Swept { get; }
 
     /// <summary>The inputs the calibration file offered (up to <see cref="MaxSamples"/>): more than <see cref="Samples"/> when the budget stopped short.</summary>
     public int Offered { get; }
@@ -110,7 +132,7 @@ internal sealed class CalibrationProfile
     /// so the bound keeps a deep recogniser's profile within the time and memory of one decision per input (4 rows
     /// of PP-OCRv4's: 29 s and a 4.7 GiB peak on 8 inputs; 1 row: what the budget allows).
     /// </summary>
-    internal static int Positions(NetworkGraph graph, DecisionLayout decision, long work = MaxWork)
+    internal static int Positions(NetworkGraph graph, DecisionLayout decision, long work = MaxGradientWork)
     {
         int tracked = Tracked(decision);
         if (tracked == 0) return 0;
@@ -130,15 +152,33 @@ internal sealed class CalibrationProfile
     /// <summary>What one input costs in multiply-adds following <paramref name="rows"/> positions: a forward pass, and about two passes per backward sweep.</summary>
     internal static long CostPerInput(NetworkGraph graph, DecisionLayout decision, int rows) => Math.Max(1, PassCost(graph)) * (1 + 2L * Sweeps(decision, rows));
 
-    /// <summary>The inputs a network can be calibrated on within the budgets: all offered, or fewer for a large network.</summary>
-    internal static int AffordableSamples(NetworkGraph graph, int offered, int weightLayers, DecisionLayout decision, int rows, long work = MaxWork)
+    /// <summary>
+    /// The inputs a network can be calibrated on within the budgets: how many of the offered inputs' decisions it follows
+    /// (a forward pass each) and, of those, on how many first ones it takes the gradients (<see cref="Sweeps"/> backward
+    /// sweeps more). All offered on a small network; on a large one the gradients of at least <see cref="MinSamples"/>
+    /// come first, then every input's decisions the rest of <paramref name="work"/> affords, then more gradients within
+    /// <see cref="MaxGradientWork"/>. A decision whose input was not swept borrows the score covariances of a swept
+    /// input's (<see cref="Measure"/>): the margins, which vary most from input to input, are its own.
+    /// </summary>
+    internal static (int Decided, int Swept) AffordableSamples(NetworkGraph graph, int offered, int weightLayers, DecisionLayout decision, int rows, long work = MaxWork)
     {
         int tracked = Tracked(decision);
-        long perInput = CostPerInput(graph, decision, rows);
+        offered = Math.Min(offered, MaxSamples);
+        int least = Math.Min(MinSamples, offered);
+        long pass = Math.Max(1, PassCost(graph)), perInput = CostPerInput(graph, decision, rows), sweeps = Math.Max(1, perInput - pass);
+        long gradientWork = Math.Min(MaxGradientWork, work);
         long stored = (long)weightLayers * tracked * tracked * rows;
-        int samples = Math.Min(offered, MaxSamples);
-        if (stored > 0) samples = (int)Math.Min(samples, Math.Max(1, MaxStoredValues / stored));
-        return (int)Math.Min(samples, Math.Max(Math.Min(MinSamples, offered), work / perInput));
+        int storable = stored > 0 ? (int)Math.Min(offered, Math.Max(1, MaxStoredValues / stored)) : offered;
+        if (tracked == 0)
+        {
+            // One output value: no margins to follow, so an input is worth its gradients or nothing.
+            int n = (int)Math.Min(storable, Math.Max(least, gradientWork / perInput));
+            return (n, n);
+        }
+        int decided = (int)Math.Min(offered, least + Math.Max(0, work - least * perInput) / pass);
+        long left = Math.Min(gradientWork, Math.Max(0, work - decided * pass));
+        int swept = (int)Math.Min(Math.Min(decided, storable), Math.Max(least, left / sweeps));
+        return (decided, swept);
     }
 
     /// <summary>Profiles a network on calibration rows (each every graph input of one sample, in port order), spending at most <paramref name="work"/> multiply-adds.</summary>
@@ -147,17 +187,17 @@ internal sealed class CalibrationProfile
         var evaluator = new ReferenceEvaluator(graph);
         int layers = evaluator.WeightLayerIndices.Length;
         DecisionLayout layout = DecisionLayout.Of(graph);
-        int width = layout.Length, tracked = Tracked(layout), positions = Positions(graph, layout, work);
+        int width = layout.Length, tracked = Tracked(layout), positions = Positions(graph, layout, Math.Min(MaxGradientWork, work));
         bool rest = width > tracked * positions;   // a random projection over the scores not tracked (all of them for a single output)
         int offered = Math.Min(inputs.Rows, MaxSamples);
-        int samples = AffordableSamples(graph, offered, layers, layout, positions, work);
+        (int samples, int swept) = AffordableSamples(graph, offered, layers, layout, positions, work);
         double[][] rows = Enumerable.Range(0, samples).Select(inputs.Row).ToArray();
 
         // One entry per tracked decision: input s's tracked positions are entries s·positions to (s + 1)·positions − 1.
         var clean = new double[samples * positions][];   // [entry][tracked class]: the tracked classes' clean scores, best first
         var decisions = new int[samples][];
         var grams = new double[samples * positions][][];  // [entry][layer][i·tracked + j]
-        var squares = new double[samples][];    // [input][layer]: ‖J_l‖²_F estimated
+        var squares = new double[swept][];    // [swept input][layer]: ‖J_l‖²_F estimated
         using var buffers = new DoubleBuffers();
         System.Threading.Tasks.Parallel.For(0, samples, InputParallelism.Options(cancellationToken), s =>
         {
@@ -175,6 +215,11 @@ internal sealed class CalibrationProfile
                 int[] order = Enumerable.Range(start, layout.Classes).OrderByDescending(j => decision[j]).ThenBy(j => j).Take(tracked).ToArray();
                 Array.Copy(order, 0, best, p * tracked, tracked);
                 clean[s * positions + p] = order.Select(j => decision[j]).ToArray();
+            }
+            if (s >= swept)
+            {
+                buffers.ReturnAll(values);   // decisions and margins only
+                return;
             }
             var seeds = new double[best.Length + (rest ? 1 : 0)][];
             for (int i = 0; i < best.Length; i++)
@@ -224,11 +269,16 @@ internal sealed class CalibrationProfile
         for (int k = 0; k < layers; k++)
         {
             double total = 0;
-            for (int s = 0; s < samples; s++) total += squares[s][k];   // in input order: the same on any core count
-            sensitivity[k] = total / samples / ((WeightLayer)graph.Layers[weightLayers[k]]).Weights.Length;
+            for (int s = 0; s < swept; s++) total += squares[s][k];   // in input order: the same on any core count
+            sensitivity[k] = total / swept / ((WeightLayer)graph.Layers[weightLayers[k]]).Weights.Length;
         }
+        // A decision whose input was not swept borrows the covariances of the decision in the same place of a swept
+        // input, in turn: the share of decisions that survive a plan's errors is driven by each decision's own margin
+        // (its scores are its own); how its scores' errors spread is taken as typical of the network.
+        for (int s = swept; s < samples; s++)
+            for (int p = 0; p < positions; p++) grams[s * positions + p] = grams[s % swept * positions + p];
         AgreementModel? agreement = tracked >= 2 ? new AgreementModel(clean, grams, positions, seed ^ 0xA9EE) : null;
-        return new CalibrationProfile(evaluator, graph, rows, layout, positions, decisions, sensitivity, agreement, offered);
+        return new CalibrationProfile(evaluator, graph, rows, layout, positions, decisions, sensitivity, agreement, offered, swept);
     }
 
     /// <summary>

@@ -106,24 +106,47 @@ internal static class DoubleKernels
         return sum + gv * new Vector<double>(x, xAt);
     }
 
-    /// <summary>d[i] += a[i]·b[i] for i &lt; count.</summary>
-    public static void MultiplyAdd(double[] a, double[] b, double[] d, int count)
+    /// <summary>d[dAt + i] += a[aAt + i]·b[bAt + i] for i &lt; count (each element one multiply and one add: the same bits in vectors).</summary>
+    public static void MultiplyAdd(double[] a, int aAt, double[] b, int bAt, double[] d, int dAt, int count)
     {
         int i = 0, lanes = Vector<double>.Count;
         if (Vector.IsHardwareAccelerated)
             for (; i <= count - lanes; i += lanes)
-                (new Vector<double>(d, i) + new Vector<double>(a, i) * new Vector<double>(b, i)).CopyTo(d, i);
-        for (; i < count; i++) d[i] += a[i] * b[i];
+                (new Vector<double>(d, dAt + i) + new Vector<double>(a, aAt + i) * new Vector<double>(b, bAt + i)).CopyTo(d, dAt + i);
+        for (; i < count; i++) d[dAt + i] += a[aAt + i] * b[bAt + i];
     }
 
-    /// <summary>d[i] = a[i]·b[i] for i &lt; count: <see cref="MultiplyAdd"/> into zeros, without them.</summary>
-    public static void Multiply(double[] a, double[] b, double[] d, int count)
+    /// <summary>d[dAt + i] = a[aAt + i]·b[bAt + i] for i &lt; count: <see cref="MultiplyAdd"/> into zeros, without them.</summary>
+    public static void Multiply(double[] a, int aAt, double[] b, int bAt, double[] d, int dAt, int count)
     {
         int i = 0, lanes = Vector<double>.Count;
         if (Vector.IsHardwareAccelerated)
             for (; i <= count - lanes; i += lanes)
-                (new Vector<double>(a, i) * new Vector<double>(b, i)).CopyTo(d, i);
-        for (; i < count; i++) d[i] = a[i] * b[i];
+                (new Vector<double>(a, aAt + i) * new Vector<double>(b, bAt + i)).CopyTo(d, dAt + i);
+        for (; i < count; i++) d[dAt + i] = a[aAt + i] * b[bAt + i];
+    }
+
+    /// <summary>d[dAt + i] = b·a[aAt + i] for i &lt; count.</summary>
+    public static void Scale(double b, double[] a, int aAt, double[] d, int dAt, int count)
+    {
+        int i = 0, lanes = Vector<double>.Count;
+        if (Vector.IsHardwareAccelerated && count >= lanes)
+        {
+            var scale = new Vector<double>(b);
+            for (; i <= count - lanes; i += lanes)
+                (new Vector<double>(a, aAt + i) * scale).CopyTo(d, dAt + i);
+        }
+        for (; i < count; i++) d[dAt + i] = a[aAt + i] * b;
+    }
+
+    /// <summary>
+    /// sum + Σ a[aAt + i]·b[bAt + i·bStride] added one at a time in order (a gradient that many outputs share, as it
+    /// was added to one element at a time; bStride 0 repeats b's one value).
+    /// </summary>
+    public static double SumInOrder(double sum, double[] a, int aAt, double[] b, int bAt, int count, int bStride)
+    {
+        for (int i = 0, j = bAt; i < count; i++, j += bStride) sum += a[aAt + i] * b[j];
+        return sum;
     }
 
     /// <summary>y[yAt + i·yStride] += a·x[xAt + i] for i &lt; count.</summary>

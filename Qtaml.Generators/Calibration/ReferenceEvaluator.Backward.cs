@@ -358,33 +358,35 @@ internal sealed partial class ReferenceEvaluator
     private void BinaryAdjoint(BinaryLayer b, double[][] values, double[] dy, Adjoints gradient)
     {
         double[] l = Read(b.Left, values), r = Read(b.Right, values);
-        int[]? left = Broadcast(b.Left, b), right = Broadcast(b.Right, b);
         bool oneValue = !b.Left.IsConstant && !b.Right.IsConstant && b.Left.Value == b.Right.Value;
         if (b.Kind is BinaryKind.Add or BinaryKind.Sub or BinaryKind.Mul && !oneValue)
         {
-            // Each side in a loop of its own, without a test per element (an array's sums keep their order: the
-            // two sides are different arrays). A side of the output's shape whose gradient no rule has made yet is
-            // written rather than added to zeros (a squeeze-and-excitation block's Mul: zeroing its image's gradient
-            // was 6% of a calibration); the values are the same.
-            double[]? Side(Operand side, int[]? at, out bool fresh)
+            // Each side in a loop of its own, chunk by chunk of the broadcast's runs, without a test or an index map
+            // per element (an array's sums keep their order: the two sides are different arrays, and each element of
+            // a side receives its terms in output order, as one at a time). A side of the output's shape whose
+            // gradient no rule has made yet is written rather than added to zeros (a squeeze-and-excitation block's
+            // Mul: zeroing its image's gradient was 6% of a calibration); the values are the same.
+            BroadcastRuns runs = Runs(b);
+            double[]? Side(Operand side, out bool fresh)
             {
                 fresh = false;
                 if (side.IsConstant) return null;
-                return at is null ? gradient.ForWrite(values, side.Value, out fresh) : gradient.For(values, side.Value);
+                return side.Length == dy.Length ? gradient.ForWrite(values, side.Value, out fresh) : gradient.For(values, side.Value);
             }
-            double[]? toLeft = Side(b.Left, left, out bool leftFresh), toRight = Side(b.Right, right, out bool rightFresh);
+            double[]? toLeft = Side(b.Left, out bool leftFresh), toRight = Side(b.Right, out bool rightFresh);
             if (b.Kind == BinaryKind.Mul)
             {
-                if (toLeft is not null) ProductAdjoint(dy, r, right, toLeft, left, leftFresh);
-                if (toRight is not null) ProductAdjoint(dy, l, left, toRight, right, rightFresh);
+                if (toLeft is not null) ProductAdjoint(dy, r, toLeft, runs, 0, leftFresh);
+                if (toRight is not null) ProductAdjoint(dy, l, toRight, runs, 1, rightFresh);
             }
             else
             {
-                if (toLeft is not null) SumAdjoint(dy, 1, toLeft, left, leftFresh);
-                if (toRight is not null) SumAdjoint(dy, b.Kind == BinaryKind.Sub ? -1 : 1, toRight, right, rightFresh);
+                if (toLeft is not null) SumAdjoint(dy, 1, toLeft, runs, 0, leftFresh);
+                if (toRight is not null) SumAdjoint(dy, b.Kind == BinaryKind.Sub ? -1 : 1, toRight, runs, 1, rightFresh);
             }
             return;
         }
+        int[]? left = Broadcast(b.Left, b), right = Broadcast(b.Right, b);
         double[]? dl = b.Left.IsConstant ? null : gradient.For(values, b.Left.Value);
         double[]? dr = b.Right.IsConstant ? null : gradient.For(values, b.Right.Value);
         if (b.Kind >= BinaryKind.Equal) return;   // comparisons and logic are flat
@@ -426,41 +428,54 @@ internal sealed partial class ReferenceEvaluator
         }
     }
 
-    /// <summary>d[at(i)] += sign·g[i]: one side of a sum's adjoint (at null: the side has the output's shape; <paramref name="fresh"/>: d holds anything and is written, as adding to zeros would).</summary>
-    private static void SumAdjoint(double[] g, double sign, double[] d, int[]? at, bool fresh = false)
+    /// <summary>
+    /// d += sign·g read back through the broadcast: one side (<paramref name="side"/> of <paramref name="runs"/>) of a
+    /// sum's adjoint. <paramref name="fresh"/>: d has the output's shape, holds anything and is written, as adding to
+    /// zeros would.
+    /// </summary>
+    private static void SumAdjoint(double[] g, double sign, double[] d, BroadcastRuns runs, int side, bool fresh)
     {
-        if (at is null)
+        int run = runs.Run;
+        bool steps = runs.Steps(side);
+        for (int chunk = 0, at = 0; chunk < runs.Chunks; chunk++, at += run)
         {
-            if (fresh && sign > 0) Array.Copy(g, d, g.Length);
-            else if (fresh) for (int i = 0; i < g.Length; i++) d[i] = -g[i];
-            else if (sign > 0) Accumulate(d, g);
-            else for (int i = 0; i < g.Length; i++) d[i] += -g[i];
-            return;
+            int to = runs.Start(side, chunk);
+            if (fresh) DoubleKernels.Scale(sign, g, at, d, to, run);
+            else if (steps) DoubleKernels.Axpy(sign, g, at, d, to, run);
+            else
+            {
+                // One value takes the whole run's terms, in order.
+                double sum = d[to];
+                for (int j = 0; j < run; j++) sum += sign * g[at + j];
+                d[to] = sum;
+            }
         }
-        for (int i = 0; i < g.Length; i++) d[at[i]] += sign * g[i];
     }
 
-    /// <summary>d[at(i)] += g[i]·other[otherAt(i)]: one side of a product's adjoint (<paramref name="fresh"/>, only where at is null: d holds anything and is written, as adding to zeros would).</summary>
-    private static void ProductAdjoint(double[] g, double[] other, int[]? otherAt, double[] d, int[]? at, bool fresh = false)
+    /// <summary>
+    /// d += g·other read back through the broadcast: one side (<paramref name="side"/> of <paramref name="runs"/>; other
+    /// is the opposite side's value) of a product's adjoint. <paramref name="fresh"/>: d has the output's shape, holds
+    /// anything and is written, as adding to zeros would.
+    /// </summary>
+    private static void ProductAdjoint(double[] g, double[] other, double[] d, BroadcastRuns runs, int side, bool fresh)
     {
-        if (at is null && otherAt is null)
+        int run = runs.Run;
+        bool steps = runs.Steps(side), otherSteps = runs.Steps(1 - side);
+        for (int chunk = 0, at = 0; chunk < runs.Chunks; chunk++, at += run)
         {
-            if (fresh) DoubleKernels.Multiply(g, other, d, g.Length);
-            else DoubleKernels.MultiplyAdd(g, other, d, g.Length);
-            return;
+            int to = runs.Start(side, chunk), from = runs.Start(1 - side, chunk);
+            if (steps && otherSteps)
+            {
+                if (fresh) DoubleKernels.Multiply(g, at, other, from, d, to, run);
+                else DoubleKernels.MultiplyAdd(g, at, other, from, d, to, run);
+            }
+            else if (steps)
+            {
+                if (fresh) DoubleKernels.Scale(other[from], g, at, d, to, run);
+                else DoubleKernels.Axpy(other[from], g, at, d, to, run);
+            }
+            else d[to] = DoubleKernels.SumInOrder(d[to], g, at, other, from, run, otherSteps ? 1 : 0);   // one value takes the run's terms
         }
-        if (at is null)
-        {
-            if (fresh) for (int i = 0; i < g.Length; i++) d[i] = g[i] * other[otherAt![i]];
-            else for (int i = 0; i < g.Length; i++) d[i] += g[i] * other[otherAt![i]];
-            return;
-        }
-        if (otherAt is null)
-        {
-            for (int i = 0; i < g.Length; i++) d[at[i]] += g[i] * other[i];
-            return;
-        }
-        for (int i = 0; i < g.Length; i++) d[at[i]] += g[i] * other[otherAt[i]];
     }
 
     /// <summary>y = softmax rows (or their log): dx = y ⊙ (dy − Σ dy·y), or for the log dx = dy − softmax · Σ dy.</summary>

@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using System.Numerics;
 using Qtaml.Generators.Network;
 
 namespace Qtaml.Generators.Calibration;
@@ -21,6 +22,7 @@ internal sealed partial class ReferenceEvaluator
     // Widened constants and broadcast index maps, made on first use; concurrent, as calibration runs inputs in parallel.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Operand, double[]> _constants = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(Operand, Layer), int[]> _broadcasts = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Layer, BroadcastRuns> _runs = new();
     private static readonly int[] SameIndex = Array.Empty<int>();
 
     public ReferenceEvaluator(NetworkGraph graph)
@@ -399,41 +401,103 @@ internal sealed partial class ReferenceEvaluator
         return ReferenceEquals(map, SameIndex) ? null : map;
     }
 
+    /// <summary>How a binary layer's two operands are read along its output, made on first use.</summary>
+    private BroadcastRuns Runs(BinaryLayer b) =>
+        _runs.GetOrAdd(b, layer => BroadcastRuns.Of(new[] { b.Left.Shape, b.Right.Shape }, layer.OutputShape));
+
     private void Binary(BinaryLayer b, double[][] values, double[] y)
     {
         double[] l = Read(b.Left, values), r = Read(b.Right, values);
-        int[]? left = Broadcast(b.Left, b), right = Broadcast(b.Right, b);
+        BroadcastRuns runs = Runs(b);
         // The arithmetic the networks are made of gets a loop of its own; the rest share one that switches per element.
         switch (b.Kind)
         {
-            case BinaryKind.Add: Apply(default(AddRule), l, left, r, right, y); break;
-            case BinaryKind.Sub: Apply(default(SubtractRule), l, left, r, right, y); break;
-            case BinaryKind.Mul: Apply(default(MultiplyRule), l, left, r, right, y); break;
-            case BinaryKind.Div: Apply(default(DivideRule), l, left, r, right, y); break;
-            default: Apply(new AnyRule(b.Kind), l, left, r, right, y); break;
+            case BinaryKind.Add: Apply(default(AddRule), l, r, runs, y); break;
+            case BinaryKind.Sub: Apply(default(SubtractRule), l, r, runs, y); break;
+            case BinaryKind.Mul: Apply(default(MultiplyRule), l, r, runs, y); break;
+            case BinaryKind.Div: Apply(default(DivideRule), l, r, runs, y); break;
+            default: Apply(new AnyRule(b.Kind), l, r, runs, y); break;
         }
     }
 
-    /// <summary>One binary rule; a struct, so each loop of <see cref="Apply"/> is compiled for it with the rule inlined.</summary>
-    private interface IBinaryRule { double Of(double l, double r); }
-    private readonly struct AddRule : IBinaryRule { public double Of(double l, double r) => l + r; }
-    private readonly struct SubtractRule : IBinaryRule { public double Of(double l, double r) => l - r; }
-    private readonly struct MultiplyRule : IBinaryRule { public double Of(double l, double r) => l * r; }
-    private readonly struct DivideRule : IBinaryRule { public double Of(double l, double r) => l / r; }
+    /// <summary>
+    /// One binary rule; a struct, so each loop of <see cref="Apply"/> is compiled for it with the rule inlined. The
+    /// arithmetic rules also apply to whole vectors, lane by lane: IEEE operations, the same bits as one at a time.
+    /// </summary>
+    private interface IBinaryRule
+    {
+        bool Vectorizes { get; }
+        double Of(double l, double r);
+        Vector<double> Of(Vector<double> l, Vector<double> r);
+    }
+    private readonly struct AddRule : IBinaryRule
+    {
+        public bool Vectorizes => true;
+        public double Of(double l, double r) => l + r;
+        public Vector<double> Of(Vector<double> l, Vector<double> r) => l + r;
+    }
+    private readonly struct SubtractRule : IBinaryRule
+    {
+        public bool Vectorizes => true;
+        public double Of(double l, double r) => l - r;
+        public Vector<double> Of(Vector<double> l, Vector<double> r) => l - r;
+    }
+    private readonly struct MultiplyRule : IBinaryRule
+    {
+        public bool Vectorizes => true;
+        public double Of(double l, double r) => l * r;
+        public Vector<double> Of(Vector<double> l, Vector<double> r) => l * r;
+    }
+    private readonly struct DivideRule : IBinaryRule
+    {
+        public bool Vectorizes => true;
+        public double Of(double l, double r) => l / r;
+        public Vector<double> Of(Vector<double> l, Vector<double> r) => l / r;
+    }
     private readonly struct AnyRule : IBinaryRule
     {
         private readonly BinaryKind _kind;
         public AnyRule(BinaryKind kind) => _kind = kind;
+        public bool Vectorizes => false;
         public double Of(double l, double r) => Binary(_kind, l, r);
+        public Vector<double> Of(Vector<double> l, Vector<double> r) => throw new NotSupportedException();
     }
 
-    /// <summary>y[i] = rule(l[left[i]], r[right[i]]), a null map reading index i itself.</summary>
-    private static void Apply<TRule>(TRule rule, double[] l, int[]? left, double[] r, int[]? right, double[] y) where TRule : struct, IBinaryRule
+    /// <summary>y = rule(l, r) broadcast, chunk by chunk of <paramref name="runs"/>: each side a run of values or one value repeated.</summary>
+    private static void Apply<TRule>(TRule rule, double[] l, double[] r, BroadcastRuns runs, double[] y) where TRule : struct, IBinaryRule
     {
-        if (left is null && right is null) for (int i = 0; i < y.Length; i++) y[i] = rule.Of(l[i], r[i]);
-        else if (left is null) for (int i = 0; i < y.Length; i++) y[i] = rule.Of(l[i], r[right![i]]);
-        else if (right is null) for (int i = 0; i < y.Length; i++) y[i] = rule.Of(l[left[i]], r[i]);
-        else for (int i = 0; i < y.Length; i++) y[i] = rule.Of(l[left[i]], r[right[i]]);
+        int run = runs.Run;
+        bool leftSteps = runs.Steps(0), rightSteps = runs.Steps(1);
+        bool vectors = rule.Vectorizes && Vector.IsHardwareAccelerated && run >= Vector<double>.Count;
+        int lanes = Vector<double>.Count, whole = vectors ? run - run % lanes : 0;
+        for (int chunk = 0, at = 0; chunk < runs.Chunks; chunk++, at += run)
+        {
+            int li = runs.Start(0, chunk), ri = runs.Start(1, chunk), j = 0;
+            if (leftSteps && rightSteps)
+            {
+                for (; j < whole; j += lanes) rule.Of(new Vector<double>(l, li + j), new Vector<double>(r, ri + j)).CopyTo(y, at + j);
+                for (; j < run; j++) y[at + j] = rule.Of(l[li + j], r[ri + j]);
+            }
+            else if (leftSteps)
+            {
+                double right = r[ri];
+                var rights = new Vector<double>(right);
+                for (; j < whole; j += lanes) rule.Of(new Vector<double>(l, li + j), rights).CopyTo(y, at + j);
+                for (; j < run; j++) y[at + j] = rule.Of(l[li + j], right);
+            }
+            else if (rightSteps)
+            {
+                double left = l[li];
+                var lefts = new Vector<double>(left);
+                for (; j < whole; j += lanes) rule.Of(lefts, new Vector<double>(r, ri + j)).CopyTo(y, at + j);
+                for (; j < run; j++) y[at + j] = rule.Of(left, r[ri + j]);
+            }
+            else
+            {
+                double value = rule.Of(l[li], r[ri]);
+                for (; j < run; j++) y[at + j] = value;
+            }
+        }
     }
 
     private void Where(WhereLayer w, double[][] values, double[] y)

@@ -97,7 +97,8 @@ internal static class ModelEmitter
                 + (q.ProtectedPlanes == 0 ? ", mean drift folded into the dequantization scale" : ", worst-case mean residual " + G(q.ResidualBound) + " codes"));
         if (plan.Forecast is { } forecast)
         {
-            w.Line("//   Calibrated on " + forecast.Samples + " inputs of mean square E[x²] = " + G(plan.InputMeanSquare) + ": sensitivities from the float network's Jacobian, by reverse mode.");
+            w.Line("//   Calibrated on " + forecast.Samples + " inputs of mean square E[x²] = " + G(plan.InputMeanSquare) + ": sensitivities from the float network's Jacobian, by reverse mode"
+                + (forecast.Swept < forecast.Samples ? ", on the first " + forecast.Swept + " (the others' decisions borrow their score covariances)." : "."));
             w.Line("//   Predicted share of decisions (" + (forecast.DecisionsPerInput > 1 ? "the arg max of each of the output's " + forecast.DecisionsPerInput + " rows" : "arg max") + ") that survive the faults" + (plan.HasWindow ? " at the end of the window, the worst read" : "") + ": "
                 + Percent(forecast.Agreement) + " with this plan, " + Percent(forecast.Ceiling) + " with every plane protected.");
             w.Line("//   (A Gaussian model of the errors of each input's decision and closest rivals, from its Jacobian, against its margins, its variance scaled by kappa = " + F3(forecast.Scale)

@@ -42,6 +42,9 @@ internal sealed class BudgetForecast
     /// <summary>The calibration inputs the prediction rests on.</summary>
     public int Samples { get; }
 
+    /// <summary>The first of <see cref="Samples"/> whose gradients the sensitivities and score covariances rest on (<see cref="CalibrationProfile.Swept"/>).</summary>
+    public int Swept { get; private init; }
+
     /// <summary>The decisions each input makes: 1, or the rows of a final softmax over several (<see cref="DecisionLayout"/>).</summary>
     public int DecisionsPerInput { get; private init; } = 1;
 
@@ -128,7 +131,7 @@ internal sealed class BudgetForecast
             MinimumBudget(b => Agree(Allocator.Tac, b, scale), designer.Bits, target),
             MinimumBudget(b => Agree(Allocator.UniformMsp, b, scale), designer.Bits, target),
             MinimumBudget(b => Agree(Allocator.MagnitudeBased, b, scale), designer.Bits, target),
-            scale, reference, simulated, simulatedTrials, simulatedInputs, ownScale, ownSimulated, ownTrials) { AgreementFromSimulation = fromSimulation, DecisionsPerInput = profile.Decision.Positions };
+            scale, reference, simulated, simulatedTrials, simulatedInputs, ownScale, ownSimulated, ownTrials) { AgreementFromSimulation = fromSimulation, DecisionsPerInput = profile.Decision.Positions, Swept = profile.Swept };
     }
 
     /// <summary>The κ in [1/16, 64] at which the model's agreement equals <paramref name="simulated"/> (it falls as κ grows), by bisection on log κ.</summary>

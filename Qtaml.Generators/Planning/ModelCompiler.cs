@@ -201,7 +201,7 @@ internal static class ModelCompiler
                 return Fail(DiagnosticInfo.Create(Diagnostics.CalibrationUnusable, where, calibrationPath, e.Message));
             }
             CalibrationProfile profile = CalibrationCache.GetOrMeasure(file.Base64, calibrationMatch.File!.Base64, (shapeText ?? "") + "|" + (constantsText ?? ""), graph, rows, cancellationToken);
-            if (profile.Samples < profile.Offered) diagnostics.Add(Subsampled(profile, where, calibrationPath));
+            if (profile.Samples < profile.Offered || profile.Swept < profile.Samples) diagnostics.Add(Subsampled(profile, where, calibrationPath));
             var designer = new PlanDesigner(graph.Layers.OfType<WeightLayer>().ToArray(), profile.Sensitivity, bits, flips, encoding, windowEnd, readAfterRefresh: operatingPoint.HasWindow());
             BudgetForecast? forecast = profile.Agreement is { } model ? BudgetForecast.Make(designer, profile, model, targetAgreement, allocator, budget, cancellationToken) : null;
             // The first input's mean square, as the data-free estimate assumes of it (a row may hold further inputs after it).
@@ -221,10 +221,12 @@ internal static class ModelCompiler
     internal static DiagnosticInfo Subsampled(CalibrationProfile profile, Argument where, string path)
     {
         double standardError = Math.Sqrt(0.95 * 0.05 / profile.Samples) * 100;
+        string Count(int n) => n.ToString(CultureInfo.InvariantCulture);
+        string Work(long n) => n.ToString("G3", CultureInfo.InvariantCulture);
         return DiagnosticInfo.Create(Diagnostics.CalibrationSubsampled, where,
-            profile.Samples.ToString(CultureInfo.InvariantCulture), profile.Offered.ToString(CultureInfo.InvariantCulture), path,
-            CalibrationProfile.CostPerInput(profile.Graph, profile.Decision, profile.RowsPerInput).ToString("G3", CultureInfo.InvariantCulture), CalibrationProfile.Sweeps(profile.Decision, profile.RowsPerInput).ToString(CultureInfo.InvariantCulture),
-            CalibrationProfile.MaxWork.ToString("G3", CultureInfo.InvariantCulture), standardError.ToString("F1", CultureInfo.InvariantCulture));
+            Count(profile.Samples), Count(profile.Offered), path, Count(profile.Swept),
+            Work(CalibrationProfile.PassCost(profile.Graph)), Count(CalibrationProfile.Sweeps(profile.Decision, profile.RowsPerInput)),
+            Work(CalibrationProfile.MaxWork), Work(CalibrationProfile.MaxGradientWork), standardError.ToString("F1", CultureInfo.InvariantCulture));
     }
 
     /// <summary>

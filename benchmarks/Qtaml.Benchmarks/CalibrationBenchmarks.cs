@@ -18,7 +18,7 @@ namespace Qtaml.Benchmarks;
 /// timed here directly). Models: the sample CNN; where their folders are given, the third-party models of
 /// <c>tools/third-party</c> (<c>QTAML_THIRD_PARTY</c>, from fetch.sh: the 54-layer PP-OCR direction classifier and the
 /// 2.7M-parameter PP-OCRv4 recogniser) and SqueezeNet from <c>../shared/conformance/onnx-light</c>
-/// (<c>QTAML_ONNX_LIGHT</c>, from make-weights.sh). The inputs used, of 256, are printed per model.
+/// (<c>QTAML_ONNX_LIGHT</c>, from make-weights.sh). The inputs whose decisions and whose gradients were used, of 256, are printed per model.
 /// </summary>
 [Config(typeof(Config))]
 [MemoryDiagnoser]
@@ -58,8 +58,8 @@ public class CalibrationBenchmarks
     public void Cleanup()
     {
         long weights = _graph.Layers.OfType<WeightLayer>().Sum(l => (long)l.Weights.Length);
-        int used = CalibrationProfile.Measure(_graph, _inputs, CancellationToken.None).Samples;
-        Console.WriteLine($"// {Model}: {weights:N0} weights, {_graph.Layers.Length} layers, {CalibrationProfile.PassCost(_graph):N0} multiply-adds a pass, calibrated on {used} of 256 inputs; peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024)} MiB");
+        CalibrationProfile profile = CalibrationProfile.Measure(_graph, _inputs, CancellationToken.None);
+        Console.WriteLine($"// {Model}: {weights:N0} weights, {_graph.Layers.Length} layers, {CalibrationProfile.PassCost(_graph):N0} multiply-adds a pass, decisions of {profile.Samples} of 256 inputs, gradients of {profile.Swept}; peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024)} MiB");
     }
 
     private static IEnumerable<(string Name, string Path, string Pins)> ThirdParty()
