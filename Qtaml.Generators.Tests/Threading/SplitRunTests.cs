@@ -247,12 +247,25 @@ public class SplitRunTests
         runOn(input, output, workers);
         var run = harness.GetMethod("Run")!.CreateDelegate<Action<float[], float[]>>();
         run(input, output);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 5; i++) run(input, output);
-        long alone = GC.GetAllocatedBytesForCurrentThread() - before;
-        before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 5; i++) runOn(input, output, workers);
-        Assert.Equal((0L, 0L), (alone, GC.GetAllocatedBytesForCurrentThread() - before));
+        Assert.Equal(0L, BytesPerBatch(() => run(input, output)));
+        Assert.Equal(0L, BytesPerBatch(() => runOn(input, output, workers)));
+    }
+
+    /// <summary>
+    /// The bytes the calling thread allocates over 5 calls, in the last of up to 3 batches: the runtime's one-time costs
+    /// (tiering, a type load; 7,944 bytes seen once in 4 runs with other tests beside it) land in one batch at most,
+    /// while an allocation per call shows in every batch.
+    /// </summary>
+    private static long BytesPerBatch(Action call)
+    {
+        long bytes = -1;
+        for (int batch = 0; batch < 3 && bytes != 0; batch++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 5; i++) call();
+            bytes = GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        return bytes;
     }
 
     /// <summary>The steps a run on a pool splits: those handed over whole, and those whose parts convert their own codes by pass.</summary>
