@@ -27,6 +27,7 @@ public class OperatorComparisonTests
         "Conv3dMaxPool3d", "Conv3dGroupedAveragePool3d",
         "UnaryChain", "BatchNormalizationSoftmax", "ShapeArithmetic", "MatMulGelu", "LstmThenGru", "IfComputed",
         "HardSwishChain", "ChainWithAnOutsideReader", "ConvGroupsOfTen", "ConvGroupsOfEighteen", "ConvGroupsOfFifty", "FireModule", "FireModuleInPlace", "AveragePoolPlanes", "MaxPoolPlanes",
+        "MaxPoolPlanesStrided", "MaxPoolPlanesStridedWide",
         "ChannelShuffle", "ChannelShuffleReadInPlanes", "SqueezeExcitation", "PerChannelSubtractAddRelu",
     };
 
@@ -431,6 +432,19 @@ public class OperatorComparisonTests
                 break;
             case "MaxPoolPlanes":
                 b.Node("Sigmoid", Array.Empty<string>()).Node("MaxPool", Array.Empty<string>(), OnnxModelBuilder.Ints("kernel_shape", 2, 3), OnnxModelBuilder.Ints("pads", 1, 1, 0, 1));
+                break;
+            case "MaxPoolPlanesStrided":
+                // In planes, a stride of 2 and a partial last window (ceil_mode): each output row's window rows reduced a
+                // vector of columns at a time (6 columns: one Vector128 and one ending at the last column), then its columns.
+                b.Node("Sigmoid", Array.Empty<string>()).Node("MaxPool", Array.Empty<string>(), OnnxModelBuilder.Ints("kernel_shape", 3, 3), OnnxModelBuilder.Ints("strides", 2, 2),
+                    OnnxModelBuilder.Ints("pads", 1, 0, 0, 0), OnnxModelBuilder.Int("ceil_mode", 1));
+                features = 8 * 3 * 3;
+                break;
+            case "MaxPoolPlanesStridedWide":
+                // Rows of 18 columns (a Vector512 and a last one overlapping it), strides 2 x 3, padding on both sides.
+                b.Reshape(1, 2, 8, 18).Node("Sigmoid", Array.Empty<string>()).Node("MaxPool", Array.Empty<string>(), OnnxModelBuilder.Ints("kernel_shape", 3, 2),
+                    OnnxModelBuilder.Ints("strides", 2, 3), OnnxModelBuilder.Ints("pads", 1, 0, 1, 1));
+                features = 2 * 4 * 6;
                 break;
             case "LogSoftmax": break;
             default: throw new ArgumentException(op);

@@ -31,6 +31,11 @@ internal static class PoolKernels
         // The columns whose window lies inside the input: [lo, hi).
         int lo = System.Math.Min(k.PadLeft, p.OutW), hi = System.Math.Max(lo, System.Math.Min(p.OutW, p.InW - k.KernelW + 1 + k.PadLeft));
         bool vectorized = !volume && k.StrideW == 1 && k.DilationW == 1 && hi - lo >= VectorWidth.V128.Lanes;
+        if (max && !volume && !vectorized && p.InW >= VectorWidth.V128.Lanes && p.InW <= KernelContext.StackFloats)
+        {
+            WritePlanesMaxByRows(w, step, p);
+            return;
+        }
         w.Line("/// <summary>" + Describe(p) + (vectorized ? "; columns " + lo + " to " + (hi - 1) + " a vector at a time" : "") + ".</summary>");
         using (w.Kernel("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
         {
@@ -52,6 +57,81 @@ internal static class PoolKernels
             }
         }
         w.Line();
+    }
+
+    /// <summary>
+    /// A 2-D max pool over planes that the column vectors above do not cover (a stride or dilation along the rows, as
+    /// the stride-2 pool after an LRN): a maximum is the same whichever way its window is walked, so each output row
+    /// first reduces its window's rows inside the input, a vector of input columns at a time, into one row of column
+    /// maxima, then each output takes the maximum of its window's columns of that row. Both use the scalar loop's rule
+    /// (a value replaces the best so far only if greater, so a NaN never does), with KernelH + KernelW comparisons per
+    /// output's column share instead of KernelH · KernelW bounds-tested ones.
+    /// </summary>
+    private static void WritePlanesMaxByRows(SourceWriter w, Step step, PoolLayer p)
+    {
+        Window k = p.Window;
+        w.Line("/// <summary>" + Describe(p) + "; each output row's window rows reduced a vector of columns at a time, then its columns.</summary>");
+        using (w.Kernel("private static void " + step.Method + "(ReadOnlySpan<float> x, Span<float> y)"))
+        {
+            w.Line(KernelContext.LengthCheck(("x", (long)p.Channels * p.InH * p.InW), ("y", (long)p.Channels * p.OutH * p.OutW)));
+            w.Line("ref float source = ref MemoryMarshal.GetReference(x);");
+            w.Line("// The largest value of each input column over the current output row's window rows.");
+            w.Line("Span<float> columns = stackalloc float[" + p.InW + "];");
+            w.Line("ref float column = ref MemoryMarshal.GetReference(columns);");
+            using (w.Block("for (int c = 0; c < " + p.Channels + "; c++)"))
+            using (w.Block("for (int oy = 0; oy < " + p.OutH + "; oy++)"))
+            {
+                w.Line("columns.Fill(float.NegativeInfinity);");
+                using (w.Block("for (int ky = 0; ky < " + k.KernelH + "; ky++)"))
+                {
+                    w.Line("int iy = oy * " + k.StrideH + " - " + k.PadTop + " + " + Tap("ky", k.DilationH) + ";");
+                    w.Line("if ((uint)iy >= " + p.InH + "u) continue;");
+                    w.Line("nuint row = (nuint)((c * " + p.InH + " + iy) * " + p.InW + ");");
+                    VectorWidth.Dispatch(w, v => WriteColumnMaxima(w, v, p.InW), wide: p.InW >= VectorWidth.V512.Lanes);
+                }
+                using (w.Block("for (int ox = 0; ox < " + p.OutW + "; ox++)"))
+                {
+                    w.Line("float best = float.NegativeInfinity;");
+                    using (w.Block("for (int kx = 0; kx < " + k.KernelW + "; kx++)"))
+                    {
+                        w.Line("int ix = ox * " + k.StrideW + " - " + k.PadLeft + " + " + Tap("kx", k.DilationW) + ";");
+                        w.Line("if ((uint)ix >= " + p.InW + "u) continue;");
+                        w.Line("float v = columns[ix];");
+                        w.Line("if (v > best) best = v;");
+                    }
+                    w.Line("y[(c * " + p.OutH + " + oy) * " + p.OutW + " + ox] = best;");
+                }
+            }
+        }
+        w.Line();
+    }
+
+    /// <summary>
+    /// columns[ix] = the greater of itself and input row <c>row</c>'s column ix, for every column a vector at a time; where
+    /// the columns are not whole vectors, the last vector ends at the last column (taking a maximum twice changes nothing).
+    /// </summary>
+    private static void WriteColumnMaxima(SourceWriter w, VectorWidth v, int width)
+    {
+        if (width < v.Lanes)
+        {
+            using (w.Block("for (int ix = 0; ix < " + width + "; ix++)"))
+            {
+                w.Line("float v = Unsafe.Add(ref source, row + (nuint)ix);");
+                w.Line("if (v > columns[ix]) columns[ix] = v;");
+            }
+            return;
+        }
+        void Vector(string ix)
+        {
+            w.Line(v.Floats + " value = " + v.Load("source", "row + " + ix) + ", best = " + v.Load("column", ix) + ";");
+            w.Line(v.Store(v.Type + ".ConditionalSelect(" + v.Type + ".GreaterThan(value, best), value, best)", "column", ix));
+        }
+        int whole = width / v.Lanes * v.Lanes;
+        using (w.Block("for (nuint ix = 0; ix < " + whole + "; ix += " + v.Lanes + ")"))
+            Vector("ix");
+        if (whole < width)
+            using (w.Block("// the last " + (width - whole) + " column(s): a vector ending at column " + (width - 1)))
+                Vector("(nuint)" + (width - v.Lanes));
     }
 
     /// <summary>Row (c, oy) of a pool whose columns [<paramref name="lo"/>, <paramref name="hi"/>) have their window inside the input.</summary>
