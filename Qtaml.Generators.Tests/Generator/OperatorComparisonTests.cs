@@ -27,7 +27,7 @@ public class OperatorComparisonTests
         "Conv3dMaxPool3d", "Conv3dGroupedAveragePool3d",
         "UnaryChain", "BatchNormalizationSoftmax", "ShapeArithmetic", "MatMulGelu", "LstmThenGru", "IfComputed",
         "HardSwishChain", "ChainWithAnOutsideReader", "ConvGroupsOfTen", "ConvGroupsOfEighteen", "ConvGroupsOfFifty", "FireModule", "FireModuleInPlace", "AveragePoolPlanes", "MaxPoolPlanes",
-        "MaxPoolPlanesStrided", "MaxPoolPlanesStridedWide",
+        "MaxPoolPlanesStrided", "MaxPoolPlanesStridedWide", "PowOfEveryBase",
         "ChannelShuffle", "ChannelShuffleReadInPlanes", "SqueezeExcitation", "PerChannelSubtractAddRelu",
     };
 
@@ -446,6 +446,14 @@ public class OperatorComparisonTests
                     OnnxModelBuilder.Ints("strides", 2, 3), OnnxModelBuilder.Ints("pads", 1, 0, 1, 1));
                 features = 2 * 4 * 6;
                 break;
+            case "PowOfEveryBase":
+                // x³ of a convolution's values (negative, positive, after a ReLU zeros too): vectors of positive bases as
+                // e^(3·ln x), the others by MathF.Pow's rules (a negative base's odd power is negative, not NaN).
+            {
+                string cube = b.Node("Pow", new[] { Scalar("cube", 3f) }).Current;
+                b.From(conv).Relu().Node("Pow", new[] { Scalar("cube_of_relu", 3f) }).Node("Add", new[] { cube });
+                break;
+            }
             case "LogSoftmax": break;
             default: throw new ArgumentException(op);
         }

@@ -128,15 +128,45 @@ internal static class ConvKernels
                     w.Line((ic == 0 ? "to" : "Unsafe.Add(ref to, " + ic + ")") + " = Unsafe.Add(ref source, " + IndexExpression.Plus("at", (long)ic * plane.InH * plane.InW) + ");");
             }
         }
-        else if (s.Transposes)
+        else if (s.Transposes && inSlots == 0)
         {
+            // Planes to channels-last, a block of a row's positions at a time, every channel of it: each plane's piece
+            // of the block is one read run, and the block's staged positions stay in the first-level cache while every
+            // channel is stored into them. Channel by channel over the whole map, each store was to a new cache line
+            // (Inception's 192 x 729 staging went through memory once per channel).
             w.Line("ref float source = ref MemoryMarshal.GetReference(x);");
-            using (w.Block("for (nuint ic = 0; ic < " + c.InChannels + "; ic++)"))
+            string to = IndexExpression.Of(((long)win.PadTop * s.PaddedW + win.PadLeft) * s.ChannelStride, ("iy", (long)s.PaddedW * s.ChannelStride), ("ix", s.ChannelStride), ("ic", 1));
+            string from = IndexExpression.Of(0, ("ic", (long)plane.InH * plane.InW), ("iy", plane.InW), ("ix", 1));
+            string move = "Unsafe.Add(ref pixels, " + to + ") = Unsafe.Add(ref source, " + from + ");";
             using (w.Block("for (nuint iy = 0; iy < " + plane.InH + "; iy++)"))
             {
-                string from = inSlots == 0 ? IndexExpression.Of(0, ("ic", (long)plane.InH * plane.InW), ("iy", plane.InW), ("ix", 1)) : IndexExpression.Of(0, ("iy", (long)plane.InW * inSlots), ("ix", inSlots), ("ic", 1));
-                string to = IndexExpression.Of(((long)win.PadTop * s.PaddedW + win.PadLeft) * s.ChannelStride, ("iy", (long)s.PaddedW * s.ChannelStride), ("ix", s.ChannelStride), ("ic", 1));
-                w.Line("for (nuint ix = 0; ix < " + plane.InW + "; ix++) Unsafe.Add(ref pixels, " + to + ") = Unsafe.Add(ref source, " + from + ");");
+                if (plane.InW <= LayoutKernels.TransposeBlock)
+                {
+                    // A row is one block.
+                    using (w.Block("for (nuint ic = 0; ic < " + c.InChannels + "; ic++)"))
+                        w.Line("for (nuint ix = 0; ix < " + plane.InW + "; ix++) " + move);
+                }
+                else
+                {
+                    using (w.Block("for (nuint block = 0; block < " + plane.InW + "; block += " + LayoutKernels.TransposeBlock + ")"))
+                    {
+                        w.Line("nuint end = block + " + LayoutKernels.TransposeBlock + " < " + plane.InW + " ? block + " + LayoutKernels.TransposeBlock + " : " + plane.InW + ";");
+                        using (w.Block("for (nuint ic = 0; ic < " + c.InChannels + "; ic++)"))
+                            w.Line("for (nuint ix = block; ix < end; ix++) " + move);
+                    }
+                }
+            }
+        }
+        else if (s.Transposes)
+        {
+            // Channels-last in other slots: each position's channels are one run, copied whole.
+            w.Line("ref float source = ref MemoryMarshal.GetReference(x);");
+            using (w.Block("for (nuint iy = 0; iy < " + plane.InH + "; iy++)"))
+            using (w.Block("for (nuint ix = 0; ix < " + plane.InW + "; ix++)"))
+            {
+                string from = IndexExpression.Of(0, ("iy", (long)plane.InW * inSlots), ("ix", inSlots));
+                string to = IndexExpression.Of(((long)win.PadTop * s.PaddedW + win.PadLeft) * s.ChannelStride, ("iy", (long)s.PaddedW * s.ChannelStride), ("ix", s.ChannelStride));
+                w.Line("MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref source, " + from + "), " + c.InChannels + ").CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref pixels, " + to + "), " + c.InChannels + "));");
             }
         }
         else

@@ -194,7 +194,7 @@ internal static class ElementwiseKernels
         BinaryKind.And => l + " != 0f && " + r + " != 0f ? 1f : 0f",
         BinaryKind.Or => l + " != 0f || " + r + " != 0f ? 1f : 0f",
         BinaryKind.Xor => (l + " != 0f") + " != (" + r + " != 0f) ? 1f : 0f",
-        // Pow: x² as a product, x^0.5 as a square root, else MathF.Pow.
+        // Pow: x² as a product, x^0.5 as a square root, else MathF.Pow (the vector loop of x^c computes positive bases as e^(c·ln x)).
         _ => IsScalar(b.Right, 2f) ? l + " * " + l : IsScalar(b.Right, 0.5f) ? "MathF.Sqrt(" + l + ")" : "MathF.Pow(" + l + ", " + r + ")",
     };
 
@@ -204,7 +204,7 @@ internal static class ElementwiseKernels
 
     /// <summary>
     /// A flat binary operator as a shared helper: each operand a span of n values or one float (a constant, or a one-value
-    /// input read when the step runs), vectorized for + − × ÷, max, min, PRelu and x²; the comparisons and logic one
+    /// input read when the step runs), vectorized for + − × ÷, max, min, PRelu, x² and x^c (c one value, bases positive); the comparisons and logic one
     /// value at a time. A constant operand of n values is the layer's own data (<c>_A</c>, <c>_B</c>, <see cref="WriteBinaryData"/>).
     /// </summary>
     private static Func<IReadOnlyList<string>, string, string> SharedBinaryCall(KernelContext k, Step step, BinaryLayer b, int n)
@@ -218,6 +218,8 @@ internal static class ElementwiseKernels
         {
             BinaryKind.Add => "+", BinaryKind.Sub => "-", BinaryKind.Mul => "*", BinaryKind.Div => "/",
             BinaryKind.Max => "Max", BinaryKind.Min => "Min", BinaryKind.PRelu => "PRelu",
+            // x^c of one constant c: e^(c·ln x) a vector at a time where every base is positive and finite.
+            BinaryKind.Pow when !square && !IsScalar(b.Right, 0.5f) && !leftScalar && rightScalar => "pow",
             _ => square ? "square" : null,
         };
         // x² and √x read only the left operand; x^0.5 is √x.
@@ -251,6 +253,16 @@ internal static class ElementwiseKernels
                             {
                                 w.Line(v.Floats + " value = " + VectorOf(leftScalar, "a") + ";");
                                 w.Line(v.Store(Relu("value * value", v), "yStart", "(nuint)i"));
+                            }
+                            else if (op == "pow")
+                            {
+                                // Bases that are not all positive and finite (zeros, negatives, NaN, infinities) take
+                                // MathF.Pow's own rules, value by value.
+                                w.Line(v.Floats + " value = " + VectorOf(leftScalar, "a") + ";");
+                                using (w.Block("if (" + v.Type + ".GreaterThanAll(value, " + v.Zero + ") && " + v.Type + ".LessThanAll(value, " + v.Splat("float.PositiveInfinity") + "))"))
+                                    w.Line(v.Store(Relu("VectorMath.PowPositive(value, " + VectorOf(rightScalar, "b") + ")", v), "yStart", "(nuint)i"));
+                                using (w.Block("else"))
+                                    w.Line("for (int j = i; j < i + " + v.Lanes + "; j++) y[j] = " + Relu(Combine("a[j]", "b"), null) + ";");
                             }
                             else if (op is "Max" or "Min")
                                 w.Line(v.Store(Relu(v.Type + "." + op + "(" + VectorOf(leftScalar, "a") + ", " + VectorOf(rightScalar, "b") + ")", v), "yStart", "(nuint)i"));

@@ -6,6 +6,12 @@ namespace Qtaml.Generators.Emit.Kernels;
 /// <summary>Conversions between layouts, written once per shape and shared by the steps that need them.</summary>
 internal static class LayoutKernels
 {
+    /// <summary>
+    /// Positions a transposition between planes and channels-last moves at a time: 16 floats of a plane are one 64-byte
+    /// line, and 16 positions of up to a few hundred channels (16 x 512 x 4 bytes = 32 KB) stay in a core's first-level cache.
+    /// </summary>
+    public const int TransposeBlock = 16;
+
     /// <summary>Copies a channels-last value into the ONNX graph's channel planes (the padding slots are dropped).</summary>
     public static void WriteToPlanes(SourceWriter w, Step step, ValueInfo value)
     {
@@ -24,8 +30,25 @@ internal static class LayoutKernels
                 w.Line("ref float planes = ref Unsafe.Add(ref target, n * " + (long)channels * positions + ");");
             }
             string from = images > 1 ? "image" : "source", to = images > 1 ? "planes" : "target";
-            using (w.Block("for (nuint c = 0; c < " + channels + "; c++)"))
-                w.Line("for (nuint p = 0; p < " + positions + "; p++) Unsafe.Add(ref " + to + ", c * " + positions + " + p) = Unsafe.Add(ref " + from + ", p * " + slots + " + c);");
+            // A block of positions at a time, every channel of it: the block's rows of slots stay in the first-level
+            // cache while each channel's values are written as one run of the block's length. Channel by channel over
+            // every position, each read was of a new cache line and the value (Inception's 192 x 3025, 2.3 MB) was
+            // read from memory once per channel.
+            string move = "Unsafe.Add(ref " + to + ", c * " + positions + " + p) = Unsafe.Add(ref " + from + ", p * " + slots + " + c);";
+            if (positions <= TransposeBlock)
+            {
+                using (w.Block("for (nuint c = 0; c < " + channels + "; c++)"))
+                    w.Line("for (nuint p = 0; p < " + positions + "; p++) " + move);
+            }
+            else
+            {
+                using (w.Block("for (nuint block = 0; block < " + positions + "; block += " + TransposeBlock + ")"))
+                {
+                    w.Line("nuint end = block + " + TransposeBlock + " < " + positions + " ? block + " + TransposeBlock + " : " + positions + ";");
+                    using (w.Block("for (nuint c = 0; c < " + channels + "; c++)"))
+                        w.Line("for (nuint p = block; p < end; p++) " + move);
+                }
+            }
             imageLoop?.Dispose();
         }
         w.Line();
