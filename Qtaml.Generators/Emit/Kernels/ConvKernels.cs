@@ -74,9 +74,25 @@ internal static class ConvKernels
     }
 
     /// <summary>The geometry of a staged, zero-bordered, channels-last input.</summary>
-    private sealed record Staging(bool Stages, bool Transposes, int PaddedH, int PaddedW, int ChannelStride)
+    private sealed record Staging(bool Stages, bool Transposes, int PaddedH, int PaddedW, int ChannelStride, string Field)
     {
         public long Length => (long)PaddedH * PaddedW * ChannelStride;
+    }
+
+    /// <summary>
+    /// The per-thread buffer a staging writes, named by what it writes: every convolution that stages the same interior
+    /// (the same map inside the same border, channels at the same stride, the same channels or whole rows) shares one,
+    /// so a network of many such layers (ShuffleNet's and MobileNet's depthwise convolutions) stages into memory the
+    /// cache still holds from the layer before, where a buffer per layer (0.5 MB each) was written from memory every
+    /// run. Each writes only that interior, so the border and the slots past its channels stay the zeros the buffer was
+    /// made with.
+    /// </summary>
+    private static string StagingField(ConvLayer c, Plane plane, int paddedH, int paddedW, int channelStride, bool transposes)
+    {
+        Window win = c.Window;
+        string I(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return "s_staged_" + I(paddedH) + "x" + I(paddedW) + "x" + I(channelStride) + "_at_" + I(win.PadTop) + "_" + I(win.PadLeft)
+            + "_of_" + I(plane.InH) + "x" + I(plane.InW) + (transposes ? "x" + I(c.InChannels) : "_rows");
     }
 
     private static Staging Stage(KernelContext k, Step step, ConvLayer c, int channelStride)
@@ -93,7 +109,8 @@ internal static class ConvKernels
         bool restrides = !planes && input.ChannelSlots != channelStride;
         int paddedH = pads ? Math.Max(v.InH + win.PadTop, (v.OutH - 1) * win.StrideH + win.ExtentH) : v.InH;
         int paddedW = pads ? Math.Max(v.InW + win.PadLeft, (v.OutW - 1) * win.StrideW + win.ExtentW) : v.InW;
-        return new Staging(pads || transposes || restrides || copies, transposes || restrides, paddedH, paddedW, channelStride);
+        return new Staging(pads || transposes || restrides || copies, transposes || restrides, paddedH, paddedW, channelStride,
+            StagingField(c, v, paddedH, paddedW, channelStride, transposes || restrides));
     }
 
     /// <summary>Declares <c>pixels</c>, a reference to the input channels-last inside its zero border.</summary>
@@ -110,7 +127,7 @@ internal static class ConvKernels
         w.Line("// The input channels-last" + (s.PaddedH > plane.InH || s.PaddedW > plane.InW ? " inside a zero border of " + win.PadTop + " row(s) and " + win.PadLeft + " column(s)" : "") + ": " + s.PaddedH + " x " + s.PaddedW + " x " + s.ChannelStride + ".");
         // A buffer on the heap is zero when made and only its interior is ever written (this kernel's own, the same
         // geometry every call), so its border and padding slots stay zero without clearing it each call.
-        w.Line(KernelContext.Scratch("staged", method, s.Length, step.Splits));
+        w.Line(KernelContext.Scratch("staged", method, s.Length, step.Splits, s.Field));
         w.Line("ref float pixels = ref MemoryMarshal.GetReference(staged);");
         int inSlots = input.Layout == Layout.Planes ? 0 : input.ChannelSlots;
         if (s.Transposes && inSlots == 0 && c.InChannels <= InterleavedChannels)
@@ -221,7 +238,7 @@ internal static class ConvKernels
             dispatch();
             return;
         }
-        k.WriteSplitMultiply(w, step, "pixels", s.Stages ? KernelContext.ScratchField("staged", method) : null,
+        k.WriteSplitMultiply(w, step, "pixels", s.Stages ? s.Field : null,
             summary + ": the multiply-adds of part <c>part</c> of <c>parts</c> of the output (all of it: part 0 of 1).");
         WriteStatics(w, method, q);
         dispatch();
@@ -422,7 +439,7 @@ internal static class ConvKernels
             }, wide: groupSlots >= VectorWidth.V512.Lanes, shapeParameters: pointwise));
         }
         w.Line();
-        KernelContext.WriteScratchField(w, "staged", method, s.Stages ? s.Length : 0, step.Splits);
+        k.WriteScratchFieldOnce(w, s.Field, s.Stages ? s.Length : 0, step.Splits);
         if (q is not null)
         {
             float[] scales = Enumerable.Range(0, groups).SelectMany(g => KernelContext.Pad(q.ChannelScales.Skip(g * groupOut).Take(groupOut).ToArray(), groupSlots)).ToArray();
@@ -845,7 +862,7 @@ internal static class ConvKernels
             }, wide: slots % VectorWidth.V512.Lanes == 0, shapeParameters: true));
         }
         w.Line();
-        KernelContext.WriteScratchField(w, "staged", method, s.Stages ? s.Length : 0, step.Splits);
+        k.WriteScratchFieldOnce(w, s.Field, s.Stages ? s.Length : 0, step.Splits);
         if (q is not null) w.Line("private static ReadOnlySpan<float> " + method + "_Scale => " + k.Data.FloatSpan(KernelContext.Pad(q.ChannelScales, slots)) + ";");
         else w.Line("private static ReadOnlySpan<float> " + method + "_Table => " + k.Data.FloatSpan(KernelContext.PaddedRuns(c.Weights, taps, c.OutChannels, slots, i => WeightOrder.StoredPosition(Kernel.ConvDepthwise, c, i))) + ";");
         w.Line("private static ReadOnlySpan<float> " + method + "_Bias => " + k.Data.FloatSpan(KernelContext.Pad(c.Bias, slots)) + ";");

@@ -97,9 +97,9 @@ internal sealed class KernelContext
     /// <see cref="WriteScratchField"/>); always the buffer when <paramref name="shared"/>, for a step whose parts run on
     /// other threads (a worker cannot read the caller's stack).
     /// </summary>
-    public static string Scratch(string name, string method, long length, bool shared = false) => length <= StackFloats && !shared
+    public static string Scratch(string name, string method, long length, bool shared = false, string? field = null) => length <= StackFloats && !shared
         ? "Span<float> " + name + " = stackalloc float[" + length + "];"
-        : "Span<float> " + name + " = " + Aligned(ScratchField(name, method), length.ToString(System.Globalization.CultureInfo.InvariantCulture)) + ";";
+        : "Span<float> " + name + " = " + Aligned(field ?? ScratchField(name, method), length.ToString(System.Globalization.CultureInfo.InvariantCulture)) + ";";
 
     /// <summary>
     /// The first <paramref name="length"/> floats of per-thread buffer <paramref name="field"/> from its aligned start,
@@ -317,6 +317,15 @@ internal sealed class KernelContext
 
     /// <summary>The per-thread buffer behind a scratch span that is not on the stack.</summary>
     public static string ScratchField(string name, string method) => "s_" + method + "_" + name;
+
+    /// <summary>The per-thread buffers several kernels share (by name), declared by the first.</summary>
+    private readonly HashSet<string> _sharedScratch = new();
+
+    /// <summary>Declares per-thread buffer <paramref name="field"/> (as <see cref="WriteScratchField"/>) unless a kernel before declared it.</summary>
+    public void WriteScratchFieldOnce(SourceWriter w, string field, long length, bool shared = false)
+    {
+        if ((length > StackFloats || (shared && length > 0)) && _sharedScratch.Add(field)) w.Line("[ThreadStatic] private static float[]? " + field + ";");
+    }
 
     public static void WriteScratchField(SourceWriter w, string name, string method, long length, bool shared = false)
     {
