@@ -28,7 +28,7 @@ public class OperatorComparisonTests
         "UnaryChain", "BatchNormalizationSoftmax", "ShapeArithmetic", "MatMulGelu", "LstmThenGru", "IfComputed",
         "HardSwishChain", "ChainWithAnOutsideReader", "ConvGroupsOfTen", "ConvGroupsOfEighteen", "ConvGroupsOfFifty", "FireModule", "FireModuleInPlace", "AveragePoolPlanes", "MaxPoolPlanes",
         "MaxPoolPlanesStrided", "MaxPoolPlanesStridedWide", "PowOfEveryBase",
-        "ChannelShuffle", "ChannelShuffleReadInPlanes", "SqueezeExcitation", "PerChannelSubtractAddRelu",
+        "ChannelShuffle", "ChannelShuffleReadInPlanes", "ChannelShuffleIntoDepthwise", "ChannelShuffleIntoStridedDepthwise", "ChannelShuffleReadTwice", "ConcatThenRelu", "ConcatThenReluInPlace", "ConcatThenReluPlanes", "SqueezeExcitation", "PerChannelSubtractAddRelu",
     };
 
     private static readonly long[] InputShape = { 1, 4, 6, 6 };
@@ -389,6 +389,64 @@ public class OperatorComparisonTests
                     .ConvNd(36, 36, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, group: 36, scale: 0.5);
                 features = 36 * 36;
                 break;
+            case "ChannelShuffleIntoDepthwise":
+                // ShuffleNet's unit as ONNX exports it: the shuffle (3 x 12 of 36 channels in 40 slots) read by the
+                // depthwise 3x3 convolution alone, which does it as it stages its input (FoldChannelShuffles).
+                b.ConvNd(8, 36, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, group: 2, scale: 0.5).Relu()
+                    .Node("Reshape", new[] { b.Int64Initializer("split", new long[] { 1, 3, 12, 6, 6 }) })
+                    .Node("Transpose", Array.Empty<string>(), OnnxModelBuilder.Ints("perm", 0, 2, 1, 3, 4))
+                    .Node("Reshape", new[] { b.Int64Initializer("join", new long[] { 1, 36, 6, 6 }) })
+                    .ConvNd(36, 36, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, group: 36, scale: 0.5);
+                features = 36 * 36;
+                break;
+            case "ChannelShuffleIntoStridedDepthwise":
+                // A downsampling unit's: 48 channels shuffled as 4 x 12 into a depthwise 3x3 convolution of stride 2 (no
+                // ReLU: at ReverseModeTests' fixed input one of its kinks lies within the finite differences' step).
+                b.ConvNd(8, 48, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, group: 2, scale: 0.5)
+                    .Node("Reshape", new[] { b.Int64Initializer("split", new long[] { 1, 4, 12, 6, 6 }) })
+                    .Node("Transpose", Array.Empty<string>(), OnnxModelBuilder.Ints("perm", 0, 2, 1, 3, 4))
+                    .Node("Reshape", new[] { b.Int64Initializer("join", new long[] { 1, 48, 6, 6 }) })
+                    .ConvNd(48, 48, new[] { 3, 3 }, new[] { 2, 2 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, group: 48, scale: 0.5);
+                features = 48 * 9;
+                break;
+            case "ChannelShuffleReadTwice":
+            {
+                // The shuffled value read by the depthwise convolution and by an Add after it: stored, not folded.
+                string shuffled = b.ConvNd(8, 36, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, group: 2, scale: 0.5)
+                    .Node("Reshape", new[] { b.Int64Initializer("split", new long[] { 1, 3, 12, 6, 6 }) })
+                    .Node("Transpose", Array.Empty<string>(), OnnxModelBuilder.Ints("perm", 0, 2, 1, 3, 4))
+                    .Node("Reshape", new[] { b.Int64Initializer("join", new long[] { 1, 36, 6, 6 }) }).Current;
+                b.ConvNd(36, 36, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, group: 36, scale: 0.5).Node("Add", new[] { shuffled });
+                features = 36 * 36;
+                break;
+            }
+            case "ConcatThenRelu":
+            {
+                // ShuffleNet's downsampling unit ends so: a convolution's channels beside a pool's, then a ReLU, which the
+                // Concat applies as it copies (channels-last, 24 channels).
+                string branch = b.ConvNd(8, 16, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, scale: 0.5).Current;
+                string pooled = b.From(conv).Node("AveragePool", Array.Empty<string>(), OnnxModelBuilder.Ints("kernel_shape", 3, 3), OnnxModelBuilder.Ints("pads", 1, 1, 1, 1)).Current;
+                b.From(branch).Node("Concat", new[] { pooled }, OnnxModelBuilder.Int("axis", 1)).Relu();
+                features = 24 * 36;
+                break;
+            }
+            case "ConcatThenReluInPlace":
+            {
+                // Two convolutions written in place into their Concat (ConcatInPlace), the ReLU after it done by each.
+                string narrow = b.ConvNd(8, 8, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, scale: 0.5).Current;
+                string wide = b.From(conv).ConvNd(8, 16, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, scale: 0.5).Current;
+                b.From(narrow).Node("Concat", new[] { wide }, OnnxModelBuilder.Int("axis", 1)).Relu();
+                features = 24 * 36;
+                break;
+            }
+            case "ConcatThenReluPlanes":
+            {
+                // Along the rows, in planes: each part's chunks copied as max(x, 0).
+                string squashed = b.Node("Sigmoid", Array.Empty<string>()).Node("Add", new[] { Scalar("shift", -0.6f) }).Current;
+                b.From(conv).Node("Concat", new[] { squashed }, OnnxModelBuilder.Int("axis", 2)).Relu();
+                features = 8 * 72;
+                break;
+            }
             case "ChannelShuffleReadInPlanes":
                 // The shuffled five-axis value read as it is by an operator that needs planes: converted once, in the
                 // shuffle's order.

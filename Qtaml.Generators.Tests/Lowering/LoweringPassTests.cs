@@ -8,6 +8,7 @@ using FuseActivations = gen::Qtaml.Generators.Lowering.FuseActivations;
 using FuseElementwise = gen::Qtaml.Generators.Lowering.FuseElementwise;
 using FuseResidualAdds = gen::Qtaml.Generators.Lowering.FuseResidualAdds;
 using BinaryLayer = gen::Qtaml.Generators.Network.BinaryLayer;
+using ConcatLayer = gen::Qtaml.Generators.Network.ConcatLayer;
 using ProgramCompiler = gen::Qtaml.Generators.Lowering.ProgramCompiler;
 using Kernel = gen::Qtaml.Generators.Lowering.Kernel;
 using KernelProgram = gen::Qtaml.Generators.Lowering.KernelProgram;
@@ -168,6 +169,58 @@ public class LoweringPassTests
         Step sigmoid = other.Steps.Single(s => s.Layer >= 0 && planes.Layers[s.Layer].Operator == "Sigmoid");
         Assert.Equal(Layout.Planes, other.Values[other.Root(sigmoid.Inputs[0])].Layout);
         Assert.Equal(Kernel.ToPlanes, other.Steps.Single(s => s.Output == other.Root(sigmoid.Inputs[0])).Kernel);
+    }
+
+    [Fact]
+    public void A_ReLU_after_a_Concat_is_fused_into_it_and_moves_to_the_convolutions_that_write_it_in_place()
+    {
+        // Conv, then two convolutions without a ReLU of their own concatenated, then a ReLU.
+        var b = new OnnxModelBuilder(new long[] { 1, 8, 6, 6 }, 7);
+        string input = b.Current;
+        string narrow = b.ConvNd(8, 8, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }).Current;
+        string wide = b.From(input).ConvNd(8, 16, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }).Current;
+        NetworkGraph graph = Read(b.From(narrow).Node("Concat", new[] { wide }, OnnxModelBuilder.Int("axis", 1)).Relu().Flatten().Gemm(24 * 36, 5), 1, 5);
+        KernelProgram fused = FuseActivations.Run(graph, Lower.Network(graph));
+        Assert.DoesNotContain(fused.Steps, s => graph.Layers[s.Layer] is ReluLayer);
+        Assert.True(fused.Steps.Single(s => graph.Layers[s.Layer] is ConcatLayer).FusedRelu);
+
+        KernelProgram program = ProgramCompiler.Compile(graph);
+        Assert.DoesNotContain(program.Steps, s => s.Layer >= 0 && graph.Layers[s.Layer] is ConcatLayer);
+        Step[] convolutions = program.Steps.Where(s => s.Kernel == Kernel.ConvTable).ToArray();
+        Assert.Equal(2, convolutions.Length);
+        Assert.All(convolutions, s => Assert.True(s.FusedRelu));
+        Assert.All(convolutions, s => Assert.True(program.Values[s.Output].IsView));
+    }
+
+    [Fact]
+    public void FoldChannelShuffles_stages_a_shuffle_read_only_by_a_depthwise_convolution_and_keeps_one_read_twice()
+    {
+        // Grouped 1x1 convolution, the shuffle (3 x 12) by Reshape, Transpose, Reshape, then a depthwise 3x3.
+        OnnxModelBuilder Shuffled(OnnxModelBuilder b) => b.ConvNd(8, 36, new[] { 1, 1 }, new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 1, 1 }, group: 2)
+            .Node("Reshape", new[] { b.Int64Initializer("split", new long[] { 1, 3, 12, 6, 6 }) })
+            .Node("Transpose", Array.Empty<string>(), OnnxModelBuilder.Ints("perm", 0, 2, 1, 3, 4))
+            .Node("Reshape", new[] { b.Int64Initializer("join", new long[] { 1, 36, 6, 6 }) });
+        OnnxModelBuilder Depthwise(OnnxModelBuilder b) => b.ConvNd(36, 36, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, group: 36);
+
+        var alone = Shuffled(new OnnxModelBuilder(new long[] { 1, 8, 6, 6 }, 7));
+        NetworkGraph graph = Read(Depthwise(alone).Flatten().Gemm(36 * 36, 5), 1, 5);
+        KernelProgram program = ProgramCompiler.Compile(graph);
+        Assert.DoesNotContain(program.Steps, s => s.Layer >= 0 && graph.Layers[s.Layer].Operator == "Transpose");
+        Step depthwise = Assert.Single(program.Steps, s => s.Kernel == Kernel.ConvDepthwise);
+        Assert.Equal(3, depthwise.InputShuffle);
+        // It reads the grouped convolution's output, as that was stored.
+        Step grouped = Assert.Single(program.Steps, s => s.Kernel == Kernel.ConvTable);
+        Assert.Equal(program.Root(grouped.Output), program.Root(depthwise.Inputs[0]));
+
+        // The shuffled value also read by an Add: the Transpose stays a step and the convolution reads what it wrote.
+        var twice = Shuffled(new OnnxModelBuilder(new long[] { 1, 8, 6, 6 }, 7));
+        string shuffled = twice.Current;
+        NetworkGraph both = Read(Depthwise(twice).Node("Add", new[] { shuffled }).Flatten().Gemm(36 * 36, 5), 1, 5);
+        KernelProgram kept = ProgramCompiler.Compile(both);
+        Step transpose = Assert.Single(kept.Steps, s => s.Layer >= 0 && both.Layers[s.Layer].Operator == "Transpose");
+        Step reader = Assert.Single(kept.Steps, s => s.Kernel == Kernel.ConvDepthwise);
+        Assert.Equal(0, reader.InputShuffle);
+        Assert.Equal(kept.Root(transpose.Output), kept.Root(reader.Inputs[0]));
     }
 
     [Fact]

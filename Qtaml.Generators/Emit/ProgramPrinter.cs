@@ -167,6 +167,7 @@ internal static class ProgramPrinter
                     + " " + Shape.Format(layer.OutputShape) + ", fused: one pass over memory");
             else
                 w.Line("// " + Escape.LineComment(layer.Name) + ": " + layer.Operator + " " + Shape.Format(layer.InputShape) + " -> " + Shape.Format(layer.OutputShape) + (step.FusedAdd ? ", plus the residual (its Add fused)" : "") + (step.FusedRelu ? ", ReLU fused" : "")
+                    + (step.InputShuffle > 0 ? ", its input's channel shuffle done as it is staged" : "")
                     + (program.Values[step.Output].IsView ? ", stored from channel " + program.Values[step.Output].ChannelOffset + " of " + Escape.LineComment(graph.Layers[program.Values[step.Output].Within - 1].Name) + " (its Concat, written in place)" : "")
                     + (step.IsGuarded ? ", in the " + (step.GuardWhen ? "then" : "else") + " branch of an If" : "") + (reason.Length > 0 ? "; " + reason : ""));
             // A step of an If branch runs only when the condition picks its branch; the Where after the If reads the one that ran.

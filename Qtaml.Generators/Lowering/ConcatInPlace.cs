@@ -14,7 +14,7 @@ namespace Qtaml.Generators.Lowering;
 /// which <see cref="PlanMemory"/> places inside it; the floats stored are the ones the copy would have stored.
 /// </summary>
 /// <remarks>
-/// Runs after the fusions (a ReLU must already be done by the convolution) and before <see cref="PlanMemory"/>. A part
+/// Runs after the fusions (a ReLU after the Concat, fused into it, moves to the convolutions) and before <see cref="PlanMemory"/>. A part
 /// must be whole vectors of 8 channels with no padding slots (its stores then never reach its neighbour's channels),
 /// one image, not a graph input or output, and not add a residual (that would read the residual with the Concat's
 /// stride).
@@ -29,6 +29,7 @@ internal static class ConcatInPlace
         var outside = new HashSet<int>(program.InputValues.Concat(program.OutputValues).Select(program.Root));
         ValueInfo[] values = program.Values.ToArray();
         var removed = new HashSet<Step>();
+        var relu = new HashSet<Step>();
         foreach (Step concat in program.Steps)
         {
             if (!Joins(graph, program, concat, values) || outside.Contains(concat.Output)) continue;
@@ -46,18 +47,21 @@ internal static class ConcatInPlace
                 offset += values[part].Channels;
             }
             removed.Add(concat);
+            // A ReLU after the Concat (fused into it) is each part's ReLU: the convolutions apply it as they store.
+            if (concat.FusedRelu)
+                foreach (int part in concat.Inputs) relu.Add(producers[part]);
         }
         if (removed.Count == 0) return program;
         return program with
         {
-            Steps = new EquatableArray<Step>(program.Steps.Where(s => !removed.Contains(s)).ToArray()),
+            Steps = new EquatableArray<Step>(program.Steps.Where(s => !removed.Contains(s)).Select(s => relu.Contains(s) ? s with { FusedRelu = true } : s).ToArray()),
             Values = new EquatableArray<ValueInfo>(values),
         };
     }
 
     /// <summary>A Concat step along the channels of one channels-last image, every part a value of the graph.</summary>
     private static bool Joins(NetworkGraph graph, KernelProgram program, Step step, ValueInfo[] values) =>
-        !step.IsConversion && !step.IsGuarded && !step.FusedRelu && step.Chain.Count == 0 && step.Layer >= 0
+        !step.IsConversion && !step.IsGuarded && step.Chain.Count == 0 && step.Layer >= 0
         && graph.Layers[step.Layer] is ConcatLayer concat && concat.Axis == 1 && concat.Parts.All(p => !p.IsConstant)
         && program.Root(step.Output) == step.Output && values[step.Output].Layout == Layout.ChannelsLast && values[step.Output].Images == 1
         && step.Inputs.Count == concat.Parts.Length;

@@ -6,7 +6,7 @@ using Qtaml.Generators.Network;
 namespace Qtaml.Generators.Lowering;
 
 /// <summary>
-/// A ReLU whose input is computed by a convolution, a dense layer or an element-wise add, and read by nothing
+/// A ReLU whose input is computed by a convolution, a dense layer, an element-wise add or a Concat, and read by nothing
 /// else, is applied as that step stores its results: one pass over memory instead of two. One pass over the
 /// steps, so a network of thousands of layers fuses in linear time.
 /// </summary>
@@ -27,7 +27,9 @@ internal static class FuseActivations
             int input = relu.Inputs[0];
             if (!producerOf.TryGetValue(input, out int p)) continue;
             Step producer = steps[p];
-            bool fusable = graph.Layers[producer.Layer] is ConvLayer or DenseLayer or BinaryLayer { Kind: BinaryKind.Add } && !producer.FusedRelu;
+            // A Concat applies it as it copies each part (ShuffleNet's downsampling units end in Concat, ReLU), or hands
+            // it to the convolutions that write their parts in place (ConcatInPlace).
+            bool fusable = graph.Layers[producer.Layer] is ConvLayer or DenseLayer or BinaryLayer { Kind: BinaryKind.Add } or ConcatLayer && !producer.FusedRelu;
             bool onlyReader = readers[input] == 1;   // the ReLU, and not a graph output
             if (!fusable || !onlyReader) continue;
             steps[p] = producer with { Output = relu.Output, FusedRelu = true };

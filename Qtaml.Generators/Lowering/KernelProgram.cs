@@ -87,8 +87,12 @@ internal enum Kernel
 /// One step of the program: a layer of the network (or a layout conversion, <see cref="Layer"/> = −1) reading
 /// values and writing one. <see cref="Method"/> is the generated method's name.
 /// </summary>
-internal sealed record Step(string Method, int Layer, Kernel Kernel, EquatableArray<int> Inputs, int Output, bool FusedRelu, int GuardValue = -1, bool GuardWhen = false, bool Splits = false, EquatableArray<Step> Chain = default, bool FusedAdd = false)
+internal sealed record Step(string Method, int Layer, Kernel Kernel, EquatableArray<int> Inputs, int Output, bool FusedRelu, int GuardValue = -1, bool GuardWhen = false, bool Splits = false, EquatableArray<Step> Chain = default, bool FusedAdd = false, int InputShuffle = 0)
 {
+    // InputShuffle: for a depthwise convolution that reads its input through a channel shuffle (FoldChannelShuffles),
+    // the shuffle's first factor a: its input's C = a·b channels are read as [a][b] and staged as [b][a] at each
+    // position (staged channel j·a + i is input channel i·b + j); 0 for every other step.
+
     // FusedAdd: the step adds its second input, element by element, to the results it stores, before a fused ReLU:
     // a residual Add folded into the convolution that computes one of its operands (FuseResidualAdds).
 

@@ -9,6 +9,7 @@ namespace Qtaml.Generators.Lowering;
 /// <item><see cref="FuseActivations"/>: a ReLU folded into the step that computes its input.</item>
 /// <item><see cref="ChooseKernels"/>: each step's kernel, and with it the order of a weight layer's stored codes.</item>
 /// <item><see cref="AssignLayouts"/>: channels-last runs through convolutions, pools and residual adds; conversions back to planes where a reader needs them.</item>
+/// <item><see cref="FoldChannelShuffles"/>: a channel shuffle read by a depthwise convolution done as it stages its input.</item>
 /// <item><see cref="FuseResidualAdds"/>: a residual Add done by the table convolution that computes one of its operands, as it stores.</item>
 /// <item><see cref="FuseElementwise"/>: consecutive element-wise steps over one stored form as one pass.</item>
 /// <item><see cref="ConcatInPlace"/>: a Concat of convolutions' outputs along the channels written by them in place, not copied.</item>
@@ -26,6 +27,7 @@ internal static class ProgramCompiler
         program = FuseActivations.Run(graph, program);
         program = ChooseKernels.Run(graph, program);
         program = AssignLayouts.Run(graph, program);
+        program = FoldChannelShuffles.Run(graph, program);
         program = FuseResidualAdds.Run(graph, program);
         program = FuseElementwise.Run(graph, program);
         program = ConcatInPlace.Run(graph, program);

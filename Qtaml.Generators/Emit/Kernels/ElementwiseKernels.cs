@@ -19,6 +19,10 @@ internal static class ElementwiseKernels
     /// of its own (a broadcast over several axes). Every element-wise map is the same loop for any n and any constants, so
     /// one method per form serves every layer of that form.
     /// </summary>
+    /// <summary>The shared method <c>Relu(x, y, n)</c>: y = max(x, 0) over n values, vectorized; its name.</summary>
+    public static string UseRelu(KernelContext k) =>
+        k.Helpers.Use("Relu", w => WriteSharedMap(w, "max(x, 0) over n values.", "", (v, x) => v.Type + ".Max(" + x + ", " + v.Zero + ")", "MathF.Max(0f, x[i])", wide: true));
+
     public static Func<IReadOnlyList<string>, string, string>? SharedCall(KernelContext k, Step step, Layer layer)
     {
         int n = k.Value(step.Output).StoredLength;
@@ -26,7 +30,7 @@ internal static class ElementwiseKernels
         {
             case ReluLayer:
             {
-                string name = k.Helpers.Use("Relu", w => WriteSharedMap(w, "max(x, 0) over n values.", "", (v, x) => v.Type + ".Max(" + x + ", " + v.Zero + ")", "MathF.Max(0f, x[i])", wide: true));
+                string name = UseRelu(k);
                 return (inputs, y) => name + "(" + inputs[0] + ", " + y + ", " + n + ")";
             }
             case UnaryLayer u:

@@ -284,7 +284,10 @@ internal static class TensorKernels
             return;
         }
         int total = c.Parts.Sum(c.Chunk);
-        w.Line("/// <summary>" + Escape.XmlDoc(c.Name) + ": Concat of " + string.Join(", ", c.Parts.Select(ElementwiseKernels.Describe)) + " along axis " + c.Axis + ".</summary>");
+        // A ReLU after the Concat (FuseActivations) is applied as each part is copied: max(x, 0) of a part is that part of max(x, 0).
+        string? relu = step.FusedRelu ? ElementwiseKernels.UseRelu(k) : null;
+        string Copy(string from, string to, int count) => relu is null ? from + ".CopyTo(" + to + ");" : relu + "(" + from + ", " + to + ", " + count + ");";
+        w.Line("/// <summary>" + Escape.XmlDoc(c.Name) + ": Concat of " + string.Join(", ", c.Parts.Select(ElementwiseKernels.Describe)) + " along axis " + c.Axis + (relu is null ? "" : ", ReLU fused in") + ".</summary>");
         using (w.Kernel("private static void " + method + "(" + string.Join(", ", parameters) + ")"))
         using (w.Block("for (int o = 0; o < " + c.Outer + "; o++)"))
         {
@@ -293,7 +296,7 @@ internal static class TensorKernels
             {
                 int chunk = c.Chunk(c.Parts[p]);
                 string source = c.Parts[p].IsConstant ? "((ReadOnlySpan<float>)" + sources[p] + ")" : sources[p];
-                w.Line(source + ".Slice(o * " + chunk + ", " + chunk + ").CopyTo(y.Slice(o * " + total + " + " + at + ", " + chunk + "));");
+                w.Line(Copy(source + ".Slice(o * " + chunk + ", " + chunk + ")", "y.Slice(o * " + total + " + " + at + ", " + chunk + ")", chunk));
                 at += chunk;
             }
         }
@@ -310,7 +313,9 @@ internal static class TensorKernels
     {
         ValueInfo output = k.Value(step.Output).Image();
         int positions = c.OutputShape.Skip(2).Aggregate(c.OutputShape[0], (a, b) => a * b), channels = c.OutputShape[1], slots = output.ChannelSlots;
-        w.Line("/// <summary>" + Escape.XmlDoc(c.Name) + ": Concat of " + string.Join(", ", c.Parts.Select(ElementwiseKernels.Describe)) + " along the channels, channels-last with " + slots + " slots.</summary>");
+        string? relu = step.FusedRelu ? ElementwiseKernels.UseRelu(k) : null;
+        w.Line("/// <summary>" + Escape.XmlDoc(c.Name) + ": Concat of " + string.Join(", ", c.Parts.Select(ElementwiseKernels.Describe)) + " along the channels, channels-last with " + slots + " slots"
+            + (relu is null ? "" : ", ReLU fused in (each part's channels copied as max(x, 0))") + ".</summary>");
         using (w.Kernel("private static void " + step.Method + "(" + string.Join(", ", parameters) + ")"))
         using (w.Block("for (int p = 0; p < " + positions + "; p++)"))
         {
@@ -318,7 +323,8 @@ internal static class TensorKernels
             for (int i = 0; i < c.Parts.Length; i++)
             {
                 int partChannels = c.Parts[i].Shape[1], partSlots = k.Value(step.Inputs[i]).Image().ChannelSlots;
-                w.Line("x" + i + ".Slice(p * " + partSlots + ", " + partChannels + ").CopyTo(y.Slice(" + IndexExpression.Plus("p * " + slots, at) + ", " + partChannels + "));");
+                string from = "x" + i + ".Slice(p * " + partSlots + ", " + partChannels + ")", to = "y.Slice(" + IndexExpression.Plus("p * " + slots, at) + ", " + partChannels + ")";
+                w.Line(relu is null ? from + ".CopyTo(" + to + ");" : relu + "(" + from + ", " + to + ", " + partChannels + ");");
                 at += partChannels;
             }
             if (slots > channels) w.Line("y.Slice(p * " + slots + " + " + channels + ", " + (slots - channels) + ").Clear();");
