@@ -192,23 +192,7 @@ internal static class ConvKernels
             string from = IndexExpression.Of(0, ("ic", (long)plane.InH * plane.InW), ("iy", plane.InW), ("ix", 1));
             string move = "Unsafe.Add(ref pixels, " + to + ") = Unsafe.Add(ref source, " + from + ");";
             using (w.Block("for (nuint iy = 0; iy < " + plane.InH + "; iy++)"))
-            {
-                if (plane.InW <= LayoutKernels.TransposeBlock)
-                {
-                    // A row is one block.
-                    using (w.Block("for (nuint ic = 0; ic < " + c.InChannels + "; ic++)"))
-                        w.Line("for (nuint ix = 0; ix < " + plane.InW + "; ix++) " + move);
-                }
-                else
-                {
-                    using (w.Block("for (nuint block = 0; block < " + plane.InW + "; block += " + LayoutKernels.TransposeBlock + ")"))
-                    {
-                        w.Line("nuint end = block + " + LayoutKernels.TransposeBlock + " < " + plane.InW + " ? block + " + LayoutKernels.TransposeBlock + " : " + plane.InW + ";");
-                        using (w.Block("for (nuint ic = 0; ic < " + c.InChannels + "; ic++)"))
-                            w.Line("for (nuint ix = block; ix < end; ix++) " + move);
-                    }
-                }
-            }
+                LayoutKernels.WriteBlocked(w, plane.InW, "ix", c.InChannels, "ic", move);
         }
         else if (s.Transposes)
         {

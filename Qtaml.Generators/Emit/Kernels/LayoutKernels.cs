@@ -34,24 +34,32 @@ internal static class LayoutKernels
             // cache while each channel's values are written as one run of the block's length. Channel by channel over
             // every position, each read was of a new cache line and the value (Inception's 192 x 3025, 2.3 MB) was
             // read from memory once per channel.
-            string move = "Unsafe.Add(ref " + to + ", c * " + positions + " + p) = Unsafe.Add(ref " + from + ", p * " + slots + " + c);";
-            if (positions <= TransposeBlock)
-            {
-                using (w.Block("for (nuint c = 0; c < " + channels + "; c++)"))
-                    w.Line("for (nuint p = 0; p < " + positions + "; p++) " + move);
-            }
-            else
-            {
-                using (w.Block("for (nuint block = 0; block < " + positions + "; block += " + TransposeBlock + ")"))
-                {
-                    w.Line("nuint end = block + " + TransposeBlock + " < " + positions + " ? block + " + TransposeBlock + " : " + positions + ";");
-                    using (w.Block("for (nuint c = 0; c < " + channels + "; c++)"))
-                        w.Line("for (nuint p = block; p < end; p++) " + move);
-                }
-            }
+            WriteBlocked(w, positions, "p", channels, "c", "Unsafe.Add(ref " + to + ", c * " + positions + " + p) = Unsafe.Add(ref " + from + ", p * " + slots + " + c);");
             imageLoop?.Dispose();
         }
         w.Line();
+    }
+
+    /// <summary>
+    /// The loops of a transposition between planes and channels-last, <see cref="TransposeBlock"/> positions (counter
+    /// <paramref name="position"/>, up to <paramref name="positions"/>) at a time, every channel (counter
+    /// <paramref name="channel"/>) of the block before the next: <paramref name="move"/> moves one float. A count of
+    /// positions within one block is one block.
+    /// </summary>
+    public static void WriteBlocked(SourceWriter w, long positions, string position, int channels, string channel, string move)
+    {
+        if (positions <= TransposeBlock)
+        {
+            using (w.Block("for (nuint " + channel + " = 0; " + channel + " < " + channels + "; " + channel + "++)"))
+                w.Line("for (nuint " + position + " = 0; " + position + " < " + positions + "; " + position + "++) " + move);
+            return;
+        }
+        using (w.Block("for (nuint block = 0; block < " + positions + "; block += " + TransposeBlock + ")"))
+        {
+            w.Line("nuint end = block + " + TransposeBlock + " < " + positions + " ? block + " + TransposeBlock + " : " + positions + ";");
+            using (w.Block("for (nuint " + channel + " = 0; " + channel + " < " + channels + "; " + channel + "++)"))
+                w.Line("for (nuint " + position + " = block; " + position + " < end; " + position + "++) " + move);
+        }
     }
 
     /// <summary>Copies a value (in planes) into an output span: an output that is an input, or that another output holds.</summary>
