@@ -24,20 +24,20 @@ internal static class FoldChannelShuffles
         Step[] steps = program.Steps.ToArray();
         var producerOf = new Dictionary<int, int>();
         for (int i = 0; i < steps.Length; i++) producerOf[program.Root(steps[i].Output)] = i;
+        // A graph output counts as a reader, so a shuffled value that is one has a second reader and stays.
         int[] readers = program.Readers();
-        var outputs = new HashSet<int>(program.OutputValues.Select(program.Root));
         var folded = new bool[steps.Length];
         for (int i = 0; i < steps.Length; i++)
         {
             Step conv = steps[i];
-            if (conv.Kernel != Kernel.ConvDepthwise || conv.IsGuarded || conv.InputShuffle > 0) continue;
+            if (conv.Kernel != Kernel.ConvDepthwise || conv.IsGuarded) continue;
             int read = conv.Inputs[0], shuffled = program.Root(read);
-            if (!producerOf.TryGetValue(shuffled, out int s) || s >= i || folded[s]) continue;
+            if (!producerOf.TryGetValue(shuffled, out int s)) continue;
             Step shuffle = steps[s];
             if (shuffle.IsConversion || shuffle.IsGuarded || shuffle.Kernel != Kernel.Default || graph.Layers[shuffle.Layer] is not TransposeLayer transpose) continue;
             ValueInfo source = program.Values[program.Root(shuffle.Inputs[0])];
             if (source.Layout != Layout.ChannelsLast || source.IsView || source.Images != 1 || program.Values[shuffled].Layout != Layout.ChannelsLast
-                || !AssignLayouts.ShufflesChannels(transpose, source.Shape.ToArray()) || outputs.Contains(shuffled) || !ReadOnlyBy(program, readers, read, shuffled))
+                || !AssignLayouts.ShufflesChannels(transpose, source.Shape.ToArray()) || !ReadOnlyBy(program, readers, read, shuffled))
                 continue;
             steps[i] = conv with { Inputs = new EquatableArray<int>(conv.Inputs.Select((v, n) => n == 0 ? shuffle.Inputs[0] : v).ToArray()), InputShuffle = transpose.InputShape[1] };
             folded[s] = true;

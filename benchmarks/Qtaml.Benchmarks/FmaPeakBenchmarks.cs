@@ -1,11 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
-using BenchmarkDotNet.Reports;
-using BenchmarkDotNet.Running;
 
 namespace Qtaml.Benchmarks;
 
@@ -80,33 +77,9 @@ public class FmaPeakBenchmarks
         public Config()
         {
             AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(10));
-            AddColumn(new RateColumn());
+            // 10⁹ float multiply-adds a second, from the mean time and the lanes of the benchmark's width.
+            AddColumn(new MeanRateColumn("G multiply-adds/s", "10^9 float multiply-adds per second on one thread", benchmark =>
+                (double)Iterations * Accumulators * (benchmark.Descriptor.WorkloadMethod.Name switch { nameof(Vector512Peak) => 16, nameof(Vector256Peak) => 8, _ => 4 }), 1e9, "F1"));
         }
-    }
-
-    /// <summary>10⁹ float multiply-adds a second, from the mean time and the lanes of the benchmark's width.</summary>
-    private sealed class RateColumn : IColumn
-    {
-        public string Id => nameof(RateColumn);
-        public string ColumnName => "G multiply-adds/s";
-        public bool AlwaysShow => true;
-        public ColumnCategory Category => ColumnCategory.Custom;
-        public int PriorityInCategory => 0;
-        public bool IsNumeric => true;
-        public UnitType UnitType => UnitType.Dimensionless;
-        public string Legend => "10^9 float multiply-adds per second on one thread";
-        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-        public bool IsAvailable(Summary summary) => true;
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase)
-        {
-            var report = summary[benchmarkCase];
-            if (report?.ResultStatistics is not { } statistics) return "-";
-            int lanes = benchmarkCase.Descriptor.WorkloadMethod.Name switch { nameof(Vector512Peak) => 16, nameof(Vector256Peak) => 8, _ => 4 };
-            double multiplyAdds = (double)Iterations * Accumulators * lanes;
-            return (multiplyAdds / (statistics.Mean * 1e-9) / 1e9).ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
-        }
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) => GetValue(summary, benchmarkCase);
     }
 }

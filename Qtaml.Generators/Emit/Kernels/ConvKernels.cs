@@ -49,13 +49,6 @@ internal static class ConvKernels
     /// </summary>
     private const int MaxUnrolledDepthwiseTaps = 48;
 
-    /// <summary>
-    /// The most groups of a channel shuffle whose staging writes each run of a channels as that many statements; more
-    /// loop. ShuffleNet (4 groups) measured 10% faster on one thread for it (Stopwatch harness, four alternating pairs:
-    /// minimum of 60 runs 2.02-2.19 ms unrolled, 2.34-2.43 ms with the loop over the groups).
-    /// </summary>
-    private const int MaxUnrolledShuffle = 8;
-
     private static string Signature(KernelContext k, Step step) => k.IsQuantized
         ? "private static void " + step.Method + "(ReadOnlySpan<byte> w, " + KernelContext.DequantizationParameters + ", ReadOnlySpan<float> x" + ResidualParameter(step) + ", Span<float> y" + KernelContext.SplitParameter(step) + ")"
         : "private static void " + step.Method + "(ReadOnlySpan<float> x" + ResidualParameter(step) + ", Span<float> y" + KernelContext.SplitParameter(step) + ")";
@@ -152,18 +145,7 @@ internal static class ConvKernels
             {
                 w.Line("ref float from = ref Unsafe.Add(ref source, " + IndexExpression.Of(0, ("iy", (long)plane.InW * inSlots), ("ix", inSlots)) + ");");
                 w.Line("ref float to = ref Unsafe.Add(ref pixels, " + IndexExpression.Of(((long)win.PadTop * s.PaddedW + win.PadLeft) * s.ChannelStride, ("iy", (long)s.PaddedW * s.ChannelStride), ("ix", s.ChannelStride)) + ");");
-                using (w.Block("for (nuint j = 0; j < " + b + "; j++)"))
-                {
-                    if (a <= MaxUnrolledShuffle)
-                    {
-                        // Each staged run of a channels written whole, its reads a constant apart.
-                        w.Line("ref float run = ref Unsafe.Add(ref to, " + IndexExpression.Of(0, ("j", a)) + ");");
-                        for (int i = 0; i < a; i++)
-                            w.Line((i == 0 ? "run" : "Unsafe.Add(ref run, " + i + ")") + " = Unsafe.Add(ref from, " + IndexExpression.Plus("j", (long)i * b) + ");");
-                    }
-                    else
-                        w.Line("for (nuint i = 0; i < " + a + "; i++) Unsafe.Add(ref to, " + IndexExpression.Of(0, ("j", a), ("i", 1)) + ") = Unsafe.Add(ref from, " + IndexExpression.Of(0, ("i", b), ("j", 1)) + ");");
-                }
+                TensorKernels.WriteShuffledPosition(w, a, b);
             }
         }
         else if (s.Transposes && inSlots == 0 && c.InChannels <= InterleavedChannels)

@@ -13,16 +13,16 @@ namespace Qtaml.Generators.Emit.Kernels;
 /// </summary>
 internal static class ElementwiseKernels
 {
+    /// <summary>The shared method <c>Relu(x, y, n)</c>: y = max(x, 0) over n values, vectorized; its name.</summary>
+    public static string UseRelu(KernelContext k) =>
+        k.Helpers.Use("Relu", w => WriteSharedMap(w, "max(x, 0) over n values.", "", (v, x) => v.Type + ".Max(" + x + ", " + v.Zero + ")", "MathF.Max(0f, x[i])", wide: true));
+
     /// <summary>
     /// The call of the shared helper that computes <paramref name="step"/> (its arguments: the step's input spans in order
     /// and its output), registering the helper in <see cref="KernelContext.Helpers"/>; null when the step needs a kernel
     /// of its own (a broadcast over several axes). Every element-wise map is the same loop for any n and any constants, so
     /// one method per form serves every layer of that form.
     /// </summary>
-    /// <summary>The shared method <c>Relu(x, y, n)</c>: y = max(x, 0) over n values, vectorized; its name.</summary>
-    public static string UseRelu(KernelContext k) =>
-        k.Helpers.Use("Relu", w => WriteSharedMap(w, "max(x, 0) over n values.", "", (v, x) => v.Type + ".Max(" + x + ", " + v.Zero + ")", "MathF.Max(0f, x[i])", wide: true));
-
     public static Func<IReadOnlyList<string>, string, string>? SharedCall(KernelContext k, Step step, Layer layer)
     {
         int n = k.Value(step.Output).StoredLength;

@@ -161,12 +161,38 @@ internal static class TensorKernels
             {
                 w.Line("ref float from = ref Unsafe.Add(ref source, p * " + slots + ");");
                 w.Line("ref float to = ref Unsafe.Add(ref target, p * " + slots + ");");
-                using (w.Block("for (nuint j = 0; j < " + b + "; j++)"))
-                    w.Line("for (nuint i = 0; i < " + a + "; i++) Unsafe.Add(ref to, " + IndexExpression.Of(0, ("j", a), ("i", 1)) + ") = Unsafe.Add(ref from, " + IndexExpression.Of(0, ("i", b), ("j", 1)) + ");");
+                WriteShuffledPosition(w, a, b);
                 if (slots > channels) w.Line("for (nuint s = " + channels + "; s < " + slots + "; s++) Unsafe.Add(ref to, s) = 0;");
             }
         }
         w.Line();
+    }
+
+    /// <summary>
+    /// The most groups of a channel shuffle whose per-position loop writes each run of a channels as that many
+    /// statements; more loop. ShuffleNet (4 groups) measured 10% faster on one thread for it (Stopwatch harness, four
+    /// alternating pairs: minimum of 60 runs 2.02-2.19 ms unrolled, 2.34-2.43 ms with the loop over the groups).
+    /// </summary>
+    private const int MaxUnrolledShuffle = 8;
+
+    /// <summary>
+    /// One position's channel shuffle: the a·b channels at <c>from</c> read as [a][b] and written at <c>to</c> as
+    /// [b][a] (channel j·a + i is channel i·b + j), each run of a written whole where a is small. Used by the shuffle
+    /// step and by a depthwise convolution's staging that does the shuffle before it (FoldChannelShuffles).
+    /// </summary>
+    public static void WriteShuffledPosition(SourceWriter w, int a, int b)
+    {
+        using (w.Block("for (nuint j = 0; j < " + b + "; j++)"))
+        {
+            if (a <= MaxUnrolledShuffle)
+            {
+                w.Line("ref float run = ref Unsafe.Add(ref to, " + IndexExpression.Of(0, ("j", a)) + ");");
+                for (int i = 0; i < a; i++)
+                    w.Line((i == 0 ? "run" : "Unsafe.Add(ref run, " + i + ")") + " = Unsafe.Add(ref from, " + IndexExpression.Plus("j", (long)i * b) + ");");
+            }
+            else
+                w.Line("for (nuint i = 0; i < " + a + "; i++) Unsafe.Add(ref to, " + IndexExpression.Of(0, ("j", a), ("i", 1)) + ") = Unsafe.Add(ref from, " + IndexExpression.Of(0, ("i", b), ("j", 1)) + ");");
+        }
     }
 
     /// <summary>
@@ -284,9 +310,7 @@ internal static class TensorKernels
             return;
         }
         int total = c.Parts.Sum(c.Chunk);
-        // A ReLU after the Concat (FuseActivations) is applied as each part is copied: max(x, 0) of a part is that part of max(x, 0).
         string? relu = step.FusedRelu ? ElementwiseKernels.UseRelu(k) : null;
-        string Copy(string from, string to, int count) => relu is null ? from + ".CopyTo(" + to + ");" : relu + "(" + from + ", " + to + ", " + count + ");";
         w.Line("/// <summary>" + Escape.XmlDoc(c.Name) + ": Concat of " + string.Join(", ", c.Parts.Select(ElementwiseKernels.Describe)) + " along axis " + c.Axis + (relu is null ? "" : ", ReLU fused in") + ".</summary>");
         using (w.Kernel("private static void " + method + "(" + string.Join(", ", parameters) + ")"))
         using (w.Block("for (int o = 0; o < " + c.Outer + "; o++)"))
@@ -296,7 +320,7 @@ internal static class TensorKernels
             {
                 int chunk = c.Chunk(c.Parts[p]);
                 string source = c.Parts[p].IsConstant ? "((ReadOnlySpan<float>)" + sources[p] + ")" : sources[p];
-                w.Line(Copy(source + ".Slice(o * " + chunk + ", " + chunk + ")", "y.Slice(o * " + total + " + " + at + ", " + chunk + ")", chunk));
+                w.Line(CopyPart(relu, source + ".Slice(o * " + chunk + ", " + chunk + ")", "y.Slice(o * " + total + " + " + at + ", " + chunk + ")", chunk));
                 at += chunk;
             }
         }
@@ -304,6 +328,14 @@ internal static class TensorKernels
             if (c.Parts[p].IsConstant) w.Line("private static ReadOnlySpan<float> " + sources[p] + " => " + k.Data.FloatSpan(c.Parts[p].Constant!) + ";");
         w.Line();
     }
+
+    /// <summary>
+    /// The statement that copies <paramref name="count"/> floats of a Concat's part into place: as they are, or through
+    /// the shared ReLU (<paramref name="relu"/>, its name) when a ReLU after the Concat is fused in (FuseActivations):
+    /// max(x, 0) of a part is that part of max(x, 0).
+    /// </summary>
+    private static string CopyPart(string? relu, string from, string to, int count) =>
+        relu is null ? from + ".CopyTo(" + to + ");" : relu + "(" + from + ", " + to + ", " + count + ");";
 
     /// <summary>
     /// A Concat along the channels of channels-last values (AssignLayouts): at each position, each part's channels
@@ -323,8 +355,7 @@ internal static class TensorKernels
             for (int i = 0; i < c.Parts.Length; i++)
             {
                 int partChannels = c.Parts[i].Shape[1], partSlots = k.Value(step.Inputs[i]).Image().ChannelSlots;
-                string from = "x" + i + ".Slice(p * " + partSlots + ", " + partChannels + ")", to = "y.Slice(" + IndexExpression.Plus("p * " + slots, at) + ", " + partChannels + ")";
-                w.Line(relu is null ? from + ".CopyTo(" + to + ");" : relu + "(" + from + ", " + to + ", " + partChannels + ");");
+                w.Line(CopyPart(relu, "x" + i + ".Slice(p * " + partSlots + ", " + partChannels + ")", "y.Slice(" + IndexExpression.Plus("p * " + slots, at) + ", " + partChannels + ")", partChannels));
                 at += partChannels;
             }
             if (slots > channels) w.Line("y.Slice(p * " + slots + " + " + channels + ", " + (slots - channels) + ").Clear();");
